@@ -1,0 +1,146 @@
+"""Everything ukeytool raises, as one small tree.
+
+::
+
+    UkeytoolError                 root: catch this to catch everything ukeytool raises
+    ├── UsageError                the caller asked for something impossible (naive datetime,
+    │                             bad option value, unknown token selection)
+    ├── ModuleError               a PKCS#11 module cannot be used            .path
+    │   ├── ModuleNotFound        no file at the path
+    │   ├── NotASharedLibrary     the file is not an ELF shared library
+    │   ├── WrongArchitecture     built for another CPU or word size         .module_arch .python_arch
+    │   ├── MissingDependency     a library the module needs is missing      .dependency
+    │   ├── NotAPkcs11Module      a shared library without C_GetFunctionList
+    │   └── ModuleCallFailed      C_Initialize / C_GetInfo / C_GetSlotList failed  (+ Pkcs11Failure)
+    ├── TokenError                a slot or token call failed                .slot_id (+ Pkcs11Failure)
+    ├── AuthenticationError       login refused or failed                    .slot_id (+ Pkcs11Failure)
+    └── CertificateError          certificate bytes cannot be read           .reason
+
+Errors that come from a PKCS#11 call also derive from :class:`Pkcs11Failure`, which
+carries the function name and the CKR code (number and name). Every message says what
+happened and, where there is one, what to do; none is ever empty.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "CertificateError",
+    "MissingDependency",
+    "ModuleCallFailed",
+    "ModuleError",
+    "ModuleNotFound",
+    "NotAPkcs11Module",
+    "NotASharedLibrary",
+    "Pkcs11Failure",
+    "TokenError",
+    "UkeytoolError",
+    "UsageError",
+    "WrongArchitecture",
+]
+
+
+class UkeytoolError(Exception):
+    """Root of every exception ukeytool raises."""
+
+    def __init__(self, message: str) -> None:
+        if not message:
+            raise ValueError("ukeytool errors always carry a message")
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(UkeytoolError, ValueError):
+    """The caller asked for something that cannot be done as asked."""
+
+
+class Pkcs11Failure(UkeytoolError):
+    """A PKCS#11 function returned an error code.
+
+    Mixed into the errors of the tree that come from a call into a module.
+    """
+
+    def __init__(self, message: str, *, function: str, code: int, code_name: str) -> None:
+        super().__init__(message)
+        self.function = function
+        """The PKCS#11 function that failed, e.g. ``"C_GetTokenInfo"``."""
+        self.code = code
+        """The CK_RV it returned."""
+        self.code_name = code_name
+        """The CK_RV's name, e.g. ``"CKR_TOKEN_NOT_PRESENT"`` (``"CKR_VENDOR_DEFINED+0x5"``)."""
+
+
+class ModuleError(UkeytoolError):
+    """A PKCS#11 module cannot be loaded or does not work."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+        """The module path as given."""
+
+
+class ModuleNotFound(ModuleError):
+    """There is no file at the module path."""
+
+
+class NotASharedLibrary(ModuleError):
+    """The file exists but is not a loadable shared library."""
+
+
+class WrongArchitecture(ModuleError):
+    """The module is built for another CPU or word size than this Python."""
+
+    def __init__(self, message: str, *, path: str, module_arch: str, python_arch: str) -> None:
+        super().__init__(message, path=path)
+        self.module_arch = module_arch
+        """What the module is built for, e.g. ``"32-bit x86"``."""
+        self.python_arch = python_arch
+        """What this interpreter is, e.g. ``"64-bit x86-64"``."""
+
+
+class MissingDependency(ModuleError):
+    """The module needs a shared library that is not installed."""
+
+    def __init__(self, message: str, *, path: str, dependency: str) -> None:
+        super().__init__(message, path=path)
+        self.dependency = dependency
+        """The missing library's name, as the dynamic loader reported it."""
+
+
+class NotAPkcs11Module(ModuleError):
+    """A shared library that does not export ``C_GetFunctionList``."""
+
+
+class ModuleCallFailed(ModuleError, Pkcs11Failure):
+    """A module-wide call (C_Initialize, C_GetInfo, C_GetSlotList) failed."""
+
+    def __init__(self, message: str, *, path: str, function: str, code: int, code_name: str) -> None:
+        Pkcs11Failure.__init__(self, message, function=function, code=code, code_name=code_name)
+        self.path = path
+
+
+class TokenError(Pkcs11Failure):
+    """A call about one slot or token failed."""
+
+    def __init__(
+        self, message: str, *, slot_id: int, function: str, code: int, code_name: str
+    ) -> None:
+        super().__init__(message, function=function, code=code, code_name=code_name)
+        self.slot_id = slot_id
+        """The slot the call was about (a number that is only stable within one run)."""
+
+
+class AuthenticationError(TokenError):
+    """Login was refused before it was tried, or C_Login failed."""
+
+
+class CertificateError(UkeytoolError):
+    """Bytes that were meant to be a certificate cannot be read as one."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """A short machine-friendly reason, e.g. ``"truncated"`` or ``"not-der"``."""

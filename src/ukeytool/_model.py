@@ -1,0 +1,314 @@
+"""The values ukeytool reports: frozen dataclasses and string enums, no foreign types.
+
+A :class:`Report` holds one module's :class:`ModuleInfo` and a :class:`SlotReport` per
+slot; a slot may hold a :class:`TokenInfo` and the token's certificate objects as
+:class:`CertificateEntry` values, each with the parsed :class:`Certificate` and its
+:class:`Validity` at the report's moment. Wherever something could not be read, a
+:class:`Problem` says where and why, and everything else is still there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+
+from ._text import Text
+
+__all__ = [
+    "Certificate",
+    "CertificateEntry",
+    "ModuleInfo",
+    "PinState",
+    "Problem",
+    "Report",
+    "SlotInfo",
+    "SlotReport",
+    "Status",
+    "TokenInfo",
+    "Validity",
+]
+
+
+@enum.unique
+class Status(str, enum.Enum):
+    """A certificate's validity at a moment."""
+
+    VALID = "valid"
+    """Inside its validity period, and not within the warning window."""
+    EXPIRING = "expiring"
+    """Still valid, but not_after falls within the warning window."""
+    EXPIRED = "expired"
+    """The moment is after not_after."""
+    NOT_YET_VALID = "not_yet_valid"
+    """The moment is before not_before."""
+    UNREADABLE = "unreadable"
+    """The dates could not be read."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@enum.unique
+class PinState(str, enum.Enum):
+    """The user PIN's state, from the token flags alone (reading it costs no PIN try)."""
+
+    OK = "ok"
+    """Initialised, no failed attempts reported."""
+    COUNT_LOW = "count_low"
+    """At least one wrong PIN was entered since the last successful login."""
+    FINAL_TRY = "final_try"
+    """One more wrong PIN locks the token."""
+    LOCKED = "locked"
+    """The user PIN is locked; only the token's issuer can unlock it."""
+    MUST_BE_CHANGED = "must_be_changed"
+    """The PIN is valid but must be changed (initial or expired PIN)."""
+    USER_PIN_NOT_SET = "user_pin_not_set"
+    """The token is initialised but has no user PIN yet."""
+    NOT_INITIALISED = "not_initialised"
+    """The token has not been initialised (its SO PIN flags say nothing about a lock)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Something that could not be read, and where."""
+
+    where: str
+    """What failed: a PKCS#11 function (``"C_GetTokenInfo"``), an attribute
+    (``"CKA_VALUE"``) or a certificate field (``"subject"``)."""
+    message: str
+    """One sentence for a person."""
+    code: int | None = None
+    """The CK_RV number when a PKCS#11 call failed."""
+    code_name: str | None = None
+    """The CK_RV name when a PKCS#11 call failed, e.g. ``"CKR_DEVICE_ERROR"``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleInfo:
+    """A loaded PKCS#11 module (CK_INFO)."""
+
+    path: str
+    """The module path as given."""
+    real_path: str
+    """The path with symlinks and ``..`` resolved."""
+    cryptoki_version: tuple[int, int]
+    """The PKCS#11 version the module implements."""
+    manufacturer: Text
+    """CK_INFO manufacturerID."""
+    description: Text
+    """CK_INFO libraryDescription."""
+    library_version: tuple[int, int]
+    """The module's own version."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SlotInfo:
+    """A slot (CK_SLOT_INFO): a reader, or a virtual place a token can be."""
+
+    slot_id: int
+    """The module's number for the slot; not stable across runs or re-initialisation."""
+    description: Text
+    """CK_SLOT_INFO slotDescription."""
+    manufacturer: Text
+    """CK_SLOT_INFO manufacturerID."""
+    flags: int
+    """The raw CK_SLOT_INFO flags."""
+    flag_names: tuple[str, ...]
+    """The known flags that are set, e.g. ``("CKF_TOKEN_PRESENT", "CKF_HW_SLOT")``."""
+    hardware_version: tuple[int, int]
+    firmware_version: tuple[int, int]
+
+    @property
+    def token_present(self) -> bool:
+        """Whether the slot says a token is present."""
+        return bool(self.flags & 0x1)
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenInfo:
+    """A token (CK_TOKEN_INFO), read from the raw structure so no byte is lost."""
+
+    label: Text
+    manufacturer: Text
+    model: Text
+    serial: Text
+    flags: int
+    """The raw CK_TOKEN_INFO flags."""
+    flag_names: tuple[str, ...]
+    """The known flags that are set, e.g. ``"CKF_LOGIN_REQUIRED"``."""
+    unknown_flags: int
+    """Set bits that no PKCS#11 version defines (vendor bits), kept as a number."""
+    pin_state: PinState
+    """The user PIN's state, derived from the flags."""
+    max_session_count: int | None
+    """None where the module says CK_UNAVAILABLE_INFORMATION; -1 for CK_EFFECTIVELY_INFINITE."""
+    session_count: int | None
+    max_rw_session_count: int | None
+    rw_session_count: int | None
+    max_pin_len: int | None
+    min_pin_len: int | None
+    total_public_memory: int | None
+    free_public_memory: int | None
+    total_private_memory: int | None
+    free_private_memory: int | None
+    hardware_version: tuple[int, int]
+    firmware_version: tuple[int, int]
+    utc_time: str | None
+    """The token's clock (``YYYYMMDDhhmmss00``) when it has one."""
+
+    @property
+    def initialized(self) -> bool:
+        """CKF_TOKEN_INITIALIZED."""
+        return bool(self.flags & 0x400)
+
+    @property
+    def login_required(self) -> bool:
+        """CKF_LOGIN_REQUIRED."""
+        return bool(self.flags & 0x4)
+
+    @property
+    def protected_authentication_path(self) -> bool:
+        """CKF_PROTECTED_AUTHENTICATION_PATH: a PIN pad or biometric reader."""
+        return bool(self.flags & 0x100)
+
+
+@dataclasses.dataclass(frozen=True)
+class Certificate:
+    """What an X.509 certificate says, read from its bytes.
+
+    Every field is read on its own: one that cannot be read is None and a
+    :class:`Problem` in :attr:`problems` says why; the others are still there.
+    """
+
+    der: bytes = dataclasses.field(repr=False)
+    """The certificate's bytes (DER; decoded from PEM where the object held PEM text)."""
+    sha256: str
+    """SHA-256 fingerprint of :attr:`der`, lowercase hex."""
+    sha1: str
+    """SHA-1 fingerprint of :attr:`der`, lowercase hex."""
+    subject: str | None = None
+    """The subject as an RFC 4514 string."""
+    subject_cn: str | None = None
+    """The subject's (last) common name."""
+    issuer: str | None = None
+    """The issuer as an RFC 4514 string."""
+    issuer_cn: str | None = None
+    """The issuer's (last) common name."""
+    serial: str | None = None
+    """The serial number as lowercase hex (two's complement for a negative one, with ``-``)."""
+    not_before: datetime.datetime | None = None
+    """Start of validity, aware, UTC."""
+    not_after: datetime.datetime | None = None
+    """End of validity, aware, UTC."""
+    key_algorithm: str | None = None
+    """``"RSA"``, ``"EC"``, ``"SM2"``, ``"DSA"``, ``"Ed25519"``, ``"Ed448"``, or the OID."""
+    key_size: int | None = None
+    """Key size in bits (RSA modulus, curve size)."""
+    key_curve: str | None = None
+    """The curve name for EC and SM2 keys, e.g. ``"secp256r1"`` or ``"sm2p256v1"``."""
+    signature_algorithm: str | None = None
+    """The signature algorithm's name, e.g. ``"sha256WithRSAEncryption"``, ``"SM3withSM2"``,
+    or the OID when unknown."""
+    signature_algorithm_oid: str | None = None
+    key_usage: tuple[str, ...] | None = None
+    """KeyUsage bits set, by RFC 5280 name (``"digitalSignature"``...); None when absent."""
+    extended_key_usage: tuple[str, ...] | None = None
+    """ExtendedKeyUsage purposes, by name or OID; None when absent."""
+    is_ca: bool | None = None
+    """BasicConstraints cA; None when the extension is absent."""
+    self_signed: bool | None = None
+    """Issuer equals subject (name comparison; the signature is not verified)."""
+    encoding: str = "der"
+    """``"der"`` when strict DER parsing worked; ``"pem"`` when the bytes were PEM text;
+    ``"lenient"`` when only a lenient parser could read it."""
+    problems: tuple[Problem, ...] = ()
+    """Fields that could not be read."""
+    error: str | None = None
+    """Why the certificate could not be read at all; None when it could."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Validity:
+    """A certificate's status at a moment."""
+
+    status: Status
+    days_left: int | None
+    """Whole days from the moment to not_after, rounded down: 0 on the last day,
+    negative once expired; None when unreadable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateEntry:
+    """A certificate object on a token, with what it says and its validity."""
+
+    handle: int
+    """The object handle; only meaningful within the session that found it."""
+    label: Text | None
+    """CKA_LABEL, None when the module did not give it."""
+    id: bytes | None
+    """CKA_ID, None when the module did not give it."""
+    certificate_type: int | None
+    """CKA_CERTIFICATE_TYPE (0 = CKC_X_509)."""
+    private: bool | None
+    """CKA_PRIVATE."""
+    certificate: Certificate | None
+    """The parsed certificate; None when CKA_VALUE could not be read at all."""
+    validity: Validity
+    problems: tuple[Problem, ...] = ()
+    """Attributes that could not be read."""
+
+    @property
+    def status(self) -> Status:
+        return self.validity.status
+
+    @property
+    def days_left(self) -> int | None:
+        return self.validity.days_left
+
+
+@dataclasses.dataclass(frozen=True)
+class SlotReport:
+    """One slot, its token if present, and the token's certificates."""
+
+    slot: SlotInfo
+    token: TokenInfo | None
+    """None when no token is present or its info could not be read."""
+    certificates: tuple[CertificateEntry, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    """What failed for this slot (slot info, token info, session, search)."""
+    complete: bool = True
+    """False when the certificate listing stopped part-way (the token failed or was removed)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """One module's slots, tokens and certificates, judged at one moment."""
+
+    module: ModuleInfo
+    slots: tuple[SlotReport, ...]
+    at: datetime.datetime
+    """The moment validity was judged at (aware)."""
+    warn_days: int
+    """Certificates that expire within this many days are :attr:`Status.EXPIRING`."""
+    problems: tuple[Problem, ...] = ()
+    """Module-wide problems (e.g. the slot list changed while it was read)."""
+
+    @property
+    def tokens(self) -> tuple[TokenInfo, ...]:
+        return tuple(s.token for s in self.slots if s.token is not None)
+
+    @property
+    def certificates(self) -> tuple[CertificateEntry, ...]:
+        return tuple(c for s in self.slots for c in s.certificates)
+
+    @property
+    def complete(self) -> bool:
+        """True when nothing failed anywhere in the report."""
+        return not self.problems and all(
+            s.complete and not s.problems and all(not c.problems for c in s.certificates)
+            for s in self.slots
+        )

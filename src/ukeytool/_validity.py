@@ -1,0 +1,63 @@
+"""Judging a certificate's validity at a moment: pure functions, no clock.
+
+The moment is always passed in as an aware datetime; only the CLI reads the clock.
+Both bounds are inclusive, as in RFC 5280 section 4.1.2.5: a certificate is valid at
+exactly not_before and at exactly not_after.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+from ._errors import UsageError
+from ._model import Certificate, Status, Validity
+
+__all__ = ["check_moment", "judge"]
+
+_DAY = datetime.timedelta(days=1)
+
+
+def check_moment(at: datetime.datetime, *, what: str = "the moment") -> datetime.datetime:
+    """Return ``at`` in UTC, refusing a naive datetime (its time zone would be a guess)."""
+    if not isinstance(at, datetime.datetime):
+        raise UsageError(f"{what} must be a datetime, not {type(at).__name__}")
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise UsageError(
+            f"{what} {at.isoformat()} has no time zone; give an aware datetime, "
+            "e.g. datetime.now(timezone.utc)"
+        )
+    return at.astimezone(datetime.timezone.utc)
+
+
+def check_warn_days(warn_days: int) -> int:
+    """Refuse a negative or non-integer warning window."""
+    if isinstance(warn_days, bool) or not isinstance(warn_days, int) or warn_days < 0:
+        raise UsageError(f"warn_days must be a whole number of days >= 0, not {warn_days!r}")
+    return warn_days
+
+
+def judge(
+    certificate: Certificate | None, at: datetime.datetime, warn_days: int = 30
+) -> Validity:
+    """The status and days left of ``certificate`` at ``at``.
+
+    ``days_left`` is the whole number of days from ``at`` to not_after, rounded down:
+    0 on the last day, -1 from the first moment after not_after. A certificate is
+    :attr:`Status.EXPIRING` when not_after is at most ``warn_days`` days after ``at``.
+    """
+    at = check_moment(at)
+    check_warn_days(warn_days)
+    if certificate is None or certificate.not_before is None or certificate.not_after is None:
+        return Validity(Status.UNREADABLE, None)
+    not_before, not_after = certificate.not_before, certificate.not_after
+    days_left = math.floor((not_after - at) / _DAY)
+    if at > not_after:
+        status = Status.EXPIRED
+    elif at < not_before:
+        status = Status.NOT_YET_VALID
+    elif not_after - at <= warn_days * _DAY:
+        status = Status.EXPIRING
+    else:
+        status = Status.VALID
+    return Validity(status, days_left)
