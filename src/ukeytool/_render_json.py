@@ -1,0 +1,275 @@
+"""Reports as JSON: a pure function from :class:`~ukeytool._model.Report` values to text.
+
+The shape is described by ``schema/report.schema.json`` (JSON Schema draft 2020-12),
+shipped inside the package; :data:`SCHEMA_ID` is its ``$id`` and every document names it
+in its ``"schema"`` member together with :data:`SCHEMA_VERSION`.
+
+Choices, so consumers can rely on them:
+
+* Moments are ISO 8601 in UTC with a ``Z`` suffix, ``YYYY-MM-DDTHH:MM:SSZ``; a fraction
+  ``.ffffff`` appears only when the sub-second part is not zero. A naive datetime in the
+  model is taken to be UTC (the model documents its datetimes as UTC).
+* Versions (CK_VERSION) are ``"major.minor"`` with both numbers in decimal, as the
+  PKCS#11 headers print them: ``(2, 40)`` is ``"2.40"``, ``(3, 1)`` is ``"3.1"``.
+* Every :class:`~ukeytool._text.Text` field ``x`` becomes four members: ``x`` (the decoded
+  value), ``x_hex`` (the raw bytes, lowercase hex), ``x_encoding`` (``"utf-8"``,
+  ``"gb18030"`` or ``"unknown"``) and ``x_guessed``; all four are null where the model
+  has None (a certificate object without CKA_LABEL).
+* Byte strings (CKA_ID) are lowercase hex; None is null. Tuples become arrays.
+* A certificate's ``problems`` joins the object's attribute problems (``CKA_*``) and the
+  certificate's field problems (``subject``...), in that order; ``where`` tells them apart.
+* A slot's certificates are in ``token.certificates``. In the rare case that a slot has
+  certificates but its token info could not be read (``token`` is null), they are in the
+  slot's own ``certificates`` member, which is absent otherwise.
+* ``complete`` at the top and per module is :attr:`Report.complete` (nothing failed
+  anywhere); a slot's ``complete`` is :attr:`SlotReport.complete` (its certificate listing
+  did not stop part-way).
+* All reports in one document share ``at`` and ``warn_days``. An empty list of reports is
+  allowed: ``at`` is then ``generated_at``, ``warn_days`` null, ``complete`` true and
+  ``modules`` empty.
+* The text never carries raw control characters: besides the escapes JSON requires, C1
+  controls, format characters (bidi overrides...) and other non-printing characters
+  inside strings are written as ``\\uXXXX`` escapes, which decode to the same value.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from ._model import (
+    CertificateEntry,
+    ModuleInfo,
+    Problem,
+    Report,
+    SlotReport,
+    Status,
+    TokenInfo,
+)
+from ._text import Text
+from ._validity import check_moment
+from ._version import __version__
+
+__all__ = ["SCHEMA_ID", "SCHEMA_VERSION", "render_json", "report_to_dict"]
+
+SCHEMA_ID = "https://ukeytool.invalid/schema/report-1.json"
+"""The ``$id`` of the shipped schema and the value of every document's ``"schema"``."""
+SCHEMA_VERSION = 1
+"""Raised when a member is removed or changes meaning; adding members keeps it."""
+
+
+def report_to_dict(reports: Sequence[Report], *, generated_at: datetime.datetime) -> dict[str, Any]:
+    """The JSON document for ``reports`` as plain dicts, lists, strings, numbers and None.
+
+    ``generated_at`` is when the document was made (aware; a naive datetime raises
+    :class:`~ukeytool._errors.UsageError`). Raises ValueError when the reports were
+    judged at different moments or with different warning windows.
+    """
+    generated_at = check_moment(generated_at, what="generated_at")
+    if reports:
+        at, warn_days = reports[0].at, reports[0].warn_days
+        for report in reports[1:]:
+            if report.at != at or report.warn_days != warn_days:
+                raise ValueError(
+                    "all reports in one document must be judged at the same moment "
+                    "with the same warning window"
+                )
+        at_value: str = _moment(at)
+        warn_value: int | None = warn_days
+    else:
+        at_value, warn_value = _moment(generated_at), None
+    counts = {status.value: 0 for status in Status}
+    for report in reports:
+        for entry in report.certificates:
+            counts[entry.status.value] += 1
+    return {
+        "schema": SCHEMA_ID,
+        "schema_version": SCHEMA_VERSION,
+        "tool": "ukeytool",
+        "tool_version": __version__,
+        "generated_at": _moment(generated_at),
+        "at": at_value,
+        "warn_days": warn_value,
+        "complete": all(report.complete for report in reports),
+        "summary": {"certificates": sum(counts.values()), **counts},
+        "modules": [_report(report) for report in reports],
+    }
+
+
+def render_json(reports: Sequence[Report], *, generated_at: datetime.datetime) -> str:
+    """The JSON document for ``reports``: UTF-8 friendly, indented by 2, ending in a newline."""
+    text = json.dumps(
+        report_to_dict(reports, generated_at=generated_at), ensure_ascii=False, indent=2
+    )
+    return _escape_nonprinting(text) + "\n"
+
+
+def _escape_nonprinting(text: str) -> str:
+    # json.dumps already escapes U+0000..U+001F inside strings, so the only raw control
+    # characters left outside strings are the newlines of the indentation.
+    if all(ch == "\n" or unicodedata.category(ch)[0] != "C" for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if ch != "\n" and unicodedata.category(ch)[0] == "C":
+            code = ord(ch)
+            if code > 0xFFFF:
+                code -= 0x10000
+                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+            else:
+                out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _moment(value: datetime.datetime) -> str:
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    value = value.astimezone(datetime.timezone.utc)
+    text = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text + "Z"
+
+
+def _version(value: tuple[int, int]) -> str:
+    return f"{value[0]}.{value[1]}"
+
+
+def _text(name: str, value: Text | None) -> dict[str, Any]:
+    if value is None:
+        return {name: None, f"{name}_hex": None, f"{name}_encoding": None, f"{name}_guessed": None}
+    return {
+        name: value.value,
+        f"{name}_hex": value.hex,
+        f"{name}_encoding": value.encoding,
+        f"{name}_guessed": value.guessed,
+    }
+
+
+def _problems(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    return [
+        {"where": p.where, "message": p.message, "code": p.code, "code_name": p.code_name}
+        for p in problems
+    ]
+
+
+def _module(module: ModuleInfo) -> dict[str, Any]:
+    return {
+        "path": module.path,
+        "real_path": module.real_path,
+        **_text("manufacturer", module.manufacturer),
+        **_text("description", module.description),
+        "cryptoki_version": _version(module.cryptoki_version),
+        "library_version": _version(module.library_version),
+    }
+
+
+def _report(report: Report) -> dict[str, Any]:
+    return {
+        **_module(report.module),
+        "complete": report.complete,
+        "problems": _problems(report.problems),
+        "slots": [_slot(slot) for slot in report.slots],
+    }
+
+
+def _slot(slot: SlotReport) -> dict[str, Any]:
+    info = slot.slot
+    out: dict[str, Any] = {
+        "slot_id": info.slot_id,
+        **_text("description", info.description),
+        **_text("manufacturer", info.manufacturer),
+        "flags": info.flags,
+        "flag_names": list(info.flag_names),
+        "token_present": info.token_present,
+        "hardware_version": _version(info.hardware_version),
+        "firmware_version": _version(info.firmware_version),
+        "complete": slot.complete,
+        "problems": _problems(slot.problems),
+        "token": None
+        if slot.token is None
+        else _token(slot.token, info.slot_id, slot.certificates),
+    }
+    if slot.token is None and slot.certificates:
+        out["certificates"] = [_certificate(entry) for entry in slot.certificates]
+    return out
+
+
+def _token(
+    token: TokenInfo, slot_id: int, certificates: Sequence[CertificateEntry]
+) -> dict[str, Any]:
+    return {
+        "slot_id": slot_id,
+        **_text("label", token.label),
+        **_text("serial", token.serial),
+        **_text("manufacturer", token.manufacturer),
+        **_text("model", token.model),
+        "flags": token.flags,
+        "flag_names": list(token.flag_names),
+        "unknown_flags": token.unknown_flags,
+        "pin_state": token.pin_state.value,
+        "initialized": token.initialized,
+        "login_required": token.login_required,
+        "protected_authentication_path": token.protected_authentication_path,
+        "min_pin_len": token.min_pin_len,
+        "max_pin_len": token.max_pin_len,
+        "max_session_count": token.max_session_count,
+        "session_count": token.session_count,
+        "max_rw_session_count": token.max_rw_session_count,
+        "rw_session_count": token.rw_session_count,
+        "total_public_memory": token.total_public_memory,
+        "free_public_memory": token.free_public_memory,
+        "total_private_memory": token.total_private_memory,
+        "free_private_memory": token.free_private_memory,
+        "hardware_version": _version(token.hardware_version),
+        "firmware_version": _version(token.firmware_version),
+        "utc_time": token.utc_time,
+        "certificates": [_certificate(entry) for entry in certificates],
+    }
+
+
+def _certificate(entry: CertificateEntry) -> dict[str, Any]:
+    cert = entry.certificate
+    problems = list(entry.problems)
+    if cert is not None:
+        problems.extend(cert.problems)
+    return {
+        "handle": entry.handle,
+        **_text("label", entry.label),
+        "id": None if entry.id is None else entry.id.hex(),
+        "certificate_type": entry.certificate_type,
+        "private": entry.private,
+        "status": entry.status.value,
+        "days_left": entry.days_left,
+        "subject": None if cert is None else cert.subject,
+        "subject_cn": None if cert is None else cert.subject_cn,
+        "issuer": None if cert is None else cert.issuer,
+        "issuer_cn": None if cert is None else cert.issuer_cn,
+        "serial": None if cert is None else cert.serial,
+        "not_before": None if cert is None or cert.not_before is None else _moment(cert.not_before),
+        "not_after": None if cert is None or cert.not_after is None else _moment(cert.not_after),
+        "key_algorithm": None if cert is None else cert.key_algorithm,
+        "key_size": None if cert is None else cert.key_size,
+        "key_curve": None if cert is None else cert.key_curve,
+        "signature_algorithm": None if cert is None else cert.signature_algorithm,
+        "signature_algorithm_oid": None if cert is None else cert.signature_algorithm_oid,
+        "sha256": None if cert is None else cert.sha256,
+        "sha1": None if cert is None else cert.sha1,
+        "key_usage": None if cert is None or cert.key_usage is None else list(cert.key_usage),
+        "extended_key_usage": None
+        if cert is None or cert.extended_key_usage is None
+        else list(cert.extended_key_usage),
+        "is_ca": None if cert is None else cert.is_ca,
+        "self_signed": None if cert is None else cert.self_signed,
+        "encoding": None if cert is None else cert.encoding,
+        "error": None if cert is None else cert.error,
+        "problems": _problems(problems),
+    }

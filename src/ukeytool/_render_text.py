@@ -1,0 +1,322 @@
+"""Reports as a listing for people: a pure function from :class:`~ukeytool._model.Report`
+values to text.
+
+Every string that came from a module, a token or a certificate goes through
+:func:`~ukeytool._text.escape_control`, so a label cannot steer the terminal. Text that
+was not valid UTF-8 (decoded as a guess) is marked with a trailing ``†`` and explained,
+with its raw bytes, in a footnote at the end. Columns are lined up by display width:
+East Asian wide and fullwidth characters take two columns (:func:`display_width`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import unicodedata
+from collections.abc import Sequence
+
+from ._model import (
+    CertificateEntry,
+    PinState,
+    Problem,
+    Report,
+    SlotReport,
+    Status,
+    TokenInfo,
+)
+from ._text import Text, escape_control
+
+__all__ = ["display_width", "pad", "render_text"]
+
+GUESSED_MARK = "†"
+"""Appended to text whose encoding is a guess; a footnote gives its raw bytes."""
+
+_RED = "\x1b[31m"
+_YELLOW = "\x1b[33m"
+_GREEN = "\x1b[32m"
+_BOLD_RED = "\x1b[1;31m"
+_RESET = "\x1b[0m"
+
+_STATUS_COLOR = {
+    Status.VALID: _GREEN,
+    Status.EXPIRING: _YELLOW,
+    Status.EXPIRED: _RED,
+    Status.NOT_YET_VALID: _RED,
+    Status.UNREADABLE: _RED,
+}
+
+_STATUS_WORDS = {
+    Status.VALID: "valid",
+    Status.EXPIRING: "expiring",
+    Status.EXPIRED: "expired",
+    Status.NOT_YET_VALID: "not yet valid",
+    Status.UNREADABLE: "unreadable",
+}
+
+_PIN_TEXT = {
+    PinState.OK: ("ok", ""),
+    PinState.COUNT_LOW: ("WRONG PIN ENTERED since the last login", _YELLOW),
+    PinState.FINAL_TRY: ("FINAL TRY (one more wrong PIN locks the token)", _BOLD_RED),
+    PinState.LOCKED: ("LOCKED (only the token's issuer can unlock it)", _BOLD_RED),
+    PinState.MUST_BE_CHANGED: ("must be changed", _YELLOW),
+    PinState.USER_PIN_NOT_SET: ("not set", _YELLOW),
+    PinState.NOT_INITIALISED: ("token not initialised", _YELLOW),
+}
+
+_HEADERS = ("LABEL", "ID", "SUBJECT CN", "ISSUER CN", "KEY", "NOT AFTER", "DAYS", "STATUS")
+_RIGHT_ALIGNED = frozenset({"DAYS"})
+_GAP = "  "
+_MAX_ID_BYTES = 8
+"""Longer CKA_ID values are cut to their first bytes plus "..." (the JSON has them whole)."""
+
+
+def display_width(text: str) -> int:
+    """The number of terminal columns ``text`` takes.
+
+    East Asian wide and fullwidth characters take two columns, combining marks and
+    format characters none, everything else one.
+    """
+    width = 0
+    for ch in text:
+        if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` filled with blanks to ``width`` columns (on the left when ``right``)."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def render_text(reports: Sequence[Report], *, color: bool) -> str:
+    """A listing of ``reports`` readable at a glance, ending in a one-line summary.
+
+    With ``color`` statuses, PIN warnings and problem marks are coloured with ANSI
+    escapes; without it the text holds no escape sequence at all.
+    """
+    return _Renderer(color).render(reports)
+
+
+class _Renderer:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self.lines: list[str] = []
+        self.footnotes: dict[tuple[bytes, str], str] = {}
+
+    # -- small pieces --------------------------------------------------------------
+
+    def paint(self, text: str, code: str) -> str:
+        if not self.color or not code:
+            return text
+        return f"{code}{text}{_RESET}"
+
+    def text(self, value: Text | None, *, empty: str = "") -> str:
+        """Escaped, marked when guessed (with a footnote), ``empty`` when None or blank."""
+        if value is None:
+            return empty
+        shown = escape_control(value.value)
+        if not value.guessed:
+            return shown or empty
+        key = (value.raw, value.encoding)
+        if key not in self.footnotes:
+            if value.encoding == "gb18030":
+                how = "decoded as GB18030 (not valid UTF-8)"
+            else:
+                how = r"neither UTF-8 nor GB18030, undecodable bytes shown as \xNN"
+            self.footnotes[key] = (
+                f"{GUESSED_MARK} {shown or '(empty)'}: {how}; raw bytes: {value.hex}"
+            )
+        return f"{shown}{GUESSED_MARK}"
+
+    def problem(self, problem: Problem, indent: str) -> None:
+        line = escape_control(problem.message)
+        if not problem.message.startswith(problem.where):
+            line = f"{escape_control(problem.where)}: {line}"
+        name = problem.code_name
+        number = None if problem.code is None else f"0x{problem.code:x}"
+        if name and name not in problem.message:
+            line += f": {escape_control(name)}" + (f" ({number})" if number else "")
+        elif number:
+            line += f" ({number})" if name else f": CK_RV {number}"
+        self.lines.append(f"{indent}{self.paint('!', _BOLD_RED)} {line}")
+
+    # -- the listing ---------------------------------------------------------------
+
+    def render(self, reports: Sequence[Report]) -> str:
+        if reports:
+            at = _utc(reports[0].at)
+            self.lines.append(
+                f"Validity at {at:%Y-%m-%d %H:%M:%S} UTC; "
+                f"expiring = expires within {reports[0].warn_days} days"
+            )
+        else:
+            self.lines.append("No modules inspected.")
+        for report in reports:
+            self.lines.append("")
+            self.module(report)
+        if self.footnotes:
+            self.lines.append("")
+            self.lines.extend(self.footnotes.values())
+        self.lines.append("")
+        self.lines.append(self.summary(reports))
+        return "\n".join(self.lines) + "\n"
+
+    def module(self, report: Report) -> None:
+        module = report.module
+        about = [
+            part for part in (self.text(module.manufacturer), self.text(module.description)) if part
+        ]
+        about.append(f"version {_version(module.library_version)}")
+        about.append(f"PKCS#11 {_version(module.cryptoki_version)}")
+        self.lines.append(f"Module {escape_control(module.path)}  ({', '.join(about)})")
+        if module.real_path != module.path:
+            self.lines.append(f"  real path {escape_control(module.real_path)}")
+        for problem in report.problems:
+            self.problem(problem, "  ")
+        if not report.slots:
+            self.lines.append("  (no slots)")
+        for slot in report.slots:
+            self.slot(slot)
+
+    def slot(self, slot: SlotReport) -> None:
+        info = slot.slot
+        description = self.text(info.description)
+        self.lines.append(f"Slot 0x{info.slot_id:x}" + (f"  {description}" if description else ""))
+        if slot.token is not None:
+            self.token(slot.token)
+        elif info.token_present:
+            self.lines.append("  (token present, but its information could not be read)")
+        else:
+            self.lines.append("  (no token)")
+        for problem in slot.problems:
+            self.problem(problem, "  ")
+        if slot.certificates:
+            self.table(slot.certificates)
+        elif slot.token is not None and slot.complete:
+            if slot.token.login_required:
+                self.lines.append(
+                    "    no certificates visible without login (private certificates may be hidden)"
+                )
+            else:
+                self.lines.append("    no certificates")
+        if not slot.complete:
+            self.lines.append(
+                "    "
+                + self.paint(
+                    "(certificate listing incomplete: the token failed or was removed "
+                    "while its certificates were read)",
+                    _YELLOW,
+                )
+            )
+
+    def token(self, token: TokenInfo) -> None:
+        parts = [f"Token {self.text(token.label, empty='(no label)')}"]
+        serial = self.text(token.serial)
+        if serial:
+            parts.append(f"serial {serial}")
+        maker = " / ".join(p for p in (self.text(token.manufacturer), self.text(token.model)) if p)
+        if maker:
+            parts.append(maker)
+        pin_text, pin_color = _PIN_TEXT[token.pin_state]
+        pin = f"PIN: {self.paint(pin_text, pin_color)}"
+        if token.protected_authentication_path:
+            pin += " (PIN pad)"
+        if token.pin_state is PinState.OK:
+            # All is well: keep it on the token's line.
+            self.lines.append("  " + "  ".join([*parts, pin]))
+        else:
+            # Anything else gets a line of its own, where nobody can miss it.
+            self.lines.append("  " + "  ".join(parts))
+            self.lines.append(f"  {pin}")
+
+    def table(self, entries: Sequence[CertificateEntry]) -> None:
+        rows = [self.row(entry) for entry in entries]
+        widths = [
+            max(display_width(h), *(display_width(row[i]) for row in rows))
+            for i, h in enumerate(_HEADERS[:-1])
+        ]
+
+        def line(cells: Sequence[str], last: str) -> str:
+            padded = [
+                pad(cell, width, right=header in _RIGHT_ALIGNED)
+                for cell, width, header in zip(cells, widths, _HEADERS, strict=False)
+            ]
+            return "    " + _GAP.join([*padded, last])
+
+        self.lines.append(line(_HEADERS[:-1], _HEADERS[-1]))
+        for entry, row in zip(entries, rows, strict=True):
+            self.lines.append(line(row, self.status(entry)))
+            problems = list(entry.problems)
+            if entry.certificate is not None:
+                problems.extend(entry.certificate.problems)
+            for problem in problems:
+                self.problem(problem, "      ")
+
+    def row(self, entry: CertificateEntry) -> list[str]:
+        cert = entry.certificate
+        if entry.id is None:
+            ident = "-"
+        elif not entry.id:
+            ident = "(empty)"
+        elif len(entry.id) > _MAX_ID_BYTES:
+            ident = entry.id[: _MAX_ID_BYTES - 2].hex() + "..."
+        else:
+            ident = entry.id.hex()
+        subject = issuer = key = not_after = "-"
+        if cert is not None:
+            subject = _field(cert.subject_cn if cert.subject_cn is not None else cert.subject)
+            issuer = _field(cert.issuer_cn if cert.issuer_cn is not None else cert.issuer)
+            if cert.key_algorithm is not None:
+                key = escape_control(cert.key_algorithm)
+                if cert.key_size is not None and cert.key_algorithm not in ("Ed25519", "Ed448"):
+                    key += f"-{cert.key_size}"
+            if cert.not_after is not None:
+                not_after = f"{_utc(cert.not_after):%Y-%m-%d}"
+        days = "-" if entry.days_left is None else str(entry.days_left)
+        label = self.text(entry.label, empty="-")
+        return [label, ident, subject, issuer, key, not_after, days]
+
+    def status(self, entry: CertificateEntry) -> str:
+        word = _STATUS_WORDS[entry.status]
+        if entry.status is Status.UNREADABLE:
+            cert = entry.certificate
+            if cert is not None and cert.error:
+                reason = cert.error
+            elif cert is None:
+                reason = next(
+                    (p.message for p in entry.problems if p.where == "CKA_VALUE"),
+                    "the certificate's value could not be read",
+                )
+            else:
+                reason = "its validity dates could not be read"
+            word = f"{word}: {escape_control(reason)}"
+        return self.paint(word, _STATUS_COLOR[entry.status])
+
+    def summary(self, reports: Sequence[Report]) -> str:
+        counts = dict.fromkeys(Status, 0)
+        for report in reports:
+            for entry in report.certificates:
+                counts[entry.status] += 1
+        total = sum(counts.values())
+        text = f"{total} certificate{'' if total == 1 else 's'}"
+        parts = [f"{n} {_STATUS_WORDS[status]}" for status, n in counts.items() if n]
+        if parts:
+            text += ": " + ", ".join(parts)
+        if not all(report.complete for report in reports):
+            text += "; some things could not be read (lines marked !)"
+        return text
+
+
+def _field(value: str | None) -> str:
+    return "-" if value is None or value == "" else escape_control(value)
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+def _version(value: tuple[int, int]) -> str:
+    return f"{value[0]}.{value[1]}"
