@@ -1,5 +1,126 @@
-"""ukeytool: inspect PKCS#11 tokens read-only and report which certificates still work."""
+"""ukeytool: inspect PKCS#11 tokens read-only and report which certificates still work.
 
+Import everything from here; the underscored modules are private. The common case is
+one call::
+
+    import datetime, ukeytool
+
+    report = ukeytool.inspect("/usr/lib/softhsm/libsofthsm2.so",
+                              at=datetime.datetime.now(datetime.timezone.utc))
+    for entry in report.certificates:
+        print(entry.label, entry.status, entry.days_left)
+
+Lower-level access, for tools that need it: :func:`open_module` gives a
+:class:`Module` (slots, token info, certificate objects, as ukeytool values),
+:func:`read_slot` and :func:`inspect_backend` build reports from it, and
+:func:`read_certificate` / :func:`judge` work on certificate bytes alone.
+
+Heavy dependencies (python-pkcs11, cryptography) are imported on first use, so that
+``import ukeytool`` and ``ukeytool --version`` stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._errors import (
+    AuthenticationError,
+    CertificateError,
+    MissingDependency,
+    ModuleCallFailed,
+    ModuleError,
+    ModuleNotFound,
+    NotAPkcs11Module,
+    NotASharedLibrary,
+    Pkcs11Failure,
+    TokenError,
+    UkeytoolError,
+    UsageError,
+    WrongArchitecture,
+)
+from ._interface import Backend, ObjectListing, RawCertificateObject
+from ._model import (
+    Certificate,
+    CertificateEntry,
+    ModuleInfo,
+    PinState,
+    Problem,
+    Report,
+    SlotInfo,
+    SlotReport,
+    Status,
+    TokenInfo,
+    Validity,
+)
+from ._text import Text, decode_text
+from ._validity import judge
 from ._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from ._backend import Module, open_module
+    from ._certificate import read_certificate
+    from ._inspect import inspect, inspect_backend, read_slot
+
+__all__ = [
+    "AuthenticationError",
+    "Backend",
+    "Certificate",
+    "CertificateEntry",
+    "CertificateError",
+    "MissingDependency",
+    "Module",
+    "ModuleCallFailed",
+    "ModuleError",
+    "ModuleInfo",
+    "ModuleNotFound",
+    "NotAPkcs11Module",
+    "NotASharedLibrary",
+    "ObjectListing",
+    "PinState",
+    "Pkcs11Failure",
+    "Problem",
+    "RawCertificateObject",
+    "Report",
+    "SlotInfo",
+    "SlotReport",
+    "Status",
+    "Text",
+    "TokenError",
+    "TokenInfo",
+    "UkeytoolError",
+    "UsageError",
+    "Validity",
+    "WrongArchitecture",
+    "__version__",
+    "decode_text",
+    "inspect",
+    "inspect_backend",
+    "judge",
+    "open_module",
+    "read_certificate",
+    "read_slot",
+]
+
+_LAZY = {
+    "Module": "_backend",
+    "open_module": "_backend",
+    "read_certificate": "_certificate",
+    "inspect": "_inspect",
+    "inspect_backend": "_inspect",
+    "read_slot": "_inspect",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ukeytool' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"ukeytool.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,136 @@
+"""From a backend to a :class:`~ukeytool.Report`: module → slots → token → certificates.
+
+One bad thing hides nothing else: a slot, token or object that fails is recorded as a
+:class:`~ukeytool.Problem` where it happened and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from ._certificate import read_certificate
+from ._errors import TokenError
+from ._interface import Backend, RawCertificateObject
+from ._model import (
+    CertificateEntry,
+    Problem,
+    Report,
+    SlotInfo,
+    SlotReport,
+    TokenInfo,
+)
+from ._text import decode_text
+from ._validity import check_moment, check_warn_days, judge
+
+__all__ = ["inspect", "inspect_backend", "read_slot"]
+
+#: CKR_TOKEN_NOT_PRESENT: the slot said a token was there, the token call disagrees.
+_TOKEN_NOT_PRESENT = 0xE0
+
+
+def inspect(
+    module_path: str,
+    *,
+    at: datetime.datetime | None = None,
+    warn_days: int = 30,
+) -> Report:
+    """Inspect every slot, token and certificate of the PKCS#11 module at ``module_path``.
+
+    Read-only and without login: no PIN is ever asked for or spent. ``at`` is the
+    moment validity is judged at (aware; ``None`` means now); certificates that expire
+    within ``warn_days`` days of it are reported as expiring. Raises
+    :class:`~ukeytool.ModuleError` when the module cannot be loaded or initialised;
+    anything that fails after that is reported inside the :class:`~ukeytool.Report`.
+    """
+    from ._backend import open_module
+
+    moment = _resolve_moment(at)
+    check_warn_days(warn_days)
+    with open_module(module_path) as module:
+        return inspect_backend(module, at=moment, warn_days=warn_days)
+
+
+def _resolve_moment(at: datetime.datetime | None) -> datetime.datetime:
+    if at is None:
+        return datetime.datetime.now(datetime.timezone.utc)
+    return check_moment(at, what="at")
+
+
+def inspect_backend(backend: Backend, *, at: datetime.datetime, warn_days: int = 30) -> Report:
+    """Like :func:`inspect`, over an already open backend (a module, or a test double)."""
+    at = check_moment(at, what="at")
+    check_warn_days(warn_days)
+    slot_ids, problems = backend.slot_ids()
+    slots = tuple(read_slot(backend, slot_id, at=at, warn_days=warn_days) for slot_id in slot_ids)
+    return Report(
+        module=backend.info, slots=slots, at=at, warn_days=warn_days, problems=problems
+    )
+
+
+def _problem(exc: TokenError, message: str) -> Problem:
+    return Problem(exc.function, message, exc.code, exc.code_name)
+
+
+def read_slot(
+    backend: Backend, slot_id: int, *, at: datetime.datetime, warn_days: int = 30
+) -> SlotReport:
+    """One slot: its info, its token's info, and the token's certificates."""
+    try:
+        slot = backend.slot_info(slot_id)
+    except TokenError as exc:
+        # Keep the slot in the listing even when its info cannot be read.
+        empty = decode_text(b"")
+        slot = SlotInfo(slot_id, empty, empty, 0, (), (0, 0), (0, 0))
+        return SlotReport(
+            slot, None, problems=(_problem(exc, f"cannot read slot info: {exc.code_name}"),)
+        )
+    if not slot.token_present:
+        return SlotReport(slot, None)
+    try:
+        token = backend.token_info(slot_id)
+    except TokenError as exc:
+        if exc.code == _TOKEN_NOT_PRESENT:
+            message = "the slot reports a token but the token is not present (removed?)"
+        else:
+            message = f"cannot read the token: {exc.code_name}"
+        return SlotReport(slot, None, problems=(_problem(exc, message),))
+    if not token.initialized:
+        # An uninitialised token has no objects, and opening a session on one fails.
+        return SlotReport(slot, token)
+    return _read_certificates(backend, slot, token, at, warn_days)
+
+
+def _read_certificates(
+    backend: Backend,
+    slot: SlotInfo,
+    token: TokenInfo,
+    at: datetime.datetime,
+    warn_days: int,
+) -> SlotReport:
+    try:
+        listing = backend.certificate_objects(slot.slot_id)
+    except TokenError as exc:
+        return SlotReport(
+            slot,
+            token,
+            problems=(_problem(exc, f"cannot list certificates: {exc.code_name}"),),
+            complete=False,
+        )
+    entries = tuple(_entry(obj, at, warn_days) for obj in listing.objects)
+    return SlotReport(
+        slot, token, entries, problems=listing.problems, complete=listing.complete
+    )
+
+
+def _entry(obj: RawCertificateObject, at: datetime.datetime, warn_days: int) -> CertificateEntry:
+    certificate = read_certificate(obj.value) if obj.value is not None else None
+    return CertificateEntry(
+        handle=obj.handle,
+        label=decode_text(obj.label) if obj.label is not None else None,
+        id=obj.id,
+        certificate_type=obj.certificate_type,
+        private=obj.private,
+        certificate=certificate,
+        validity=judge(certificate, at, warn_days),
+        problems=obj.problems,
+    )
