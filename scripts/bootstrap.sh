@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Install what `make test` and `make demo` need, and nothing that is already there.
+#   scripts/bootstrap.sh system   Debian packages (SoftHSM, OpenSC's spy, p11-kit's trust module...)
+#   scripts/bootstrap.sh venv     .venv with ukeytool installed editable and its dev dependencies
+# Idempotent and quick the second time: it only checks, unless something is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests and the demo use, and why:
+#   softhsm2        the stand-in token (module and softhsm2-util)
+#   opensc          pkcs11-tool, an independent check of what the fixtures wrote
+#   opensc-pkcs11   pkcs11-spy.so, which counts the PKCS#11 calls ukeytool makes
+#   p11-kit-modules p11-kit-trust.so, a real module with ~140 real CA certificates
+#   openssl         signs SM2/SM3 test certificates
+PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules openssl)
+
+missing_packages() {
+  local p out=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || out+=("$p")
+  done
+  echo "${out[@]:-}"
+}
+
+apt_install() {
+  local missing=("$@")
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+      return
+    fi
+    echo "missing Debian packages; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing Debian packages: ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+system() {
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "not a Debian system: install SoftHSM2, OpenSC (with pkcs11-spy), p11-kit's trust module and openssl by hand" >&2
+    return 0
+  fi
+  local missing
+  read -r -a missing <<<"$(missing_packages "${PACKAGES[@]}")"
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
+}
+
+PYTHON=${PYTHON:-python3}
+
+venv() {
+  local stamp=.venv/.ukeytool-installed
+  if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ -x .venv/bin/python ]; then
+    return 0
+  fi
+  if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "no $PYTHON found; run: sudo apt-get install python3 python3-venv" >&2
+    exit 1
+  fi
+  if [ ! -x .venv/bin/python ]; then
+    if ! "$PYTHON" -m venv .venv >/dev/null 2>&1; then
+      # Debian's python3 ships venv's pip bootstrap in a separate package.
+      rm -rf .venv
+      local pyver
+      pyver=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+      local missing
+      read -r -a missing <<<"$(missing_packages "python${pyver}-venv")"
+      if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+      "$PYTHON" -m venv .venv
+    fi
+  fi
+  echo "installing ukeytool and its development dependencies into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install -q -e '.[test,lint,types,docs]'
+  touch "$stamp"
+}
+
+case "${1:-all}" in
+  system) system ;;
+  venv) venv ;;
+  all) system; venv ;;
+  *) echo "usage: $0 [system|venv|all]" >&2; exit 2 ;;
+esac
