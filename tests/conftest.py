@@ -21,6 +21,7 @@ for tests that count slots or tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from collections.abc import Callable
@@ -29,8 +30,15 @@ from typing import Any, NoReturn
 
 import pytest
 
-from ukeytool.testing.certs import Minted, mint
-from ukeytool.testing.softhsm import SoftHSMNotFound, SoftHSMStore, find_softhsm_module
+from ukeytool.testing.certs import Minted, mint, to_pem
+from ukeytool.testing.softhsm import (
+    CertObject,
+    PrivateKeyObject,
+    SoftHSMNotFound,
+    SoftHSMStore,
+    TokenSpec,
+    find_softhsm_module,
+)
 
 FIXED_NOW = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
 """The moment every test judges validity at."""
@@ -106,3 +114,74 @@ def mint_cached() -> Callable[..., Minted]:
         return cache[key]
 
     return cached
+
+
+# --- the bank token: every status and every broken value on one GBK-labelled token
+
+DAY = datetime.timedelta(days=1)
+GBK_TOKEN = "工行U盾".encode("gbk")
+GBK_CERT_LABEL = "签名证书".encode("gbk")
+
+
+@dataclasses.dataclass(frozen=True)
+class Bank:
+    store: SoftHSMStore
+    serial: str
+    second_serial: str
+    certs: dict[str, Minted]
+
+
+def _certs() -> dict[str, Minted]:
+    ca = mint(subject_cn="Demo Root CA", not_before=FIXED_NOW - 3000 * DAY,
+              not_after=FIXED_NOW + 3000 * DAY, is_ca=True, key_usage=("keyCertSign", "cRLSign"))
+    sm2_ca = mint(subject_cn="Demo SM2 CA", not_before=FIXED_NOW - 3000 * DAY,
+                  not_after=FIXED_NOW + 3000 * DAY, key="sm2", hash="sm3", is_ca=True,
+                  key_usage=("keyCertSign", "cRLSign"))
+    return {
+        "ca": ca,
+        "valid": mint(subject_cn="张三", not_before=FIXED_NOW - 100 * DAY, not_after=FIXED_NOW + 365 * DAY,
+                      issuer=ca),
+        "expiring": mint(subject_cn="expiring", not_before=FIXED_NOW - 100 * DAY,
+                         not_after=FIXED_NOW + 20 * DAY, issuer=ca),
+        "edge": mint(subject_cn="edge", not_before=FIXED_NOW - 100 * DAY, not_after=FIXED_NOW, issuer=ca),
+        "expired": mint(subject_cn="old", not_before=FIXED_NOW - 800 * DAY, not_after=FIXED_NOW - 30 * DAY,
+                        key="rsa1024", hash="sha1", issuer=ca),
+        "future": mint(subject_cn="future", not_before=FIXED_NOW + 10 * DAY,
+                       not_after=FIXED_NOW + 400 * DAY, issuer=ca),
+        "sm2_sign": mint(subject_cn="李四", not_before=FIXED_NOW - 10 * DAY, not_after=FIXED_NOW + 20 * DAY,
+                         key="sm2", hash="sm3", issuer=sm2_ca,
+                         key_usage=("digitalSignature", "nonRepudiation")),
+        "sm2_enc": mint(subject_cn="李四", not_before=FIXED_NOW - 10 * DAY, not_after=FIXED_NOW + 20 * DAY,
+                        key="sm2", hash="sm3", issuer=sm2_ca,
+                        key_usage=("keyEncipherment", "dataEncipherment", "keyAgreement")),
+    }
+
+
+@pytest.fixture(scope="session")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
+    """A bank-like token (GBK label) with a certificate in every state and every broken
+    CKA_VALUE, plus a second token, in a store of its own (mark: softhsm)."""
+    certs = _certs()
+    store = _new_store(tmp_path_factory.mktemp("bank"))
+    objects = [
+        CertObject(certs["ca"].der, label="Demo Root CA"),
+        CertObject(certs["valid"].der, label="sign", id=b"\x01"),
+        PrivateKeyObject(certs["valid"].key_pkcs8_der, label="sign", id=b"\x01"),
+        CertObject(certs["expiring"].der, label="expiring", id=b"\x02"),
+        CertObject(certs["edge"].der, label="edge", id=b"\x03"),
+        CertObject(certs["expired"].der, label="expired", id=b"\x04"),
+        CertObject(certs["future"].der, label="future", id=b"\x05"),
+        CertObject(certs["sm2_sign"].der, label=GBK_CERT_LABEL, id=b"\x06"),
+        CertObject(certs["sm2_enc"].der, label="sm2-enc", id=b"\x07"),
+        CertObject(b"", label="empty", id=b"\x08"),
+        CertObject(certs["valid"].der[:200], label="truncated", id=b"\x09"),
+        CertObject(to_pem(certs["expiring"].der), label="pem", id=b"\x0a"),
+        CertObject(certs["valid"].der, label="private", id=b"\x0b", private=True),
+    ]
+    first, second = store.add_tokens([
+        TokenSpec(label=GBK_TOKEN, objects=objects),
+        TokenSpec(label="second", objects=[CertObject(certs["valid"].der, label="copy")]),
+    ])
+    return Bank(store, first.serial, second.serial, certs)
+
+

@@ -7,7 +7,6 @@ are minted at fixed offsets from a fixed moment, so nothing here depends on the 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import hashlib
 from collections.abc import Iterator
@@ -17,76 +16,15 @@ import pytest
 
 import ukeytool
 from ukeytool import PinState, Report, Status
-from ukeytool.testing.certs import Minted, mint, to_pem
-from ukeytool.testing.softhsm import CertObject, PrivateKeyObject, SoftHSMStore, TokenSpec
+from ukeytool.testing.softhsm import SoftHSMStore
+
+from .conftest import GBK_CERT_LABEL, GBK_TOKEN, Bank
 
 pytestmark = pytest.mark.softhsm
 
 UTC = datetime.timezone.utc
-NOW = datetime.datetime(2030, 1, 1, tzinfo=UTC)
+NOW = datetime.datetime(2030, 1, 1, tzinfo=UTC)  # conftest.FIXED_NOW
 DAY = datetime.timedelta(days=1)
-GBK_TOKEN = "工行U盾".encode("gbk")
-GBK_CERT_LABEL = "签名证书".encode("gbk")
-
-
-@dataclasses.dataclass(frozen=True)
-class Bank:
-    store: SoftHSMStore
-    serial: str
-    second_serial: str
-    certs: dict[str, Minted]
-
-
-def _certs() -> dict[str, Minted]:
-    ca = mint(subject_cn="Demo Root CA", not_before=NOW - 3000 * DAY,
-              not_after=NOW + 3000 * DAY, is_ca=True, key_usage=("keyCertSign", "cRLSign"))
-    sm2_ca = mint(subject_cn="Demo SM2 CA", not_before=NOW - 3000 * DAY,
-                  not_after=NOW + 3000 * DAY, key="sm2", hash="sm3", is_ca=True,
-                  key_usage=("keyCertSign", "cRLSign"))
-    return {
-        "ca": ca,
-        "valid": mint(subject_cn="张三", not_before=NOW - 100 * DAY, not_after=NOW + 365 * DAY,
-                      issuer=ca),
-        "expiring": mint(subject_cn="expiring", not_before=NOW - 100 * DAY,
-                         not_after=NOW + 20 * DAY, issuer=ca),
-        "edge": mint(subject_cn="edge", not_before=NOW - 100 * DAY, not_after=NOW, issuer=ca),
-        "expired": mint(subject_cn="old", not_before=NOW - 800 * DAY, not_after=NOW - 30 * DAY,
-                        key="rsa1024", hash="sha1", issuer=ca),
-        "future": mint(subject_cn="future", not_before=NOW + 10 * DAY,
-                       not_after=NOW + 400 * DAY, issuer=ca),
-        "sm2_sign": mint(subject_cn="李四", not_before=NOW - 10 * DAY, not_after=NOW + 20 * DAY,
-                         key="sm2", hash="sm3", issuer=sm2_ca,
-                         key_usage=("digitalSignature", "nonRepudiation")),
-        "sm2_enc": mint(subject_cn="李四", not_before=NOW - 10 * DAY, not_after=NOW + 20 * DAY,
-                        key="sm2", hash="sm3", issuer=sm2_ca,
-                        key_usage=("keyEncipherment", "dataEncipherment", "keyAgreement")),
-    }
-
-
-@pytest.fixture(scope="module")
-def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
-    certs = _certs()
-    store = SoftHSMStore(tmp_path_factory.mktemp("bank"))
-    objects = [
-        CertObject(certs["ca"].der, label="Demo Root CA"),
-        CertObject(certs["valid"].der, label="sign", id=b"\x01"),
-        PrivateKeyObject(certs["valid"].key_pkcs8_der, label="sign", id=b"\x01"),
-        CertObject(certs["expiring"].der, label="expiring", id=b"\x02"),
-        CertObject(certs["edge"].der, label="edge", id=b"\x03"),
-        CertObject(certs["expired"].der, label="expired", id=b"\x04"),
-        CertObject(certs["future"].der, label="future", id=b"\x05"),
-        CertObject(certs["sm2_sign"].der, label=GBK_CERT_LABEL, id=b"\x06"),
-        CertObject(certs["sm2_enc"].der, label="sm2-enc", id=b"\x07"),
-        CertObject(b"", label="empty", id=b"\x08"),
-        CertObject(certs["valid"].der[:200], label="truncated", id=b"\x09"),
-        CertObject(to_pem(certs["expiring"].der), label="pem", id=b"\x0a"),
-        CertObject(certs["valid"].der, label="private", id=b"\x0b", private=True),
-    ]
-    first, second = store.add_tokens([
-        TokenSpec(label=GBK_TOKEN, objects=objects),
-        TokenSpec(label="second", objects=[CertObject(certs["valid"].der, label="copy")]),
-    ])
-    return Bank(store, first.serial, second.serial, certs)
 
 
 @pytest.fixture(scope="module")

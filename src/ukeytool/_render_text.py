@@ -193,8 +193,10 @@ class _Renderer:
             self.problem(problem, "  ")
         if slot.certificates:
             self.table(slot.certificates)
-        elif slot.token is not None and slot.complete:
-            if slot.token.login_required:
+        elif slot.token is not None and slot.complete and not slot.problems:
+            if not slot.token.initialized:
+                pass  # the PIN line already says so; an uninitialised token holds nothing
+            elif slot.token.login_required:
                 self.lines.append(
                     "    no certificates visible without login (private certificates may be hidden)"
                 )
