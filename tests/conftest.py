@@ -132,28 +132,71 @@ class Bank:
 
 
 def _certs() -> dict[str, Minted]:
-    ca = mint(subject_cn="Demo Root CA", not_before=FIXED_NOW - 3000 * DAY,
-              not_after=FIXED_NOW + 3000 * DAY, is_ca=True, key_usage=("keyCertSign", "cRLSign"))
-    sm2_ca = mint(subject_cn="Demo SM2 CA", not_before=FIXED_NOW - 3000 * DAY,
-                  not_after=FIXED_NOW + 3000 * DAY, key="sm2", hash="sm3", is_ca=True,
-                  key_usage=("keyCertSign", "cRLSign"))
+    ca = mint(
+        subject_cn="Demo Root CA",
+        not_before=FIXED_NOW - 3000 * DAY,
+        not_after=FIXED_NOW + 3000 * DAY,
+        is_ca=True,
+        key_usage=("keyCertSign", "cRLSign"),
+    )
+    sm2_ca = mint(
+        subject_cn="Demo SM2 CA",
+        not_before=FIXED_NOW - 3000 * DAY,
+        not_after=FIXED_NOW + 3000 * DAY,
+        key="sm2",
+        hash="sm3",
+        is_ca=True,
+        key_usage=("keyCertSign", "cRLSign"),
+    )
     return {
         "ca": ca,
-        "valid": mint(subject_cn="张三", not_before=FIXED_NOW - 100 * DAY, not_after=FIXED_NOW + 365 * DAY,
-                      issuer=ca),
-        "expiring": mint(subject_cn="expiring", not_before=FIXED_NOW - 100 * DAY,
-                         not_after=FIXED_NOW + 20 * DAY, issuer=ca),
-        "edge": mint(subject_cn="edge", not_before=FIXED_NOW - 100 * DAY, not_after=FIXED_NOW, issuer=ca),
-        "expired": mint(subject_cn="old", not_before=FIXED_NOW - 800 * DAY, not_after=FIXED_NOW - 30 * DAY,
-                        key="rsa1024", hash="sha1", issuer=ca),
-        "future": mint(subject_cn="future", not_before=FIXED_NOW + 10 * DAY,
-                       not_after=FIXED_NOW + 400 * DAY, issuer=ca),
-        "sm2_sign": mint(subject_cn="李四", not_before=FIXED_NOW - 10 * DAY, not_after=FIXED_NOW + 20 * DAY,
-                         key="sm2", hash="sm3", issuer=sm2_ca,
-                         key_usage=("digitalSignature", "nonRepudiation")),
-        "sm2_enc": mint(subject_cn="李四", not_before=FIXED_NOW - 10 * DAY, not_after=FIXED_NOW + 20 * DAY,
-                        key="sm2", hash="sm3", issuer=sm2_ca,
-                        key_usage=("keyEncipherment", "dataEncipherment", "keyAgreement")),
+        "valid": mint(
+            subject_cn="张三",
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 365 * DAY,
+            issuer=ca,
+        ),
+        "expiring": mint(
+            subject_cn="expiring",
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 20 * DAY,
+            issuer=ca,
+        ),
+        "edge": mint(
+            subject_cn="edge", not_before=FIXED_NOW - 100 * DAY, not_after=FIXED_NOW, issuer=ca
+        ),
+        "expired": mint(
+            subject_cn="old",
+            not_before=FIXED_NOW - 800 * DAY,
+            not_after=FIXED_NOW - 30 * DAY,
+            key="rsa1024",
+            hash="sha1",
+            issuer=ca,
+        ),
+        "future": mint(
+            subject_cn="future",
+            not_before=FIXED_NOW + 10 * DAY,
+            not_after=FIXED_NOW + 400 * DAY,
+            issuer=ca,
+        ),
+        "sm2_sign": mint(
+            subject_cn="李四",
+            not_before=FIXED_NOW - 10 * DAY,
+            not_after=FIXED_NOW + 20 * DAY,
+            key="sm2",
+            hash="sm3",
+            issuer=sm2_ca,
+            key_usage=("digitalSignature", "nonRepudiation"),
+        ),
+        "sm2_enc": mint(
+            subject_cn="李四",
+            not_before=FIXED_NOW - 10 * DAY,
+            not_after=FIXED_NOW + 20 * DAY,
+            key="sm2",
+            hash="sm3",
+            issuer=sm2_ca,
+            key_usage=("keyEncipherment", "dataEncipherment", "keyAgreement"),
+        ),
     }
 
 
@@ -178,10 +221,10 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
         CertObject(to_pem(certs["expiring"].der), label="pem", id=b"\x0a"),
         CertObject(certs["valid"].der, label="private", id=b"\x0b", private=True),
     ]
-    first, second = store.add_tokens([
-        TokenSpec(label=GBK_TOKEN, objects=objects),
-        TokenSpec(label="second", objects=[CertObject(certs["valid"].der, label="copy")]),
-    ])
+    first, second = store.add_tokens(
+        [
+            TokenSpec(label=GBK_TOKEN, objects=objects),
+            TokenSpec(label="second", objects=[CertObject(certs["valid"].der, label="copy")]),
+        ]
+    )
     return Bank(store, first.serial, second.serial, certs)
-
-

@@ -19,7 +19,6 @@ import pytest
 from ukeytool.testing.certs import mint
 from ukeytool.testing.softhsm import CertObject, SoftHSMStore, TokenSpec
 
-
 pytestmark = [pytest.mark.softhsm, pytest.mark.spy]
 
 SPY_CANDIDATES = (
@@ -100,7 +99,7 @@ def run_spied(store: SoftHSMStore, tmp_path: Path, *args: str) -> tuple[str, lis
 
 
 def test_list_tokens_call_budget(big_store: SoftHSMStore, tmp_path: Path) -> None:
-    text, calls = run_spied(big_store, tmp_path, "--json", "--at", FIXED_NOW.isoformat())
+    _log, calls = run_spied(big_store, tmp_path, "--json", "--at", FIXED_NOW.isoformat())
     counts = collections.Counter(calls)
     # at most 2 C_GetAttributeValue per certificate; 1 when every value fits
     assert counts["C_GetAttributeValue"] == CERTIFICATES
@@ -118,12 +117,16 @@ def test_sessions_are_read_only_and_search_by_class_alone(
     big_store: SoftHSMStore, tmp_path: Path
 ) -> None:
     text, _calls = run_spied(big_store, tmp_path)
-    sessions = re.findall(r"^\d+: C_OpenSession\n.*?\n\[in\] slotID = \S+\n\[in\] flags = (0x[0-9a-f]+)",
-                          text, flags=re.MULTILINE)
+    sessions = re.findall(
+        r"^\d+: C_OpenSession\n.*?\n\[in\] slotID = \S+\n\[in\] flags = (0x[0-9a-f]+)",
+        text,
+        flags=re.MULTILINE,
+    )
     assert sessions
     assert all(int(flags, 16) == 0x4 for flags in sessions)  # CKF_SERIAL_SESSION, never RW
     searches = re.findall(
-        r"^\d+: C_FindObjectsInit\n.*?\n\[in\] hSession = \S+\n\[in\] pTemplate\[(\d+)\]: \n\s+(\w+)",
+        r"^\d+: C_FindObjectsInit\n.*?\n\[in\] hSession = \S+\n"
+        r"\[in\] pTemplate\[(\d+)\]: \n\s+(\w+)",
         text,
         flags=re.MULTILINE,
     )

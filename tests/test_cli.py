@@ -91,8 +91,16 @@ def test_at_moves_the_judgement(bank_env: Bank, capsys: pytest.CaptureFixture[st
 @pytest.mark.softhsm
 def test_python_dash_m(bank: Bank) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "ukeytool", "list-tokens", "--module",
-         str(bank.store.module_path), "--json", *AT],
+        [
+            sys.executable,
+            "-m",
+            "ukeytool",
+            "list-tokens",
+            "--module",
+            str(bank.store.module_path),
+            "--json",
+            *AT,
+        ],
         env=bank.store.subprocess_env(),
         capture_output=True,
         check=False,
@@ -108,14 +116,26 @@ def test_python_dash_m(bank: Bank) -> None:
     ("argv", "code", "message"),
     [
         (["list-tokens"], ExitCode.USAGE, "no PKCS#11 module given"),
-        (["list-tokens", "--module", "/nonexistent/libvendor.so"], ExitCode.MODULE_UNUSABLE,
-         "module not found"),
-        (["list-tokens", "--module", "/etc/hostname"], ExitCode.MODULE_UNUSABLE,
-         "not a shared library"),
-        (["list-tokens", "--module", "/x.so", "--at", "yesterday"], ExitCode.USAGE,
-         "not an ISO 8601"),
-        (["list-tokens", "--module", "/x.so", "--warn-days", "-3"], ExitCode.USAGE,
-         "whole number of days"),
+        (
+            ["list-tokens", "--module", "/nonexistent/libvendor.so"],
+            ExitCode.MODULE_UNUSABLE,
+            "module not found",
+        ),
+        (
+            ["list-tokens", "--module", "/etc/hostname"],
+            ExitCode.MODULE_UNUSABLE,
+            "not a shared library",
+        ),
+        (
+            ["list-tokens", "--module", "/x.so", "--at", "yesterday"],
+            ExitCode.USAGE,
+            "not an ISO 8601",
+        ),
+        (
+            ["list-tokens", "--module", "/x.so", "--warn-days", "-3"],
+            ExitCode.USAGE,
+            "whole number of days",
+        ),
         (["list-tokens", "--bogus"], ExitCode.USAGE, "unrecognized arguments"),
         ([], ExitCode.USAGE, "no command given"),
     ],

@@ -166,13 +166,15 @@ def test_ckr_names() -> None:
 
 
 @pytest.mark.softhsm
-def test_same_file_under_two_spellings_is_loaded_once(
-    softhsm_module: str, tmp_path: Path
-) -> None:
+def test_same_file_under_two_spellings_is_loaded_once(softhsm_module: str, tmp_path: Path) -> None:
     link = tmp_path / "vendor.so"
     link.symlink_to(softhsm_module)
-    dotted = os.path.join(os.path.dirname(softhsm_module), "..", os.path.basename(
-        os.path.dirname(softhsm_module)), os.path.basename(softhsm_module))
+    dotted = os.path.join(
+        os.path.dirname(softhsm_module),
+        "..",
+        os.path.basename(os.path.dirname(softhsm_module)),
+        os.path.basename(softhsm_module),
+    )
     with ukeytool.open_module(softhsm_module) as a, ukeytool.open_module(str(link)) as b:
         with ukeytool.open_module(dotted) as c:
             assert len(_registry) == 1

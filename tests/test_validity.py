@@ -15,9 +15,7 @@ SECOND = datetime.timedelta(seconds=1)
 
 
 def cert(not_before: datetime.datetime | None, not_after: datetime.datetime | None) -> Certificate:
-    return Certificate(
-        der=b"", sha256="", sha1="", not_before=not_before, not_after=not_after
-    )
+    return Certificate(der=b"", sha256="", sha1="", not_before=not_before, not_after=not_after)
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import functools
 import logging
 import os
 import re
@@ -112,26 +113,23 @@ def _read_elf(path: str) -> _Elf | None:
         head = f.read(20)
     if len(head) < 20 or head[:4] != b"\x7fELF" or head[4] not in (1, 2) or head[5] not in (1, 2):
         return None
-    order = "little" if head[5] == 1 else "big"
-    e_type = int.from_bytes(head[16:18], order)
-    machine = int.from_bytes(head[18:20], order)
+    little = head[5] == 1
+    e_type = int.from_bytes(head[16:18], "little" if little else "big")
+    machine = int.from_bytes(head[18:20], "little" if little else "big")
     return _Elf(bits=32 if head[4] == 1 else 64, machine=machine, shared=e_type == 3)
 
 
-_interpreter_elf: _Elf | None = None
-
-
+@functools.cache
 def _python_elf() -> _Elf | None:
-    global _interpreter_elf
-    if _interpreter_elf is None:
-        for candidate in ("/proc/self/exe", sys.executable):
-            try:
-                _interpreter_elf = _read_elf(candidate)
-            except OSError:
-                continue
-            if _interpreter_elf is not None:
-                break
-    return _interpreter_elf
+    """What this interpreter is built for (None where that cannot be read)."""
+    for candidate in ("/proc/self/exe", sys.executable):
+        try:
+            elf = _read_elf(candidate)
+        except OSError:
+            continue
+        if elf is not None:
+            return elf
+    return None
 
 
 def check_module_file(path: str) -> str:
@@ -172,9 +170,7 @@ def check_module_file(path: str) -> str:
             path=path,
         )
     if not elf.shared:
-        raise NotASharedLibrary(
-            f"{absolute} is an ELF executable, not a shared library", path=path
-        )
+        raise NotASharedLibrary(f"{absolute} is an ELF executable, not a shared library", path=path)
     mine = _python_elf()
     if mine is not None and (elf.bits, elf.machine) != (mine.bits, mine.machine):
         raise WrongArchitecture(
@@ -213,9 +209,7 @@ def _dlopen(path: str, real: str) -> ctypes.CDLL:
                 path=path,
                 dependency=m.group("sym"),
             ) from None
-        raise NotASharedLibrary(
-            f"module {path} cannot be loaded: {text}", path=path
-        ) from None
+        raise NotASharedLibrary(f"module {path} cannot be loaded: {text}", path=path) from None
 
 
 # --- python-pkcs11's exceptions back to CKR codes -----------------------------------
@@ -495,12 +489,18 @@ class Module:
         with self._loaded.lock:
             for _attempt in range(3):
                 count = ck.CK_ULONG(0)
-                rv = self._call("C_GetSlotList", "FALSE, NULL, &count", 0, None, ctypes.byref(count))
+                rv = self._call(
+                    "C_GetSlotList", "FALSE, NULL, &count", 0, None, ctypes.byref(count)
+                )
                 if rv != ck.CKR_OK:
                     break
                 buf = (ck.CK_SLOT_ID * max(count.value, 1))()
                 rv = self._call(
-                    "C_GetSlotList", f"FALSE, slots[{count.value}], &count", 0, buf, ctypes.byref(count)
+                    "C_GetSlotList",
+                    f"FALSE, slots[{count.value}], &count",
+                    0,
+                    buf,
+                    ctypes.byref(count),
                 )
                 if rv == ck.CKR_BUFFER_TOO_SMALL:
                     problems.append(
@@ -623,11 +623,15 @@ class Module:
         self, slot_id: int, session: ck.CK_SESSION_HANDLE
     ) -> tuple[list[int], list[Problem], bool]:
         cls = ck.CK_ULONG(ck.CKO_CERTIFICATE)
-        template = ck.CK_ATTRIBUTE(ck.CKA_CLASS, ctypes.cast(ctypes.byref(cls), ctypes.c_void_p),
-                                   ctypes.sizeof(cls))
+        template = ck.CK_ATTRIBUTE(
+            ck.CKA_CLASS, ctypes.cast(ctypes.byref(cls), ctypes.c_void_p), ctypes.sizeof(cls)
+        )
         rv = self._call(
-            "C_FindObjectsInit", f"{session.value}, {{CKA_CLASS=CKO_CERTIFICATE}}, 1",
-            session, ctypes.byref(template), 1,
+            "C_FindObjectsInit",
+            f"{session.value}, {{CKA_CLASS=CKO_CERTIFICATE}}, 1",
+            session,
+            ctypes.byref(template),
+            1,
         )
         if rv != ck.CKR_OK:
             raise self._token_error(slot_id, "C_FindObjectsInit", rv, "cannot search the token")
@@ -640,16 +644,23 @@ class Module:
             while True:
                 count = ck.CK_ULONG(0)
                 rv = self._call(
-                    "C_FindObjects", f"{session.value}, handles[{FIND_BATCH}], {FIND_BATCH}, &count",
-                    session, batch, FIND_BATCH, ctypes.byref(count),
+                    "C_FindObjects",
+                    f"{session.value}, handles[{FIND_BATCH}], {FIND_BATCH}, &count",
+                    session,
+                    batch,
+                    FIND_BATCH,
+                    ctypes.byref(count),
                 )
                 if rv != ck.CKR_OK:
-                    problems.append(Problem(
-                        "C_FindObjects",
-                        f"the search stopped after {len(handles)} certificate objects: "
-                        f"{_explain(rv)}",
-                        rv, ck.ckr_name(rv),
-                    ))
+                    problems.append(
+                        Problem(
+                            "C_FindObjects",
+                            f"the search stopped after {len(handles)} certificate objects: "
+                            f"{_explain(rv)}",
+                            rv,
+                            ck.ckr_name(rv),
+                        )
+                    )
                     complete = False
                     break
                 n = min(int(count.value), FIND_BATCH)
@@ -659,19 +670,25 @@ class Module:
                 seen.update(fresh)
                 handles.extend(fresh)
                 if len(handles) >= MAX_OBJECTS:
-                    problems.append(Problem(
-                        "C_FindObjects",
-                        f"stopped after {MAX_OBJECTS} certificate objects",
-                    ))
+                    problems.append(
+                        Problem(
+                            "C_FindObjects",
+                            f"stopped after {MAX_OBJECTS} certificate objects",
+                        )
+                    )
                     complete = False
                     break
         finally:
             rv_final = self._call("C_FindObjectsFinal", f"{session.value}", session)
         if rv_final != ck.CKR_OK and complete:
-            problems.append(Problem(
-                "C_FindObjectsFinal", f"ending the search failed: {_explain(rv_final)}",
-                rv_final, ck.ckr_name(rv_final),
-            ))
+            problems.append(
+                Problem(
+                    "C_FindObjectsFinal",
+                    f"ending the search failed: {_explain(rv_final)}",
+                    rv_final,
+                    ck.ckr_name(rv_final),
+                )
+            )
         return handles, problems, complete
 
 
@@ -726,10 +743,16 @@ class _AttributeReader:
             template[k].type = _TEMPLATE[i].attribute
             template[k].pValue = ctypes.cast(buf, ctypes.c_void_p)
             template[k].ulValueLen = len(buf)
-        shape = ", ".join(f"{_TEMPLATE[i].name}[{len(b)}]" for i, b in zip(slots, buffers, strict=True))
+        shape = ", ".join(
+            f"{_TEMPLATE[i].name}[{len(b)}]" for i, b in zip(slots, buffers, strict=True)
+        )
         rv = self._module._call(
-            "C_GetAttributeValue", f"{self._session.value}, {handle}, {{{shape}}}, {n}",
-            self._session, handle, template, n,
+            "C_GetAttributeValue",
+            f"{self._session.value}, {handle}, {{{shape}}}, {n}",
+            self._session,
+            handle,
+            template,
+            n,
         )
         lengths: list[int | None] = []
         for k in range(n):
@@ -742,10 +765,18 @@ class _AttributeReader:
         failures: dict[int, int] = {}
         indexes = list(range(len(_TEMPLATE)))
         rv, lengths = self._get(handle, indexes, self._buffers)
-        if rv not in (ck.CKR_OK, ck.CKR_ATTRIBUTE_SENSITIVE, ck.CKR_ATTRIBUTE_TYPE_INVALID,
-                      ck.CKR_BUFFER_TOO_SMALL):
-            problem = Problem("C_GetAttributeValue", f"cannot read the object: {_explain(rv)}",
-                              rv, ck.ckr_name(rv))
+        if rv not in (
+            ck.CKR_OK,
+            ck.CKR_ATTRIBUTE_SENSITIVE,
+            ck.CKR_ATTRIBUTE_TYPE_INVALID,
+            ck.CKR_BUFFER_TOO_SMALL,
+        ):
+            problem = Problem(
+                "C_GetAttributeValue",
+                f"cannot read the object: {_explain(rv)}",
+                rv,
+                ck.ckr_name(rv),
+            )
             obj = RawCertificateObject(handle, None, None, None, None, None, (problem,))
             return obj, (problem if rv in _GONE else None)
         again: list[int] = []
@@ -764,8 +795,12 @@ class _AttributeReader:
             buffers = [self._retry_buffer(i) for i in again]
             rv2, lengths2 = self._get(handle, again, buffers)
             if rv2 in _GONE:
-                problem = Problem("C_GetAttributeValue", f"cannot read the object: {_explain(rv2)}",
-                                  rv2, ck.ckr_name(rv2))
+                problem = Problem(
+                    "C_GetAttributeValue",
+                    f"cannot read the object: {_explain(rv2)}",
+                    rv2,
+                    ck.ckr_name(rv2),
+                )
                 return self._object(handle, values, failures), problem
             for i, buf, length in zip(again, buffers, lengths2, strict=True):
                 if length is not None and length <= len(buf):

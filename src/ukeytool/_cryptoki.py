@@ -14,7 +14,7 @@ function that writes to a token: there is no name to call it by.
 from __future__ import annotations
 
 import ctypes
-from typing import Final
+from typing import Any, Final
 
 CK_ULONG = ctypes.c_ulong
 CK_RV = CK_ULONG
@@ -107,7 +107,7 @@ _F = ctypes.CFUNCTYPE
 _P = ctypes.POINTER
 
 #: The inspection functions, by their index in CK_FUNCTION_LIST (after the version).
-INSPECTION_FUNCTIONS: Final[dict[int, tuple[str, object]]] = {
+INSPECTION_FUNCTIONS: Final[dict[int, tuple[str, Any]]] = {
     0: ("C_Initialize", _F(CK_RV, ctypes.c_void_p)),
     1: ("C_Finalize", _F(CK_RV, ctypes.c_void_p)),
     2: ("C_GetInfo", _F(CK_RV, _P(CK_INFO))),
@@ -137,13 +137,15 @@ INSPECTION_FUNCTIONS: Final[dict[int, tuple[str, object]]] = {
 _FUNCTION_COUNT: Final = 68
 
 
+def _function_list_fields() -> list[tuple[str, Any]]:
+    fields: list[tuple[str, Any]] = [("version", CK_VERSION)]
+    for i in range(_FUNCTION_COUNT):
+        fields.append(INSPECTION_FUNCTIONS.get(i, (f"_entry_{i}", ctypes.c_void_p)))
+    return fields
+
+
 class CK_FUNCTION_LIST(ctypes.Structure):
-    _fields_ = (("version", CK_VERSION),) + tuple(
-        (INSPECTION_FUNCTIONS[i][0], INSPECTION_FUNCTIONS[i][1])  # type: ignore[misc]
-        if i in INSPECTION_FUNCTIONS
-        else (f"_entry_{i}", ctypes.c_void_p)
-        for i in range(_FUNCTION_COUNT)
-    )
+    _fields_ = _function_list_fields()
 
 
 SLOT_FLAGS: Final[dict[int, str]] = {

@@ -2,19 +2,22 @@
 
 ::
 
-    UkeytoolError                 root: catch this to catch everything ukeytool raises
-    ├── UsageError                the caller asked for something impossible (naive datetime,
-    │                             bad option value, unknown token selection)
-    ├── ModuleError               a PKCS#11 module cannot be used            .path
-    │   ├── ModuleNotFound        no file at the path
-    │   ├── NotASharedLibrary     the file is not an ELF shared library
-    │   ├── WrongArchitecture     built for another CPU or word size         .module_arch .python_arch
-    │   ├── MissingDependency     a library the module needs is missing      .dependency
-    │   ├── NotAPkcs11Module      a shared library without C_GetFunctionList
-    │   └── ModuleCallFailed      C_Initialize / C_GetInfo / C_GetSlotList failed  (+ Pkcs11Failure)
-    ├── TokenError                a slot or token call failed                .slot_id (+ Pkcs11Failure)
-    ├── AuthenticationError       login refused or failed                    .slot_id (+ Pkcs11Failure)
-    └── CertificateError          certificate bytes cannot be read           .reason
+    UkeytoolError              root: catch this to catch everything ukeytool raises
+    ├── UsageError             the caller asked for something impossible (naive
+    │                          datetime, bad option value, unknown selection)
+    ├── ModuleError            a PKCS#11 module cannot be used: .path
+    │   ├── ModuleNotFound     no file at the path
+    │   ├── NotASharedLibrary  the file is not an ELF shared library
+    │   ├── WrongArchitecture  another CPU or word size: .module_arch, .python_arch
+    │   ├── MissingDependency  a library the module needs is missing: .dependency
+    │   ├── NotAPkcs11Module   a shared library without C_GetFunctionList
+    │   └── ModuleCallFailed   C_Initialize, C_GetInfo or C_GetSlotList failed (*)
+    ├── Pkcs11Failure (*)      a PKCS#11 call failed: .function, .code, .code_name
+    │   └── TokenError         a slot or token call failed: .slot_id
+    │       └── AuthenticationError  login refused or failed
+    └── CertificateError       certificate bytes cannot be read: .reason
+
+    (*) ModuleCallFailed is both a ModuleError and a Pkcs11Failure.
 
 Errors that come from a PKCS#11 call also derive from :class:`Pkcs11Failure`, which
 carries the function name and the CKR code (number and name). Every message says what
@@ -117,7 +120,9 @@ class NotAPkcs11Module(ModuleError):
 class ModuleCallFailed(ModuleError, Pkcs11Failure):
     """A module-wide call (C_Initialize, C_GetInfo, C_GetSlotList) failed."""
 
-    def __init__(self, message: str, *, path: str, function: str, code: int, code_name: str) -> None:
+    def __init__(
+        self, message: str, *, path: str, function: str, code: int, code_name: str
+    ) -> None:
         Pkcs11Failure.__init__(self, message, function=function, code=code, code_name=code_name)
         self.path = path
 

@@ -62,9 +62,7 @@ def inspect_backend(backend: Backend, *, at: datetime.datetime, warn_days: int =
     check_warn_days(warn_days)
     slot_ids, problems = backend.slot_ids()
     slots = tuple(read_slot(backend, slot_id, at=at, warn_days=warn_days) for slot_id in slot_ids)
-    return Report(
-        module=backend.info, slots=slots, at=at, warn_days=warn_days, problems=problems
-    )
+    return Report(module=backend.info, slots=slots, at=at, warn_days=warn_days, problems=problems)
 
 
 def _problem(exc: TokenError, message: str) -> Problem:
@@ -117,9 +115,7 @@ def _read_certificates(
             complete=False,
         )
     entries = tuple(_entry(obj, at, warn_days) for obj in listing.objects)
-    return SlotReport(
-        slot, token, entries, problems=listing.problems, complete=listing.complete
-    )
+    return SlotReport(slot, token, entries, problems=listing.problems, complete=listing.complete)
 
 
 def _entry(obj: RawCertificateObject, at: datetime.datetime, warn_days: int) -> CertificateEntry:
