@@ -37,9 +37,7 @@ def check_warn_days(warn_days: int) -> int:
     return warn_days
 
 
-def judge(
-    certificate: Certificate | None, at: datetime.datetime, warn_days: int = 30
-) -> Validity:
+def judge(certificate: Certificate | None, at: datetime.datetime, warn_days: int = 30) -> Validity:
     """The status and days left of ``certificate`` at ``at``.
 
     ``days_left`` is the whole number of days from ``at`` to not_after, rounded down:
