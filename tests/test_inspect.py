@@ -188,3 +188,18 @@ def test_removed_token_store_lists_nothing_but_the_spare_slot(
     assert len(report.slots) == 1
     assert report.certificates == ()
     assert report.complete
+
+
+def test_several_modules_one_failing(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SOFTHSM2_CONF", str(bank.store.conf_path))
+    missing = str(tmp_path / "libmissing.so")
+    reports, failures = ukeytool.inspect_modules(
+        [missing, str(bank.store.module_path)], at=NOW, warn_days=30
+    )
+    assert [r.module.path for r in reports] == [str(bank.store.module_path)]
+    assert len(reports[0].certificates) == 12
+    assert [(f.path, f.kind) for f in failures] == [(missing, "ModuleNotFound")]
+    assert "module not found" in failures[0].message
+    assert failures[0].code is None

@@ -42,6 +42,7 @@ from ._interface import Backend, ObjectListing, RawCertificateObject
 from ._model import (
     Certificate,
     CertificateEntry,
+    ModuleFailure,
     ModuleInfo,
     PinState,
     Problem,
@@ -59,7 +60,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._backend import Module, open_module
     from ._certificate import read_certificate
-    from ._inspect import inspect, inspect_backend, read_slot
+    from ._inspect import inspect, inspect_backend, inspect_modules, read_slot
 
 __all__ = [
     "AuthenticationError",
@@ -71,6 +72,7 @@ __all__ = [
     "Module",
     "ModuleCallFailed",
     "ModuleError",
+    "ModuleFailure",
     "ModuleInfo",
     "ModuleNotFound",
     "NotAPkcs11Module",
@@ -95,6 +97,7 @@ __all__ = [
     "decode_text",
     "inspect",
     "inspect_backend",
+    "inspect_modules",
     "judge",
     "open_module",
     "read_certificate",
@@ -107,6 +110,7 @@ _LAZY = {
     "read_certificate": "_certificate",
     "inspect": "_inspect",
     "inspect_backend": "_inspect",
+    "inspect_modules": "_inspect",
     "read_slot": "_inspect",
 }
 

@@ -7,12 +7,14 @@ One bad thing hides nothing else: a slot, token or object that fails is recorded
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 
 from ._certificate import read_certificate
-from ._errors import TokenError
+from ._errors import ModuleError, Pkcs11Failure, TokenError
 from ._interface import Backend, RawCertificateObject
 from ._model import (
     CertificateEntry,
+    ModuleFailure,
     Problem,
     Report,
     SlotInfo,
@@ -22,7 +24,7 @@ from ._model import (
 from ._text import decode_text
 from ._validity import check_moment, check_warn_days, judge
 
-__all__ = ["inspect", "inspect_backend", "read_slot"]
+__all__ = ["inspect", "inspect_backend", "inspect_modules", "read_slot"]
 
 #: CKR_TOKEN_NOT_PRESENT: the slot said a token was there, the token call disagrees.
 _TOKEN_NOT_PRESENT = 0xE0
@@ -48,6 +50,32 @@ def inspect(
     check_warn_days(warn_days)
     with open_module(module_path) as module:
         return inspect_backend(module, at=moment, warn_days=warn_days)
+
+
+def inspect_modules(
+    module_paths: Sequence[str],
+    *,
+    at: datetime.datetime | None = None,
+    warn_days: int = 30,
+) -> tuple[list[Report], list[ModuleFailure]]:
+    """Inspect several modules, each on its own: one that fails does not hide the others.
+
+    Returns the reports of the modules that could be inspected and a
+    :class:`~ukeytool.ModuleFailure` for each one that could not (in the given order).
+    All reports are judged at the same moment.
+    """
+    moment = _resolve_moment(at)
+    check_warn_days(warn_days)
+    reports: list[Report] = []
+    failures: list[ModuleFailure] = []
+    for path in module_paths:
+        try:
+            reports.append(inspect(path, at=moment, warn_days=warn_days))
+        except ModuleError as exc:
+            code = exc.code if isinstance(exc, Pkcs11Failure) else None
+            code_name = exc.code_name if isinstance(exc, Pkcs11Failure) else None
+            failures.append(ModuleFailure(path, type(exc).__name__, str(exc), code, code_name))
+    return reports, failures
 
 
 def _resolve_moment(at: datetime.datetime | None) -> datetime.datetime:

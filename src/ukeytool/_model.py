@@ -18,6 +18,7 @@ from ._text import Text
 __all__ = [
     "Certificate",
     "CertificateEntry",
+    "ModuleFailure",
     "ModuleInfo",
     "PinState",
     "Problem",
@@ -103,6 +104,21 @@ class ModuleInfo:
     """CK_INFO libraryDescription."""
     library_version: tuple[int, int]
     """The module's own version."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleFailure:
+    """A module that could not be inspected at all, when several are inspected in one run."""
+
+    path: str
+    """The module path as given."""
+    kind: str
+    """The error's class name, e.g. ``"ModuleNotFound"`` or ``"ModuleCallFailed"``."""
+    message: str
+    """The error's one-line message."""
+    code: int | None = None
+    """The CK_RV when a PKCS#11 call failed (C_Initialize, C_GetSlotList...)."""
+    code_name: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
