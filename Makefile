@@ -10,7 +10,7 @@ DEMO_DIR := .demo
 
 help:
 	@echo "make demo    build a demo SoftHSM token with bank-like certificates and list it"
-	@echo "make test    lint, type-check and run the whole test suite"
+	@echo "make test    lint, type-check, build the docs (with doctests) and run the whole test suite"
 	@echo "make pytest  only the tests;  make lint / types / docs / format / clean"
 
 setup:
@@ -20,7 +20,7 @@ demo: setup
 	@$(BIN)/python -m ukeytool.testing.demo $(DEMO_DIR)
 	@SOFTHSM2_CONF=$(CURDIR)/$(DEMO_DIR)/softhsm2.conf $(BIN)/ukeytool list-tokens --module $(SOFTHSM_MODULE) $(ARGS)
 
-test: setup lint types pytest
+test: setup lint types docs pytest
 
 pytest: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -38,6 +38,7 @@ types: setup
 
 docs: setup
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b doctest docs docs/_build/doctest
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) docs/_build build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

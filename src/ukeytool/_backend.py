@@ -2,7 +2,8 @@
 
 How the work is split, and why:
 
-* The module file is checked before anything is loaded (absolute path, a regular
+* The module file is checked before anything is loaded (no NUL byte, made absolute
+  against the current directory so no library search path is ever used, a regular
   file, an ELF shared library for this CPU and word size), so each kind of mistake
   gets its own message instead of a dynamic-loader string.
 * python-pkcs11 loads and initialises the module (``pkcs11.lib``) and finalises it

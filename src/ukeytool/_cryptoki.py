@@ -8,7 +8,8 @@ object (python-pkcs11 reads ten capability attributes per object it yields).
 
 Only the functions ukeytool may call are given names and types here. Every other
 entry of CK_FUNCTION_LIST is an anonymous pointer, so nothing in ukeytool can call a
-function that writes to a token: there is no name to call it by.
+function that writes to a token, or C_Login that spends a PIN try: there is no name to
+call it by.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ CK_BBOOL = ctypes.c_ubyte
 CK_UNAVAILABLE_INFORMATION: Final = ctypes.c_ulong(-1).value
 
 CKF_SERIAL_SESSION: Final = 0x4
-CKU_USER: Final = 1
 
 CKA_CLASS: Final = 0x0
 CKA_PRIVATE: Final = 0x2
@@ -119,8 +119,6 @@ INSPECTION_FUNCTIONS: Final[dict[int, tuple[str, Any]]] = {
         _F(CK_RV, CK_SLOT_ID, CK_FLAGS, ctypes.c_void_p, ctypes.c_void_p, _P(CK_SESSION_HANDLE)),
     ),
     13: ("C_CloseSession", _F(CK_RV, CK_SESSION_HANDLE)),
-    18: ("C_Login", _F(CK_RV, CK_SESSION_HANDLE, CK_ULONG, ctypes.c_char_p, CK_ULONG)),
-    19: ("C_Logout", _F(CK_RV, CK_SESSION_HANDLE)),
     24: (
         "C_GetAttributeValue",
         _F(CK_RV, CK_SESSION_HANDLE, CK_OBJECT_HANDLE, _P(CK_ATTRIBUTE), CK_ULONG),

@@ -11,7 +11,8 @@
     │   ├── WrongArchitecture  another CPU or word size: .module_arch, .python_arch
     │   ├── MissingDependency  a library the module needs is missing: .dependency
     │   ├── NotAPkcs11Module   a shared library without C_GetFunctionList
-    │   └── ModuleCallFailed   C_Initialize, C_GetInfo or C_GetSlotList failed (*)
+    │   └── ModuleCallFailed   C_GetFunctionList, C_Initialize, C_GetInfo or
+    │                          C_GetSlotList failed (*)
     ├── Pkcs11Failure (*)      a PKCS#11 call failed: .function, .code, .code_name
     │   └── TokenError         a slot or token call failed: .slot_id
     │       └── AuthenticationError  login refused or failed

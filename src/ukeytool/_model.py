@@ -161,7 +161,8 @@ class TokenInfo:
     pin_state: PinState
     """The user PIN's state, derived from the flags."""
     max_session_count: int | None
-    """None where the module says CK_UNAVAILABLE_INFORMATION; -1 for CK_EFFECTIVELY_INFINITE."""
+    """None where the module says CK_UNAVAILABLE_INFORMATION. For the maximum session
+    counts, 0 is CK_EFFECTIVELY_INFINITE (no limit), as in the PKCS#11 specification."""
     session_count: int | None
     max_rw_session_count: int | None
     rw_session_count: int | None
@@ -215,7 +216,8 @@ class Certificate:
     issuer_cn: str | None = None
     """The issuer's (last) common name."""
     serial: str | None = None
-    """The serial number as lowercase hex (two's complement for a negative one, with ``-``)."""
+    """The serial number as lowercase hex without leading zeros; a negative serial (which
+    RFC 5280 forbids but real certificates have) as ``-`` and the hex of its magnitude."""
     not_before: datetime.datetime | None = None
     """Start of validity, aware, UTC."""
     not_after: datetime.datetime | None = None

@@ -44,8 +44,8 @@ class ExitCode(enum.IntEnum):
     MODULE_FAILED = 4
     """The module loaded but failed (C_Initialize, C_GetInfo or C_GetSlotList)."""
     INCOMPLETE = 5
-    """The listing is there, but something in it could not be read (a slot, a token,
-    an object); each problem is shown where it happened."""
+    """Something could not be read (a slot, a token, an object); what could be read is
+    listed, and each problem is shown where it happened."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C)."""
 
@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ukeytool",
         description=(
             "Inspect PKCS#11 tokens (banking USB keys, smart cards, HSMs) read-only and "
-            "report which certificates still work. Never writes to a token, never logs in "
-            "unless asked."
+            "report which certificates still work. Never writes to a token and never logs in, "
+            "so no PIN try is ever spent."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
