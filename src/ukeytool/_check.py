@@ -1,0 +1,648 @@
+"""Monitoring-plugin verdicts (Nagios, Icinga, Naemon, Checkmk): pure functions from
+:class:`~ukeytool._model.Report` values to a :class:`CheckResult`.
+
+:func:`check_reports` judges every certificate, every token's PIN and every read problem
+and gives each a :class:`CheckState`; the worst of them is the overall state, whose
+number is the plugin's exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+
+Rules, for each certificate (on its whole days left, as shown in the output and the
+performance data; :attr:`Validity.days_left` rounds down, so 0 is the last day):
+
+* expired or not yet valid: CRITICAL;
+* ``days_left <= crit_days``: CRITICAL; ``days_left <= warn_days``: WARNING; else OK;
+* unreadable (no dates): UNKNOWN.
+
+The statuses' own "expiring" judgement (made with the report's ``warn_days``) plays no
+part; only the thresholds given here do. For each token: PIN locked is CRITICAL, PIN on
+its final try WARNING, any other PIN state OK. Every problem the reports carry, at
+module or slot level, a slot listing that stopped part-way, and every module that could
+not be inspected at all (:class:`~ukeytool._model.ModuleFailure`) is UNKNOWN: something
+that could not be read may hide an expired certificate. Two kinds of problem are notes
+(OK) instead, as they hide nothing and would otherwise keep the check UNKNOWN for good:
+a certificate object attribute that could not be read (CKA_LABEL, CKA_PRIVATE...) when
+the certificate itself could be judged, and a slot the module lists but then calls
+invalid (CKR_SLOT_ID_INVALID, seen on virtual reader slots). When no certificate is
+visible at all the state is at least UNKNOWN, with the reason (for instance "no
+certificates visible without login").
+
+The overall state is the worst by the order OK < WARNING < UNKNOWN < CRITICAL
+(:data:`SEVERITY`). CRITICAL is a definite finding that needs action now, and a part
+that could not be read must not water it down to UNKNOWN. UNKNOWN ranks above WARNING
+because the unread part may hide something worse than a warning, and a blind spot
+should not hide behind a routine expiry warning. (The monitoring-plugins C library's
+``max_state_alt`` ranks UNKNOWN below WARNING; this is a deliberate difference.) The
+summary counts every finding, so none is hidden by the state.
+
+Personal data: unless ``show_personal_data`` is given, every name, label and message
+in the result has been through :func:`~ukeytool._mask.mask_personal`, so ID-card
+numbers never reach the monitoring system.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ._errors import UsageError
+from ._mask import mask_optional, mask_personal
+from ._model import (
+    CertificateEntry,
+    ModuleFailure,
+    PinState,
+    Problem,
+    Report,
+    SlotReport,
+    Status,
+    TokenInfo,
+)
+from ._text import escape_control
+from ._validity import check_warn_days
+from ._version import __version__
+
+__all__ = [
+    "SEVERITY",
+    "CertificateVerdict",
+    "CheckResult",
+    "CheckState",
+    "ProblemVerdict",
+    "TokenVerdict",
+    "check_reports",
+    "check_to_dict",
+    "worst",
+]
+
+PLUGIN_NAME = "UKEYTOOL"
+"""The first word of the status line, as monitoring plugins do (``UKEYTOOL OK - ...``)."""
+CHECK_VERSION = 1
+"""``check_version`` in :func:`check_to_dict`: raised when a member is removed or changes
+meaning; adding members keeps it."""
+
+
+@enum.unique
+class CheckState(enum.IntEnum):
+    """A monitoring-plugin state; its value is the plugin's exit code."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+    def __str__(self) -> str:
+        return self.name
+
+
+SEVERITY: tuple[CheckState, ...] = (
+    CheckState.OK,
+    CheckState.WARNING,
+    CheckState.UNKNOWN,
+    CheckState.CRITICAL,
+)
+"""The states from best to worst: OK < WARNING < UNKNOWN < CRITICAL."""
+
+
+def worst(states: Iterable[CheckState]) -> CheckState:
+    """The worst of ``states`` by :data:`SEVERITY`; OK when there are none."""
+    return max(states, key=SEVERITY.index, default=CheckState.OK)
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateVerdict:
+    """One certificate object's state."""
+
+    name: str
+    """``<certificate>@<token>``, unique within the result: the label (else the subject
+    CN, the CKA_ID or the object handle) ``@`` the token label (else its serial or the
+    slot); `` #2``, `` #3``... when that is not unique. The performance data label."""
+    module: str
+    slot_id: int
+    token_serial: str | None
+    token_label: str | None
+    label: str | None
+    id: str | None
+    """CKA_ID as lowercase hex."""
+    subject_cn: str | None
+    not_after: datetime.datetime | None
+    status: Status
+    days_left: int | None
+    state: CheckState
+    reason: str
+    """Why this state, for a person: ``"expired on 2026-10-22 13:00 UTC"``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenVerdict:
+    """One token's state (its user PIN)."""
+
+    module: str
+    slot_id: int
+    serial: str | None
+    label: str | None
+    pin_state: PinState
+    state: CheckState
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ProblemVerdict:
+    """Something that could not be read, and whether it makes the check UNKNOWN."""
+
+    module: str
+    slot_id: int | None
+    """None for a module-wide problem or a module that could not be inspected."""
+    certificate: str | None
+    """The certificate's :attr:`CertificateVerdict.name` for an object attribute problem."""
+    where: str
+    """What failed: a PKCS#11 function, an attribute, or (for a module that could not be
+    inspected) the error's class name, e.g. ``"ModuleNotFound"``."""
+    message: str
+    code: int | None
+    code_name: str | None
+    state: CheckState
+    """UNKNOWN, or OK for a note that hides nothing (see the module documentation)."""
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """Every verdict of one check run and the overall state."""
+
+    state: CheckState
+    """The worst state of all verdicts; its value is the exit code."""
+    summary: str
+    """The counts, worst first: ``"1 expired, 2 expiring within 30 days, 5 ok"``."""
+    certificates: tuple[CertificateVerdict, ...]
+    tokens: tuple[TokenVerdict, ...]
+    problems: tuple[ProblemVerdict, ...]
+    no_certificates: str | None
+    """Why no certificate at all was seen (which makes the state at least UNKNOWN);
+    None when there was one."""
+    warn_days: int
+    crit_days: int
+    at: datetime.datetime | None
+    """The moment the first report was judged at; None without reports."""
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.state)
+
+    def perfdata(self) -> str:
+        """Days left per certificate, ``'label'=days;warn;crit`` separated by blanks.
+
+        Labels are always quoted, a ``'`` inside is doubled, and ``=`` (which the plugin
+        guidelines forbid in labels, quoted or not) becomes ``_``. Certificates without
+        dates have no performance data.
+        """
+        return " ".join(
+            f"'{_clean(v.name).replace(chr(39), chr(39) * 2).replace('=', '_')}'"
+            f"={v.days_left};{self.warn_days};{self.crit_days}"
+            for v in self.certificates
+            if v.days_left is not None
+        )
+
+    def status_line(self) -> str:
+        """``UKEYTOOL <STATE> - <summary> | <perfdata>``: the plugin's first line."""
+        line = f"{PLUGIN_NAME} {self.state.name} - {_clean(self.summary)}"
+        perfdata = self.perfdata()
+        return f"{line} | {perfdata}" if perfdata else line
+
+    def details(self) -> list[str]:
+        """One line per verdict, worst first: the plugin's long output."""
+        rows: list[tuple[CheckState, str]] = []
+        if self.no_certificates is not None:
+            rows.append((CheckState.UNKNOWN, self.no_certificates))
+        for token in self.tokens:
+            name = token.label or "(no label)"
+            serial = f" serial {token.serial}" if token.serial else ""
+            rows.append((token.state, f"token {name}{serial}: {token.reason}"))
+        for cert in self.certificates:
+            cn = ""
+            if cert.subject_cn and cert.subject_cn != cert.label:
+                cn = f" (CN {cert.subject_cn})"
+            rows.append((cert.state, f"certificate {cert.name}{cn}: {cert.reason}"))
+        for problem in self.problems:
+            place = problem.module
+            if problem.slot_id is not None:
+                place += f" slot 0x{problem.slot_id:x}"
+            if problem.certificate is not None:
+                place += f" certificate {problem.certificate}"
+            text = problem.message
+            if not text.startswith(problem.where):
+                text = f"{problem.where}: {text}"
+            if problem.code_name and problem.code_name not in text:
+                text += f" ({problem.code_name})"
+            rows.append((problem.state, f"{place}: {text}; {problem.reason}"))
+        order = sorted(range(len(rows)), key=lambda i: -SEVERITY.index(rows[i][0]))
+        return [f"[{rows[i][0].name}] {_clean(rows[i][1])}" for i in order]
+
+    def output(self) -> str:
+        """The whole plugin output: the status line, the details, a final newline."""
+        return "\n".join([self.status_line(), *self.details()]) + "\n"
+
+
+def check_reports(
+    reports: Sequence[Report],
+    *,
+    warn_days: int = 30,
+    crit_days: int = 7,
+    failures: Sequence[ModuleFailure] = (),
+    show_personal_data: bool = False,
+) -> CheckResult:
+    """Judge ``reports`` (and modules that could not be inspected) as a monitoring check.
+
+    Raises :class:`~ukeytool._errors.UsageError` when a threshold is not a whole number
+    of days >= 0 or ``crit_days`` is greater than ``warn_days``.
+    """
+    check_warn_days(warn_days)
+    if isinstance(crit_days, bool) or not isinstance(crit_days, int) or crit_days < 0:
+        raise UsageError(f"crit_days must be a whole number of days >= 0, not {crit_days!r}")
+    if crit_days > warn_days:
+        raise UsageError(
+            f"crit_days ({crit_days}) must not be greater than warn_days ({warn_days})"
+        )
+    judge = _Judge(warn_days, crit_days, show_personal_data)
+    for failure in failures:
+        judge.failure(failure)
+    for report in reports:
+        judge.report(report)
+    return judge.result(reports, failures)
+
+
+def check_to_dict(result: CheckResult) -> dict[str, Any]:
+    """The JSON document for ``check --format json``: the same verdicts as the exit code.
+
+    Every verdict has ``state`` (``"OK"``, ``"WARNING"``, ``"CRITICAL"``, ``"UNKNOWN"``)
+    and ``state_code`` (0-3, the exit code); so has the document itself. ``code`` and
+    ``code_name`` in problems are the CK_RV, as in the report JSON.
+    """
+    return {
+        "tool": "ukeytool",
+        "tool_version": __version__,
+        "check_version": CHECK_VERSION,
+        "state": result.state.name,
+        "state_code": int(result.state),
+        "summary": result.summary,
+        "status_line": result.status_line(),
+        "at": None if result.at is None else _moment(result.at),
+        "warn_days": result.warn_days,
+        "crit_days": result.crit_days,
+        "no_certificates": result.no_certificates,
+        "certificates": [
+            {
+                "name": v.name,
+                "module": v.module,
+                "slot_id": v.slot_id,
+                "token_serial": v.token_serial,
+                "token_label": v.token_label,
+                "label": v.label,
+                "id": v.id,
+                "subject_cn": v.subject_cn,
+                "not_after": None if v.not_after is None else _moment(v.not_after),
+                "status": v.status.value,
+                "days_left": v.days_left,
+                "state": v.state.name,
+                "state_code": int(v.state),
+                "reason": v.reason,
+            }
+            for v in result.certificates
+        ],
+        "tokens": [
+            {
+                "module": v.module,
+                "slot_id": v.slot_id,
+                "serial": v.serial,
+                "label": v.label,
+                "pin_state": v.pin_state.value,
+                "state": v.state.name,
+                "state_code": int(v.state),
+                "reason": v.reason,
+            }
+            for v in result.tokens
+        ],
+        "problems": [
+            {
+                "module": v.module,
+                "slot_id": v.slot_id,
+                "certificate": v.certificate,
+                "where": v.where,
+                "message": v.message,
+                "code": v.code,
+                "code_name": v.code_name,
+                "state": v.state.name,
+                "state_code": int(v.state),
+                "reason": v.reason,
+            }
+            for v in result.problems
+        ],
+    }
+
+
+# -- the judging -------------------------------------------------------------------
+
+_SLOT_ID_INVALID = "CKR_SLOT_ID_INVALID"
+
+_PIN_VERDICTS: dict[PinState, tuple[CheckState, str]] = {
+    PinState.OK: (CheckState.OK, "PIN ok"),
+    PinState.COUNT_LOW: (
+        CheckState.OK,
+        "a wrong PIN was entered since the last successful login",
+    ),
+    PinState.FINAL_TRY: (CheckState.WARNING, "PIN on its final try: one more wrong PIN locks it"),
+    PinState.LOCKED: (
+        CheckState.CRITICAL,
+        "PIN locked: only the token's issuer can unlock it",
+    ),
+    PinState.MUST_BE_CHANGED: (CheckState.OK, "the PIN must be changed at the next login"),
+    PinState.USER_PIN_NOT_SET: (CheckState.OK, "no user PIN set yet"),
+    PinState.NOT_INITIALISED: (CheckState.OK, "token not initialised"),
+}
+
+
+class _Judge:
+    def __init__(self, warn_days: int, crit_days: int, show_personal_data: bool) -> None:
+        self.warn_days = warn_days
+        self.crit_days = crit_days
+        self.show = show_personal_data
+        self.certificates: list[CertificateVerdict] = []
+        self.tokens: list[TokenVerdict] = []
+        self.problems: list[ProblemVerdict] = []
+        self.names: set[str] = set()
+        self.failed_modules = 0
+
+    def mask(self, text: str | None) -> str | None:
+        return mask_optional(text, show_personal_data=self.show)
+
+    def text(self, text: str) -> str:
+        return text if self.show else mask_personal(text)
+
+    def problem(
+        self,
+        module: str,
+        slot_id: int | None,
+        problem: Problem,
+        *,
+        state: CheckState,
+        reason: str,
+        certificate: str | None = None,
+    ) -> None:
+        self.problems.append(
+            ProblemVerdict(
+                module=self.text(module),
+                slot_id=slot_id,
+                certificate=certificate,
+                where=problem.where,
+                message=self.text(problem.message),
+                code=problem.code,
+                code_name=problem.code_name,
+                state=state,
+                reason=reason,
+            )
+        )
+
+    def failure(self, failure: ModuleFailure) -> None:
+        self.failed_modules += 1
+        self.problems.append(
+            ProblemVerdict(
+                module=self.text(failure.path),
+                slot_id=None,
+                certificate=None,
+                where=failure.kind,
+                message=self.text(failure.message),
+                code=failure.code,
+                code_name=failure.code_name,
+                state=CheckState.UNKNOWN,
+                reason="the module could not be inspected",
+            )
+        )
+
+    def report(self, report: Report) -> None:
+        module = report.module.path
+        for problem in report.problems:
+            self.problem(
+                module,
+                None,
+                problem,
+                state=CheckState.UNKNOWN,
+                reason="the module was not fully read",
+            )
+        for slot in report.slots:
+            self.slot(module, slot)
+
+    def slot(self, module: str, slot: SlotReport) -> None:
+        slot_id = slot.slot.slot_id
+        for problem in slot.problems:
+            if problem.code_name == _SLOT_ID_INVALID and slot.token is None:
+                self.problem(
+                    module,
+                    slot_id,
+                    problem,
+                    state=CheckState.OK,
+                    reason="ignored: the module lists this slot but says it does not exist "
+                    "(a virtual reader slot)",
+                )
+            else:
+                self.problem(
+                    module,
+                    slot_id,
+                    problem,
+                    state=CheckState.UNKNOWN,
+                    reason="the slot was not fully read",
+                )
+        if not slot.complete and not slot.problems:
+            self.problem(
+                module,
+                slot_id,
+                Problem("C_FindObjects", "the certificate listing stopped part-way"),
+                state=CheckState.UNKNOWN,
+                reason="the slot was not fully read",
+            )
+        token = slot.token
+        if token is not None:
+            state, reason = _PIN_VERDICTS[token.pin_state]
+            self.tokens.append(
+                TokenVerdict(
+                    module=self.text(module),
+                    slot_id=slot_id,
+                    serial=token.serial.value,
+                    label=self.mask(token.label.value),
+                    pin_state=token.pin_state,
+                    state=state,
+                    reason=reason,
+                )
+            )
+        for entry in slot.certificates:
+            self.certificate(module, slot_id, token, entry)
+
+    def unique_name(self, name: str) -> str:
+        candidate, n = name, 1
+        while candidate in self.names:
+            n += 1
+            candidate = f"{name} #{n}"
+        self.names.add(candidate)
+        return candidate
+
+    def certificate(
+        self, module: str, slot_id: int, token: TokenInfo | None, entry: CertificateEntry
+    ) -> None:
+        cert = entry.certificate
+        label = self.mask(None if entry.label is None else entry.label.value)
+        subject_cn = self.mask(None if cert is None else cert.subject_cn)
+        ident = None if entry.id is None else entry.id.hex()
+        token_label = None if token is None else self.mask(token.label.value)
+        token_serial = None if token is None else token.serial.value
+        what = label or subject_cn or (f"id {ident}" if ident else f"object {entry.handle}")
+        where = token_label or (f"serial {token_serial}" if token_serial else None)
+        name = self.unique_name(f"{what}@{where or f'slot 0x{slot_id:x}'}")
+        state, reason = self.verdict(entry)
+        self.certificates.append(
+            CertificateVerdict(
+                name=name,
+                module=self.text(module),
+                slot_id=slot_id,
+                token_serial=token_serial,
+                token_label=token_label,
+                label=label,
+                id=ident,
+                subject_cn=subject_cn,
+                not_after=None if cert is None else cert.not_after,
+                status=entry.status,
+                days_left=entry.days_left,
+                state=state,
+                reason=self.text(reason),
+            )
+        )
+        if state is not CheckState.UNKNOWN:
+            # The certificate was judged: attributes that could not be read hide nothing.
+            for problem in entry.problems:
+                self.problem(
+                    module,
+                    slot_id,
+                    problem,
+                    state=CheckState.OK,
+                    reason="ignored: the certificate itself could be judged",
+                    certificate=name,
+                )
+
+    def verdict(self, entry: CertificateEntry) -> tuple[CheckState, str]:
+        cert = entry.certificate
+        days = entry.days_left
+        if entry.status is Status.UNREADABLE or days is None or cert is None:
+            if cert is not None and cert.error:
+                why = cert.error
+            elif cert is None:
+                why = next(
+                    (p.message for p in entry.problems if p.where == "CKA_VALUE"),
+                    "the certificate's value could not be read",
+                )
+            else:
+                why = "its validity dates could not be read"
+            return CheckState.UNKNOWN, f"unreadable: {why}"
+        if entry.status is Status.EXPIRED:
+            return CheckState.CRITICAL, f"expired on {_when(cert.not_after)}"
+        if entry.status is Status.NOT_YET_VALID:
+            return CheckState.CRITICAL, f"not valid before {_when(cert.not_before)}"
+        left = f"{_days(days)} left, expires {_when(cert.not_after)}"
+        if days <= self.crit_days:
+            return CheckState.CRITICAL, f"{left} (critical: within {_days(self.crit_days)})"
+        if days <= self.warn_days:
+            return CheckState.WARNING, f"{left} (warning: within {_days(self.warn_days)})"
+        return CheckState.OK, left
+
+    def result(self, reports: Sequence[Report], failures: Sequence[ModuleFailure]) -> CheckResult:
+        no_certificates = None
+        if not self.certificates and (reports or not failures):
+            tokens = [t for report in reports for t in report.tokens]
+            if not reports:
+                no_certificates = "no PKCS#11 module was inspected"
+            elif not tokens:
+                no_certificates = "no certificates: no token present"
+            elif any(t.initialized and t.login_required for t in tokens):
+                no_certificates = (
+                    "no certificates visible without login (private certificates may be hidden)"
+                )
+            else:
+                no_certificates = "no certificates on any token"
+        states = [v.state for v in self.certificates]
+        states.extend(v.state for v in self.tokens)
+        states.extend(v.state for v in self.problems)
+        if no_certificates is not None:
+            states.append(CheckState.UNKNOWN)
+        return CheckResult(
+            state=worst(states),
+            summary=self.summary(no_certificates),
+            certificates=tuple(self.certificates),
+            tokens=tuple(self.tokens),
+            problems=tuple(self.problems),
+            no_certificates=no_certificates,
+            warn_days=self.warn_days,
+            crit_days=self.crit_days,
+            at=reports[0].at if reports else None,
+        )
+
+    def summary(self, no_certificates: str | None) -> str:
+        def count(items: Iterable[object]) -> int:
+            return sum(1 for _ in items)
+
+        certs = self.certificates
+        by_days = [v for v in certs if v.status in (Status.VALID, Status.EXPIRING)]
+        unknown_problems = [p for p in self.problems if p.state is CheckState.UNKNOWN]
+        failed_modules = self.failed_modules
+        read_errors = len(unknown_problems) - failed_modules
+        tokens_locked = count(t for t in self.tokens if t.state is CheckState.CRITICAL)
+        tokens_final = count(t for t in self.tokens if t.state is CheckState.WARNING)
+        parts = [
+            (count(v for v in certs if v.status is Status.EXPIRED), "expired"),
+            (count(v for v in certs if v.status is Status.NOT_YET_VALID), "not yet valid"),
+            (
+                count(v for v in by_days if v.state is CheckState.CRITICAL),
+                f"expiring within {_days(self.crit_days)}",
+            ),
+            (tokens_locked, f"token{_s(tokens_locked)} with PIN locked"),
+            (failed_modules, f"module{_s(failed_modules)} not inspected"),
+            (read_errors, f"read error{_s(read_errors)}"),
+            (count(v for v in certs if v.state is CheckState.UNKNOWN), "unreadable"),
+            (
+                count(v for v in by_days if v.state is CheckState.WARNING),
+                f"expiring within {_days(self.warn_days)}",
+            ),
+            (tokens_final, f"token{_s(tokens_final)} with PIN on its final try"),
+            (count(v for v in certs if v.state is CheckState.OK), "ok"),
+        ]
+        words = [f"{n} {what}" for n, what in parts if n]
+        if no_certificates is not None:
+            words.insert(0, no_certificates)
+        return ", ".join(words) if words else "nothing to check"
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def _days(n: int) -> str:
+    return f"{n} day{_s(n)}"
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+def _when(value: datetime.datetime | None) -> str:
+    return "an unknown date" if value is None else f"{_utc(value):%Y-%m-%d %H:%M} UTC"
+
+
+def _moment(value: datetime.datetime) -> str:
+    value = _utc(value)
+    text = f"{value:%Y-%m-%dT%H:%M:%S}"
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text + "Z"
+
+
+def _clean(text: str) -> str:
+    """Text for the plugin output: no control characters (one verdict, one line) and no
+    ``|``, which would start performance data."""
+    return escape_control(text).replace("|", "¦")
