@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 #   opensc-pkcs11   pkcs11-spy.so, which counts the PKCS#11 calls ukeytool makes
 #   p11-kit-modules p11-kit-trust.so, a real module with ~140 real CA certificates
 #   openssl         signs SM2/SM3 test certificates
-PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules openssl)
+#   gnutls-bin      p11tool, whose pkcs11: URIs the URI tests compare ukeytool's with
+PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules openssl gnutls-bin)
 
 missing_packages() {
   local p out=()
