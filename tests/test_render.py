@@ -36,6 +36,7 @@ from ukeytool._model import (
 from ukeytool._render_json import SCHEMA_ID, render_json, report_to_dict
 from ukeytool._render_text import display_width, pad, render_text
 from ukeytool._text import Text, decode_text
+from ukeytool._uri import parse_uri
 from ukeytool._validity import judge
 
 UTC = datetime.timezone.utc
@@ -451,6 +452,60 @@ def test_json_certificates() -> None:
     assert missing["problems"][0]["code_name"] == "CKR_ATTRIBUTE_SENSITIVE"
 
 
+GBK_TOKEN_URI = (
+    "pkcs11:model=SoftHSM%20v2;manufacturer=SoftHSM%20project;serial=5f1c2e3d4a5b6c7d;"
+    "token=%B9%A4%D0%D0U%B6%DC"
+)
+
+
+def test_json_uris() -> None:
+    (mod,) = report_to_dict([full_report()], generated_at=GENERATED)["modules"]
+    tok = mod["slots"][0]["token"]
+    # Built from the raw bytes: the GBK label is percent-encoded byte for byte, and
+    # parsing the URI gives those bytes back.
+    assert tok["uri"] == GBK_TOKEN_URI
+    assert parse_uri(tok["uri"]).token == GBK_LABEL
+    good, sm2, ec, _future, broken, missing = tok["certificates"]
+    assert good["uri"] == GBK_TOKEN_URI + ";id=%01;object=sign-2027;type=cert"
+    assert sm2["uri"] == (
+        GBK_TOKEN_URI + ";id=%02;object=%E5%8A%A0%E5%AF%86%E8%AF%81%E4%B9%A6;type=cert"
+    )
+    assert ec["uri"] == GBK_TOKEN_URI + ";id=" + "".join(f"%{b:02X}" for b in range(20)) + (
+        ";object=old-ec;type=cert"
+    )
+    assert broken["uri"] == GBK_TOKEN_URI + ";id=%05;object=%B9%A4%D0%D0U%B6%DC;type=cert"
+    # No CKA_ID, no CKA_LABEL: the token's URI and the type only.
+    assert missing["uri"] == GBK_TOKEN_URI + ";type=cert"
+    # Control characters in a label cannot reach the JSON text raw: they are %XX.
+    locked = mod["slots"][-1]["token"]
+    assert locked["uri"].endswith(";token=bad%1B%5B2J%1B%5D0%3Bpwned%07label%E2%80%AE")
+
+
+def test_json_certificate_uri_without_token_info(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    report = minimal_report(slots=(SlotReport(slot_info(7, "odd"), None, CERTS[:1]),))
+    document = report_to_dict([report], generated_at=GENERATED)
+    validator.validate(document)
+    assert document["modules"][0]["slots"][0]["certificates"][0]["uri"] == (
+        "pkcs11:id=%01;object=sign-2027;type=cert"
+    )
+
+
+def test_schema_requires_uris(validator: jsonschema.Draft202012Validator) -> None:
+    document = report_to_dict([full_report()], generated_at=GENERATED)
+    tok = document["modules"][0]["slots"][0]["token"]
+    for holder in (tok, tok["certificates"][0]):
+        uri = holder.pop("uri")
+        assert not validator.is_valid(document)
+        holder["uri"] = "token=x"
+        assert not validator.is_valid(document)
+        holder["uri"] = "pkcs11:token=a b"
+        assert not validator.is_valid(document)
+        holder["uri"] = uri
+        assert validator.is_valid(document)
+
+
 def test_json_empty_list() -> None:
     document = report_to_dict([], generated_at=GENERATED)
     assert document["at"] == document["generated_at"]
@@ -693,20 +748,54 @@ def test_text_slots_tokens_and_empty_listings() -> None:
     ) in lines
     assert "  real path /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so" in lines
     assert lines[lines.index("Slot 0x2  Feitian reader") + 1] == "  (no token)"
-    after_login = lines[lines.index("Slot 0x4  empty, login") + 2]
+    after_login = lines[lines.index("Slot 0x4  empty, login") + 3]
     assert after_login == (
         "    no certificates visible without login (private certificates may be hidden)"
     )
-    assert lines[lines.index("Slot 0x5  empty, public") + 2] == "    no certificates"
+    assert lines[lines.index("Slot 0x5  empty, public") + 3] == "    no certificates"
     locked = lines.index("Slot 0x6  locked")
     assert lines[locked + 1].startswith("  Token ")
     assert "PIN" not in lines[locked + 1]
     assert lines[locked + 2] == "  PIN: LOCKED (only the token's issuer can unlock it)"
-    assert lines[locked + 3] == "  ! C_FindObjects failed: CKR_TOKEN_NOT_PRESENT (0xe0)"
+    assert lines[locked + 3].startswith("  URI pkcs11:")
+    assert lines[locked + 4] == "  ! C_FindObjects failed: CKR_TOKEN_NOT_PRESENT (0xe0)"
     assert (
         "    (certificate listing incomplete: the token failed or was removed "
         "while its certificates were read)"
     ) in lines[locked:]
+
+
+def test_text_token_uri_line() -> None:
+    lines = render_text([full_report()], color=False).splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("  Token 工行U盾†"))
+    assert lines[first + 1] == f"  URI {GBK_TOKEN_URI}"
+    # Every token has one, and only tokens: one per token in the report.
+    assert sum(line.startswith("  URI pkcs11:") for line in lines) == 4
+    # The URI line is ASCII, whatever the label: nothing to escape, nothing to footnote.
+    for line in lines:
+        if line.startswith("  URI "):
+            assert line.isascii(), line
+            assert line.isprintable(), line
+    # A PIN warning keeps its own line, before the URI.
+    locked = lines.index("Slot 0x6  locked")
+    assert lines[locked + 2].startswith("  PIN: LOCKED")
+    assert lines[locked + 3].startswith("  URI pkcs11:")
+
+
+def test_text_certificate_uris_only_when_asked() -> None:
+    plain = render_text([full_report()], color=False)
+    assert ";type=cert" not in plain
+    text = render_text([full_report()], color=False, certificate_uris=True)
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("    sign-2027 "))
+    assert lines[row + 1] == f"      {GBK_TOKEN_URI};id=%01;object=sign-2027;type=cert"
+    broken = next(i for i, line in enumerate(lines) if "bad DER length" in line)
+    # The URI comes right under its row, then the row's problems.
+    assert lines[broken + 1] == f"      {GBK_TOKEN_URI};id=%05;object=%B9%A4%D0%D0U%B6%DC;type=cert"
+    assert lines[broken + 2].startswith("      ! CKA_PRIVATE")
+    # Without the URI lines, the listing is the same.
+    without = [line for line in lines if not line.startswith("      pkcs11:")]
+    assert "\n".join(without) + "\n" == plain
 
 
 def test_text_pin_states() -> None:

@@ -16,6 +16,11 @@ Choices, so consumers can rely on them:
   ``"gb18030"`` or ``"unknown"``) and ``x_guessed``; all four are null where the model
   has None (a certificate object without CKA_LABEL).
 * Byte strings (CKA_ID) are lowercase hex; None is null. Tuples become arrays.
+* Every token and every certificate has a ``uri``: its RFC 7512 ``pkcs11:`` URI, built from
+  the raw bytes exactly as ``p11tool`` prints it (see :mod:`ukeytool._uri`), so it can be
+  given back to ukeytool or to other PKCS#11 tools. A token's names model, manufacturer,
+  serial and label; a certificate's adds id and object (its label) when not empty, and
+  ``type=cert``. For a certificate whose token info could not be read, only the object part.
 * A certificate's ``problems`` joins the object's attribute problems (``CKA_*``) and the
   certificate's field problems (``subject``...), in that order; ``where`` tells them apart.
 * A slot's certificates are in ``token.certificates``. In the rare case that a slot has
@@ -50,6 +55,7 @@ from ._model import (
     TokenInfo,
 )
 from ._text import Text
+from ._uri import certificate_uri, token_uri
 from ._validity import check_moment
 from ._version import __version__
 
@@ -199,7 +205,7 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
         else _token(slot.token, info.slot_id, slot.certificates),
     }
     if slot.token is None and slot.certificates:
-        out["certificates"] = [_certificate(entry) for entry in slot.certificates]
+        out["certificates"] = [_certificate(None, entry) for entry in slot.certificates]
     return out
 
 
@@ -212,6 +218,7 @@ def _token(
         **_text("serial", token.serial),
         **_text("manufacturer", token.manufacturer),
         **_text("model", token.model),
+        "uri": str(token_uri(token)),
         "flags": token.flags,
         "flag_names": list(token.flag_names),
         "unknown_flags": token.unknown_flags,
@@ -232,11 +239,11 @@ def _token(
         "hardware_version": _version(token.hardware_version),
         "firmware_version": _version(token.firmware_version),
         "utc_time": token.utc_time,
-        "certificates": [_certificate(entry) for entry in certificates],
+        "certificates": [_certificate(token, entry) for entry in certificates],
     }
 
 
-def _certificate(entry: CertificateEntry) -> dict[str, Any]:
+def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, Any]:
     cert = entry.certificate
     problems = list(entry.problems)
     if cert is not None:
@@ -247,6 +254,7 @@ def _certificate(entry: CertificateEntry) -> dict[str, Any]:
         "id": None if entry.id is None else entry.id.hex(),
         "certificate_type": entry.certificate_type,
         "private": entry.private,
+        "uri": str(certificate_uri(token, entry)),
         "status": entry.status.value,
         "days_left": entry.days_left,
         "subject": None if cert is None else cert.subject,

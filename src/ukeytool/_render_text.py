@@ -6,6 +6,11 @@ Every string that came from a module, a token or a certificate goes through
 was not valid UTF-8 (decoded as a guess) is marked with a trailing ``†`` and explained,
 with its raw bytes, in a footnote at the end. Columns are lined up by display width:
 East Asian wide and fullwidth characters take two columns (:func:`display_width`).
+
+Each token gets a ``URI pkcs11:...`` line, its RFC 7512 URI as p11tool prints it, ready to
+be copied into a selection. Certificate URIs would make the table too wide; they are shown
+on a line under each row only when asked for (``certificate_uris``), and are always in the
+JSON.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ._model import (
     TokenInfo,
 )
 from ._text import Text, escape_control
+from ._uri import certificate_uri, token_uri
 
 __all__ = ["display_width", "pad", "render_text"]
 
@@ -89,18 +95,20 @@ def pad(text: str, width: int, *, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
-def render_text(reports: Sequence[Report], *, color: bool) -> str:
+def render_text(reports: Sequence[Report], *, color: bool, certificate_uris: bool = False) -> str:
     """A listing of ``reports`` readable at a glance, ending in a one-line summary.
 
     With ``color`` statuses, PIN warnings and problem marks are coloured with ANSI
-    escapes; without it the text holds no escape sequence at all.
+    escapes; without it the text holds no escape sequence at all. With
+    ``certificate_uris`` each certificate's ``pkcs11:`` URI is shown under its row.
     """
-    return _Renderer(color).render(reports)
+    return _Renderer(color, certificate_uris).render(reports)
 
 
 class _Renderer:
-    def __init__(self, color: bool) -> None:
+    def __init__(self, color: bool, certificate_uris: bool = False) -> None:
         self.color = color
+        self.certificate_uris = certificate_uris
         self.lines: list[str] = []
         self.footnotes: dict[tuple[bytes, str], str] = {}
 
@@ -192,7 +200,7 @@ class _Renderer:
         for problem in slot.problems:
             self.problem(problem, "  ")
         if slot.certificates:
-            self.table(slot.certificates)
+            self.table(slot.token, slot.certificates)
         elif slot.token is not None and slot.complete and not slot.problems:
             if not slot.token.initialized:
                 pass  # the PIN line already says so; an uninitialised token holds nothing
@@ -231,8 +239,10 @@ class _Renderer:
             # Anything else gets a line of its own, where nobody can miss it.
             self.lines.append("  " + "  ".join(parts))
             self.lines.append(f"  {pin}")
+        # Pure ASCII by construction (every other byte is percent-encoded): nothing to escape.
+        self.lines.append(f"  URI {token_uri(token)}")
 
-    def table(self, entries: Sequence[CertificateEntry]) -> None:
+    def table(self, token: TokenInfo | None, entries: Sequence[CertificateEntry]) -> None:
         rows = [self.row(entry) for entry in entries]
         widths = [
             max(display_width(h), *(display_width(row[i]) for row in rows))
@@ -249,6 +259,8 @@ class _Renderer:
         self.lines.append(line(_HEADERS[:-1], _HEADERS[-1]))
         for entry, row in zip(entries, rows, strict=True):
             self.lines.append(line(row, self.status(entry)))
+            if self.certificate_uris:
+                self.lines.append(f"      {certificate_uri(token, entry)}")
             problems = list(entry.problems)
             if entry.certificate is not None:
                 problems.extend(entry.certificate.problems)
