@@ -11,6 +11,7 @@ import stat
 from typing import Any
 
 import pytest
+from prometheus_client import parser
 
 from ukeytool._model import ModuleFailure, PinState, Problem, Report, Status
 from ukeytool._render_prometheus import (
@@ -38,8 +39,6 @@ from .test_check import (
     slot,
     token,
 )
-
-parser = pytest.importorskip("prometheus_client.parser")
 
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
