@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 #   p11-kit-modules p11-kit-trust.so, a real module with ~140 real CA certificates
 #   openssl         signs SM2/SM3 test certificates
 #   gnutls-bin      p11tool, whose pkcs11: URIs the URI tests compare ukeytool's with
-PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules openssl gnutls-bin)
+#   gcc libc6-dev libp11-kit-dev  compile the tests' misbehaving PKCS#11 module
+#                   (tests/shim/misbehave.c, against p11-kit's pkcs11.h)
+PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules openssl gnutls-bin gcc libc6-dev libp11-kit-dev)
 
 missing_packages() {
   local p out=()
