@@ -1,0 +1,477 @@
+/*
+ * misbehave.c: a PKCS#11 module that wraps a real one (SoftHSM) and misbehaves on demand,
+ * so the tests can show what ukeytool does with the faults of real vendor modules.
+ *
+ * C_GetFunctionList dlopen()s the module named by $MISBEHAVE_REAL, copies its function
+ * list and puts the wrappers below in front of the inspection functions. Everything else
+ * goes straight to the real module. Configuration, read once at the first
+ * C_GetFunctionList:
+ *
+ *   MISBEHAVE         comma-separated modes (table MODES below); unset or empty: none
+ *   MISBEHAVE_SLOT    index in C_GetSlotList(FALSE) of the one slot that misbehaves
+ *                     (an index: SoftHSM's slot ids are random); unset: every slot
+ *   MISBEHAVE_OBJECT  attr_* modes: index among the handles C_FindObjects returned on
+ *                     that slot of the one object that misbehaves; unset: every object
+ *   MISBEHAVE_AFTER   find_* modes: handles returned before the search fails (default 0)
+ *   MISBEHAVE_LOG     file to append one line per wrapped call to, e.g.
+ *                     "C_GetAttributeValue object=7 n=5 rv=0x150 mis=1" (never a PIN);
+ *                     mis=1: this call misbehaved (changed something)
+ *
+ * An unknown mode or a real module that cannot be loaded is reported on stderr as
+ * "misbehave: ..." and C_GetFunctionList returns CKR_GENERAL_ERROR.
+ *
+ * Build: cc -shared -fPIC -O1 -Wall -Werror -I/usr/include/p11-kit-1 \
+ *           -o libmisbehave.so misbehave.c -ldl
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <p11-kit/pkcs11.h>
+
+enum {
+    FUNCTION_LIST_ERROR, INIT_HANG, INIT_CRASH, INIT_ARGS_BAD, SLOTLIST_GROWS,
+    TOKENINFO_NOT_PRESENT, TOKENINFO_DEVICE_ERROR, TOKENINFO_SLOT_INVALID, VENDOR_RV,
+    PIN_COUNT_LOW, PIN_FINAL_TRY, PIN_LOCKED, VENDOR_FLAGS, PROTECTED_AUTH,
+    RW_ONLY, LOGIN_PIN_LOCKED, FIND_DEVICE_REMOVED, FIND_SESSION_INVALID,
+    ATTR_HUGE_LENGTH, ATTR_UNAVAILABLE_OK, ATTR_SENSITIVE, ATTR_GROWS,
+    ATTR_TYPE_INVALID_LABEL, ATTR_TOO_SMALL,
+};
+
+#define VENDOR_CODE (CKR_VENDOR_DEFINED + 0x123UL)
+#define VENDOR_FLAG 0x20000000UL
+/* rw_only: a module that only does R/W sessions refuses a read-only one. The spec has no
+ * code for that; CKR_SESSION_READ_ONLY ("the session is read-only") is the one that names
+ * it, and the one such modules return (others say CKR_FUNCTION_FAILED). */
+#define RW_ONLY_CODE CKR_SESSION_READ_ONLY
+
+static const struct mode {
+    const char *name;
+    int bit;
+    const char *what;
+} MODES[] = {
+    {"function_list_error", FUNCTION_LIST_ERROR,
+     "C_GetFunctionList returns CKR_GENERAL_ERROR (a module checking its set-up there)"},
+    {"init_hang", INIT_HANG, "C_Initialize never returns"},
+    {"init_crash", INIT_CRASH, "C_Initialize raises SIGSEGV"},
+    {"init_args_bad", INIT_ARGS_BAD, "C_Initialize returns CKR_ARGUMENTS_BAD"},
+    {"slotlist_grows", SLOTLIST_GROWS,
+     "the first C_GetSlotList fill returns CKR_BUFFER_TOO_SMALL with count + 1"},
+    {"tokeninfo_not_present", TOKENINFO_NOT_PRESENT, "C_GetTokenInfo: CKR_TOKEN_NOT_PRESENT"},
+    {"tokeninfo_device_error", TOKENINFO_DEVICE_ERROR, "C_GetTokenInfo: CKR_DEVICE_ERROR"},
+    {"tokeninfo_slot_invalid", TOKENINFO_SLOT_INVALID, "C_GetTokenInfo: CKR_SLOT_ID_INVALID"},
+    {"vendor_rv", VENDOR_RV, "C_GetTokenInfo: 0x80000123 (CKR_VENDOR_DEFINED+0x123)"},
+    {"pin_count_low", PIN_COUNT_LOW, "token flags |= CKF_USER_PIN_COUNT_LOW"},
+    {"pin_final_try", PIN_FINAL_TRY, "token flags |= CKF_USER_PIN_FINAL_TRY"},
+    {"pin_locked", PIN_LOCKED, "token flags |= CKF_USER_PIN_LOCKED"},
+    {"vendor_flags", VENDOR_FLAGS, "token flags |= 0x20000000 (no PKCS#11 meaning)"},
+    {"protected_auth", PROTECTED_AUTH, "token flags |= CKF_PROTECTED_AUTHENTICATION_PATH"},
+    {"rw_only", RW_ONLY, "C_OpenSession without CKF_RW_SESSION: CKR_SESSION_READ_ONLY"},
+    {"login_pin_locked", LOGIN_PIN_LOCKED, "C_Login: CKR_PIN_LOCKED (the real one not called)"},
+    {"find_device_removed", FIND_DEVICE_REMOVED,
+     "C_FindObjects: CKR_DEVICE_REMOVED after MISBEHAVE_AFTER handles"},
+    {"find_session_invalid", FIND_SESSION_INVALID,
+     "C_FindObjects: CKR_SESSION_HANDLE_INVALID after MISBEHAVE_AFTER handles"},
+    {"attr_huge_length", ATTR_HUGE_LENGTH, "CKA_VALUE: ulValueLen 2^40 with CKR_OK"},
+    {"attr_unavailable_ok", ATTR_UNAVAILABLE_OK,
+     "CKA_VALUE: CK_UNAVAILABLE_INFORMATION with CKR_OK"},
+    {"attr_sensitive", ATTR_SENSITIVE, "CKA_VALUE: CKR_ATTRIBUTE_SENSITIVE"},
+    {"attr_grows", ATTR_GROWS,
+     "CKA_VALUE: always one byte more than the buffer offered, CKR_BUFFER_TOO_SMALL"},
+    {"attr_type_invalid_label", ATTR_TYPE_INVALID_LABEL,
+     "CKA_LABEL: CKR_ATTRIBUTE_TYPE_INVALID, the other attributes filled"},
+    {"attr_too_small", ATTR_TOO_SMALL,
+     "CKA_VALUE buffers under 64 KiB: CK_UNAVAILABLE_INFORMATION, CKR_BUFFER_TOO_SMALL"},
+};
+#define N_MODES (sizeof MODES / sizeof MODES[0])
+#define ON(bit) ((modes >> (bit)) & 1UL)
+
+static unsigned long modes;
+static long slot_index = -1, object_index = -1;
+static unsigned long after;
+static FILE *logfile;
+
+static CK_FUNCTION_LIST *real;
+static CK_FUNCTION_LIST list;
+
+/* State of one initialisation (reset by C_Initialize). */
+static int slotlist_grew;
+static int target_resolved;
+static CK_SLOT_ID target_slot;
+static int target_exists;
+static unsigned long find_returned;
+#define MAX_FOUND 4096
+static CK_OBJECT_HANDLE found[MAX_FOUND];
+static unsigned long n_found;
+
+static void logcall(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logcall(const char *fmt, ...)
+{
+    va_list ap;
+    if (!logfile)
+        return;
+    va_start(ap, fmt);
+    vfprintf(logfile, fmt, ap);
+    va_end(ap);
+    fputc('\n', logfile);
+    fflush(logfile);
+}
+
+static long env_long(const char *name, long fallback)
+{
+    const char *text = getenv(name);
+    return text && *text ? strtol(text, NULL, 10) : fallback;
+}
+
+static int configure(void)
+{
+    const char *text = getenv("MISBEHAVE");
+    char *copy, *token, *save = NULL;
+    const char *path;
+    size_t i;
+
+    if (text && *text) {
+        copy = strdup(text);
+        for (token = strtok_r(copy, ",", &save); token; token = strtok_r(NULL, ",", &save)) {
+            for (i = 0; i < N_MODES && strcmp(MODES[i].name, token) != 0; i++)
+                ;
+            if (i == N_MODES) {
+                fprintf(stderr, "misbehave: unknown mode '%s' in MISBEHAVE; known:\n", token);
+                for (i = 0; i < N_MODES; i++)
+                    fprintf(stderr, "  %-24s %s\n", MODES[i].name, MODES[i].what);
+                free(copy);
+                return -1;
+            }
+            modes |= 1UL << MODES[i].bit;
+        }
+        free(copy);
+    }
+    slot_index = env_long("MISBEHAVE_SLOT", -1);
+    object_index = env_long("MISBEHAVE_OBJECT", -1);
+    after = (unsigned long)env_long("MISBEHAVE_AFTER", 0);
+    path = getenv("MISBEHAVE_LOG");
+    if (path && *path && !(logfile = fopen(path, "a"))) {
+        fprintf(stderr, "misbehave: cannot open MISBEHAVE_LOG %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- which slot, session and object misbehave ------------------------------------- */
+
+static int slot_targeted(CK_SLOT_ID slot)
+{
+    CK_ULONG n = 0;
+    CK_SLOT_ID *ids;
+
+    if (slot_index < 0)
+        return 1;
+    if (!target_resolved) {
+        target_resolved = 1;
+        if (real->C_GetSlotList(CK_FALSE, NULL, &n) == CKR_OK && (ids = calloc(n + 1, sizeof *ids))) {
+            if (real->C_GetSlotList(CK_FALSE, ids, &n) == CKR_OK && (unsigned long)slot_index < n) {
+                target_slot = ids[slot_index];
+                target_exists = 1;
+            }
+            free(ids);
+        }
+        if (!target_exists)
+            fprintf(stderr, "misbehave: MISBEHAVE_SLOT=%ld: no such slot\n", slot_index);
+    }
+    return target_exists && slot == target_slot;
+}
+
+static int session_targeted(CK_SESSION_HANDLE session)
+{
+    CK_SESSION_INFO info;
+
+    return real->C_GetSessionInfo(session, &info) == CKR_OK && slot_targeted(info.slotID);
+}
+
+static int object_targeted(CK_OBJECT_HANDLE object)
+{
+    return object_index < 0 || ((unsigned long)object_index < n_found && found[object_index] == object);
+}
+
+/* --- the wrappers --------------------------------------------------------------------- */
+
+static CK_RV mb_Initialize(void *args)
+{
+    logcall("C_Initialize");
+    if (ON(INIT_HANG))
+        for (;;)
+            pause();
+    if (ON(INIT_CRASH))
+        raise(SIGSEGV);
+    if (ON(INIT_ARGS_BAD))
+        return CKR_ARGUMENTS_BAD;
+    slotlist_grew = target_resolved = target_exists = 0;
+    n_found = find_returned = 0;
+    return real->C_Initialize(args);
+}
+
+static CK_RV mb_Finalize(void *reserved)
+{
+    CK_RV rv = real->C_Finalize(reserved);
+
+    logcall("C_Finalize rv=0x%lx", rv);
+    return rv;
+}
+
+static CK_RV mb_GetInfo(CK_INFO *info)
+{
+    CK_RV rv = real->C_GetInfo(info);
+
+    logcall("C_GetInfo rv=0x%lx", rv);
+    return rv;
+}
+
+static CK_RV mb_GetSlotList(CK_BBOOL present, CK_SLOT_ID *ids, CK_ULONG *count)
+{
+    CK_RV rv = real->C_GetSlotList(present, ids, count);
+
+    if (ON(SLOTLIST_GROWS) && ids && rv == CKR_OK && !slotlist_grew) {
+        slotlist_grew = 1; /* a token was plugged in between the size query and the fill */
+        *count += 1;
+        rv = CKR_BUFFER_TOO_SMALL;
+    }
+    logcall("C_GetSlotList fill=%d count=%lu rv=0x%lx", ids != NULL, count ? *count : 0, rv);
+    return rv;
+}
+
+static CK_RV mb_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
+{
+    CK_RV rv = real->C_GetSlotInfo(slot, info);
+
+    logcall("C_GetSlotInfo slot=%lu rv=0x%lx", slot, rv);
+    return rv;
+}
+
+static CK_RV mb_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
+{
+    static const struct { int bit; CK_RV rv; } FAIL[] = {
+        {TOKENINFO_NOT_PRESENT, CKR_TOKEN_NOT_PRESENT},
+        {TOKENINFO_DEVICE_ERROR, CKR_DEVICE_ERROR},
+        {TOKENINFO_SLOT_INVALID, CKR_SLOT_ID_INVALID},
+        {VENDOR_RV, VENDOR_CODE},
+    };
+    static const struct { int bit; CK_FLAGS flag; } FLAG[] = {
+        {PIN_COUNT_LOW, CKF_USER_PIN_COUNT_LOW},
+        {PIN_FINAL_TRY, CKF_USER_PIN_FINAL_TRY},
+        {PIN_LOCKED, CKF_USER_PIN_LOCKED},
+        {VENDOR_FLAGS, VENDOR_FLAG},
+        {PROTECTED_AUTH, CKF_PROTECTED_AUTHENTICATION_PATH},
+    };
+    int target = slot_targeted(slot), mis = 0;
+    CK_RV rv = CKR_OK;
+    size_t i;
+
+    for (i = 0; target && i < sizeof FAIL / sizeof FAIL[0]; i++)
+        if (ON(FAIL[i].bit)) {
+            rv = FAIL[i].rv;
+            mis = 1;
+        }
+    if (!mis) {
+        rv = real->C_GetTokenInfo(slot, info);
+        for (i = 0; target && rv == CKR_OK && i < sizeof FLAG / sizeof FLAG[0]; i++)
+            if (ON(FLAG[i].bit)) {
+                info->flags |= FLAG[i].flag;
+                mis = 1;
+            }
+    }
+    logcall("C_GetTokenInfo slot=%lu rv=0x%lx mis=%d", slot, rv, mis);
+    return rv;
+}
+
+static CK_RV mb_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOTIFY notify,
+                            CK_SESSION_HANDLE *session)
+{
+    int mis = ON(RW_ONLY) && !(flags & CKF_RW_SESSION) && slot_targeted(slot);
+    CK_RV rv = mis ? RW_ONLY_CODE : real->C_OpenSession(slot, flags, app, notify, session);
+
+    logcall("C_OpenSession slot=%lu flags=0x%lx rv=0x%lx mis=%d", slot, flags, rv, mis);
+    return rv;
+}
+
+static CK_RV mb_CloseSession(CK_SESSION_HANDLE session)
+{
+    CK_RV rv = real->C_CloseSession(session);
+
+    logcall("C_CloseSession rv=0x%lx", rv);
+    return rv;
+}
+
+static CK_RV mb_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin,
+                      CK_ULONG pin_len)
+{
+    /* Locked: the real module is not asked, so no test ever spends a PIN try. */
+    int mis = ON(LOGIN_PIN_LOCKED) && session_targeted(session);
+    CK_RV rv = mis ? CKR_PIN_LOCKED : real->C_Login(session, user, pin, pin_len);
+
+    logcall("C_Login user=%lu rv=0x%lx mis=%d", user, rv, mis);
+    return rv;
+}
+
+static CK_RV mb_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    CK_RV rv = real->C_FindObjectsInit(session, tmpl, n);
+
+    find_returned = 0;
+    logcall("C_FindObjectsInit n=%lu rv=0x%lx", n, rv);
+    return rv;
+}
+
+static CK_RV mb_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *handles, CK_ULONG max,
+                            CK_ULONG *count)
+{
+    int target = session_targeted(session), mis = 0;
+    CK_RV rv;
+    CK_ULONG i;
+
+    if (target && (ON(FIND_DEVICE_REMOVED) || ON(FIND_SESSION_INVALID))) {
+        if (find_returned >= after) {
+            rv = ON(FIND_DEVICE_REMOVED) ? CKR_DEVICE_REMOVED : CKR_SESSION_HANDLE_INVALID;
+            if (count)
+                *count = 0;
+            logcall("C_FindObjects max=%lu returned=0 rv=0x%lx mis=1", max, rv);
+            return rv;
+        }
+        if (max > after - find_returned) {
+            max = after - find_returned; /* so exactly MISBEHAVE_AFTER handles get out */
+            mis = 1;
+        }
+    }
+    rv = real->C_FindObjects(session, handles, max, count);
+    if (rv == CKR_OK && count) {
+        find_returned += *count;
+        for (i = 0; target && i < *count && n_found < MAX_FOUND; i++)
+            found[n_found++] = handles[i];
+    }
+    logcall("C_FindObjects max=%lu returned=%lu rv=0x%lx mis=%d", max,
+            rv == CKR_OK && count ? *count : 0, rv, mis);
+    return rv;
+}
+
+static CK_RV mb_FindObjectsFinal(CK_SESSION_HANDLE session)
+{
+    CK_RV rv = real->C_FindObjectsFinal(session);
+
+    logcall("C_FindObjectsFinal rv=0x%lx", rv);
+    return rv;
+}
+
+/* Withhold an attribute the real module filled: length and rv as given, buffer wiped. */
+static void withhold(CK_ATTRIBUTE *attr, CK_ULONG offered, CK_ULONG length)
+{
+    if (attr->pValue)
+        memset(attr->pValue, 0, offered);
+    attr->ulValueLen = length;
+}
+
+#define ATTR_MODES                                                                        \
+    ((1UL << ATTR_HUGE_LENGTH) | (1UL << ATTR_UNAVAILABLE_OK) | (1UL << ATTR_SENSITIVE) | \
+     (1UL << ATTR_GROWS) | (1UL << ATTR_TYPE_INVALID_LABEL) | (1UL << ATTR_TOO_SMALL))
+
+static CK_RV mb_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                                  CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    int target = (modes & ATTR_MODES) && object_targeted(object) && session_targeted(session);
+    int mis = 0;
+    CK_ULONG offered[64], i;
+    CK_RV rv;
+
+    for (i = 0; i < n && i < 64; i++)
+        offered[i] = tmpl[i].ulValueLen;
+    rv = real->C_GetAttributeValue(session, object, tmpl, n);
+    for (i = 0; target && i < n && i < 64; i++) {
+        CK_ATTRIBUTE *a = &tmpl[i];
+
+        if (a->type == CKA_LABEL && ON(ATTR_TYPE_INVALID_LABEL)) {
+            withhold(a, offered[i], CK_UNAVAILABLE_INFORMATION);
+            rv = CKR_ATTRIBUTE_TYPE_INVALID;
+            mis = 1;
+        }
+        if (a->type != CKA_VALUE)
+            continue;
+        if (ON(ATTR_HUGE_LENGTH)) {
+            a->ulValueLen = (CK_ULONG)1 << 40; /* the real value was copied; the length lies */
+            mis = 1;
+        }
+        if (ON(ATTR_UNAVAILABLE_OK)) {
+            withhold(a, offered[i], CK_UNAVAILABLE_INFORMATION);
+            mis = 1;
+        }
+        if (ON(ATTR_SENSITIVE)) {
+            withhold(a, offered[i], CK_UNAVAILABLE_INFORMATION);
+            rv = CKR_ATTRIBUTE_SENSITIVE;
+            mis = 1;
+        }
+        if (ON(ATTR_GROWS) && a->pValue) {
+            withhold(a, offered[i], offered[i] + 1);
+            rv = CKR_BUFFER_TOO_SMALL;
+            mis = 1;
+        }
+        if (ON(ATTR_TOO_SMALL) && a->pValue && offered[i] < 64 * 1024) {
+            withhold(a, offered[i], CK_UNAVAILABLE_INFORMATION);
+            rv = CKR_BUFFER_TOO_SMALL;
+            mis = 1;
+        }
+    }
+    logcall("C_GetAttributeValue object=%lu n=%lu rv=0x%lx mis=%d", object, n, rv, mis);
+    return rv;
+}
+
+/* --- the entry point -------------------------------------------------------------------- */
+
+CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
+{
+    static int state; /* 0: not yet, 1: ready, -1: failed */
+    const char *path = getenv("MISBEHAVE_REAL");
+    CK_RV (*get)(CK_FUNCTION_LIST_PTR_PTR);
+    void *handle;
+
+    if (!out)
+        return CKR_ARGUMENTS_BAD;
+    if (state == 0) {
+        state = -1;
+        if (configure() != 0)
+            return CKR_GENERAL_ERROR;
+        if (!path || !*path) {
+            fprintf(stderr, "misbehave: MISBEHAVE_REAL (the real module's path) is not set\n");
+            return CKR_GENERAL_ERROR;
+        }
+        if (!(handle = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+            fprintf(stderr, "misbehave: cannot load MISBEHAVE_REAL: %s\n", dlerror());
+            return CKR_GENERAL_ERROR;
+        }
+        *(void **)&get = dlsym(handle, "C_GetFunctionList");
+        if (!get || get(&real) != CKR_OK || !real) {
+            fprintf(stderr, "misbehave: %s has no usable C_GetFunctionList\n", path);
+            return CKR_GENERAL_ERROR;
+        }
+        list = *real;
+        list.C_Initialize = mb_Initialize;
+        list.C_Finalize = mb_Finalize;
+        list.C_GetInfo = mb_GetInfo;
+        list.C_GetSlotList = mb_GetSlotList;
+        list.C_GetSlotInfo = mb_GetSlotInfo;
+        list.C_GetTokenInfo = mb_GetTokenInfo;
+        list.C_OpenSession = mb_OpenSession;
+        list.C_CloseSession = mb_CloseSession;
+        list.C_Login = mb_Login;
+        list.C_FindObjectsInit = mb_FindObjectsInit;
+        list.C_FindObjects = mb_FindObjects;
+        list.C_FindObjectsFinal = mb_FindObjectsFinal;
+        list.C_GetAttributeValue = mb_GetAttributeValue;
+        state = ON(FUNCTION_LIST_ERROR) ? -1 : 1;
+    }
+    if (state != 1)
+        return CKR_GENERAL_ERROR;
+    *out = &list;
+    return CKR_OK;
+}
