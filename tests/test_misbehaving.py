@@ -134,6 +134,16 @@ def test_unknown_mode_fails_loudly(shim: Path, bank: Bank) -> None:
         run_ukeytool(shim, bank.store, ["init_hnag"])
 
 
+def test_function_list_error_is_named(shim: Path, bank: Bank) -> None:
+    run = run_ukeytool(shim, bank.store, ["function_list_error"])
+    assert run.returncode == ExitCode.MODULE_FAILED
+    assert run.stdout == ""
+    assert run.stderr == (
+        f"ukeytool: error: module {shim}: C_GetFunctionList failed with CKR_GENERAL_ERROR\n"
+    )
+    assert run.calls == ()  # nothing was called: there is no function list to call through
+
+
 # --- C_Initialize ----------------------------------------------------------------------
 
 

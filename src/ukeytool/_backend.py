@@ -264,13 +264,13 @@ class _Loaded:
                 path=path,
             ) from None
         self._cdll = cdll  # keeps the library mapped while our function list is in use
-        self.owns_init = self._initialise(path)
+        # C_GetFunctionList first (the spec allows it before C_Initialize): python-pkcs11
+        # calls it too, and a failure there would be reported as C_Initialize's.
         fl = ctypes.POINTER(ck.CK_FUNCTION_LIST)()
         get_function_list.restype = ck.CK_RV
         get_function_list.argtypes = (ctypes.POINTER(ctypes.POINTER(ck.CK_FUNCTION_LIST)),)
         rv = get_function_list(ctypes.byref(fl))
         if rv != ck.CKR_OK or not fl:
-            self.finalise()
             raise ModuleCallFailed(
                 f"module {path}: C_GetFunctionList failed with {ck.ckr_name(rv)}",
                 path=path,
@@ -279,6 +279,7 @@ class _Loaded:
                 code_name=ck.ckr_name(rv),
             )
         self.functions = fl.contents
+        self.owns_init = self._initialise(path)
 
     def _initialise(self, path: str) -> bool:
         """C_Initialize through python-pkcs11; False when someone else already did it."""
