@@ -115,7 +115,6 @@ def test_python_dash_m(bank: Bank) -> None:
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
-        (["list-tokens"], ExitCode.USAGE, "no PKCS#11 module given"),
         (
             ["list-tokens", "--module", "/nonexistent/libvendor.so"],
             ExitCode.MODULE_UNUSABLE,
@@ -172,7 +171,7 @@ def test_version_and_help_do_not_import_heavy_libraries() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert b"ukeytool 0." in done.stdout
-    assert b"exit codes:" in done.stdout
+    assert b"exit codes" in done.stdout
 
 
 def test_module_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

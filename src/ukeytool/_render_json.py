@@ -47,6 +47,7 @@ from typing import Any
 
 from ._model import (
     CertificateEntry,
+    ModuleFailure,
     ModuleInfo,
     Problem,
     Report,
@@ -67,7 +68,12 @@ SCHEMA_VERSION = 1
 """Raised when a member is removed or changes meaning; adding members keeps it."""
 
 
-def report_to_dict(reports: Sequence[Report], *, generated_at: datetime.datetime) -> dict[str, Any]:
+def report_to_dict(
+    reports: Sequence[Report],
+    *,
+    generated_at: datetime.datetime,
+    failures: Sequence[ModuleFailure] = (),
+) -> dict[str, Any]:
     """The JSON document for ``reports`` as plain dicts, lists, strings, numbers and None.
 
     ``generated_at`` is when the document was made (aware; a naive datetime raises
@@ -99,16 +105,35 @@ def report_to_dict(reports: Sequence[Report], *, generated_at: datetime.datetime
         "generated_at": _moment(generated_at),
         "at": at_value,
         "warn_days": warn_value,
-        "complete": all(report.complete for report in reports),
+        "complete": not failures and all(report.complete for report in reports),
         "summary": {"certificates": sum(counts.values()), **counts},
         "modules": [_report(report) for report in reports],
+        "failed_modules": [_failure(failure) for failure in failures],
     }
 
 
-def render_json(reports: Sequence[Report], *, generated_at: datetime.datetime) -> str:
-    """The JSON document for ``reports``: UTF-8 friendly, indented by 2, ending in a newline."""
+def _failure(failure: ModuleFailure) -> dict[str, Any]:
+    return {
+        "path": failure.path,
+        "kind": failure.kind,
+        "message": failure.message,
+        "code": failure.code,
+        "code_name": failure.code_name,
+    }
+
+
+def render_json(
+    reports: Sequence[Report],
+    *,
+    generated_at: datetime.datetime,
+    failures: Sequence[ModuleFailure] = (),
+) -> str:
+    """The JSON document for ``reports`` (and ``failures``, modules that could not be
+    inspected): UTF-8 friendly, indented by 2, ending in a newline."""
     text = json.dumps(
-        report_to_dict(reports, generated_at=generated_at), ensure_ascii=False, indent=2
+        report_to_dict(reports, generated_at=generated_at, failures=failures),
+        ensure_ascii=False,
+        indent=2,
     )
     return _escape_nonprinting(text) + "\n"
 

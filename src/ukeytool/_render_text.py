@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from ._model import (
     CertificateEntry,
+    ModuleFailure,
     PinState,
     Problem,
     Report,
@@ -95,14 +96,20 @@ def pad(text: str, width: int, *, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
-def render_text(reports: Sequence[Report], *, color: bool, certificate_uris: bool = False) -> str:
+def render_text(
+    reports: Sequence[Report],
+    *,
+    color: bool,
+    certificate_uris: bool = False,
+    failures: Sequence[ModuleFailure] = (),
+) -> str:
     """A listing of ``reports`` readable at a glance, ending in a one-line summary.
 
     With ``color`` statuses, PIN warnings and problem marks are coloured with ANSI
     escapes; without it the text holds no escape sequence at all. With
     ``certificate_uris`` each certificate's ``pkcs11:`` URI is shown under its row.
     """
-    return _Renderer(color, certificate_uris).render(reports)
+    return _Renderer(color, certificate_uris).render(reports, failures)
 
 
 class _Renderer:
@@ -151,7 +158,7 @@ class _Renderer:
 
     # -- the listing ---------------------------------------------------------------
 
-    def render(self, reports: Sequence[Report]) -> str:
+    def render(self, reports: Sequence[Report], failures: Sequence[ModuleFailure] = ()) -> str:
         if reports:
             at = _utc(reports[0].at)
             self.lines.append(
@@ -160,6 +167,10 @@ class _Renderer:
             )
         else:
             self.lines.append("No modules inspected.")
+        for failure in failures:
+            self.lines.append("")
+            self.lines.append(f"Module {escape_control(failure.path)}")
+            self.lines.append("  " + self.paint(f"! {escape_control(failure.message)}", _RED))
         for report in reports:
             self.lines.append("")
             self.module(report)
@@ -167,7 +178,7 @@ class _Renderer:
             self.lines.append("")
             self.lines.extend(self.footnotes.values())
         self.lines.append("")
-        self.lines.append(self.summary(reports))
+        self.lines.append(self.summary(reports, failures))
         return "\n".join(self.lines) + "\n"
 
     def module(self, report: Report) -> None:
@@ -307,7 +318,7 @@ class _Renderer:
             word = f"{word}: {escape_control(reason)}"
         return self.paint(word, _STATUS_COLOR[entry.status])
 
-    def summary(self, reports: Sequence[Report]) -> str:
+    def summary(self, reports: Sequence[Report], failures: Sequence[ModuleFailure] = ()) -> str:
         counts = dict.fromkeys(Status, 0)
         for report in reports:
             for entry in report.certificates:
@@ -317,6 +328,9 @@ class _Renderer:
         parts = [f"{n} {_STATUS_WORDS[status]}" for status, n in counts.items() if n]
         if parts:
             text += ": " + ", ".join(parts)
+        if failures:
+            n = len(failures)
+            text += f"; {n} module{'' if n == 1 else 's'} could not be inspected"
         if not all(report.complete for report in reports):
             text += "; some things could not be read (lines marked !)"
         return text

@@ -7,12 +7,15 @@ loading python-pkcs11 or cryptography. It is the one place that reads the clock.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime
 import enum
+import logging
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._errors import (
     ModuleCallFailed,
@@ -23,7 +26,7 @@ from ._errors import (
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._model import Report
+    from ._model import ModuleFailure, Report
 
 __all__ = ["ExitCode", "main", "run"]
 
@@ -51,23 +54,38 @@ class ExitCode(enum.IntEnum):
 
 
 EXIT_CODES_HELP = """\
-exit codes:
+exit codes (list-tokens, list-modules):
   0  everything was read
   1  internal error in ukeytool (set UKEYTOOL_DEBUG=1 for a traceback)
-  2  usage error: bad option or value, no module given
+  2  usage error: bad option or value, no module found, no token matches
   3  the module cannot be loaded (not found, not a shared library, wrong CPU,
      missing dependency, not a PKCS#11 module)
   4  the module failed (C_Initialize, C_GetInfo or C_GetSlotList returned an error)
-  5  listed, but something could not be read; problems are shown where they happened
+  5  something could not be read (a module of several, a slot, a token, an object);
+     what could be read is listed, problems are shown where they happened
 130  interrupted
+exit codes (check): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage errors)
+"""
+
+CHECK_EXIT_HELP = """\
+exit codes, as a Nagios/Icinga plugin:
+  0  OK        every certificate valid for more than --warn-days days
+  1  WARNING   a certificate expires within --warn-days days, or a PIN is on its final try
+  2  CRITICAL  a certificate expires within --crit-days days, is expired or not yet
+               valid, or a PIN is locked
+  3  UNKNOWN   something could not be read (module, token, certificate), no certificate
+               is visible, or the command line was wrong
 """
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line and exits with ExitCode.USAGE."""
+    """argparse that reports usage errors as one line and exits with ExitCode.USAGE
+    (or 3, UNKNOWN, for the monitoring check)."""
+
+    usage_exit_code: int = ExitCode.USAGE
 
     def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(self.usage_exit_code, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _parse_at(text: str) -> datetime.datetime:
@@ -91,7 +109,7 @@ def _parse_at(text: str) -> datetime.datetime:
     return moment
 
 
-def _warn_days(text: str) -> int:
+def _days(text: str) -> int:
     try:
         days = int(text)
     except ValueError:
@@ -99,6 +117,50 @@ def _warn_days(text: str) -> int:
     if days < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days >= 0")
     return days
+
+
+def _add_modules(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--module",
+        metavar="PATH",
+        action="append",
+        help="a vendor's PKCS#11 module (.so); repeat for several. Default: $PKCS11_MODULE, "
+        "else every module found by discovery (see list-modules)",
+    )
+
+
+def _add_inspection(parser: argparse.ArgumentParser, *, warn_default: int) -> None:
+    _add_modules(parser)
+    parser.add_argument(
+        "--warn-days",
+        type=_days,
+        default=warn_default,
+        metavar="N",
+        help=f"certificates expiring within N days are 'expiring' (default: {warn_default})",
+    )
+    parser.add_argument(
+        "--at",
+        type=_parse_at,
+        metavar="WHEN",
+        help="judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
+        "(a date or a time without zone is taken as UTC)",
+    )
+    select = parser.add_argument_group("selecting tokens (matched on the raw bytes)")
+    select.add_argument("--uri", metavar="URI", help="an RFC 7512 pkcs11: URI")
+    select.add_argument("--token-label", metavar="LABEL", help="the token's label")
+    select.add_argument("--serial", metavar="SERIAL", help="the token's serial number")
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write to FILE (atomically: a temporary file renamed into place, as "
+        "node_exporter's textfile collector needs) instead of standard output",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="log every PKCS#11 call (arguments' shape, result, duration) to standard "
+        "error, for a support desk",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,43 +175,78 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ukeytool {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     listing = commands.add_parser(
         "list-tokens",
         help="list slots, tokens and certificates with their validity",
         description=(
-            "List every slot of a PKCS#11 module, its token, and each certificate on it "
+            "List every slot of the PKCS#11 modules, their tokens, and each certificate "
             "with its validity: valid, expiring, expired, not yet valid or unreadable. "
             "No login: certificates marked private are not visible."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_inspection(listing, warn_default=30)
     listing.add_argument(
-        "--module",
-        metavar="PATH",
-        help="the vendor's PKCS#11 module (.so); default: $PKCS11_MODULE",
+        "--format",
+        choices=("text", "json", "prometheus"),
+        default="text",
+        help="text (default), one JSON document, or Prometheus text exposition",
     )
-    listing.add_argument("--json", action="store_true", help="one JSON document (UTF-8)")
+    listing.add_argument("--json", action="store_true", help="the same as --format json")
     listing.add_argument(
-        "--warn-days",
-        type=_warn_days,
-        default=30,
-        metavar="N",
-        help="report certificates expiring within N days as 'expiring' (default: 30)",
-    )
-    listing.add_argument(
-        "--at",
-        type=_parse_at,
-        metavar="WHEN",
-        help="judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
-        "(a date or a time without zone is taken as UTC)",
+        "--uris", action="store_true", help="show each certificate's pkcs11: URI in the text"
     )
     listing.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour the status column (default: auto: on a terminal, unless NO_COLOR is set)",
+        help="colour statuses (default auto: on a terminal, unless NO_COLOR is set)",
+    )
+    check = commands.add_parser(
+        "check",
+        help="monitoring check: Nagios/Icinga exit codes, performance data, Prometheus",
+        description=(
+            "Judge every certificate as a monitoring plugin: one status line with "
+            "performance data (days left per certificate), then the details."
+        ),
+        epilog=CHECK_EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.usage_exit_code = 3  # a monitoring plugin's usage error is UNKNOWN
+    _add_inspection(check, warn_default=30)
+    check.add_argument(
+        "--crit-days",
+        type=_days,
+        default=7,
+        metavar="N",
+        help="CRITICAL when a certificate expires within N days (default: 7)",
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "prometheus"),
+        default="text",
+        help="plugin output (default), JSON verdicts, or Prometheus text exposition",
+    )
+    modules = commands.add_parser(
+        "list-modules",
+        help="show the PKCS#11 modules ukeytool can find, and where from",
+        description=(
+            "List the modules given with --module or PKCS11_MODULE, registered with "
+            "p11-kit, or known from ukeytool's catalogue of banking-key vendors and present "
+            "on this machine. Nothing is loaded."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_modules(modules)
+    modules.add_argument("--json", action="store_true", help="one JSON document")
+    modules.add_argument(
+        "--catalogue", metavar="FILE", help="an extra module catalogue (JSON), tried first"
+    )
+    modules.add_argument(
+        "--no-catalogue", action="store_true", help="do not look for catalogue modules"
     )
     return parser
 
@@ -162,43 +259,175 @@ def _use_color(choice: str) -> bool:
     return sys.stdout.isatty()
 
 
-def _module_path(given: str | None) -> str:
-    path = given or os.environ.get("PKCS11_MODULE")
-    if not path:
-        raise UsageError(
-            "no PKCS#11 module given: pass --module PATH or set PKCS11_MODULE to the "
-            "vendor's .so file (for SoftHSM: /usr/lib/softhsm/libsofthsm2.so)"
-        )
-    return path
+def _resolve_modules(given: Sequence[str] | None) -> list[str]:
+    """--module, else $PKCS11_MODULE, else every usable module discovery finds."""
+    if given:
+        return list(given)
+    from_env = os.environ.get("PKCS11_MODULE")
+    if from_env:
+        return [from_env]
+    from ._discovery import discover, no_module_message
+
+    found = [m for m in discover() if m.usable]
+    if not found:
+        raise UsageError(no_module_message())
+    names = ", ".join(f"{m.path} ({m.source})" for m in found)
+    sys.stderr.write(f"ukeytool: no module given; using {len(found)} found by discovery: {names}\n")
+    return [m.path for m in found]
+
+
+@contextlib.contextmanager
+def _tracing(enabled: bool) -> Iterator[None]:
+    """With --trace, every PKCS#11 call is logged to standard error for the command's run."""
+    if not enabled:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ukeytool trace: %(message)s"))
+    trace = logging.getLogger("ukeytool.pkcs11")
+    level = trace.level
+    trace.addHandler(handler)
+    trace.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        trace.removeHandler(handler)
+        trace.setLevel(level)
+
+
+def _inspect_all(args: argparse.Namespace) -> tuple[list[Report], list[ModuleFailure], Any]:
+    """Inspect the modules and apply the token selection; also returns the clock reading."""
+    from ._inspect import inspect_modules
+    from ._uri import filter_report, parse_uri
+
+    uri = parse_uri(args.uri) if args.uri else None  # a bad URI fails before any loading
+    now = datetime.datetime.now(datetime.timezone.utc)
+    paths = _resolve_modules(args.module)
+    with _tracing(args.trace):
+        reports, failures = inspect_modules(paths, at=args.at or now, warn_days=args.warn_days)
+    if uri is not None or args.token_label is not None or args.serial is not None:
+        reports = [
+            filter_report(r, uri=uri, label=args.token_label, serial=args.serial) for r in reports
+        ]
+        if reports and not any(r.tokens for r in reports):
+            raise UsageError(_no_match(args))
+    return reports, failures, now
+
+
+def _no_match(args: argparse.Namespace) -> str:
+    wanted = [
+        f"{name} {value!r}"
+        for name, value in (("URI", args.uri), ("label", args.token_label), ("serial", args.serial))
+        if value is not None
+    ]
+    return f"no token matches {' and '.join(wanted)}; run 'ukeytool list-tokens' to see them all"
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        from ._render_prometheus import write_textfile
+
+        try:
+            write_textfile(output, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+        return
+    data = text.encode("utf-8", "backslashreplace")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _only_failures(failures: Sequence[ModuleFailure]) -> int:
+    """Every module failed: one line each, and the exit code of the worst kind."""
+    for failure in failures:
+        sys.stderr.write(f"ukeytool: error: {failure.message}\n")
+    if any(f.kind == "ModuleCallFailed" for f in failures):
+        return ExitCode.MODULE_FAILED
+    return ExitCode.MODULE_UNUSABLE
 
 
 def _list_tokens(args: argparse.Namespace) -> int:
-    from ._inspect import inspect
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    at = args.at or now
-    report = inspect(_module_path(args.module), at=at, warn_days=args.warn_days)
-    _write(report, args, generated_at=now)
-    return ExitCode.OK if report.complete else ExitCode.INCOMPLETE
-
-
-def _write(report: Report, args: argparse.Namespace, *, generated_at: datetime.datetime) -> None:
-    if args.json:
+    reports, failures, now = _inspect_all(args)
+    if not reports:
+        return _only_failures(failures)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
         from ._render_json import render_json
 
-        data = render_json([report], generated_at=generated_at).encode("utf-8")
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        text = render_json(reports, generated_at=now, failures=failures)
+    elif fmt == "prometheus":
+        from ._render_prometheus import render_prometheus
+
+        text = render_prometheus(reports, failures=failures)
     else:
         from ._render_text import render_text
 
-        text = render_text([report], color=_use_color(args.color))
-        # Never fail on a label the terminal's encoding cannot show.
-        if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(errors="backslashreplace")
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        color = _use_color(args.color) and not args.output
+        text = render_text(reports, color=color, certificate_uris=args.uris, failures=failures)
+    _emit(text, args.output)
+    complete = not failures and all(r.complete for r in reports)
+    return ExitCode.OK if complete else ExitCode.INCOMPLETE
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ._check import check_reports, check_to_dict
+
+    if args.crit_days > args.warn_days:
+        raise UsageError(
+            f"--crit-days ({args.crit_days}) must not be greater than --warn-days "
+            f"({args.warn_days})"
+        )
+    reports, failures, _now = _inspect_all(args)
+    result = check_reports(
+        reports, warn_days=args.warn_days, crit_days=args.crit_days, failures=failures
+    )
+    if args.format == "json":
+        import json
+
+        text = json.dumps(check_to_dict(result), ensure_ascii=False, indent=2) + "\n"
+    elif args.format == "prometheus":
+        from ._render_prometheus import render_prometheus
+
+        text = render_prometheus(reports, failures=failures)
+    else:
+        text = result.output()
+    _emit(text, args.output)
+    return result.exit_code
+
+
+def _list_modules(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ._discovery import default_catalogue_paths, discover, no_module_message
+
+    catalogues = None
+    if args.catalogue:
+        catalogues = [Path(args.catalogue), *default_catalogue_paths()]
+    found = discover(
+        explicit=args.module or (),
+        catalogue_paths=catalogues,
+        include_catalogue=not args.no_catalogue,
+    )
+    if args.json:
+        import json
+
+        doc = [dataclasses.asdict(m) | {"usable": m.usable} for m in found]
+        _emit(json.dumps({"modules": doc}, ensure_ascii=False, indent=2) + "\n", None)
+        return ExitCode.OK
+    if not found:
+        _emit(no_module_message() + "\n", None)
+        return ExitCode.OK
+    lines = []
+    for m in found:
+        state = "used" if m.usable else ("not used: " + ("problem" if m.problem else "disabled"))
+        about = ", ".join(x for x in (m.name, m.vendor) if x)
+        lines.append(f"{m.path}  [{state}]  from {m.source}" + (f"  ({about})" if about else ""))
+        for extra in (m.note, m.problem):
+            if extra:
+                lines.append(f"    {extra}")
+    _emit("\n".join(lines) + "\n", None)
+    return ExitCode.OK
 
 
 def _fail(message: str, code: int) -> int:
@@ -209,15 +438,22 @@ def _fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ukeytool with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except SystemExit as exc:  # --help, --version, or a usage error already printed
-        return int(exc.code or 0) if not isinstance(exc.code, str) else ExitCode.USAGE
+        code = int(exc.code or 0) if not isinstance(exc.code, str) else ExitCode.USAGE
+        # A monitoring plugin's usage error is UNKNOWN (3), whichever parser saw it.
+        command = next((w for w in words if not w.startswith("-")), None)
+        return 3 if code == ExitCode.USAGE and command == "check" else code
     if args.command is None:
         parser.print_usage(sys.stderr)
         return _fail("no command given; try 'ukeytool list-tokens --help'", ExitCode.USAGE)
+    if args.command == "check":
+        return _run_check(args)
+    handler = _list_tokens if args.command == "list-tokens" else _list_modules
     try:
-        return _list_tokens(args)
+        return handler(args)
     except UsageError as exc:
         return _fail(str(exc), ExitCode.USAGE)
     except ModuleCallFailed as exc:
@@ -229,19 +465,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        # The reader went away (`| head`): not an error of ours; keep Python quiet.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return ExitCode.OK
+        return _quiet_broken_pipe()
     except Exception as exc:
-        if os.environ.get("UKEYTOOL_DEBUG"):
-            raise
-        detail = str(exc) or type(exc).__name__
-        return _fail(
-            f"internal error: {type(exc).__name__}: {detail} (this is a bug in ukeytool; "
-            "run again with UKEYTOOL_DEBUG=1 and report the traceback)",
-            ExitCode.INTERNAL,
-        )
+        return _internal_error(exc)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    """The check command: every failure is UNKNOWN (3), on one plugin status line."""
+    try:
+        return _check(args)
+    except UkeytoolError as exc:
+        sys.stdout.write(f"UKEYTOOL UNKNOWN - {exc}\n")
+        return 3
+    except KeyboardInterrupt:
+        return _fail("interrupted", ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except Exception as exc:
+        _internal_error(exc)
+        return 3
+
+
+def _quiet_broken_pipe() -> int:
+    # The reader went away (`| head`): not an error of ours; keep Python quiet.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return ExitCode.OK
+
+
+def _internal_error(exc: Exception) -> int:
+    if os.environ.get("UKEYTOOL_DEBUG"):
+        raise exc
+    detail = str(exc) or type(exc).__name__
+    return _fail(
+        f"internal error: {type(exc).__name__}: {detail} (this is a bug in ukeytool; "
+        "run again with UKEYTOOL_DEBUG=1 and report the traceback)",
+        ExitCode.INTERNAL,
+    )
 
 
 def run() -> NoReturn:

@@ -1,0 +1,198 @@
+"""The CLI's ecosystem side: check exit codes, Prometheus, selection, several modules,
+discovery and --trace, against the bank token of conftest (judged at FIXED_NOW)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ukeytool.cli import ExitCode, main
+
+from .conftest import Bank
+
+pytestmark = pytest.mark.softhsm
+
+AT = ["--at", "2030-01-01T00:00:00Z"]
+
+
+@pytest.fixture
+def module(bank: Bank, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SOFTHSM2_CONF", str(bank.store.conf_path))
+    monkeypatch.delenv("PKCS11_MODULE", raising=False)
+    return str(bank.store.module_path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("extra", "state"),
+    [
+        (["--token-label", "second"], 0),  # 365 days left
+        (["--token-label", "second", "--warn-days", "400"], 1),
+        (["--token-label", "second", "--warn-days", "400", "--crit-days", "365"], 2),
+        (["--serial", "SERIAL"], 2),  # the bank token: one certificate expired
+    ],
+)
+def test_check_exit_codes(
+    module: str, bank: Bank, capsys: pytest.CaptureFixture[str], extra: list[str], state: int
+) -> None:
+    extra = [bank.serial if word == "SERIAL" else word for word in extra]
+    code, out, _ = run(capsys, "check", "--module", module, *AT, *extra)
+    assert code == state
+    first = out.splitlines()[0]
+    assert first.startswith(f"UKEYTOOL {['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'][state]} - ")
+    assert "|" in first  # performance data: days left per certificate
+
+
+def test_check_json_agrees_with_exit_code(
+    module: str, bank: Bank, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "check", "--module", module, *AT, "--format", "json")
+    doc = json.loads(out)
+    assert code == 2
+    assert doc["state_code"] == code
+    assert doc["state"] == "CRITICAL"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--module", "/nonexistent/libvendor.so"],
+        ["check", "--bogus"],
+        ["check", "--module", "/x.so", "--crit-days", "40"],
+        ["check", "--module", "/x.so", "--uri", "pkcs11:token=%zz"],
+    ],
+)
+def test_check_trouble_is_unknown(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 3
+    assert "Traceback" not in out + err
+
+
+def test_prometheus_output_parses(
+    module: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "ukeytool.prom"
+    code, out, _ = run(
+        capsys,
+        "list-tokens",
+        "--module",
+        module,
+        *AT,
+        "--format",
+        "prometheus",
+        "--output",
+        str(target),
+    )
+    assert code == 0
+    assert out == ""
+    families = {f.name: f for f in text_string_to_metric_families(target.read_text("utf-8"))}
+    assert "ukeytool_certificate_not_after_timestamp_seconds" in families
+    assert families["ukeytool_module_read_success"].samples[0].value == 1
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_selection_by_uri_label_and_serial(
+    module: str, bank: Bank, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def tokens(*selection: str) -> list[str]:
+        code, out, err = run(capsys, "list-tokens", "--module", module, *AT, "--json", *selection)
+        assert code == 0, err
+        doc = json.loads(out)
+        return [s["token"]["serial"] for m in doc["modules"] for s in m["slots"] if s["token"]]
+
+    assert tokens("--token-label", "工行U盾") == [bank.serial]
+    assert tokens("--serial", bank.second_serial) == [bank.second_serial]
+    assert tokens("--uri", "pkcs11:token=%B9%A4%D0%D0U%B6%DC") == [bank.serial]
+    # the UTF-8 spelling of the label is other bytes than the GBK ones on the token
+    code, _, err = run(capsys, "list-tokens", "--module", module, "--uri", "pkcs11:token=工行U盾")
+    assert code == ExitCode.USAGE
+    assert "no token matches" in err
+
+
+def test_bad_uri_is_one_line(module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "list-tokens", "--module", module, "--uri", "pkcs11:token=%zz")
+    assert code == ExitCode.USAGE
+    assert out == ""
+    assert len(err.splitlines()) == 1
+
+
+def test_several_modules_one_missing(
+    module: str, bank: Bank, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = str(tmp_path / "libgone.so")
+    code, out, _ = run(
+        capsys, "list-tokens", "--module", missing, "--module", module, *AT, "--json"
+    )
+    assert code == ExitCode.INCOMPLETE
+    doc = json.loads(out)
+    assert [f["kind"] for f in doc["failed_modules"]] == ["ModuleNotFound"]
+    assert [m["path"] for m in doc["modules"]] == [module]
+    assert doc["complete"] is False
+
+
+def test_only_failing_modules(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(
+        capsys, "list-tokens", "--module", str(tmp_path / "a.so"), "--module", str(tmp_path)
+    )
+    assert code == ExitCode.MODULE_UNUSABLE
+    assert out == ""
+    assert len(err.splitlines()) == 2
+
+
+def test_discovery_is_used_and_said(
+    module: str, bank: Bank, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No --module, no PKCS11_MODULE: the machine's p11-kit registry lists SoftHSM.
+    code, out, err = run(capsys, "list-tokens", *AT, "--json")
+    assert code == 0, err
+    assert "found by discovery" in err
+    doc = json.loads(out)
+    serials = [s["token"]["serial"] for m in doc["modules"] for s in m["slots"] if s["token"]]
+    assert bank.serial in serials
+
+
+def test_nothing_discovered(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty machine cannot be made here without hiding the real registry.
+    monkeypatch.delenv("PKCS11_MODULE", raising=False)
+    monkeypatch.setattr("ukeytool._discovery.discover", lambda **_: [])
+    code, out, err = run(capsys, "list-tokens")
+    assert code == ExitCode.USAGE
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert "--module" in err
+
+
+def test_list_modules(module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list-modules", "--json")
+    assert code == 0
+    found = json.loads(out)["modules"]
+    assert any(m["path"].endswith("libsofthsm2.so") and m["usable"] for m in found)
+    code, out, _ = run(capsys, "list-modules", "--module", "/nonexistent/x.so")
+    assert code == 0
+    assert "/nonexistent/x.so  [not used: problem]  from option" in out
+
+
+def test_trace_shows_every_call(module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "list-tokens", "--module", module, *AT, "--trace")
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("ukeytool trace: ")]
+    names = {line.split()[2].split("(")[0] for line in lines}
+    assert {
+        "C_Initialize",
+        "C_GetSlotList",
+        "C_GetTokenInfo",
+        "C_FindObjects",
+        "C_GetAttributeValue",
+        "C_Finalize",
+    } <= names
+    assert all(" -> CKR_" in line and line.endswith(" ms]") for line in lines)
