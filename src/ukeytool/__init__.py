@@ -54,20 +54,37 @@ from ._model import (
     Validity,
 )
 from ._text import Text, decode_text
+from ._uri import (
+    Pkcs11Uri,
+    certificate_uri,
+    filter_report,
+    format_uri,
+    parse_uri,
+    select_certificate,
+    select_certificates,
+    select_token,
+    select_tokens,
+    token_uri,
+    uri_matches_certificate,
+    uri_matches_token,
+)
 from ._validity import judge
 from ._version import __version__
 
 if TYPE_CHECKING:
     from ._backend import Module, open_module
     from ._certificate import read_certificate
+    from ._discovery import CatalogueError, FoundModule, discover, no_module_message
     from ._inspect import inspect, inspect_backend, inspect_modules, read_slot
 
 __all__ = [
     "AuthenticationError",
     "Backend",
+    "CatalogueError",
     "Certificate",
     "CertificateEntry",
     "CertificateError",
+    "FoundModule",
     "MissingDependency",
     "Module",
     "ModuleCallFailed",
@@ -80,6 +97,7 @@ __all__ = [
     "ObjectListing",
     "PinState",
     "Pkcs11Failure",
+    "Pkcs11Uri",
     "Problem",
     "RawCertificateObject",
     "Report",
@@ -94,17 +112,34 @@ __all__ = [
     "Validity",
     "WrongArchitecture",
     "__version__",
+    "certificate_uri",
     "decode_text",
+    "discover",
+    "filter_report",
+    "format_uri",
     "inspect",
     "inspect_backend",
     "inspect_modules",
     "judge",
+    "no_module_message",
     "open_module",
+    "parse_uri",
     "read_certificate",
     "read_slot",
+    "select_certificate",
+    "select_certificates",
+    "select_token",
+    "select_tokens",
+    "token_uri",
+    "uri_matches_certificate",
+    "uri_matches_token",
 ]
 
 _LAZY = {
+    "CatalogueError": "_discovery",
+    "FoundModule": "_discovery",
+    "discover": "_discovery",
+    "no_module_message": "_discovery",
     "Module": "_backend",
     "open_module": "_backend",
     "read_certificate": "_certificate",

@@ -225,8 +225,8 @@ class _Renderer:
             self.lines.append(
                 "    "
                 + self.paint(
-                    "(certificate listing incomplete: the token failed or was removed "
-                    "while its certificates were read)",
+                    "(certificate listing incomplete: certificates may be missing; "
+                    "see the lines marked !)",
                     _YELLOW,
                 )
             )
