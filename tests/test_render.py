@@ -760,8 +760,7 @@ def test_text_slots_tokens_and_empty_listings() -> None:
     assert lines[locked + 3].startswith("  URI pkcs11:")
     assert lines[locked + 4] == "  ! C_FindObjects failed: CKR_TOKEN_NOT_PRESENT (0xe0)"
     assert (
-        "    (certificate listing incomplete: certificates may be missing; "
-        "see the lines marked !)"
+        "    (certificate listing incomplete: certificates may be missing; see the lines marked !)"
     ) in lines[locked:]
 
 
