@@ -529,15 +529,7 @@ class _Judge:
         cert = entry.certificate
         days = entry.days_left
         if entry.status is Status.UNREADABLE or days is None or cert is None:
-            if cert is not None and cert.error:
-                why = cert.error
-            elif cert is None:
-                why = next(
-                    (p.message for p in entry.problems if p.where == "CKA_VALUE"),
-                    "the certificate's value could not be read",
-                )
-            else:
-                why = "its validity dates could not be read"
+            why = entry.unreadable_reason or "its validity dates could not be read"
             return CheckState.UNKNOWN, f"unreadable: {why}"
         if entry.status is Status.EXPIRED:
             return CheckState.CRITICAL, f"expired on {_when(cert.not_after)}"

@@ -284,6 +284,21 @@ class CertificateEntry:
         return self.validity.status
 
     @property
+    def unreadable_reason(self) -> str | None:
+        """Why the status is :attr:`Status.UNREADABLE`, in one sentence; None otherwise."""
+        if self.validity.status is not Status.UNREADABLE:
+            return None
+        cert = self.certificate
+        if cert is not None and cert.error:
+            return cert.error
+        if cert is None:
+            return next(
+                (p.message for p in self.problems if p.where == "CKA_VALUE"),
+                "the certificate's value could not be read",
+            )
+        return "its validity dates could not be read"
+
+    @property
     def days_left(self) -> int | None:
         return self.validity.days_left
 

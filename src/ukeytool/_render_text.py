@@ -304,17 +304,8 @@ class _Renderer:
 
     def status(self, entry: CertificateEntry) -> str:
         word = _STATUS_WORDS[entry.status]
-        if entry.status is Status.UNREADABLE:
-            cert = entry.certificate
-            if cert is not None and cert.error:
-                reason = cert.error
-            elif cert is None:
-                reason = next(
-                    (p.message for p in entry.problems if p.where == "CKA_VALUE"),
-                    "the certificate's value could not be read",
-                )
-            else:
-                reason = "its validity dates could not be read"
+        reason = entry.unreadable_reason
+        if reason is not None:
             word = f"{word}: {escape_control(reason)}"
         return self.paint(word, _STATUS_COLOR[entry.status])
 
