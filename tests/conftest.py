@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -48,6 +48,18 @@ FIXED_NOW = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
 def now() -> datetime.datetime:
     """:data:`FIXED_NOW`: the moment to mint certificates around and judge them at."""
     return FIXED_NOW
+
+
+def required_file(candidates: Sequence[str], what: str, package: str) -> str:
+    """The first of ``candidates`` that exists; else fail under CI (it must install
+    ``package``) or skip elsewhere."""
+    for candidate in candidates:
+        if os.path.exists(candidate):
+            return candidate
+    message = f"{what} not found (apt-get install {package})"
+    if os.environ.get("CI"):
+        pytest.fail(f"required under CI: {message}")
+    pytest.skip(message)
 
 
 def _softhsm_missing(exc: SoftHSMNotFound) -> NoReturn:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import datetime
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import pytest
 
 from ukeytool.testing.certs import mint
 from ukeytool.testing.softhsm import CertObject, SoftHSMStore, TokenSpec
+
+from .conftest import required_file
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.spy]
 
@@ -49,12 +50,7 @@ INSPECTION = {
 
 
 def spy_module() -> str:
-    for candidate in SPY_CANDIDATES:
-        if os.path.exists(candidate):
-            return candidate
-    if os.environ.get("CI"):
-        pytest.fail("pkcs11-spy.so is required under CI (apt-get install opensc-pkcs11)")
-    pytest.skip("pkcs11-spy.so not found (apt-get install opensc-pkcs11)")
+    return required_file(SPY_CANDIDATES, "pkcs11-spy.so", "opensc-pkcs11")
 
 
 @pytest.fixture(scope="module")

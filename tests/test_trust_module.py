@@ -7,7 +7,6 @@ cryptography's own parse of each certificate's DER.
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import shutil
 import subprocess
@@ -18,6 +17,8 @@ from cryptography import x509
 
 import ukeytool
 from ukeytool import Status
+
+from .conftest import required_file
 
 pytestmark = pytest.mark.trust
 
@@ -31,12 +32,7 @@ NOW = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
 
 @pytest.fixture(scope="module")
 def trust_module() -> str:
-    for candidate in CANDIDATES:
-        if os.path.exists(candidate):
-            return candidate
-    if os.environ.get("CI"):
-        pytest.fail("p11-kit-trust.so is required under CI (apt-get install p11-kit-modules)")
-    pytest.skip("p11-kit-trust.so not found (apt-get install p11-kit-modules)")
+    return required_file(CANDIDATES, "p11-kit-trust.so", "p11-kit-modules")
 
 
 @pytest.fixture(scope="module")
