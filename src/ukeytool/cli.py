@@ -45,10 +45,11 @@ class ExitCode(enum.IntEnum):
     """The module cannot be loaded: not found, not a shared library, wrong CPU,
     a missing dependency, or not a PKCS#11 module."""
     MODULE_FAILED = 4
-    """The module loaded but failed (C_Initialize, C_GetInfo or C_GetSlotList)."""
+    """The module loaded but failed (C_GetFunctionList, C_Initialize, C_GetInfo or
+    C_GetSlotList)."""
     INCOMPLETE = 5
-    """Something could not be read (a slot, a token, an object); what could be read is
-    listed, and each problem is shown where it happened."""
+    """Something could not be read (a module of several, a slot, a token, an object);
+    what could be read is listed, and each problem is shown where it happened."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C)."""
 
@@ -60,7 +61,8 @@ exit codes (list-tokens, list-modules):
   2  usage error: bad option or value, no module found, no token matches
   3  the module cannot be loaded (not found, not a shared library, wrong CPU,
      missing dependency, not a PKCS#11 module)
-  4  the module failed (C_Initialize, C_GetInfo or C_GetSlotList returned an error)
+  4  the module failed (C_GetFunctionList, C_Initialize, C_GetInfo or C_GetSlotList
+     returned an error)
   5  something could not be read (a module of several, a slot, a token, an object);
      what could be read is listed, problems are shown where they happened
 130  interrupted
@@ -119,18 +121,16 @@ def _days(text: str) -> int:
     return days
 
 
-def _add_modules(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--module",
-        metavar="PATH",
-        action="append",
-        help="a vendor's PKCS#11 module (.so); repeat for several. Default: $PKCS11_MODULE, "
-        "else every module found by discovery (see list-modules)",
-    )
+def _add_modules(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--module", metavar="PATH", action="append", help=help)
 
 
 def _add_inspection(parser: argparse.ArgumentParser, *, warn_default: int) -> None:
-    _add_modules(parser)
+    _add_modules(
+        parser,
+        "a vendor's PKCS#11 module (.so); repeat for several. Default: $PKCS11_MODULE, "
+        "else every module found by discovery (see list-modules)",
+    )
     parser.add_argument(
         "--warn-days",
         type=_days,
@@ -145,7 +145,9 @@ def _add_inspection(parser: argparse.ArgumentParser, *, warn_default: int) -> No
         help="judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
         "(a date or a time without zone is taken as UTC)",
     )
-    select = parser.add_argument_group("selecting tokens (matched on the raw bytes)")
+    select = parser.add_argument_group(
+        "selecting tokens (a URI matches the raw bytes; a label or serial the text as shown)"
+    )
     select.add_argument("--uri", metavar="URI", help="an RFC 7512 pkcs11: URI")
     select.add_argument("--token-label", metavar="LABEL", help="the token's label")
     select.add_argument("--serial", metavar="SERIAL", help="the token's serial number")
@@ -240,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_modules(modules)
+    _add_modules(modules, "a module path to list as well (repeatable)")
     modules.add_argument("--json", action="store_true", help="one JSON document")
     modules.add_argument(
         "--catalogue", metavar="FILE", help="an extra module catalogue (JSON), tried first"
