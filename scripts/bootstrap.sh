@@ -11,11 +11,12 @@ cd "$(dirname "$0")/.."
 #   opensc          pkcs11-tool, an independent check of what the fixtures wrote
 #   opensc-pkcs11   pkcs11-spy.so, which counts the PKCS#11 calls ukeytool makes
 #   p11-kit-modules p11-kit-trust.so, a real module with ~140 real CA certificates
+#   ca-certificates the CA certificates it serves (minimal images may lack them)
 #   openssl         signs SM2/SM3 test certificates
 #   gnutls-bin      p11tool, whose pkcs11: URIs the URI tests compare ukeytool's with
 #   gcc libc6-dev libp11-kit-dev  compile the tests' misbehaving PKCS#11 module
 #                   (tests/shim/misbehave.c, against p11-kit's pkcs11.h)
-PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules openssl gnutls-bin gcc libc6-dev libp11-kit-dev)
+PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules ca-certificates openssl gnutls-bin gcc libc6-dev libp11-kit-dev)
 
 missing_packages() {
   local p out=()
