@@ -425,9 +425,12 @@ def test_attribute_failure_marks_that_certificate_only(
     assert len(got) == len(expected) == 11
     target = got[TARGET]  # the shim counts in the order ukeytool lists
     before = expected.pop(target["id"])
-    assert target["problems"] == [
-        {"where": where, "message": message, "code": code, "code_name": name}
-    ]
+    injected = {"where": where, "message": message, "code": code, "code_name": name}
+    # SoftHSM's handle order differs between processes, so the target may be an object
+    # whose certificate has problems of its own (the PEM one); those remain unless the
+    # value itself is what could not be read.
+    own = [] if where == "CKA_VALUE" else before["problems"]
+    assert target["problems"] == [injected, *own]
     if where == "CKA_VALUE":
         assert target["status"] == "unreadable"
         assert target["sha256"] is None
