@@ -34,13 +34,21 @@ from ukeytool._model import (
     PinState,
     Problem,
     Report,
-    SlotInfo,
     SlotReport,
     Status,
     TokenInfo,
 )
-from ukeytool._text import Text, decode_text
 from ukeytool._validity import judge
+
+from .factories import (
+    CKF_TOKEN_INITIALIZED,
+    CKF_USER_PIN_INITIALIZED,
+    DEFAULT_TOKEN_FLAGS,
+    make_module_info,
+    make_slot_info,
+    make_token_info,
+    t,
+)
 
 UTC = datetime.timezone.utc
 AT = datetime.datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
@@ -52,18 +60,8 @@ SENTINEL_MASKED = "110***********002X"
 PERSONAL_CN = f"051@张三@Z{SENTINEL}@0001"
 MODULE_PATH = "/opt/icbc/libicbc_ukey.so"
 
-CKF_LOGIN_REQUIRED = 0x4
-CKF_USER_PIN_INITIALIZED = 0x8
-CKF_TOKEN_INITIALIZED = 0x400
-CKF_USER_PIN_LOCKED = 0x40000
-CKF_TOKEN_PRESENT = 0x1
-
 
 # -- builders ------------------------------------------------------------------------
-
-
-def t(value: str | bytes) -> Text:
-    return decode_text(value.encode() if isinstance(value, str) else value)
 
 
 def in_days(n: int) -> datetime.datetime:
@@ -129,30 +127,17 @@ def token(
     *,
     serial: str = "5f1c2e3d4a5b6c7d",
     pin_state: PinState = PinState.OK,
-    flags: int = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_LOGIN_REQUIRED,
+    flags: int = DEFAULT_TOKEN_FLAGS,
 ) -> TokenInfo:
-    return TokenInfo(
-        label=t(label),
-        manufacturer=t("Feitian"),
-        model=t("ePass3003"),
-        serial=t(serial),
-        flags=flags,
-        flag_names=(),
-        unknown_flags=0,
+    return make_token_info(
+        label,
+        serial=serial,
         pin_state=pin_state,
-        max_session_count=None,
-        session_count=None,
-        max_rw_session_count=None,
-        rw_session_count=None,
-        max_pin_len=None,
-        min_pin_len=None,
-        total_public_memory=None,
-        free_public_memory=None,
-        total_private_memory=None,
-        free_private_memory=None,
+        flags=flags,
+        manufacturer="Feitian",
+        model="ePass3003",
         hardware_version=(1, 0),
         firmware_version=(1, 0),
-        utc_time=None,
     )
 
 
@@ -165,25 +150,18 @@ def slot(
     complete: bool = True,
     present: bool = True,
 ) -> SlotReport:
-    info = SlotInfo(
-        slot_id=slot_id,
-        description=t("USB Key"),
-        manufacturer=t("Feitian"),
-        flags=CKF_TOKEN_PRESENT if present else 0,
-        flag_names=("CKF_TOKEN_PRESENT",) if present else (),
-        hardware_version=(1, 0),
-        firmware_version=(1, 0),
+    info = make_slot_info(
+        slot_id, "USB Key", present=present, manufacturer="Feitian", version=(1, 0)
     )
     return SlotReport(info, tok, certificates, problems=problems, complete=complete)
 
 
 def module_info(path: str = MODULE_PATH) -> ModuleInfo:
-    return ModuleInfo(
-        path=path,
-        real_path=path,
+    return make_module_info(
+        path,
+        manufacturer="Feitian",
+        description="ePass PKCS#11",
         cryptoki_version=(2, 20),
-        manufacturer=t("Feitian"),
-        description=t("ePass PKCS#11"),
         library_version=(1, 2),
     )
 

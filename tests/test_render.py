@@ -35,9 +35,22 @@ from ukeytool._model import (
 )
 from ukeytool._render_json import SCHEMA_ID, render_json, report_to_dict
 from ukeytool._render_text import display_width, pad, render_text
-from ukeytool._text import Text, decode_text
+from ukeytool._text import Text
 from ukeytool._uri import parse_uri
 from ukeytool._validity import judge
+
+from .factories import (
+    CKF_LOGIN_REQUIRED,
+    CKF_PROTECTED_AUTHENTICATION_PATH,
+    CKF_TOKEN_INITIALIZED,
+    CKF_USER_PIN_INITIALIZED,
+    CKF_USER_PIN_LOCKED,
+    DEFAULT_TOKEN_FLAGS,
+    make_module_info,
+    make_slot_info,
+    make_token_info,
+    t,
+)
 
 UTC = datetime.timezone.utc
 AT = datetime.datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
@@ -45,17 +58,6 @@ GENERATED = datetime.datetime(2026, 11, 21, 12, 0, 5, 250000, tzinfo=UTC)
 WARN = 30
 GBK_LABEL = "工行U盾".encode("gbk")  # b9a4d0d055b6dc: not valid UTF-8
 EVIL = "bad\x1b[2J\x1b]0;pwned\x07label\u202e"
-
-CKF_LOGIN_REQUIRED = 0x4
-CKF_USER_PIN_INITIALIZED = 0x8
-CKF_PROTECTED_AUTHENTICATION_PATH = 0x100
-CKF_TOKEN_INITIALIZED = 0x400
-CKF_USER_PIN_LOCKED = 0x40000
-CKF_TOKEN_PRESENT = 0x1
-
-
-def t(value: str | bytes) -> Text:
-    return decode_text(value.encode() if isinstance(value, str) else value)
 
 
 def cert(
@@ -121,53 +123,24 @@ def days(n: int) -> datetime.datetime:
 
 
 def slot_info(slot_id: int, description: str, *, present: bool = True) -> SlotInfo:
-    return SlotInfo(
-        slot_id=slot_id,
-        description=t(description),
-        manufacturer=t("SoftHSM project"),
-        flags=CKF_TOKEN_PRESENT if present else 0,
-        flag_names=("CKF_TOKEN_PRESENT",) if present else (),
-        hardware_version=(2, 6),
-        firmware_version=(2, 6),
-    )
+    return make_slot_info(slot_id, description, present=present)
 
 
 def token(
     label: Text,
     *,
-    flags: int = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_LOGIN_REQUIRED,
+    flags: int = DEFAULT_TOKEN_FLAGS,
     pin_state: PinState = PinState.OK,
     serial: str = "5f1c2e3d4a5b6c7d",
 ) -> TokenInfo:
-    names = {
-        CKF_LOGIN_REQUIRED: "CKF_LOGIN_REQUIRED",
-        CKF_USER_PIN_INITIALIZED: "CKF_USER_PIN_INITIALIZED",
-        CKF_PROTECTED_AUTHENTICATION_PATH: "CKF_PROTECTED_AUTHENTICATION_PATH",
-        CKF_TOKEN_INITIALIZED: "CKF_TOKEN_INITIALIZED",
-        CKF_USER_PIN_LOCKED: "CKF_USER_PIN_LOCKED",
-    }
-    return TokenInfo(
-        label=label,
-        manufacturer=t("SoftHSM project"),
-        model=t("SoftHSM v2"),
-        serial=t(serial),
+    # The JSON tests check that these numbers pass through unchanged.
+    return make_token_info(
+        label,
         flags=flags,
-        flag_names=tuple(name for bit, name in names.items() if flags & bit),
-        unknown_flags=0,
         pin_state=pin_state,
+        serial=serial,
         max_session_count=-1,
-        session_count=None,
         max_rw_session_count=-1,
-        rw_session_count=None,
-        max_pin_len=255,
-        min_pin_len=4,
-        total_public_memory=None,
-        free_public_memory=None,
-        total_private_memory=None,
-        free_private_memory=None,
-        hardware_version=(2, 6),
-        firmware_version=(2, 6),
-        utc_time=None,
     )
 
 
@@ -226,14 +199,7 @@ CERTS = (
 
 
 def module(path: str = "/usr/lib/softhsm/libsofthsm2.so") -> ModuleInfo:
-    return ModuleInfo(
-        path=path,
-        real_path="/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        cryptoki_version=(2, 40),
-        manufacturer=t("SoftHSM"),
-        description=t("Implementation of PKCS11"),
-        library_version=(2, 6),
-    )
+    return make_module_info(path, real_path="/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
 
 
 def full_report() -> Report:
