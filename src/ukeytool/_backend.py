@@ -354,7 +354,7 @@ def open_module(path: str) -> Module:
             _registry[key] = loaded
         loaded.users += 1
     try:
-        return Module(path, loaded)
+        return Module(path, loaded, key)
     except BaseException:
         _release(key, loaded)
         raise
@@ -399,13 +399,12 @@ def pin_state(flags: int) -> PinState:
 class Module:
     """An open PKCS#11 module: the real :class:`~ukeytool._interface.Backend`."""
 
-    def __init__(self, path: str, loaded: _Loaded) -> None:
+    def __init__(self, path: str, loaded: _Loaded, key: tuple[int, int]) -> None:
         self._path = path
         self._loaded = loaded
         self._fl = loaded.functions
         self._closed = False
-        st = os.stat(loaded.real)
-        self._key = (st.st_dev, st.st_ino)
+        self._key = key
         self._info = self._read_info()
 
     # -- plumbing
