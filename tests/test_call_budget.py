@@ -99,9 +99,10 @@ def test_list_tokens_call_budget(big_store: SoftHSMStore, tmp_path: Path) -> Non
     counts = collections.Counter(calls)
     # at most 2 C_GetAttributeValue per certificate; 1 when every value fits
     assert counts["C_GetAttributeValue"] == CERTIFICATES
-    assert counts["C_FindObjectsInit"] == 1
-    assert counts["C_FindObjectsFinal"] == 1
-    assert counts["C_FindObjects"] <= CERTIFICATES // 64 + 2
+    # one search per object class: certificates, private keys, public keys
+    assert counts["C_FindObjectsInit"] == 3
+    assert counts["C_FindObjectsFinal"] == 3
+    assert counts["C_FindObjects"] <= CERTIFICATES // 64 + 2 + 2
     assert counts["C_OpenSession"] == counts["C_CloseSession"] == 1
     assert counts["C_Initialize"] == counts["C_Finalize"] == 1
     assert "C_GetMechanismList" not in counts
@@ -126,4 +127,6 @@ def test_sessions_are_read_only_and_search_by_class_alone(
         text,
         flags=re.MULTILINE,
     )
-    assert searches == [("1", "CKA_CLASS")]
+    assert searches == [("1", "CKA_CLASS")] * 3
+    classes = re.findall(r"CKA_CLASS\s+(CKO_\w+)", text)
+    assert classes[:3] == ["CKO_CERTIFICATE", "CKO_PRIVATE_KEY", "CKO_PUBLIC_KEY"], classes

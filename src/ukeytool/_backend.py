@@ -49,8 +49,17 @@ from ._errors import (
     UsageError,
     WrongArchitecture,
 )
-from ._interface import ObjectListing, RawCertificateObject
-from ._model import ModuleInfo, PinState, Problem, SlotInfo, TokenInfo
+from ._interface import ObjectListing, RawCertificateObject, RawKeyObject
+from ._login import Login, login_failed, refusal
+from ._model import (
+    LoginOutcome,
+    LoginState,
+    ModuleInfo,
+    PinState,
+    Problem,
+    SlotInfo,
+    TokenInfo,
+)
 from ._text import decode_text
 
 __all__ = ["Module", "open_module"]
@@ -579,14 +588,17 @@ class Module:
             utc_time=clock.decode("ascii", "replace") if flags & 0x40 and clock else None,
         )
 
-    def certificate_objects(self, slot_id: int) -> ObjectListing:
-        """Every certificate object visible without login, in one read-only session.
+    def certificate_objects(self, slot_id: int, *, login: Login | None = None) -> ObjectListing:
+        """Every certificate and key object visible in one read-only session.
 
-        Calls: C_OpenSession (serial, never R/W), C_FindObjectsInit with CKA_CLASS
-        alone (some modules find nothing with an empty or larger template),
+        Calls: C_OpenSession (serial, never R/W); with ``login`` only, C_GetTokenInfo
+        again and at most one C_Login (see :func:`ukeytool._login.refusal`); then per
+        object class (certificates, private keys, public keys) C_FindObjectsInit with
+        CKA_CLASS alone (some modules find nothing with an empty or larger template),
         C_FindObjects until it returns none, C_FindObjectsFinal before any attribute is
         read (an open search blocks other operations on some modules), then one
-        C_GetAttributeValue per object, a second only when a value did not fit.
+        C_GetAttributeValue per object, a second only when a value did not fit; C_Logout
+        when ukeytool logged in, and C_CloseSession on every path.
         """
         with self._loaded.lock:
             session = ck.CK_SESSION_HANDLE(0)
@@ -601,35 +613,136 @@ class Module:
             )
             if rv != ck.CKR_OK:
                 raise self._token_error(slot_id, "C_OpenSession", rv, "cannot open a session")
+            outcome: LoginOutcome | None = None
             try:
-                return self._list_certificates(slot_id, session)
+                if login is not None:
+                    outcome = self._login(slot_id, session, login)
+                listing = self._list_objects(slot_id, session)
+                return dataclasses.replace(listing, login=outcome)
             finally:
-                # A failing close must never replace what happened before it.
+                # Neither a failing logout nor a failing close may replace what happened
+                # before them: their results are only traced.
+                if outcome is not None and outcome.state is LoginState.LOGGED_IN:
+                    self._call("C_Logout", f"{session.value}", session)
                 self._call("C_CloseSession", f"{session.value}", session)
 
-    def _list_certificates(self, slot_id: int, session: ck.CK_SESSION_HANDLE) -> ObjectListing:
-        handles, problems, complete = self._find_certificates(slot_id, session)
-        objects: list[RawCertificateObject] = []
-        reader = _AttributeReader(self, session)
-        for handle in handles:
-            obj, gone = reader.read(handle)
-            objects.append(obj)
-            if gone is not None:
-                problems.append(gone)
-                complete = False
-                break
-        return ObjectListing(tuple(objects), tuple(problems), complete)
+    def _login(self, slot_id: int, session: ck.CK_SESSION_HANDLE, login: Login) -> LoginOutcome:
+        """The one C_Login, after reading the token's PIN flags again; never retried."""
+        try:
+            token = self.token_info(slot_id)
+        except TokenError as exc:
+            return LoginOutcome(
+                LoginState.REFUSED,
+                f"the token could not be read again before the login ({exc.code_name}); "
+                "no login was tried",
+                exc.code,
+                exc.code_name,
+            )
+        refused = refusal(token, login)
+        if refused is not None:
+            return refused
+        if token.protected_authentication_path:
+            # The PIN is entered on the reader (the caller told the user to do so).
+            rv = self._call(
+                "C_Login",
+                f"{session.value}, CKU_USER, NULL (PIN pad), 0",
+                session,
+                ck.CKU_USER,
+                None,
+                0,
+            )
+        else:
+            assert login.pin is not None  # refusal() returned None
+            buffer = login.pin.spend()
+            pin = (ctypes.c_char * len(buffer)).from_buffer(buffer)
+            try:
+                rv = self._call(
+                    "C_Login",
+                    f"{session.value}, CKU_USER, <PIN redacted>, <redacted>",
+                    session,
+                    ck.CKU_USER,
+                    ctypes.cast(pin, ctypes.c_void_p),
+                    len(buffer),
+                )
+            finally:
+                del pin  # release the export of the bytearray so it can be wiped
+        if rv == ck.CKR_OK:
+            return LoginOutcome(LoginState.LOGGED_IN, "logged in; private objects are listed too")
+        if rv == ck.CKR_USER_ALREADY_LOGGED_IN:
+            return LoginOutcome(
+                LoginState.ALREADY_LOGGED_IN,
+                "already logged in (by another user of the module in this process); "
+                "private objects are listed too",
+            )
+        return login_failed(rv, ck.ckr_name(rv))
 
-    def _find_certificates(
+    def _list_objects(self, slot_id: int, session: ck.CK_SESSION_HANDLE) -> ObjectListing:
+        handles, problems, complete = self._find(slot_id, session, ck.CKO_CERTIFICATE)
+        gone = any(p.code in _GONE for p in problems)
+        objects: list[RawCertificateObject] = []
+        reader = _AttributeReader(self, session, _CERTIFICATE_TEMPLATE)
+        for handle in handles:
+            read = reader.read(handle)
+            objects.append(_certificate_object(handle, read))
+            if read.gone is not None:
+                problems.append(read.gone)
+                return ObjectListing(tuple(objects), tuple(problems), False)
+        if gone:  # the token went away during the search: no point looking for keys
+            return ObjectListing(tuple(objects), tuple(problems), False)
+        keys, keys_listed, lost = self._list_keys(slot_id, session)
+        if lost is not None:
+            problems.append(lost)
+            complete = False
+        return ObjectListing(tuple(objects), tuple(problems), complete, keys, keys_listed)
+
+    def _list_keys(
         self, slot_id: int, session: ck.CK_SESSION_HANDLE
+    ) -> tuple[tuple[RawKeyObject, ...], bool, Problem | None]:
+        """Private, then public key objects; a failing search only leaves keys unknown,
+        unless the token is gone (then the problem is returned)."""
+        keys: list[RawKeyObject] = []
+        listed = True
+        reader = _AttributeReader(self, session, _KEY_TEMPLATE)
+        for key_class in (ck.CKO_PRIVATE_KEY, ck.CKO_PUBLIC_KEY):
+            try:
+                handles, problems, complete = self._find(slot_id, session, key_class)
+            except TokenError as exc:
+                if exc.code in _GONE:
+                    return (
+                        tuple(keys),
+                        False,
+                        Problem(
+                            exc.function,
+                            f"cannot search for keys: {_explain(exc.code)}",
+                            exc.code,
+                            exc.code_name,
+                        ),
+                    )
+                listed = False  # a module that will not search for keys: keys unknown
+                continue
+            if problems:
+                gone = next((p for p in problems if p.code in _GONE), None)
+                if gone is not None:
+                    return tuple(keys), False, gone
+            listed = listed and complete
+            for handle in handles:
+                read = reader.read(handle)
+                if read.gone is not None:
+                    return tuple(keys), False, read.gone
+                keys.append(_key_object(handle, key_class, read))
+        return tuple(keys), listed, None
+
+    def _find(
+        self, slot_id: int, session: ck.CK_SESSION_HANDLE, object_class: int
     ) -> tuple[list[int], list[Problem], bool]:
-        cls = ck.CK_ULONG(ck.CKO_CERTIFICATE)
+        what = _CLASS_NAMES[object_class]
+        cls = ck.CK_ULONG(object_class)
         template = ck.CK_ATTRIBUTE(
             ck.CKA_CLASS, ctypes.cast(ctypes.byref(cls), ctypes.c_void_p), ctypes.sizeof(cls)
         )
         rv = self._call(
             "C_FindObjectsInit",
-            f"{session.value}, {{CKA_CLASS=CKO_CERTIFICATE}}, 1",
+            f"{session.value}, {{CKA_CLASS={_CLASS_CONSTANTS[object_class]}}}, 1",
             session,
             ctypes.byref(template),
             1,
@@ -656,7 +769,7 @@ class Module:
                     problems.append(
                         Problem(
                             "C_FindObjects",
-                            f"the search stopped after {len(handles)} certificate objects: "
+                            f"the search stopped after {len(handles)} {what} objects: "
                             f"{_explain(rv)}",
                             rv,
                             ck.ckr_name(rv),
@@ -672,10 +785,7 @@ class Module:
                 handles.extend(fresh)
                 if len(handles) >= MAX_OBJECTS:
                     problems.append(
-                        Problem(
-                            "C_FindObjects",
-                            f"stopped after {MAX_OBJECTS} certificate objects",
-                        )
+                        Problem("C_FindObjects", f"stopped after {MAX_OBJECTS} {what} objects")
                     )
                     complete = False
                     break
@@ -693,6 +803,18 @@ class Module:
         return handles, problems, complete
 
 
+_CLASS_NAMES: Final = {
+    ck.CKO_CERTIFICATE: "certificate",
+    ck.CKO_PRIVATE_KEY: "private key",
+    ck.CKO_PUBLIC_KEY: "public key",
+}
+_CLASS_CONSTANTS: Final = {
+    ck.CKO_CERTIFICATE: "CKO_CERTIFICATE",
+    ck.CKO_PRIVATE_KEY: "CKO_PRIVATE_KEY",
+    ck.CKO_PUBLIC_KEY: "CKO_PUBLIC_KEY",
+}
+
+
 def _explain(rv: int) -> str:
     name = ck.ckr_name(rv)
     hint = {
@@ -708,7 +830,7 @@ def _explain(rv: int) -> str:
 # --- reading one object's attributes with a single pre-sized template -------------
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class _Attr:
     attribute: int
     name: str
@@ -716,22 +838,46 @@ class _Attr:
     retry_size: int
 
 
-_TEMPLATE: Final = (
+_ULONG_SIZE: Final = ctypes.sizeof(ck.CK_ULONG)
+
+_CERTIFICATE_TEMPLATE: Final = (
     _Attr(ck.CKA_VALUE, "CKA_VALUE", VALUE_BUFFER, MAX_VALUE),
     _Attr(ck.CKA_LABEL, "CKA_LABEL", SMALL_BUFFER, MAX_SMALL),
     _Attr(ck.CKA_ID, "CKA_ID", SMALL_BUFFER, MAX_SMALL),
-    _Attr(ck.CKA_CERTIFICATE_TYPE, "CKA_CERTIFICATE_TYPE", ctypes.sizeof(ck.CK_ULONG), 64),
+    _Attr(ck.CKA_CERTIFICATE_TYPE, "CKA_CERTIFICATE_TYPE", _ULONG_SIZE, 64),
     _Attr(ck.CKA_PRIVATE, "CKA_PRIVATE", ctypes.sizeof(ck.CK_BBOOL), 64),
 )
 
+_KEY_TEMPLATE: Final = (
+    _Attr(ck.CKA_ID, "CKA_ID", SMALL_BUFFER, MAX_SMALL),
+    _Attr(ck.CKA_LABEL, "CKA_LABEL", SMALL_BUFFER, MAX_SMALL),
+    _Attr(ck.CKA_KEY_TYPE, "CKA_KEY_TYPE", _ULONG_SIZE, 64),
+    _Attr(ck.CKA_MODULUS, "CKA_MODULUS", SMALL_BUFFER, MAX_SMALL),
+    _Attr(ck.CKA_EC_POINT, "CKA_EC_POINT", SMALL_BUFFER, MAX_SMALL),
+    _Attr(ck.CKA_PUBLIC_KEY_INFO, "CKA_PUBLIC_KEY_INFO", 1024, MAX_SMALL),
+)
+
+
+@dataclasses.dataclass
+class _Read:
+    """One object's attributes: a value per template entry, and what went wrong."""
+
+    values: list[bytes | None]
+    problems: list[Problem]
+    gone: Problem | None = None
+    """Set when the session or token went away while reading: stop listing."""
+
 
 class _AttributeReader:
-    """Reads the five attributes of certificate objects, reusing its buffers."""
+    """Reads one template's attributes from objects, reusing its buffers."""
 
-    def __init__(self, module: Module, session: ck.CK_SESSION_HANDLE) -> None:
+    def __init__(
+        self, module: Module, session: ck.CK_SESSION_HANDLE, template: tuple[_Attr, ...]
+    ) -> None:
         self._module = module
         self._session = session
-        self._buffers = [ctypes.create_string_buffer(s.size) for s in _TEMPLATE]
+        self._template = template
+        self._buffers = [ctypes.create_string_buffer(a.size) for a in template]
         self._retry: dict[int, ctypes.Array[ctypes.c_char]] = {}
 
     def _get(
@@ -741,11 +887,11 @@ class _AttributeReader:
         n = len(slots)
         template = (ck.CK_ATTRIBUTE * n)()
         for k, (i, buf) in enumerate(zip(slots, buffers, strict=True)):
-            template[k].type = _TEMPLATE[i].attribute
+            template[k].type = self._template[i].attribute
             template[k].pValue = ctypes.cast(buf, ctypes.c_void_p)
             template[k].ulValueLen = len(buf)
         shape = ", ".join(
-            f"{_TEMPLATE[i].name}[{len(b)}]" for i, b in zip(slots, buffers, strict=True)
+            f"{self._template[i].name}[{len(b)}]" for i, b in zip(slots, buffers, strict=True)
         )
         rv = self._module._call(
             "C_GetAttributeValue",
@@ -761,10 +907,10 @@ class _AttributeReader:
             lengths.append(None if length == ck.CK_UNAVAILABLE_INFORMATION else length)
         return rv, lengths
 
-    def read(self, handle: int) -> tuple[RawCertificateObject, Problem | None]:
-        values: list[bytes | None] = [None] * len(_TEMPLATE)
+    def read(self, handle: int) -> _Read:
+        values: list[bytes | None] = [None] * len(self._template)
         failures: dict[int, int] = {}
-        indexes = list(range(len(_TEMPLATE)))
+        indexes = list(range(len(self._template)))
         rv, lengths = self._get(handle, indexes, self._buffers)
         if rv not in (
             ck.CKR_OK,
@@ -778,8 +924,7 @@ class _AttributeReader:
                 rv,
                 ck.ckr_name(rv),
             )
-            obj = RawCertificateObject(handle, None, None, None, None, None, (problem,))
-            return obj, (problem if rv in _GONE else None)
+            return _Read(values, [problem], problem if rv in _GONE else None)
         again: list[int] = []
         for i, length in zip(indexes, lengths, strict=True):
             if length is None:
@@ -802,7 +947,7 @@ class _AttributeReader:
                     rv2,
                     ck.ckr_name(rv2),
                 )
-                return self._object(handle, values, failures), problem
+                return _Read(values, self._problems(failures), problem)
             for i, buf, length in zip(again, buffers, lengths2, strict=True):
                 if length is not None and length <= len(buf):
                     values[i] = buf.raw[:length]
@@ -811,35 +956,66 @@ class _AttributeReader:
                     failures[i] = ck.CKR_BUFFER_TOO_SMALL
                 elif rv2 != ck.CKR_OK or failures.get(i) == ck.CKR_OK:
                     failures[i] = rv2
-        return self._object(handle, values, failures), None
+        return _Read(values, self._problems(failures))
 
     def _retry_buffer(self, i: int) -> ctypes.Array[ctypes.c_char]:
         if i not in self._retry:
-            self._retry[i] = ctypes.create_string_buffer(_TEMPLATE[i].retry_size)
+            self._retry[i] = ctypes.create_string_buffer(self._template[i].retry_size)
         return self._retry[i]
 
-    def _object(
-        self, handle: int, values: list[bytes | None], failures: dict[int, int]
-    ) -> RawCertificateObject:
-        problems = [_attribute_problem(i, rv) for i, rv in sorted(failures.items())]
-        value, label, ident, ctype_raw, private_raw = values
-        ctype = int.from_bytes(ctype_raw, sys.byteorder) if ctype_raw else None
-        private = any(private_raw) if private_raw else None
-        if private_raw == b"":
-            private = None
-        return RawCertificateObject(
-            handle=handle,
-            value=value,
-            label=label,
-            id=ident,
-            certificate_type=ctype,
-            private=private,
-            problems=tuple(problems),
+    def _problems(self, failures: dict[int, int]) -> list[Problem]:
+        return [_attribute_problem(self._template[i], rv) for i, rv in sorted(failures.items())]
+
+
+def _ulong(raw: bytes | None) -> int | None:
+    return int.from_bytes(raw, sys.byteorder) if raw else None
+
+
+def _certificate_object(handle: int, read: _Read) -> RawCertificateObject:
+    value, label, ident, ctype_raw, private_raw = read.values
+    private = any(private_raw) if private_raw else None
+    return RawCertificateObject(
+        handle=handle,
+        value=value,
+        label=label,
+        id=ident,
+        certificate_type=_ulong(ctype_raw),
+        private=private,
+        problems=tuple(read.problems),
+    )
+
+
+#: Attributes a key object need not have (an EC key has no modulus, an RSA key no EC
+#: point; CKA_PUBLIC_KEY_INFO is PKCS#11 2.40): their absence is not a problem.
+_OPTIONAL_KEY_ATTRIBUTES: Final = frozenset(
+    {"CKA_MODULUS", "CKA_EC_POINT", "CKA_PUBLIC_KEY_INFO", "CKA_LABEL"}
+)
+
+
+def _key_object(handle: int, key_class: int, read: _Read) -> RawKeyObject:
+    ident, label, key_type, modulus, ec_point, spki = read.values
+    problems = tuple(
+        p
+        for p in read.problems
+        if not (
+            p.where in _OPTIONAL_KEY_ATTRIBUTES
+            and p.code in (ck.CKR_ATTRIBUTE_TYPE_INVALID, ck.CKR_ATTRIBUTE_SENSITIVE, ck.CKR_OK)
         )
+    )
+    return RawKeyObject(
+        handle=handle,
+        key_class=key_class,
+        id=ident,
+        label=label,
+        key_type=_ulong(key_type),
+        public_key_info=spki or None,
+        modulus=modulus or None,
+        ec_point=ec_point or None,
+        problems=problems,
+    )
 
 
-def _attribute_problem(i: int, rv: int) -> Problem:
-    attr = _TEMPLATE[i]
+def _attribute_problem(attr: _Attr, rv: int) -> Problem:
     if rv == ck.CKR_BUFFER_TOO_SMALL:
         message = (
             f"{attr.name} is larger than {attr.retry_size} bytes; not read"

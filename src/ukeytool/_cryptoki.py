@@ -8,8 +8,9 @@ object (python-pkcs11 reads ten capability attributes per object it yields).
 
 Only the functions ukeytool may call are given names and types here. Every other
 entry of CK_FUNCTION_LIST is an anonymous pointer, so nothing in ukeytool can call a
-function that writes to a token, or C_Login that spends a PIN try: there is no name to
-call it by.
+function that writes to a token: there is no name to call it by. C_Login and C_Logout
+are named (:data:`LOGIN_FUNCTIONS`) for the one opt-in login path
+(``_backend.Module.certificate_objects`` with a login request) and called nowhere else.
 """
 
 from __future__ import annotations
@@ -38,7 +39,17 @@ CKA_LABEL: Final = 0x3
 CKA_VALUE: Final = 0x11
 CKA_CERTIFICATE_TYPE: Final = 0x80
 CKA_ID: Final = 0x102
+CKA_KEY_TYPE: Final = 0x100
+CKA_MODULUS: Final = 0x120
+CKA_PUBLIC_KEY_INFO: Final = 0x129
+CKA_EC_POINT: Final = 0x181
 CKO_CERTIFICATE: Final = 0x1
+CKO_PUBLIC_KEY: Final = 0x2
+CKO_PRIVATE_KEY: Final = 0x3
+CKU_USER: Final = 0x1
+
+#: CKA_KEY_TYPE values by name (the ones a banking key or an HSM holds).
+KEY_TYPES: Final = {0x0: "RSA", 0x1: "DSA", 0x2: "DH", 0x3: "EC", 0x40: "EC_EDWARDS"}
 
 CKR_OK: Final = 0x0
 CKR_ATTRIBUTE_SENSITIVE: Final = 0x11
@@ -46,6 +57,15 @@ CKR_ATTRIBUTE_TYPE_INVALID: Final = 0x12
 CKR_BUFFER_TOO_SMALL: Final = 0x150
 CKR_CRYPTOKI_ALREADY_INITIALIZED: Final = 0x191
 CKR_VENDOR_DEFINED: Final = 0x80000000
+CKR_FUNCTION_CANCELED: Final = 0x50
+CKR_PIN_INCORRECT: Final = 0xA0
+CKR_PIN_INVALID: Final = 0xA1
+CKR_PIN_LEN_RANGE: Final = 0xA2
+CKR_PIN_EXPIRED: Final = 0xA3
+CKR_PIN_LOCKED: Final = 0xA4
+CKR_USER_ALREADY_LOGGED_IN: Final = 0x100
+CKR_USER_NOT_LOGGED_IN: Final = 0x101
+CKR_USER_PIN_NOT_INITIALIZED: Final = 0x102
 
 
 class CK_VERSION(ctypes.Structure):
@@ -131,6 +151,16 @@ INSPECTION_FUNCTIONS: Final[dict[int, tuple[str, Any]]] = {
     28: ("C_FindObjectsFinal", _F(CK_RV, CK_SESSION_HANDLE)),
 }
 
+#: The opt-in login: named so the user-requested login can call them, nothing else.
+#: C_Login takes a CK_CHAR pointer that is NULL for a protected authentication path.
+LOGIN_FUNCTIONS: Final[dict[int, tuple[str, Any]]] = {
+    18: (
+        "C_Login",
+        _F(CK_RV, CK_SESSION_HANDLE, CK_ULONG, ctypes.c_void_p, CK_ULONG),
+    ),
+    19: ("C_Logout", _F(CK_RV, CK_SESSION_HANDLE)),
+}
+
 #: CK_FUNCTION_LIST of PKCS#11 2.x has 68 entries; the rest stay anonymous.
 _FUNCTION_COUNT: Final = 68
 
@@ -138,7 +168,8 @@ _FUNCTION_COUNT: Final = 68
 def _function_list_fields() -> list[tuple[str, Any]]:
     fields: list[tuple[str, Any]] = [("version", CK_VERSION)]
     for i in range(_FUNCTION_COUNT):
-        fields.append(INSPECTION_FUNCTIONS.get(i, (f"_entry_{i}", ctypes.c_void_p)))
+        named = INSPECTION_FUNCTIONS.get(i) or LOGIN_FUNCTIONS.get(i)
+        fields.append(named or (f"_entry_{i}", ctypes.c_void_p))
     return fields
 
 

@@ -8,11 +8,14 @@ same interface.
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ._model import ModuleInfo, Problem, SlotInfo, TokenInfo
+from ._model import LoginOutcome, ModuleInfo, Problem, SlotInfo, TokenInfo
 
-__all__ = ["Backend", "ObjectListing", "RawCertificateObject"]
+if TYPE_CHECKING:
+    from ._login import Login
+
+__all__ = ["Backend", "ObjectListing", "RawCertificateObject", "RawKeyObject"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,12 +33,33 @@ class RawCertificateObject:
 
 
 @dataclasses.dataclass(frozen=True)
+class RawKeyObject:
+    """A key object's identifying attributes as the module gave them."""
+
+    handle: int
+    key_class: int
+    """CKO_PUBLIC_KEY (2) or CKO_PRIVATE_KEY (3)."""
+    id: bytes | None
+    label: bytes | None
+    key_type: int | None
+    public_key_info: bytes | None = None
+    modulus: bytes | None = None
+    ec_point: bytes | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class ObjectListing:
-    """The certificate objects of one token, and whether the listing got to the end."""
+    """The certificate and key objects of one token, and whether the listing got to the end."""
 
     objects: tuple[RawCertificateObject, ...]
     problems: tuple[Problem, ...] = ()
     complete: bool = True
+    keys: tuple[RawKeyObject, ...] = ()
+    keys_listed: bool = False
+    """True when both key searches (private, public) got to the end."""
+    login: LoginOutcome | None = None
+    """The outcome of the login asked for; None when none was asked for."""
 
 
 class Backend(Protocol):
@@ -56,6 +80,7 @@ class Backend(Protocol):
 
     def token_info(self, slot_id: int) -> TokenInfo: ...
 
-    def certificate_objects(self, slot_id: int) -> ObjectListing:
-        """Every certificate object visible in a read-only session without login."""
+    def certificate_objects(self, slot_id: int, *, login: Login | None = None) -> ObjectListing:
+        """Every certificate and key object visible in one read-only session; with
+        ``login``, after the one C_Login that request allows (see :class:`~ukeytool.Login`)."""
         ...

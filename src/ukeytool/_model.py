@@ -18,6 +18,9 @@ from ._text import Text
 __all__ = [
     "Certificate",
     "CertificateEntry",
+    "KeyObject",
+    "LoginOutcome",
+    "LoginState",
     "ModuleFailure",
     "ModuleInfo",
     "PinState",
@@ -71,6 +74,42 @@ class PinState(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+@enum.unique
+class LoginState(str, enum.Enum):
+    """What became of a login the caller asked for."""
+
+    LOGGED_IN = "logged_in"
+    """C_Login succeeded; private objects were listed, then the session logged out."""
+    ALREADY_LOGGED_IN = "already_logged_in"
+    """The module said CKR_USER_ALREADY_LOGGED_IN (another user of the module in this
+    process logged in): private objects were listed and the login was left alone."""
+    REFUSED = "refused"
+    """ukeytool did not call C_Login (PIN locked, final try not confirmed, PIN length
+    outside the token's range, no PIN): no PIN try was spent."""
+    FAILED = "failed"
+    """C_Login was called once and failed (wrong PIN, PIN locked...): it is not retried."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginOutcome:
+    """The result of the one login attempt on a token (never a PIN, never its length)."""
+
+    state: LoginState
+    message: str
+    """One sentence for a person: what happened and what to do."""
+    code: int | None = None
+    """The CK_RV of C_Login when it was called and failed."""
+    code_name: str | None = None
+
+    @property
+    def logged_in(self) -> bool:
+        """Whether private objects were visible (the login worked or was already there)."""
+        return self.state in (LoginState.LOGGED_IN, LoginState.ALREADY_LOGGED_IN)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,6 +343,28 @@ class CertificateEntry:
 
 
 @dataclasses.dataclass(frozen=True)
+class KeyObject:
+    """A public or private key object on a token: only what tells which certificate it
+    belongs to (never key material beyond the public key)."""
+
+    handle: int
+    key_class: str
+    """``"private"`` (CKO_PRIVATE_KEY) or ``"public"`` (CKO_PUBLIC_KEY)."""
+    id: bytes | None
+    """CKA_ID, which by convention equals the certificate's CKA_ID."""
+    label: Text | None
+    key_type: str | None
+    """``"RSA"``, ``"EC"``... from CKA_KEY_TYPE, or ``"0x..."`` for a vendor type."""
+    public_key_info: bytes | None = dataclasses.field(default=None, repr=False)
+    """CKA_PUBLIC_KEY_INFO (DER SubjectPublicKeyInfo) when the module gives it."""
+    modulus: bytes | None = dataclasses.field(default=None, repr=False)
+    """CKA_MODULUS of an RSA key."""
+    ec_point: bytes | None = dataclasses.field(default=None, repr=False)
+    """CKA_EC_POINT of an EC key as the module gave it (normally a DER OCTET STRING)."""
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class SlotReport:
     """One slot, its token if present, and the token's certificates."""
 
@@ -315,6 +376,17 @@ class SlotReport:
     """What failed for this slot (slot info, token info, session, search)."""
     complete: bool = True
     """False when the certificate listing stopped part-way (the token failed or was removed)."""
+    keys: tuple[KeyObject, ...] = ()
+    """The key objects visible in the same session (private keys only after login)."""
+    keys_listed: bool = False
+    """True when the key objects were searched for and the search got to the end."""
+    login: LoginOutcome | None = None
+    """The login asked for on this token; None when no login was asked for it."""
+
+    @property
+    def logged_in(self) -> bool:
+        """Whether private objects were visible when this token was listed."""
+        return self.login is not None and self.login.logged_in
 
 
 @dataclasses.dataclass(frozen=True)
