@@ -48,9 +48,6 @@ CKO_PUBLIC_KEY: Final = 0x2
 CKO_PRIVATE_KEY: Final = 0x3
 CKU_USER: Final = 0x1
 
-#: CKA_KEY_TYPE values by name (the ones a banking key or an HSM holds).
-KEY_TYPES: Final = {0x0: "RSA", 0x1: "DSA", 0x2: "DH", 0x3: "EC", 0x40: "EC_EDWARDS"}
-
 CKR_OK: Final = 0x0
 CKR_ATTRIBUTE_SENSITIVE: Final = 0x11
 CKR_ATTRIBUTE_TYPE_INVALID: Final = 0x12

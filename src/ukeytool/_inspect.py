@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 from ._certificate import read_certificate
 from ._errors import ModuleError, Pkcs11Failure, TokenError
-from ._interface import Backend, RawCertificateObject
+from ._interface import Backend, RawCertificateObject, RawKeyObject
 from ._model import (
     CertificateEntry,
+    KeyObject,
     ModuleFailure,
     Problem,
     Report,
@@ -143,7 +144,37 @@ def _read_certificates(
             complete=False,
         )
     entries = tuple(_entry(obj, at, warn_days) for obj in listing.objects)
-    return SlotReport(slot, token, entries, problems=listing.problems, complete=listing.complete)
+    return SlotReport(
+        slot,
+        token,
+        entries,
+        problems=listing.problems,
+        complete=listing.complete,
+        keys=tuple(_key(obj) for obj in listing.keys),
+        keys_listed=listing.keys_listed,
+        login=listing.login,
+    )
+
+
+_KEY_CLASSES = {2: "public", 3: "private"}
+_KEY_TYPES = {0x0: "RSA", 0x1: "DSA", 0x2: "DH", 0x3: "EC", 0x40: "EC_EDWARDS"}
+
+
+def _key(obj: RawKeyObject) -> KeyObject:
+    key_type = None
+    if obj.key_type is not None:
+        key_type = _KEY_TYPES.get(obj.key_type, f"0x{obj.key_type:x}")
+    return KeyObject(
+        handle=obj.handle,
+        key_class=_KEY_CLASSES.get(obj.key_class, f"0x{obj.key_class:x}"),
+        id=obj.id,
+        label=decode_text(obj.label) if obj.label is not None else None,
+        key_type=key_type,
+        public_key_info=obj.public_key_info,
+        modulus=obj.modulus,
+        ec_point=obj.ec_point,
+        problems=obj.problems,
+    )
 
 
 def _entry(obj: RawCertificateObject, at: datetime.datetime, warn_days: int) -> CertificateEntry:
