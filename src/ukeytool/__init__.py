@@ -38,10 +38,14 @@ from ._errors import (
     UsageError,
     WrongArchitecture,
 )
-from ._interface import Backend, ObjectListing, RawCertificateObject
+from ._interface import Backend, ObjectListing, RawCertificateObject, RawKeyObject
+from ._login import Login, Pin
 from ._model import (
     Certificate,
     CertificateEntry,
+    KeyObject,
+    LoginOutcome,
+    LoginState,
     ModuleFailure,
     ModuleInfo,
     PinState,
@@ -85,6 +89,10 @@ __all__ = [
     "CertificateEntry",
     "CertificateError",
     "FoundModule",
+    "KeyObject",
+    "Login",
+    "LoginOutcome",
+    "LoginState",
     "MissingDependency",
     "Module",
     "ModuleCallFailed",
@@ -95,11 +103,13 @@ __all__ = [
     "NotAPkcs11Module",
     "NotASharedLibrary",
     "ObjectListing",
+    "Pin",
     "PinState",
     "Pkcs11Failure",
     "Pkcs11Uri",
     "Problem",
     "RawCertificateObject",
+    "RawKeyObject",
     "Report",
     "SlotInfo",
     "SlotReport",

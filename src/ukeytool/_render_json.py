@@ -47,6 +47,7 @@ from typing import Any
 
 from ._model import (
     CertificateEntry,
+    LoginOutcome,
     ModuleFailure,
     ModuleInfo,
     Problem,
@@ -225,6 +226,8 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
         "firmware_version": _version(info.firmware_version),
         "complete": slot.complete,
         "problems": _problems(slot.problems),
+        "login": None if slot.login is None else _login(slot.login),
+        "private_objects_visible": slot.logged_in,
         "token": None
         if slot.token is None
         else _token(slot.token, info.slot_id, slot.certificates),
@@ -232,6 +235,15 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
     if slot.token is None and slot.certificates:
         out["certificates"] = [_certificate(None, entry) for entry in slot.certificates]
     return out
+
+
+def _login(outcome: LoginOutcome) -> dict[str, Any]:
+    return {
+        "state": outcome.state.value,
+        "message": outcome.message,
+        "code": outcome.code,
+        "code_name": outcome.code_name,
+    }
 
 
 def _token(

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from ._model import (
     CertificateEntry,
+    LoginOutcome,
     ModuleFailure,
     PinState,
     Problem,
@@ -210,17 +211,21 @@ class _Renderer:
             self.lines.append("  (no token)")
         for problem in slot.problems:
             self.problem(problem, "  ")
+        if slot.login is not None:
+            self.login(slot.login)
         if slot.certificates:
             self.table(slot.token, slot.certificates)
         elif slot.token is not None and slot.complete and not slot.problems:
             if not slot.token.initialized:
                 pass  # the PIN line already says so; an uninitialised token holds nothing
-            elif slot.token.login_required:
-                self.lines.append(
-                    "    no certificates visible without login (private certificates may be hidden)"
-                )
+            elif slot.logged_in:
+                self.lines.append("    no certificates (logged in: private ones included)")
             else:
-                self.lines.append("    no certificates")
+                # Never absolute: certificates can be private objects, hidden until login.
+                self.lines.append(
+                    "    no certificates visible without login (private certificates may be "
+                    "hidden; --login shows them)"
+                )
         if not slot.complete:
             self.lines.append(
                 "    "
@@ -230,6 +235,11 @@ class _Renderer:
                     _YELLOW,
                 )
             )
+
+    def login(self, outcome: LoginOutcome) -> None:
+        color = _GREEN if outcome.logged_in else _BOLD_RED
+        word = self.paint(f"login {outcome.state.value.replace('_', ' ')}", color)
+        self.lines.append(f"  {word}: {escape_control(outcome.message)}")
 
     def token(self, token: TokenInfo) -> None:
         parts = [f"Token {self.text(token.label, empty='(no label)')}"]
