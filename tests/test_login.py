@@ -490,3 +490,34 @@ def test_login_through_the_spy_calls_inspection_and_login_only(keys: Store, tmp_
     assert flags
     assert all(int(f, 16) == 0x4 for f in flags)
     assert _token_files(keys.store) == before
+
+
+def test_already_logged_in_is_fine_and_left_alone(
+    keys: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user of the module in this process (here python-pkcs11 itself) is logged
+    in: ukeytool's C_Login gets CKR_USER_ALREADY_LOGGED_IN, lists the private objects,
+    and does not log the other user out."""
+    import pkcs11
+
+    for name, value in keys.store.env.items():
+        monkeypatch.setenv(name, value)
+    module = str(keys.store.module_path)
+    with ukeytool.open_module(module):  # ukeytool initialises the module and keeps it
+        token = pkcs11.lib(os.path.realpath(module)).get_token(token_serial=keys.serial.encode())
+        with token.open(user_pin=PIN) as other:
+            report = ukeytool.inspect(
+                module, at=FIXED_NOW, login=ukeytool.Login(ukeytool.Pin(PIN), serial=keys.serial)
+            )
+            slot = ukeytool.select_token(report, serial=keys.serial)
+            assert slot.login is not None
+            assert slot.login.state is ukeytool.LoginState.ALREADY_LOGGED_IN
+            assert sorted(str(c.label) for c in slot.certificates) == ["hidden", "public"]
+            # still logged in: the private certificate is visible to the other session
+            found = other.get_objects(
+                {
+                    pkcs11.Attribute.LABEL: "hidden",
+                    pkcs11.Attribute.CLASS: pkcs11.ObjectClass.PRIVATE_KEY,
+                }
+            )
+            assert len(list(found)) == 1
