@@ -39,11 +39,15 @@ from ._errors import (
     WrongArchitecture,
 )
 from ._interface import Backend, ObjectListing, RawCertificateObject
+from ._mask import mask_certificate, mask_report
 from ._model import (
     Certificate,
     CertificateEntry,
+    Holder,
+    IdentityNumber,
     ModuleFailure,
     ModuleInfo,
+    NameAttribute,
     PinState,
     Problem,
     Report,
@@ -85,6 +89,8 @@ __all__ = [
     "CertificateEntry",
     "CertificateError",
     "FoundModule",
+    "Holder",
+    "IdentityNumber",
     "MissingDependency",
     "Module",
     "ModuleCallFailed",
@@ -92,6 +98,7 @@ __all__ = [
     "ModuleFailure",
     "ModuleInfo",
     "ModuleNotFound",
+    "NameAttribute",
     "NotAPkcs11Module",
     "NotASharedLibrary",
     "ObjectListing",
@@ -121,6 +128,8 @@ __all__ = [
     "inspect_backend",
     "inspect_modules",
     "judge",
+    "mask_certificate",
+    "mask_report",
     "no_module_message",
     "open_module",
     "parse_uri",
