@@ -330,12 +330,12 @@ def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, 
         "encoding": None if cert is None else cert.encoding,
         "error": None if cert is None else cert.error,
         "problems": _problems(problems),
-        **_personal_members(cert),
+        **_name_and_identity_members(cert),
     }
 
 
-def _personal_members(cert: Certificate | None) -> dict[str, Any]:
-    """The members that show names attribute by attribute and the holder's identity."""
+def _name_and_identity_members(cert: Certificate | None) -> dict[str, Any]:
+    """Names attribute by attribute, the CFCA holder and identity numbers."""
     return {
         "subject_attributes": _attributes(None if cert is None else cert.subject_attributes),
         "issuer_attributes": _attributes(None if cert is None else cert.issuer_attributes),

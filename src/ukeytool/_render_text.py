@@ -29,7 +29,7 @@ import datetime
 import unicodedata
 from collections.abc import Sequence
 
-from ._mask import mask_failure, mask_report
+from ._mask import mask_certificate, mask_failure, mask_report
 from ._model import (
     Certificate,
     CertificateEntry,
@@ -143,8 +143,6 @@ def render_certificate_details(
     (fingerprints, name attributes, holder, identity numbers), with footnotes for guessed
     text; ID numbers masked unless ``show_personal_data``."""
     if not show_personal_data:
-        from ._mask import mask_certificate
-
         certificate = mask_certificate(certificate)
     renderer = _Renderer(color=False, details=True)
     renderer.details(certificate, indent)
