@@ -40,14 +40,18 @@ from ._errors import (
 )
 from ._interface import Backend, ObjectListing, RawCertificateObject, RawKeyObject
 from ._login import Login, Pin
+from ._mask import mask_certificate, mask_report
 from ._model import (
     Certificate,
     CertificateEntry,
+    Holder,
+    IdentityNumber,
     KeyObject,
     LoginOutcome,
     LoginState,
     ModuleFailure,
     ModuleInfo,
+    NameAttribute,
     PinState,
     Problem,
     Report,
@@ -89,6 +93,8 @@ __all__ = [
     "CertificateEntry",
     "CertificateError",
     "FoundModule",
+    "Holder",
+    "IdentityNumber",
     "KeyObject",
     "Login",
     "LoginOutcome",
@@ -100,6 +106,7 @@ __all__ = [
     "ModuleFailure",
     "ModuleInfo",
     "ModuleNotFound",
+    "NameAttribute",
     "NotAPkcs11Module",
     "NotASharedLibrary",
     "ObjectListing",
@@ -131,6 +138,8 @@ __all__ = [
     "inspect_backend",
     "inspect_modules",
     "judge",
+    "mask_certificate",
+    "mask_report",
     "no_module_message",
     "open_module",
     "parse_uri",

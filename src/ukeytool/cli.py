@@ -187,6 +187,12 @@ def _add_inspection(parser: argparse.ArgumentParser, *, warn_default: int) -> No
         help="log every PKCS#11 call (arguments' shape, result, duration) to standard "
         "error, for a support desk",
     )
+    parser.add_argument(
+        "--show-personal-data",
+        action="store_true",
+        help="show ID-card and other identity numbers in full; by default they are "
+        "partly masked (110***********002X) in every format",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -480,16 +486,29 @@ def _list_tokens(args: argparse.Namespace) -> int:
     if fmt == "json":
         from ._render_json import render_json
 
-        text = render_json(reports, generated_at=now, failures=failures)
+        text = render_json(
+            reports,
+            generated_at=now,
+            failures=failures,
+            show_personal_data=args.show_personal_data,
+        )
     elif fmt == "prometheus":
         from ._render_prometheus import render_prometheus
 
-        text = render_prometheus(reports, failures=failures)
+        text = render_prometheus(
+            reports, failures=failures, show_personal_data=args.show_personal_data
+        )
     else:
         from ._render_text import render_text
 
         color = _use_color(args.color) and not args.output
-        text = render_text(reports, color=color, certificate_uris=args.uris, failures=failures)
+        text = render_text(
+            reports,
+            color=color,
+            certificate_uris=args.uris,
+            failures=failures,
+            show_personal_data=args.show_personal_data,
+        )
     _emit(text, args.output)
     _login_note(reports)
     login_exit = _login_exit(reports)
@@ -509,7 +528,11 @@ def _check(args: argparse.Namespace) -> int:
         )
     reports, failures, _now = _inspect_all(args)
     result = check_reports(
-        reports, warn_days=args.warn_days, crit_days=args.crit_days, failures=failures
+        reports,
+        warn_days=args.warn_days,
+        crit_days=args.crit_days,
+        failures=failures,
+        show_personal_data=args.show_personal_data,
     )
     if args.format == "json":
         import json
@@ -518,7 +541,9 @@ def _check(args: argparse.Namespace) -> int:
     elif args.format == "prometheus":
         from ._render_prometheus import render_prometheus
 
-        text = render_prometheus(reports, failures=failures)
+        text = render_prometheus(
+            reports, failures=failures, show_personal_data=args.show_personal_data
+        )
     else:
         text = result.output()
     _emit(text, args.output)
