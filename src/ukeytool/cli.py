@@ -200,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ukeytool",
         description=(
             "Inspect PKCS#11 tokens (banking USB keys, smart cards, HSMs) read-only and "
-            "report which certificates still work. Never writes to a token and never logs in, "
-            "so no PIN try is ever spent."
+            "report which certificates still work. Never writes to a token, and logs in only "
+            "with --login (once, never on a locked PIN), so no PIN try is spent by surprise."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "List every slot of the PKCS#11 modules, their tokens, and each certificate "
             "with its validity: valid, expiring, expired, not yet valid or unreadable. "
-            "No login: certificates marked private are not visible."
+            "Without --login, certificates marked private are not visible."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -229,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="the same as --format json")
     listing.add_argument(
         "--uris", action="store_true", help="show each certificate's pkcs11: URI in the text"
+    )
+    listing.add_argument(
+        "--details",
+        action="store_true",
+        help="show each certificate in detail in the text: fingerprints (SHA-256, SHA-1, "
+        "SM3), every name attribute with its string type, the holder and ID numbers",
     )
     listing.add_argument(
         "--color",
@@ -508,6 +514,7 @@ def _list_tokens(args: argparse.Namespace) -> int:
             certificate_uris=args.uris,
             failures=failures,
             show_personal_data=args.show_personal_data,
+            details=args.details,
         )
     _emit(text, args.output)
     _login_note(reports)
