@@ -15,6 +15,10 @@ Lower-level access, for tools that need it: :func:`open_module` gives a
 :func:`read_slot` and :func:`inspect_backend` build reports from it, and
 :func:`read_certificate` / :func:`judge` work on certificate bytes alone.
 
+Certificates kept in files rather than on a token (PEM, DER, PKCS#7, PKCS#12) are read by
+:func:`inspect_files`, into the same :class:`CertificateEntry` values, one
+:class:`FileReport` per file; no PKCS#11 module is loaded.
+
 Heavy dependencies (python-pkcs11, cryptography) are imported on first use, so that
 ``import ukeytool`` and ``ukeytool --version`` stay fast.
 """
@@ -42,6 +46,8 @@ from ._interface import Backend, ObjectListing, RawCertificateObject
 from ._model import (
     Certificate,
     CertificateEntry,
+    FileKey,
+    FileReport,
     ModuleFailure,
     ModuleInfo,
     PinState,
@@ -75,6 +81,7 @@ if TYPE_CHECKING:
     from ._backend import Module, open_module
     from ._certificate import read_certificate
     from ._discovery import CatalogueError, FoundModule, discover, no_module_message
+    from ._files import inspect_file, inspect_files
     from ._inspect import inspect, inspect_backend, inspect_modules, read_slot
 
 __all__ = [
@@ -84,6 +91,8 @@ __all__ = [
     "Certificate",
     "CertificateEntry",
     "CertificateError",
+    "FileKey",
+    "FileReport",
     "FoundModule",
     "MissingDependency",
     "Module",
@@ -119,6 +128,8 @@ __all__ = [
     "format_uri",
     "inspect",
     "inspect_backend",
+    "inspect_file",
+    "inspect_files",
     "inspect_modules",
     "judge",
     "no_module_message",
@@ -147,6 +158,8 @@ _LAZY = {
     "inspect_backend": "_inspect",
     "inspect_modules": "_inspect",
     "read_slot": "_inspect",
+    "inspect_file": "_files",
+    "inspect_files": "_files",
 }
 
 

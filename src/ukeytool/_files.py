@@ -626,23 +626,30 @@ def _pkcs7(der: bytes, where: str, found: _Found) -> None:
             )
             return
         certificates = info["content"]["certificates"]
-        choices = list(certificates) if certificates.native is not None else []
+        # The set's elements are walked here, not by asn1crypto, which would parse each
+        # certificate and refuse a broken one: read_certificate is to judge those.
+        listed = bytes(certificates.contents or b"")  # Void (absent) has none
     except Exception as exc:
         found.problems.append(Problem(where, f"not a readable PKCS#7 structure: {_why(exc)}"))
         return
-    if not choices:
+    if not listed:
         found.problems.append(Problem(where, "a PKCS#7 SignedData without certificates"))
         return
-    for number, choice in enumerate(choices, start=1):
-        here = (
-            f"{where} certificate {number}"
-            if where == "PKCS#7"
-            else f"{where}, certificate {number}"
-        )
-        if choice.name != "certificate":
-            continue  # attribute certificates and others are not X.509 certificates
-        # dump() gives the bytes as they were read: a broken certificate stays broken.
-        found.certificates.append(_Raw(bytes(choice.chosen.dump()), here))
+    offset = number = 0
+    while offset < len(listed):
+        end = _tlv_end(listed, offset)
+        if end is None:
+            found.problems.append(
+                Problem(where, f"its certificate list is cut short after {number} certificates")
+            )
+            return
+        if listed[offset] == 0x30:  # others are attribute certificates, not X.509 ones
+            number += 1
+            here = f"{where}, certificate {number}"
+            if where == "PKCS#7":
+                here = f"PKCS#7 certificate {number}"
+            found.certificates.append(_Raw(listed[offset:end], here))
+        offset = end
 
 
 # --- PKCS#12 --------------------------------------------------------------------------------
