@@ -275,6 +275,29 @@ def test_pem_without_certificates_and_cut_short(certs: Certs, tmp_path: Path) ->
     same_certificate(cut_report.certificates[0], certs.leaf.der)
 
 
+def test_pem_as_windows_and_some_cas_write_it(certs: Certs, tmp_path: Path) -> None:
+    utf16 = tmp_path / "notepad.cer"  # saved as "Unicode": UTF-16 with a byte order mark
+    utf16.write_bytes(to_pem(certs.leaf.der).decode().replace("\n", "\r\n").encode("utf-16"))
+    chain = tmp_path / "chain.cer"  # a PKCS#7 chain under a CERTIFICATE label
+    chain.write_bytes(to_pem(to_pkcs7([certs.leaf.der, certs.ca.der])))
+
+    notepad, bundle = read(utf16), read(chain)
+
+    assert (notepad.format, notepad.complete) == ("pem", True)
+    same_certificate(notepad.certificates[0], certs.leaf.der)
+    assert bundle.complete
+    assert [e.location for e in bundle.certificates] == [
+        "PEM block 1 (line 1), certificate 1",
+        "PEM block 1 (line 1), certificate 2",
+    ]
+    same_certificate(bundle.certificates[1], certs.ca.der)
+
+
+def test_inspect_files_wants_a_list(tmp_path: Path) -> None:
+    with pytest.raises(ukeytool.UsageError, match="for one file use inspect_file"):
+        ukeytool.inspect_files(str(tmp_path / "a.pem"))
+
+
 # --- DER and PKCS#7 ---------------------------------------------------------------------
 
 
@@ -528,6 +551,27 @@ def test_pkcs12_that_nothing_can_decrypt_says_so(certs: Certs, tmp_path: Path) -
         "behind cryptography could not read the file either ("
     )
     assert [k.location for k in report.keys] == ["PKCS#12 content 2, bag 1"]
+
+
+@pytest.mark.parametrize(
+    ("key", "bits", "plain", "cipher"),
+    [  # RFC 2268 section 5
+        ("0000000000000000", 63, "0000000000000000", "ebb773f993278eff"),
+        ("ffffffffffffffff", 64, "ffffffffffffffff", "278b27e42e2f0d49"),
+        ("3000000000000000", 64, "1000000000000001", "30649edf9be7d2c2"),
+        ("88", 64, "0000000000000000", "61a8a244adacccf0"),
+        ("88bca90e90875a", 64, "0000000000000000", "6ccf4308974c267f"),
+        ("88bca90e90875a7f0f79c384627bafb2", 64, "0000000000000000", "1a807d272bbe5db1"),
+        ("88bca90e90875a7f0f79c384627bafb2", 128, "0000000000000000", "2269552ab0f85ca6"),
+    ],
+)
+def test_rc2_decryption_meets_the_rfc_vectors(key: str, bits: int, plain: str, cipher: str) -> None:
+    # 40-bit RC2 is ukeytool's own (cryptography only has 128-bit RC2); the legacy
+    # PKCS#12 tests check it end to end against OpenSSL.
+    from ukeytool._files import _rc2_decrypt_block, _rc2_key_schedule
+
+    schedule = _rc2_key_schedule(bytes.fromhex(key), bits)
+    assert _rc2_decrypt_block(schedule, bytes.fromhex(cipher)).hex() == plain
 
 
 def test_pkcs12_damaged(certs: Certs, tmp_path: Path) -> None:

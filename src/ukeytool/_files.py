@@ -28,8 +28,10 @@ SM2 ("Curve 1.2.156.10197.1.301 is not supported"), which is what Chinese soft
 certificates hold, and (3) loses the bag order and localKeyId. The integrity MAC tells a
 wrong password apart. ``load_pkcs12`` is still used, as a fallback, for certificate
 encryptions this walker does not implement (RC2-40, the ``-legacy`` default of older
-exports). Private keys are never decrypted here: a key is tied to its certificate by its
-public half when that is in clear, else by the PKCS#12 localKeyId, as OpenSSL pairs them.
+exports). Private keys are not decrypted here: a key is tied to its certificate by its
+public half when that is in clear, else by the PKCS#12 localKeyId, as OpenSSL pairs them
+(only in that fallback does the OpenSSL behind cryptography decrypt a key, and only its
+public half's hash is kept).
 
 Passwords: tried in this order, the given one, then the empty one (many soft
 certificates have none), then, only if a callable was given, whatever it returns.
@@ -63,6 +65,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ._certificate import read_certificate
+from ._errors import UsageError
 from ._model import CertificateEntry, FileKey, FileReport, Problem
 from ._text import decode_text
 from ._validity import check_moment, check_warn_days, judge
@@ -182,9 +185,16 @@ def inspect_files(
     :class:`~ukeytool.Problem` with ``where="file"`` (and :attr:`FileReport.opened` is
     False), one that holds no certificate format a problem with ``where="content"``.
     ``at`` (aware; None means now) and ``warn_days`` are as for :func:`~ukeytool.inspect`;
-    all files are judged at the same moment. ``password`` opens PKCS#12 files (see
-    :data:`PasswordSource`); nothing else is read from the environment or the terminal.
+    all files are judged at the same moment.
+
+    ``password`` opens PKCS#12 files: a str or bytes (bytes as OpenSSL takes them,
+    UTF-8), or a function that is given the file's path and returns one, or None to give
+    up; it is called only for a file that neither the given nor the empty password
+    opens, at most once per file. The password is never kept in a value, logged or put
+    in a message; nothing is read from the environment or the terminal.
     """
+    if isinstance(paths, str | bytes | os.PathLike):
+        raise UsageError("inspect_files takes a list of paths; for one file use inspect_file")
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
     return [inspect_file(path, at=moment, warn_days=warn_days, password=password) for path in paths]
@@ -239,7 +249,10 @@ def _read(path: str) -> bytes | Problem:
                 f"(at most {MAX_FILE_SIZE})",
             )
         with open(path, "rb") as handle:
-            return handle.read(MAX_FILE_SIZE + 1)[:MAX_FILE_SIZE]
+            data = handle.read(MAX_FILE_SIZE + 1)
+        if len(data) > MAX_FILE_SIZE:  # it grew since stat
+            return Problem("file", f"{path} is too large for a certificate file")
+        return data
     except FileNotFoundError:
         return Problem("file", f"file not found: {path} does not exist")
     except PermissionError:
@@ -343,6 +356,14 @@ def _parse(data: bytes, path: str, password: PasswordSource) -> _Found:
         found = _Found(None)
         found.problems.append(Problem("content", "the file is empty"))
         return found
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # PEM text saved as "Unicode" by Windows Notepad: UTF-16 with a byte order mark.
+        try:
+            text = data.decode("utf-16").encode("ascii")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            text = b""
+        if _BEGIN.search(text):
+            return _pem(text)
     if _BEGIN.search(data):
         return _pem(data)
     if data[0] == 0x30:
@@ -354,7 +375,7 @@ def _parse(data: bytes, path: str, password: PasswordSource) -> _Found:
 
 def _not_a_format(data: bytes) -> str:
     head = data[:4].hex(" ")
-    if b"-----BEGIN" in data[:4096] or b"BEGIN " in data[:4096]:
+    if b"-----BEGIN" in data[:4096] or b"BEGIN CERTIFICATE" in data[:4096]:
         return "not a certificate file: text with a damaged -----BEGIN line"
     try:
         data[:4096].decode("utf-8")
@@ -386,7 +407,9 @@ def _der(data: bytes, path: str, password: PasswordSource) -> _Found:
 
 
 def _der_kind(data: bytes) -> str:
-    """``"certificate"``, ``"pkcs7"``, ``"pkcs12"``, or what else the DER seems to be."""
+    """``"certificate"``, ``"pkcs7"`` or ``"pkcs12"``, else a few words saying what else
+    the DER seems to be (for a message), from its first tags alone: a damaged file still
+    gets the reader for its kind, which says what is wrong with it."""
     outer = _header(data, 0)
     if outer is None:
         return "DER that ends inside its first header"
@@ -480,7 +503,9 @@ def _pem(data: bytes) -> _Found:
         if not body:
             found.problems.append(Problem(where, "the block is empty"))
             continue
-        if label in _CERT_LABELS:
+        if label in _CERT_LABELS and _der_kind(body) == "pkcs7":
+            _pkcs7(body, where, found)  # some CAs hand out their chain so labelled
+        elif label in _CERT_LABELS:
             found.certificates.append(_pem_certificate(body, where, trusted=label[0:1] == b"T"))
         elif label in _PKCS7_LABELS:
             _pkcs7(body, where, found)

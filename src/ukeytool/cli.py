@@ -73,9 +73,9 @@ exit codes (inspect-file): 0 all read, 2 usage error or no file could be opened,
 """
 
 INSPECT_FILE_EXIT_HELP = """\
-PKCS#12 passwords are never taken from the command line: a file that does not open
-with an empty password is opened with $UKEYTOOL_PKCS12_PASSWORD, or else, when
-standard input is a terminal, with a password asked for (not echoed) once per file.
+PKCS#12 passwords are never taken from the command line: a PKCS#12 file is opened
+with $UKEYTOOL_PKCS12_PASSWORD or the empty password, or else, when standard input
+is a terminal, with a password asked for (not echoed), once per file.
 
 exit codes:
   0  every file was read completely (whatever the certificates' statuses)
@@ -281,10 +281,10 @@ def _add_inspect_file(commands: Any) -> None:
         "inspect-file",
         help="read certificates from files (PEM, DER, PKCS#7, PKCS#12) instead of a token",
         description=(
-            "Read the certificates in each file, as bank software keeps 'soft' certificates "
-            "on disk: PEM (several per file), DER, PKCS#7 bundles (.p7b/.p7c) and PKCS#12 "
-            "(.p12/.pfx), told apart by content, not by name. Each certificate is reported "
-            "as on a token, with the same values. No PKCS#11 module is loaded."
+            "Read the certificates in each file, as bank software keeps 'soft'\n"
+            "certificates on disk: PEM (several per file), DER, PKCS#7 bundles (.p7b/.p7c)\n"
+            "and PKCS#12 (.p12/.pfx), told apart by content, not by name. Each certificate\n"
+            "is reported as on a token, with the same values. No PKCS#11 module is loaded."
         ),
         epilog=INSPECT_FILE_EXIT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
