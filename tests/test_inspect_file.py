@@ -574,6 +574,32 @@ def test_rc2_decryption_meets_the_rfc_vectors(key: str, bits: int, plain: str, c
     assert _rc2_decrypt_block(schedule, bytes.fromhex(cipher)).hex() == plain
 
 
+def plain(value: object) -> bool:
+    """Only ukeytool's own values and builtins, all the way down."""
+    if value is None or isinstance(value, str | bytes | int | float | datetime.datetime):
+        return True
+    if isinstance(value, tuple):
+        return all(plain(item) for item in value)
+    if dataclasses.is_dataclass(value) and type(value).__module__.startswith("ukeytool."):
+        return all(plain(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return False
+
+
+def test_no_foreign_types_leak(certs: Certs, tmp_path: Path) -> None:
+    walked = tmp_path / "walked.p12"
+    walked.write_bytes(to_pkcs12(certs.leaf, password=PASSWORD, extra=[certs.ca.der]))
+    fallback = tmp_path / "fallback.p12"
+    fallback.write_bytes(
+        pkcs12_or_skip(certs.leaf, password=PASSWORD, legacy=True, cert_pbe="PBE-MD5-DES")
+    )
+    pem = tmp_path / "soft.pem"
+    pem.write_bytes(to_pem(certs.sm2.der) + key_pem(certs.sm2))
+    for path in (walked, fallback, pem):
+        report = read(path, password=PASSWORD)
+        assert report.certificates
+        assert plain(report), path
+
+
 def test_pkcs12_damaged(certs: Certs, tmp_path: Path) -> None:
     data = to_pkcs12(certs.leaf, password=PASSWORD)
     path = tmp_path / "cut.p12"
