@@ -14,7 +14,6 @@ tested, through a raw probe, so the future tests can rely on it.
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pytest
 from ukeytool.cli import ExitCode
 
 from .conftest import Bank
-from .shim_module import Run, ShimUnavailable, build_shim, run_probe, run_ukeytool
+from .shim_module import Run, run_probe, run_ukeytool
 
 pytestmark = pytest.mark.softhsm
 
@@ -33,17 +32,6 @@ FLAG_NAMES = {
     "pin_final_try": "CKF_USER_PIN_FINAL_TRY",
     "pin_locked": "CKF_USER_PIN_LOCKED",
 }
-
-
-@pytest.fixture(scope="session")
-def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``libmisbehave.so``, built once per session (skips without cc, fails under CI)."""
-    try:
-        return build_shim(tmp_path_factory.mktemp("shim"))
-    except ShimUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"the misbehaving module must be built under CI: {exc}")
-        pytest.skip(str(exc))
 
 
 @dataclasses.dataclass(frozen=True)
