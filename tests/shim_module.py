@@ -6,6 +6,9 @@ timeout, so a module that hangs or crashes takes down the child, never pytest:
 
 * :func:`run_ukeytool` runs ``python -m ukeytool list-tokens --json`` on the shim and
   returns the exit code, the JSON document, stderr and the shim's log of PKCS#11 calls.
+  It inspects inside that process (``--no-isolation``) unless asked: how ukeytool copes
+  with each fault is the same code either way, ``test_isolation.py`` shows that reports
+  cross from the child unchanged, and a child per run would cost a second interpreter.
 * :func:`run_probe` runs this file as a script: a few raw calls on the shim through
   ctypes (for behaviour ukeytool itself does not exercise yet, such as C_Login).
 
@@ -147,8 +150,10 @@ def run_ukeytool(
     obj: int | None = None,
     after: int | None = None,
     timeout: float = 60,
+    isolate: bool = False,
 ) -> Run:
-    """``ukeytool list-tokens --json --at 2030-01-01`` on the shim, in a child process.
+    """``ukeytool list-tokens --json --at 2030-01-01`` on the shim, in a child process
+    (and with ``isolate``, the module in a child of that, as by default).
 
     A child that outlives ``timeout`` is killed and ``subprocess.TimeoutExpired`` raised.
     """
@@ -156,6 +161,8 @@ def run_ukeytool(
         log = Path(tmp) / "calls.log"
         env = shim_env(store, modes, slot=slot, obj=obj, after=after, log=log)
         command = [sys.executable, "-m", "ukeytool", "list-tokens", "--module", str(shim)]
+        if not isolate:
+            command.append("--no-isolation")
         done = subprocess.run(
             [*command, "--json", "--at", AT],
             env=env,

@@ -573,6 +573,7 @@ def test_token_removed_while_certificates_are_read(shim: Path, bank: Bank, base:
 
 
 def test_token_removed_shows_in_the_text_listing(shim: Path, bank: Bank, base: Baseline) -> None:
+    # As users run it: the module in a child process, the partial report carried over.
     env = shim_env(bank.store, ["attr_device_removed"], slot=base.bank, obj=4)
     done = subprocess.run(
         [sys.executable, "-m", "ukeytool", "list-tokens", "--module", str(shim), "--at", AT],
