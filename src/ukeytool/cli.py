@@ -84,8 +84,9 @@ exit codes, as a Nagios/Icinga plugin:
   1  WARNING   a certificate expires within --warn-days days, or a PIN is on its final try
   2  CRITICAL  a certificate expires within --crit-days days, is expired or not yet
                valid, or a PIN is locked
-  3  UNKNOWN   something could not be read (module, token, certificate), no certificate
-               is visible, or the command line was wrong
+  3  UNKNOWN   something could not be read (module, token, certificate; a module that
+               timed out or crashed), no certificate is visible, or the command line
+               was wrong
 """
 
 
