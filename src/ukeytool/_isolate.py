@@ -71,6 +71,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from ._errors import ModuleCrashed, ModuleTimedOut, UkeytoolError, UsageError
@@ -381,7 +382,7 @@ class _Conversation:
                     stream.close()
 
 
-def _stderr_writer() -> Any:
+def _stderr_writer() -> Callable[[bytes], None]:
     """A function that copies the child's standard error bytes to ``sys.stderr``."""
     import codecs
 
