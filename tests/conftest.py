@@ -86,6 +86,20 @@ def softhsm_module() -> str:
 
 
 @pytest.fixture(scope="session")
+def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``libmisbehave.so``, the misbehaving module of ``tests/shim``, built once per
+    session (skips without cc, fails under CI; mark: softhsm)."""
+    from .shim_module import ShimUnavailable, build_shim
+
+    try:
+        return build_shim(tmp_path_factory.mktemp("shim"))
+    except ShimUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"the misbehaving module must be built under CI: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
 def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHSMStore:
     """A SoftHSM store for the whole session, in a temporary directory (mark: softhsm)."""
     return _new_store(tmp_path_factory.mktemp("softhsm"))
@@ -240,17 +254,3 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
         ]
     )
     return Bank(store, first.serial, second.serial, certs)
-
-
-@pytest.fixture(scope="session")
-def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``libmisbehave.so`` (tests/shim), built once per session (skips without cc, fails
-    under CI)."""
-    from .shim_module import ShimUnavailable, build_shim
-
-    try:
-        return build_shim(tmp_path_factory.mktemp("shim"))
-    except ShimUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"the misbehaving module must be built under CI: {exc}")
-        pytest.skip(str(exc))

@@ -6,6 +6,9 @@ timeout, so a module that hangs or crashes takes down the child, never pytest:
 
 * :func:`run_ukeytool` runs ``python -m ukeytool list-tokens --json`` on the shim and
   returns the exit code, the JSON document, stderr and the shim's log of PKCS#11 calls.
+  It inspects inside that process (``--no-isolation``) unless asked: how ukeytool copes
+  with each fault is the same code either way, ``test_isolation.py`` shows that reports
+  cross from the child unchanged, and a child per run would cost a second interpreter.
 * :func:`run_probe` runs this file as a script: a few raw calls on the shim through
   ctypes (for behaviour ukeytool itself does not exercise yet, such as C_Login).
 
@@ -149,9 +152,11 @@ def run_ukeytool(
     timeout: float = 60,
     args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    isolate: bool = False,
 ) -> Run:
     """``ukeytool list-tokens --json --at 2030-01-01 [args]`` on the shim, in a child
-    process, with ``env`` added to its environment.
+    process, with ``env`` added to its environment (and with ``isolate``, the module in a
+    child of that, as by default).
 
     A child that outlives ``timeout`` is killed and ``subprocess.TimeoutExpired`` raised.
     """
@@ -161,6 +166,8 @@ def run_ukeytool(
         child_env.pop("UKEYTOOL_PIN", None)
         child_env.update(env or {})
         command = [sys.executable, "-m", "ukeytool", "list-tokens", "--module", str(shim)]
+        if not isolate:
+            command.append("--no-isolation")
         done = subprocess.run(
             [*command, "--json", "--at", AT, *args],
             stdin=subprocess.DEVNULL,

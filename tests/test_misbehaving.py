@@ -6,15 +6,18 @@ shows that the other tokens and their certificates are untouched. ukeytool runs 
 process (``python -m ukeytool list-tokens --json``) and each test pins down its exact
 current behaviour: exit code, JSON, stderr, and the PKCS#11 calls the shim saw.
 
-Hangs and crashes in C_Initialize belong to child-process isolation, and the PIN modes to
-the opt-in login (tests/test_login.py); here the module's own behaviour is tested through
-a raw probe, and the listing without login is shown to be unaffected.
+Hangs and crashes in C_Initialize are what child-process isolation is for: here only the
+module's own behaviour is tested, through a raw probe; what ukeytool does with them is in
+``test_isolation.py``. The PIN modes belong to the opt-in login (``test_login.py``); here
+the listing without login is shown to be unaffected.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ import pytest
 from ukeytool.cli import ExitCode
 
 from .conftest import Bank
-from .shim_module import Run, run_probe, run_ukeytool
+from .shim_module import AT, Run, run_probe, run_ukeytool, shim_env
 
 pytestmark = pytest.mark.softhsm
 
@@ -149,14 +152,14 @@ def test_init_args_bad_is_one_line_and_exit_4(shim: Path, bank: Bank) -> None:
 
 
 def test_init_hang_module_really_hangs(shim: Path, bank: Bank) -> None:
-    # ukeytool would hang with it: isolating the module in a child is not built yet.
+    # What ukeytool does with it (stops the child at --timeout): test_isolation.py.
     probe = run_probe(shim, bank.store, ["init_hang"], "init", timeout=3)
     assert probe.timed_out
     assert probe.results == {"C_GetFunctionList": 0}  # C_Initialize never came back
 
 
 def test_init_crash_module_really_dies_with_sigsegv(shim: Path, bank: Bank) -> None:
-    # ukeytool would die with it: isolating the module in a child is not built yet.
+    # What ukeytool does with it (reports the signal): test_isolation.py.
     probe = run_probe(shim, bank.store, ["init_crash"], "init")
     assert probe.returncode == -signal.SIGSEGV
     assert probe.results == {"C_GetFunctionList": 0}
@@ -479,3 +482,121 @@ def test_value_buffer_too_small_is_read_again_with_room(
     bank_handles = {c["handle"] for c in got}
     assert all(calls[h] == [True, False] for h in bank_handles)  # 8 KiB: too small; 1 MiB: fits
     assert_others_untouched(run, base)
+
+
+# --- teardown and removal ----------------------------------------------------------------
+
+
+def assert_one_lifetime(run: Run) -> None:
+    """C_Initialize first, C_Finalize last, each exactly once."""
+    assert run.calls[0].function == "C_Initialize"
+    assert run.calls[-1].function == "C_Finalize"
+    assert run.count("C_Initialize") == run.count("C_Finalize") == 1
+
+
+TEARDOWN_FAILURES = {
+    "finalize_error": ("C_Finalize", 0x30),  # CKR_DEVICE_ERROR
+    "close_session_invalid": ("C_CloseSession", 0xB3),  # CKR_SESSION_HANDLE_INVALID
+}
+
+
+@pytest.mark.parametrize("mode", sorted(TEARDOWN_FAILURES))
+def test_failing_teardown_changes_nothing(
+    mode: str, shim: Path, bank: Bank, base: Baseline
+) -> None:
+    function, code = TEARDOWN_FAILURES[mode]
+    run = run_ukeytool(shim, bank.store, [mode])  # on every slot
+    assert run.returncode == ExitCode.OK, run.stderr
+    assert run.stderr == ""
+    assert run.document is not None
+    assert run.document["complete"] is True
+    for slot, expected in zip(run.slots, base.run.slots, strict=True):
+        assert slot["problems"] == expected["problems"] == []
+        if expected["token"] is not None:
+            assert keyed(certificates(slot)) == keyed(certificates(expected))
+    failed = run.calls_to(function)
+    assert failed
+    assert all(c.rv == code and c.misbehaved for c in failed)  # it did fail, unseen
+    assert_one_lifetime(run)
+
+
+def test_closing_a_dead_session_does_not_replace_the_removal(
+    shim: Path, bank: Bank, base: Baseline
+) -> None:
+    run = misbehave(shim, bank, base, "find_device_removed", "close_session_invalid", after=3)
+    assert run.returncode == ExitCode.INCOMPLETE, run.stderr
+    assert run.stderr == ""
+    slot = run.slots[base.bank]
+    assert slot["complete"] is False
+    assert slot["problems"] == [
+        {
+            "where": "C_FindObjects",
+            "message": "the search stopped after 3 certificate objects: CKR_DEVICE_REMOVED "
+            "(the token was removed)",
+            "code": 0x32,
+            "code_name": "CKR_DEVICE_REMOVED",
+        }
+    ]
+    assert len(certificates(slot)) == 3
+    closes = run.calls_to("C_CloseSession")
+    assert [(c.rv, c.misbehaved) for c in closes].count((0xB3, True)) == 1
+    assert_others_untouched(run, base)
+    assert_one_lifetime(run)
+
+
+REMOVED = {
+    "where": "C_GetAttributeValue",
+    "message": "cannot read the object: CKR_DEVICE_REMOVED (the token was removed)",
+    "code": 0x32,
+    "code_name": "CKR_DEVICE_REMOVED",
+}
+
+
+def test_token_removed_while_certificates_are_read(shim: Path, bank: Bank, base: Baseline) -> None:
+    target = 4  # the fifth object read: four are listed whole before it
+    run = misbehave(shim, bank, base, "attr_device_removed", obj=target)
+    assert run.returncode == ExitCode.INCOMPLETE, run.stderr
+    assert run.stderr == ""
+    assert run.document is not None
+    assert run.document["complete"] is False
+    slot = run.slots[base.bank]
+    assert slot["complete"] is False
+    assert slot["problems"] == [REMOVED]
+    got = certificates(slot)
+    assert len(got) == target + 1
+    expected = keyed(base.certificates(base.bank))
+    assert keyed(got[:target]) == {k: expected[k] for k in keyed(got[:target])}
+    removed = got[target]
+    assert removed["status"] == "unreadable"
+    assert removed["problems"] == [REMOVED]
+    # nothing more is asked of the removed token
+    assert list(attribute_calls(run).values()).count([True]) == 1
+    assert run.count("C_GetAttributeValue") == target + 1 + 1  # + the second token's
+    assert_others_untouched(run, base)
+    assert_one_lifetime(run)
+
+
+def test_token_removed_shows_in_the_text_listing(shim: Path, bank: Bank, base: Baseline) -> None:
+    # As users run it: the module in a child process, the partial report carried over.
+    env = shim_env(bank.store, ["attr_device_removed"], slot=base.bank, obj=4)
+    done = subprocess.run(
+        [sys.executable, "-m", "ukeytool", "list-tokens", "--module", str(shim), "--at", AT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == ExitCode.INCOMPLETE, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    removal = (
+        "! C_GetAttributeValue: cannot read the object: CKR_DEVICE_REMOVED "
+        "(the token was removed) (0x32)"
+    )
+    assert [line.strip() for line in lines].count(removal) == 2  # the token's, the object's
+    assert (
+        "    (certificate listing incomplete: certificates may be missing; see the lines "
+        "marked !)" in lines
+    )
+    assert lines[-1].endswith("; some things could not be read (lines marked !)")

@@ -332,6 +332,33 @@ class _Loaded:
 
 _registry: dict[tuple[int, int], _Loaded] = {}
 _registry_lock = threading.Lock()
+#: python-pkcs11's objects for modules a parent process had open before it forked:
+#: kept alive and unused in the child, as their destructor would call C_Finalize.
+_inherited: list[object] = []
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must neither use nor finalise its parent's modules (PKCS#11 wants
+    it to initialise its own), nor wait for a module lock that another thread of the
+    parent held at the fork. (The registry lock is taken around the fork itself.)"""
+    cache = getattr(sys.modules.get("pkcs11"), "_loaded", None)
+    for loaded in _registry.values():
+        loaded.lock = threading.RLock()
+        if isinstance(cache, dict) and loaded.owns_init:
+            # Else pkcs11.lib() would hand the child the parent's initialised library
+            # without calling C_Initialize.
+            lib = cache.pop(loaded.real, None)
+            if lib is not None:
+                _inherited.append(lib)
+    _registry.clear()
+    _registry_lock.release()
+
+
+os.register_at_fork(
+    before=_registry_lock.acquire,
+    after_in_parent=_registry_lock.release,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def _trace(function: str, shape: str, rv: int, started: float) -> None:
@@ -376,8 +403,10 @@ def _release(key: tuple[int, int], loaded: _Loaded) -> None:
             return
         if _registry.get(key) is loaded:
             del _registry[key]
-    with loaded.lock:
-        loaded.finalise()
+        # Still under the registry lock: an open of the same module meanwhile would get
+        # python-pkcs11's still-initialised library and then lose it to this C_Finalize.
+        with loaded.lock:
+            loaded.finalise()
 
 
 def _version(v: ck.CK_VERSION) -> tuple[int, int]:

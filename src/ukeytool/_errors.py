@@ -11,8 +11,11 @@
     │   ├── WrongArchitecture  another CPU or word size: .module_arch, .python_arch
     │   ├── MissingDependency  a library the module needs is missing: .dependency
     │   ├── NotAPkcs11Module   a shared library without C_GetFunctionList
-    │   └── ModuleCallFailed   C_GetFunctionList, C_Initialize, C_GetInfo or
-    │                          C_GetSlotList failed (*)
+    │   ├── ModuleCallFailed   C_GetFunctionList, C_Initialize, C_GetInfo or
+    │   │                      C_GetSlotList failed (*)
+    │   ├── ModuleTimedOut     isolated: the module did not answer in time: .timeout
+    │   └── ModuleCrashed      isolated: the module's process died: .signal,
+    │                          .signal_name, .exit_status
     ├── Pkcs11Failure (*)      a PKCS#11 call failed: .function, .code, .code_name
     │   └── TokenError         a slot or token call failed: .slot_id
     │       └── AuthenticationError  login refused or failed
@@ -22,18 +25,23 @@
 
 Errors that come from a PKCS#11 call also derive from :class:`Pkcs11Failure`, which
 carries the function name and the CKR code (number and name). Every message says what
-happened and, where there is one, what to do; none is ever empty.
+happened and, where there is one, what to do; none is ever empty. Every error pickles
+with its attributes, so it can cross from the child process a module is inspected in.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "AuthenticationError",
     "CertificateError",
     "MissingDependency",
     "ModuleCallFailed",
+    "ModuleCrashed",
     "ModuleError",
     "ModuleNotFound",
+    "ModuleTimedOut",
     "NotAPkcs11Module",
     "NotASharedLibrary",
     "Pkcs11Failure",
@@ -55,6 +63,18 @@ class UkeytoolError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickling calls cls(*args), which the keyword-only attributes of the
+        # subclasses defeat; rebuild from the message and the attributes instead.
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
+
+
+def _restore(cls: type[UkeytoolError], message: str, state: dict[str, Any]) -> UkeytoolError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(UkeytoolError, ValueError):
@@ -126,6 +146,39 @@ class ModuleCallFailed(ModuleError, Pkcs11Failure):
     ) -> None:
         Pkcs11Failure.__init__(self, message, function=function, code=code, code_name=code_name)
         self.path = path
+
+
+class ModuleTimedOut(ModuleError):
+    """The module did not answer within the time allowed, so its child process was
+    stopped (only when modules are inspected in a child process)."""
+
+    def __init__(self, message: str, *, path: str, timeout: float) -> None:
+        super().__init__(message, path=path)
+        self.timeout = timeout
+        """The time allowed, in seconds."""
+
+
+class ModuleCrashed(ModuleError):
+    """The child process the module was inspected in died before it gave an answer:
+    killed by a signal (a crash: SIGSEGV, SIGABRT...) or ended by the module itself
+    (only when modules are inspected in a child process)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        signal: int | None,
+        signal_name: str | None,
+        exit_status: int | None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.signal = signal
+        """The signal that killed the process, e.g. 11; None when it exited."""
+        self.signal_name = signal_name
+        """The signal's name, e.g. ``"SIGSEGV"``; None when it exited."""
+        self.exit_status = exit_status
+        """The exit status when the module ended the process itself; None for a signal."""
 
 
 class TokenError(Pkcs11Failure):

@@ -64,20 +64,40 @@ def inspect_modules(
     *,
     at: datetime.datetime | None = None,
     warn_days: int = 30,
+    isolate: bool = False,
+    timeout: float | None = None,
 ) -> tuple[list[Report], list[ModuleFailure]]:
     """Inspect several modules, each on its own: one that fails does not hide the others.
 
     Returns the reports of the modules that could be inspected and a
     :class:`~ukeytool.ModuleFailure` for each one that could not (in the given order).
     All reports are judged at the same moment.
+
+    With ``isolate``, each module is inspected in a child process of its own, so a
+    module that hangs or crashes cannot take the caller down: it becomes a failure of
+    kind ``"ModuleTimedOut"`` (no answer within ``timeout`` seconds; None: no limit) or
+    ``"ModuleCrashed"``, and the other modules are inspected as usual. ``timeout``
+    needs ``isolate``: a call into a module in this process cannot be interrupted.
     """
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
+    if timeout is not None and not isolate:
+        raise UsageError(
+            "a timeout needs isolate=True: a module call in this process cannot be stopped"
+        )
+    if timeout is not None and not timeout > 0:
+        raise UsageError(f"the timeout must be a number of seconds > 0, not {timeout!r}")
     reports: list[Report] = []
     failures: list[ModuleFailure] = []
     for path in module_paths:
         try:
-            reports.append(inspect(path, at=moment, warn_days=warn_days))
+            if isolate:
+                from ._isolate import inspect_in_child
+
+                report = inspect_in_child(path, timeout=timeout, at=moment, warn_days=warn_days)
+            else:
+                report = inspect(path, at=moment, warn_days=warn_days)
+            reports.append(report)
         except ModuleError as exc:
             code = exc.code if isinstance(exc, Pkcs11Failure) else None
             code_name = exc.code_name if isinstance(exc, Pkcs11Failure) else None

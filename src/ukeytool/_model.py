@@ -157,7 +157,8 @@ class ModuleFailure:
     path: str
     """The module path as given."""
     kind: str
-    """The error's class name, e.g. ``"ModuleNotFound"`` or ``"ModuleCallFailed"``."""
+    """The error's class name, e.g. ``"ModuleNotFound"`` or ``"ModuleCallFailed"``; with
+    isolation also ``"ModuleTimedOut"`` and ``"ModuleCrashed"``."""
     message: str
     """The error's one-line message."""
     code: int | None = None

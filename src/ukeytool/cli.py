@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._errors import (
     ModuleCallFailed,
+    ModuleCrashed,
     ModuleError,
+    ModuleTimedOut,
     UkeytoolError,
     UsageError,
 )
@@ -52,6 +54,10 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = 5
     """Something could not be read (a module of several, a slot, a token, an object);
     what could be read is listed, and each problem is shown where it happened."""
+    MODULE_TIMED_OUT = 6
+    """The module did not answer within --timeout seconds and was stopped."""
+    MODULE_CRASHED = 7
+    """The module crashed (a signal such as SIGSEGV) or ended its process itself."""
     LOGIN_REFUSED = 8
     """``--login``: ukeytool did not log in (PIN locked, final try not confirmed, PIN
     length outside the token's range, no PIN); no PIN try was spent."""
@@ -72,6 +78,9 @@ exit codes (list-tokens, list-modules):
      returned an error)
   5  something could not be read (a module of several, a slot, a token, an object);
      what could be read is listed, problems are shown where they happened
+  6  the module did not answer within --timeout seconds and was stopped
+  7  the module crashed (e.g. signal 11, SIGSEGV) or ended ukeytool's child process
+  (3, 4, 6, 7: when no module could be inspected; with several, the highest applies)
   8  --login: no login was tried (PIN locked, final try not confirmed with
      --allow-final-try, PIN length outside the token's range); no PIN try was spent
   9  --login: the token rejected the PIN (one try spent, never retried)
@@ -106,8 +115,9 @@ exit codes, as a Nagios/Icinga plugin:
   1  WARNING   a certificate expires within --warn-days days, or a PIN is on its final try
   2  CRITICAL  a certificate expires within --crit-days days, is expired or not yet
                valid, or a PIN is locked
-  3  UNKNOWN   something could not be read (module, token, certificate), no certificate
-               is visible, a --login was refused or failed, or the command line was wrong
+  3  UNKNOWN   something could not be read (module, token, certificate; a module that
+               timed out or crashed), no certificate is visible, a --login was refused
+               or failed, or the command line was wrong
 """
 
 
@@ -150,6 +160,21 @@ def _days(text: str) -> int:
     if days < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days >= 0")
     return days
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return seconds
+
+
+#: --timeout's default, in seconds: far above what a sound module needs even for
+#: hundreds of certificates, and well below what monitoring systems allow a check.
+DEFAULT_TIMEOUT = 60.0
 
 
 def _add_modules(parser: argparse.ArgumentParser, help: str) -> None:
@@ -214,6 +239,24 @@ def _add_inspection(parser: argparse.ArgumentParser, *, warn_default: int) -> No
         action="store_true",
         help="show ID-card and other identity numbers in full; by default they are "
         "partly masked (110***********002X) in every format",
+    )
+    isolation = parser.add_argument_group(
+        "isolation (each module is inspected in a child process of its own, so a module "
+        "that hangs or crashes cannot take ukeytool down)"
+    )
+    isolation.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"stop a module that has not answered within SECONDS (default: "
+        f"{DEFAULT_TIMEOUT:g}; 0: no limit); it is reported, the other modules are still "
+        "listed",
+    )
+    isolation.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="inspect the modules inside ukeytool's own process (for a debugger); a "
+        "module that hangs or crashes then hangs or crashes ukeytool",
     )
 
 
@@ -411,12 +454,17 @@ def _inspect_all(args: argparse.Namespace) -> tuple[list[Report], list[ModuleFai
     from ._uri import filter_report, parse_uri
 
     uri = parse_uri(args.uri) if args.uri else None  # a bad URI fails before any loading
+    isolate, timeout = _isolation(args)
     now = datetime.datetime.now(datetime.timezone.utc)
     paths = _resolve_modules(args.module)
     with _tracing(args.trace):
-        reports, failures = inspect_modules(paths, at=args.at or now, warn_days=args.warn_days)
+        reports, failures = inspect_modules(
+            paths, at=args.at or now, warn_days=args.warn_days, isolate=isolate, timeout=timeout
+        )
         if args.login and reports:
-            reports = _login_pass(args, reports, uri, at=args.at or now)
+            reports = _login_pass(
+                args, reports, uri, at=args.at or now, isolate=isolate, timeout=timeout
+            )
     if uri is not None or args.token_label is not None or args.serial is not None:
         reports = [
             filter_report(r, uri=uri, label=args.token_label, serial=args.serial) for r in reports
@@ -430,12 +478,20 @@ PIN_VARIABLE = "UKEYTOOL_PIN"
 
 
 def _login_pass(
-    args: argparse.Namespace, reports: list[Report], uri: Any, *, at: datetime.datetime
+    args: argparse.Namespace,
+    reports: list[Report],
+    uri: Any,
+    *,
+    at: datetime.datetime,
+    isolate: bool,
+    timeout: float | None,
 ) -> list[Report]:
     """--login: pick the one token from the listing, check its PIN state, get the PIN,
-    and list that token's module again with the one login. The PIN is asked for only
-    when a login will really be tried."""
+    and list that token's module again with the one login (in a child process like the
+    first listing, the PIN going to it over a pipe only). The PIN is asked for only when
+    a login will really be tried."""
     from ._inspect import inspect, login_target
+    from ._isolate import inspect_in_child
     from ._login import Login, Pin, refusal, state_refusal
     from ._uri import format_uri, token_uri
 
@@ -465,7 +521,12 @@ def _login_pass(
         allow_final_try=args.allow_final_try,
     )
     try:
-        again = inspect(module.path, at=at, warn_days=args.warn_days, login=request)
+        if isolate:
+            again = inspect_in_child(
+                module.path, timeout=timeout, at=at, warn_days=args.warn_days, login=request
+            )
+        else:
+            again = inspect(module.path, at=at, warn_days=args.warn_days, login=request)
     finally:
         if pin is not None:
             pin.wipe()
@@ -523,6 +584,19 @@ def _login_note(reports: Sequence[Report]) -> None:
                 sys.stderr.write(f"ukeytool: login {outcome.state.value}: {outcome.message}\n")
 
 
+def _isolation(args: argparse.Namespace) -> tuple[bool, float | None]:
+    """--no-isolation and --timeout as inspect_modules' isolate and timeout."""
+    if args.no_isolation:
+        if args.timeout is not None:
+            raise UsageError(
+                "--timeout needs isolation: a module inside ukeytool's process cannot be "
+                "stopped; drop --no-isolation or --timeout"
+            )
+        return False, None
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    return True, timeout or None
+
+
 def _no_match(args: argparse.Namespace) -> str:
     wanted = [
         f"{name} {value!r}"
@@ -551,9 +625,16 @@ def _only_failures(failures: Sequence[ModuleFailure]) -> int:
     """Every module failed: one line each, and the exit code of the worst kind."""
     for failure in failures:
         sys.stderr.write(f"ukeytool: error: {failure.message}\n")
-    if any(f.kind == "ModuleCallFailed" for f in failures):
-        return ExitCode.MODULE_FAILED
-    return ExitCode.MODULE_UNUSABLE
+    return max(_FAILURE_CODES.get(f.kind, ExitCode.MODULE_UNUSABLE) for f in failures)
+
+
+#: Exit codes by ModuleFailure.kind; every other kind is MODULE_UNUSABLE. The worst kind
+#: of several is the highest code: crashed > timed out > failed a call > unusable.
+_FAILURE_CODES = {
+    "ModuleCallFailed": ExitCode.MODULE_FAILED,
+    "ModuleTimedOut": ExitCode.MODULE_TIMED_OUT,
+    "ModuleCrashed": ExitCode.MODULE_CRASHED,
+}
 
 
 def _list_tokens(args: argparse.Namespace) -> int:
@@ -755,6 +836,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except UsageError as exc:
         return _fail(str(exc), ExitCode.USAGE)
+    except ModuleTimedOut as exc:
+        return _fail(str(exc), ExitCode.MODULE_TIMED_OUT)
+    except ModuleCrashed as exc:
+        return _fail(str(exc), ExitCode.MODULE_CRASHED)
     except ModuleCallFailed as exc:
         return _fail(str(exc), ExitCode.MODULE_FAILED)
     except ModuleError as exc:

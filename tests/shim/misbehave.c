@@ -17,8 +17,9 @@
  *                     a NULL PIN on the targeted slot is passed on with this PIN (a
  *                     reader with a PIN pad does the same); unset: passed on as NULL
  *   MISBEHAVE_LOG     file to append one line per wrapped call to, e.g.
- *                     "C_GetAttributeValue object=7 n=5 rv=0x150 mis=1" (never a PIN);
- *                     mis=1: this call misbehaved (changed something)
+ *                     "C_GetAttributeValue object=7 n=5 rv=0x150 mis=1 pid=42" (never a
+ *                     PIN); mis=1: this call misbehaved (changed something); pid: the
+ *                     calling process (after a fork, or in a child process)
  *
  * An unknown mode or a real module that cannot be loaded is reported on stderr as
  * "misbehave: ..." and C_GetFunctionList returns CKR_GENERAL_ERROR.
@@ -43,7 +44,8 @@ enum {
     PIN_COUNT_LOW, PIN_FINAL_TRY, PIN_LOCKED, VENDOR_FLAGS, PROTECTED_AUTH,
     RW_ONLY, LOGIN_PIN_LOCKED, FIND_DEVICE_REMOVED, FIND_SESSION_INVALID,
     ATTR_HUGE_LENGTH, ATTR_UNAVAILABLE_OK, ATTR_SENSITIVE, ATTR_GROWS,
-    ATTR_TYPE_INVALID_LABEL, ATTR_TOO_SMALL,
+    ATTR_TYPE_INVALID_LABEL, ATTR_TOO_SMALL, FINALIZE_ERROR, CLOSE_SESSION_INVALID,
+    ATTR_DEVICE_REMOVED,
 };
 
 #define VENDOR_CODE (CKR_VENDOR_DEFINED + 0x123UL)
@@ -90,6 +92,12 @@ static const struct mode {
      "CKA_LABEL: CKR_ATTRIBUTE_TYPE_INVALID, the other attributes filled"},
     {"attr_too_small", ATTR_TOO_SMALL,
      "CKA_VALUE buffers under 64 KiB: CK_UNAVAILABLE_INFORMATION, CKR_BUFFER_TOO_SMALL"},
+    {"finalize_error", FINALIZE_ERROR,
+     "C_Finalize: the real one runs, then CKR_DEVICE_ERROR is returned"},
+    {"close_session_invalid", CLOSE_SESSION_INVALID,
+     "C_CloseSession: the real one runs, then CKR_SESSION_HANDLE_INVALID (a dead session)"},
+    {"attr_device_removed", ATTR_DEVICE_REMOVED,
+     "C_GetAttributeValue: CKR_DEVICE_REMOVED, nothing filled (the token was pulled out)"},
 };
 #define N_MODES (sizeof MODES / sizeof MODES[0])
 #define ON(bit) ((modes >> (bit)) & 1UL)
@@ -121,7 +129,7 @@ static void logcall(const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(logfile, fmt, ap);
     va_end(ap);
-    fputc('\n', logfile);
+    fprintf(logfile, " pid=%ld\n", (long)getpid());
     fflush(logfile);
 }
 
@@ -221,8 +229,11 @@ static CK_RV mb_Initialize(void *args)
 static CK_RV mb_Finalize(void *reserved)
 {
     CK_RV rv = real->C_Finalize(reserved);
+    int mis = ON(FINALIZE_ERROR) && rv == CKR_OK;
 
-    logcall("C_Finalize rv=0x%lx", rv);
+    if (mis)
+        rv = CKR_DEVICE_ERROR;
+    logcall("C_Finalize rv=0x%lx mis=%d", rv, mis);
     return rv;
 }
 
@@ -303,9 +314,12 @@ static CK_RV mb_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOTIF
 
 static CK_RV mb_CloseSession(CK_SESSION_HANDLE session)
 {
-    CK_RV rv = real->C_CloseSession(session);
+    int mis = ON(CLOSE_SESSION_INVALID) && session_targeted(session);
+    CK_RV rv = real->C_CloseSession(session); /* closed for real: SoftHSM keeps no leak */
 
-    logcall("C_CloseSession rv=0x%lx", rv);
+    if (mis)
+        rv = CKR_SESSION_HANDLE_INVALID;
+    logcall("C_CloseSession rv=0x%lx mis=%d", rv, mis);
     return rv;
 }
 
@@ -395,7 +409,8 @@ static void withhold(CK_ATTRIBUTE *attr, CK_ULONG offered, CK_ULONG length)
 
 #define ATTR_MODES                                                                        \
     ((1UL << ATTR_HUGE_LENGTH) | (1UL << ATTR_UNAVAILABLE_OK) | (1UL << ATTR_SENSITIVE) | \
-     (1UL << ATTR_GROWS) | (1UL << ATTR_TYPE_INVALID_LABEL) | (1UL << ATTR_TOO_SMALL))
+     (1UL << ATTR_GROWS) | (1UL << ATTR_TYPE_INVALID_LABEL) | (1UL << ATTR_TOO_SMALL) |  \
+     (1UL << ATTR_DEVICE_REMOVED))
 
 static CK_RV mb_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
                                   CK_ATTRIBUTE *tmpl, CK_ULONG n)
@@ -407,6 +422,11 @@ static CK_RV mb_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE ob
 
     for (i = 0; i < n && i < 64; i++)
         offered[i] = tmpl[i].ulValueLen;
+    if (target && ON(ATTR_DEVICE_REMOVED)) {
+        logcall("C_GetAttributeValue object=%lu n=%lu rv=0x%lx mis=1", object, n,
+                (CK_RV)CKR_DEVICE_REMOVED);
+        return CKR_DEVICE_REMOVED;
+    }
     rv = real->C_GetAttributeValue(session, object, tmpl, n);
     for (i = 0; target && i < n && i < 64; i++) {
         CK_ATTRIBUTE *a = &tmpl[i];
