@@ -10,6 +10,11 @@ one call::
     for entry in report.certificates:
         print(entry.label, entry.status, entry.days_left)
 
+Renewal advice, for the question "my key's certificate is expiring or expired: what do
+I do?": :func:`advise` gives every certificate of a report its bank's renewal phase and
+dates and every token its most urgent action; :func:`advice_message` says it in English
+or Chinese.
+
 Lower-level access, for tools that need it: :func:`open_module` gives a
 :class:`Module` (slots, token info, certificate objects, as ukeytool values),
 :func:`read_slot` and :func:`inspect_backend` build reports from it, and
@@ -40,18 +45,26 @@ from ._errors import (
 )
 from ._interface import Backend, ObjectListing, RawCertificateObject
 from ._model import (
+    Advice,
+    BankChoice,
+    BankRule,
     Certificate,
     CertificateEntry,
     ModuleFailure,
     ModuleInfo,
     PinState,
     Problem,
+    RenewalAction,
+    RenewalPhase,
+    RenewalWindow,
     Report,
     SlotInfo,
     SlotReport,
     Status,
+    TokenAdvice,
     TokenInfo,
     Validity,
+    WindowState,
 )
 from ._text import Text, decode_text
 from ._uri import (
@@ -76,15 +89,36 @@ if TYPE_CHECKING:
     from ._certificate import read_certificate
     from ._discovery import CatalogueError, FoundModule, discover, no_module_message
     from ._inspect import inspect, inspect_backend, inspect_modules, read_slot
+    from ._renewal import (
+        IssuerHint,
+        PolicyChannel,
+        RenewalPolicies,
+        RenewalPolicy,
+        RenewalPolicyError,
+        WindowEdge,
+        advice_message,
+        advice_summary,
+        advise,
+        advise_certificate,
+        bank_message,
+        choose_bank,
+        load_policies,
+        token_advice_message,
+        user_policies_path,
+    )
 
 __all__ = [
+    "Advice",
     "AuthenticationError",
     "Backend",
+    "BankChoice",
+    "BankRule",
     "CatalogueError",
     "Certificate",
     "CertificateEntry",
     "CertificateError",
     "FoundModule",
+    "IssuerHint",
     "MissingDependency",
     "Module",
     "ModuleCallFailed",
@@ -98,21 +132,37 @@ __all__ = [
     "PinState",
     "Pkcs11Failure",
     "Pkcs11Uri",
+    "PolicyChannel",
     "Problem",
     "RawCertificateObject",
+    "RenewalAction",
+    "RenewalPhase",
+    "RenewalPolicies",
+    "RenewalPolicy",
+    "RenewalPolicyError",
+    "RenewalWindow",
     "Report",
     "SlotInfo",
     "SlotReport",
     "Status",
     "Text",
+    "TokenAdvice",
     "TokenError",
     "TokenInfo",
     "UkeytoolError",
     "UsageError",
     "Validity",
+    "WindowEdge",
+    "WindowState",
     "WrongArchitecture",
     "__version__",
+    "advice_message",
+    "advice_summary",
+    "advise",
+    "advise_certificate",
+    "bank_message",
     "certificate_uri",
+    "choose_bank",
     "decode_text",
     "discover",
     "filter_report",
@@ -121,6 +171,7 @@ __all__ = [
     "inspect_backend",
     "inspect_modules",
     "judge",
+    "load_policies",
     "no_module_message",
     "open_module",
     "parse_uri",
@@ -130,9 +181,11 @@ __all__ = [
     "select_certificates",
     "select_token",
     "select_tokens",
+    "token_advice_message",
     "token_uri",
     "uri_matches_certificate",
     "uri_matches_token",
+    "user_policies_path",
 ]
 
 _LAZY = {
@@ -147,6 +200,21 @@ _LAZY = {
     "inspect_backend": "_inspect",
     "inspect_modules": "_inspect",
     "read_slot": "_inspect",
+    "IssuerHint": "_renewal",
+    "PolicyChannel": "_renewal",
+    "RenewalPolicies": "_renewal",
+    "RenewalPolicy": "_renewal",
+    "RenewalPolicyError": "_renewal",
+    "WindowEdge": "_renewal",
+    "advice_message": "_renewal",
+    "advice_summary": "_renewal",
+    "advise": "_renewal",
+    "advise_certificate": "_renewal",
+    "bank_message": "_renewal",
+    "choose_bank": "_renewal",
+    "load_policies": "_renewal",
+    "token_advice_message": "_renewal",
+    "user_policies_path": "_renewal",
 }
 
 

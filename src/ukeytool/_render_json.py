@@ -32,6 +32,11 @@ Choices, so consumers can rely on them:
 * All reports in one document share ``at`` and ``warn_days``. An empty list of reports is
   allowed: ``at`` is then ``generated_at``, ``warn_days`` null, ``complete`` true and
   ``modules`` empty.
+* Renewal advice, when the reports carry it (:func:`~ukeytool.advise`), is an ``advice``
+  object per certificate and per token: stable English codes (``phase``, ``action``,
+  ``rule``...) and dates, with the human sentences (``message``, ``summary``) in the
+  language chosen (``language`` at the top). Days there are China Standard Time dates,
+  ``YYYY-MM-DD``.
 * The text never carries raw control characters: besides the escapes JSON requires, C1
   controls, format characters (bidi overrides...) and other non-printing characters
   inside strings are written as ``\\uXXXX`` escapes, which decode to the same value.
@@ -45,7 +50,10 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from ._i18n import get_language, using
 from ._model import (
+    Advice,
+    BankChoice,
     CertificateEntry,
     ModuleFailure,
     ModuleInfo,
@@ -53,6 +61,7 @@ from ._model import (
     Report,
     SlotReport,
     Status,
+    TokenAdvice,
     TokenInfo,
 )
 from ._text import Text
@@ -73,13 +82,25 @@ def report_to_dict(
     *,
     generated_at: datetime.datetime,
     failures: Sequence[ModuleFailure] = (),
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """The JSON document for ``reports`` as plain dicts, lists, strings, numbers and None.
 
     ``generated_at`` is when the document was made (aware; a naive datetime raises
     :class:`~ukeytool._errors.UsageError`). Raises ValueError when the reports were
-    judged at different moments or with different warning windows.
+    judged at different moments or with different warning windows. ``lang``: the
+    language of the advice sentences (default: the current language).
     """
+    with using(lang):
+        return _document(reports, generated_at=generated_at, failures=failures)
+
+
+def _document(
+    reports: Sequence[Report],
+    *,
+    generated_at: datetime.datetime,
+    failures: Sequence[ModuleFailure],
+) -> dict[str, Any]:
     generated_at = check_moment(generated_at, what="generated_at")
     if reports:
         at, warn_days = reports[0].at, reports[0].warn_days
@@ -109,6 +130,7 @@ def report_to_dict(
         "summary": {"certificates": sum(counts.values()), **counts},
         "modules": [_report(report) for report in reports],
         "failed_modules": [_failure(failure) for failure in failures],
+        "language": get_language(),
     }
 
 
@@ -127,11 +149,13 @@ def render_json(
     *,
     generated_at: datetime.datetime,
     failures: Sequence[ModuleFailure] = (),
+    lang: str | None = None,
 ) -> str:
     """The JSON document for ``reports`` (and ``failures``, modules that could not be
-    inspected): UTF-8 friendly, indented by 2, ending in a newline."""
+    inspected): UTF-8 friendly, indented by 2, ending in a newline. ``lang``: the
+    language of the advice sentences."""
     text = json.dumps(
-        report_to_dict(reports, generated_at=generated_at, failures=failures),
+        report_to_dict(reports, generated_at=generated_at, failures=failures, lang=lang),
         ensure_ascii=False,
         indent=2,
     )
@@ -227,7 +251,7 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
         "problems": _problems(slot.problems),
         "token": None
         if slot.token is None
-        else _token(slot.token, info.slot_id, slot.certificates),
+        else _token(slot.token, info.slot_id, slot.certificates, slot.advice),
     }
     if slot.token is None and slot.certificates:
         out["certificates"] = [_certificate(None, entry) for entry in slot.certificates]
@@ -235,7 +259,10 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
 
 
 def _token(
-    token: TokenInfo, slot_id: int, certificates: Sequence[CertificateEntry]
+    token: TokenInfo,
+    slot_id: int,
+    certificates: Sequence[CertificateEntry],
+    advice: TokenAdvice | None = None,
 ) -> dict[str, Any]:
     return {
         "slot_id": slot_id,
@@ -265,6 +292,7 @@ def _token(
         "firmware_version": _version(token.firmware_version),
         "utc_time": token.utc_time,
         "certificates": [_certificate(token, entry) for entry in certificates],
+        **({} if advice is None else {"advice": _token_advice(advice)}),
     }
 
 
@@ -305,4 +333,70 @@ def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, 
         "encoding": None if cert is None else cert.encoding,
         "error": None if cert is None else cert.error,
         "problems": _problems(problems),
+        **({} if entry.advice is None else {"advice": _advice(entry.advice)}),
+    }
+
+
+def _day(value: datetime.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _bank(choice: BankChoice) -> dict[str, Any]:
+    from ._renewal import bank_message
+
+    return {
+        "bank": choice.bank,
+        "bank_name": choice.bank_name,
+        "bank_name_zh": choice.bank_name_zh,
+        "policy": choice.policy,
+        "rule": choice.rule.value,
+        "confidence": choice.confidence,
+        "evidence": choice.evidence,
+        "message": bank_message(choice),
+    }
+
+
+def _advice(advice: Advice) -> dict[str, Any]:
+    from ._renewal import advice_message, advice_summary
+
+    return {
+        "phase": advice.phase.value,
+        "action": advice.action.value,
+        "needs_action": advice.needs_action,
+        "expired": advice.expired,
+        "bank": _bank(advice.bank),
+        "key_name": advice.key_name,
+        "expires": None if advice.expires is None else _moment(advice.expires),
+        "expiry_date": _day(advice.expiry_date),
+        "window_opens": _day(advice.window_opens),
+        "window_closes": _day(advice.window_closes),
+        "windows": [
+            {
+                "channel": w.channel,
+                "opens": _day(w.opens),
+                "closes": _day(w.closes),
+                "state": w.state.value,
+                "key_types": list(w.key_types),
+            }
+            for w in advice.windows
+        ],
+        "branch_items": list(advice.branch_items),
+        "branch_note": advice.branch_note,
+        "branch_note_zh": advice.branch_note_zh,
+        "validity_years": list(advice.validity_years),
+        "summary": advice_summary(advice),
+        "message": advice_message(advice),
+    }
+
+
+def _token_advice(advice: TokenAdvice) -> dict[str, Any]:
+    from ._renewal import token_advice_message
+
+    return {
+        "action": advice.action.value,
+        "needs_action": advice.needs_action,
+        "pin_locked": advice.pin_locked,
+        "certificate_handle": advice.certificate,
+        "certificate_label": advice.certificate_label,
+        "message": token_advice_message(advice),
     }
