@@ -825,7 +825,7 @@ def test_branch_and_generic_sentences() -> None:
         "It expired on 2030-07-01: contact your bank (or whoever issued it) to renew it."
     )
     assert bank_message(generic_before.bank) == (
-        "bank not recognised from the issuer “CFCA OCA1”: general advice"
+        "not recognised from the issuer “CFCA OCA1”: general advice"
     )
     waiting = advice_at(day_start(datetime.date(2030, 1, 1)), "ABC")
     assert advice_summary(waiting) == "not open yet: opens 2030-04-01; expires 2030-07-01"

@@ -1101,10 +1101,10 @@ def bank_message(choice: BankChoice, *, lang: str | None = None) -> str:
         evidence = _quote(choice.evidence) if choice.evidence else ""
         if choice.bank is None:
             if evidence:
-                return _("bank not recognised from the issuer {issuer}: general advice").format(
+                return _("not recognised from the issuer {issuer}: general advice").format(
                     issuer=evidence
                 )
-            return _("bank not recognised: general advice")
+            return _("not recognised: general advice")
         name = choice.bank_name_zh if get_language() == "zh" else choice.bank_name
         name = name or choice.bank_name or choice.bank_name_zh
         bank = f"{escape_control(choice.bank)} ({escape_control(name)})" if name else choice.bank
