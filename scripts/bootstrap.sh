@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 #   gnutls-bin      p11tool, whose pkcs11: URIs the URI tests compare ukeytool's with
 #   gcc libc6-dev libp11-kit-dev  compile the tests' misbehaving PKCS#11 module
 #                   (tests/shim/misbehave.c, against p11-kit's pkcs11.h)
-PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules ca-certificates openssl gnutls-bin gcc libc6-dev libp11-kit-dev)
+#   gettext         msgfmt and xgettext: the i18n tests check the Chinese catalogue with them
+#                   (scripts/update-messages.sh uses them too; ukeytool itself does not)
+PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules ca-certificates openssl gnutls-bin gcc libc6-dev libp11-kit-dev gettext)
 
 missing_packages() {
   local p out=()

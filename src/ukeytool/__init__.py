@@ -10,6 +10,11 @@ one call::
     for entry in report.certificates:
         print(entry.label, entry.status, entry.days_left)
 
+Renewal advice, for the question "my key's certificate is expiring or expired: what do
+I do?": :func:`advise` gives every certificate of a report its bank's renewal phase and
+dates and every token its most urgent action; :func:`advice_message` says it in English
+or Chinese.
+
 Lower-level access, for tools that need it: :func:`open_module` gives a
 :class:`Module` (slots, token info, certificate objects, as ukeytool values),
 :func:`read_slot` and :func:`inspect_backend` build reports from it, and
@@ -48,6 +53,9 @@ from ._interface import Backend, ObjectListing, RawCertificateObject, RawKeyObje
 from ._login import Login, Pin
 from ._mask import mask_certificate, mask_report
 from ._model import (
+    Advice,
+    BankChoice,
+    BankRule,
     Certificate,
     CertificateEntry,
     FileKey,
@@ -62,12 +70,17 @@ from ._model import (
     NameAttribute,
     PinState,
     Problem,
+    RenewalAction,
+    RenewalPhase,
+    RenewalWindow,
     Report,
     SlotInfo,
     SlotReport,
     Status,
+    TokenAdvice,
     TokenInfo,
     Validity,
+    WindowState,
 )
 from ._text import Text, decode_text
 from ._uri import (
@@ -93,10 +106,30 @@ if TYPE_CHECKING:
     from ._discovery import CatalogueError, FoundModule, discover, no_module_message
     from ._files import inspect_file, inspect_files
     from ._inspect import inspect, inspect_backend, inspect_modules, read_slot
+    from ._renewal import (
+        IssuerHint,
+        PolicyChannel,
+        RenewalPolicies,
+        RenewalPolicy,
+        RenewalPolicyError,
+        WindowEdge,
+        advice_message,
+        advice_summary,
+        advise,
+        advise_certificate,
+        bank_message,
+        choose_bank,
+        load_policies,
+        token_advice_message,
+        user_policies_path,
+    )
 
 __all__ = [
+    "Advice",
     "AuthenticationError",
     "Backend",
+    "BankChoice",
+    "BankRule",
     "CatalogueError",
     "Certificate",
     "CertificateEntry",
@@ -106,6 +139,7 @@ __all__ = [
     "FoundModule",
     "Holder",
     "IdentityNumber",
+    "IssuerHint",
     "KeyObject",
     "Login",
     "LoginOutcome",
@@ -127,22 +161,38 @@ __all__ = [
     "PinState",
     "Pkcs11Failure",
     "Pkcs11Uri",
+    "PolicyChannel",
     "Problem",
     "RawCertificateObject",
     "RawKeyObject",
+    "RenewalAction",
+    "RenewalPhase",
+    "RenewalPolicies",
+    "RenewalPolicy",
+    "RenewalPolicyError",
+    "RenewalWindow",
     "Report",
     "SlotInfo",
     "SlotReport",
     "Status",
     "Text",
+    "TokenAdvice",
     "TokenError",
     "TokenInfo",
     "UkeytoolError",
     "UsageError",
     "Validity",
+    "WindowEdge",
+    "WindowState",
     "WrongArchitecture",
     "__version__",
+    "advice_message",
+    "advice_summary",
+    "advise",
+    "advise_certificate",
+    "bank_message",
     "certificate_uri",
+    "choose_bank",
     "decode_text",
     "discover",
     "filter_report",
@@ -153,6 +203,7 @@ __all__ = [
     "inspect_files",
     "inspect_modules",
     "judge",
+    "load_policies",
     "mask_certificate",
     "mask_report",
     "no_module_message",
@@ -164,9 +215,11 @@ __all__ = [
     "select_certificates",
     "select_token",
     "select_tokens",
+    "token_advice_message",
     "token_uri",
     "uri_matches_certificate",
     "uri_matches_token",
+    "user_policies_path",
 ]
 
 _LAZY = {
@@ -183,6 +236,21 @@ _LAZY = {
     "read_slot": "_inspect",
     "inspect_file": "_files",
     "inspect_files": "_files",
+    "IssuerHint": "_renewal",
+    "PolicyChannel": "_renewal",
+    "RenewalPolicies": "_renewal",
+    "RenewalPolicy": "_renewal",
+    "RenewalPolicyError": "_renewal",
+    "WindowEdge": "_renewal",
+    "advice_message": "_renewal",
+    "advice_summary": "_renewal",
+    "advise": "_renewal",
+    "advise_certificate": "_renewal",
+    "bank_message": "_renewal",
+    "choose_bank": "_renewal",
+    "load_policies": "_renewal",
+    "token_advice_message": "_renewal",
+    "user_policies_path": "_renewal",
 }
 
 

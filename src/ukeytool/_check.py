@@ -47,6 +47,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._errors import UsageError
+from ._i18n import N_, _, ngettext
 from ._mask import mask_optional, mask_personal
 from ._model import (
     CertificateEntry,
@@ -64,6 +65,7 @@ from ._version import __version__
 
 __all__ = [
     "SEVERITY",
+    "AdviceNote",
     "CertificateVerdict",
     "CheckResult",
     "CheckState",
@@ -166,6 +168,21 @@ class ProblemVerdict:
 
 
 @dataclasses.dataclass(frozen=True)
+class AdviceNote:
+    """A token's most urgent renewal action, from its :class:`~ukeytool.TokenAdvice`."""
+
+    module: str
+    slot_id: int
+    token_serial: str | None
+    token_label: str | None
+    action: str
+    """The :class:`~ukeytool.RenewalAction` value, e.g. ``"renew_online"``."""
+    needs_action: bool
+    message: str
+    """The token and what to do, in the current language (personal data masked)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class CheckResult:
     """Every verdict of one check run and the overall state."""
 
@@ -185,6 +202,10 @@ class CheckResult:
     """The moment the first report was judged at; None without reports."""
     personal_data_shown: bool = False
     """True when the verdicts hold personal data unmasked (``show_personal_data``)."""
+    advice: tuple[AdviceNote, ...] = ()
+    """Each token's most urgent renewal action, when the reports carry renewal advice
+    (:func:`~ukeytool.advise`); those that need action end the long output. The
+    verdicts do not depend on it."""
 
     @property
     def exit_code(self) -> int:
@@ -216,20 +237,22 @@ class CheckResult:
         if self.no_certificates is not None:
             rows.append((CheckState.UNKNOWN, self.no_certificates))
         for token in self.tokens:
-            name = token.label or "(no label)"
-            serial = f" serial {token.serial}" if token.serial else ""
-            rows.append((token.state, f"token {name}{serial}: {token.reason}"))
+            name = token.label or _("(no label)")
+            serial = _(" serial {serial}").format(serial=token.serial) if token.serial else ""
+            line = _("token {name}{serial}: {reason}")
+            rows.append((token.state, line.format(name=name, serial=serial, reason=token.reason)))
         for cert in self.certificates:
             cn = ""
             if cert.subject_cn and cert.subject_cn != cert.label:
-                cn = f" (CN {cert.subject_cn})"
-            rows.append((cert.state, f"certificate {cert.name}{cn}: {cert.reason}"))
+                cn = _(" (CN {cn})").format(cn=cert.subject_cn)
+            line = _("certificate {name}{cn}: {reason}")
+            rows.append((cert.state, line.format(name=cert.name, cn=cn, reason=cert.reason)))
         for problem in self.problems:
             place = problem.module
             if problem.slot_id is not None:
-                place += f" slot 0x{problem.slot_id:x}"
+                place += _(" slot {slot}").format(slot=f"0x{problem.slot_id:x}")
             if problem.certificate is not None:
-                place += f" certificate {problem.certificate}"
+                place += _(" certificate {name}").format(name=problem.certificate)
             text = problem.message
             if not text.startswith(problem.where):
                 text = f"{problem.where}: {text}"
@@ -237,7 +260,11 @@ class CheckResult:
                 text += f" ({problem.code_name})"
             rows.append((problem.state, f"{place}: {text}; {problem.reason}"))
         order = sorted(range(len(rows)), key=lambda i: -SEVERITY.index(rows[i][0]))
-        return [f"[{rows[i][0].name}] {_clean(rows[i][1])}" for i in order]
+        lines = [f"[{rows[i][0].name}] {_clean(rows[i][1])}" for i in order]
+        for note in self.advice:
+            if note.needs_action:
+                lines.append(_clean(_("advice: {message}").format(message=note.message)))
+        return lines
 
     def output(self) -> str:
         """The whole plugin output: the status line, the details, a final newline."""
@@ -339,6 +366,18 @@ def check_to_dict(result: CheckResult) -> dict[str, Any]:
             }
             for v in result.problems
         ],
+        "advice": [
+            {
+                "module": v.module,
+                "slot_id": v.slot_id,
+                "token_serial": v.token_serial,
+                "token_label": v.token_label,
+                "action": v.action,
+                "needs_action": v.needs_action,
+                "message": v.message,
+            }
+            for v in result.advice
+        ],
     }
 
 
@@ -346,20 +385,24 @@ def check_to_dict(result: CheckResult) -> dict[str, Any]:
 
 _SLOT_ID_INVALID = "CKR_SLOT_ID_INVALID"
 
+# Reasons marked with N_() for translation; translated with _() where they are used.
 _PIN_VERDICTS: dict[PinState, tuple[CheckState, str]] = {
-    PinState.OK: (CheckState.OK, "PIN ok"),
+    PinState.OK: (CheckState.OK, N_("PIN ok")),
     PinState.COUNT_LOW: (
         CheckState.OK,
-        "a wrong PIN was entered since the last successful login",
+        N_("a wrong PIN was entered since the last successful login"),
     ),
-    PinState.FINAL_TRY: (CheckState.WARNING, "PIN on its final try: one more wrong PIN locks it"),
+    PinState.FINAL_TRY: (
+        CheckState.WARNING,
+        N_("PIN on its final try: one more wrong PIN locks it"),
+    ),
     PinState.LOCKED: (
         CheckState.CRITICAL,
-        "PIN locked: only the token's issuer can unlock it",
+        N_("PIN locked: only the token's issuer can unlock it"),
     ),
-    PinState.MUST_BE_CHANGED: (CheckState.OK, "the PIN must be changed at the next login"),
-    PinState.USER_PIN_NOT_SET: (CheckState.OK, "no user PIN set yet"),
-    PinState.NOT_INITIALISED: (CheckState.OK, "token not initialised"),
+    PinState.MUST_BE_CHANGED: (CheckState.OK, N_("the PIN must be changed at the next login")),
+    PinState.USER_PIN_NOT_SET: (CheckState.OK, N_("no user PIN set yet")),
+    PinState.NOT_INITIALISED: (CheckState.OK, N_("token not initialised")),
 }
 
 
@@ -373,6 +416,7 @@ class _Judge:
         self.problems: list[ProblemVerdict] = []
         self.names: set[str] = set()
         self.failed_modules = 0
+        self.advice: list[AdviceNote] = []
 
     def mask(self, text: str | None) -> str | None:
         return mask_optional(text, show_personal_data=self.show)
@@ -416,7 +460,7 @@ class _Judge:
                 code=failure.code,
                 code_name=failure.code_name,
                 state=CheckState.UNKNOWN,
-                reason="the module could not be inspected",
+                reason=_("the module could not be inspected"),
             )
         )
 
@@ -428,7 +472,7 @@ class _Judge:
                 None,
                 problem,
                 state=CheckState.UNKNOWN,
-                reason="the module was not fully read",
+                reason=_("the module was not fully read"),
             )
         for slot in report.slots:
             self.slot(module, slot)
@@ -442,8 +486,10 @@ class _Judge:
                     slot_id,
                     problem,
                     state=CheckState.OK,
-                    reason="ignored: the module lists this slot but says it does not exist "
-                    "(a virtual reader slot)",
+                    reason=_(
+                        "ignored: the module lists this slot but says it does not exist "
+                        "(a virtual reader slot)"
+                    ),
                 )
             else:
                 self.problem(
@@ -451,15 +497,15 @@ class _Judge:
                     slot_id,
                     problem,
                     state=CheckState.UNKNOWN,
-                    reason="the slot was not fully read",
+                    reason=_("the slot was not fully read"),
                 )
         if not slot.complete and not slot.problems:
             self.problem(
                 module,
                 slot_id,
-                Problem("C_FindObjects", "the certificate listing stopped part-way"),
+                Problem("C_FindObjects", _("the certificate listing stopped part-way")),
                 state=CheckState.UNKNOWN,
-                reason="the slot was not fully read",
+                reason=_("the slot was not fully read"),
             )
         token = slot.token
         if token is not None:
@@ -472,11 +518,38 @@ class _Judge:
                     label=self.mask(token.label.value),
                     pin_state=token.pin_state,
                     state=state,
-                    reason=reason,
+                    reason=_(reason),
                 )
             )
         for entry in slot.certificates:
             self.certificate(module, slot_id, token, entry)
+        if token is not None and slot.advice is not None:
+            self.token_advice(module, slot_id, token, slot)
+
+    def token_advice(self, module: str, slot_id: int, token: TokenInfo, slot: SlotReport) -> None:
+        from ._renewal import token_advice_message
+
+        advice = slot.advice
+        assert advice is not None
+        label = self.mask(token.label.value)
+        name = label or _("(no label)")
+        serial = (
+            _(" serial {serial}").format(serial=token.serial.value) if token.serial.value else ""
+        )
+        message = _("token {name}{serial}: {reason}").format(
+            name=name, serial=serial, reason=token_advice_message(advice)
+        )
+        self.advice.append(
+            AdviceNote(
+                module=self.text(module),
+                slot_id=slot_id,
+                token_serial=token.serial.value,
+                token_label=label,
+                action=advice.action.value,
+                needs_action=advice.needs_action,
+                message=self.text(message),
+            )
+        )
 
     def unique_name(self, name: str) -> str:
         candidate, n = name, 1
@@ -524,7 +597,7 @@ class _Judge:
                     slot_id,
                     problem,
                     state=CheckState.OK,
-                    reason="ignored: the certificate itself could be judged",
+                    reason=_("ignored: the certificate itself could be judged"),
                     certificate=name,
                 )
 
@@ -532,17 +605,23 @@ class _Judge:
         cert = entry.certificate
         days = entry.days_left
         if entry.status is Status.UNREADABLE or days is None or cert is None:
-            why = entry.unreadable_reason or "its validity dates could not be read"
-            return CheckState.UNKNOWN, f"unreadable: {why}"
+            why = entry.unreadable_reason or _("its validity dates could not be read")
+            return CheckState.UNKNOWN, _("unreadable: {why}").format(why=why)
         if entry.status is Status.EXPIRED:
-            return CheckState.CRITICAL, f"expired on {_when(cert.not_after)}"
+            return CheckState.CRITICAL, _("expired on {when}").format(when=_when(cert.not_after))
         if entry.status is Status.NOT_YET_VALID:
-            return CheckState.CRITICAL, f"not valid before {_when(cert.not_before)}"
-        left = f"{_days(days)} left, expires {_when(cert.not_after)}"
+            return CheckState.CRITICAL, _("not valid before {when}").format(
+                when=_when(cert.not_before)
+            )
+        left = _("{days} left, expires {when}").format(days=_days(days), when=_when(cert.not_after))
         if days <= self.crit_days:
-            return CheckState.CRITICAL, f"{left} (critical: within {_days(self.crit_days)})"
+            return CheckState.CRITICAL, _("{left} (critical: within {days})").format(
+                left=left, days=_days(self.crit_days)
+            )
         if days <= self.warn_days:
-            return CheckState.WARNING, f"{left} (warning: within {_days(self.warn_days)})"
+            return CheckState.WARNING, _("{left} (warning: within {days})").format(
+                left=left, days=_days(self.warn_days)
+            )
         return CheckState.OK, left
 
     def result(self, reports: Sequence[Report], failures: Sequence[ModuleFailure]) -> CheckResult:
@@ -550,15 +629,15 @@ class _Judge:
         if not self.certificates and (reports or not failures):
             tokens = [t for report in reports for t in report.tokens]
             if not reports:
-                no_certificates = "no PKCS#11 module was inspected"
+                no_certificates = _("no PKCS#11 module was inspected")
             elif not tokens:
-                no_certificates = "no certificates: no token present"
+                no_certificates = _("no certificates: no token present")
             elif any(t.initialized and t.login_required for t in tokens):
-                no_certificates = (
+                no_certificates = _(
                     "no certificates visible without login (private certificates may be hidden)"
                 )
             else:
-                no_certificates = "no certificates on any token"
+                no_certificates = _("no certificates on any token")
         states = [v.state for v in self.certificates]
         states.extend(v.state for v in self.tokens)
         states.extend(v.state for v in self.problems)
@@ -575,6 +654,7 @@ class _Judge:
             crit_days=self.crit_days,
             at=reports[0].at if reports else None,
             personal_data_shown=self.show,
+            advice=tuple(self.advice),
         )
 
     def summary(self, no_certificates: str | None) -> str:
@@ -589,35 +669,44 @@ class _Judge:
         tokens_locked = count(t for t in self.tokens if t.state is CheckState.CRITICAL)
         tokens_final = count(t for t in self.tokens if t.state is CheckState.WARNING)
         parts = [
-            (count(v for v in certs if v.status is Status.EXPIRED), "expired"),
-            (count(v for v in certs if v.status is Status.NOT_YET_VALID), "not yet valid"),
+            (count(v for v in certs if v.status is Status.EXPIRED), _("{n} expired")),
+            (count(v for v in certs if v.status is Status.NOT_YET_VALID), _("{n} not yet valid")),
             (
                 count(v for v in by_days if v.state is CheckState.CRITICAL),
-                f"expiring within {_days(self.crit_days)}",
+                _("{n} expiring within {days}").format(n="{n}", days=_days(self.crit_days)),
             ),
-            (tokens_locked, f"token{_s(tokens_locked)} with PIN locked"),
-            (failed_modules, f"module{_s(failed_modules)} not inspected"),
-            (read_errors, f"read error{_s(read_errors)}"),
-            (count(v for v in certs if v.state is CheckState.UNKNOWN), "unreadable"),
+            (
+                tokens_locked,
+                ngettext("{n} token with PIN locked", "{n} tokens with PIN locked", tokens_locked),
+            ),
+            (
+                failed_modules,
+                ngettext("{n} module not inspected", "{n} modules not inspected", failed_modules),
+            ),
+            (read_errors, ngettext("{n} read error", "{n} read errors", read_errors)),
+            (count(v for v in certs if v.state is CheckState.UNKNOWN), _("{n} unreadable")),
             (
                 count(v for v in by_days if v.state is CheckState.WARNING),
-                f"expiring within {_days(self.warn_days)}",
+                _("{n} expiring within {days}").format(n="{n}", days=_days(self.warn_days)),
             ),
-            (tokens_final, f"token{_s(tokens_final)} with PIN on its final try"),
-            (count(v for v in certs if v.state is CheckState.OK), "ok"),
+            (
+                tokens_final,
+                ngettext(
+                    "{n} token with PIN on its final try",
+                    "{n} tokens with PIN on its final try",
+                    tokens_final,
+                ),
+            ),
+            (count(v for v in certs if v.state is CheckState.OK), _("{n} ok")),
         ]
-        words = [f"{n} {what}" for n, what in parts if n]
+        words = [what.format(n=n) for n, what in parts if n]
         if no_certificates is not None:
             words.insert(0, no_certificates)
-        return ", ".join(words) if words else "nothing to check"
-
-
-def _s(n: int) -> str:
-    return "" if n == 1 else "s"
+        return _(", ").join(words) if words else _("nothing to check")
 
 
 def _days(n: int) -> str:
-    return f"{n} day{_s(n)}"
+    return ngettext("{n} day", "{n} days", n).format(n=n)
 
 
 def _utc(value: datetime.datetime) -> datetime.datetime:
@@ -627,7 +716,9 @@ def _utc(value: datetime.datetime) -> datetime.datetime:
 
 
 def _when(value: datetime.datetime | None) -> str:
-    return "an unknown date" if value is None else f"{_utc(value):%Y-%m-%d %H:%M} UTC"
+    if value is None:
+        return _("an unknown date")
+    return _("{when} UTC").format(when=f"{_utc(value):%Y-%m-%d %H:%M}")
 
 
 def _moment(value: datetime.datetime) -> str:

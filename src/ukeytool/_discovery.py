@@ -855,12 +855,14 @@ def _home(env: Mapping[str, str] | None) -> str | None:
 
 def no_module_message(env: Mapping[str, str] | None = None) -> str:
     """One line: how to point ukeytool at the key's module when discovery found none."""
+    from ._i18n import _
+
     user = user_catalogue_path(env)
-    where = f" or add it to {user}" if user is not None else ""
-    return (
+    where = _(" or add it to {path}").format(path=user) if user is not None else ""
+    return _(
         "no PKCS#11 module found: pass --module PATH or set PKCS11_MODULE to the key's "
         "PKCS#11 library (a .so file from the vendor's driver package, usually under /opt "
-        f"or /usr/lib, e.g. libshuttle_p11v220.so, libwdpkcs_*.so, libgm3000_pkcs11.so){where}; "
+        "or /usr/lib, e.g. libshuttle_p11v220.so, libwdpkcs_*.so, libgm3000_pkcs11.so){where}; "
         "some keys come with no PKCS#11 module at all, only an SKF (GM/T 0016) library or a "
         "Windows CSP, and ukeytool cannot read those"
-    )
+    ).format(where=where)

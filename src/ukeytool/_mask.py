@@ -48,6 +48,7 @@ import dataclasses
 import re
 
 from ._model import (
+    Advice,
     Certificate,
     CertificateEntry,
     FileReport,
@@ -57,6 +58,7 @@ from ._model import (
     Problem,
     Report,
     SlotReport,
+    TokenAdvice,
 )
 from ._text import Text
 
@@ -297,6 +299,7 @@ def _slot(slot: SlotReport) -> SlotReport:
         login=None
         if slot.login is None
         else dataclasses.replace(slot.login, message=mask_personal(slot.login.message)),
+        advice=None if slot.advice is None else _token_advice(slot.advice),
     )
 
 
@@ -306,6 +309,26 @@ def _entry(entry: CertificateEntry) -> CertificateEntry:
         label=None if entry.label is None else mask_text(entry.label),
         certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
         problems=_problems(entry.problems),
+        advice=None if entry.advice is None else _advice(entry.advice),
+    )
+
+
+def _advice(advice: Advice) -> Advice:
+    """Advice names what decided the bank (an issuer name can hold an ID number)."""
+    bank = advice.bank
+    return dataclasses.replace(
+        advice,
+        bank=dataclasses.replace(
+            bank, evidence=mask_optional(bank.evidence, show_personal_data=False)
+        ),
+    )
+
+
+def _token_advice(advice: TokenAdvice) -> TokenAdvice:
+    return dataclasses.replace(
+        advice,
+        certificate_label=mask_optional(advice.certificate_label, show_personal_data=False),
+        advice=None if advice.advice is None else _advice(advice.advice),
     )
 
 

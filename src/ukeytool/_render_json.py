@@ -43,6 +43,11 @@ Choices, so consumers can rely on them:
   (absent from token documents); each certificate validates against the same definition
   as a token's, with ``uri`` null (a file has no PKCS#11 URI), ``handle`` its position in
   the file, and a ``location`` member that only file certificates have.
+* Renewal advice, when the reports carry it (:func:`~ukeytool.advise`), is an ``advice``
+  object per certificate and per token: stable English codes (``phase``, ``action``,
+  ``rule``...) and dates, with the human sentences (``message``, ``summary``) in the
+  language chosen (``language`` at the top). Days there are China Standard Time dates,
+  ``YYYY-MM-DD``.
 * The text never carries raw control characters: besides the escapes JSON requires, C1
   controls, format characters (bidi overrides...) and other non-printing characters
   inside strings are written as ``\\uXXXX`` escapes, which decode to the same value.
@@ -56,8 +61,11 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from ._i18n import get_language, using
 from ._mask import mask_failure, mask_file, mask_report
 from ._model import (
+    Advice,
+    BankChoice,
     Certificate,
     CertificateEntry,
     FileKey,
@@ -72,6 +80,7 @@ from ._model import (
     Report,
     SlotReport,
     Status,
+    TokenAdvice,
     TokenInfo,
 )
 from ._text import Text
@@ -100,14 +109,32 @@ def report_to_dict(
     generated_at: datetime.datetime,
     failures: Sequence[ModuleFailure] = (),
     show_personal_data: bool = False,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """The JSON document for ``reports`` as plain dicts, lists, strings, numbers and None.
 
     ``generated_at`` is when the document was made (aware; a naive datetime raises
     :class:`~ukeytool._errors.UsageError`). Raises ValueError when the reports were
     judged at different moments or with different warning windows. ID numbers are
-    masked unless ``show_personal_data``.
+    masked unless ``show_personal_data``. ``lang``: the language of the advice sentences
+    (default: the current language).
     """
+    with using(lang):
+        return _document(
+            reports,
+            generated_at=generated_at,
+            failures=failures,
+            show_personal_data=show_personal_data,
+        )
+
+
+def _document(
+    reports: Sequence[Report],
+    *,
+    generated_at: datetime.datetime,
+    failures: Sequence[ModuleFailure],
+    show_personal_data: bool,
+) -> dict[str, Any]:
     generated_at = check_moment(generated_at, what="generated_at")
     if not show_personal_data:
         reports = [mask_report(report) for report in reports]
@@ -141,6 +168,7 @@ def report_to_dict(
         "summary": {"certificates": sum(counts.values()), **counts},
         "modules": [_report(report) for report in reports],
         "failed_modules": [_failure(failure) for failure in failures],
+        "language": get_language(),
     }
 
 
@@ -160,16 +188,19 @@ def render_json(
     generated_at: datetime.datetime,
     failures: Sequence[ModuleFailure] = (),
     show_personal_data: bool = False,
+    lang: str | None = None,
 ) -> str:
     """The JSON document for ``reports`` (and ``failures``, modules that could not be
     inspected): UTF-8 friendly, indented by 2, ending in a newline. ID numbers are
-    masked unless ``show_personal_data``."""
+    masked unless ``show_personal_data``; ``lang``: the language of the advice
+    sentences."""
     text = json.dumps(
         report_to_dict(
             reports,
             generated_at=generated_at,
             failures=failures,
             show_personal_data=show_personal_data,
+            lang=lang,
         ),
         ensure_ascii=False,
         indent=2,
@@ -182,6 +213,7 @@ def files_to_dict(
     *,
     generated_at: datetime.datetime,
     show_personal_data: bool = False,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """The JSON document for certificate files: the report document's members, with
     ``modules`` and ``failed_modules`` empty, and ``files``; personal data masked unless
@@ -189,7 +221,9 @@ def files_to_dict(
     moments or with different warning windows."""
     if not show_personal_data:
         files = [mask_file(report) for report in files]
-    document = report_to_dict([], generated_at=generated_at, show_personal_data=show_personal_data)
+    document = report_to_dict(
+        [], generated_at=generated_at, show_personal_data=show_personal_data, lang=lang
+    )
     if files:
         at, warn_days = files[0].at, files[0].warn_days
         if any(f.at != at or f.warn_days != warn_days for f in files[1:]):
@@ -213,10 +247,11 @@ def render_files_json(
     *,
     generated_at: datetime.datetime,
     show_personal_data: bool = False,
+    lang: str | None = None,
 ) -> str:
     """:func:`files_to_dict` as text, written as :func:`render_json` writes."""
     document = files_to_dict(
-        files, generated_at=generated_at, show_personal_data=show_personal_data
+        files, generated_at=generated_at, show_personal_data=show_personal_data, lang=lang
     )
     text = json.dumps(document, ensure_ascii=False, indent=2)
     return _escape_nonprinting(text) + "\n"
@@ -340,7 +375,7 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
         "private_objects_visible": slot.logged_in,
         "token": None
         if slot.token is None
-        else _token(slot.token, info.slot_id, slot.certificates),
+        else _token(slot.token, info.slot_id, slot.certificates, slot.advice),
     }
     if slot.token is None and slot.certificates:
         out["certificates"] = [_certificate(None, entry) for entry in slot.certificates]
@@ -357,7 +392,10 @@ def _login(outcome: LoginOutcome) -> dict[str, Any]:
 
 
 def _token(
-    token: TokenInfo, slot_id: int, certificates: Sequence[CertificateEntry]
+    token: TokenInfo,
+    slot_id: int,
+    certificates: Sequence[CertificateEntry],
+    advice: TokenAdvice | None = None,
 ) -> dict[str, Any]:
     return {
         "slot_id": slot_id,
@@ -387,6 +425,7 @@ def _token(
         "firmware_version": _version(token.firmware_version),
         "utc_time": token.utc_time,
         "certificates": [_certificate(token, entry) for entry in certificates],
+        **({} if advice is None else {"advice": _token_advice(advice)}),
     }
 
 
@@ -429,6 +468,7 @@ def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, 
         "error": None if cert is None else cert.error,
         "problems": _problems(problems),
         **_name_and_identity_members(cert),
+        **({} if entry.advice is None else {"advice": _advice(entry.advice)}),
     }
 
 
@@ -484,4 +524,69 @@ def _identity_number(number: IdentityNumber) -> dict[str, Any]:
         "id_kind": number.id_kind,
         "critical": number.critical,
         "raw_hex": number.raw.hex(),
+    }
+
+
+def _day(value: datetime.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _bank(choice: BankChoice) -> dict[str, Any]:
+    from ._renewal import bank_message
+
+    return {
+        "bank": choice.bank,
+        "bank_name": choice.bank_name,
+        "bank_name_zh": choice.bank_name_zh,
+        "policy": choice.policy,
+        "rule": choice.rule.value,
+        "confidence": choice.confidence,
+        "evidence": choice.evidence,
+        "message": bank_message(choice),
+    }
+
+
+def _advice(advice: Advice) -> dict[str, Any]:
+    from ._renewal import advice_message, advice_summary
+
+    return {
+        "phase": advice.phase.value,
+        "action": advice.action.value,
+        "needs_action": advice.needs_action,
+        "expired": advice.expired,
+        "bank": _bank(advice.bank),
+        "key_name": advice.key_name,
+        "expires": None if advice.expires is None else _moment(advice.expires),
+        "expiry_date": _day(advice.expiry_date),
+        "window_opens": _day(advice.window_opens),
+        "window_closes": _day(advice.window_closes),
+        "windows": [
+            {
+                "channel": w.channel,
+                "opens": _day(w.opens),
+                "closes": _day(w.closes),
+                "state": w.state.value,
+                "key_types": list(w.key_types),
+            }
+            for w in advice.windows
+        ],
+        "branch_items": list(advice.branch_items),
+        "branch_note": advice.branch_note,
+        "branch_note_zh": advice.branch_note_zh,
+        "validity_years": list(advice.validity_years),
+        "summary": advice_summary(advice),
+        "message": advice_message(advice),
+    }
+
+
+def _token_advice(advice: TokenAdvice) -> dict[str, Any]:
+    from ._renewal import token_advice_message
+
+    return {
+        "action": advice.action.value,
+        "needs_action": advice.needs_action,
+        "pin_locked": advice.pin_locked,
+        "certificate_handle": advice.certificate,
+        "certificate_label": advice.certificate_label,
+        "message": token_advice_message(advice),
     }

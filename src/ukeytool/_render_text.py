@@ -29,8 +29,10 @@ import datetime
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from ._i18n import N_, _, ngettext, using
 from ._mask import mask_certificate, mask_failure, mask_report
 from ._model import (
+    BankChoice,
     Certificate,
     CertificateEntry,
     FileKey,
@@ -40,6 +42,7 @@ from ._model import (
     NameAttribute,
     PinState,
     Problem,
+    RenewalPhase,
     Report,
     SlotReport,
     Status,
@@ -67,25 +70,35 @@ _STATUS_COLOR = {
     Status.UNREADABLE: _RED,
 }
 
+# Marked with N_() for translation; translated with _() where they are shown.
 _STATUS_WORDS = {
-    Status.VALID: "valid",
-    Status.EXPIRING: "expiring",
-    Status.EXPIRED: "expired",
-    Status.NOT_YET_VALID: "not yet valid",
-    Status.UNREADABLE: "unreadable",
+    Status.VALID: N_("valid"),
+    Status.EXPIRING: N_("expiring"),
+    Status.EXPIRED: N_("expired"),
+    Status.NOT_YET_VALID: N_("not yet valid"),
+    Status.UNREADABLE: N_("unreadable"),
 }
 
 _PIN_TEXT = {
-    PinState.OK: ("ok", ""),
-    PinState.COUNT_LOW: ("WRONG PIN ENTERED since the last login", _YELLOW),
-    PinState.FINAL_TRY: ("FINAL TRY (one more wrong PIN locks the token)", _BOLD_RED),
-    PinState.LOCKED: ("LOCKED (only the token's issuer can unlock it)", _BOLD_RED),
-    PinState.MUST_BE_CHANGED: ("must be changed", _YELLOW),
-    PinState.USER_PIN_NOT_SET: ("not set", _YELLOW),
-    PinState.NOT_INITIALISED: ("token not initialised", _YELLOW),
+    PinState.OK: (N_("ok"), ""),
+    PinState.COUNT_LOW: (N_("WRONG PIN ENTERED since the last login"), _YELLOW),
+    PinState.FINAL_TRY: (N_("FINAL TRY (one more wrong PIN locks the token)"), _BOLD_RED),
+    PinState.LOCKED: (N_("LOCKED (only the token's issuer can unlock it)"), _BOLD_RED),
+    PinState.MUST_BE_CHANGED: (N_("must be changed"), _YELLOW),
+    PinState.USER_PIN_NOT_SET: (N_("not set"), _YELLOW),
+    PinState.NOT_INITIALISED: (N_("token not initialised"), _YELLOW),
 }
 
-_HEADERS = ("LABEL", "ID", "SUBJECT CN", "ISSUER CN", "KEY", "NOT AFTER", "DAYS", "STATUS")
+_HEADERS = (
+    N_("LABEL"),
+    N_("ID"),
+    N_("SUBJECT CN"),
+    N_("ISSUER CN"),
+    N_("KEY"),
+    N_("NOT AFTER"),
+    N_("DAYS"),
+    N_("STATUS"),
+)
 _RIGHT_ALIGNED = frozenset({"DAYS", "#"})
 _GAP = "  "
 _MAX_ID_BYTES = 8
@@ -120,6 +133,7 @@ def render_text(
     failures: Sequence[ModuleFailure] = (),
     show_personal_data: bool = False,
     details: bool = False,
+    lang: str | None = None,
 ) -> str:
     """A listing of ``reports`` readable at a glance, ending in a one-line summary.
 
@@ -127,7 +141,10 @@ def render_text(
     escapes; without it the text holds no escape sequence at all. With
     ``certificate_uris`` each certificate's ``pkcs11:`` URI is shown under its row; with
     ``details`` its fingerprints, name attributes, holder and identity numbers. ID
-    numbers are masked unless ``show_personal_data``.
+    numbers are masked unless ``show_personal_data``. Reports with renewal advice
+    (:func:`~ukeytool.advise`) get it under each certificate and a summary per token.
+    ``lang``: ``"en"`` or ``"zh"`` (default: the current language, see
+    :mod:`ukeytool._i18n`).
     """
     masked = False
     if not show_personal_data:
@@ -136,7 +153,8 @@ def render_text(
         masked = shown != list(reports) or shown_failures != list(failures)
         reports, failures = shown, shown_failures
     renderer = _Renderer(color, certificate_uris, details=details, masked=masked)
-    return renderer.render(reports, failures)
+    with using(lang):
+        return renderer.render(reports, failures)
 
 
 def render_certificate_details(
@@ -155,24 +173,27 @@ def render_certificate_details(
     return "\n".join(renderer.lines) + "\n"
 
 
-_MASKED_NOTE = (
+_MASKED_NOTE = N_(
     "Personal data masked: ID numbers are partly replaced by *; --show-personal-data shows them."
 )
 
 
 def render_files_text(
-    files: Sequence[FileReport], *, color: bool, show_personal_data: bool = False
+    files: Sequence[FileReport],
+    *,
+    color: bool,
+    show_personal_data: bool = False,
+    lang: str | None = None,
 ) -> str:
     """A listing of the certificates in ``files``, with the same rows as
     :func:`render_text` gives a token's certificates, numbered (``#``) by their position
     in the file, and ending in the same kind of summary line; personal data masked
     unless ``show_personal_data``."""
-    if show_personal_data:
-        return _Renderer(color).render_files(files)
     from ._mask import mask_file
 
-    masked = [mask_file(report) for report in files]
-    return _Renderer(color, masked=masked != list(files)).render_files(masked)
+    shown = list(files) if show_personal_data else [mask_file(report) for report in files]
+    with using(lang):
+        return _Renderer(color, masked=shown != list(files)).render_files(shown)
 
 
 _FORMAT_NAMES = {"pem": "PEM", "der": "DER", "pkcs7": "PKCS#7", "pkcs12": "PKCS#12"}
@@ -215,11 +236,13 @@ class _Renderer:
         key = (value.raw, value.encoding)
         if key not in self.footnotes:
             if value.encoding == "unknown":
-                how = r"neither UTF-8 nor GB18030, undecodable bytes shown as \xNN"
+                how = _(r"neither UTF-8 nor GB18030, undecodable bytes shown as \xNN")
             else:
-                how = f"decoded as {value.encoding.upper()} (not valid {claimed})"
-            self.footnotes[key] = (
-                f"{GUESSED_MARK} {shown or '(empty)'}: {how}; raw bytes: {value.hex}"
+                how = _("decoded as {encoding} (not valid {claimed})").format(
+                    encoding=value.encoding.upper(), claimed=claimed
+                )
+            self.footnotes[key] = _("{mark} {text}: {how}; raw bytes: {hex}").format(
+                mark=GUESSED_MARK, text=shown or _("(empty)"), how=how, hex=value.hex
             )
         return f"{shown}{GUESSED_MARK}"
 
@@ -241,14 +264,15 @@ class _Renderer:
         if reports:
             at = _utc(reports[0].at)
             self.lines.append(
-                f"Validity at {at:%Y-%m-%d %H:%M:%S} UTC; "
-                f"expiring = expires within {reports[0].warn_days} days"
+                _("Validity at {at} UTC; expiring = expires within {days} days").format(
+                    at=f"{at:%Y-%m-%d %H:%M:%S}", days=reports[0].warn_days
+                )
             )
         else:
-            self.lines.append("No modules inspected.")
+            self.lines.append(_("No modules inspected."))
         for failure in failures:
             self.lines.append("")
-            self.lines.append(f"Module {escape_control(failure.path)}")
+            self.lines.append(_("Module {path}").format(path=escape_control(failure.path)))
             self.lines.append("  " + self.paint(f"! {escape_control(failure.message)}", _RED))
         for report in reports:
             self.lines.append("")
@@ -258,7 +282,7 @@ class _Renderer:
             self.lines.extend(self.footnotes.values())
         if self.masked:
             self.lines.append("")
-            self.lines.append(_MASKED_NOTE)
+            self.lines.append(_(_MASKED_NOTE))
         self.lines.append("")
         self.lines.append(self.summary(reports, failures))
         return "\n".join(self.lines) + "\n"
@@ -268,28 +292,35 @@ class _Renderer:
         about = [
             part for part in (self.text(module.manufacturer), self.text(module.description)) if part
         ]
-        about.append(f"version {_version(module.library_version)}")
+        about.append(_("version {version}").format(version=_version(module.library_version)))
         about.append(f"PKCS#11 {_version(module.cryptoki_version)}")
-        self.lines.append(f"Module {escape_control(module.path)}  ({', '.join(about)})")
+        self.lines.append(
+            _("Module {path}").format(path=escape_control(module.path)) + f"  ({', '.join(about)})"
+        )
         if module.real_path != module.path:
-            self.lines.append(f"  real path {escape_control(module.real_path)}")
+            self.lines.append(
+                "  " + _("real path {path}").format(path=escape_control(module.real_path))
+            )
         for problem in report.problems:
             self.problem(problem, "  ")
         if not report.slots:
-            self.lines.append("  (no slots)")
+            self.lines.append("  " + _("(no slots)"))
         for slot in report.slots:
             self.slot(slot)
 
     def slot(self, slot: SlotReport) -> None:
         info = slot.slot
         description = self.text(info.description)
-        self.lines.append(f"Slot 0x{info.slot_id:x}" + (f"  {description}" if description else ""))
+        self.lines.append(
+            _("Slot {id}").format(id=f"0x{info.slot_id:x}")
+            + (f"  {description}" if description else "")
+        )
         if slot.token is not None:
             self.token(slot.token)
         elif info.token_present:
-            self.lines.append("  (token present, but its information could not be read)")
+            self.lines.append("  " + _("(token present, but its information could not be read)"))
         else:
-            self.lines.append("  (no token)")
+            self.lines.append("  " + _("(no token)"))
         for problem in slot.problems:
             self.problem(problem, "  ")
         if slot.login is not None:
@@ -300,22 +331,29 @@ class _Renderer:
             if not slot.token.initialized:
                 pass  # the PIN line already says so; an uninitialised token holds nothing
             elif slot.logged_in:
-                self.lines.append("    no certificates (logged in: private ones included)")
+                self.lines.append("    " + _("no certificates (logged in: private ones included)"))
             else:
                 # Never absolute: certificates can be private objects, hidden until login.
                 self.lines.append(
-                    "    no certificates visible without login (private certificates may be "
-                    "hidden; --login shows them)"
+                    "    "
+                    + _(
+                        "no certificates visible without login (private certificates may be "
+                        "hidden; --login shows them)"
+                    )
                 )
         if not slot.complete:
             self.lines.append(
                 "    "
                 + self.paint(
-                    "(certificate listing incomplete: certificates may be missing; "
-                    "see the lines marked !)",
+                    _(
+                        "(certificate listing incomplete: certificates may be missing; "
+                        "see the lines marked !)"
+                    ),
                     _YELLOW,
                 )
             )
+        if slot.advice is not None and (slot.certificates or slot.advice.pin_locked):
+            self.token_advice(slot)
 
     def login(self, outcome: LoginOutcome) -> None:
         color = _GREEN if outcome.logged_in else _BOLD_RED
@@ -323,17 +361,17 @@ class _Renderer:
         self.lines.append(f"  {word}: {escape_control(outcome.message)}")
 
     def token(self, token: TokenInfo) -> None:
-        parts = [f"Token {self.text(token.label, empty='(no label)')}"]
+        parts = [_("Token {label}").format(label=self.text(token.label, empty=_("(no label)")))]
         serial = self.text(token.serial)
         if serial:
-            parts.append(f"serial {serial}")
+            parts.append(_("serial {serial}").format(serial=serial))
         maker = " / ".join(p for p in (self.text(token.manufacturer), self.text(token.model)) if p)
         if maker:
             parts.append(maker)
         pin_text, pin_color = _PIN_TEXT[token.pin_state]
-        pin = f"PIN: {self.paint(pin_text, pin_color)}"
+        pin = _("PIN: {state}").format(state=self.paint(_(pin_text), pin_color))
         if token.protected_authentication_path:
-            pin += " (PIN pad)"
+            pin += " " + _("(PIN pad)")
         if token.pin_state is PinState.OK:
             # All is well: keep it on the token's line.
             self.lines.append("  " + "  ".join([*parts, pin]))
@@ -353,7 +391,8 @@ class _Renderer:
     ) -> None:
         """One row per certificate; ``numbered`` puts each one's handle (a file's
         position) first, under ``#``."""
-        headers = ("#", *_HEADERS) if numbered else _HEADERS
+        names = ("#", *_HEADERS) if numbered else _HEADERS
+        headers = [_(h) for h in names]
         rows = [[str(entry.handle)] * numbered + self.row(entry) for entry in entries]
         widths = [
             max(display_width(h), *(display_width(row[i]) for row in rows))
@@ -362,8 +401,8 @@ class _Renderer:
 
         def line(cells: Sequence[str], last: str) -> str:
             padded = [
-                pad(cell, width, right=header in _RIGHT_ALIGNED)
-                for cell, width, header in zip(cells, widths, headers, strict=False)
+                pad(cell, width, right=name in _RIGHT_ALIGNED)
+                for cell, width, name in zip(cells, widths, names, strict=False)
             ]
             return "    " + _GAP.join([*padded, last])
 
@@ -379,13 +418,15 @@ class _Renderer:
                 problems.extend(entry.certificate.problems)
             for problem in problems:
                 self.problem(problem, "      ")
+            if entry.advice is not None:
+                self.certificate_advice(entry)
 
     def row(self, entry: CertificateEntry) -> list[str]:
         cert = entry.certificate
         if entry.id is None:
             ident = "-"
         elif not entry.id:
-            ident = "(empty)"
+            ident = _("(empty)")
         elif len(entry.id) > _MAX_ID_BYTES:
             ident = entry.id[: _MAX_ID_BYTES - 2].hex() + "..."
         else:
@@ -454,19 +495,21 @@ class _Renderer:
         return f"{escape_control(attribute.name)}={value}  ({attribute.string_type})"
 
     def status(self, entry: CertificateEntry) -> str:
-        word = _STATUS_WORDS[entry.status]
+        word = _(_STATUS_WORDS[entry.status])
         reason = entry.unreadable_reason
         if reason is not None:
-            word = f"{word}: {escape_control(reason)}"
+            word = _("{status}: {reason}").format(status=word, reason=escape_control(reason))
         return self.paint(word, _STATUS_COLOR[entry.status])
 
     def summary(self, reports: Sequence[Report], failures: Sequence[ModuleFailure] = ()) -> str:
         text = self.counts(entry for report in reports for entry in report.certificates)
         if failures:
             n = len(failures)
-            text += f"; {n} module{'' if n == 1 else 's'} could not be inspected"
+            text += ngettext(
+                "; {n} module could not be inspected", "; {n} modules could not be inspected", n
+            ).format(n=n)
         if not all(report.complete for report in reports):
-            text += "; some things could not be read (lines marked !)"
+            text += _("; some things could not be read (lines marked !)")
         return text
 
     def counts(self, entries: Iterable[CertificateEntry]) -> str:
@@ -475,10 +518,14 @@ class _Renderer:
         for entry in entries:
             counts[entry.status] += 1
         total = sum(counts.values())
-        text = f"{total} certificate{'' if total == 1 else 's'}"
-        parts = [f"{n} {_STATUS_WORDS[status]}" for status, n in counts.items() if n]
+        text = ngettext("{n} certificate", "{n} certificates", total).format(n=total)
+        parts = [
+            _("{n} {status}").format(n=n, status=_(_STATUS_WORDS[status]))
+            for status, n in counts.items()
+            if n
+        ]
         if parts:
-            text += ": " + ", ".join(parts)
+            text += _(": {parts}").format(parts=_(", ").join(parts))
         return text
 
     # -- certificate files ---------------------------------------------------------
@@ -487,11 +534,12 @@ class _Renderer:
         if files:
             at = _utc(files[0].at)
             self.lines.append(
-                f"Validity at {at:%Y-%m-%d %H:%M:%S} UTC; "
-                f"expiring = expires within {files[0].warn_days} days"
+                _("Validity at {at} UTC; expiring = expires within {days} days").format(
+                    at=f"{at:%Y-%m-%d %H:%M:%S}", days=files[0].warn_days
+                )
             )
         else:
-            self.lines.append("No files inspected.")
+            self.lines.append(_("No files inspected."))
         for report in files:
             self.lines.append("")
             self.file(report)
@@ -500,7 +548,7 @@ class _Renderer:
             self.lines.extend(self.footnotes.values())
         if self.masked:
             self.lines.append("")
-            self.lines.append(_MASKED_NOTE)
+            self.lines.append(_(_MASKED_NOTE))
         self.lines.append("")
         text = self.counts(entry for report in files for entry in report.certificates)
         unopened = sum(not report.opened for report in files)
@@ -531,6 +579,42 @@ class _Renderer:
         else:
             belongs = "no certificate read from this file matches it"
         self.lines.append(f"  {what} at {escape_control(key.location)}: {belongs}")
+
+    # -- renewal advice (present when the reports went through ukeytool.advise) ------
+
+    def certificate_advice(self, entry: CertificateEntry) -> None:
+        from ._renewal import advice_message, advice_summary
+
+        advice = entry.advice
+        assert advice is not None
+        color = _RED if advice.needs_action else ""
+        summary = self.paint(advice_summary(advice), color)
+        self.lines.append("      " + _("renewal: {summary}").format(summary=summary))
+        if advice.phase not in (RenewalPhase.NOT_BANK_CERTIFICATE, RenewalPhase.NO_DATES):
+            self.lines.append("        " + advice_message(advice))
+
+    def token_advice(self, slot: SlotReport) -> None:
+        from ._renewal import bank_message, token_advice_message
+
+        advice = slot.advice
+        assert advice is not None
+        choices: dict[BankChoice, list[str]] = {}
+        for entry in slot.certificates:
+            cert_advice = entry.advice
+            if cert_advice is None or cert_advice.phase in (
+                RenewalPhase.NOT_BANK_CERTIFICATE,
+                RenewalPhase.NO_DATES,
+            ):
+                continue
+            choices.setdefault(cert_advice.bank, []).append(self.text(entry.label, empty="-"))
+        for choice, labels in choices.items():
+            text = _("bank: {bank}").format(bank=bank_message(choice))
+            if len(choices) > 1:
+                text += " " + _("[{labels}]").format(labels=_(", ").join(labels))
+            self.lines.append("    " + text)
+        color = _BOLD_RED if advice.pin_locked else (_RED if advice.needs_action else "")
+        message = self.paint(token_advice_message(advice), color)
+        self.lines.append("    " + _("advice: {message}").format(message=message))
 
 
 def _last_cn(attributes: Sequence[NameAttribute] | None) -> NameAttribute | None:

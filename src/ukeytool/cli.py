@@ -21,10 +21,12 @@ from ._errors import (
     ModuleCallFailed,
     ModuleCrashed,
     ModuleError,
+    ModuleNotFound,
     ModuleTimedOut,
     UkeytoolError,
     UsageError,
 )
+from ._i18n import LANGUAGES, _, get_language, language_from_env, using
 from ._text import escape_control
 from ._version import __version__
 
@@ -258,6 +260,31 @@ def _add_inspection(parser: argparse.ArgumentParser, *, warn_default: int) -> No
         help="inspect the modules inside ukeytool's own process (for a debugger); a "
         "module that hangs or crashes then hangs or crashes ukeytool",
     )
+    renewal = parser.add_argument_group("renewal advice (see docs/renewal.md)")
+    renewal.add_argument(
+        "--bank",
+        metavar="BANK",
+        help="the bank whose renewal rules apply to every certificate: a code (ICBC, ABC, "
+        "CCB, BOC, generic), a name such as 工行, or a policy id such as ccb-wangyindun-gd. "
+        "Default: from the module's file name, else the issuer's name, else general advice",
+    )
+    renewal.add_argument(
+        "--renewal-policies",
+        metavar="FILE",
+        help="a renewal policy file (JSON) that replaces or adds to the shipped policies "
+        "and $XDG_CONFIG_HOME/ukeytool/renewal.json; it is tried first",
+    )
+    _add_lang(parser)
+
+
+def _add_lang(parser: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> None:
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=default,
+        help="the language of the output: en (English) or zh (Simplified Chinese); "
+        "default: from the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG; zh_CN.UTF-8 gives zh)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ukeytool {__version__}")
+    _add_lang(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     listing = commands.add_parser(
         "list-tokens",
@@ -352,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-catalogue", action="store_true", help="do not look for catalogue modules"
     )
     _add_inspect_file(commands)
+    _add_lang(modules)
     return parser
 
 
@@ -396,6 +425,7 @@ def _add_inspect_file(commands: Any) -> None:
         help="show ID-card and other identity numbers in full; by default they are "
         "partly masked (110***********002X)",
     )
+    _add_lang(files)
     files.add_argument(
         "--color",
         choices=("auto", "always", "never"),
@@ -425,7 +455,8 @@ def _resolve_modules(given: Sequence[str] | None) -> list[str]:
     if not found:
         raise UsageError(no_module_message())
     names = ", ".join(f"{m.path} ({m.source})" for m in found)
-    sys.stderr.write(f"ukeytool: no module given; using {len(found)} found by discovery: {names}\n")
+    line = _("ukeytool: no module given; using {n} found by discovery: {names}")
+    sys.stderr.write(line.format(n=len(found), names=names) + "\n")
     return [m.path for m in found]
 
 
@@ -471,6 +502,7 @@ def _inspect_all(args: argparse.Namespace) -> tuple[list[Report], list[ModuleFai
         ]
         if reports and not any(r.tokens for r in reports):
             raise UsageError(_no_match(args))
+    reports = _advise(reports, args)
     return reports, failures, now
 
 
@@ -597,13 +629,46 @@ def _isolation(args: argparse.Namespace) -> tuple[bool, float | None]:
     return True, timeout or None
 
 
+def _renewal_setup(args: argparse.Namespace) -> None:
+    """Read the renewal policies (shipped, user file, --renewal-policies) and check
+    --bank, so that a bad file or an unknown bank fails before any module is loaded."""
+    from ._discovery import Catalogue, CatalogueError, load_catalogue
+    from ._renewal import check_bank, load_policies
+
+    args.policies = load_policies(extra=args.renewal_policies)
+    try:
+        args.catalogue = load_catalogue()
+    except CatalogueError as exc:
+        # The module catalogue only adds bank hints here: say so, and go on without them.
+        warning = _("ukeytool: warning: {message}; module file names are not used to tell the bank")
+        sys.stderr.write(warning.format(message=exc) + "\n")
+        args.catalogue = Catalogue()
+    if args.bank is not None:
+        check_bank(args.bank, policies=args.policies, catalogue=args.catalogue)
+
+
+def _advise(reports: list[Report], args: argparse.Namespace) -> list[Report]:
+    """Renewal advice for every certificate and token (at each report's moment)."""
+    from ._renewal import advise
+
+    return [
+        advise(r, bank=args.bank, policies=args.policies, catalogue=args.catalogue) for r in reports
+    ]
+
+
 def _no_match(args: argparse.Namespace) -> str:
     wanted = [
         f"{name} {value!r}"
-        for name, value in (("URI", args.uri), ("label", args.token_label), ("serial", args.serial))
+        for name, value in (
+            ("URI", args.uri),
+            (_("label"), args.token_label),
+            (_("serial"), args.serial),
+        )
         if value is not None
     ]
-    return f"no token matches {' and '.join(wanted)}; run 'ukeytool list-tokens' to see them all"
+    return _("no token matches {wanted}; run 'ukeytool list-tokens' to see them all").format(
+        wanted=_(" and ").join(wanted)
+    )
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -624,7 +689,8 @@ def _emit(text: str, output: str | None) -> None:
 def _only_failures(failures: Sequence[ModuleFailure]) -> int:
     """Every module failed: one line each, and the exit code of the worst kind."""
     for failure in failures:
-        sys.stderr.write(f"ukeytool: error: {failure.message}\n")
+        message = _failure_text(failure.kind, failure.path, failure.message)
+        sys.stderr.write(_("ukeytool: error: {message}").format(message=message) + "\n")
     return max(_FAILURE_CODES.get(f.kind, ExitCode.MODULE_UNUSABLE) for f in failures)
 
 
@@ -638,6 +704,7 @@ _FAILURE_CODES = {
 
 
 def _list_tokens(args: argparse.Namespace) -> int:
+    _renewal_setup(args)
     reports, failures, now = _inspect_all(args)
     if not reports:
         return _only_failures(failures)
@@ -669,6 +736,7 @@ def _list_tokens(args: argparse.Namespace) -> int:
             show_personal_data=args.show_personal_data,
             details=args.details,
         )
+    # (JSON and text take the language of the context main() set up.)
     _emit(text, args.output)
     _login_note(reports)
     login_exit = _login_exit(reports)
@@ -686,6 +754,7 @@ def _check(args: argparse.Namespace) -> int:
             f"--crit-days ({args.crit_days}) must not be greater than --warn-days "
             f"({args.warn_days})"
         )
+    _renewal_setup(args)
     reports, failures, _now = _inspect_all(args)
     result = check_reports(
         reports,
@@ -737,9 +806,18 @@ def _list_modules(args: argparse.Namespace) -> int:
         return ExitCode.OK
     lines = []
     for m in found:
-        state = "used" if m.usable else ("not used: " + ("problem" if m.problem else "disabled"))
+        if m.usable:
+            state = _("used")
+        elif m.problem:
+            state = _("not used: problem")
+        else:
+            state = _("not used: disabled")
         about = ", ".join(x for x in (m.name, m.vendor) if x)
-        lines.append(f"{m.path}  [{state}]  from {m.source}" + (f"  ({about})" if about else ""))
+        lines.append(
+            f"{m.path}  [{state}]  "
+            + _("from {source}").format(source=m.source)
+            + (f"  ({about})" if about else "")
+        )
         for extra in (m.note, m.problem):
             if extra:
                 lines.append(f"    {extra}")
@@ -809,8 +887,29 @@ def _needs_password(files: Sequence[FileReport]) -> bool:
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"ukeytool: error: {message}\n")
+    sys.stderr.write(_("ukeytool: error: {message}").format(message=message) + "\n")
     return code
+
+
+def _failure_text(kind: str, path: str, message: str) -> str:
+    """A module error's message in the current language: English as the error says it;
+    otherwise a translated sentence, with the English detail where there is one."""
+    if get_language() == "en":
+        return message
+    if kind == ModuleNotFound.__name__:
+        return _(
+            "module not found: {path} does not exist; check the path of the vendor's "
+            "PKCS#11 library (a .so file)"
+        ).format(path=os.path.abspath(path) if "\x00" not in path else path)
+    if kind == ModuleCallFailed.__name__:
+        return _("the module failed: {detail}").format(detail=message)
+    return _("the module cannot be used: {detail}").format(detail=message)
+
+
+def _error_text(exc: UkeytoolError) -> str:
+    if isinstance(exc, ModuleError):
+        return _failure_text(type(exc).__name__, exc.path, str(exc))
+    return str(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -824,9 +923,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A monitoring plugin's usage error is UNKNOWN (3), whichever parser saw it.
         command = next((w for w in words if not w.startswith("-")), None)
         return 3 if code == ExitCode.USAGE and command == "check" else code
+    with using(args.lang or language_from_env()):
+        return _dispatch(parser, args)
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
-        return _fail("no command given; try 'ukeytool list-tokens --help'", ExitCode.USAGE)
+        return _fail(_("no command given; try 'ukeytool list-tokens --help'"), ExitCode.USAGE)
     if args.command == "check":
         return _run_check(args)
     handler = _list_tokens if args.command == "list-tokens" else _list_modules
@@ -841,13 +945,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModuleCrashed as exc:
         return _fail(str(exc), ExitCode.MODULE_CRASHED)
     except ModuleCallFailed as exc:
-        return _fail(str(exc), ExitCode.MODULE_FAILED)
+        return _fail(_error_text(exc), ExitCode.MODULE_FAILED)
     except ModuleError as exc:
-        return _fail(str(exc), ExitCode.MODULE_UNUSABLE)
+        return _fail(_error_text(exc), ExitCode.MODULE_UNUSABLE)
     except UkeytoolError as exc:
         return _fail(str(exc), ExitCode.INCOMPLETE)
     except KeyboardInterrupt:
-        return _fail("interrupted", ExitCode.INTERRUPTED)
+        return _fail(_("interrupted"), ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except Exception as exc:
@@ -859,10 +963,10 @@ def _run_check(args: argparse.Namespace) -> int:
     try:
         return _check(args)
     except UkeytoolError as exc:
-        sys.stdout.write(f"UKEYTOOL UNKNOWN - {exc}\n")
+        sys.stdout.write(f"UKEYTOOL UNKNOWN - {_error_text(exc)}\n")
         return 3
     except KeyboardInterrupt:
-        return _fail("interrupted", ExitCode.INTERRUPTED)
+        return _fail(_("interrupted"), ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except Exception as exc:
