@@ -240,3 +240,17 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
         ]
     )
     return Bank(store, first.serial, second.serial, certs)
+
+
+@pytest.fixture(scope="session")
+def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``libmisbehave.so`` (tests/shim), built once per session (skips without cc, fails
+    under CI)."""
+    from .shim_module import ShimUnavailable, build_shim
+
+    try:
+        return build_shim(tmp_path_factory.mktemp("shim"))
+    except ShimUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"the misbehaving module must be built under CI: {exc}")
+        pytest.skip(str(exc))

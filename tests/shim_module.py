@@ -147,18 +147,24 @@ def run_ukeytool(
     obj: int | None = None,
     after: int | None = None,
     timeout: float = 60,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Run:
-    """``ukeytool list-tokens --json --at 2030-01-01`` on the shim, in a child process.
+    """``ukeytool list-tokens --json --at 2030-01-01 [args]`` on the shim, in a child
+    process, with ``env`` added to its environment.
 
     A child that outlives ``timeout`` is killed and ``subprocess.TimeoutExpired`` raised.
     """
     with tempfile.TemporaryDirectory(prefix="misbehave-") as tmp:
         log = Path(tmp) / "calls.log"
-        env = shim_env(store, modes, slot=slot, obj=obj, after=after, log=log)
+        child_env = shim_env(store, modes, slot=slot, obj=obj, after=after, log=log)
+        child_env.pop("UKEYTOOL_PIN", None)
+        child_env.update(env or {})
         command = [sys.executable, "-m", "ukeytool", "list-tokens", "--module", str(shim)]
         done = subprocess.run(
-            [*command, "--json", "--at", AT],
-            env=env,
+            [*command, "--json", "--at", AT, *args],
+            stdin=subprocess.DEVNULL,
+            env=child_env,
             capture_output=True,
             timeout=timeout,
             check=False,

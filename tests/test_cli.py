@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -181,3 +182,20 @@ def test_module_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_fixed_moment_is_the_one_the_fixtures_use() -> None:
     assert FIXED_NOW.isoformat() == "2030-01-01T00:00:00+00:00"
+
+
+@pytest.mark.softhsm
+def test_details_show_fingerprints_and_name_attributes(
+    bank_env: Bank, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = str(bank_env.store.module_path)
+    code = main(["list-tokens", "--module", module, "--details", *AT])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, err
+    fingerprint = hashlib.sha256(bank_env.certs["valid"].der).hexdigest()
+    assert fingerprint in out.replace(":", "").lower()
+    assert "PrintableString" in out or "UTF8String" in out
+    plain = main(["list-tokens", "--module", module, *AT])
+    short, _ = capsys.readouterr()
+    assert plain == ExitCode.OK
+    assert fingerprint not in short.replace(":", "").lower()

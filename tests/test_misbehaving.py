@@ -6,15 +6,14 @@ shows that the other tokens and their certificates are untouched. ukeytool runs 
 process (``python -m ukeytool list-tokens --json``) and each test pins down its exact
 current behaviour: exit code, JSON, stderr, and the PKCS#11 calls the shim saw.
 
-Hangs and crashes in C_Initialize, and C_Login, belong to features not built yet
-(child-process isolation, opt-in login); for those only the module's own behaviour is
-tested, through a raw probe, so the future tests can rely on it.
+Hangs and crashes in C_Initialize belong to child-process isolation, and the PIN modes to
+the opt-in login (tests/test_login.py); here the module's own behaviour is tested through
+a raw probe, and the listing without login is shown to be unaffected.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pytest
 from ukeytool.cli import ExitCode
 
 from .conftest import Bank
-from .shim_module import Run, ShimUnavailable, build_shim, run_probe, run_ukeytool
+from .shim_module import Run, run_probe, run_ukeytool
 
 pytestmark = pytest.mark.softhsm
 
@@ -33,17 +32,6 @@ FLAG_NAMES = {
     "pin_final_try": "CKF_USER_PIN_FINAL_TRY",
     "pin_locked": "CKF_USER_PIN_LOCKED",
 }
-
-
-@pytest.fixture(scope="session")
-def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``libmisbehave.so``, built once per session (skips without cc, fails under CI)."""
-    try:
-        return build_shim(tmp_path_factory.mktemp("shim"))
-    except ShimUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"the misbehaving module must be built under CI: {exc}")
-        pytest.skip(str(exc))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -308,8 +296,8 @@ def test_rw_only_module_gets_no_rw_session(shim: Path, bank: Bank, base: Baselin
 
 
 def test_login_pin_locked_module_refuses_login(shim: Path, bank: Bank, base: Baseline) -> None:
-    # ukeytool has no login yet (opt-in login is not built); the module's side is ready.
-    # The shim answers for the real module there, so no PIN try is ever spent.
+    # The module's side of the mode (ukeytool's side: tests/test_login.py). The shim
+    # answers for the real module there, so no PIN try is ever spent.
     locked = run_probe(
         shim, bank.store, ["login_pin_locked"], "login", str(base.bank), "1234", slot=base.bank
     )

@@ -14,6 +14,15 @@ neither alone reads all of them well (see docs/domain.md):
   with asn1crypto (``encoding="lenient"``). cryptography cannot load SM2 public keys at
   all, so the key is always read from the SubjectPublicKeyInfo with asn1crypto.
 
+Names are also read attribute by attribute from their own bytes
+(:class:`~ukeytool.NameAttribute`: string type, raw value, how it was decoded, by the same
+:func:`~ukeytool.decode_text` that decodes token labels); a CFCA-style subject CN is split
+into its :class:`~ukeytool.Holder` fields, and the identity numbers of the GB/T 20518 /
+GM/T 0015 extensions (1.2.156.10260.4.1.x, 1.2.86.11.7.x) are read leniently into
+:class:`~ukeytool.IdentityNumber` values. These hold personal data as it is; the
+renderers mask it (:mod:`ukeytool._mask`). The SM3 fingerprint is there when the
+interpreter's OpenSSL has SM3.
+
 Each field is read in its own ``try``: one that fails is None with a Problem, the others
 are still filled. :func:`read_certificate` never raises. This is the only module of the
 package (besides :mod:`ukeytool.testing`) that imports cryptography or asn1crypto; none of
@@ -39,8 +48,8 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ._model import Certificate, Problem
-from ._text import decode_text
+from ._model import Certificate, Holder, IdentityNumber, NameAttribute, Problem
+from ._text import STRING_TYPES, Text, decode_text
 
 __all__ = ["public_key_from_info", "read_certificate"]
 
@@ -143,19 +152,6 @@ _ATTRIBUTE_NAMES = {
     "0.9.2342.19200300.100.1.1": "UID",
 }
 _COMMON_NAME = "2.5.4.3"
-# Universal tags of the string types names use, with the type's name for messages.
-_ASCII_STRINGS = {
-    0x12: "NumericString",
-    0x13: "PrintableString",
-    0x14: "TeletexString",
-    0x16: "IA5String",
-    0x19: "GraphicString",
-    0x1A: "VisibleString",
-    0x1B: "GeneralString",
-}
-_UTF8_STRING = 0x0C
-_UNIVERSAL_STRING = 0x1C
-_BMP_STRING = 0x1E
 
 
 def read_certificate(value: bytes) -> Certificate:
@@ -247,6 +243,7 @@ def _unreadable(
         der=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
         sha1=hashlib.sha1(raw).hexdigest(),
+        sm3=_sm3(raw),
         encoding=encoding,
         problems=tuple(problems or ()),
         error=error,
@@ -354,10 +351,30 @@ class _Reader:
         signature = self._field("signature_algorithm", _strict_signature, self._lenient_signature)
         if signature is not None:
             self._check_signature_match(signature[1])
+        # Raw bytes are what these need, and asn1crypto keeps them exactly as they are
+        # (cryptography re-encodes names); cryptography only when asn1crypto could not
+        # load the certificate. What is odd about a name the subject's problem says.
+        only_strict = self._lenient is None
+        subject_attributes = self._field(
+            "subject_attributes",
+            (lambda c: _attributes(c.subject.public_bytes())) if only_strict else None,
+            lambda c: _attributes(c["tbs_certificate"]["subject"].dump()),
+        )
+        issuer_attributes = self._field(
+            "issuer_attributes",
+            (lambda c: _attributes(c.issuer.public_bytes())) if only_strict else None,
+            lambda c: _attributes(c["tbs_certificate"]["issuer"].dump()),
+        )
+        identity_numbers = self._field(
+            "identity_numbers",
+            _strict_identity_numbers if only_strict else None,
+            _lenient_identity_numbers,
+        )
         return Certificate(
             der=der,
             sha256=hashlib.sha256(der).hexdigest(),
             sha1=hashlib.sha1(der).hexdigest(),
+            sm3=_sm3(der),
             subject=subject[0] if subject else None,
             subject_cn=subject[1] if subject else None,
             issuer=issuer[0] if issuer else None,
@@ -380,6 +397,10 @@ class _Reader:
             ),
             is_ca=self._field("is_ca", _strict_is_ca, _lenient_is_ca),
             self_signed=self._field("self_signed", None, _lenient_self_signed),
+            subject_attributes=subject_attributes,
+            issuer_attributes=issuer_attributes,
+            holder=_holder(subject[1]) if subject else None,
+            identity_numbers=identity_numbers or (),
             encoding=encoding,
             problems=tuple(self.problems),
         )
@@ -429,29 +450,23 @@ class _Reader:
         return self._lenient_name(certificate["tbs_certificate"]["issuer"].dump(), "issuer")
 
     def _lenient_name(self, der: bytes, where: str) -> tuple[str, str | None]:
-        rdns: list[str] = []
+        rdns: dict[int, list[str]] = {}
         cn = None
         odd: list[str] = []
-        for rdn in _tlvs(_contents(der)):
-            attributes = []
-            for atv in _tlvs(rdn.contents):
-                parts = list(_tlvs(atv.contents))
-                if len(parts) != 2:
-                    raise ValueError(
-                        f"an attribute of {len(parts)} parts instead of type and value"
-                    )
-                oid_tlv, value_tlv = parts
-                oid = asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted
-                name = _ATTRIBUTE_NAMES.get(oid, oid)
-                text = _string_value(value_tlv, name, odd)
-                if oid == _COMMON_NAME and text is not None:
-                    cn = text
-                shown = text if text is not None else "#" + value_tlv.encoded.hex()
-                attributes.append(f"{name}={_escape(shown) if text is not None else shown}")
-            rdns.append("+".join(attributes))
+        for attribute in _attributes(der):
+            if attribute.decoding == "not_a_string":
+                shown = attribute.value  # "#<hex>", which RFC 4514 leaves unescaped
+            else:
+                shown = _escape(attribute.value)
+                if attribute.oid == _COMMON_NAME:
+                    cn = attribute.value
+            note = _decoding_note(attribute)
+            if note is not None:
+                odd.append(note)
+            rdns.setdefault(attribute.rdn, []).append(f"{attribute.name}={shown}")
         if odd:
             self.problems.append(Problem(where, odd[0]))
-        return ",".join(reversed(rdns)), cn
+        return ",".join("+".join(rdns[i]) for i in sorted(rdns, reverse=True)), cn
 
     def _lenient_time(self, certificate: Any, field: str) -> datetime.datetime:
         moment = certificate["tbs_certificate"]["validity"][field].chosen.native
@@ -676,32 +691,207 @@ def _contents(tlv: bytes) -> bytes:
     return bytes(asn1_parser.parse(tlv)[4])
 
 
-def _string_value(value: _Tlv, attribute: str, odd: list[str]) -> str | None:
-    """The attribute value's text, or None when it is not a string type.
+def _attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
+    """A Name's attributes one by one, in the order the DER has them.
 
-    Bytes a string type does not allow are decoded the way :func:`decode_text` decodes
-    token labels (UTF-8, else GB18030) and noted in ``odd``.
+    String values are decoded by :func:`decode_text` as their string type says (and
+    guessed at when they are not what it says); a value of another type keeps its whole
+    encoding and reads ``#<hex>``, as RFC 4514 writes it.
     """
-    tag = value.tag
-    if tag in (_BMP_STRING, _UNIVERSAL_STRING):
-        codec = "utf-16-be" if tag == _BMP_STRING else "utf-32-be"
-        try:
-            return value.contents.decode(codec)
-        except UnicodeDecodeError:
-            kind = "BMPString" if tag == _BMP_STRING else "UniversalString"
-            text = decode_text(value.contents)
-            odd.append(f"{attribute} is a {kind} that is not {codec}; read as {text.encoding}")
-            return text.value
-    if tag == _UTF8_STRING or tag in _ASCII_STRINGS:
-        text = decode_text(value.contents)
-        if tag == _UTF8_STRING and text.guessed:
-            odd.append(f"{attribute} is a UTF8String holding non-UTF-8 bytes; "
-                       f"read as {text.encoding} (a guess)")  # fmt: skip
-        elif tag in _ASCII_STRINGS and not value.contents.isascii():
-            odd.append(f"{attribute} is a {_ASCII_STRINGS[tag]} holding non-ASCII bytes; "
-                       f"read as {text.encoding}{' (a guess)' * text.guessed}")  # fmt: skip
-        return text.value
-    return None
+    attributes = []
+    for index, rdn in enumerate(_tlvs(_contents(name_der))):
+        for atv in _tlvs(rdn.contents):
+            parts = list(_tlvs(atv.contents))
+            if len(parts) != 2:
+                raise ValueError(f"an attribute of {len(parts)} parts instead of type and value")
+            oid_tlv, value_tlv = parts
+            oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
+            kind = STRING_TYPES.get(value_tlv.tag)
+            if kind is not None:
+                text = decode_text(value_tlv.contents, string_type=value_tlv.tag)
+            else:
+                kind = _OTHER_TYPES.get(value_tlv.tag, f"[tag 0x{value_tlv.tag:02x}]")
+                raw = value_tlv.encoded
+                text = Text(raw, "#" + raw.hex(), "unknown", False)
+            attributes.append(NameAttribute(oid, _ATTRIBUTE_NAMES.get(oid, oid), kind, text, index))
+    return tuple(attributes)
+
+
+_OTHER_TYPES = {
+    0x01: "BOOLEAN",
+    0x02: "INTEGER",
+    0x03: "BIT STRING",
+    0x04: "OCTET STRING",
+    0x05: "NULL",
+    0x06: "OBJECT IDENTIFIER",
+    0x17: "UTCTime",
+    0x18: "GeneralizedTime",
+    0x30: "SEQUENCE",
+    0x31: "SET",
+}
+
+
+def _decoding_note(attribute: NameAttribute) -> str | None:
+    """A sentence for a value that is not what its string type says, else None."""
+    decoding = attribute.decoding
+    if decoding in ("strict", "not_a_string"):
+        return None
+    text = attribute.text
+    how = f"read as {text.encoding} (a guess)"
+    if decoding == "undecodable":
+        how = "it could not be decoded (shown with \\xNN escapes)"
+    kind = attribute.string_type
+    if kind == "UTF8String":
+        return f"{attribute.name} is a UTF8String holding non-UTF-8 bytes; {how}"
+    if kind in ("BMPString", "UniversalString"):
+        codec = "utf-16-be" if kind == "BMPString" else "utf-32-be"
+        return f"{attribute.name} is a {kind} that is not {codec}; {how}"
+    return f"{attribute.name} is a {kind} holding non-ASCII bytes; {how}"
+
+
+# --- CFCA-style holder names ------------------------------------------------------------
+
+_CFCA_NAME = re.compile(r"(?P<code>0[45]1)@(?P<first>[^@]*)@(?P<second>[^@]*)@(?P<seq>[^@]*)")
+_HOLDER_KINDS = {"051": "individual", "041": "organisation"}
+# What the letter in front of the number stands for, where it is known (domain.md: CFCA
+# writes ID-card numbers as Z<number>; the organisation codes seen with N are unified
+# social credit codes). Other letters are reported as they are, meaning unknown.
+_ID_TYPE_NAMES = {("051", "Z"): "identity card", ("041", "N"): "unified social credit code"}
+
+
+def _holder(common_name: str | None) -> Holder | None:
+    """The fields of a CFCA-style common name, or None for a name of another shape."""
+    match = _CFCA_NAME.fullmatch(common_name or "")
+    if match is None:
+        return None
+    code = match["code"]
+    name, number = (match["first"], match["second"])
+    if code == "041":
+        name, number = number, name
+    letter = None
+    if len(number) > 1 and number[0].isascii() and number[0].isalpha():
+        letter, number = number[0], number[1:]
+    return Holder(
+        type_code=code,
+        kind=_HOLDER_KINDS[code],
+        name=name,
+        id_type=letter,
+        id_type_name=None if letter is None else _ID_TYPE_NAMES.get((code, letter.upper())),
+        id_number=number,
+        sequence=match["seq"],
+    )
+
+
+# --- identity numbers in extensions -----------------------------------------------------
+
+# GB/T 20518-2006 and GM/T 0015-2012 (1.2.156.10260.4.1.x, SM2 certificates) and the
+# older e-government arc 1.2.86.11.7.x (RSA certificates) carry the same numbers, but
+# organisation code and business registration number swap places between the two.
+_IDENTITY_EXTENSIONS: dict[str, tuple[str, bool]] = {
+    "1.2.156.10260.4.1.1": ("identity code", True),
+    "1.2.156.10260.4.1.2": ("social insurance number", True),
+    "1.2.156.10260.4.1.3": ("business registration number", False),
+    "1.2.156.10260.4.1.4": ("organisation code", False),
+    "1.2.156.10260.4.1.5": ("tax number", False),
+    "1.2.86.11.7.1": ("identity code", True),
+    "1.2.86.11.7.2": ("social insurance number", True),
+    "1.2.86.11.7.3": ("organisation code", False),
+    "1.2.86.11.7.4": ("business registration number", False),
+    "1.2.86.11.7.5": ("tax number", False),
+}
+_IDENTITY_ARCS = ("1.2.156.10260.4.1.", "1.2.86.11.7.")
+# IdentifyCode ::= CHOICE { residenterCardNumber [0] PrintableString,
+#     militaryOfficerCardNumber [1] UTF8String, passportNumber [2] PrintableString }
+# The standard does not say EXPLICIT or IMPLICIT; both are met.
+_ID_KINDS = {0: "resident identity card", 1: "military officer card", 2: "passport"}
+_CONSTRUCTED = (0x30, 0x31)
+_OCTET_STRING = 0x04
+
+
+def _is_identity(oid: str) -> bool:
+    return oid in _IDENTITY_EXTENSIONS or oid.startswith(_IDENTITY_ARCS)
+
+
+def _identity_number(oid: str, raw: bytes, critical: bool) -> IdentityNumber:
+    meaning, personal = _IDENTITY_EXTENSIONS.get(oid, ("unknown", True))
+    number, string_type, choice = _identity_value(raw)
+    is_code = meaning == "identity code"
+    return IdentityNumber(
+        oid=oid,
+        meaning=meaning,
+        personal=personal,
+        number=number,
+        string_type=string_type,
+        id_kind=_ID_KINDS.get(choice) if is_code and choice is not None else None,
+        critical=critical,
+        raw=raw,
+    )
+
+
+def _identity_value(raw: bytes) -> tuple[Text | None, str | None, int | None]:
+    """The number in an identity extension's value: (text, string type, choice tag).
+
+    Seen in the wild: a bare string type, one wrapped in a SEQUENCE, SET or an explicit
+    [n] of the IdentifyCode choice, an implicit [n], an OCTET STRING, and the bare bytes
+    without any ASN.1 around them.
+    """
+    try:
+        items = list(_tlvs(raw))
+    except Exception:
+        items = []
+    if len(items) != 1 or len(items[0].encoded) != len(raw):
+        return (decode_text(raw), None, None) if raw else (None, None, None)
+    item, choice = items[0], None
+    for _ in range(4):  # a few wrappers at most; deeper is not a number
+        tag = item.tag
+        if tag in STRING_TYPES:
+            return decode_text(item.contents, string_type=tag), STRING_TYPES[tag], choice
+        if tag & 0xC0 == 0x80:  # context-specific: the IdentifyCode choice
+            if choice is None:
+                choice = tag & 0x1F
+            if not tag & 0x20:  # implicitly tagged: the contents are the string's
+                return decode_text(item.contents), None, choice
+        elif tag == _OCTET_STRING:
+            return decode_text(item.contents), "OCTET STRING", choice
+        elif tag not in _CONSTRUCTED:
+            return None, None, choice
+        children = list(_tlvs(item.contents))
+        if not children:
+            return None, None, choice
+        item = children[0]
+    return None, None, choice
+
+
+def _strict_identity_numbers(certificate: x509.Certificate) -> tuple[IdentityNumber, ...]:
+    numbers = []
+    for extension in certificate.extensions:
+        oid = extension.oid.dotted_string
+        if _is_identity(oid):
+            value = extension.value
+            raw = value.value if isinstance(value, x509.UnrecognizedExtension) else b""
+            numbers.append(_identity_number(oid, raw, extension.critical))
+    return tuple(numbers)
+
+
+def _lenient_identity_numbers(certificate: Any) -> tuple[IdentityNumber, ...]:
+    extensions = certificate["tbs_certificate"]["extensions"]
+    if not isinstance(extensions, asn1_x509.Extensions):
+        return ()  # a v1 certificate, or v3 without extensions
+    numbers = []
+    for extension in extensions:
+        oid = str(extension["extn_id"].dotted)
+        if _is_identity(oid):
+            raw = bytes(extension["extn_value"].contents)
+            numbers.append(_identity_number(oid, raw, bool(extension["critical"].native)))
+    return tuple(numbers)
+
+
+def _sm3(data: bytes) -> str | None:
+    """The SM3 digest of ``data`` in hex, or None when this Python's OpenSSL has no SM3."""
+    try:
+        return hashlib.new("sm3", data).hexdigest()
+    except ValueError:
+        return None
 
 
 def _escape(value: str) -> str:

@@ -209,6 +209,8 @@ class CheckResult:
     """The moment the first report was judged at; None without reports."""
     findings: tuple[FindingVerdict, ...] = ()
     """The certificates' findings, each with its state."""
+    personal_data_shown: bool = False
+    """True when the verdicts hold personal data unmasked (``show_personal_data``)."""
 
     @property
     def exit_code(self) -> int:
@@ -316,6 +318,7 @@ def check_to_dict(result: CheckResult) -> dict[str, Any]:
         "warn_days": result.warn_days,
         "crit_days": result.crit_days,
         "no_certificates": result.no_certificates,
+        "personal_data": "shown" if result.personal_data_shown else "masked",
         "certificates": [
             {
                 "name": v.name,
@@ -617,6 +620,7 @@ class _Judge:
             crit_days=self.crit_days,
             at=reports[0].at if reports else None,
             findings=tuple(self.findings),
+            personal_data_shown=self.show,
         )
 
     def summary(self, no_certificates: str | None) -> str:

@@ -10,12 +10,14 @@ import datetime
 from collections.abc import Sequence
 
 from ._certificate import read_certificate
-from ._errors import ModuleError, Pkcs11Failure, TokenError
+from ._errors import ModuleError, Pkcs11Failure, TokenError, UsageError
 from ._interface import Backend, RawCertificateObject, RawKeyObject
+from ._login import Login
 from ._model import (
     CertificateEntry,
     KeyObject,
     ModuleFailure,
+    ModuleInfo,
     Problem,
     Report,
     SlotInfo,
@@ -37,21 +39,25 @@ def inspect(
     *,
     at: datetime.datetime | None = None,
     warn_days: int = 30,
+    login: Login | None = None,
 ) -> Report:
     """Inspect every slot, token and certificate of the PKCS#11 module at ``module_path``.
 
-    Read-only and without login: no PIN is ever asked for or spent. ``at`` is the
-    moment validity is judged at (aware; ``None`` means now); certificates that expire
-    within ``warn_days`` days of it are reported as expiring. Raises
-    :class:`~ukeytool.ModuleError` when the module cannot be loaded or initialised;
-    anything that fails after that is reported inside the :class:`~ukeytool.Report`.
+    Read-only, and without login unless ``login`` asks for it: then exactly one token is
+    logged in to (see :class:`~ukeytool.Login`), with at most one C_Login, and its outcome
+    is in that slot's :attr:`~ukeytool.SlotReport.login`. ``at`` is the moment validity
+    is judged at (aware; ``None`` means now); certificates that expire within
+    ``warn_days`` days of it are reported as expiring. Raises
+    :class:`~ukeytool.ModuleError` when the module cannot be loaded or initialised, and
+    :class:`~ukeytool.UsageError` when ``login`` matches no token or several; anything
+    that fails after that is reported inside the :class:`~ukeytool.Report`.
     """
     from ._backend import open_module
 
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
     with open_module(module_path) as module:
-        return inspect_backend(module, at=moment, warn_days=warn_days)
+        return inspect_backend(module, at=moment, warn_days=warn_days, login=login)
 
 
 def inspect_modules(
@@ -86,13 +92,97 @@ def _resolve_moment(at: datetime.datetime | None) -> datetime.datetime:
     return check_moment(at, what="at")
 
 
-def inspect_backend(backend: Backend, *, at: datetime.datetime, warn_days: int = 30) -> Report:
+def inspect_backend(
+    backend: Backend,
+    *,
+    at: datetime.datetime,
+    warn_days: int = 30,
+    login: Login | None = None,
+) -> Report:
     """Like :func:`inspect`, over an already open backend (a module, or a test double)."""
     at = check_moment(at, what="at")
     check_warn_days(warn_days)
     slot_ids, problems = backend.slot_ids()
-    slots = tuple(read_slot(backend, slot_id, at=at, warn_days=warn_days) for slot_id in slot_ids)
+    if login is None:
+        slots = tuple(
+            read_slot(backend, slot_id, at=at, warn_days=warn_days) for slot_id in slot_ids
+        )
+    else:
+        # Every token's info first, so the one token to log in to is known before any
+        # session is opened; zero or several candidates are refused with no C_Login.
+        heads = [_read_head(backend, slot_id) for slot_id in slot_ids]
+        _, chosen = login_target([(backend.info, head) for head in heads], login)
+        target = chosen.slot.slot_id
+        slots = tuple(
+            head
+            if not _readable(head)
+            else _read_certificates(
+                backend,
+                head.slot,
+                head.token,  # type: ignore[arg-type]  # _readable() checked it
+                at,
+                warn_days,
+                login=login if head.slot.slot_id == target else None,
+            )
+            for head in heads
+        )
     return Report(module=backend.info, slots=slots, at=at, warn_days=warn_days, problems=problems)
+
+
+def login_target(
+    slots: Sequence[tuple[ModuleInfo | None, SlotReport]], login: Login
+) -> tuple[ModuleInfo | None, SlotReport]:
+    """The one initialised token ``login`` selects among ``slots`` (of one module or of
+    several, each with its module), as (module, slot).
+
+    Raises :class:`~ukeytool.UsageError` (no PIN is used) when none or several match:
+    one PIN is never tried on two tokens.
+    """
+    from ._uri import select_tokens, token_uri
+
+    candidates = [(m, s) for m, s in slots if s.token is not None and s.token.initialized]
+    chosen = [
+        (module, slot)
+        for module, slot in candidates
+        if select_tokens(
+            [slot], uri=login.uri, label=login.label, serial=login.serial, module=module
+        )
+    ]
+    if len(chosen) == 1:
+        return chosen[0]
+
+    def described(found: Sequence[tuple[ModuleInfo | None, SlotReport]]) -> str:
+        return "; ".join(str(token_uri(s.token)) for _, s in found if s.token is not None)
+
+    selected = any(x is not None for x in (login.uri, login.label, login.serial))
+    if not chosen:
+        reason = (
+            "no initialised token matches the selection"
+            if selected
+            else "there is no initialised token"
+        )
+        there = described(candidates)
+        raise UsageError(
+            f"cannot log in: {reason}" + (f"; the tokens are: {there}" if there else "")
+        )
+    raise UsageError(
+        f"cannot log in: {len(chosen)} tokens "
+        + ("match the selection" if selected else "are present")
+        + f" and a login needs exactly one: {described(chosen)}; choose one by label, "
+        "serial or URI (--token-label, --serial, --uri); one PIN is never tried on two tokens"
+    )
+
+
+def _read_head(backend: Backend, slot_id: int) -> SlotReport:
+    """A slot's info and its token's info, without opening a session."""
+    return read_slot(backend, slot_id, at=_EPOCH, warn_days=0, certificates=False)
+
+
+def _readable(head: SlotReport) -> bool:
+    return head.token is not None and head.token.initialized and not head.problems
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def _problem(exc: TokenError, message: str) -> Problem:
@@ -100,9 +190,15 @@ def _problem(exc: TokenError, message: str) -> Problem:
 
 
 def read_slot(
-    backend: Backend, slot_id: int, *, at: datetime.datetime, warn_days: int = 30
+    backend: Backend,
+    slot_id: int,
+    *,
+    at: datetime.datetime,
+    warn_days: int = 30,
+    certificates: bool = True,
 ) -> SlotReport:
-    """One slot: its info, its token's info, and the token's certificates."""
+    """One slot: its info, its token's info, and (with ``certificates``) the token's
+    certificate and key objects."""
     try:
         slot = backend.slot_info(slot_id)
     except TokenError as exc:
@@ -122,7 +218,7 @@ def read_slot(
         else:
             message = f"cannot read the token: {exc.code_name}"
         return SlotReport(slot, None, problems=(_problem(exc, message),))
-    if not token.initialized:
+    if not token.initialized or not certificates:
         # An uninitialised token has no objects, and opening a session on one fails.
         return SlotReport(slot, token)
     return _read_certificates(backend, slot, token, at, warn_days)
@@ -134,9 +230,11 @@ def _read_certificates(
     token: TokenInfo,
     at: datetime.datetime,
     warn_days: int,
+    *,
+    login: Login | None = None,
 ) -> SlotReport:
     try:
-        listing = backend.certificate_objects(slot.slot_id)
+        listing = backend.certificate_objects(slot.slot_id, login=login)
     except TokenError as exc:
         return SlotReport(
             slot,

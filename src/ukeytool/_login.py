@@ -15,10 +15,14 @@ everything here is about *not* spending a PIN try by surprise:
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ._model import LoginOutcome, LoginState, PinState, TokenInfo
 
-__all__ = ["Login", "Pin", "login_failed", "refusal"]
+if TYPE_CHECKING:
+    from ._uri import Pkcs11Uri
+
+__all__ = ["Login", "Pin", "login_failed", "refusal", "state_refusal"]
 
 _REDACTED = "Pin(<redacted>)"
 
@@ -95,7 +99,7 @@ class Login:
     pin: Pin | None
     label: bytes | str | None = None
     serial: bytes | str | None = None
-    uri: str | None = None
+    uri: str | Pkcs11Uri | None = None
     allow_final_try: bool = False
 
     def __post_init__(self) -> None:
@@ -121,12 +125,13 @@ def _length_refusal(token: TokenInfo, pin: Pin) -> str | None:
     return None
 
 
-def refusal(token: TokenInfo, login: Login) -> LoginOutcome | None:
-    """Why C_Login must not be called on ``token`` (read just before), or None to go on."""
+def _refused(message: str) -> LoginOutcome:
+    return LoginOutcome(LoginState.REFUSED, message)
 
-    def refused(message: str) -> LoginOutcome:
-        return LoginOutcome(LoginState.REFUSED, message)
 
+def state_refusal(token: TokenInfo, *, allow_final_try: bool = False) -> LoginOutcome | None:
+    """Why the token's PIN state alone forbids a login (before any PIN is asked for)."""
+    refused = _refused
     state = token.pin_state
     if state is PinState.NOT_INITIALISED:
         return refused("the token is not initialised; there is nothing to log in to")
@@ -137,11 +142,20 @@ def refusal(token: TokenInfo, login: Login) -> LoginOutcome | None:
             "the user PIN is locked; no login was tried. The key must be unlocked by its "
             "issuer (for a banking key: at a branch of the bank)"
         )
-    if state is PinState.FINAL_TRY and not login.allow_final_try:
+    if state is PinState.FINAL_TRY and not allow_final_try:
         return refused(
             "the token says one more wrong PIN locks it; no login was tried. Make sure of "
             "the PIN, then confirm with --allow-final-try (library: allow_final_try=True)"
         )
+    return None
+
+
+def refusal(token: TokenInfo, login: Login) -> LoginOutcome | None:
+    """Why C_Login must not be called on ``token`` (read just before), or None to go on."""
+    refused = _refused
+    by_state = state_refusal(token, allow_final_try=login.allow_final_try)
+    if by_state is not None:
+        return by_state
     if token.protected_authentication_path:
         return None  # the PIN is entered on the reader; nothing to check here
     if login.pin is None:

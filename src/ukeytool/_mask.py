@@ -4,9 +4,13 @@ Certificates on Chinese banking keys carry the holder's ID-card number in the su
 e.g. ``CN=051@张三@Z11010519491231002X@0001`` (CFCA's personal format: ``051``, the
 name, an ID-type letter and the ID number, a sequence number). An ID-card number is
 sensitive personal information and has no business in a monitoring system or a log.
-:func:`mask_personal` is a default-on safety net that the check verdicts and the
-Prometheus metrics pass every certificate name and label through; a later
-``--show-personal-data`` option will turn it off where a person needs the number.
+:func:`mask_personal` is a default-on safety net that every output passes its text
+through: the check verdicts and the Prometheus metrics string by string, the text and
+JSON listings through :func:`mask_report`, a masked copy of the whole report (labels and
+their raw bytes, names whole and per attribute, :class:`~ukeytool.Holder` fields,
+:class:`~ukeytool.IdentityNumber` values, URIs, messages). The model itself keeps the
+true values for library users; ``--show-personal-data`` (``show_personal_data=True``
+for the renderers) turns masking off where a person needs the number.
 
 What is masked, keeping the first 3 and the last 4 characters and replacing the middle
 with ``*`` (the length is kept, so columns stay lined up)::
@@ -28,6 +32,11 @@ with ``*`` (the length is kept, so columns stay lined up)::
   without a birth date inside) are public and kept.
 * Full-width digits and ``Ｘ`` count as their ASCII forms.
 
+Identity numbers from extensions are masked by their meaning, not their shape: a
+person's (identity code, social insurance number, or a number of unknown meaning) always,
+an organisation's (organisation code, business registration or tax number) only when it
+has the shape of an ID-card number. A CFCA holder's ID number is always masked.
+
 Names are kept: telling whose key it is is what a listing is for. Hex serial numbers
 and CKA_ID values are not passed through here (they are not personal data, and a
 masked serial could make two certificates look alike).
@@ -35,9 +44,30 @@ masked serial could make two certificates look alike).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-__all__ = ["mask_number", "mask_personal"]
+from ._model import (
+    Certificate,
+    CertificateEntry,
+    IdentityNumber,
+    ModuleFailure,
+    NameAttribute,
+    Problem,
+    Report,
+    SlotReport,
+)
+from ._text import Text
+
+__all__ = [
+    "mask_certificate",
+    "mask_failure",
+    "mask_number",
+    "mask_optional",
+    "mask_personal",
+    "mask_report",
+    "mask_text",
+]
 
 MASK_CHAR = "*"
 _KEEP_HEAD = 3
@@ -96,3 +126,189 @@ def mask_optional(text: str | None, *, show_personal_data: bool) -> str | None:
     if text is None or show_personal_data:
         return text
     return mask_personal(text)
+
+
+# -- masked copies of the model, for renderers ------------------------------------------
+
+_REVERSIBLE = frozenset({"utf-8", "gb18030", "ascii", "utf-16-be", "utf-32-be"})
+
+
+def mask_text(text: Text) -> Text:
+    """``text`` with ID numbers masked in its value and in its raw bytes alike.
+
+    The raw bytes are the masked value encoded as the bytes were decoded (the masked
+    characters become ``*`` in that encoding), so a hex dump shows no more than the text;
+    for undecodable bytes, every byte is read as one character and masked as such.
+    """
+    value = mask_personal(text.value)
+    if value == text.value and text.encoding in _REVERSIBLE:
+        return text
+    return _with_value(text, value)
+
+
+def _with_value(text: Text, value: str) -> Text:
+    if text.encoding in _REVERSIBLE:
+        try:
+            raw = value.encode(text.encoding)
+        except UnicodeEncodeError:
+            raw = _mask_bytes(text.raw)
+    else:
+        raw = _mask_bytes(text.raw)
+    if raw == text.raw and value == text.value:
+        return text
+    return dataclasses.replace(text, raw=raw, value=value)
+
+
+def _mask_bytes(raw: bytes) -> bytes:
+    # Latin-1 maps each byte to one character and back, so offsets stay byte offsets.
+    return mask_personal(raw.decode("latin-1")).encode("latin-1")
+
+
+def mask_certificate(certificate: Certificate) -> Certificate:
+    """A copy of ``certificate`` with personal data masked in every field that can hold
+    it: names (whole and per attribute, values and raw bytes), the holder's ID number,
+    identity numbers from extensions, the error and the problems. Fingerprints, serial
+    and the DER are kept (the DER is never shown)."""
+    holder = certificate.holder
+    if holder is not None:
+        # A person's number is masked whatever its shape; an organisation's code only
+        # when it has the shape of an ID-card number.
+        number = holder.id_number
+        masked = mask_number(number) if holder.type_code == "051" else mask_personal(number)
+        holder = dataclasses.replace(holder, id_number=masked)
+    return dataclasses.replace(
+        certificate,
+        subject=_name(certificate.subject),
+        subject_cn=_optional(certificate.subject_cn),
+        issuer=_name(certificate.issuer),
+        issuer_cn=_optional(certificate.issuer_cn),
+        subject_attributes=_attributes(certificate.subject_attributes),
+        issuer_attributes=_attributes(certificate.issuer_attributes),
+        holder=holder,
+        identity_numbers=tuple(_identity(n) for n in certificate.identity_numbers),
+        error=_optional(certificate.error),
+        problems=_problems(certificate.problems),
+    )
+
+
+def _optional(text: str | None) -> str | None:
+    return None if text is None else mask_personal(text)
+
+
+_HEX_VALUE = re.compile(r"#((?:[0-9A-Fa-f]{2})+)")
+
+
+def _name(text: str | None) -> str | None:
+    """An RFC 4514 name masked, including values written as ``#<hex>`` of their
+    encoding (attribute values that are not strings), whose bytes are masked."""
+    if text is None:
+        return None
+    return _HEX_VALUE.sub(
+        lambda m: "#" + _mask_bytes(bytes.fromhex(m.group(1))).hex(), mask_personal(text)
+    )
+
+
+def _attributes(
+    attributes: tuple[NameAttribute, ...] | None,
+) -> tuple[NameAttribute, ...] | None:
+    if attributes is None:
+        return None
+    out = []
+    for attribute in attributes:
+        if attribute.decoding == "not_a_string":
+            # "#<hex>" of the whole encoding: masked in the bytes, then shown again.
+            raw = _mask_bytes(attribute.text.raw)
+            text = dataclasses.replace(attribute.text, raw=raw, value="#" + raw.hex())
+        else:
+            text = mask_text(attribute.text)
+        out.append(dataclasses.replace(attribute, text=text))
+    return tuple(out)
+
+
+def _identity(number: IdentityNumber) -> IdentityNumber:
+    text = number.number
+    if text is None:
+        return dataclasses.replace(number, raw=_mask_bytes(number.raw))
+    value = mask_number(text.value) if number.personal else mask_personal(text.value)
+    masked = _with_value(text, value)
+    raw = number.raw
+    if text.raw and masked.raw != text.raw:
+        raw = raw.replace(text.raw, masked.raw)
+    return dataclasses.replace(number, number=masked, raw=_mask_bytes(raw))
+
+
+def _problems(problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
+    return tuple(dataclasses.replace(p, message=mask_personal(p.message)) for p in problems)
+
+
+def mask_report(report: Report) -> Report:
+    """A copy of ``report`` with personal data masked everywhere it can appear: token and
+    object labels (and so the ``pkcs11:`` URIs made from them), module and slot strings,
+    certificates (:func:`mask_certificate`) and problem messages.
+
+    Token serial numbers and CKA_ID values are kept: they identify keys, and are not
+    personal data. The report given is not changed; the library's own values always hold
+    the true data, and renderers mask only what they show.
+    """
+    module = report.module
+    return dataclasses.replace(
+        report,
+        module=dataclasses.replace(
+            module,
+            path=mask_personal(module.path),
+            real_path=mask_personal(module.real_path),
+            manufacturer=mask_text(module.manufacturer),
+            description=mask_text(module.description),
+        ),
+        slots=tuple(_slot(slot) for slot in report.slots),
+        problems=_problems(report.problems),
+    )
+
+
+def _slot(slot: SlotReport) -> SlotReport:
+    token = slot.token
+    if token is not None:
+        token = dataclasses.replace(
+            token,
+            label=mask_text(token.label),
+            manufacturer=mask_text(token.manufacturer),
+            model=mask_text(token.model),
+        )
+    return dataclasses.replace(
+        slot,
+        slot=dataclasses.replace(
+            slot.slot,
+            description=mask_text(slot.slot.description),
+            manufacturer=mask_text(slot.slot.manufacturer),
+        ),
+        token=token,
+        certificates=tuple(_entry(entry) for entry in slot.certificates),
+        problems=_problems(slot.problems),
+        keys=tuple(
+            dataclasses.replace(
+                key,
+                label=None if key.label is None else mask_text(key.label),
+                problems=_problems(key.problems),
+            )
+            for key in slot.keys
+        ),
+        login=None
+        if slot.login is None
+        else dataclasses.replace(slot.login, message=mask_personal(slot.login.message)),
+    )
+
+
+def _entry(entry: CertificateEntry) -> CertificateEntry:
+    return dataclasses.replace(
+        entry,
+        label=None if entry.label is None else mask_text(entry.label),
+        certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
+        problems=_problems(entry.problems),
+    )
+
+
+def mask_failure(failure: ModuleFailure) -> ModuleFailure:
+    """A copy of ``failure`` with personal data masked in its path and message."""
+    return dataclasses.replace(
+        failure, path=mask_personal(failure.path), message=mask_personal(failure.message)
+    )

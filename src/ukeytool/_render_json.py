@@ -35,6 +35,12 @@ Choices, so consumers can rely on them:
 * Each certificate says how it relates to the rest of its token (``role``, ``issued_by``,
   ``pair``, ``key_on_token``) and lists its ``findings``; see docs/relations.md. These are
   null (``findings`` empty) for a certificate whose relations were not worked out.
+* Personal data is masked unless ``show_personal_data`` is given, and the document says
+  which in its top-level ``"personal_data"`` member (``"masked"`` or ``"shown"``). Masking
+  (:func:`~ukeytool._mask.mask_report`) covers every string that can carry an ID number:
+  labels and their ``_hex`` bytes, names whole and per attribute, the holder fields,
+  identity numbers from extensions, URIs, messages. Serials, CKA_ID and fingerprints are
+  kept.
 * The text never carries raw control characters: besides the escapes JSON requires, C1
   controls, format characters (bidi overrides...) and other non-printing characters
   inside strings are written as ``\\uXXXX`` escapes, which decode to the same value.
@@ -48,11 +54,17 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from ._mask import mask_failure, mask_report
 from ._model import (
+    Certificate,
     CertificateEntry,
     CertificateLink,
+    Holder,
+    IdentityNumber,
+    LoginOutcome,
     ModuleFailure,
     ModuleInfo,
+    NameAttribute,
     Problem,
     Report,
     SlotReport,
@@ -77,14 +89,19 @@ def report_to_dict(
     *,
     generated_at: datetime.datetime,
     failures: Sequence[ModuleFailure] = (),
+    show_personal_data: bool = False,
 ) -> dict[str, Any]:
     """The JSON document for ``reports`` as plain dicts, lists, strings, numbers and None.
 
     ``generated_at`` is when the document was made (aware; a naive datetime raises
     :class:`~ukeytool._errors.UsageError`). Raises ValueError when the reports were
-    judged at different moments or with different warning windows.
+    judged at different moments or with different warning windows. ID numbers are
+    masked unless ``show_personal_data``.
     """
     generated_at = check_moment(generated_at, what="generated_at")
+    if not show_personal_data:
+        reports = [mask_report(report) for report in reports]
+        failures = [mask_failure(failure) for failure in failures]
     if reports:
         at, warn_days = reports[0].at, reports[0].warn_days
         for report in reports[1:]:
@@ -110,6 +127,7 @@ def report_to_dict(
         "at": at_value,
         "warn_days": warn_value,
         "complete": not failures and all(report.complete for report in reports),
+        "personal_data": "shown" if show_personal_data else "masked",
         "summary": {"certificates": sum(counts.values()), **counts},
         "modules": [_report(report) for report in reports],
         "failed_modules": [_failure(failure) for failure in failures],
@@ -131,11 +149,18 @@ def render_json(
     *,
     generated_at: datetime.datetime,
     failures: Sequence[ModuleFailure] = (),
+    show_personal_data: bool = False,
 ) -> str:
     """The JSON document for ``reports`` (and ``failures``, modules that could not be
-    inspected): UTF-8 friendly, indented by 2, ending in a newline."""
+    inspected): UTF-8 friendly, indented by 2, ending in a newline. ID numbers are
+    masked unless ``show_personal_data``."""
     text = json.dumps(
-        report_to_dict(reports, generated_at=generated_at, failures=failures),
+        report_to_dict(
+            reports,
+            generated_at=generated_at,
+            failures=failures,
+            show_personal_data=show_personal_data,
+        ),
         ensure_ascii=False,
         indent=2,
     )
@@ -229,6 +254,8 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
         "firmware_version": _version(info.firmware_version),
         "complete": slot.complete,
         "problems": _problems(slot.problems),
+        "login": None if slot.login is None else _login(slot.login),
+        "private_objects_visible": slot.logged_in,
         "token": None
         if slot.token is None
         else _token(slot.token, info.slot_id, slot.certificates),
@@ -236,6 +263,15 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
     if slot.token is None and slot.certificates:
         out["certificates"] = [_certificate(None, entry) for entry in slot.certificates]
     return out
+
+
+def _login(outcome: LoginOutcome) -> dict[str, Any]:
+    return {
+        "state": outcome.state.value,
+        "message": outcome.message,
+        "code": outcome.code,
+        "code_name": outcome.code_name,
+    }
 
 
 def _token(
@@ -300,6 +336,7 @@ def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, 
         "signature_algorithm_oid": None if cert is None else cert.signature_algorithm_oid,
         "sha256": None if cert is None else cert.sha256,
         "sha1": None if cert is None else cert.sha1,
+        "sm3": None if cert is None else cert.sm3,
         "key_usage": None if cert is None or cert.key_usage is None else list(cert.key_usage),
         "extended_key_usage": None
         if cert is None or cert.extended_key_usage is None
@@ -309,7 +346,63 @@ def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, 
         "encoding": None if cert is None else cert.encoding,
         "error": None if cert is None else cert.error,
         "problems": _problems(problems),
+        **_name_and_identity_members(cert),
         **_relations(entry),
+    }
+
+
+def _name_and_identity_members(cert: Certificate | None) -> dict[str, Any]:
+    """Names attribute by attribute, the CFCA holder and identity numbers."""
+    return {
+        "subject_attributes": _attributes(None if cert is None else cert.subject_attributes),
+        "issuer_attributes": _attributes(None if cert is None else cert.issuer_attributes),
+        "holder": None if cert is None else _holder(cert.holder),
+        "identity_numbers": []
+        if cert is None
+        else [_identity_number(n) for n in cert.identity_numbers],
+    }
+
+
+def _attributes(attributes: Sequence[NameAttribute] | None) -> list[dict[str, Any]] | None:
+    if attributes is None:
+        return None
+    return [
+        {
+            "oid": a.oid,
+            "name": a.name,
+            "string_type": a.string_type,
+            **_text("value", a.text),
+            "decoding": a.decoding,
+            "rdn": a.rdn,
+        }
+        for a in attributes
+    ]
+
+
+def _holder(holder: Holder | None) -> dict[str, Any] | None:
+    if holder is None:
+        return None
+    return {
+        "type_code": holder.type_code,
+        "kind": holder.kind,
+        "name": holder.name,
+        "id_type": holder.id_type,
+        "id_type_name": holder.id_type_name,
+        "id_number": holder.id_number,
+        "sequence": holder.sequence,
+    }
+
+
+def _identity_number(number: IdentityNumber) -> dict[str, Any]:
+    return {
+        "oid": number.oid,
+        "meaning": number.meaning,
+        "personal": number.personal,
+        **_text("number", number.number),
+        "string_type": number.string_type,
+        "id_kind": number.id_kind,
+        "critical": number.critical,
+        "raw_hex": number.raw.hex(),
     }
 
 

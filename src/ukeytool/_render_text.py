@@ -7,6 +7,16 @@ was not valid UTF-8 (decoded as a guess) is marked with a trailing ``†`` and e
 with its raw bytes, in a footnote at the end. Columns are lined up by display width:
 East Asian wide and fullwidth characters take two columns (:func:`display_width`).
 
+Personal data is masked unless ``show_personal_data`` is given
+(:func:`~ukeytool._mask.mask_report`): ID-card numbers in names, labels, footnotes' raw
+bytes and URIs are partly replaced by ``*``, and a line before the summary says so when
+anything was masked. A subject CN that was not what its string type says (GBK in a
+PrintableString) is marked ``†`` like a guessed label.
+
+With ``details``, each certificate row is followed by its fingerprints (SHA-256, SHA-1,
+and SM3 where available), its subject and issuer attribute by attribute with their string
+types, the CFCA holder fields and the identity numbers from extensions.
+
 Each token gets a ``URI pkcs11:...`` line, its RFC 7512 URI as p11tool prints it, ready to
 be copied into a selection. Certificate URIs would make the table too wide; they are shown
 on a line under each row only when asked for (``certificate_uris``), and are always in the
@@ -19,10 +29,14 @@ import datetime
 import unicodedata
 from collections.abc import Sequence
 
+from ._mask import mask_certificate, mask_failure, mask_report
 from ._model import (
+    Certificate,
     CertificateEntry,
     CertificateLink,
+    LoginOutcome,
     ModuleFailure,
+    NameAttribute,
     PairLink,
     PinState,
     Problem,
@@ -107,20 +121,61 @@ def render_text(
     color: bool,
     certificate_uris: bool = False,
     failures: Sequence[ModuleFailure] = (),
+    show_personal_data: bool = False,
+    details: bool = False,
 ) -> str:
     """A listing of ``reports`` readable at a glance, ending in a one-line summary.
 
     With ``color`` statuses, PIN warnings and problem marks are coloured with ANSI
     escapes; without it the text holds no escape sequence at all. With
-    ``certificate_uris`` each certificate's ``pkcs11:`` URI is shown under its row.
+    ``certificate_uris`` each certificate's ``pkcs11:`` URI is shown under its row; with
+    ``details`` its fingerprints, name attributes, holder and identity numbers. ID
+    numbers are masked unless ``show_personal_data``.
     """
-    return _Renderer(color, certificate_uris).render(reports, failures)
+    masked = False
+    if not show_personal_data:
+        shown = [mask_report(report) for report in reports]
+        shown_failures = [mask_failure(failure) for failure in failures]
+        masked = shown != list(reports) or shown_failures != list(failures)
+        reports, failures = shown, shown_failures
+    renderer = _Renderer(color, certificate_uris, details=details, masked=masked)
+    return renderer.render(reports, failures)
+
+
+def render_certificate_details(
+    certificate: Certificate, *, indent: str = "", show_personal_data: bool = False
+) -> str:
+    """The details of one certificate as :func:`render_text` shows them with ``details``
+    (fingerprints, name attributes, holder, identity numbers), with footnotes for guessed
+    text; ID numbers masked unless ``show_personal_data``."""
+    if not show_personal_data:
+        certificate = mask_certificate(certificate)
+    renderer = _Renderer(color=False, details=True)
+    renderer.details(certificate, indent)
+    if renderer.footnotes:
+        renderer.lines.append("")
+        renderer.lines.extend(renderer.footnotes.values())
+    return "\n".join(renderer.lines) + "\n"
+
+
+_MASKED_NOTE = (
+    "Personal data masked: ID numbers are partly replaced by *; --show-personal-data shows them."
+)
 
 
 class _Renderer:
-    def __init__(self, color: bool, certificate_uris: bool = False) -> None:
+    def __init__(
+        self,
+        color: bool,
+        certificate_uris: bool = False,
+        *,
+        details: bool = False,
+        masked: bool = False,
+    ) -> None:
         self.color = color
         self.certificate_uris = certificate_uris
+        self.show_details = details
+        self.masked = masked
         self.lines: list[str] = []
         self.footnotes: dict[tuple[bytes, str], str] = {}
 
@@ -131,8 +186,11 @@ class _Renderer:
             return text
         return f"{code}{text}{_RESET}"
 
-    def text(self, value: Text | None, *, empty: str = "") -> str:
-        """Escaped, marked when guessed (with a footnote), ``empty`` when None or blank."""
+    def text(self, value: Text | None, *, empty: str = "", claimed: str = "UTF-8") -> str:
+        """Escaped, marked when guessed (with a footnote), ``empty`` when None or blank.
+
+        ``claimed`` is what the bytes should have been: UTF-8 for PKCS#11 strings, the
+        string type for a name attribute."""
         if value is None:
             return empty
         shown = escape_control(value.value)
@@ -140,10 +198,10 @@ class _Renderer:
             return shown or empty
         key = (value.raw, value.encoding)
         if key not in self.footnotes:
-            if value.encoding == "gb18030":
-                how = "decoded as GB18030 (not valid UTF-8)"
-            else:
+            if value.encoding == "unknown":
                 how = r"neither UTF-8 nor GB18030, undecodable bytes shown as \xNN"
+            else:
+                how = f"decoded as {value.encoding.upper()} (not valid {claimed})"
             self.footnotes[key] = (
                 f"{GUESSED_MARK} {shown or '(empty)'}: {how}; raw bytes: {value.hex}"
             )
@@ -182,6 +240,9 @@ class _Renderer:
         if self.footnotes:
             self.lines.append("")
             self.lines.extend(self.footnotes.values())
+        if self.masked:
+            self.lines.append("")
+            self.lines.append(_MASKED_NOTE)
         self.lines.append("")
         self.lines.append(self.summary(reports, failures))
         return "\n".join(self.lines) + "\n"
@@ -215,17 +276,21 @@ class _Renderer:
             self.lines.append("  (no token)")
         for problem in slot.problems:
             self.problem(problem, "  ")
+        if slot.login is not None:
+            self.login(slot.login)
         if slot.certificates:
             self.table(slot.token, slot.certificates)
         elif slot.token is not None and slot.complete and not slot.problems:
             if not slot.token.initialized:
                 pass  # the PIN line already says so; an uninitialised token holds nothing
-            elif slot.token.login_required:
-                self.lines.append(
-                    "    no certificates visible without login (private certificates may be hidden)"
-                )
+            elif slot.logged_in:
+                self.lines.append("    no certificates (logged in: private ones included)")
             else:
-                self.lines.append("    no certificates")
+                # Never absolute: certificates can be private objects, hidden until login.
+                self.lines.append(
+                    "    no certificates visible without login (private certificates may be "
+                    "hidden; --login shows them)"
+                )
         if not slot.complete:
             self.lines.append(
                 "    "
@@ -235,6 +300,11 @@ class _Renderer:
                     _YELLOW,
                 )
             )
+
+    def login(self, outcome: LoginOutcome) -> None:
+        color = _GREEN if outcome.logged_in else _BOLD_RED
+        word = self.paint(f"login {outcome.state.value.replace('_', ' ')}", color)
+        self.lines.append(f"  {word}: {escape_control(outcome.message)}")
 
     def token(self, token: TokenInfo) -> None:
         parts = [f"Token {self.text(token.label, empty='(no label)')}"]
@@ -278,6 +348,8 @@ class _Renderer:
             if self.certificate_uris:
                 self.lines.append(f"      {certificate_uri(token, entry)}")
             self.relations(entry)
+            if self.show_details and entry.certificate is not None:
+                self.details(entry.certificate, "      ")
             problems = list(entry.problems)
             if entry.certificate is not None:
                 problems.extend(entry.certificate.problems)
@@ -297,6 +369,10 @@ class _Renderer:
         subject = issuer = key = not_after = "-"
         if cert is not None:
             subject = _field(cert.subject_cn if cert.subject_cn is not None else cert.subject)
+            cn = _last_cn(cert.subject_attributes)
+            if cn is not None and cn.text.guessed and cn.value == cert.subject_cn:
+                # Marked †, with its bytes in a footnote.
+                subject = self.text(cn.text, claimed=cn.string_type)
             issuer = _field(cert.issuer_cn if cert.issuer_cn is not None else cert.issuer)
             if cert.key_algorithm is not None:
                 key = escape_control(cert.key_algorithm)
@@ -307,6 +383,51 @@ class _Renderer:
         days = "-" if entry.days_left is None else str(entry.days_left)
         label = self.text(entry.label, empty="-")
         return [label, ident, subject, issuer, key, not_after, days]
+
+    def details(self, cert: Certificate, indent: str) -> None:
+        """Fingerprints, names attribute by attribute, holder and identity numbers."""
+        self.lines.append(f"{indent}{'SHA-256':<12}  {cert.sha256}")
+        self.lines.append(f"{indent}{'SHA-1':<12}  {cert.sha1}")
+        if cert.sm3 is not None:
+            self.lines.append(f"{indent}{'SM3':<12}  {cert.sm3}")
+        for title, attributes in (
+            ("subject", cert.subject_attributes),
+            ("issuer", cert.issuer_attributes),
+        ):
+            if attributes is None:
+                continue
+            for i, attribute in enumerate(attributes):
+                head = title if i == 0 else ""
+                self.lines.append(f"{indent}{head:<12}  {self.attribute(attribute)}")
+        holder = cert.holder
+        if holder is not None:
+            letter = ""
+            if holder.id_type is not None:
+                meaning = holder.id_type_name or "meaning unknown"
+                letter = f"{escape_control(holder.id_type)} ({escape_control(meaning)}) "
+            self.lines.append(
+                f"{indent}{'holder':<12}  {holder.kind} ({holder.type_code}): "
+                f"{escape_control(holder.name) or '(no name)'}, "
+                f"{'ID' if holder.type_code == '051' else 'code'} "
+                f"{letter}{escape_control(holder.id_number) or '(empty)'}, "
+                f"sequence {escape_control(holder.sequence) or '(empty)'}"
+            )
+        for number in cert.identity_numbers:
+            what = number.meaning
+            if number.id_kind is not None:
+                what += f" ({number.id_kind})"
+            if number.number is None:
+                value = f"(not readable; raw bytes {number.raw.hex() or 'none'})"
+            else:
+                claimed = number.string_type or "UTF-8"
+                value = self.text(number.number, empty="(empty)", claimed=claimed)
+            self.lines.append(f"{indent}{'extension':<12}  {number.oid} {what}: {value}")
+
+    def attribute(self, attribute: NameAttribute) -> str:
+        value = self.text(attribute.text, empty="(empty)", claimed=attribute.string_type)
+        if attribute.decoding == "not_a_string":
+            value = escape_control(attribute.value)
+        return f"{escape_control(attribute.name)}={value}  ({attribute.string_type})"
 
     def status(self, entry: CertificateEntry) -> str:
         word = _STATUS_WORDS[entry.status]
@@ -385,6 +506,14 @@ class _Renderer:
         if presence.reason.startswith(KEY_SEARCH_UNFINISHED):
             return "key: unknown (key search incomplete)"
         return "key: unknown (not logged in)"
+
+
+def _last_cn(attributes: Sequence[NameAttribute] | None) -> NameAttribute | None:
+    """The subject's last common name attribute (the one shown as its CN), if any."""
+    for attribute in reversed(attributes or ()):
+        if attribute.oid == "2.5.4.3":
+            return attribute
+    return None
 
 
 def _field(value: str | None) -> str:

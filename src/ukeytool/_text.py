@@ -1,10 +1,15 @@
 """Text that comes from a token or a certificate as bytes, kept with its bytes.
 
 Token labels, manufacturer and model strings and object labels are meant to be UTF-8;
-Chinese modules often put GBK there instead. :func:`decode_text` is the single place
-that turns such bytes into a :class:`Text`: UTF-8 when the bytes are valid UTF-8,
-otherwise GB18030 (a superset of GBK) marked as a guess; the bytes are always kept, so
-nothing is lost and a label can be matched on its raw value.
+Chinese modules often put GBK there instead. Certificate names say which string type
+each value is (UTF8String, BMPString, PrintableString...), and Chinese CAs' older
+software wrote GBK into UTF8Strings, PrintableStrings and TeletexStrings anyway.
+
+:func:`decode_text` is the single place that turns such bytes into a :class:`Text`,
+for token strings, object labels and name attributes alike: strictly as what the bytes
+claim to be (UTF-8 for PKCS#11 strings; the string type for a certificate's), otherwise
+UTF-8 and then GB18030 (a superset of GBK), marked as a guess; the bytes are always kept,
+so nothing is lost and a label can be matched on its raw value.
 """
 
 from __future__ import annotations
@@ -13,7 +18,28 @@ import codecs
 import dataclasses
 import unicodedata
 
-__all__ = ["Text", "decode_text", "escape_control"]
+__all__ = ["STRING_TYPES", "Text", "decode_text", "escape_control"]
+
+STRING_TYPES: dict[int, str] = {
+    0x0C: "UTF8String",
+    0x12: "NumericString",
+    0x13: "PrintableString",
+    0x14: "TeletexString",
+    0x15: "VideotexString",
+    0x16: "IA5String",
+    0x19: "GraphicString",
+    0x1A: "VisibleString",
+    0x1B: "GeneralString",
+    0x1C: "UniversalString",
+    0x1E: "BMPString",
+}
+"""The ASN.1 string types, by universal tag, that :func:`decode_text` knows."""
+
+# What each string type holds when it is what it claims to be. The ASCII-based types are
+# read as ASCII without policing their exact repertoire (PrintableString has no "@", yet
+# CFCA's names use it): a wrong character is not a wrong encoding. TeletexString is T.61
+# in theory and ASCII or GBK in the certificates that matter here.
+_STRICT_CODECS = {0x0C: "utf-8", 0x1C: "utf-32-be", 0x1E: "utf-16-be"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,9 +52,12 @@ class Text:
     """The decoded text."""
     encoding: str
     """How :attr:`value` was decoded: ``"utf-8"``, ``"gb18030"`` or ``"unknown"``
-    (neither worked; undecodable bytes appear as ``\\xNN`` escapes)."""
+    (neither worked; undecodable bytes appear as ``\\xNN`` escapes); for name attributes
+    also ``"ascii"`` (PrintableString, IA5String...), ``"utf-16-be"`` (BMPString) and
+    ``"utf-32-be"`` (UniversalString)."""
     guessed: bool
-    """True when the bytes were not valid UTF-8 and the encoding is a guess."""
+    """True when the bytes are not what they claim to be (UTF-8 for token strings and
+    labels, the string type for name attributes) and the encoding is a guess."""
 
     @property
     def hex(self) -> str:
@@ -39,18 +68,32 @@ class Text:
         return self.value
 
 
-def decode_text(raw: bytes, *, strip_padding: bool = False) -> Text:
+def decode_text(raw: bytes, *, strip_padding: bool = False, string_type: int | None = None) -> Text:
     """Decode bytes from a token or certificate into a :class:`Text`.
 
     With ``strip_padding`` trailing blanks and NUL bytes are removed first, as
     CK_TOKEN_INFO and CK_SLOT_INFO fields are blank-padded to a fixed width.
+
+    ``string_type`` is the ASN.1 universal tag of a string in a certificate (``0x0C``
+    UTF8String, ``0x13`` PrintableString, ``0x14`` TeletexString, ``0x1E`` BMPString,
+    ``0x1C`` UniversalString...); the bytes are decoded strictly as that type first
+    (UTF8String as UTF-8, BMPString as UTF-16, UniversalString as UTF-32, the others as
+    ASCII). Without it they are meant to be UTF-8, as PKCS#11 strings are. When the
+    strict reading fails: UTF-8, then GB18030, both marked as guesses; when nothing
+    works, ``"unknown"`` with the undecodable bytes as ``\\xNN`` escapes.
     """
     if strip_padding:
         raw = raw.rstrip(b" \x00")
+    strict = "utf-8" if string_type is None else _STRICT_CODECS.get(string_type, "ascii")
     try:
-        return Text(raw, raw.decode("utf-8"), "utf-8", False)
+        return Text(raw, raw.decode(strict), strict, False)
     except UnicodeDecodeError:
         pass
+    if strict != "utf-8":
+        try:
+            return Text(raw, raw.decode("utf-8"), "utf-8", True)
+        except UnicodeDecodeError:
+            pass
     try:
         return Text(raw, raw.decode("gb18030"), "gb18030", True)
     except UnicodeDecodeError:

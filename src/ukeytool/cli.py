@@ -23,6 +23,7 @@ from ._errors import (
     UkeytoolError,
     UsageError,
 )
+from ._text import escape_control
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = 5
     """Something could not be read (a module of several, a slot, a token, an object);
     what could be read is listed, and each problem is shown where it happened."""
+    LOGIN_REFUSED = 8
+    """``--login``: ukeytool did not log in (PIN locked, final try not confirmed, PIN
+    length outside the token's range, no PIN); no PIN try was spent."""
+    LOGIN_FAILED = 9
+    """``--login``: the token rejected the one C_Login (wrong PIN, locked...); not retried."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C)."""
 
@@ -65,6 +71,9 @@ exit codes (list-tokens, list-modules):
      returned an error)
   5  something could not be read (a module of several, a slot, a token, an object);
      what could be read is listed, problems are shown where they happened
+  8  --login: no login was tried (PIN locked, final try not confirmed with
+     --allow-final-try, PIN length outside the token's range); no PIN try was spent
+  9  --login: the token rejected the PIN (one try spent, never retried)
 130  interrupted
 exit codes (check): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage errors)
 """
@@ -76,7 +85,7 @@ exit codes, as a Nagios/Icinga plugin:
   2  CRITICAL  a certificate expires within --crit-days days, is expired or not yet
                valid, or a PIN is locked
   3  UNKNOWN   something could not be read (module, token, certificate), no certificate
-               is visible, or the command line was wrong
+               is visible, a --login was refused or failed, or the command line was wrong
 """
 
 
@@ -157,11 +166,32 @@ def _add_inspection(parser: argparse.ArgumentParser, *, warn_default: int) -> No
         help="write to FILE (atomically: a temporary file renamed into place, as "
         "node_exporter's textfile collector needs) instead of standard output",
     )
+    login = parser.add_argument_group(
+        "logging in (opt-in: only to see private objects; the PIN is never an option)"
+    )
+    login.add_argument(
+        "--login",
+        action="store_true",
+        help="log in to the one selected token (or the only one) to list private objects "
+        "too. The PIN comes from $UKEYTOOL_PIN or is asked for without echo; it is tried "
+        "at most once, never on a locked token",
+    )
+    login.add_argument(
+        "--allow-final-try",
+        action="store_true",
+        help="with --login: log in even though the token says one more wrong PIN locks it",
+    )
     parser.add_argument(
         "--trace",
         action="store_true",
         help="log every PKCS#11 call (arguments' shape, result, duration) to standard "
         "error, for a support desk",
+    )
+    parser.add_argument(
+        "--show-personal-data",
+        action="store_true",
+        help="show ID-card and other identity numbers in full; by default they are "
+        "partly masked (110***********002X) in every format",
     )
 
 
@@ -170,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ukeytool",
         description=(
             "Inspect PKCS#11 tokens (banking USB keys, smart cards, HSMs) read-only and "
-            "report which certificates still work. Never writes to a token and never logs in, "
-            "so no PIN try is ever spent."
+            "report which certificates still work. Never writes to a token, and logs in only "
+            "with --login (once, never on a locked PIN), so no PIN try is spent by surprise."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -184,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "List every slot of the PKCS#11 modules, their tokens, and each certificate "
             "with its validity: valid, expiring, expired, not yet valid or unreadable. "
-            "No login: certificates marked private are not visible."
+            "Without --login, certificates marked private are not visible."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -199,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="the same as --format json")
     listing.add_argument(
         "--uris", action="store_true", help="show each certificate's pkcs11: URI in the text"
+    )
+    listing.add_argument(
+        "--details",
+        action="store_true",
+        help="show each certificate in detail in the text: fingerprints (SHA-256, SHA-1, "
+        "SM3), every name attribute with its string type, the holder and ID numbers",
     )
     listing.add_argument(
         "--color",
@@ -307,6 +343,8 @@ def _inspect_all(args: argparse.Namespace) -> tuple[list[Report], list[ModuleFai
     paths = _resolve_modules(args.module)
     with _tracing(args.trace):
         reports, failures = inspect_modules(paths, at=args.at or now, warn_days=args.warn_days)
+        if args.login and reports:
+            reports = _login_pass(args, reports, uri, at=args.at or now)
     if uri is not None or args.token_label is not None or args.serial is not None:
         reports = [
             filter_report(r, uri=uri, label=args.token_label, serial=args.serial) for r in reports
@@ -314,6 +352,103 @@ def _inspect_all(args: argparse.Namespace) -> tuple[list[Report], list[ModuleFai
         if reports and not any(r.tokens for r in reports):
             raise UsageError(_no_match(args))
     return reports, failures, now
+
+
+PIN_VARIABLE = "UKEYTOOL_PIN"
+
+
+def _login_pass(
+    args: argparse.Namespace, reports: list[Report], uri: Any, *, at: datetime.datetime
+) -> list[Report]:
+    """--login: pick the one token from the listing, check its PIN state, get the PIN,
+    and list that token's module again with the one login. The PIN is asked for only
+    when a login will really be tried."""
+    from ._inspect import inspect, login_target
+    from ._login import Login, Pin, refusal, state_refusal
+    from ._uri import format_uri, token_uri
+
+    wanted = Login(None, label=args.token_label, serial=args.serial, uri=uri)
+    module, slot = login_target([(r.module, s) for r in reports for s in r.slots], wanted)
+    token = slot.token
+    assert module is not None
+    assert token is not None
+    index = next(i for i, r in enumerate(reports) if r.module is module)
+    refused = state_refusal(token, allow_final_try=args.allow_final_try)
+    pin: Pin | None = None
+    if refused is None and not token.protected_authentication_path:
+        pin = _read_pin(token)
+        refused = refusal(token, Login(pin, allow_final_try=args.allow_final_try))
+    if refused is not None:
+        if pin is not None:
+            pin.wipe()
+        return _with_login(reports, index, slot, refused)
+    if token.protected_authentication_path:
+        sys.stderr.write(
+            f"ukeytool: enter the PIN for token {escape_control(token.label.value)!r} "
+            "on the reader's PIN pad\n"
+        )
+    request = Login(
+        pin,
+        uri=format_uri(token_uri(token, module)),
+        allow_final_try=args.allow_final_try,
+    )
+    try:
+        again = inspect(module.path, at=at, warn_days=args.warn_days, login=request)
+    finally:
+        if pin is not None:
+            pin.wipe()
+    return [*reports[:index], again, *reports[index + 1 :]]
+
+
+def _with_login(reports: list[Report], index: int, slot: Any, outcome: Any) -> list[Report]:
+    """The listing as it was, with the refused login recorded on its token."""
+    report = reports[index]
+    slots = tuple(dataclasses.replace(s, login=outcome) if s is slot else s for s in report.slots)
+    return [*reports[:index], dataclasses.replace(report, slots=slots), *reports[index + 1 :]]
+
+
+def _read_pin(token: Any) -> Any:
+    """The PIN from $UKEYTOOL_PIN (removed from the environment once read), else from a
+    prompt without echo on the terminal; never from the command line."""
+    from ._login import Pin
+
+    value = os.environ.pop(PIN_VARIABLE, None)
+    if value is not None:
+        return Pin(value)
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(
+            f"--login needs the PIN: set {PIN_VARIABLE}, or run on a terminal to be asked "
+            "for it (a PIN is never taken from the command line)"
+        )
+    import getpass
+
+    serial = escape_control(token.serial.value)
+    prompt = f"PIN for token {escape_control(token.label.value)!r} (serial {serial}): "
+    try:
+        return Pin(getpass.getpass(prompt))
+    except EOFError:
+        raise UsageError("no PIN was entered; nothing was tried") from None
+
+
+def _login_exit(reports: Sequence[Report]) -> int | None:
+    """The exit code a refused or failed login gives, if one did."""
+    from ._model import LoginState
+
+    states = {s.login.state for r in reports for s in r.slots if s.login is not None}
+    if LoginState.FAILED in states:
+        return ExitCode.LOGIN_FAILED
+    if LoginState.REFUSED in states:
+        return ExitCode.LOGIN_REFUSED
+    return None
+
+
+def _login_note(reports: Sequence[Report]) -> None:
+    """One line on standard error for a login that did not happen or failed."""
+    for report in reports:
+        for slot in report.slots:
+            outcome = slot.login
+            if outcome is not None and not outcome.logged_in:
+                sys.stderr.write(f"ukeytool: login {outcome.state.value}: {outcome.message}\n")
 
 
 def _no_match(args: argparse.Namespace) -> str:
@@ -357,17 +492,35 @@ def _list_tokens(args: argparse.Namespace) -> int:
     if fmt == "json":
         from ._render_json import render_json
 
-        text = render_json(reports, generated_at=now, failures=failures)
+        text = render_json(
+            reports,
+            generated_at=now,
+            failures=failures,
+            show_personal_data=args.show_personal_data,
+        )
     elif fmt == "prometheus":
         from ._render_prometheus import render_prometheus
 
-        text = render_prometheus(reports, failures=failures)
+        text = render_prometheus(
+            reports, failures=failures, show_personal_data=args.show_personal_data
+        )
     else:
         from ._render_text import render_text
 
         color = _use_color(args.color) and not args.output
-        text = render_text(reports, color=color, certificate_uris=args.uris, failures=failures)
+        text = render_text(
+            reports,
+            color=color,
+            certificate_uris=args.uris,
+            failures=failures,
+            show_personal_data=args.show_personal_data,
+            details=args.details,
+        )
     _emit(text, args.output)
+    _login_note(reports)
+    login_exit = _login_exit(reports)
+    if login_exit is not None:
+        return login_exit
     complete = not failures and all(r.complete for r in reports)
     return ExitCode.OK if complete else ExitCode.INCOMPLETE
 
@@ -382,7 +535,11 @@ def _check(args: argparse.Namespace) -> int:
         )
     reports, failures, _now = _inspect_all(args)
     result = check_reports(
-        reports, warn_days=args.warn_days, crit_days=args.crit_days, failures=failures
+        reports,
+        warn_days=args.warn_days,
+        crit_days=args.crit_days,
+        failures=failures,
+        show_personal_data=args.show_personal_data,
     )
     if args.format == "json":
         import json
@@ -391,10 +548,15 @@ def _check(args: argparse.Namespace) -> int:
     elif args.format == "prometheus":
         from ._render_prometheus import render_prometheus
 
-        text = render_prometheus(reports, failures=failures)
+        text = render_prometheus(
+            reports, failures=failures, show_personal_data=args.show_personal_data
+        )
     else:
         text = result.output()
     _emit(text, args.output)
+    _login_note(reports)
+    if _login_exit(reports) is not None:
+        return 3  # UNKNOWN: the private objects asked for could not be seen
     return result.exit_code
 
 

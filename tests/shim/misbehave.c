@@ -13,6 +13,9 @@
  *   MISBEHAVE_OBJECT  attr_* modes: index among the handles C_FindObjects returned on
  *                     that slot of the one object that misbehaves; unset: every object
  *   MISBEHAVE_AFTER   find_* modes: handles returned before the search fails (default 0)
+ *   MISBEHAVE_PAD_PIN protected_auth: the PIN "entered on the PIN pad": a C_Login with
+ *                     a NULL PIN on the targeted slot is passed on with this PIN (a
+ *                     reader with a PIN pad does the same); unset: passed on as NULL
  *   MISBEHAVE_LOG     file to append one line per wrapped call to, e.g.
  *                     "C_GetAttributeValue object=7 n=5 rv=0x150 mis=1" (never a PIN);
  *                     mis=1: this call misbehaved (changed something)
@@ -311,9 +314,26 @@ static CK_RV mb_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR 
 {
     /* Locked: the real module is not asked, so no test ever spends a PIN try. */
     int mis = ON(LOGIN_PIN_LOCKED) && session_targeted(session);
-    CK_RV rv = mis ? CKR_PIN_LOCKED : real->C_Login(session, user, pin, pin_len);
+    const char *pad = getenv("MISBEHAVE_PAD_PIN");
+    int padded = !mis && !pin && ON(PROTECTED_AUTH) && session_targeted(session) && pad;
+    CK_RV rv;
 
-    logcall("C_Login user=%lu rv=0x%lx mis=%d", user, rv, mis);
+    if (mis)
+        rv = CKR_PIN_LOCKED;
+    else if (padded)
+        rv = real->C_Login(session, user, (CK_UTF8CHAR *)pad, strlen(pad));
+    else
+        rv = real->C_Login(session, user, pin, pin_len);
+    /* The PIN is never logged; only whether one was passed (pin=0: NULL, for a pad). */
+    logcall("C_Login user=%lu pin=%d rv=0x%lx mis=%d", user, pin != NULL, rv, mis || padded);
+    return rv;
+}
+
+static CK_RV mb_Logout(CK_SESSION_HANDLE session)
+{
+    CK_RV rv = real->C_Logout(session);
+
+    logcall("C_Logout rv=0x%lx", rv);
     return rv;
 }
 
@@ -464,6 +484,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
         list.C_OpenSession = mb_OpenSession;
         list.C_CloseSession = mb_CloseSession;
         list.C_Login = mb_Login;
+        list.C_Logout = mb_Logout;
         list.C_FindObjectsInit = mb_FindObjectsInit;
         list.C_FindObjects = mb_FindObjects;
         list.C_FindObjectsFinal = mb_FindObjectsFinal;

@@ -45,9 +45,11 @@ __all__ = [
     "SM2_DISTINGUISHING_ID",
     "UTF8_STRING",
     "Minted",
+    "identity_code",
     "mint",
     "mint_openssl",
     "to_pem",
+    "with_extension",
     "with_gbk_subject_cn",
     "with_key_algorithm",
     "with_long_form_length",
@@ -377,6 +379,43 @@ def with_gbk_subject_cn(der: bytes, text: str) -> bytes:
     GBK into it anyway.
     """
     return with_subject_value(der, text.encode("gbk"), tag=PRINTABLE_STRING)
+
+
+def with_extension(der: bytes, oid: str, value: bytes, *, critical: bool = False) -> bytes:
+    """The certificate with one more extension: ``oid`` with ``value`` (its extnValue
+    octets, exactly as given) at the end of the extensions.
+
+    For the extensions Chinese CAs add, e.g. an identity number
+    (``with_extension(der, "1.2.156.10260.4.1.1", identity_code("1101..."))``).
+    """
+    extension = _tlv(
+        0x30, _oid_tlv(oid) + (b"\x01\x01\xff" if critical else b"") + _tlv(0x04, value)
+    )
+    certificate = _children(der)
+    tbs = _children(certificate[0])
+    if tbs[-1][0] == 0xA3:
+        extensions = _children(tbs[-1])[0]
+        tbs[-1] = _tlv(0xA3, _tlv(0x30, _contents(extensions) + extension))
+    else:
+        tbs.append(_tlv(0xA3, _tlv(0x30, extension)))
+    certificate[0] = _tlv(0x30, b"".join(tbs))
+    return _tlv(0x30, b"".join(certificate))
+
+
+def identity_code(
+    number: str, *, choice: int = 0, implicit: bool = False, tag: int = PRINTABLE_STRING
+) -> bytes:
+    """An IdentifyCode value (GB/T 20518, GM/T 0015) for :func:`with_extension`.
+
+    ``choice`` 0 is a resident identity card number, 1 a military officer card number,
+    2 a passport number; the standard leaves the tagging open, so both EXPLICIT (the
+    default, ``[n] { PrintableString }``) and ``implicit`` are made. The number is
+    encoded as UTF-8 inside the string type ``tag``.
+    """
+    raw = number.encode("utf-8")
+    if implicit:
+        return _tlv(0x80 | choice, raw)
+    return _tlv(0xA0 | choice, _tlv(tag, raw))
 
 
 def with_long_form_length(der: bytes) -> bytes:
