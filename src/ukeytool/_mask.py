@@ -50,6 +50,7 @@ import re
 from ._model import (
     Certificate,
     CertificateEntry,
+    CertificateLink,
     IdentityNumber,
     ModuleFailure,
     NameAttribute,
@@ -299,11 +300,45 @@ def _slot(slot: SlotReport) -> SlotReport:
 
 
 def _entry(entry: CertificateEntry) -> CertificateEntry:
+    return _relations(
+        dataclasses.replace(
+            entry,
+            label=None if entry.label is None else mask_text(entry.label),
+            certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
+            problems=_problems(entry.problems),
+        )
+    )
+
+
+def _relations(entry: CertificateEntry) -> CertificateEntry:
+    """The relations' copies of other objects' labels and names, and the findings'
+    messages (which may name an issuer), masked like the rest (docs/relations.md)."""
+    pair = entry.pair
+    presence = entry.key_on_token
     return dataclasses.replace(
         entry,
-        label=None if entry.label is None else mask_text(entry.label),
-        certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
-        problems=_problems(entry.problems),
+        issued_by=None if entry.issued_by is None else _link(entry.issued_by),
+        pair=None if pair is None else dataclasses.replace(pair, partner=_link(pair.partner)),
+        key_on_token=None
+        if presence is None
+        else dataclasses.replace(
+            presence,
+            matches=tuple(
+                dataclasses.replace(m, label=None if m.label is None else mask_text(m.label))
+                for m in presence.matches
+            ),
+        ),
+        findings=tuple(
+            dataclasses.replace(f, message=mask_personal(f.message)) for f in entry.findings
+        ),
+    )
+
+
+def _link(link: CertificateLink) -> CertificateLink:
+    return dataclasses.replace(
+        link,
+        label=None if link.label is None else mask_text(link.label),
+        subject_cn=_optional(link.subject_cn),
     )
 
 
