@@ -991,3 +991,34 @@ def test_mint_openssl(serial: int) -> None:
     )
     assert c.subject_key_identifier is None
     assert c.authority_key_identifier is None
+
+
+@pytest.mark.softhsm
+def test_key_presence_after_login_on_the_token(corpus: Corpus) -> None:
+    # In a child process, as a user would run it: SoftHSM keeps a login per process.
+    env = {**corpus.store.subprocess_env(), "UKEYTOOL_PIN": "1234"}
+    base = [sys.executable, "-m", "ukeytool", "list-tokens", "--module"]
+    base += [str(corpus.store.module_path), *AT, "--serial", corpus.serial, "--login"]
+    done = subprocess.run([*base, "--json"], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == ExitCode.OK, done.stderr
+    doc = json.loads(done.stdout)
+    schema_validator().validate(doc)
+    (slot,) = [s for m in doc["modules"] for s in m["slots"] if s["token"]]
+    assert slot["login"]["state"] == "logged_in"
+    certs = {c["label"]: c["key_on_token"] for c in slot["token"]["certificates"]}
+
+    def summary(label: str) -> tuple[str, str, list[tuple[str, list[str]]]]:
+        key = certs[label]
+        return key["state"], key["private_key"], [(m["key_class"], m["by"]) for m in key["matches"]]
+
+    # now the private keys are seen: yes by the private key, and "no" where there is none
+    assert summary("pub-by-id") == (
+        "yes", "yes", [("private", ["id", "public_key"]), ("public", ["id", "public_key"])],
+    )  # fmt: skip
+    assert summary("private-only") == ("yes", "yes", [("private", ["id", "public_key"])])
+    assert summary("pub-by-key") == ("no", "no", [("public", ["public_key"])])
+    assert summary("sm2-sign") == ("no", "no", [("public", ["id", "public_key"])])
+    assert summary("sm2-enc") == ("no", "no", [])
+    text = subprocess.run(base, env=env, capture_output=True, text=True, check=False).stdout
+    assert '"inter" (key identifier); key: yes (private key, same CKA_ID and public key)\n' in text
+    assert "; key: no (no private key after login)\n" in text
