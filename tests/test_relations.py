@@ -1022,3 +1022,35 @@ def test_key_presence_after_login_on_the_token(corpus: Corpus) -> None:
     text = subprocess.run(base, env=env, capture_output=True, text=True, check=False).stdout
     assert '"inter" (key identifier); key: yes (private key, same CKA_ID and public key)\n' in text
     assert "; key: no (no private key after login)\n" in text
+
+
+def test_relations_are_masked_and_coloured(sm2_ca: Minted) -> None:
+    number = "110101199001011234"
+
+    def half(usage: tuple[str, ...]) -> CertificateEntry:
+        minted = mint(
+            subject_cn=f"051@张三@Z{number}@0001",
+            not_before=NOW - DAY,
+            not_after=NOW + 100 * DAY,
+            key="sm2",
+            hash="sm3",
+            issuer=sm2_ca,
+            key_usage=usage,
+        )
+        return _entry(minted.der, len(usage), label=f"{number} {usage[0]}")
+
+    lone = mint(subject_cn="lone", not_before=NOW, not_after=NOW + DAY, key_usage=("keyAgreement",))
+    entries = relate([half(("digitalSignature",)), half(("keyEncipherment", "dataEncipherment"))])
+    entries += relate([_entry(lone.der, 9)])
+    slot = SlotReport(make_slot_info(), make_token_info(), entries)
+    report = Report(module=make_module_info(), slots=(slot,), at=NOW, warn_days=30)
+    assert entries[0].pair is not None
+    assert number in (entries[0].pair.partner.subject_cn or "")
+    for text in (render_text([report], color=False), render_json([report], generated_at=NOW)):
+        assert "paired with" in text or '"pair"' in text
+        assert number not in text
+    shown = json.loads(render_json([report], generated_at=NOW, show_personal_data=True))
+    first = shown["modules"][0]["slots"][0]["token"]["certificates"][0]
+    assert first["pair"]["partner"]["subject_cn"] == f"051@张三@Z{number}@0001"
+    coloured = render_text([report], color=True)
+    assert "\x1b[33m[warning]\x1b[0m no-signing-key-usage: " in coloured
