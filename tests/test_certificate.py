@@ -672,11 +672,14 @@ def test_no_foreign_types_leak(chains: Chains) -> None:
 
 
 def test_only_the_certificate_module_imports_the_parsers() -> None:
+    # ... and the file reader, which takes certificates out of PKCS#7 and PKCS#12
+    # containers; neither lets a foreign type out.
+    readers = ("_certificate.py", "_files.py")
     package = Path(__file__).resolve().parents[1] / "src" / "ukeytool"
     offenders = []
     for path in package.rglob("*.py"):
         relative = path.relative_to(package)
-        if relative.parts[0] == "testing" or relative.name == "_certificate.py":
+        if relative.parts[0] == "testing" or relative.name in readers:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []

@@ -27,6 +27,7 @@ from ukeytool.testing.certs import (
     PRINTABLE_STRING,
     identity_code,
     mint,
+    to_pem,
     with_extension,
     with_subject_value,
 )
@@ -290,3 +291,22 @@ def test_renderers_take_the_library_argument(
     assert_no_sentinel(render_text([report], color=False, details=True), "render_text")
     assert SENTINEL in render_text([report], color=False, show_personal_data=True)
     assert mask_report(mask_report(report)) == mask_report(report)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_inspect_file_is_masked_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """The sentinel certificates in a file named after the number: masked by default in
+    the path, the names, the holder and the extensions; shown when asked."""
+    ders = _certificates()
+    path = tmp_path / f"{SENTINEL}.pem"
+    path.write_bytes(b"".join(to_pem(der) for der in ders.values()))
+    code = main(["inspect-file", str(path), "--format", fmt, *AT])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert_no_sentinel(out + err, f"inspect-file {fmt}")
+    code = main(["inspect-file", str(path), "--format", fmt, "--show-personal-data", *AT])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert SENTINEL in out

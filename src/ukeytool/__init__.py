@@ -15,6 +15,10 @@ Lower-level access, for tools that need it: :func:`open_module` gives a
 :func:`read_slot` and :func:`inspect_backend` build reports from it, and
 :func:`read_certificate` / :func:`judge` work on certificate bytes alone.
 
+Certificates kept in files rather than on a token (PEM, DER, PKCS#7, PKCS#12) are read by
+:func:`inspect_files`, into the same :class:`CertificateEntry` values, one
+:class:`FileReport` per file; no PKCS#11 module is loaded.
+
 Heavy dependencies (python-pkcs11, cryptography) are imported on first use, so that
 ``import ukeytool`` and ``ukeytool --version`` stay fast.
 """
@@ -45,6 +49,8 @@ from ._model import (
     Certificate,
     CertificateEntry,
     CertificateLink,
+    FileKey,
+    FileReport,
     Finding,
     Holder,
     IdentityNumber,
@@ -91,6 +97,7 @@ if TYPE_CHECKING:
     from ._backend import Module, open_module
     from ._certificate import read_certificate
     from ._discovery import CatalogueError, FoundModule, discover, no_module_message
+    from ._files import inspect_file, inspect_files
     from ._inspect import inspect, inspect_backend, inspect_modules, read_slot
 
 __all__ = [
@@ -101,6 +108,8 @@ __all__ = [
     "CertificateEntry",
     "CertificateError",
     "CertificateLink",
+    "FileKey",
+    "FileReport",
     "Finding",
     "FoundModule",
     "Holder",
@@ -151,6 +160,8 @@ __all__ = [
     "format_uri",
     "inspect",
     "inspect_backend",
+    "inspect_file",
+    "inspect_files",
     "inspect_modules",
     "judge",
     "mask_certificate",
@@ -183,6 +194,8 @@ _LAZY = {
     "inspect_backend": "_inspect",
     "inspect_modules": "_inspect",
     "read_slot": "_inspect",
+    "inspect_file": "_files",
+    "inspect_files": "_files",
 }
 
 

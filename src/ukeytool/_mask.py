@@ -51,6 +51,7 @@ from ._model import (
     Certificate,
     CertificateEntry,
     CertificateLink,
+    FileReport,
     IdentityNumber,
     ModuleFailure,
     NameAttribute,
@@ -63,6 +64,7 @@ from ._text import Text
 __all__ = [
     "mask_certificate",
     "mask_failure",
+    "mask_file",
     "mask_number",
     "mask_optional",
     "mask_personal",
@@ -346,4 +348,16 @@ def mask_failure(failure: ModuleFailure) -> ModuleFailure:
     """A copy of ``failure`` with personal data masked in its path and message."""
     return dataclasses.replace(
         failure, path=mask_personal(failure.path), message=mask_personal(failure.message)
+    )
+
+
+def mask_file(report: FileReport) -> FileReport:
+    """A copy of a file's report with personal data masked as :func:`mask_report` masks a
+    token's: the path, certificate labels (PKCS#12 friendlyNames), the certificates and
+    the problem messages."""
+    return dataclasses.replace(
+        report,
+        path=mask_personal(report.path),
+        certificates=tuple(_entry(entry) for entry in report.certificates),
+        problems=_problems(report.problems),
     )

@@ -41,6 +41,11 @@ Choices, so consumers can rely on them:
   labels and their ``_hex`` bytes, names whole and per attribute, the holder fields,
   identity numbers from extensions, URIs, messages. Serials, CKA_ID and fingerprints are
   kept.
+* Certificates read from files (``ukeytool inspect-file``, :func:`files_to_dict`) are
+  the same document with empty ``modules`` and ``failed_modules`` and a ``files`` array
+  (absent from token documents); each certificate validates against the same definition
+  as a token's, with ``uri`` null (a file has no PKCS#11 URI), ``handle`` its position in
+  the file, and a ``location`` member that only file certificates have.
 * The text never carries raw control characters: besides the escapes JSON requires, C1
   controls, format characters (bidi overrides...) and other non-printing characters
   inside strings are written as ``\\uXXXX`` escapes, which decode to the same value.
@@ -54,11 +59,13 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from ._mask import mask_failure, mask_report
+from ._mask import mask_failure, mask_file, mask_report
 from ._model import (
     Certificate,
     CertificateEntry,
     CertificateLink,
+    FileKey,
+    FileReport,
     Holder,
     IdentityNumber,
     LoginOutcome,
@@ -76,7 +83,14 @@ from ._uri import certificate_uri, token_uri
 from ._validity import check_moment
 from ._version import __version__
 
-__all__ = ["SCHEMA_ID", "SCHEMA_VERSION", "render_json", "report_to_dict"]
+__all__ = [
+    "SCHEMA_ID",
+    "SCHEMA_VERSION",
+    "files_to_dict",
+    "render_files_json",
+    "render_json",
+    "report_to_dict",
+]
 
 SCHEMA_ID = "https://ukeytool.invalid/schema/report-1.json"
 """The ``$id`` of the shipped schema and the value of every document's ``"schema"``."""
@@ -165,6 +179,78 @@ def render_json(
         indent=2,
     )
     return _escape_nonprinting(text) + "\n"
+
+
+def files_to_dict(
+    files: Sequence[FileReport],
+    *,
+    generated_at: datetime.datetime,
+    show_personal_data: bool = False,
+) -> dict[str, Any]:
+    """The JSON document for certificate files: the report document's members, with
+    ``modules`` and ``failed_modules`` empty, and ``files``; personal data masked unless
+    ``show_personal_data``. Raises ValueError when the files were judged at different
+    moments or with different warning windows."""
+    if not show_personal_data:
+        files = [mask_file(report) for report in files]
+    document = report_to_dict([], generated_at=generated_at, show_personal_data=show_personal_data)
+    if files:
+        at, warn_days = files[0].at, files[0].warn_days
+        if any(f.at != at or f.warn_days != warn_days for f in files[1:]):
+            raise ValueError(
+                "all files in one document must be judged at the same moment "
+                "with the same warning window"
+            )
+        document["at"], document["warn_days"] = _moment(at), warn_days
+    counts = {status.value: 0 for status in Status}
+    for report in files:
+        for entry in report.certificates:
+            counts[entry.status.value] += 1
+    document["complete"] = all(report.complete for report in files)
+    document["summary"] = {"certificates": sum(counts.values()), **counts}
+    document["files"] = [_file(report) for report in files]
+    return document
+
+
+def render_files_json(
+    files: Sequence[FileReport],
+    *,
+    generated_at: datetime.datetime,
+    show_personal_data: bool = False,
+) -> str:
+    """:func:`files_to_dict` as text, written as :func:`render_json` writes."""
+    document = files_to_dict(
+        files, generated_at=generated_at, show_personal_data=show_personal_data
+    )
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    return _escape_nonprinting(text) + "\n"
+
+
+def _file(report: FileReport) -> dict[str, Any]:
+    return {
+        "path": report.path,
+        "format": report.format,
+        "opened": report.opened,
+        "complete": report.complete,
+        "problems": _problems(report.problems),
+        "certificates": [_file_certificate(entry) for entry in report.certificates],
+        "private_keys": [_file_key(key) for key in report.keys],
+    }
+
+
+def _file_certificate(entry: CertificateEntry) -> dict[str, Any]:
+    # The token certificate's members, in the same order; a file has no PKCS#11 URI.
+    return {**_certificate(None, entry), "uri": None, "location": entry.location}
+
+
+def _file_key(key: FileKey) -> dict[str, Any]:
+    return {
+        "location": key.location,
+        "algorithm": key.algorithm,
+        "public_key_sha256": key.public_key_sha256,
+        "local_key_id": None if key.local_key_id is None else key.local_key_id.hex(),
+        "certificates": list(key.certificates),
+    }
 
 
 def _escape_nonprinting(text: str) -> str:

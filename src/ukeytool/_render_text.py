@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ._mask import mask_certificate, mask_failure, mask_report
 from ._model import (
     Certificate,
     CertificateEntry,
     CertificateLink,
+    FileKey,
+    FileReport,
     LoginOutcome,
     ModuleFailure,
     NameAttribute,
@@ -51,7 +53,7 @@ from ._relations import KEY_SEARCH_UNFINISHED
 from ._text import Text, escape_control
 from ._uri import certificate_uri, token_uri
 
-__all__ = ["display_width", "pad", "render_text"]
+__all__ = ["display_width", "pad", "render_files_text", "render_text"]
 
 GUESSED_MARK = "†"
 """Appended to text whose encoding is a guess; a footnote gives its raw bytes."""
@@ -89,7 +91,7 @@ _PIN_TEXT = {
 }
 
 _HEADERS = ("LABEL", "ID", "SUBJECT CN", "ISSUER CN", "KEY", "NOT AFTER", "DAYS", "STATUS")
-_RIGHT_ALIGNED = frozenset({"DAYS"})
+_RIGHT_ALIGNED = frozenset({"DAYS", "#"})
 _GAP = "  "
 _MAX_ID_BYTES = 8
 """Longer CKA_ID values are cut to their first bytes plus "..." (the JSON has them whole)."""
@@ -163,6 +165,25 @@ _MASKED_NOTE = (
 )
 
 
+def render_files_text(
+    files: Sequence[FileReport], *, color: bool, show_personal_data: bool = False
+) -> str:
+    """A listing of the certificates in ``files``, with the same rows as
+    :func:`render_text` gives a token's certificates, numbered (``#``) by their position
+    in the file, and ending in the same kind of summary line; personal data masked
+    unless ``show_personal_data``."""
+    if show_personal_data:
+        return _Renderer(color).render_files(files)
+    from ._mask import mask_file
+
+    masked = [mask_file(report) for report in files]
+    return _Renderer(color, masked=masked != list(files)).render_files(masked)
+
+
+_FORMAT_NAMES = {"pem": "PEM", "der": "DER", "pkcs7": "PKCS#7", "pkcs12": "PKCS#12"}
+_FILE_WIDE = frozenset({"file", "content", "password"})
+
+
 class _Renderer:
     def __init__(
         self,
@@ -207,9 +228,9 @@ class _Renderer:
             )
         return f"{shown}{GUESSED_MARK}"
 
-    def problem(self, problem: Problem, indent: str) -> None:
+    def problem(self, problem: Problem, indent: str, *, located: bool = True) -> None:
         line = escape_control(problem.message)
-        if not problem.message.startswith(problem.where):
+        if located and not problem.message.startswith(problem.where):
             line = f"{escape_control(problem.where)}: {line}"
         name = problem.code_name
         number = None if problem.code is None else f"0x{problem.code:x}"
@@ -328,24 +349,33 @@ class _Renderer:
         # Pure ASCII by construction (every other byte is percent-encoded): nothing to escape.
         self.lines.append(f"  URI {token_uri(token)}")
 
-    def table(self, token: TokenInfo | None, entries: Sequence[CertificateEntry]) -> None:
-        rows = [self.row(entry) for entry in entries]
+    def table(
+        self,
+        token: TokenInfo | None,
+        entries: Sequence[CertificateEntry],
+        *,
+        numbered: bool = False,
+    ) -> None:
+        """One row per certificate; ``numbered`` puts each one's handle (a file's
+        position) first, under ``#``."""
+        headers = ("#", *_HEADERS) if numbered else _HEADERS
+        rows = [[str(entry.handle)] * numbered + self.row(entry) for entry in entries]
         widths = [
             max(display_width(h), *(display_width(row[i]) for row in rows))
-            for i, h in enumerate(_HEADERS[:-1])
+            for i, h in enumerate(headers[:-1])
         ]
 
         def line(cells: Sequence[str], last: str) -> str:
             padded = [
                 pad(cell, width, right=header in _RIGHT_ALIGNED)
-                for cell, width, header in zip(cells, widths, _HEADERS, strict=False)
+                for cell, width, header in zip(cells, widths, headers, strict=False)
             ]
             return "    " + _GAP.join([*padded, last])
 
-        self.lines.append(line(_HEADERS[:-1], _HEADERS[-1]))
+        self.lines.append(line(headers[:-1], headers[-1]))
         for entry, row in zip(entries, rows, strict=True):
             self.lines.append(line(row, self.status(entry)))
-            if self.certificate_uris:
+            if self.certificate_uris and not numbered:
                 self.lines.append(f"      {certificate_uri(token, entry)}")
             self.relations(entry)
             if self.show_details and entry.certificate is not None:
@@ -437,15 +467,7 @@ class _Renderer:
         return self.paint(word, _STATUS_COLOR[entry.status])
 
     def summary(self, reports: Sequence[Report], failures: Sequence[ModuleFailure] = ()) -> str:
-        counts = dict.fromkeys(Status, 0)
-        for report in reports:
-            for entry in report.certificates:
-                counts[entry.status] += 1
-        total = sum(counts.values())
-        text = f"{total} certificate{'' if total == 1 else 's'}"
-        parts = [f"{n} {_STATUS_WORDS[status]}" for status, n in counts.items() if n]
-        if parts:
-            text += ": " + ", ".join(parts)
+        text = self.counts(entry for report in reports for entry in report.certificates)
         if failures:
             n = len(failures)
             text += f"; {n} module{'' if n == 1 else 's'} could not be inspected"
@@ -467,7 +489,7 @@ class _Renderer:
         parts = [", ".join(word for word in words if word)]
         if entry.pair is not None:
             parts.append(self.pair(entry.pair))
-        key = self.key(entry)
+        key = self.key_presence(entry)
         if key:
             parts.append(key)
         if any(parts):
@@ -490,7 +512,7 @@ class _Renderer:
             text += f" (pair expires {_utc(pair.not_after):%Y-%m-%d}{days})"
         return text
 
-    def key(self, entry: CertificateEntry) -> str | None:
+    def key_presence(self, entry: CertificateEntry) -> str | None:
         presence = entry.key_on_token
         if presence is None:
             return None
@@ -506,6 +528,69 @@ class _Renderer:
         if presence.reason.startswith(KEY_SEARCH_UNFINISHED):
             return "key: unknown (key search incomplete)"
         return "key: unknown (not logged in)"
+
+    def counts(self, entries: Iterable[CertificateEntry]) -> str:
+        """``N certificates: n1 valid, n2 expired...``."""
+        counts = dict.fromkeys(Status, 0)
+        for entry in entries:
+            counts[entry.status] += 1
+        total = sum(counts.values())
+        text = f"{total} certificate{'' if total == 1 else 's'}"
+        parts = [f"{n} {_STATUS_WORDS[status]}" for status, n in counts.items() if n]
+        if parts:
+            text += ": " + ", ".join(parts)
+        return text
+
+    # -- certificate files ---------------------------------------------------------
+
+    def render_files(self, files: Sequence[FileReport]) -> str:
+        if files:
+            at = _utc(files[0].at)
+            self.lines.append(
+                f"Validity at {at:%Y-%m-%d %H:%M:%S} UTC; "
+                f"expiring = expires within {files[0].warn_days} days"
+            )
+        else:
+            self.lines.append("No files inspected.")
+        for report in files:
+            self.lines.append("")
+            self.file(report)
+        if self.footnotes:
+            self.lines.append("")
+            self.lines.extend(self.footnotes.values())
+        if self.masked:
+            self.lines.append("")
+            self.lines.append(_MASKED_NOTE)
+        self.lines.append("")
+        text = self.counts(entry for report in files for entry in report.certificates)
+        unopened = sum(not report.opened for report in files)
+        if unopened:
+            text += f"; {unopened} file{'' if unopened == 1 else 's'} could not be opened"
+        if not all(report.complete for report in files):
+            text += "; some things could not be read (lines marked !)"
+        self.lines.append(text)
+        return "\n".join(self.lines) + "\n"
+
+    def file(self, report: FileReport) -> None:
+        kind = _FORMAT_NAMES.get(report.format or "")
+        self.lines.append(f"File {escape_control(report.path)}" + (f"  ({kind})" if kind else ""))
+        for problem in report.problems:
+            # The file, its content as a whole, its password: the message says it all.
+            self.problem(problem, "  ", located=problem.where not in _FILE_WIDE)
+        if report.certificates:
+            self.table(None, report.certificates, numbered=True)
+        for key in report.keys:
+            self.key(key)
+
+    def key(self, key: FileKey) -> None:
+        what = "private key" + (f" ({escape_control(key.algorithm)})" if key.algorithm else "")
+        if key.certificates:
+            numbers = ", ".join(f"#{n}" for n in key.certificates)
+            plural = "s" if len(key.certificates) > 1 else ""
+            belongs = f"for certificate{plural} {numbers}"
+        else:
+            belongs = "no certificate read from this file matches it"
+        self.lines.append(f"  {what} at {escape_control(key.location)}: {belongs}")
 
 
 def _last_cn(attributes: Sequence[NameAttribute] | None) -> NameAttribute | None:

@@ -27,7 +27,8 @@ from ._text import escape_control
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._model import ModuleFailure, Report
+    from ._files import PasswordSource
+    from ._model import FileReport, ModuleFailure, Report
 
 __all__ = ["ExitCode", "main", "run"]
 
@@ -76,7 +77,28 @@ exit codes (list-tokens, list-modules):
   9  --login: the token rejected the PIN (one try spent, never retried)
 130  interrupted
 exit codes (check): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage errors)
+exit codes (inspect-file): 0 all read, 2 usage error or no file could be opened,
+  5 something could not be read (see 'ukeytool inspect-file --help')
 """
+
+INSPECT_FILE_EXIT_HELP = """\
+PKCS#12 passwords are never taken from the command line: a PKCS#12 file is opened
+with $UKEYTOOL_PKCS12_PASSWORD or the empty password, or else, when standard input
+is a terminal, with a password asked for (not echoed), once per file.
+
+exit codes:
+  0  every file was read completely (whatever the certificates' statuses)
+  1  internal error in ukeytool (set UKEYTOOL_DEBUG=1 for a traceback)
+  2  usage error: bad option or value; or no file could be opened at all (not found,
+     a directory, no permission): one error line per file, nothing on standard output
+  5  something could not be read: a file of several could not be opened, is not a
+     certificate file, is damaged, or needs a password that was not given or is wrong;
+     what could be read is listed, problems are shown where they happened
+130  interrupted
+"""
+
+PKCS12_PASSWORD_ENV = "UKEYTOOL_PKCS12_PASSWORD"
+"""The environment variable ``inspect-file`` takes a PKCS#12 password from."""
 
 CHECK_EXIT_HELP = """\
 exit codes, as a Nagios/Icinga plugin:
@@ -286,7 +308,57 @@ def build_parser() -> argparse.ArgumentParser:
     modules.add_argument(
         "--no-catalogue", action="store_true", help="do not look for catalogue modules"
     )
+    _add_inspect_file(commands)
     return parser
+
+
+def _add_inspect_file(commands: Any) -> None:
+    files = commands.add_parser(
+        "inspect-file",
+        help="read certificates from files (PEM, DER, PKCS#7, PKCS#12) instead of a token",
+        description=(
+            "Read the certificates in each file, as bank software keeps 'soft'\n"
+            "certificates on disk: PEM (several per file), DER, PKCS#7 bundles (.p7b/.p7c)\n"
+            "and PKCS#12 (.p12/.pfx), told apart by content, not by name. Each certificate\n"
+            "is reported as on a token, with the same values. No PKCS#11 module is loaded."
+        ),
+        epilog=INSPECT_FILE_EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    files.add_argument("paths", nargs="+", metavar="PATH", help="a certificate file")
+    files.add_argument(
+        "--warn-days",
+        type=_days,
+        default=30,
+        metavar="N",
+        help="certificates expiring within N days are 'expiring' (default: 30)",
+    )
+    files.add_argument(
+        "--at",
+        type=_parse_at,
+        metavar="WHEN",
+        help="judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
+        "(a date or a time without zone is taken as UTC)",
+    )
+    files.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or one JSON document (the list-tokens schema, with 'files')",
+    )
+    files.add_argument("--json", action="store_true", help="the same as --format json")
+    files.add_argument(
+        "--show-personal-data",
+        action="store_true",
+        help="show ID-card and other identity numbers in full; by default they are "
+        "partly masked (110***********002X)",
+    )
+    files.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour statuses (default auto: on a terminal, unless NO_COLOR is set)",
+    )
 
 
 def _use_color(choice: str) -> bool:
@@ -594,6 +666,67 @@ def _list_modules(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _pkcs12_password() -> PasswordSource:
+    """$UKEYTOOL_PKCS12_PASSWORD (as bytes: it need not be UTF-8), else a prompt when
+    standard input is a terminal, else none. Never argv."""
+    given = os.environb.get(PKCS12_PASSWORD_ENV.encode())
+    if given is not None:
+        return given
+    if sys.stdin is not None and sys.stdin.isatty():
+        return _ask_pkcs12_password
+    return None
+
+
+def _ask_pkcs12_password(path: str) -> str | None:
+    import getpass
+
+    from ._text import escape_control
+
+    try:
+        return getpass.getpass(f"Password for PKCS#12 file {escape_control(path)}: ")
+    except EOFError:  # Ctrl-D: no password for this file
+        sys.stderr.write("\n")
+        return None
+
+
+def _inspect_file(args: argparse.Namespace) -> int:
+    from ._files import inspect_files
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    password = _pkcs12_password()
+    files = inspect_files(
+        args.paths, at=args.at or now, warn_days=args.warn_days, password=password
+    )
+    if not any(report.opened for report in files):
+        for report in files:
+            for problem in report.problems:
+                sys.stderr.write(f"ukeytool: error: {problem.message}\n")
+        return ExitCode.USAGE
+    if args.json or args.format == "json":
+        from ._render_json import render_files_json
+
+        text = render_files_json(
+            files, generated_at=now, show_personal_data=args.show_personal_data
+        )
+    else:
+        from ._render_text import render_files_text
+
+        text = render_files_text(
+            files, color=_use_color(args.color), show_personal_data=args.show_personal_data
+        )
+    _emit(text, None)
+    if password is None and _needs_password(files):
+        sys.stderr.write(
+            f"ukeytool: give PKCS#12 passwords in the environment variable {PKCS12_PASSWORD_ENV}, "
+            "or run ukeytool on a terminal to be asked for them\n"
+        )
+    return ExitCode.OK if all(report.complete for report in files) else ExitCode.INCOMPLETE
+
+
+def _needs_password(files: Sequence[FileReport]) -> bool:
+    return any(p.where == "password" for report in files for p in report.problems)
+
+
 def _fail(message: str, code: int) -> int:
     sys.stderr.write(f"ukeytool: error: {message}\n")
     return code
@@ -616,6 +749,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return _run_check(args)
     handler = _list_tokens if args.command == "list-tokens" else _list_modules
+    if args.command == "inspect-file":
+        handler = _inspect_file
     try:
         return handler(args)
     except UsageError as exc:

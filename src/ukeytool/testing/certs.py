@@ -12,6 +12,11 @@ default distinguishing ID), RSA and ECDSA with SHA-1 (RSA with MD5) by cryptogra
 plain ``sign``. :func:`mint_openssl` has the ``openssl`` command line make the whole
 certificate (``openssl ca``), for certificates encoded by another implementation.
 
+:func:`to_pkcs7` and :func:`to_pkcs12` put certificates into the files bank software
+keeps on disk: a PKCS#7 bundle built with asn1crypto (so it can hold broken certificates
+as they are), and a PKCS#12 file made by ``openssl pkcs12 -export`` (the real thing,
+legacy RC2 and SM2/SM4 included when the local OpenSSL has them).
+
 The ``with_*`` functions edit a certificate's DER into shapes real tokens hold, most of
 which strict parsers refuse: a negative serial, a non-minimal INTEGER, GBK bytes in a
 PrintableString, a BER length, other algorithm identifiers. They do not re-sign: the
@@ -23,11 +28,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
+import os
 import shutil
 import subprocess
 import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -49,6 +55,8 @@ __all__ = [
     "mint",
     "mint_openssl",
     "to_pem",
+    "to_pkcs7",
+    "to_pkcs12",
     "with_extension",
     "with_gbk_subject_cn",
     "with_key_algorithm",
@@ -320,6 +328,82 @@ def to_pem(der: bytes) -> bytes:
     """The certificate as PEM text (``-----BEGIN CERTIFICATE-----``), lines of 64."""
     body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
     return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n".encode("ascii")
+
+
+def to_pkcs7(ders: Sequence[bytes], *, pem: bool = False) -> bytes:
+    """A certs-only PKCS#7 SignedData holding ``ders`` as they are (broken ones too), DER
+    or, with ``pem``, PEM text (``-----BEGIN PKCS7-----``), as ``openssl crl2pkcs7
+    -nocrl`` writes it."""
+    certificates = b"".join(ders)
+    signed_data = _tlv(
+        0x30,
+        _tlv(0x02, b"\x01")  # version 1
+        + _tlv(0x31, b"")  # no digest algorithms
+        + _tlv(0x30, _oid_tlv("1.2.840.113549.1.7.1"))  # no content
+        + _tlv(0xA0, certificates)
+        + _tlv(0x31, b""),  # no signer infos
+    )
+    der = _tlv(0x30, _oid_tlv("1.2.840.113549.1.7.2") + _tlv(0xA0, signed_data))
+    if not pem:
+        return der
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
+    return f"-----BEGIN PKCS7-----\n{body}\n-----END PKCS7-----\n".encode("ascii")
+
+
+def to_pkcs12(
+    certificate: Minted,
+    *,
+    password: str = "",
+    with_key: bool = True,
+    extra: Sequence[bytes] = (),
+    name: str | None = None,
+    legacy: bool = False,
+    key_pbe: str | None = None,
+    cert_pbe: str | None = None,
+    mac: str | None = None,
+) -> bytes:
+    """A PKCS#12 file made by ``openssl pkcs12 -export``: ``certificate`` (with its private
+    key unless ``with_key`` is false) and the ``extra`` certificates (DER).
+
+    ``password`` goes to openssl through its environment, never its arguments. ``name``
+    is the friendlyName; ``legacy`` asks for OpenSSL's ``-legacy`` encryption (40-bit
+    RC2 for the certificates, 3DES for the key; needs the legacy provider); ``key_pbe``,
+    ``cert_pbe`` and ``mac`` are openssl's ``-keypbe``, ``-certpbe`` and ``-macalg``
+    (``"NONE"`` for no encryption; ``mac="NONE"`` for no MAC). Raises RuntimeError when
+    openssl cannot make it (the message is openssl's).
+    """
+
+    def run(work: Path) -> bytes:
+        (work / "cert.pem").write_bytes(to_pem(certificate.der))
+        args = ["pkcs12", "-export", "-in", "cert.pem", "-out", "out.p12"]
+        args += ["-passout", "env:UKEYTOOL_TEST_PKCS12_PASSWORD"]
+        if with_key:
+            key = base64.b64encode(certificate.key_pkcs8_der).decode("ascii")
+            body = "\n".join(textwrap.wrap(key, 64))
+            (work / "key.pem").write_text(
+                f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+            )
+            args += ["-inkey", "key.pem"]
+        else:
+            args.append("-nokeys")
+        if extra:
+            (work / "extra.pem").write_bytes(b"".join(to_pem(der) for der in extra))
+            args += ["-certfile", "extra.pem"]
+        if name is not None:
+            args += ["-name", name]
+        if legacy:
+            args.append("-legacy")
+        for option, value in (("-keypbe", key_pbe), ("-certpbe", cert_pbe)):
+            if value is not None:
+                args += [option, value]
+        if mac == "NONE":
+            args.append("-nomac")
+        elif mac is not None:
+            args += ["-macalg", mac]
+        _openssl(work, *args, env={"UKEYTOOL_TEST_PKCS12_PASSWORD": password})
+        return (work / "out.p12").read_bytes()
+
+    return _in_temp_dir(run)
 
 
 def with_serial_contents(der: bytes, contents: bytes) -> bytes:
@@ -637,11 +721,18 @@ def _in_temp_dir(run: Callable[[Path], _T]) -> _T:
         return run(Path(work))
 
 
-def _openssl(work: Path, *args: str) -> None:
+def _openssl(work: Path, *args: str, env: dict[str, str] | None = None) -> None:
     command = shutil.which("openssl")
     if command is None:
         raise RuntimeError("minting SM2 certificates needs the openssl command, which is not found")
-    done = subprocess.run([command, *args], cwd=work, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [command, *args],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=None if env is None else {**os.environ, **env},
+    )
     if done.returncode != 0:
         message = done.stderr.strip() or done.stdout.strip() or "no output"
         raise RuntimeError(f"openssl {' '.join(args)} failed (exit {done.returncode}): {message}")
