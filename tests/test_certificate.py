@@ -730,7 +730,8 @@ def test_minted_key_pairs_belong_together(chains: Chains) -> None:
     ("kwargs", "message"),
     [
         ({"key": "rsa4096"}, "key must be one of"),
-        ({"hash": "md5"}, "hash must be one of"),
+        ({"hash": "md4"}, "hash must be one of"),
+        ({"hash": "md5", "key": "ec-p256"}, "signs with RSA keys only"),
         ({"hash": "sm3"}, "cannot sign with an RSA key"),
         ({"key": "sm2"}, "cannot sign with an SM2 key"),
         ({"key_usage": ("sign",)}, "unknown key usage"),

@@ -155,7 +155,7 @@ def test_hanging_module_is_stopped_and_the_good_one_listed(
     )
     assert "工行U盾" in done.stdout
     assert bank.serial in done.stdout
-    assert lines[-1].endswith("; 1 module could not be inspected")
+    assert "; 1 module could not be inspected" in lines[-1]
     (hung,) = callers(log)
     assert hung != os.getpid()
     assert gone(hung)  # killed, no retry: one C_Initialize only
@@ -341,15 +341,11 @@ def test_without_isolation_well_behaved_modules_list_the_same(
     for doc in (isolated, inside, unlimited):
         doc.pop("generated_at")
         (report,) = doc["modules"]
-        for slot in report["slots"]:
-            for cert in (slot["token"] or {}).get("certificates", []):
-                cert.pop("handle")  # SoftHSM's handles differ between processes
+        _drop_handles(report)  # SoftHSM's handles differ between processes
         # and so does its order of certificates
         for slot in report["slots"]:
             if slot["token"]:
                 slot["token"]["certificates"].sort(key=lambda c: (c["id"] or "", c["label"]))
-                if slot["token"].get("advice"):
-                    slot["token"]["advice"].pop("certificate_handle")
     assert isolated == inside == unlimited
 
 
@@ -527,3 +523,15 @@ def test_errors_pickle_with_their_attributes(error: ukeytool.UkeytoolError) -> N
     assert str(copy) == str(error)
     assert copy.args == error.args
     assert vars(copy) == vars(error)
+
+
+def _drop_handles(value: Any) -> None:
+    """Remove every object handle (a certificate's, a link's, advice's) from a document."""
+    if isinstance(value, dict):
+        for key in ("handle", "certificate_handle"):
+            value.pop(key, None)
+        for item in value.values():
+            _drop_handles(item)
+    elif isinstance(value, list):
+        for item in value:
+            _drop_handles(item)

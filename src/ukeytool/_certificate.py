@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime
 import hashlib
 import re
@@ -50,7 +51,7 @@ from cryptography.x509.oid import NameOID
 from ._model import Certificate, Holder, IdentityNumber, NameAttribute, Problem
 from ._text import STRING_TYPES, Text, decode_text
 
-__all__ = ["read_certificate"]
+__all__ = ["public_key_from_info", "read_certificate"]
 
 _V = TypeVar("_V")
 
@@ -171,7 +172,7 @@ def read_certificate(value: bytes) -> Certificate:
         # the ones that matter are caught and recorded closer to where they arise.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _read(raw)
+            return _with_relation_fields(_read(raw))
     except Exception as exc:  # a bug here must not cost the rest of the token's report
         return _unreadable(raw, f"the certificate could not be read: {_reason(exc)}")
 
@@ -954,3 +955,94 @@ def _warning_reason(message: Warning | str) -> str:
     if "serial number" in text:
         return "the serial number is negative or zero, which RFC 5280 forbids"
     return "cryptography warned: " + text.split(". ", maxsplit=1)[0]
+
+
+# -- the fields that relate certificates to each other and to key objects ---------------
+
+_SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+_AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
+
+
+def _with_relation_fields(certificate: Certificate) -> Certificate:
+    """``certificate`` with its key identifiers and public key filled in, where readable.
+
+    Read with asn1crypto alone, which takes every certificate cryptography does and the
+    lenient ones too; each field on its own, a failure a :class:`Problem` (an absent
+    extension is no problem). Never raises.
+    """
+    if certificate.error is not None:
+        return certificate
+    try:
+        parsed = asn1_x509.Certificate.load(certificate.der)
+        parsed["tbs_certificate"]
+    except Exception:
+        return certificate  # the reader already said what is wrong with it
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    readers: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+        ("subject_key_identifier", _subject_key_identifier),
+        ("authority_key_identifier", _authority_key_identifier),
+        ("public_key_info", _public_key_info),
+    )
+    for where, reader in readers:
+        try:
+            values[where] = reader(parsed)
+        except Exception as exc:
+            problems.append(Problem(where, f"could not be read: {_reason(exc)}"))
+    if values.get("public_key_info") is not None:
+        try:
+            values["public_key"] = public_key_from_info(values["public_key_info"], strict=True)
+        except Exception as exc:
+            problems.append(Problem("public_key", f"could not be read: {_reason(exc)}"))
+    return dataclasses.replace(certificate, problems=(*certificate.problems, *problems), **values)
+
+
+def _subject_key_identifier(certificate: Any) -> bytes | None:
+    value = _lenient_extension(certificate, _SUBJECT_KEY_IDENTIFIER)
+    if value is None:
+        return None
+    if value[:1] != b"\x04":
+        raise ValueError("the SubjectKeyIdentifier extension is not an OCTET STRING")
+    return _contents(value)
+
+
+def _authority_key_identifier(certificate: Any) -> bytes | None:
+    value = _lenient_extension(certificate, _AUTHORITY_KEY_IDENTIFIER)
+    if value is None:
+        return None
+    if value[:1] != b"\x30":
+        raise ValueError("the AuthorityKeyIdentifier extension is not a SEQUENCE")
+    for part in _tlvs(_contents(value)):
+        if part.tag == 0x80:  # [0] IMPLICIT KeyIdentifier
+            return part.contents
+    return None
+
+
+def _public_key_info(certificate: Any) -> bytes:
+    return bytes(certificate["tbs_certificate"]["subject_public_key_info"].dump())
+
+
+def public_key_from_info(info: bytes, *, strict: bool = False) -> bytes | None:
+    """The public key in a SubjectPublicKeyInfo (a certificate's, or a key object's
+    CKA_PUBLIC_KEY_INFO) as :attr:`Certificate.public_key` holds it: an RSA modulus
+    without leading zero octets, an EC or SM2 point as is; None for other algorithms.
+
+    Never raises unless ``strict``; then bytes that are not a SubjectPublicKeyInfo raise.
+    """
+    try:
+        algorithm, key = list(_tlvs(_contents(info)))[:2]
+        oid_tlv = next(_tlvs(algorithm.contents))
+        oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
+        if key.tag != 0x03 or not key.contents:
+            raise ValueError("the public key is not a BIT STRING")
+        bits = key.contents[1:]
+        if oid in _RSA_KEYS:
+            modulus = int(asn1_keys.RSAPublicKey.load(bits)["modulus"].native)
+            return modulus.to_bytes((modulus.bit_length() + 7) // 8, "big")
+        if oid in (_EC_KEY, _SM2):
+            return bytes(bits)
+        return None
+    except Exception:
+        if strict:
+            raise
+        return None

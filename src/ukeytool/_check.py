@@ -25,6 +25,14 @@ invalid (CKR_SLOT_ID_INVALID, seen on virtual reader slots). When no certificate
 visible at all the state is at least UNKNOWN, with the reason (for instance "no
 certificates visible without login").
 
+Findings (docs/relations.md) are listed too: a critical one (an MD5 or older signature, an
+RSA key under 1024 bits) is WARNING, as it needs acting on but stops nothing today; a
+warning or note is OK, shown in the details but not alerting, or the check would stay
+WARNING for years over a SHA-1 certificate that works. A certificate in an SM2 pair is
+judged on its own dates; when its other half expires first, its reason says by when the
+pair must be renewed (the halves are renewed together, and the other half's own verdict
+carries the alert).
+
 The overall state is the worst by the order OK < WARNING < UNKNOWN < CRITICAL
 (:data:`SEVERITY`). CRITICAL is a definite finding that needs action now, and a part
 that could not be read must not water it down to UNKNOWN. UNKNOWN ranks above WARNING
@@ -51,10 +59,12 @@ from ._i18n import N_, _, ngettext
 from ._mask import mask_optional, mask_personal
 from ._model import (
     CertificateEntry,
+    Finding,
     ModuleFailure,
     PinState,
     Problem,
     Report,
+    Severity,
     SlotReport,
     Status,
     TokenInfo,
@@ -69,6 +79,7 @@ __all__ = [
     "CertificateVerdict",
     "CheckResult",
     "CheckState",
+    "FindingVerdict",
     "ProblemVerdict",
     "TokenVerdict",
     "check_reports",
@@ -183,6 +194,19 @@ class AdviceNote:
 
 
 @dataclasses.dataclass(frozen=True)
+class FindingVerdict:
+    """A finding about a certificate (see docs/relations.md) and its state in the check:
+    a critical finding is WARNING, any other OK (shown, not alerting)."""
+
+    certificate: str
+    """The certificate's :attr:`CertificateVerdict.name`."""
+    code: str
+    severity: Severity
+    message: str
+    state: CheckState
+
+
+@dataclasses.dataclass(frozen=True)
 class CheckResult:
     """Every verdict of one check run and the overall state."""
 
@@ -200,6 +224,8 @@ class CheckResult:
     crit_days: int
     at: datetime.datetime | None
     """The moment the first report was judged at; None without reports."""
+    findings: tuple[FindingVerdict, ...] = ()
+    """The certificates' findings, each with its state."""
     personal_data_shown: bool = False
     """True when the verdicts hold personal data unmasked (``show_personal_data``)."""
     advice: tuple[AdviceNote, ...] = ()
@@ -259,6 +285,7 @@ class CheckResult:
             if problem.code_name and problem.code_name not in text:
                 text += f" ({problem.code_name})"
             rows.append((problem.state, f"{place}: {text}; {problem.reason}"))
+        rows.extend(_finding_rows(self.findings))
         order = sorted(range(len(rows)), key=lambda i: -SEVERITY.index(rows[i][0]))
         lines = [f"[{rows[i][0].name}] {_clean(rows[i][1])}" for i in order]
         for note in self.advice:
@@ -378,6 +405,17 @@ def check_to_dict(result: CheckResult) -> dict[str, Any]:
             }
             for v in result.advice
         ],
+        "findings": [
+            {
+                "certificate": v.certificate,
+                "code": v.code,
+                "severity": v.severity.value,
+                "message": v.message,
+                "state": v.state.name,
+                "state_code": int(v.state),
+            }
+            for v in result.findings
+        ],
     }
 
 
@@ -412,6 +450,7 @@ class _Judge:
         self.crit_days = crit_days
         self.show = show_personal_data
         self.certificates: list[CertificateVerdict] = []
+        self.findings: list[FindingVerdict] = []
         self.tokens: list[TokenVerdict] = []
         self.problems: list[ProblemVerdict] = []
         self.names: set[str] = set()
@@ -572,6 +611,11 @@ class _Judge:
         where = token_label or (f"serial {token_serial}" if token_serial else None)
         name = self.unique_name(f"{what}@{where or f'slot 0x{slot_id:x}'}")
         state, reason = self.verdict(entry)
+        reason += _pair_note(entry)
+        self.findings.extend(
+            FindingVerdict(name, f.code, f.severity, self.text(f.message), _finding_state(f))
+            for f in entry.findings
+        )
         self.certificates.append(
             CertificateVerdict(
                 name=name,
@@ -641,6 +685,7 @@ class _Judge:
         states = [v.state for v in self.certificates]
         states.extend(v.state for v in self.tokens)
         states.extend(v.state for v in self.problems)
+        states.extend(v.state for v in self.findings)
         if no_certificates is not None:
             states.append(CheckState.UNKNOWN)
         return CheckResult(
@@ -653,6 +698,7 @@ class _Judge:
             warn_days=self.warn_days,
             crit_days=self.crit_days,
             at=reports[0].at if reports else None,
+            findings=tuple(self.findings),
             personal_data_shown=self.show,
             advice=tuple(self.advice),
         )
@@ -697,6 +743,7 @@ class _Judge:
                     tokens_final,
                 ),
             ),
+            _findings_count(self.findings),
             (count(v for v in certs if v.state is CheckState.OK), _("{n} ok")),
         ]
         words = [what.format(n=n) for n, what in parts if n]
@@ -733,3 +780,40 @@ def _clean(text: str) -> str:
     """Text for the plugin output: no control characters (one verdict, one line) and no
     ``|``, which would start performance data."""
     return escape_control(text).replace("|", "¦")
+
+
+# -- findings and pairs (docs/relations.md) ----------------------------------------------
+
+
+def _finding_state(finding: Finding) -> CheckState:
+    """A critical finding (MD5 signature, RSA key under 1024 bits) is WARNING: it needs
+    acting on but is no outage; warnings and notes are shown and stay OK, or the check
+    would warn for years about a SHA-1 certificate that works."""
+    return CheckState.WARNING if finding.severity is Severity.CRITICAL else CheckState.OK
+
+
+def _finding_rows(findings: Sequence[FindingVerdict]) -> list[tuple[CheckState, str]]:
+    return [
+        (f.state, f"certificate {f.certificate}: {f.severity.value} finding {f.code}: {f.message}")
+        for f in findings
+    ]
+
+
+def _findings_count(findings: Sequence[FindingVerdict]) -> tuple[int, str]:
+    n = sum(1 for f in findings if f.state is CheckState.WARNING)
+    return n, ngettext("{n} critical finding", "{n} critical findings", n)
+
+
+def _pair_note(entry: CertificateEntry) -> str:
+    """For one half of an SM2 pair whose other half expires first: when the pair must be
+    renewed by (both halves are renewed together)."""
+    pair = entry.pair
+    cert = entry.certificate
+    if pair is None or pair.not_after is None or cert is None or cert.not_after is None:
+        return ""
+    if pair.not_after >= cert.not_after:
+        return ""
+    other = "encryption" if pair.usage == "signing" else "signing"
+    return (
+        f"; its SM2 pair must be renewed by {_when(pair.not_after)}, when its {other} half expires"
+    )

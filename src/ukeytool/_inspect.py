@@ -24,6 +24,7 @@ from ._model import (
     SlotReport,
     TokenInfo,
 )
+from ._relations import relate
 from ._text import decode_text
 from ._validity import check_moment, check_warn_days, judge
 
@@ -262,6 +263,12 @@ def _read_certificates(
             complete=False,
         )
     entries = tuple(_entry(obj, at, warn_days) for obj in listing.objects)
+    entries = relate(
+        entries,
+        tuple(_key(obj) for obj in listing.keys),
+        keys_listed=listing.keys_listed,
+        logged_in=listing.login is not None and listing.login.logged_in,
+    )
     return SlotReport(
         slot,
         token,

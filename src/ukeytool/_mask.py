@@ -51,6 +51,7 @@ from ._model import (
     Advice,
     Certificate,
     CertificateEntry,
+    CertificateLink,
     FileReport,
     IdentityNumber,
     ModuleFailure,
@@ -304,12 +305,14 @@ def _slot(slot: SlotReport) -> SlotReport:
 
 
 def _entry(entry: CertificateEntry) -> CertificateEntry:
-    return dataclasses.replace(
-        entry,
-        label=None if entry.label is None else mask_text(entry.label),
-        certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
-        problems=_problems(entry.problems),
-        advice=None if entry.advice is None else _advice(entry.advice),
+    return _relations(
+        dataclasses.replace(
+            entry,
+            label=None if entry.label is None else mask_text(entry.label),
+            certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
+            problems=_problems(entry.problems),
+            advice=None if entry.advice is None else _advice(entry.advice),
+        )
     )
 
 
@@ -317,18 +320,47 @@ def _advice(advice: Advice) -> Advice:
     """Advice names what decided the bank (an issuer name can hold an ID number)."""
     bank = advice.bank
     return dataclasses.replace(
-        advice,
-        bank=dataclasses.replace(
-            bank, evidence=mask_optional(bank.evidence, show_personal_data=False)
-        ),
+        advice, bank=dataclasses.replace(bank, evidence=_optional(bank.evidence))
     )
 
 
 def _token_advice(advice: TokenAdvice) -> TokenAdvice:
     return dataclasses.replace(
         advice,
-        certificate_label=mask_optional(advice.certificate_label, show_personal_data=False),
+        certificate_label=_optional(advice.certificate_label),
         advice=None if advice.advice is None else _advice(advice.advice),
+    )
+
+
+def _relations(entry: CertificateEntry) -> CertificateEntry:
+    """The relations' copies of other objects' labels and names, and the findings'
+    messages (which may name an issuer), masked like the rest (docs/relations.md)."""
+    pair = entry.pair
+    presence = entry.key_on_token
+    return dataclasses.replace(
+        entry,
+        issued_by=None if entry.issued_by is None else _link(entry.issued_by),
+        pair=None if pair is None else dataclasses.replace(pair, partner=_link(pair.partner)),
+        key_on_token=None
+        if presence is None
+        else dataclasses.replace(
+            presence,
+            matches=tuple(
+                dataclasses.replace(m, label=None if m.label is None else mask_text(m.label))
+                for m in presence.matches
+            ),
+        ),
+        findings=tuple(
+            dataclasses.replace(f, message=mask_personal(f.message)) for f in entry.findings
+        ),
+    )
+
+
+def _link(link: CertificateLink) -> CertificateLink:
+    return dataclasses.replace(
+        link,
+        label=None if link.label is None else mask_text(link.label),
+        subject_cn=_optional(link.subject_cn),
     )
 
 

@@ -21,22 +21,29 @@ __all__ = [
     "BankRule",
     "Certificate",
     "CertificateEntry",
+    "CertificateLink",
     "FileKey",
     "FileReport",
+    "Finding",
     "Holder",
     "IdentityNumber",
+    "KeyMatch",
     "KeyObject",
+    "KeyPresence",
     "LoginOutcome",
     "LoginState",
     "ModuleFailure",
     "ModuleInfo",
     "NameAttribute",
+    "PairLink",
     "PinState",
     "Problem",
     "RenewalAction",
     "RenewalPhase",
     "RenewalWindow",
     "Report",
+    "Role",
+    "Severity",
     "SlotInfo",
     "SlotReport",
     "Status",
@@ -413,6 +420,17 @@ class Certificate:
     """Fields that could not be read."""
     error: str | None = None
     """Why the certificate could not be read at all; None when it could."""
+    subject_key_identifier: bytes | None = None
+    """The SubjectKeyIdentifier extension's key identifier; None when absent."""
+    authority_key_identifier: bytes | None = None
+    """The AuthorityKeyIdentifier extension's keyIdentifier; None when absent (or when
+    the extension names the issuer only by name and serial)."""
+    public_key_info: bytes | None = dataclasses.field(default=None, repr=False)
+    """The SubjectPublicKeyInfo exactly as the certificate holds it (DER)."""
+    public_key: bytes | None = dataclasses.field(default=None, repr=False)
+    """The public key itself, for matching key objects: an RSA key's modulus (big-endian,
+    no leading zero octets), an EC or SM2 key's point (the BIT STRING's octets, normally
+    ``04 || X || Y``); None for other algorithms or when it could not be read."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -450,6 +468,21 @@ class CertificateEntry:
     advice: Advice | None = None
     """What to do about the certificate's renewal, when renewal advice was asked for
     (:func:`~ukeytool.advise`); None otherwise."""
+    role: Role | None = None
+    """What the certificate is on this token: root, intermediate, end entity...; None
+    when the relations were not worked out (a hand-built entry)."""
+    issued_by: CertificateLink | None = None
+    """The certificate on the same token that issued this one; None for a self-signed
+    certificate or when the issuer is not on the token."""
+    pair: PairLink | None = None
+    """The other half of an SM2 signing + encryption pair on the same token; None when
+    the certificate is not in such a pair."""
+    key_on_token: KeyPresence | None = None
+    """Whether the certificate's key is on the token; None when the relations were not
+    worked out."""
+    findings: tuple[Finding, ...] = ()
+    """Things about the certificate a user should act on (weak keys, weak signatures...),
+    apart from its validity status."""
 
     @property
     def status(self) -> Status:
@@ -554,6 +587,120 @@ class Report:
             s.complete and not s.problems and all(not c.problems for c in s.certificates)
             for s in self.slots
         )
+
+
+# -- relations between a token's certificates and keys, and findings (see _relations.py)
+
+
+@enum.unique
+class Role(str, enum.Enum):
+    """What a certificate is among the certificates of its token."""
+
+    ROOT = "root"
+    """Self-signed, and a CA: a CA certificate (BasicConstraints cA or keyCertSign), or a
+    self-signed certificate that issued others on the same token."""
+    INTERMEDIATE = "intermediate"
+    """A CA certificate issued by another CA (whether or not that one is on the token)."""
+    END_ENTITY = "end_entity"
+    """Not a CA: a person's, a server's or an organisation's certificate."""
+    SELF_SIGNED = "self_signed"
+    """Self-signed but not a CA (a self-made end-entity certificate)."""
+    UNKNOWN = "unknown"
+    """The certificate could not be read well enough to tell."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@enum.unique
+class Severity(str, enum.Enum):
+    """How much a :class:`Finding` matters."""
+
+    CRITICAL = "critical"
+    """The certificate gives no real security any more: replace it now."""
+    WARNING = "warning"
+    """Weak or about to cause trouble: plan to replace it."""
+    INFO = "info"
+    """Worth knowing; nothing needs doing."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """Something about a certificate a user should act on, apart from its validity."""
+
+    code: str
+    """Stable, for scripts: ``"weak-rsa-key"``, ``"sha1-signature"``, ``"md5-signature"``,
+    ``"obsolete-signature-hash"``, ``"no-signing-key-usage"``, ``"no-key-usage"``,
+    ``"ca-expires-before-child"``, ``"key-id-mismatch"`` (see docs/relations.md)."""
+    severity: Severity
+    message: str
+    """One sentence for a person: what is wrong and what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateLink:
+    """Another certificate object on the same token."""
+
+    handle: int
+    """Its object handle (unique on the token within the listing)."""
+    sha256: str
+    """Its SHA-256 fingerprint."""
+    label: Text | None
+    """Its CKA_LABEL."""
+    subject_cn: str | None
+    """Its subject's common name."""
+    by: str
+    """How the link was found: ``"key_identifier"`` (this certificate's
+    AuthorityKeyIdentifier is that one's SubjectKeyIdentifier) or ``"name"`` (this
+    certificate's issuer name is that one's subject name). Signatures are not verified."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PairLink:
+    """The other half of an SM2 signing + encryption certificate pair."""
+
+    partner: CertificateLink
+    """The other certificate (``by`` is ``"subject_and_issuer"``)."""
+    usage: str
+    """This certificate's half: ``"signing"`` or ``"encryption"``."""
+    not_after: datetime.datetime | None
+    """The pair's earliest expiry: the earlier not_after of the two; None when either is
+    unknown. The pair is renewed together, so this is when it must be renewed by."""
+    days_left: int | None
+    """Days left of the half that expires first (as :attr:`Validity.days_left`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyMatch:
+    """A key object that belongs to a certificate."""
+
+    handle: int
+    key_class: str
+    """``"private"`` or ``"public"``."""
+    label: Text | None
+    by: tuple[str, ...]
+    """How it was matched: ``"id"`` (the same non-empty CKA_ID) and/or ``"public_key"``
+    (the same RSA modulus or EC point)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyPresence:
+    """Whether a certificate's key is on its token, and how that is known."""
+
+    state: str
+    """``"yes"``: its private key is on the token, or (where private keys cannot be seen
+    without login) its public key object is; ``"no"``: private keys were visible, the key
+    search was complete, and none belongs to it; ``"unknown"``: private keys could not
+    be seen (no login) or the key search did not finish, and no key object matched."""
+    private_key: str
+    """The same question for the private key alone: ``"yes"``, ``"no"`` or ``"unknown"``."""
+    matches: tuple[KeyMatch, ...] = ()
+    """The key objects that belong to the certificate, private keys first."""
+    reason: str = ""
+    """One sentence for a person saying how the answer was reached."""
 
 
 @dataclasses.dataclass(frozen=True)

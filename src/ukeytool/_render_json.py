@@ -32,6 +32,9 @@ Choices, so consumers can rely on them:
 * All reports in one document share ``at`` and ``warn_days``. An empty list of reports is
   allowed: ``at`` is then ``generated_at``, ``warn_days`` null, ``complete`` true and
   ``modules`` empty.
+* Each certificate says how it relates to the rest of its token (``role``, ``issued_by``,
+  ``pair``, ``key_on_token``) and lists its ``findings``; see docs/relations.md. These are
+  null (``findings`` empty) for a certificate whose relations were not worked out.
 * Personal data is masked unless ``show_personal_data`` is given, and the document says
   which in its top-level ``"personal_data"`` member (``"masked"`` or ``"shown"``). Masking
   (:func:`~ukeytool._mask.mask_report`) covers every string that can carry an ID number:
@@ -68,6 +71,7 @@ from ._model import (
     BankChoice,
     Certificate,
     CertificateEntry,
+    CertificateLink,
     FileKey,
     FileReport,
     Holder,
@@ -468,6 +472,7 @@ def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, 
         "error": None if cert is None else cert.error,
         "problems": _problems(problems),
         **_name_and_identity_members(cert),
+        **_relations(entry),
         **({} if entry.advice is None else {"advice": _advice(entry.advice)}),
     }
 
@@ -590,3 +595,57 @@ def _token_advice(advice: TokenAdvice) -> dict[str, Any]:
         "certificate_label": advice.certificate_label,
         "message": token_advice_message(advice),
     }
+
+
+def _relations(entry: CertificateEntry) -> dict[str, Any]:
+    """The members relating a certificate to its token (see docs/relations.md)."""
+    cert = entry.certificate
+    presence = entry.key_on_token
+    return {
+        "subject_key_identifier": _hex(None if cert is None else cert.subject_key_identifier),
+        "authority_key_identifier": _hex(None if cert is None else cert.authority_key_identifier),
+        "role": None if entry.role is None else entry.role.value,
+        "issued_by": None if entry.issued_by is None else _link(entry.issued_by),
+        "pair": None
+        if entry.pair is None
+        else {
+            "partner": _link(entry.pair.partner),
+            "usage": entry.pair.usage,
+            "not_after": None if entry.pair.not_after is None else _moment(entry.pair.not_after),
+            "days_left": entry.pair.days_left,
+        },
+        "key_on_token": None
+        if presence is None
+        else {
+            "state": presence.state,
+            "private_key": presence.private_key,
+            "reason": presence.reason,
+            "matches": [
+                {
+                    "handle": m.handle,
+                    "key_class": m.key_class,
+                    **_text("label", m.label),
+                    "by": list(m.by),
+                }
+                for m in presence.matches
+            ],
+        },
+        "findings": [
+            {"code": f.code, "severity": f.severity.value, "message": f.message}
+            for f in entry.findings
+        ],
+    }
+
+
+def _link(link: CertificateLink) -> dict[str, Any]:
+    return {
+        "handle": link.handle,
+        "sha256": link.sha256,
+        **_text("label", link.label),
+        "subject_cn": link.subject_cn,
+        "by": link.by,
+    }
+
+
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else value.hex()

@@ -35,19 +35,24 @@ from ._model import (
     BankChoice,
     Certificate,
     CertificateEntry,
+    CertificateLink,
     FileKey,
     FileReport,
     LoginOutcome,
     ModuleFailure,
     NameAttribute,
+    PairLink,
     PinState,
     Problem,
     RenewalPhase,
     Report,
+    Role,
+    Severity,
     SlotReport,
     Status,
     TokenInfo,
 )
+from ._relations import KEY_SEARCH_UNFINISHED
 from ._text import Text, escape_control
 from ._uri import certificate_uri, token_uri
 
@@ -411,6 +416,7 @@ class _Renderer:
             self.lines.append(line(row, self.status(entry)))
             if self.certificate_uris and not numbered:
                 self.lines.append(f"      {certificate_uri(token, entry)}")
+            self.relations(entry)
             if self.show_details and entry.certificate is not None:
                 self.details(entry.certificate, "      ")
             problems = list(entry.problems)
@@ -508,9 +514,63 @@ class _Renderer:
             text += ngettext(
                 "; {n} module could not be inspected", "; {n} modules could not be inspected", n
             ).format(n=n)
+        text += _findings_summary(reports)
         if not all(report.complete for report in reports):
             text += _("; some things could not be read (lines marked !)")
         return text
+
+    # -- relations and findings (docs/relations.md) ----------------------------------
+
+    def relations(self, entry: CertificateEntry) -> None:
+        """A line saying what the certificate is on its token, then one per finding."""
+        words = [_ROLE_WORDS.get(entry.role, "") if entry.role is not None else ""]
+        if entry.issued_by is not None:
+            how = _LINK_WORDS.get(entry.issued_by.by, entry.issued_by.by)
+            words.append(f"issued by {self.link(entry.issued_by)} ({how})")
+        elif entry.role in (Role.INTERMEDIATE, Role.END_ENTITY):
+            words.append("issuer not on this token")
+        parts = [", ".join(word for word in words if word)]
+        if entry.pair is not None:
+            parts.append(self.pair(entry.pair))
+        key = self.key_presence(entry)
+        if key:
+            parts.append(key)
+        if any(parts):
+            self.lines.append("      " + "; ".join(part for part in parts if part))
+        for finding in entry.findings:
+            color = _FINDING_COLOR[finding.severity]
+            mark = self.paint(f"[{finding.severity.value}]", color)
+            self.lines.append(f"      {mark} {finding.code}: {escape_control(finding.message)}")
+
+    def link(self, link: CertificateLink) -> str:
+        name = self.text(link.label)
+        if not name:
+            name = escape_control(link.subject_cn) if link.subject_cn else f"object {link.handle}"
+        return f'"{name}"'
+
+    def pair(self, pair: PairLink) -> str:
+        text = f"SM2 {pair.usage} half, paired with {self.link(pair.partner)}"
+        if pair.not_after is not None:
+            days = "" if pair.days_left is None else f", {pair.days_left} days"
+            text += f" (pair expires {_utc(pair.not_after):%Y-%m-%d}{days})"
+        return text
+
+    def key_presence(self, entry: CertificateEntry) -> str | None:
+        presence = entry.key_on_token
+        if presence is None:
+            return None
+        if entry.role in (Role.ROOT, Role.INTERMEDIATE, Role.UNKNOWN) and not presence.matches:
+            return None  # CA certificates rarely come with their key; no need to say so
+        if presence.state == "yes":
+            match = presence.matches[0]
+            how = " and ".join(_KEY_MATCH_WORDS.get(b, b) for b in match.by)
+            kind = "private key" if match.key_class == "private" else "public key object"
+            return f"key: yes ({kind}, same {how})"
+        if presence.state == "no":
+            return "key: no (no private key after login)"
+        if presence.reason.startswith(KEY_SEARCH_UNFINISHED):
+            return "key: unknown (key search incomplete)"
+        return "key: unknown (not logged in)"
 
     def counts(self, entries: Iterable[CertificateEntry]) -> str:
         """``N certificates: n1 valid, n2 expired...``."""
@@ -637,3 +697,35 @@ def _utc(value: datetime.datetime) -> datetime.datetime:
 
 def _version(value: tuple[int, int]) -> str:
     return f"{value[0]}.{value[1]}"
+
+
+# -- relations and findings ------------------------------------------------------------
+
+_ROLE_WORDS = {
+    Role.ROOT: "root CA",
+    Role.INTERMEDIATE: "intermediate CA",
+    Role.END_ENTITY: "end entity",
+    Role.SELF_SIGNED: "self-signed",
+    Role.UNKNOWN: "",
+}
+_LINK_WORDS = {"key_identifier": "key identifier", "name": "name"}
+_KEY_MATCH_WORDS = {"id": "CKA_ID", "public_key": "public key"}
+_FINDING_COLOR = {Severity.CRITICAL: _BOLD_RED, Severity.WARNING: _YELLOW, Severity.INFO: ""}
+
+
+def _findings_summary(reports: Sequence[Report]) -> str:
+    """``"; 3 findings (1 critical, 2 warnings)"``, counting critical and warning ones."""
+    counts = dict.fromkeys((Severity.CRITICAL, Severity.WARNING), 0)
+    for report in reports:
+        for entry in report.certificates:
+            for finding in entry.findings:
+                if finding.severity in counts:
+                    counts[finding.severity] += 1
+    total = sum(counts.values())
+    if not total:
+        return ""
+    critical, warning = counts[Severity.CRITICAL], counts[Severity.WARNING]
+    parts = [f"{critical} critical"] if critical else []
+    if warning:
+        parts.append(f"{warning} warning{'' if warning == 1 else 's'}")
+    return f"; {total} finding{'' if total == 1 else 's'} to act on ({', '.join(parts)})"

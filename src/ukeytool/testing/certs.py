@@ -5,10 +5,12 @@
 test that judges validity at a fixed moment gets the same answer every day.
 
 RSA and EC certificates signed with SHA-256 come from cryptography's CertificateBuilder.
-cryptography can neither hold an SM2 key nor sign a certificate with SHA-1 any more, so
-for those the TBSCertificate is built with asn1crypto and signed on its own: SM3withSM2 by
-the ``openssl`` command line (OpenSSL 3 signs SM2 with SM3 and the GM/T 0009 default
-distinguishing ID), RSA and ECDSA with SHA-1 by cryptography's plain ``sign``.
+cryptography can neither hold an SM2 key nor sign a certificate with SHA-1 or MD5 any
+more, so for those the TBSCertificate is built with asn1crypto and signed on its own:
+SM3withSM2 by the ``openssl`` command line (OpenSSL 3 signs SM2 with SM3 and the GM/T 0009
+default distinguishing ID), RSA and ECDSA with SHA-1 (RSA with MD5) by cryptography's
+plain ``sign``. :func:`mint_openssl` has the ``openssl`` command line make the whole
+certificate (``openssl ca``), for certificates encoded by another implementation.
 
 :func:`to_pkcs7` and :func:`to_pkcs12` put certificates into the files bank software
 keeps on disk: a PKCS#7 bundle built with asn1crypto (so it can hold broken certificates
@@ -51,6 +53,7 @@ __all__ = [
     "Minted",
     "identity_code",
     "mint",
+    "mint_openssl",
     "to_pem",
     "to_pkcs7",
     "to_pkcs12",
@@ -79,7 +82,7 @@ BMP_STRING = 0x1E
 """The universal tag of BMPString (UTF-16 big-endian)."""
 
 _KEY_TYPES = {"rsa2048": "rsa", "rsa1024": "rsa", "ec-p256": "ec", "sm2": "sm2"}
-_HASHES = ("sha256", "sha1", "sm3")
+_HASHES = ("sha256", "sha1", "sm3", "md5")
 _KEY_USAGE_ARGS = {
     "digitalSignature": "digital_signature",
     "nonRepudiation": "content_commitment",
@@ -99,6 +102,7 @@ _SM3_WITH_SM2 = "1.2.156.10197.1.501"
 _SIGNATURE_ALGORITHMS = {
     ("rsa", "sha256"): ("1.2.840.113549.1.1.11", True),
     ("rsa", "sha1"): ("1.2.840.113549.1.1.5", True),
+    ("rsa", "md5"): ("1.2.840.113549.1.1.4", True),
     ("ec", "sha256"): ("1.2.840.10045.4.3.2", False),
     ("ec", "sha1"): ("1.2.840.10045.4.1", False),
     ("sm2", "sm3"): (_SM3_WITH_SM2, False),
@@ -142,6 +146,7 @@ class _Plan:
     key_usage: tuple[str, ...]
     ski: bytes
     aki: bytes
+    key_identifiers: bool = True
 
 
 def mint(
@@ -158,17 +163,21 @@ def mint(
     organizational_units: tuple[str, ...] = (),
     country: str | None = "CN",
     serial: int | None = None,
+    key_identifiers: bool = True,
 ) -> Minted:
     """Make a new key pair and a certificate for it.
 
     ``key`` is ``"rsa2048"``, ``"rsa1024"``, ``"ec-p256"`` or ``"sm2"``; ``hash`` is
-    ``"sha256"``, ``"sha1"`` or ``"sm3"`` (``"sm3"`` exactly when the signing key, the
-    issuer's or for a self-signed certificate the new one, is SM2). Without ``issuer``
-    the certificate is self-signed. The subject is ``C, O, OU..., CN`` in that order (as
-    CFCA writes it); the extensions are BasicConstraints and KeyUsage (both critical,
-    KeyUsage left out when ``key_usage`` is empty) and the key identifiers. ``serial``
+    ``"sha256"``, ``"sha1"``, ``"md5"`` (RSA signers only) or ``"sm3"`` (``"sm3"`` exactly
+    when the signing key, the issuer's or for a self-signed certificate the new one, is
+    SM2). Without ``issuer`` the certificate is self-signed. The subject is
+    ``C, O, OU..., CN`` in that order (as CFCA writes it); the extensions are
+    BasicConstraints and KeyUsage (both critical, KeyUsage left out when ``key_usage`` is
+    empty) and the key identifiers. ``serial``
     defaults to a random positive number. SM2 dual certificates are two calls with the
-    same subject and different ``key_usage``.
+    same subject and different ``key_usage``. Without ``key_identifiers`` the
+    SubjectKeyIdentifier and AuthorityKeyIdentifier extensions are left out (certificates
+    then link to their issuers by name only).
     """
     if key not in _KEY_TYPES:
         raise ValueError(f"key must be one of {', '.join(_KEY_TYPES)}, not {key!r}")
@@ -186,6 +195,8 @@ def mint(
             f"hash {hash!r} cannot sign with an {signer_type.upper()} key; "
             "SM2 keys sign with sm3 and only they do"
         )
+    if hash == "md5" and signer_type != "rsa":
+        raise ValueError("hash 'md5' signs with RSA keys only")
 
     pair = _new_key(key)
     subject = _name(subject_cn, organization, organizational_units, country)
@@ -208,6 +219,7 @@ def mint(
         key_usage=key_usage,
         ski=asn1_keys.PublicKeyInfo.load(pair.spki_der).sha1,
         aki=asn1_keys.PublicKeyInfo.load(issuer_spki).sha1,
+        key_identifiers=key_identifiers,
     )
     if key_type != "sm2" and signer_type != "sm2" and hash == "sha256":
         der = _build_with_cryptography(plan, signer_pkcs8)
@@ -215,6 +227,101 @@ def mint(
         tbs = _tbs(plan, _SIGNATURE_ALGORITHMS[(signer_type, hash)])
         der = _sign_tbs(tbs, signer_type, hash, signer_pkcs8)
     return Minted(der, pair.pkcs8_der, pair.spki_der, key_type, subject_cn)
+
+
+_OPENSSL_CA_CONFIG = """\
+[ca]
+default_ca = ca_section
+[ca_section]
+database = index.txt
+new_certs_dir = .
+serial = serial.txt
+policy = any_name
+unique_subject = no
+email_in_dn = no
+copy_extensions = none
+[any_name]
+countryName = optional
+organizationName = optional
+organizationalUnitName = optional
+commonName = supplied
+[extensions]
+"""
+_OPENSSL_DIGESTS = ("sha256", "sha1", "md5")
+
+
+def mint_openssl(
+    *,
+    subject_cn: str,
+    not_before: datetime.datetime,
+    not_after: datetime.datetime,
+    key: str = "rsa2048",
+    digest: str = "sha256",
+    issuer: Minted | None = None,
+    is_ca: bool = False,
+    key_usage: tuple[str, ...] = ("digitalSignature", "nonRepudiation"),
+    key_identifiers: bool = True,
+    serial: int | None = None,
+) -> Minted:
+    """Like :func:`mint`, but the certificate is made by the ``openssl`` command line
+    (``openssl req`` for the key and request, ``openssl ca`` to sign it), so the corpus
+    also holds certificates encoded by OpenSSL itself. RSA keys only (``"rsa2048"``,
+    ``"rsa1024"``); ``digest`` is ``"sha256"``, ``"sha1"`` or ``"md5"``, which OpenSSL
+    still signs with. The subject is ``C=CN, CN=subject_cn``.
+    """
+    if key not in ("rsa2048", "rsa1024"):
+        raise ValueError(f"mint_openssl makes RSA keys only (rsa2048, rsa1024), not {key!r}")
+    if digest not in _OPENSSL_DIGESTS:
+        raise ValueError(f"digest must be one of {', '.join(_OPENSSL_DIGESTS)}, not {digest!r}")
+    if issuer is not None and issuer.key_type != "rsa":
+        raise ValueError("mint_openssl signs with RSA issuers only")
+    unknown = [name for name in key_usage if name not in _KEY_USAGE_ARGS]
+    if unknown:
+        raise ValueError(f"unknown key usage {unknown[0]!r}; use RFC 5280 names")
+    start = _utc_seconds(not_before, "not_before")
+    end = _utc_seconds(not_after, "not_after")
+    extensions = [f"basicConstraints = critical,CA:{'TRUE' if is_ca else 'FALSE'}"]
+    if key_usage:
+        extensions.append(f"keyUsage = critical,{','.join(key_usage)}")
+    if key_identifiers:
+        extensions += ["subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid,issuer"]
+    else:
+        extensions += ["subjectKeyIdentifier = none", "authorityKeyIdentifier = none"]
+    number = x509.random_serial_number() if serial is None else serial
+
+    def run(work: Path) -> Minted:
+        (work / "ca.cnf").write_text(_OPENSSL_CA_CONFIG + "\n".join(extensions) + "\n")
+        (work / "index.txt").write_text("")
+        digits = f"{number:x}"
+        # openssl reads the serial file as hex octets: an even number of digits.
+        (work / "serial.txt").write_text(digits.rjust(len(digits) + len(digits) % 2, "0") + "\n")
+        bits = "1024" if key == "rsa1024" else "2048"
+        _openssl(work, "req", "-new", "-newkey", f"rsa:{bits}", "-nodes",
+                 "-keyout", "key.pem", "-subj", f"/C=CN/CN={subject_cn}", "-out", "req.pem",
+                 "-config", "ca.cnf")  # fmt: skip
+        signing = ["-selfsign", "-keyfile", "key.pem"]
+        if issuer is not None:
+            (work / "issuer.der").write_bytes(issuer.der)
+            (work / "issuer.p8").write_bytes(issuer.key_pkcs8_der)
+            _openssl(work, "x509", "-inform", "DER", "-in", "issuer.der", "-out", "issuer.pem")
+            signing = ["-cert", "issuer.pem", "-keyfile", "issuer.p8", "-keyform", "DER"]
+        _openssl(work, "ca", "-batch", "-notext", "-config", "ca.cnf", "-extensions",
+                 "extensions", "-md", digest, "-preserveDN", "-utf8",
+                 "-startdate", f"{start:%Y%m%d%H%M%S}Z", "-enddate", f"{end:%Y%m%d%H%M%S}Z",
+                 *signing, "-in", "req.pem", "-out", "cert.pem")  # fmt: skip
+        _openssl(work, "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der")
+        _openssl(work, "pkcs8", "-topk8", "-nocrypt", "-in", "key.pem", "-outform", "DER",
+                 "-out", "key.p8")  # fmt: skip
+        _openssl(work, "pkey", "-in", "key.pem", "-pubout", "-outform", "DER", "-out", "pub.der")
+        return Minted(
+            (work / "cert.der").read_bytes(),
+            (work / "key.p8").read_bytes(),
+            (work / "pub.der").read_bytes(),
+            "rsa",
+            subject_cn,
+        )
+
+    return _in_temp_dir(run)
 
 
 def to_pem(der: bytes) -> bytes:
@@ -498,14 +605,16 @@ def _build_with_cryptography(plan: _Plan, signer_pkcs8: bytes) -> bytes:
         .not_valid_before(plan.not_before)
         .not_valid_after(plan.not_after)
         .add_extension(x509.BasicConstraints(ca=plan.is_ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier(plan.ski), critical=False)
-        .add_extension(
+    )
+    if plan.key_identifiers:
+        builder = builder.add_extension(
+            x509.SubjectKeyIdentifier(plan.ski), critical=False
+        ).add_extension(
             x509.AuthorityKeyIdentifier(
                 plan.aki, authority_cert_issuer=None, authority_cert_serial_number=None
             ),
             critical=False,
         )
-    )
     if plan.key_usage:
         flags = {arg: name in plan.key_usage for name, arg in _KEY_USAGE_ARGS.items()}
         builder = builder.add_extension(x509.KeyUsage(**flags), critical=True)
@@ -513,15 +622,18 @@ def _build_with_cryptography(plan: _Plan, signer_pkcs8: bytes) -> bytes:
 
 
 def _tbs(plan: _Plan, algorithm: tuple[str, bool]) -> asn1_x509.TbsCertificate:
-    extensions = [
+    extensions: list[dict[str, object]] = [
         {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": plan.is_ca}},
-        {"extn_id": "key_identifier", "critical": False, "extn_value": plan.ski},
-        {
-            "extn_id": "authority_key_identifier",
-            "critical": False,
-            "extn_value": {"key_identifier": plan.aki},
-        },
     ]
+    if plan.key_identifiers:
+        extensions += [
+            {"extn_id": "key_identifier", "critical": False, "extn_value": plan.ski},
+            {
+                "extn_id": "authority_key_identifier",
+                "critical": False,
+                "extn_value": {"key_identifier": plan.aki},
+            },
+        ]
     if plan.key_usage:
         extensions.append(
             {
@@ -566,7 +678,11 @@ def _sign_tbs(
     if signer_type == "sm2":
         signature = _sm2_sign(tbs_der, signer_pkcs8)
     else:
-        digest = hashes.SHA1() if hash == "sha1" else hashes.SHA256()
+        digest: hashes.HashAlgorithm = hashes.SHA256()
+        if hash == "sha1":
+            digest = hashes.SHA1()
+        elif hash == "md5":
+            digest = hashes.MD5()
         signer = serialization.load_der_private_key(signer_pkcs8, password=None)
         if isinstance(signer, rsa.RSAPrivateKey):
             signature = signer.sign(tbs_der, padding.PKCS1v15(), digest)

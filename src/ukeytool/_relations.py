@@ -1,0 +1,492 @@
+"""What belongs together on a token, and what a user should act on: a pure function from
+one token's :class:`~ukeytool.CertificateEntry` values and :class:`~ukeytool.KeyObject`
+values to the same entries with :attr:`~ukeytool.CertificateEntry.role`,
+:attr:`~ukeytool.CertificateEntry.issued_by`, :attr:`~ukeytool.CertificateEntry.pair`,
+:attr:`~ukeytool.CertificateEntry.key_on_token` and
+:attr:`~ukeytool.CertificateEntry.findings` filled in.
+
+Only what is on the same token is related; nothing is fetched and no signature is
+verified (links say what the certificates *claim*: key identifiers, else names). The
+rules, with the reasons for them, are in ``docs/relations.md``. Nothing here raises for
+any input the model can hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Sequence
+
+from ._model import (
+    Certificate,
+    CertificateEntry,
+    CertificateLink,
+    Finding,
+    KeyMatch,
+    KeyObject,
+    KeyPresence,
+    PairLink,
+    Role,
+    Severity,
+    SlotReport,
+)
+
+__all__ = ["relate", "relate_slot"]
+
+MIN_RSA_BITS = 2048
+"""RSA keys below this many bits are a ``weak-rsa-key`` finding (NIST SP 800-131A)."""
+BROKEN_RSA_BITS = 1024
+"""RSA keys below this many bits make the finding critical."""
+
+KEY_SEARCH_UNFINISHED = "the key search did not finish"
+"""How :attr:`KeyPresence.reason` starts when the key objects could not all be listed."""
+
+_SIGNING_USAGES = frozenset({"digitalSignature", "nonRepudiation"})
+_ENCRYPTION_USAGES = frozenset({"keyEncipherment", "dataEncipherment", "keyAgreement"})
+
+# Signature algorithm OID -> (finding code, severity, hash name)
+_WEAK_SIGNATURES: dict[str, tuple[str, Severity, str]] = {
+    "1.2.840.113549.1.1.2": ("obsolete-signature-hash", Severity.CRITICAL, "MD2"),
+    "1.2.840.113549.1.1.3": ("obsolete-signature-hash", Severity.CRITICAL, "MD4"),
+    "1.2.840.113549.1.1.4": ("md5-signature", Severity.CRITICAL, "MD5"),
+    "1.2.840.113549.1.1.5": ("sha1-signature", Severity.WARNING, "SHA-1"),
+    "1.3.14.3.2.29": ("sha1-signature", Severity.WARNING, "SHA-1"),
+    "1.2.840.10045.4.1": ("sha1-signature", Severity.WARNING, "SHA-1"),
+    "1.2.840.10040.4.3": ("sha1-signature", Severity.WARNING, "SHA-1"),
+}
+
+_SEVERITY_ORDER = (Severity.CRITICAL, Severity.WARNING, Severity.INFO)
+
+
+def relate_slot(slot: SlotReport) -> SlotReport:
+    """``slot`` with its certificates related to each other and to its key objects."""
+    entries = relate(
+        slot.certificates, slot.keys, keys_listed=slot.keys_listed, logged_in=slot.logged_in
+    )
+    return dataclasses.replace(slot, certificates=entries)
+
+
+def relate(
+    entries: Sequence[CertificateEntry],
+    keys: Sequence[KeyObject] = (),
+    *,
+    keys_listed: bool = False,
+    logged_in: bool = False,
+) -> tuple[CertificateEntry, ...]:
+    """The certificates of one token, in the same order, with their relations and findings.
+
+    ``keys`` are the key objects seen in the same session; ``keys_listed`` says the key
+    search got to the end and ``logged_in`` that private objects were visible. A key is
+    only ever said to be missing ("no") when both are true.
+    """
+    entries = tuple(entries)
+    certs = [_readable(entry) for entry in entries]
+    issuers = [_issuer(i, entries, certs) for i in range(len(entries))]
+    children = [0] * len(entries)
+    for link in issuers:
+        if link is not None:
+            children[link[0]] += 1
+    roles = [_role(certs[i], children[i] > 0) for i in range(len(entries))]
+    pairs = _pairs(entries, certs, roles)
+    key_values = [(key, _key_values(key)) for key in keys]
+    out = []
+    for i, entry in enumerate(entries):
+        issued_by = None
+        issuer_entry = None
+        link = issuers[i]
+        if link is not None:
+            issuer_entry = entries[link[0]]
+            issued_by = _link(issuer_entry, link[1])
+        pair = pairs.get(i)
+        presence, mismatches = _key_presence(entry, key_values, keys_listed, logged_in)
+        findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches)
+        out.append(
+            dataclasses.replace(
+                entry,
+                role=roles[i],
+                issued_by=issued_by,
+                pair=pair,
+                key_on_token=presence,
+                findings=findings,
+            )
+        )
+    return tuple(out)
+
+
+# -- certificates -------------------------------------------------------------------
+
+
+def _readable(entry: CertificateEntry) -> Certificate | None:
+    cert = entry.certificate
+    if cert is None or cert.error is not None:
+        return None
+    return cert
+
+
+def _name(value: str | None) -> str | None:
+    """A name for comparing: case and runs of blanks do not count (as RFC 5280 7.1's
+    preparation mostly does)."""
+    if value is None:
+        return None
+    return " ".join(value.casefold().split())
+
+
+def _is_ca(cert: Certificate) -> bool:
+    """Marked as a CA: BasicConstraints cA, or (without BasicConstraints) keyCertSign."""
+    if cert.is_ca is not None:
+        return cert.is_ca
+    return cert.key_usage is not None and "keyCertSign" in cert.key_usage
+
+
+def _self_signed(cert: Certificate) -> bool:
+    if not (
+        cert.self_signed or (cert.subject is not None and _name(cert.subject) == _name(cert.issuer))
+    ):
+        return False
+    # Self-issued with another key (a CA's key rollover certificate) is not self-signed.
+    ski, aki = cert.subject_key_identifier, cert.authority_key_identifier
+    return ski is None or aki is None or ski == aki
+
+
+def _issuer(
+    i: int, entries: Sequence[CertificateEntry], certs: Sequence[Certificate | None]
+) -> tuple[int, str] | None:
+    """(index, how) of the certificate on the token that issued certificate ``i``."""
+    cert = certs[i]
+    if cert is None or cert.issuer is None or _self_signed(cert):
+        return None
+    issuer_name = _name(cert.issuer)
+    aki = cert.authority_key_identifier
+    best: tuple[tuple[int, int, int], int, str] | None = None
+    for j, other in enumerate(certs):
+        if j == i or other is None or other.sha256 == cert.sha256:
+            continue
+        ski = other.subject_key_identifier
+        if aki is not None and ski is not None:
+            if aki != ski:
+                continue  # another key of the same name (a renewed CA): not this one's issuer
+            by = "key_identifier"
+        elif other.subject is not None and _name(other.subject) == issuer_name:
+            by = "name"
+        else:
+            continue
+        # Key identifiers before names, CAs before others, then token order.
+        rank = (0 if by == "key_identifier" else 1, 0 if _is_ca(other) else 1, j)
+        if best is None or rank < best[0]:
+            best = (rank, j, by)
+    return None if best is None else (best[1], best[2])
+
+
+def _role(cert: Certificate | None, has_children: bool) -> Role:
+    if cert is None or cert.subject is None:
+        return Role.UNKNOWN
+    ca = _is_ca(cert) or (has_children and cert.is_ca is not False)
+    if _self_signed(cert):
+        return Role.ROOT if ca else Role.SELF_SIGNED
+    if cert.issuer is None:
+        return Role.UNKNOWN
+    return Role.INTERMEDIATE if ca else Role.END_ENTITY
+
+
+def _link(entry: CertificateEntry, by: str) -> CertificateLink:
+    cert = entry.certificate
+    return CertificateLink(
+        handle=entry.handle,
+        sha256=cert.sha256 if cert is not None else "",
+        label=entry.label,
+        subject_cn=cert.subject_cn if cert is not None else None,
+        by=by,
+    )
+
+
+# -- SM2 pairs ----------------------------------------------------------------------
+
+
+def _usage(cert: Certificate) -> str | None:
+    """``"signing"`` or ``"encryption"`` for a certificate that is purely one of them."""
+    if cert.key_usage is None:
+        return None
+    usage = set(cert.key_usage)
+    signs, encrypts = bool(usage & _SIGNING_USAGES), bool(usage & _ENCRYPTION_USAGES)
+    if signs and not encrypts:
+        return "signing"
+    if encrypts and not signs:
+        return "encryption"
+    return None
+
+
+def _pairs(
+    entries: Sequence[CertificateEntry],
+    certs: Sequence[Certificate | None],
+    roles: Sequence[Role],
+) -> dict[int, PairLink]:
+    groups: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+    for i, cert in enumerate(certs):
+        if (
+            cert is None
+            or cert.key_algorithm != "SM2"
+            or roles[i] not in (Role.END_ENTITY, Role.SELF_SIGNED)
+            or cert.subject is None
+            or cert.issuer is None
+        ):
+            continue
+        usage = _usage(cert)
+        if usage is None:
+            continue
+        key = (_name(cert.subject) or "", _name(cert.issuer) or "")
+        signing, encryption = groups.setdefault(key, ([], []))
+        (signing if usage == "signing" else encryption).append(i)
+    pairs: dict[int, PairLink] = {}
+    for signing, encryption in groups.values():
+        # Halves issued together are closest in time: pair those first.
+        candidates = sorted(
+            (_distance(certs[s], certs[e]), s, e) for s in signing for e in encryption
+        )
+        for _, s, e in candidates:
+            if s in pairs or e in pairs:
+                continue
+            pairs[s] = _pair_link(entries[s], entries[e], "signing")
+            pairs[e] = _pair_link(entries[e], entries[s], "encryption")
+    return pairs
+
+
+_FAR = 10**12
+
+
+def _distance(a: Certificate | None, b: Certificate | None) -> tuple[float, float]:
+    def gap(x: datetime.datetime | None, y: datetime.datetime | None) -> float:
+        return _FAR if x is None or y is None else abs((x - y).total_seconds())
+
+    if a is None or b is None:
+        return (_FAR, _FAR)
+    return (gap(a.not_before, b.not_before), gap(a.not_after, b.not_after))
+
+
+def _pair_link(entry: CertificateEntry, partner: CertificateEntry, usage: str) -> PairLink:
+    ends = [e.certificate.not_after if e.certificate else None for e in (entry, partner)]
+    days = [e.validity.days_left for e in (entry, partner)]
+    return PairLink(
+        partner=_link(partner, "subject_and_issuer"),
+        usage=usage,
+        not_after=None if None in ends else min(d for d in ends if d is not None),
+        days_left=None if None in days else min(d for d in days if d is not None),
+    )
+
+
+# -- keys ---------------------------------------------------------------------------
+
+
+def _key_values(key: KeyObject) -> set[bytes]:
+    """The public key as the key object gives it, in every reading it may have."""
+    values: set[bytes] = set()
+    if key.modulus:
+        values.add(key.modulus.lstrip(b"\x00"))
+    if key.ec_point:
+        values.add(key.ec_point)  # some modules give the bare point
+        unwrapped = _octet_string(key.ec_point)
+        if unwrapped is not None:
+            values.add(unwrapped)  # PKCS#11 2.40: the point DER-wrapped in an OCTET STRING
+    if key.public_key_info:
+        # Imported here: the renderers import this module and must stay light.
+        from ._certificate import public_key_from_info
+
+        value = public_key_from_info(key.public_key_info)
+        if value is not None:
+            values.add(value)
+    values.discard(b"")
+    return values
+
+
+def _octet_string(data: bytes) -> bytes | None:
+    """The contents of ``data`` when it is exactly one DER OCTET STRING."""
+    if len(data) < 2 or data[0] != 0x04:
+        return None
+    first = data[1]
+    if first < 0x80:
+        start, length = 2, first
+    else:
+        count = first & 0x7F
+        if not 1 <= count <= 4 or len(data) < 2 + count:
+            return None
+        start, length = 2 + count, int.from_bytes(data[2 : 2 + count], "big")
+    if start + length != len(data):
+        return None
+    return data[start:]
+
+
+def _key_presence(
+    entry: CertificateEntry,
+    keys: Sequence[tuple[KeyObject, set[bytes]]],
+    keys_listed: bool,
+    logged_in: bool,
+) -> tuple[KeyPresence, list[KeyObject]]:
+    """Whether the certificate's key is on the token, and the key objects that share its
+    CKA_ID but hold another public key."""
+    cert = entry.certificate
+    public_key = cert.public_key if cert is not None else None
+    matches: list[KeyMatch] = []
+    mismatches: list[KeyObject] = []
+    for key, values in keys:
+        by: list[str] = []
+        same_id = bool(entry.id) and key.id == entry.id
+        same_key = public_key is not None and public_key in values
+        if same_id:
+            if public_key is not None and values and not same_key:
+                mismatches.append(key)
+                continue
+            by.append("id")
+        if same_key:
+            by.append("public_key")
+        if by:
+            matches.append(KeyMatch(key.handle, key.key_class, key.label, tuple(by)))
+    matches.sort(key=lambda m: m.key_class != "private")
+    private = [m for m in matches if m.key_class == "private"]
+    public = [m for m in matches if m.key_class == "public"]
+    visible = logged_in and keys_listed
+    if private:
+        state = private_key = "yes"
+        reason = f"its private key is on the token ({_how(private[0])})"
+    elif visible:
+        state = private_key = "no"
+        reason = "no private key on the token belongs to it (searched after login)"
+        if public:
+            reason += f"; its public key object is there ({_how(public[0])})"
+    else:
+        private_key = "unknown"
+        why = (
+            KEY_SEARCH_UNFINISHED
+            if not keys_listed
+            else "private keys cannot be seen without login"
+        )
+        if public:
+            state = "yes"
+            reason = f"its public key object is on the token ({_how(public[0])}); {why}"
+        else:
+            state = "unknown"
+            reason = f"{why}, and no public key object belongs to it"
+    return KeyPresence(state, private_key, tuple(matches), reason), mismatches
+
+
+def _how(match: KeyMatch) -> str:
+    words = {"id": "same CKA_ID", "public_key": "same public key"}
+    return " and ".join(words[b] for b in match.by)
+
+
+# -- findings -----------------------------------------------------------------------
+
+
+def _findings(  # noqa: PLR0917 - one caller, all of it is needed
+    entry: CertificateEntry,
+    cert: Certificate | None,
+    role: Role,
+    issuer: CertificateEntry | None,
+    pair: PairLink | None,
+    mismatches: Sequence[KeyObject],
+) -> tuple[Finding, ...]:
+    found: list[Finding] = []
+    if cert is not None:
+        found.extend(_key_findings(cert))
+        found.extend(_signature_findings(cert, role))
+        found.extend(_usage_findings(cert, role, pair))
+        found.extend(_expiry_findings(cert, issuer))
+    for key in mismatches:
+        ident = entry.id.hex() if entry.id else ""
+        found.append(
+            Finding(
+                "key-id-mismatch",
+                Severity.WARNING,
+                f"the {key.key_class} key object with the same CKA_ID ({ident}) holds "
+                "another public key: software that pairs keys with certificates by CKA_ID "
+                "will pick the wrong key",
+            )
+        )
+    found.sort(key=lambda f: _SEVERITY_ORDER.index(f.severity))
+    return tuple(found)
+
+
+def _key_findings(cert: Certificate) -> list[Finding]:
+    if cert.key_algorithm != "RSA" or cert.key_size is None or cert.key_size >= MIN_RSA_BITS:
+        return []
+    severity = Severity.CRITICAL if cert.key_size < BROKEN_RSA_BITS else Severity.WARNING
+    return [
+        Finding(
+            "weak-rsa-key",
+            severity,
+            f"RSA key of {cert.key_size} bits (under {MIN_RSA_BITS}), which can be broken: "
+            "replace the certificate with one for a longer key",
+        )
+    ]
+
+
+def _signature_findings(cert: Certificate, role: Role) -> list[Finding]:
+    weak = _WEAK_SIGNATURES.get(cert.signature_algorithm_oid or "")
+    if weak is None:
+        return []
+    code, severity, hash_name = weak
+    name = cert.signature_algorithm or cert.signature_algorithm_oid
+    if role in (Role.ROOT, Role.SELF_SIGNED):
+        # A self-signed certificate is trusted as it is; its own signature protects nothing.
+        return [
+            Finding(
+                code,
+                Severity.INFO,
+                f"self-signed with {hash_name} ({name}): harmless, a self-signed "
+                "certificate is trusted as it is, not for its signature",
+            )
+        ]
+    return [
+        Finding(
+            code,
+            severity,
+            f"signed with {hash_name} ({name}), which can be forged: "
+            "ask the issuer for one signed with SHA-256 or SM3",
+        )
+    ]
+
+
+def _usage_findings(cert: Certificate, role: Role, pair: PairLink | None) -> list[Finding]:
+    if role not in (Role.END_ENTITY, Role.SELF_SIGNED):
+        return []
+    if cert.key_usage is None:
+        return [
+            Finding(
+                "no-key-usage",
+                Severity.INFO,
+                "no KeyUsage extension: any use is allowed, but software that looks for "
+                "the signing certificate by key usage may pass over it",
+            )
+        ]
+    if set(cert.key_usage) & _SIGNING_USAGES:
+        return []
+    if pair is not None:
+        return []  # the encryption half of a pair: its partner signs
+    allowed = ", ".join(cert.key_usage) or "nothing"
+    message = f"its key usage ({allowed}) does not allow signing: it cannot sign logins or "
+    message += "transactions"
+    if cert.key_algorithm == "SM2" and _usage(cert) == "encryption":
+        message += "; it looks like the encryption half of an SM2 pair whose signing "
+        message += "certificate is not on this token"
+    return [Finding("no-signing-key-usage", Severity.WARNING, message)]
+
+
+def _expiry_findings(cert: Certificate, issuer: CertificateEntry | None) -> list[Finding]:
+    parent = issuer.certificate if issuer is not None else None
+    if parent is None or parent.not_after is None or cert.not_after is None:
+        return []
+    if parent.not_after >= cert.not_after:
+        return []
+    days = (cert.not_after - parent.not_after).days
+    name = parent.subject_cn or parent.subject or "?"
+    gap = f"{days} day{'' if days == 1 else 's'} before it" if days else "before it"
+    return [
+        Finding(
+            "ca-expires-before-child",
+            Severity.WARNING,
+            f'its issuer "{name}" is valid only until {_day(parent.not_after)}, {gap}: it '
+            "stops validating then, unless the issuer's CA certificate is renewed",
+        )
+    ]
+
+
+def _day(moment: datetime.datetime) -> str:
+    return f"{moment.astimezone(datetime.timezone.utc):%Y-%m-%d}"
