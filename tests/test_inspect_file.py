@@ -27,7 +27,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import ukeytool
-from ukeytool import FileKey, FileReport, Problem, Status, Validity
+from ukeytool import FileKey, FileReport, Problem, Role, Status, Validity
 from ukeytool._render_json import files_to_dict, report_to_dict
 from ukeytool._render_text import render_files_text
 from ukeytool.cli import ExitCode, main
@@ -791,8 +791,12 @@ def test_cli_text(
         "NOT AFTER   DAYS  STATUS",
         "    1  -      -   051@张三@Z000***********0000@0001  File Test CA  RSA-2048  "
         "2031-01-01   365  valid",
+        "      end entity, issuer not in this file; key: no (no private key in the file "
+        "belongs to it)",
         "    2  -      -   expiring                           File Test CA  RSA-2048  "
         "2030-01-21    20  expiring",
+        "      end entity, issuer not in this file; key: no (no private key in the file "
+        "belongs to it)",
         "",
         "Personal data masked: ID numbers are partly replaced by *; --show-personal-data "
         "shows them.",
@@ -944,3 +948,26 @@ def test_help_names_no_password_option(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert "UKEYTOOL_PKCS12_PASSWORD" in out
     assert "--password" not in out
+
+
+def test_file_certificates_are_related_like_a_tokens(certs: Certs, tmp_path: Path) -> None:
+    """Roles, issuer links and findings as on a token; the key is the file's."""
+    bundle = tmp_path / "soft.p12"
+    bundle.write_bytes(to_pkcs12(certs.leaf, password=PASSWORD, extra=[certs.ca.der]))
+    (report,) = ukeytool.inspect_files([bundle], at=FIXED_NOW, password=PASSWORD.encode())
+    by_cn = {e.certificate.subject_cn: e for e in report.certificates if e.certificate}
+    leaf, ca = by_cn[certs.leaf.subject_cn], by_cn["File Test CA"]
+    assert leaf.role is Role.END_ENTITY
+    assert ca.role is Role.ROOT
+    assert leaf.issued_by is not None
+    assert leaf.issued_by.handle == ca.handle
+    assert leaf.key_on_token is not None
+    assert leaf.key_on_token.state == "yes"
+    assert "in the file" in leaf.key_on_token.reason
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(to_pem(certs.leaf.der))
+    (alone,) = ukeytool.inspect_files([chain], at=FIXED_NOW)
+    (entry,) = alone.certificates
+    assert entry.issued_by is None
+    assert entry.key_on_token is not None
+    assert entry.key_on_token.state == "no"

@@ -66,7 +66,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ._certificate import read_certificate
 from ._errors import UsageError
-from ._model import CertificateEntry, FileKey, FileReport, Problem
+from ._model import CertificateEntry, FileKey, FileReport, KeyPresence, Problem
 from ._text import decode_text
 from ._validity import check_moment, check_warn_days, judge
 
@@ -329,12 +329,36 @@ def _report(path: str, found: _Found, at: datetime.datetime, warn_days: int) -> 
     return FileReport(
         path,
         found.format,
-        tuple(entries),
+        _related(entries, keys),
         at,
         warn_days,
         keys=tuple(keys),
         problems=tuple(found.problems),
     )
+
+
+def _related(entries: list[CertificateEntry], keys: list[FileKey]) -> tuple[CertificateEntry, ...]:
+    """Relations and findings as for a token's certificates (docs/relations.md); the key
+    is "yes" when a private key in the file belongs to the certificate, "no" when every
+    key in the file was tied to its certificates and none to this one, else "unknown"."""
+    from ._relations import relate
+
+    related = relate(entries)
+    all_tied = all(key.certificates for key in keys)
+    out = []
+    for entry in related:
+        mine = [key for key in keys if entry.handle in key.certificates]
+        if mine:
+            where = ", ".join(key.location for key in mine)
+            presence = KeyPresence("yes", "yes", (), f"its private key is in the file ({where})")
+        elif all_tied:
+            presence = KeyPresence("no", "no", (), "no private key in the file belongs to it")
+        else:
+            presence = KeyPresence(
+                "unknown", "unknown", (), "a key in the file could not be tied to a certificate"
+            )
+        out.append(dataclasses.replace(entry, key_on_token=presence))
+    return tuple(out)
 
 
 def _relocate(certificate: Any, location: str) -> Any:

@@ -528,7 +528,11 @@ class _Renderer:
             how = _LINK_WORDS.get(entry.issued_by.by, entry.issued_by.by)
             words.append(f"issued by {self.link(entry.issued_by)} ({how})")
         elif entry.role in (Role.INTERMEDIATE, Role.END_ENTITY):
-            words.append("issuer not on this token")
+            words.append(
+                "issuer not in this file"
+                if entry.location is not None
+                else "issuer not on this token"
+            )
         parts = [", ".join(word for word in words if word)]
         if entry.pair is not None:
             parts.append(self.pair(entry.pair))
@@ -561,6 +565,8 @@ class _Renderer:
             return None
         if entry.role in (Role.ROOT, Role.INTERMEDIATE, Role.UNKNOWN) and not presence.matches:
             return None  # CA certificates rarely come with their key; no need to say so
+        if entry.location is not None:  # a certificate from a file: its keys are the file's
+            return f"key: {presence.state} ({escape_control(presence.reason)})"
         if presence.state == "yes":
             match = presence.matches[0]
             how = " and ".join(_KEY_MATCH_WORDS.get(b, b) for b in match.by)
