@@ -34,8 +34,10 @@ from ukeytool.testing.softhsm import (
     TokenSpec,
 )
 
-from .conftest import FIXED_NOW, required_file
+from .conftest import FIXED_NOW
 from .shim_module import Run, run_ukeytool
+from .test_call_budget import spy_module
+from .test_read_only import LOGIN
 
 pytestmark = [pytest.mark.softhsm]
 
@@ -437,17 +439,9 @@ def _token_files(store: SoftHSMStore) -> dict[str, str]:
     return hashes
 
 
-SPY_CANDIDATES = (
-    "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so",
-    "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so",
-    "/usr/lib/aarch64-linux-gnu/pkcs11/pkcs11-spy.so",
-    "/usr/lib/pkcs11/pkcs11-spy.so",
-)
-
-
 @pytest.mark.spy
 def test_login_through_the_spy_calls_inspection_and_login_only(keys: Store, tmp_path: Path) -> None:
-    spy = required_file(SPY_CANDIDATES, "pkcs11-spy.so", "opensc-pkcs11")
+    spy = spy_module()
     before = _token_files(keys.store)
     log = tmp_path / "spy.log"
     env = {
@@ -469,24 +463,7 @@ def test_login_through_the_spy_calls_inspection_and_login_only(keys: Store, tmp_
     assert done.returncode == 0, done.stderr.decode()
     text = log.read_text(errors="replace")
     calls = re.findall(r"^\d+: (C_\w+)$", text, flags=re.MULTILINE)
-    allowed = {
-        "C_GetInterface",
-        "C_GetFunctionList",
-        "C_Initialize",
-        "C_Finalize",
-        "C_GetInfo",
-        "C_GetSlotList",
-        "C_GetSlotInfo",
-        "C_GetTokenInfo",
-        "C_OpenSession",
-        "C_CloseSession",
-        "C_FindObjectsInit",
-        "C_FindObjects",
-        "C_FindObjectsFinal",
-        "C_GetAttributeValue",
-        "C_Login",
-        "C_Logout",
-    }
+    allowed = LOGIN
     assert set(calls) <= allowed, set(calls) - allowed
     assert calls.count("C_Login") == calls.count("C_Logout") == 1
     flags = re.findall(

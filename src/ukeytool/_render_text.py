@@ -265,14 +265,17 @@ class _Renderer:
 
     # -- the listing ---------------------------------------------------------------
 
+    def moment(self, at: datetime.datetime, warn_days: int) -> None:
+        """The first line: when validity was judged, and what "expiring" means."""
+        self.lines.append(
+            _("Validity at {at} UTC; expiring = expires within {days} days").format(
+                at=f"{_utc(at):%Y-%m-%d %H:%M:%S}", days=warn_days
+            )
+        )
+
     def render(self, reports: Sequence[Report], failures: Sequence[ModuleFailure] = ()) -> str:
         if reports:
-            at = _utc(reports[0].at)
-            self.lines.append(
-                _("Validity at {at} UTC; expiring = expires within {days} days").format(
-                    at=f"{at:%Y-%m-%d %H:%M:%S}", days=reports[0].warn_days
-                )
-            )
+            self.moment(reports[0].at, reports[0].warn_days)
         else:
             self.lines.append(_("No modules inspected."))
         for failure in failures:
@@ -598,12 +601,7 @@ class _Renderer:
 
     def render_files(self, files: Sequence[FileReport]) -> str:
         if files:
-            at = _utc(files[0].at)
-            self.lines.append(
-                _("Validity at {at} UTC; expiring = expires within {days} days").format(
-                    at=f"{at:%Y-%m-%d %H:%M:%S}", days=files[0].warn_days
-                )
-            )
+            self.moment(files[0].at, files[0].warn_days)
         else:
             self.lines.append(_("No files inspected."))
         for report in files:
