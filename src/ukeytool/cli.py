@@ -613,7 +613,11 @@ def _login_note(reports: Sequence[Report]) -> None:
         for slot in report.slots:
             outcome = slot.login
             if outcome is not None and not outcome.logged_in:
-                sys.stderr.write(f"ukeytool: login {outcome.state.value}: {outcome.message}\n")
+                from ._login import login_message
+                from ._render_text import LOGIN_WORDS
+
+                word = _(LOGIN_WORDS[outcome.state])
+                sys.stderr.write(f"ukeytool: {word}: {login_message(outcome)}\n")
 
 
 def _isolation(args: argparse.Namespace) -> tuple[bool, float | None]:
