@@ -484,3 +484,34 @@ def test_cli_no_token_matches_in_chinese(
     assert capsys.readouterr().err == (
         "ukeytool：错误：没有与 标签 'nope' 匹配的令牌；运行“ukeytool list-tokens”查看全部令牌\n"
     )
+
+
+@pytest.mark.softhsm
+def test_cli_relations_and_refused_login_in_chinese(
+    bank_env: Bank, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relation lines, findings and a refused login follow --lang, though the login
+    outcome and the findings are made in English (in the isolation child)."""
+    module = str(bank_env.store.module_path)
+    monkeypatch.setenv("UKEYTOOL_PIN", "")  # refused before C_Login: no PIN try spent
+    listing = ["list-tokens", "--module", module, "--serial", bank_env.serial, *AT, "--login"]
+    assert main([*listing, "--lang", "zh"]) == ExitCode.LOGIN_REFUSED
+    out, err = capsys.readouterr()
+    assert "  拒绝登录: PIN 码为空；未尝试登录" in out.splitlines()
+    assert err == "ukeytool: 拒绝登录: PIN 码为空；未尝试登录\n"
+    assert '终端实体证书，颁发者 "Demo Root CA"（按密钥标识符）；密钥：未知（未登录）' in out
+    assert "SM2 签名证书，与" in out
+    assert "[警告] weak-rsa-key: RSA 密钥为 1024 位（低于 2048），可被破解" in out
+    assert "issued by" not in out
+    assert "login refused" not in out
+    monkeypatch.setenv("UKEYTOOL_PIN", "")
+    assert main([*listing, "--format", "json", "--lang", "zh"]) == ExitCode.LOGIN_REFUSED
+    data = json.loads(capsys.readouterr().out)
+    slot = data["modules"][0]["slots"][0]
+    assert slot["login"]["state"] == "refused"
+    assert slot["login"]["message"] == "PIN 码为空；未尝试登录"
+    monkeypatch.setenv("UKEYTOOL_PIN", "")
+    assert main(listing) == ExitCode.LOGIN_REFUSED
+    out, err = capsys.readouterr()
+    assert "  login refused: the PIN is empty; no login was tried" in out.splitlines()
+    assert 'end entity, issued by "Demo Root CA" (key identifier); key: unknown' in out

@@ -50,7 +50,7 @@ from ._errors import (
     WrongArchitecture,
 )
 from ._interface import ObjectListing, RawCertificateObject, RawKeyObject
-from ._login import Login, login_failed, refusal
+from ._login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, Login, login_failed, refusal
 from ._model import (
     LoginOutcome,
     LoginState,
@@ -662,8 +662,7 @@ class Module:
         except TokenError as exc:
             return LoginOutcome(
                 LoginState.REFUSED,
-                f"the token could not be read again before the login ({exc.code_name}); "
-                "no login was tried",
+                NOT_READ_AGAIN.format(code_name=exc.code_name),
                 exc.code,
                 exc.code_name,
             )
@@ -696,12 +695,11 @@ class Module:
             finally:
                 del pin  # release the export of the bytearray so it can be wiped
         if rv == ck.CKR_OK:
-            return LoginOutcome(LoginState.LOGGED_IN, "logged in; private objects are listed too")
+            return LoginOutcome(LoginState.LOGGED_IN, LOGGED_IN)
         if rv == ck.CKR_USER_ALREADY_LOGGED_IN:
             return LoginOutcome(
                 LoginState.ALREADY_LOGGED_IN,
-                "already logged in (by another user of the module in this process); "
-                "private objects are listed too",
+                ALREADY_LOGGED_IN,
             )
         return login_failed(rv, ck.ckr_name(rv))
 

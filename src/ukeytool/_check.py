@@ -69,6 +69,7 @@ from ._model import (
     Status,
     TokenInfo,
 )
+from ._relations import finding_message
 from ._text import escape_control
 from ._validity import check_warn_days
 from ._version import __version__
@@ -613,7 +614,9 @@ class _Judge:
         state, reason = self.verdict(entry)
         reason += _pair_note(entry)
         self.findings.extend(
-            FindingVerdict(name, f.code, f.severity, self.text(f.message), _finding_state(f))
+            FindingVerdict(
+                name, f.code, f.severity, self.text(finding_message(f)), _finding_state(f)
+            )
             for f in entry.findings
         )
         self.certificates.append(
@@ -794,7 +797,15 @@ def _finding_state(finding: Finding) -> CheckState:
 
 def _finding_rows(findings: Sequence[FindingVerdict]) -> list[tuple[CheckState, str]]:
     return [
-        (f.state, f"certificate {f.certificate}: {f.severity.value} finding {f.code}: {f.message}")
+        (
+            f.state,
+            _("certificate {name}: {severity} finding {code}: {message}").format(
+                name=f.certificate,
+                severity=_(_SEVERITY_WORDS[f.severity]),
+                code=f.code,
+                message=f.message,
+            ),
+        )
         for f in findings
     ]
 
@@ -813,7 +824,15 @@ def _pair_note(entry: CertificateEntry) -> str:
         return ""
     if pair.not_after >= cert.not_after:
         return ""
-    other = "encryption" if pair.usage == "signing" else "signing"
-    return (
-        f"; its SM2 pair must be renewed by {_when(pair.not_after)}, when its {other} half expires"
-    )
+    if pair.usage == "signing":
+        note = _("; its SM2 pair must be renewed by {when}, when its encryption half expires")
+    else:
+        note = _("; its SM2 pair must be renewed by {when}, when its signing half expires")
+    return note.format(when=_when(pair.not_after))
+
+
+_SEVERITY_WORDS = {
+    Severity.CRITICAL: N_("critical"),
+    Severity.WARNING: N_("warning"),
+    Severity.INFO: N_("info"),
+}

@@ -31,8 +31,9 @@ import contextvars
 import functools
 import gettext
 import os
+import re
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -49,6 +50,7 @@ __all__ = [
     "normalize_language",
     "parse_po",
     "pgettext",
+    "retranslate",
     "set_language",
     "translations",
     "using",
@@ -175,6 +177,33 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     if lang == "en":
         return singular if n == 1 else plural
     return translations(lang).ngettext(singular, plural, n)
+
+
+def retranslate(message: str, templates: Iterable[str]) -> str:
+    """``message``, made in English as ``template.format(...)`` from one of
+    ``templates`` (each marked with :func:`N_`), in the current language.
+
+    For sentences made where the language is not known (in an isolation child, in the
+    library before rendering) and shown later: the placeholders' values are read back
+    from the English text and put into the translation. A message that matches no
+    template is returned as it is.
+    """
+    if _current.get() == "en":
+        return message
+    for template in templates:
+        match = _template_pattern(template).fullmatch(message)
+        if match is not None:
+            return _(template).format(**match.groupdict())
+    return message
+
+
+@functools.cache
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.*?)" for i, part in enumerate(parts)
+    )
+    return re.compile(pattern, re.DOTALL)
 
 
 @functools.cache

@@ -171,26 +171,48 @@ def login_target(
     if len(chosen) == 1:
         return chosen[0]
 
+    from ._i18n import _, ngettext
+
     def described(found: Sequence[tuple[ModuleInfo | None, SlotReport]]) -> str:
-        return "; ".join(str(token_uri(s.token)) for _, s in found if s.token is not None)
+        return "; ".join(str(token_uri(s.token)) for _m, s in found if s.token is not None)
 
     selected = any(x is not None for x in (login.uri, login.label, login.serial))
     if not chosen:
         reason = (
-            "no initialised token matches the selection"
+            _("no initialised token matches the selection")
             if selected
-            else "there is no initialised token"
+            else _("there is no initialised token")
         )
         there = described(candidates)
-        raise UsageError(
-            f"cannot log in: {reason}" + (f"; the tokens are: {there}" if there else "")
+        if there:
+            raise UsageError(
+                _("cannot log in: {reason}; the tokens are: {tokens}").format(
+                    reason=reason, tokens=there
+                )
+            )
+        raise UsageError(_("cannot log in: {reason}").format(reason=reason))
+    n = len(chosen)
+    if selected:
+        message = ngettext(
+            "cannot log in: {n} token matches the selection and a login needs exactly one: "
+            "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
+            "one PIN is never tried on two tokens",
+            "cannot log in: {n} tokens match the selection and a login needs exactly one: "
+            "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
+            "one PIN is never tried on two tokens",
+            n,
         )
-    raise UsageError(
-        f"cannot log in: {len(chosen)} tokens "
-        + ("match the selection" if selected else "are present")
-        + f" and a login needs exactly one: {described(chosen)}; choose one by label, "
-        "serial or URI (--token-label, --serial, --uri); one PIN is never tried on two tokens"
-    )
+    else:
+        message = ngettext(
+            "cannot log in: {n} token is present and a login needs exactly one: "
+            "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
+            "one PIN is never tried on two tokens",
+            "cannot log in: {n} tokens are present and a login needs exactly one: "
+            "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
+            "one PIN is never tried on two tokens",
+            n,
+        )
+    raise UsageError(message.format(n=n, tokens=described(chosen)))
 
 
 def _read_head(backend: Backend, slot_id: int) -> SlotReport:

@@ -33,6 +33,13 @@ from ._model import (
 
 __all__ = ["relate", "relate_slot"]
 
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`, which is not
+    imported here: ``import ukeytool`` must not import gettext)."""
+    return message
+
+
 MIN_RSA_BITS = 2048
 """RSA keys below this many bits are a ``weak-rsa-key`` finding (NIST SP 800-131A)."""
 BROKEN_RSA_BITS = 1024
@@ -395,9 +402,7 @@ def _findings(  # noqa: PLR0917 - one caller, all of it is needed
             Finding(
                 "key-id-mismatch",
                 Severity.WARNING,
-                f"the {key.key_class} key object with the same CKA_ID ({ident}) holds "
-                "another public key: software that pairs keys with certificates by CKA_ID "
-                "will pick the wrong key",
+                _KEY_ID_MISMATCH.format(key_class=key.key_class, ident=ident),
             )
         )
     found.sort(key=lambda f: _SEVERITY_ORDER.index(f.severity))
@@ -412,8 +417,7 @@ def _key_findings(cert: Certificate) -> list[Finding]:
         Finding(
             "weak-rsa-key",
             severity,
-            f"RSA key of {cert.key_size} bits (under {MIN_RSA_BITS}), which can be broken: "
-            "replace the certificate with one for a longer key",
+            _WEAK_RSA.format(bits=cert.key_size, minimum=MIN_RSA_BITS),
         )
     ]
 
@@ -430,16 +434,14 @@ def _signature_findings(cert: Certificate, role: Role) -> list[Finding]:
             Finding(
                 code,
                 Severity.INFO,
-                f"self-signed with {hash_name} ({name}): harmless, a self-signed "
-                "certificate is trusted as it is, not for its signature",
+                _SELF_SIGNED_WEAK.format(hash=hash_name, name=name),
             )
         ]
     return [
         Finding(
             code,
             severity,
-            f"signed with {hash_name} ({name}), which can be forged: "
-            "ask the issuer for one signed with SHA-256 or SM3",
+            _SIGNED_WEAK.format(hash=hash_name, name=name),
         )
     ]
 
@@ -452,8 +454,7 @@ def _usage_findings(cert: Certificate, role: Role, pair: PairLink | None) -> lis
             Finding(
                 "no-key-usage",
                 Severity.INFO,
-                "no KeyUsage extension: any use is allowed, but software that looks for "
-                "the signing certificate by key usage may pass over it",
+                _NO_KEY_USAGE,
             )
         ]
     if set(cert.key_usage) & _SIGNING_USAGES:
@@ -461,11 +462,9 @@ def _usage_findings(cert: Certificate, role: Role, pair: PairLink | None) -> lis
     if pair is not None:
         return []  # the encryption half of a pair: its partner signs
     allowed = ", ".join(cert.key_usage) or "nothing"
-    message = f"its key usage ({allowed}) does not allow signing: it cannot sign logins or "
-    message += "transactions"
+    message = _NO_SIGNING.format(allowed=allowed)
     if cert.key_algorithm == "SM2" and _usage(cert) == "encryption":
-        message += "; it looks like the encryption half of an SM2 pair whose signing "
-        message += "certificate is not on this token"
+        message = _NO_SIGNING_SM2.format(allowed=allowed)
     return [Finding("no-signing-key-usage", Severity.WARNING, message)]
 
 
@@ -477,16 +476,80 @@ def _expiry_findings(cert: Certificate, issuer: CertificateEntry | None) -> list
         return []
     days = (cert.not_after - parent.not_after).days
     name = parent.subject_cn or parent.subject or "?"
-    gap = f"{days} day{'' if days == 1 else 's'} before it" if days else "before it"
-    return [
-        Finding(
-            "ca-expires-before-child",
-            Severity.WARNING,
-            f'its issuer "{name}" is valid only until {_day(parent.not_after)}, {gap}: it '
-            "stops validating then, unless the issuer's CA certificate is renewed",
-        )
-    ]
+    if days == 1:
+        message = _CA_EXPIRES_DAY.format(name=name, date=_day(parent.not_after))
+    elif days:
+        message = _CA_EXPIRES_DAYS.format(name=name, date=_day(parent.not_after), days=days)
+    else:
+        message = _CA_EXPIRES.format(name=name, date=_day(parent.not_after))
+    return [Finding("ca-expires-before-child", Severity.WARNING, message)]
 
 
 def _day(moment: datetime.datetime) -> str:
     return f"{moment.astimezone(datetime.timezone.utc):%Y-%m-%d}"
+
+
+# -- finding messages: made in English (possibly in an isolation child), shown in the
+# reader's language by finding_message().
+
+_KEY_ID_MISMATCH = N_(
+    "the {key_class} key object with the same CKA_ID ({ident}) holds "
+    "another public key: software that pairs keys with certificates by CKA_ID "
+    "will pick the wrong key"
+)
+_WEAK_RSA = N_(
+    "RSA key of {bits} bits (under {minimum}), which can be broken: "
+    "replace the certificate with one for a longer key"
+)
+_SELF_SIGNED_WEAK = N_(
+    "self-signed with {hash} ({name}): harmless, a self-signed "
+    "certificate is trusted as it is, not for its signature"
+)
+_SIGNED_WEAK = N_(
+    "signed with {hash} ({name}), which can be forged: "
+    "ask the issuer for one signed with SHA-256 or SM3"
+)
+_NO_KEY_USAGE = N_(
+    "no KeyUsage extension: any use is allowed, but software that looks for "
+    "the signing certificate by key usage may pass over it"
+)
+_NO_SIGNING = N_(
+    "its key usage ({allowed}) does not allow signing: it cannot sign logins or transactions"
+)
+_NO_SIGNING_SM2 = N_(
+    "its key usage ({allowed}) does not allow signing: it cannot sign logins or "
+    "transactions; it looks like the encryption half of an SM2 pair whose signing "
+    "certificate is not on this token"
+)
+_CA_EXPIRES_DAY = N_(
+    'its issuer "{name}" is valid only until {date}, 1 day before it: it '
+    "stops validating then, unless the issuer's CA certificate is renewed"
+)
+_CA_EXPIRES_DAYS = N_(
+    'its issuer "{name}" is valid only until {date}, {days} days before it: it '
+    "stops validating then, unless the issuer's CA certificate is renewed"
+)
+_CA_EXPIRES = N_(
+    'its issuer "{name}" is valid only until {date}, before it: it '
+    "stops validating then, unless the issuer's CA certificate is renewed"
+)
+# Longest first: a shorter template may match the start of a longer message.
+_FINDING_MESSAGES = (
+    _KEY_ID_MISMATCH,
+    _WEAK_RSA,
+    _SELF_SIGNED_WEAK,
+    _SIGNED_WEAK,
+    _NO_KEY_USAGE,
+    _NO_SIGNING_SM2,
+    _NO_SIGNING,
+    _CA_EXPIRES_DAY,
+    _CA_EXPIRES_DAYS,
+    _CA_EXPIRES,
+)
+
+
+def finding_message(finding: Finding) -> str:
+    """``finding.message`` in the current language (the ``code`` stays as it is)."""
+    from ._i18n import retranslate
+
+    return retranslate(finding.message, _FINDING_MESSAGES)

@@ -387,9 +387,11 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
 
 
 def _login(outcome: LoginOutcome) -> dict[str, Any]:
+    from ._login import login_message as _login_message
+
     return {
         "state": outcome.state.value,
-        "message": outcome.message,
+        "message": _login_message(outcome),
         "code": outcome.code,
         "code_name": outcome.code_name,
     }
@@ -599,6 +601,8 @@ def _token_advice(advice: TokenAdvice) -> dict[str, Any]:
 
 def _relations(entry: CertificateEntry) -> dict[str, Any]:
     """The members relating a certificate to its token (see docs/relations.md)."""
+    from ._relations import finding_message
+
     cert = entry.certificate
     presence = entry.key_on_token
     return {
@@ -631,7 +635,7 @@ def _relations(entry: CertificateEntry) -> dict[str, Any]:
             ],
         },
         "findings": [
-            {"code": f.code, "severity": f.severity.value, "message": f.message}
+            {"code": f.code, "severity": f.severity.value, "message": finding_message(f)}
             for f in entry.findings
         ],
     }

@@ -39,6 +39,7 @@ from ._model import (
     FileKey,
     FileReport,
     LoginOutcome,
+    LoginState,
     ModuleFailure,
     NameAttribute,
     PairLink,
@@ -365,8 +366,10 @@ class _Renderer:
 
     def login(self, outcome: LoginOutcome) -> None:
         color = _GREEN if outcome.logged_in else _BOLD_RED
-        word = self.paint(f"login {outcome.state.value.replace('_', ' ')}", color)
-        self.lines.append(f"  {word}: {escape_control(outcome.message)}")
+        from ._login import login_message
+
+        word = self.paint(_(LOGIN_WORDS[outcome.state]), color)
+        self.lines.append(f"  {word}: {escape_control(login_message(outcome))}")
 
     def token(self, token: TokenInfo) -> None:
         parts = [_("Token {label}").format(label=self.text(token.label, empty=_("(no label)")))]
@@ -460,45 +463,56 @@ class _Renderer:
 
     def details(self, cert: Certificate, indent: str) -> None:
         """Fingerprints, names attribute by attribute, holder and identity numbers."""
-        self.lines.append(f"{indent}{'SHA-256':<12}  {cert.sha256}")
-        self.lines.append(f"{indent}{'SHA-1':<12}  {cert.sha1}")
+        self.lines.append(f"{indent}{_label('SHA-256')}  {cert.sha256}")
+        self.lines.append(f"{indent}{_label('SHA-1')}  {cert.sha1}")
         if cert.sm3 is not None:
-            self.lines.append(f"{indent}{'SM3':<12}  {cert.sm3}")
+            self.lines.append(f"{indent}{_label('SM3')}  {cert.sm3}")
         for title, attributes in (
-            ("subject", cert.subject_attributes),
-            ("issuer", cert.issuer_attributes),
+            (_("subject"), cert.subject_attributes),
+            (_("issuer"), cert.issuer_attributes),
         ):
             if attributes is None:
                 continue
             for i, attribute in enumerate(attributes):
                 head = title if i == 0 else ""
-                self.lines.append(f"{indent}{head:<12}  {self.attribute(attribute)}")
+                self.lines.append(f"{indent}{_label(head)}  {self.attribute(attribute)}")
         holder = cert.holder
         if holder is not None:
             letter = ""
             if holder.id_type is not None:
-                meaning = holder.id_type_name or "meaning unknown"
+                meaning = holder.id_type_name or _("meaning unknown")
                 letter = f"{escape_control(holder.id_type)} ({escape_control(meaning)}) "
-            self.lines.append(
-                f"{indent}{'holder':<12}  {holder.kind} ({holder.type_code}): "
-                f"{escape_control(holder.name) or '(no name)'}, "
-                f"{'ID' if holder.type_code == '051' else 'code'} "
-                f"{letter}{escape_control(holder.id_number) or '(empty)'}, "
-                f"sequence {escape_control(holder.sequence) or '(empty)'}"
+            empty = _("(empty)")
+            line = _(
+                "{kind} ({type_code}): {name}, {id_word} {letter}{number}, sequence {sequence}"
             )
+            line = line.format(
+                kind=holder.kind,
+                type_code=holder.type_code,
+                name=escape_control(holder.name) or _("(no name)"),
+                id_word=_("ID") if holder.type_code == "051" else _("code"),
+                letter=letter,
+                number=escape_control(holder.id_number) or empty,
+                sequence=escape_control(holder.sequence) or empty,
+            )
+            head = _label(_("holder"))
+            self.lines.append(f"{indent}{head}  {line}")
         for number in cert.identity_numbers:
             what = number.meaning
             if number.id_kind is not None:
                 what += f" ({number.id_kind})"
             if number.number is None:
-                value = f"(not readable; raw bytes {number.raw.hex() or 'none'})"
+                value = _("(not readable; raw bytes {hex})").format(
+                    hex=number.raw.hex() or _("none")
+                )
             else:
                 claimed = number.string_type or "UTF-8"
-                value = self.text(number.number, empty="(empty)", claimed=claimed)
-            self.lines.append(f"{indent}{'extension':<12}  {number.oid} {what}: {value}")
+                value = self.text(number.number, empty=_("(empty)"), claimed=claimed)
+            head = _label(_("extension"))
+            self.lines.append(f"{indent}{head}  {number.oid} {what}: {value}")
 
     def attribute(self, attribute: NameAttribute) -> str:
-        value = self.text(attribute.text, empty="(empty)", claimed=attribute.string_type)
+        value = self.text(attribute.text, empty=_("(empty)"), claimed=attribute.string_type)
         if attribute.decoding == "not_a_string":
             value = escape_control(attribute.value)
         return f"{escape_control(attribute.name)}={value}  ({attribute.string_type})"
@@ -526,40 +540,62 @@ class _Renderer:
 
     def relations(self, entry: CertificateEntry) -> None:
         """A line saying what the certificate is on its token, then one per finding."""
-        words = [_ROLE_WORDS.get(entry.role, "") if entry.role is not None else ""]
+        role = _ROLE_WORDS.get(entry.role, "") if entry.role is not None else ""
+        words = [_(role) if role else ""]
         if entry.issued_by is not None:
-            how = _LINK_WORDS.get(entry.issued_by.by, entry.issued_by.by)
-            words.append(f"issued by {self.link(entry.issued_by)} ({how})")
+            by = entry.issued_by.by
+            how = _(_LINK_WORDS[by]) if by in _LINK_WORDS else by
+            words.append(
+                _("issued by {issuer} ({how})").format(issuer=self.link(entry.issued_by), how=how)
+            )
         elif entry.role in (Role.INTERMEDIATE, Role.END_ENTITY):
             words.append(
-                "issuer not in this file"
+                _("issuer not in this file")
                 if entry.location is not None
-                else "issuer not on this token"
+                else _("issuer not on this token")
             )
-        parts = [", ".join(word for word in words if word)]
+        parts = [_(", ").join(word for word in words if word)]
         if entry.pair is not None:
             parts.append(self.pair(entry.pair))
         key = self.key_presence(entry)
         if key:
             parts.append(key)
         if any(parts):
-            self.lines.append("      " + "; ".join(part for part in parts if part))
+            self.lines.append("      " + _("; ").join(part for part in parts if part))
         for finding in entry.findings:
             color = _FINDING_COLOR[finding.severity]
-            mark = self.paint(f"[{finding.severity.value}]", color)
-            self.lines.append(f"      {mark} {finding.code}: {escape_control(finding.message)}")
+            from ._relations import finding_message
+
+            mark = self.paint(f"[{_(_SEVERITY_WORDS[finding.severity])}]", color)
+            message = escape_control(finding_message(finding))
+            self.lines.append(f"      {mark} {finding.code}: {message}")
 
     def link(self, link: CertificateLink) -> str:
         name = self.text(link.label)
         if not name:
-            name = escape_control(link.subject_cn) if link.subject_cn else f"object {link.handle}"
+            name = (
+                escape_control(link.subject_cn)
+                if link.subject_cn
+                else _("object {handle}").format(handle=link.handle)
+            )
         return f'"{name}"'
 
     def pair(self, pair: PairLink) -> str:
-        text = f"SM2 {pair.usage} half, paired with {self.link(pair.partner)}"
+        if pair.usage == "signing":
+            text = _("SM2 signing half, paired with {partner}")
+        elif pair.usage == "encryption":
+            text = _("SM2 encryption half, paired with {partner}")
+        else:
+            text = f"SM2 {pair.usage} half, paired with {{partner}}"
+        text = text.format(partner=self.link(pair.partner))
         if pair.not_after is not None:
-            days = "" if pair.days_left is None else f", {pair.days_left} days"
-            text += f" (pair expires {_utc(pair.not_after):%Y-%m-%d}{days})"
+            date = f"{_utc(pair.not_after):%Y-%m-%d}"
+            if pair.days_left is None:
+                text += " " + _("(pair expires {date})").format(date=date)
+            else:
+                text += " " + _("(pair expires {date}, {n} days)").format(
+                    date=date, n=pair.days_left
+                )
         return text
 
     def key_presence(self, entry: CertificateEntry) -> str | None:
@@ -569,17 +605,24 @@ class _Renderer:
         if entry.role in (Role.ROOT, Role.INTERMEDIATE, Role.UNKNOWN) and not presence.matches:
             return None  # CA certificates rarely come with their key; no need to say so
         if entry.location is not None:  # a certificate from a file: its keys are the file's
-            return f"key: {presence.state} ({escape_control(presence.reason)})"
+            if presence.state == "yes":  # (the key's own line says where it is)
+                return _("key: yes (its private key is in the file)")
+            if presence.state == "no":
+                return _("key: no (no private key in the file belongs to it)")
+            return _("key: unknown (a key in the file could not be tied to a certificate)")
         if presence.state == "yes":
             match = presence.matches[0]
-            how = " and ".join(_KEY_MATCH_WORDS.get(b, b) for b in match.by)
-            kind = "private key" if match.key_class == "private" else "public key object"
-            return f"key: yes ({kind}, same {how})"
+            how = _(" and ").join(
+                _(_KEY_MATCH_WORDS[b]) if b in _KEY_MATCH_WORDS else b for b in match.by
+            )
+            if match.key_class == "private":
+                return _("key: yes (private key, same {how})").format(how=how)
+            return _("key: yes (public key object, same {how})").format(how=how)
         if presence.state == "no":
-            return "key: no (no private key after login)"
+            return _("key: no (no private key after login)")
         if presence.reason.startswith(KEY_SEARCH_UNFINISHED):
-            return "key: unknown (key search incomplete)"
-        return "key: unknown (not logged in)"
+            return _("key: unknown (key search incomplete)")
+        return _("key: unknown (not logged in)")
 
     def counts(self, entries: Iterable[CertificateEntry]) -> str:
         """``N certificates: n1 valid, n2 expired...``."""
@@ -617,15 +660,20 @@ class _Renderer:
         text = self.counts(entry for report in files for entry in report.certificates)
         unopened = sum(not report.opened for report in files)
         if unopened:
-            text += f"; {unopened} file{'' if unopened == 1 else 's'} could not be opened"
+            text += ngettext(
+                "; {n} file could not be opened", "; {n} files could not be opened", unopened
+            ).format(n=unopened)
         if not all(report.complete for report in files):
-            text += "; some things could not be read (lines marked !)"
+            text += _("; some things could not be read (lines marked !)")
         self.lines.append(text)
         return "\n".join(self.lines) + "\n"
 
     def file(self, report: FileReport) -> None:
         kind = _FORMAT_NAMES.get(report.format or "")
-        self.lines.append(f"File {escape_control(report.path)}" + (f"  ({kind})" if kind else ""))
+        self.lines.append(
+            _("File {path}").format(path=escape_control(report.path))
+            + (f"  ({kind})" if kind else "")
+        )
         for problem in report.problems:
             # The file, its content as a whole, its password: the message says it all.
             self.problem(problem, "  ", located=problem.where not in _FILE_WIDE)
@@ -635,14 +683,21 @@ class _Renderer:
             self.key(key)
 
     def key(self, key: FileKey) -> None:
-        what = "private key" + (f" ({escape_control(key.algorithm)})" if key.algorithm else "")
+        if key.algorithm:
+            what = _("private key ({algorithm})").format(algorithm=escape_control(key.algorithm))
+        else:
+            what = _("private key")
         if key.certificates:
             numbers = ", ".join(f"#{n}" for n in key.certificates)
-            plural = "s" if len(key.certificates) > 1 else ""
-            belongs = f"for certificate{plural} {numbers}"
+            belongs = ngettext(
+                "for certificate {numbers}", "for certificates {numbers}", len(key.certificates)
+            ).format(numbers=numbers)
         else:
-            belongs = "no certificate read from this file matches it"
-        self.lines.append(f"  {what} at {escape_control(key.location)}: {belongs}")
+            belongs = _("no certificate read from this file matches it")
+        line = _("{what} at {location}: {belongs}").format(
+            what=what, location=escape_control(key.location), belongs=belongs
+        )
+        self.lines.append(f"  {line}")
 
     # -- renewal advice (present when the reports went through ukeytool.advise) ------
 
@@ -706,14 +761,32 @@ def _version(value: tuple[int, int]) -> str:
 # -- relations and findings ------------------------------------------------------------
 
 _ROLE_WORDS = {
-    Role.ROOT: "root CA",
-    Role.INTERMEDIATE: "intermediate CA",
-    Role.END_ENTITY: "end entity",
-    Role.SELF_SIGNED: "self-signed",
+    Role.ROOT: N_("root CA"),
+    Role.INTERMEDIATE: N_("intermediate CA"),
+    Role.END_ENTITY: N_("end entity"),
+    Role.SELF_SIGNED: N_("self-signed"),
     Role.UNKNOWN: "",
 }
-_LINK_WORDS = {"key_identifier": "key identifier", "name": "name"}
-_KEY_MATCH_WORDS = {"id": "CKA_ID", "public_key": "public key"}
+_LINK_WORDS = {"key_identifier": N_("key identifier"), "name": N_("name")}
+_KEY_MATCH_WORDS = {"id": N_("CKA_ID"), "public_key": N_("public key")}
+_SEVERITY_WORDS = {
+    Severity.CRITICAL: N_("critical"),
+    Severity.WARNING: N_("warning"),
+    Severity.INFO: N_("info"),
+}
+LOGIN_WORDS = {
+    LoginState.LOGGED_IN: N_("login logged in"),
+    LoginState.ALREADY_LOGGED_IN: N_("login already logged in"),
+    LoginState.REFUSED: N_("login refused"),
+    LoginState.FAILED: N_("login failed"),
+}
+
+
+def _label(text: str) -> str:
+    """A details label padded to 12 columns (by display width)."""
+    return pad(text, 12)
+
+
 _FINDING_COLOR = {Severity.CRITICAL: _BOLD_RED, Severity.WARNING: _YELLOW, Severity.INFO: ""}
 
 
@@ -729,7 +802,9 @@ def _findings_summary(reports: Sequence[Report]) -> str:
     if not total:
         return ""
     critical, warning = counts[Severity.CRITICAL], counts[Severity.WARNING]
-    parts = [f"{critical} critical"] if critical else []
+    parts = [_("{n} critical").format(n=critical)] if critical else []
     if warning:
-        parts.append(f"{warning} warning{'' if warning == 1 else 's'}")
-    return f"; {total} finding{'' if total == 1 else 's'} to act on ({', '.join(parts)})"
+        parts.append(ngettext("{n} warning", "{n} warnings", warning).format(n=warning))
+    return ngettext(
+        "; {n} finding to act on ({parts})", "; {n} findings to act on ({parts})", total
+    ).format(n=total, parts=_(", ").join(parts))

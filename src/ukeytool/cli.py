@@ -543,9 +543,11 @@ def _login_pass(
             pin.wipe()
         return _with_login(reports, index, slot, refused)
     if token.protected_authentication_path:
+        label = repr(escape_control(token.label.value))
         sys.stderr.write(
-            f"ukeytool: enter the PIN for token {escape_control(token.label.value)!r} "
-            "on the reader's PIN pad\n"
+            "ukeytool: "
+            + _("enter the PIN for token {label} on the reader's PIN pad").format(label=label)
+            + "\n"
         )
     request = Login(
         pin,
@@ -582,17 +584,20 @@ def _read_pin(token: Any) -> Any:
         return Pin(value)
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(
-            f"--login needs the PIN: set {PIN_VARIABLE}, or run on a terminal to be asked "
-            "for it (a PIN is never taken from the command line)"
+            _(
+                "--login needs the PIN: set {variable}, or run on a terminal to be asked "
+                "for it (a PIN is never taken from the command line)"
+            ).format(variable=PIN_VARIABLE)
         )
     import getpass
 
     serial = escape_control(token.serial.value)
-    prompt = f"PIN for token {escape_control(token.label.value)!r} (serial {serial}): "
+    label = repr(escape_control(token.label.value))
+    prompt = _("PIN for token {label} (serial {serial}): ").format(label=label, serial=serial)
     try:
         return Pin(getpass.getpass(prompt))
     except EOFError:
-        raise UsageError("no PIN was entered; nothing was tried") from None
+        raise UsageError(_("no PIN was entered; nothing was tried")) from None
 
 
 def _login_exit(reports: Sequence[Report]) -> int | None:
@@ -613,7 +618,11 @@ def _login_note(reports: Sequence[Report]) -> None:
         for slot in report.slots:
             outcome = slot.login
             if outcome is not None and not outcome.logged_in:
-                sys.stderr.write(f"ukeytool: login {outcome.state.value}: {outcome.message}\n")
+                from ._login import login_message
+                from ._render_text import LOGIN_WORDS
+
+                word = _(LOGIN_WORDS[outcome.state])
+                sys.stderr.write(f"ukeytool: {word}: {login_message(outcome)}\n")
 
 
 def _isolation(args: argparse.Namespace) -> tuple[bool, float | None]:
