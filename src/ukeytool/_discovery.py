@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from ._errors import ModuleError, UsageError
+from ._jsonfile import JsonFileProblem, read_json_file
 
 __all__ = [
     "BankHint",
@@ -249,27 +250,9 @@ def load_catalogue(
 def _read_catalogue_file(path: Path) -> tuple[list[CatalogueEntry], list[BankHint]]:
     where = str(path)
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise CatalogueError(f"catalogue {where}: cannot read it: {reason}", path=where) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise CatalogueError(
-            f"catalogue {where}: larger than {MAX_CONFIG_BYTES} bytes; is this the right file?",
-            path=where,
-        )
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise CatalogueError(
-            f"catalogue {where}: not UTF-8 (byte {exc.start}); save it as UTF-8", path=where
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise CatalogueError(
-            f"catalogue {where}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            path=where,
-        ) from None
+        data = read_json_file(path, limit=MAX_CONFIG_BYTES)
+    except JsonFileProblem as exc:
+        raise CatalogueError(f"catalogue {where}: {exc}", path=where) from None
     if not isinstance(data, dict):
         raise CatalogueError(
             f'catalogue {where}: the top level must be an object with "version" and "modules"',

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ._errors import UsageError
 from ._i18n import N_, _, get_language, pgettext, using
+from ._jsonfile import JsonFileProblem, read_json_file
 from ._model import (
     Advice,
     BankChoice,
@@ -320,18 +321,9 @@ def _read_policy_file(path: Path) -> tuple[list[RenewalPolicy], list[IssuerHint]
         raise RenewalPolicyError(f"renewal policies {where}: {reason}", path=where)
 
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        fail(f"cannot read it: {exc.strerror or exc}")
-    if len(raw) > MAX_POLICY_BYTES:
-        fail(f"larger than {MAX_POLICY_BYTES} bytes; is this the right file?")
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        fail(f"not UTF-8 (byte {exc.start}); save it as UTF-8")
-    except json.JSONDecodeError as exc:
-        fail(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        data = read_json_file(path, limit=MAX_POLICY_BYTES)
+    except JsonFileProblem as exc:
+        fail(str(exc))
     if not isinstance(data, dict):
         fail('the top level must be an object with "version" and "policies"')
     top = _Fields(data, where, None)

@@ -1,0 +1,37 @@
+"""Reading a small JSON configuration file (module catalogue, renewal policies) with one
+sentence per way it can be wrong; each caller puts its own error type and prefix on it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["JsonFileProblem", "read_json_file"]
+
+
+class JsonFileProblem(Exception):
+    """Why the file cannot be used, as the end of a sentence ("not valid JSON: ...")."""
+
+
+def read_json_file(path: Path | str, *, limit: int) -> Any:
+    """The decoded JSON of ``path`` (UTF-8, a BOM allowed, at most ``limit`` bytes).
+
+    Raises :class:`JsonFileProblem` saying what is wrong: unreadable, too large, not UTF-8,
+    not JSON.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except OSError as exc:
+        raise JsonFileProblem(f"cannot read it: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise JsonFileProblem(f"larger than {limit} bytes; is this the right file?")
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise JsonFileProblem(f"not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise JsonFileProblem(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
