@@ -215,16 +215,49 @@ def test_a_broken_catalogue_falls_back_to_english(
     broken = tmp_path / "zh_CN" / "LC_MESSAGES"
     broken.mkdir(parents=True)
     (broken / "ukeytool.po").write_text('msgid "valid"\nmsgstr "有效\n', "utf-8")
-    _i18n.translations.cache_clear()
+    forget_catalogues()
     try:
         with monkeypatch.context() as patch:
             patch.setattr(_i18n, "LOCALE_DIR", tmp_path)
             with using("zh"):
                 assert _("valid") == "valid"
     finally:
-        _i18n.translations.cache_clear()
+        forget_catalogues()
     with using("zh"):
         assert _("valid") == "有效"
+
+
+def forget_catalogues() -> None:
+    for cached in (_i18n._catalogue, _i18n._catalogue_templates, _i18n.translations):
+        cached.cache_clear()
+
+
+def test_retranslate_finds_the_template_and_translates_details_only() -> None:
+    from ukeytool._i18n import N_, retranslate
+
+    outer = N_("the module failed: {detail}")
+    inner = N_(
+        "module not found: {path} does not exist; check the path of the vendor's "
+        "PKCS#11 library (a .so file)"
+    )
+    sentence = outer.format(detail=inner.format(path="/opt/valid"))
+    assert retranslate(sentence) == sentence  # English: as it is
+    with using("zh"):
+        shown = retranslate(sentence)
+        assert shown == _(outer).format(detail=_(inner).format(path="/opt/valid"))
+        assert "/opt/valid" in shown  # a path is a value, never translated
+        assert retranslate("valid") == _("valid")  # a msgid: looked up
+        # A sentence the catalogue does not know (another program's words) stays.
+        assert retranslate("libfoo.so: cannot open shared object file") == (
+            "libfoo.so: cannot open shared object file"
+        )
+        # Only the templates given, when given.
+        assert retranslate(sentence, [inner]) == sentence
+        # A template with hardly any words of its own is never used to match.
+        assert all(
+            sum(c.isalpha() for c in re.sub(r"\{\w+\}", "", t)) >= 4
+            for t in _i18n._catalogue_templates("zh")
+        )
 
 
 # --- choosing the language ----------------------------------------------------------

@@ -49,6 +49,7 @@ from ._errors import (
     UsageError,
     WrongArchitecture,
 )
+from ._i18n import N_
 from ._interface import ObjectListing, RawCertificateObject, RawKeyObject
 from ._login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, Login, login_failed, refusal
 from ._model import (
@@ -156,8 +157,10 @@ def check_module_file(path: str) -> str:
         st = os.stat(absolute)
     except FileNotFoundError:
         raise ModuleNotFound(
-            f"module not found: {absolute} does not exist; check the path of the vendor's "
-            "PKCS#11 library (a .so file)",
+            N_(
+                "module not found: {path} does not exist; check the path of the vendor's "
+                "PKCS#11 library (a .so file)"
+            ).format(path=absolute),
             path=path,
         ) from None
     except OSError as exc:

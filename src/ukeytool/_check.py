@@ -55,7 +55,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._errors import UsageError
-from ._i18n import N_, _, ngettext
+from ._i18n import N_, _, ngettext, retranslate
 from ._mask import mask_optional, mask_personal
 from ._model import (
     CertificateEntry,
@@ -480,7 +480,7 @@ class _Judge:
                 slot_id=slot_id,
                 certificate=certificate,
                 where=problem.where,
-                message=self.text(problem.message),
+                message=self.text(retranslate(problem.message)),
                 code=problem.code,
                 code_name=problem.code_name,
                 state=state,
@@ -496,7 +496,7 @@ class _Judge:
                 slot_id=None,
                 certificate=None,
                 where=failure.kind,
-                message=self.text(failure.message),
+                message=self.text(retranslate(failure.message)),
                 code=failure.code,
                 code_name=failure.code_name,
                 state=CheckState.UNKNOWN,

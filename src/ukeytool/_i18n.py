@@ -179,31 +179,95 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(lang).ngettext(singular, plural, n)
 
 
-def retranslate(message: str, templates: Iterable[str]) -> str:
-    """``message``, made in English as ``template.format(...)`` from one of
-    ``templates`` (each marked with :func:`N_`), in the current language.
+def retranslate(message: str, templates: Iterable[str] | None = None) -> str:
+    """``message``, made in English (as it is, or as ``template.format(...)``), in the
+    current language.
 
     For sentences made where the language is not known (in an isolation child, in the
-    library before rendering) and shown later: the placeholders' values are read back
-    from the English text and put into the translation. A message that matches no
-    template is returned as it is.
+    library before rendering: problems, module errors, login outcomes, findings) and
+    shown later. A message that is itself a msgid is looked up; otherwise it is matched
+    against ``templates`` (each marked with :func:`N_`), or by default against every
+    msgid of the catalogue with ``{placeholders}`` (the most specific first), the
+    placeholders' values are read back from the English text and put into the
+    translation. A ``{detail}`` placeholder (also ``{detail_...}``) holds another English
+    sentence and is translated in turn; other values (paths, labels, codes) are kept as
+    they are. A message that matches nothing is returned as it is, so text from other
+    software (the dynamic loader, the OS, a parser) stays as that software wrote it.
     """
-    if _current.get() == "en":
+    lang = _current.get()
+    if lang == "en" or not message:
         return message
-    for template in templates:
-        match = _template_pattern(template).fullmatch(message)
-        if match is not None:
-            return _(template).format(**match.groupdict())
+    return _retranslate(message, lang, None if templates is None else tuple(templates), 0)
+
+
+def _retranslate(message: str, lang: str, templates: tuple[str, ...] | None, depth: int) -> str:
+    translated = translations(lang).gettext(message)
+    if translated != message:
+        return translated
+    candidates = _catalogue_templates(lang) if templates is None else templates
+    for template in candidates:
+        pattern, prefix, suffix = _template_pattern(template)
+        if not (message.startswith(prefix) and message.endswith(suffix)):
+            continue
+        match = pattern.fullmatch(message)
+        if match is None:
+            continue
+        values = match.groupdict()
+        if depth < 4:
+            for name, value in values.items():
+                if name == "detail" or name.startswith("detail_"):
+                    values[name] = _retranslate(value, lang, templates, depth + 1)
+        return translations(lang).gettext(template).format(**values)
     return message
 
 
 @functools.cache
-def _template_pattern(template: str) -> re.Pattern[str]:
+def _template_pattern(template: str) -> tuple[re.Pattern[str], str, str]:
+    """The regular expression a template's English sentences match, and the literal
+    text it starts and ends with (for a quick test before the match)."""
     parts = re.split(r"\{(\w+)\}", template)
     pattern = "".join(
         re.escape(part) if i % 2 == 0 else f"(?P<{part}>.*?)" for i, part in enumerate(parts)
     )
-    return re.compile(pattern, re.DOTALL)
+    return re.compile(pattern, re.DOTALL), parts[0], parts[-1] if len(parts) > 1 else ""
+
+
+_MIN_LETTERS: Final = 4
+
+
+@functools.cache
+def _catalogue_templates(lang: str) -> tuple[str, ...]:
+    """The translated msgids of ``lang``'s catalogue that have placeholders, without
+    context or plural, most literal text first; templates with fewer than four letters
+    of their own (such as ``"{label} ({serial})"``) would match too much and are left
+    out."""
+    found: list[tuple[int, str]] = []
+    for key in _catalogue(lang):
+        if not isinstance(key, str) or "\x04" in key or "{" not in key:
+            continue
+        parts = re.split(r"\{\w+\}", key)
+        if len(parts) < 2:
+            continue  # braces that are not placeholders
+        literal = "".join(parts)
+        if sum(ch.isalpha() for ch in literal) < _MIN_LETTERS:
+            continue
+        found.append((len(literal), key))
+    found.sort(key=lambda item: (-item[0], item[1]))
+    return tuple(key for _length, key in found)
+
+
+@functools.cache
+def _catalogue(lang: str) -> dict[str | tuple[str, str], str | list[str]]:
+    """The translated entries of ``lang``'s catalogue (empty for English, a language
+    without a catalogue, or a catalogue that cannot be read)."""
+    locale_name = _CATALOGUE_LOCALE.get(lang)
+    if locale_name is None:
+        return {}
+    path = LOCALE_DIR / locale_name / "LC_MESSAGES" / f"{DOMAIN}.po"
+    try:
+        return parse_po(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, PoError):
+        return {}
 
 
 @functools.cache
@@ -214,13 +278,8 @@ def translations(lang: str) -> gettext.NullTranslations:
     :class:`gettext.NullTranslations` (the English source text): a broken translation
     must not stop the tool.
     """
-    locale_name = _CATALOGUE_LOCALE.get(lang)
-    if locale_name is None:
-        return gettext.NullTranslations()
-    path = LOCALE_DIR / locale_name / "LC_MESSAGES" / f"{DOMAIN}.po"
-    try:
-        catalogue = parse_po(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, PoError):
+    catalogue = _catalogue(lang)
+    if not catalogue:
         return gettext.NullTranslations()
     import io
 

@@ -64,7 +64,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from ._i18n import get_language, using
+from ._i18n import get_language, retranslate, using
 from ._mask import mask_failure, mask_file, mask_report
 from ._model import (
     Advice,
@@ -180,7 +180,7 @@ def _failure(failure: ModuleFailure) -> dict[str, Any]:
     return {
         "path": failure.path,
         "kind": failure.kind,
-        "message": failure.message,
+        "message": retranslate(failure.message),
         "code": failure.code,
         "code_name": failure.code_name,
     }
@@ -337,7 +337,12 @@ def _text(name: str, value: Text | None) -> dict[str, Any]:
 
 def _problems(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     return [
-        {"where": p.where, "message": p.message, "code": p.code, "code_name": p.code_name}
+        {
+            "where": p.where,
+            "message": retranslate(p.message),
+            "code": p.code,
+            "code_name": p.code_name,
+        }
         for p in problems
     ]
 

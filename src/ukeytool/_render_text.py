@@ -29,7 +29,7 @@ import datetime
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from ._i18n import N_, _, ngettext, using
+from ._i18n import N_, _, ngettext, retranslate, using
 from ._mask import mask_certificate, mask_failure, mask_report
 from ._model import (
     BankChoice,
@@ -253,9 +253,10 @@ class _Renderer:
         return f"{shown}{GUESSED_MARK}"
 
     def problem(self, problem: Problem, indent: str, *, located: bool = True) -> None:
-        line = escape_control(problem.message)
+        # Problems are made in English (perhaps in the isolation child): shown translated.
+        line = escape_control(retranslate(problem.message))
         if located and not problem.message.startswith(problem.where):
-            line = f"{escape_control(problem.where)}: {line}"
+            line = f"{escape_control(retranslate(problem.where))}: {line}"
         name = problem.code_name
         number = None if problem.code is None else f"0x{problem.code:x}"
         if name and name not in problem.message:
@@ -282,7 +283,9 @@ class _Renderer:
         for failure in failures:
             self.lines.append("")
             self.lines.append(_("Module {path}").format(path=escape_control(failure.path)))
-            self.lines.append("  " + self.paint(f"! {escape_control(failure.message)}", _RED))
+            self.lines.append(
+                "  " + self.paint(f"! {escape_control(retranslate(failure.message))}", _RED)
+            )
         for report in reports:
             self.lines.append("")
             self.module(report)

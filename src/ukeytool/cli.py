@@ -21,12 +21,11 @@ from ._errors import (
     ModuleCallFailed,
     ModuleCrashed,
     ModuleError,
-    ModuleNotFound,
     ModuleTimedOut,
     UkeytoolError,
     UsageError,
 )
-from ._i18n import LANGUAGES, _, get_language, language_from_env, using
+from ._i18n import LANGUAGES, _, get_language, language_from_env, retranslate, using
 from ._text import escape_control
 from ._version import __version__
 
@@ -901,24 +900,22 @@ def _fail(message: str, code: int) -> int:
 
 
 def _failure_text(kind: str, path: str, message: str) -> str:
-    """A module error's message in the current language: English as the error says it;
-    otherwise a translated sentence, with the English detail where there is one."""
-    if get_language() == "en":
-        return message
-    if kind == ModuleNotFound.__name__:
-        return _(
-            "module not found: {path} does not exist; check the path of the vendor's "
-            "PKCS#11 library (a .so file)"
-        ).format(path=os.path.abspath(path) if "\x00" not in path else path)
+    """A module error's message in the current language. Module errors are made in
+    English (perhaps in the isolation child) and translated here; a sentence no template
+    knows gets a translated lead-in before the English."""
+    shown = retranslate(message)
+    if shown != message or get_language() == "en":
+        return shown
     if kind == ModuleCallFailed.__name__:
         return _("the module failed: {detail}").format(detail=message)
     return _("the module cannot be used: {detail}").format(detail=message)
 
 
 def _error_text(exc: UkeytoolError) -> str:
+    """An error's message in the current language (see :func:`_failure_text`)."""
     if isinstance(exc, ModuleError):
         return _failure_text(type(exc).__name__, exc.path, str(exc))
-    return str(exc)
+    return retranslate(str(exc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -948,17 +945,17 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except UsageError as exc:
-        return _fail(str(exc), ExitCode.USAGE)
+        return _fail(_error_text(exc), ExitCode.USAGE)
     except ModuleTimedOut as exc:
-        return _fail(str(exc), ExitCode.MODULE_TIMED_OUT)
+        return _fail(_error_text(exc), ExitCode.MODULE_TIMED_OUT)
     except ModuleCrashed as exc:
-        return _fail(str(exc), ExitCode.MODULE_CRASHED)
+        return _fail(_error_text(exc), ExitCode.MODULE_CRASHED)
     except ModuleCallFailed as exc:
         return _fail(_error_text(exc), ExitCode.MODULE_FAILED)
     except ModuleError as exc:
         return _fail(_error_text(exc), ExitCode.MODULE_UNUSABLE)
     except UkeytoolError as exc:
-        return _fail(str(exc), ExitCode.INCOMPLETE)
+        return _fail(_error_text(exc), ExitCode.INCOMPLETE)
     except KeyboardInterrupt:
         return _fail(_("interrupted"), ExitCode.INTERRUPTED)
     except BrokenPipeError:
