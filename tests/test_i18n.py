@@ -251,6 +251,11 @@ def test_retranslate_finds_the_template_and_translates_details_only() -> None:
         assert retranslate("libfoo.so: cannot open shared object file") == (
             "libfoo.so: cannot open shared object file"
         )
+        # A placeholder may come twice: the second time it must be the same value.
+        twice = "{path} and {path} again"
+        assert retranslate("a and a again", [twice]) == "a and a again"  # no translation
+        assert _i18n._template_pattern(twice)[0].fullmatch("a and a again")
+        assert not _i18n._template_pattern(twice)[0].fullmatch("a and b again")
         # Only the templates given, when given.
         assert retranslate(sentence, [inner]) == sentence
         # A template with hardly any words of its own is never used to match.

@@ -226,10 +226,17 @@ def _template_pattern(template: str) -> tuple[re.Pattern[str], str, str]:
     """The regular expression a template's English sentences match, and the literal
     text it starts and ends with (for a quick test before the match)."""
     parts = re.split(r"\{(\w+)\}", template)
-    pattern = "".join(
-        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.*?)" for i, part in enumerate(parts)
-    )
-    return re.compile(pattern, re.DOTALL), parts[0], parts[-1] if len(parts) > 1 else ""
+    seen: set[str] = set()
+    pieces: list[str] = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            pieces.append(re.escape(part))
+        elif part in seen:
+            pieces.append(f"(?P={part})")  # the same value again
+        else:
+            seen.add(part)
+            pieces.append(f"(?P<{part}>.*?)")
+    return re.compile("".join(pieces), re.DOTALL), parts[0], parts[-1] if len(parts) > 1 else ""
 
 
 _MIN_LETTERS: Final = 4
