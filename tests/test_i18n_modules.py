@@ -382,20 +382,6 @@ def test_hang_alone_gives_chinese_error_lines(shim: Path, bank: Bank, tmp_path: 
 
 
 @pytest.mark.softhsm
-def test_hang_among_several_in_the_chinese_listing(shim: Path, bank: Bank) -> None:
-    good = str(bank.store.module_path)
-    args = ["list-tokens", "--module", str(shim), "--module", good, "--at", AT]
-    done = cli(env_for(bank, "init_hang"), *args, "--timeout", "4", "--lang", "zh")
-    assert done.returncode == ExitCode.INCOMPLETE, done.stderr
-    assert done.stderr == ""
-    lines = done.stdout.splitlines()
-    at = lines.index(f"模块 {shim}")
-    assert lines[at + 1] == f"  ! {timed_out(shim, '4')}"
-    assert "工行U盾" in done.stdout
-    assert "did not answer" not in done.stdout
-
-
-@pytest.mark.softhsm
 def test_crash_in_chinese_text_json_and_check(shim: Path, bank: Bank) -> None:
     good = str(bank.store.module_path)
     modules = ["--module", str(shim), "--module", good, "--at", AT]
@@ -429,11 +415,12 @@ def test_crash_in_chinese_text_json_and_check(shim: Path, bank: Bank) -> None:
     assert alone.stderr == f"{ERROR_ZH}{crashed(shim)}\n"
 
 
-def test_timed_out_and_crashed_failures_in_json_and_check() -> None:
+def test_timed_out_and_crashed_failures_in_text_json_and_check() -> None:
     """The two failures of the isolation, as the renderers show them beside a report
-    (the real ones above; here without waiting for a time limit)."""
+    (the real ones above; here without waiting for a time limit beside a good module)."""
     from ukeytool._check import check_reports
     from ukeytool._render_json import render_json
+    from ukeytool._render_text import render_text
 
     from .conftest import FIXED_NOW
     from .factories import make_module_info
@@ -455,6 +442,10 @@ def test_timed_out_and_crashed_failures_in_json_and_check() -> None:
     with using("zh"):
         doc = json.loads(render_json([report], generated_at=FIXED_NOW, failures=failures))
         check = check_reports([report], failures=failures)
+        text = render_text([report], color=False, failures=failures).splitlines()
+    english = render_text([report], color=False, failures=failures).splitlines()
+    assert english[english.index("Module /opt/a.so") + 1] == f"  ! {hung}"
+    assert english[english.index("Module /opt/b.so") + 1] == f"  ! {died}"
     assert [f["message"] for f in doc["failed_modules"]] == [
         timed_out("/opt/a.so", "2.5"),
         "模块 /opt/b.so 未给出结果就结束了检查它的进程（退出状态 3）；模块或其设备有故障："
@@ -463,6 +454,11 @@ def test_timed_out_and_crashed_failures_in_json_and_check() -> None:
     assert [f["kind"] for f in doc["failed_modules"]] == ["ModuleTimedOut", "ModuleCrashed"]
     assert [p.message for p in check.problems] == [f["message"] for f in doc["failed_modules"]]
     assert [p.where for p in check.problems] == ["ModuleTimedOut", "ModuleCrashed"]
+    for failure in doc["failed_modules"]:
+        assert text[text.index(f"模块 {failure['path']}") + 1] == f"  ! {failure['message']}"
+    assert (
+        "模块 /opt/a.so 在 2.5 秒内没有响应，已被停止：" in text[text.index("模块 /opt/a.so") + 1]
+    )
 
 
 # --- slot and object problems from the misbehaving module ---------------------------------
