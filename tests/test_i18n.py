@@ -488,7 +488,7 @@ def test_cli_errors_in_chinese(
     not_a_library = tmp_path / "plain.so"
     not_a_library.write_text("text")
     assert main(["list-tokens", "--module", str(not_a_library), "--lang", "zh"]) == 3
-    assert capsys.readouterr().err.startswith("ukeytool：错误：无法使用该模块：")
+    assert capsys.readouterr().err.startswith(f"ukeytool：错误：{not_a_library} 不是共享库")
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
     assert main([]) == ExitCode.USAGE
     assert capsys.readouterr().err.endswith(

@@ -149,9 +149,11 @@ def check_module_file(path: str) -> str:
     Nothing is loaded. Raises a specific :class:`ModuleError` for each kind of problem.
     """
     if not isinstance(path, str) or not path:
-        raise UsageError("the module path is empty; give the full path of the vendor's .so file")
+        raise UsageError(
+            N_("the module path is empty; give the full path of the vendor's .so file")
+        )
     if "\x00" in path:
-        raise UsageError(f"the module path {path!r} contains a NUL byte")
+        raise UsageError(N_("the module path {path} contains a NUL byte").format(path=repr(path)))
     absolute = os.path.abspath(path)
     try:
         st = os.stat(absolute)
@@ -164,36 +166,60 @@ def check_module_file(path: str) -> str:
             path=path,
         ) from None
     except OSError as exc:
-        raise ModuleError(f"cannot read module {absolute}: {exc.strerror}", path=path) from None
+        raise _unreadable(path, absolute, exc) from None
     if stat.S_ISDIR(st.st_mode):
         raise NotASharedLibrary(
-            f"{absolute} is a directory; give the path of the module file inside it", path=path
+            N_("{path} is a directory; give the path of the module file inside it").format(
+                path=absolute
+            ),
+            path=path,
         )
     if not stat.S_ISREG(st.st_mode):
-        raise NotASharedLibrary(f"{absolute} is not a regular file", path=path)
+        raise NotASharedLibrary(N_("{path} is not a regular file").format(path=absolute), path=path)
     real = os.path.realpath(absolute)
     try:
         elf = _read_elf(real)
     except OSError as exc:
-        raise ModuleError(f"cannot read module {absolute}: {exc.strerror}", path=path) from None
+        raise _unreadable(path, absolute, exc) from None
     if elf is None:
         raise NotASharedLibrary(
-            f"{absolute} is not a shared library (no ELF header); give the path of the "
-            "vendor's PKCS#11 .so file",
+            N_(
+                "{path} is not a shared library (no ELF header); give the path of the "
+                "vendor's PKCS#11 .so file"
+            ).format(path=absolute),
             path=path,
         )
     if not elf.shared:
-        raise NotASharedLibrary(f"{absolute} is an ELF executable, not a shared library", path=path)
+        raise NotASharedLibrary(
+            N_("{path} is an ELF executable, not a shared library").format(path=absolute),
+            path=path,
+        )
     mine = _python_elf()
     if mine is not None and (elf.bits, elf.machine) != (mine.bits, mine.machine):
         raise WrongArchitecture(
-            f"module {absolute} is {elf.describe()} and Python is {mine.describe()}; "
-            f"use a {mine.describe()} build of the module",
+            # Each placeholder once: a template is matched back by named groups.
+            N_(
+                "module {path} is {module_arch} and Python is {python_arch}; "
+                "use a {wanted} build of the module"
+            ).format(
+                path=absolute,
+                module_arch=elf.describe(),
+                python_arch=mine.describe(),
+                wanted=mine.describe(),
+            ),
             path=path,
             module_arch=elf.describe(),
             python_arch=mine.describe(),
         )
     return real
+
+
+def _unreadable(path: str, absolute: str, exc: OSError) -> ModuleError:
+    # The reason is the OS's words (strerror): kept as they are in every language.
+    return ModuleError(
+        N_("cannot read module {path}: {reason}").format(path=absolute, reason=exc.strerror),
+        path=path,
+    )
 
 
 _MISSING_DEP = re.compile(r"^(?P<dep>[^:]+): cannot open shared object file")
@@ -209,20 +235,28 @@ def _dlopen(path: str, real: str) -> ctypes.CDLL:
         if m and os.path.realpath(m.group("dep")) != real:
             dep = m.group("dep")
             raise MissingDependency(
-                f"module {path} needs {dep}, which is not installed; install the package "
-                "that provides it (see `ldd " + real + "`)",
+                N_(
+                    "module {path} needs {dependency}, which is not installed; install the "
+                    "package that provides it (see `ldd {real}`)"
+                ).format(path=path, dependency=dep, real=real),
                 path=path,
                 dependency=dep,
             ) from None
         m = _UNDEFINED.search(text)
         if m:
             raise MissingDependency(
-                f"module {path} needs the symbol {m.group('sym')}, which no installed "
-                f"library provides (see `ldd -r {real}`)",
+                N_(
+                    "module {path} needs the symbol {symbol}, which no installed library "
+                    "provides (see `ldd -r {real}`)"
+                ).format(path=path, symbol=m.group("sym"), real=real),
                 path=path,
                 dependency=m.group("sym"),
             ) from None
-        raise NotASharedLibrary(f"module {path} cannot be loaded: {text}", path=path) from None
+        # The dynamic loader's own words (dlerror) are kept as they are.
+        raise NotASharedLibrary(
+            N_("module {path} cannot be loaded: {reason}").format(path=path, reason=text),
+            path=path,
+        ) from None
 
 
 # --- python-pkcs11's exceptions back to CKR codes -----------------------------------
@@ -271,8 +305,10 @@ class _Loaded:
             get_function_list = cdll.C_GetFunctionList
         except AttributeError:
             raise NotAPkcs11Module(
-                f"{path} is a shared library but not a PKCS#11 module (it has no "
-                "C_GetFunctionList); check that this is the vendor's PKCS#11 library",
+                N_(
+                    "{path} is a shared library but not a PKCS#11 module (it has no "
+                    "C_GetFunctionList); check that this is the vendor's PKCS#11 library"
+                ).format(path=path),
                 path=path,
             ) from None
         self._cdll = cdll  # keeps the library mapped while our function list is in use
@@ -284,7 +320,9 @@ class _Loaded:
         rv = get_function_list(ctypes.byref(fl))
         if rv != ck.CKR_OK or not fl:
             raise ModuleCallFailed(
-                f"module {path}: C_GetFunctionList failed with {ck.ckr_name(rv)}",
+                N_("module {path}: C_GetFunctionList failed with {code_name}").format(
+                    path=path, code_name=ck.ckr_name(rv)
+                ),
                 path=path,
                 function="C_GetFunctionList",
                 code=rv,
@@ -308,8 +346,10 @@ class _Loaded:
                 # initialised the module: use it as it is and leave finalising to it.
                 return False
             raise ModuleCallFailed(
-                f"module {path} failed to initialise: C_Initialize returned "
-                f"{ck.ckr_name(code)}; the module or its device may be misconfigured",
+                N_(
+                    "module {path} failed to initialise: C_Initialize returned {code_name}; "
+                    "the module or its device may be misconfigured"
+                ).format(path=path, code_name=ck.ckr_name(code)),
                 path=path,
                 function="C_Initialize",
                 code=code,
@@ -473,11 +513,13 @@ class Module:
 
     def _call(self, name: str, shape: str, *args: Any) -> int:
         if self._closed:
-            raise UsageError(f"module {self._path} is closed")
+            raise UsageError(N_("module {path} is closed").format(path=self._path))
         if self._loaded.pid != os.getpid():
             raise UsageError(
-                f"module {self._path} was opened before this process forked; open it again "
-                "in this process"
+                N_(
+                    "module {path} was opened before this process forked; open it again "
+                    "in this process"
+                ).format(path=self._path)
             )
         fn: Callable[..., int] = getattr(self._fl, name)
         started = time.perf_counter()
@@ -485,9 +527,10 @@ class Module:
         _trace(name, shape, rv, started)
         return rv
 
-    def _token_error(self, slot_id: int, function: str, rv: int, what: str) -> TokenError:
+    def _token_error(self, slot_id: int, function: str, rv: int, template: str) -> TokenError:
+        """``template``: one of the N_ sentences with {function}, {code_name}, {slot_id}."""
         return TokenError(
-            f"{what}: {function} returned {ck.ckr_name(rv)} for slot {slot_id}",
+            template.format(function=function, code_name=ck.ckr_name(rv), slot_id=slot_id),
             slot_id=slot_id,
             function=function,
             code=rv,
@@ -510,7 +553,9 @@ class Module:
             rv = self._call("C_GetInfo", "&info", ctypes.byref(info))
         if rv != ck.CKR_OK:
             raise ModuleCallFailed(
-                f"module {self._path}: C_GetInfo returned {ck.ckr_name(rv)}",
+                N_("module {path}: C_GetInfo returned {code_name}").format(
+                    path=self._path, code_name=ck.ckr_name(rv)
+                ),
                 path=self._path,
                 function="C_GetInfo",
                 code=rv,
@@ -548,8 +593,10 @@ class Module:
                     problems.append(
                         Problem(
                             "C_GetSlotList",
-                            "the slot list changed while it was read (a token was plugged "
-                            "in?); read it again",
+                            N_(
+                                "the slot list changed while it was read (a token was "
+                                "plugged in?); read it again"
+                            ),
                             rv,
                             ck.ckr_name(rv),
                         )
@@ -558,7 +605,9 @@ class Module:
                 break
         if rv != ck.CKR_OK:
             raise ModuleCallFailed(
-                f"module {self._path}: C_GetSlotList returned {ck.ckr_name(rv)}",
+                N_("module {path}: C_GetSlotList returned {code_name}").format(
+                    path=self._path, code_name=ck.ckr_name(rv)
+                ),
                 path=self._path,
                 function="C_GetSlotList",
                 code=rv,
@@ -574,7 +623,7 @@ class Module:
         with self._loaded.lock:
             rv = self._call("C_GetSlotInfo", f"{slot_id}, &info", slot_id, ctypes.byref(info))
         if rv != ck.CKR_OK:
-            raise self._token_error(slot_id, "C_GetSlotInfo", rv, "cannot read the slot")
+            raise self._token_error(slot_id, "C_GetSlotInfo", rv, _CANNOT_READ_SLOT)
         flags = int(info.flags)
         names, _unknown = ck.flag_names(flags, ck.SLOT_FLAGS)
         return SlotInfo(
@@ -592,7 +641,7 @@ class Module:
         with self._loaded.lock:
             rv = self._call("C_GetTokenInfo", f"{slot_id}, &info", slot_id, ctypes.byref(info))
         if rv != ck.CKR_OK:
-            raise self._token_error(slot_id, "C_GetTokenInfo", rv, "cannot read the token")
+            raise self._token_error(slot_id, "C_GetTokenInfo", rv, _CANNOT_READ_TOKEN)
         flags = int(info.flags)
         names, unknown = ck.flag_names(flags, ck.TOKEN_FLAGS)
         clock = bytes(info.utcTime).rstrip(b" \x00")
@@ -644,7 +693,7 @@ class Module:
                 ctypes.byref(session),
             )
             if rv != ck.CKR_OK:
-                raise self._token_error(slot_id, "C_OpenSession", rv, "cannot open a session")
+                raise self._token_error(slot_id, "C_OpenSession", rv, _CANNOT_OPEN_SESSION)
             outcome: LoginOutcome | None = None
             try:
                 if login is not None:
@@ -743,7 +792,9 @@ class Module:
                         False,
                         Problem(
                             exc.function,
-                            f"cannot search for keys: {_explain(exc.code)}",
+                            N_("cannot search for keys: {detail}").format(
+                                detail=_explain(exc.code)
+                            ),
                             exc.code,
                             exc.code_name,
                         ),
@@ -765,7 +816,6 @@ class Module:
     def _find(
         self, slot_id: int, session: ck.CK_SESSION_HANDLE, object_class: int
     ) -> tuple[list[int], list[Problem], bool]:
-        what = _CLASS_NAMES[object_class]
         cls = ck.CK_ULONG(object_class)
         template = ck.CK_ATTRIBUTE(
             ck.CKA_CLASS, ctypes.cast(ctypes.byref(cls), ctypes.c_void_p), ctypes.sizeof(cls)
@@ -778,7 +828,7 @@ class Module:
             1,
         )
         if rv != ck.CKR_OK:
-            raise self._token_error(slot_id, "C_FindObjectsInit", rv, "cannot search the token")
+            raise self._token_error(slot_id, "C_FindObjectsInit", rv, _CANNOT_SEARCH)
         handles: list[int] = []
         seen: set[int] = set()
         problems: list[Problem] = []
@@ -799,8 +849,9 @@ class Module:
                     problems.append(
                         Problem(
                             "C_FindObjects",
-                            f"the search stopped after {len(handles)} {what} objects: "
-                            f"{_explain(rv)}",
+                            _SEARCH_STOPPED[object_class].format(
+                                n=len(handles), detail=_explain(rv)
+                            ),
                             rv,
                             ck.ckr_name(rv),
                         )
@@ -815,7 +866,7 @@ class Module:
                 handles.extend(fresh)
                 if len(handles) >= MAX_OBJECTS:
                     problems.append(
-                        Problem("C_FindObjects", f"stopped after {MAX_OBJECTS} {what} objects")
+                        Problem("C_FindObjects", _TOO_MANY[object_class].format(n=MAX_OBJECTS))
                     )
                     complete = False
                     break
@@ -825,7 +876,7 @@ class Module:
             problems.append(
                 Problem(
                     "C_FindObjectsFinal",
-                    f"ending the search failed: {_explain(rv_final)}",
+                    N_("ending the search failed: {detail}").format(detail=_explain(rv_final)),
                     rv_final,
                     ck.ckr_name(rv_final),
                 )
@@ -833,10 +884,28 @@ class Module:
         return handles, problems, complete
 
 
-_CLASS_NAMES: Final = {
-    ck.CKO_CERTIFICATE: "certificate",
-    ck.CKO_PRIVATE_KEY: "private key",
-    ck.CKO_PUBLIC_KEY: "public key",
+_CANNOT_READ_SLOT: Final = N_(
+    "cannot read the slot: {function} returned {code_name} for slot {slot_id}"
+)
+_CANNOT_READ_TOKEN: Final = N_(
+    "cannot read the token: {function} returned {code_name} for slot {slot_id}"
+)
+_CANNOT_OPEN_SESSION: Final = N_(
+    "cannot open a session: {function} returned {code_name} for slot {slot_id}"
+)
+_CANNOT_SEARCH: Final = N_(
+    "cannot search the token: {function} returned {code_name} for slot {slot_id}"
+)
+#: One sentence per object class (the class's name is words to translate, not a value).
+_SEARCH_STOPPED: Final = {
+    ck.CKO_CERTIFICATE: N_("the search stopped after {n} certificate objects: {detail}"),
+    ck.CKO_PRIVATE_KEY: N_("the search stopped after {n} private key objects: {detail}"),
+    ck.CKO_PUBLIC_KEY: N_("the search stopped after {n} public key objects: {detail}"),
+}
+_TOO_MANY: Final = {
+    ck.CKO_CERTIFICATE: N_("stopped after {n} certificate objects"),
+    ck.CKO_PRIVATE_KEY: N_("stopped after {n} private key objects"),
+    ck.CKO_PUBLIC_KEY: N_("stopped after {n} public key objects"),
 }
 _CLASS_CONSTANTS: Final = {
     ck.CKO_CERTIFICATE: "CKO_CERTIFICATE",
@@ -845,16 +914,21 @@ _CLASS_CONSTANTS: Final = {
 }
 
 
+_HINTS: Final = {
+    0x32: N_("{code_name} (the token was removed)"),
+    0xE0: N_("{code_name} (the token is no longer present)"),
+    0xB3: N_("{code_name} (the session was closed by the module (token removed?))"),
+    0xB0: N_("{code_name} (the session was closed by the module (token removed?))"),
+    0x30: N_("{code_name} (the device reported an error)"),
+}
+
+
 def _explain(rv: int) -> str:
+    """The code's name, with what it means where that helps (an English sentence: put it
+    in a ``{detail}`` placeholder of the sentence around it)."""
     name = ck.ckr_name(rv)
-    hint = {
-        0x32: "the token was removed",
-        0xE0: "the token is no longer present",
-        0xB3: "the session was closed by the module (token removed?)",
-        0xB0: "the session was closed by the module (token removed?)",
-        0x30: "the device reported an error",
-    }.get(rv)
-    return f"{name} ({hint})" if hint else name
+    hint = _HINTS.get(rv)
+    return hint.format(code_name=name) if hint else name
 
 
 # --- reading one object's attributes with a single pre-sized template -------------
@@ -950,7 +1024,7 @@ class _AttributeReader:
         ):
             problem = Problem(
                 "C_GetAttributeValue",
-                f"cannot read the object: {_explain(rv)}",
+                N_("cannot read the object: {detail}").format(detail=_explain(rv)),
                 rv,
                 ck.ckr_name(rv),
             )
@@ -973,7 +1047,7 @@ class _AttributeReader:
             if rv2 in _GONE:
                 problem = Problem(
                     "C_GetAttributeValue",
-                    f"cannot read the object: {_explain(rv2)}",
+                    N_("cannot read the object: {detail}").format(detail=_explain(rv2)),
                     rv2,
                     ck.ckr_name(rv2),
                 )
@@ -1047,19 +1121,20 @@ def _key_object(handle: int, key_class: int, read: _Read) -> RawKeyObject:
 
 def _attribute_problem(attr: _Attr, rv: int) -> Problem:
     if rv == ck.CKR_BUFFER_TOO_SMALL:
-        message = (
-            f"{attr.name} is larger than {attr.retry_size} bytes; not read"
+        template = (
+            N_("{attribute} is larger than {size} bytes; not read")
             if attr.attribute == ck.CKA_VALUE or attr.retry_size >= MAX_SMALL
-            else f"{attr.name} has an implausible size; not read"
+            else N_("{attribute} has an implausible size; not read")
         )
     elif rv == ck.CKR_ATTRIBUTE_SENSITIVE:
-        message = f"the module refuses to reveal {attr.name} (CKR_ATTRIBUTE_SENSITIVE)"
+        template = N_("the module refuses to reveal {attribute} (CKR_ATTRIBUTE_SENSITIVE)")
     elif rv == ck.CKR_ATTRIBUTE_TYPE_INVALID:
-        message = f"the object has no {attr.name} (CKR_ATTRIBUTE_TYPE_INVALID)"
+        template = N_("the object has no {attribute} (CKR_ATTRIBUTE_TYPE_INVALID)")
     elif rv == ck.CKR_OK:
-        message = f"the module gave no value for {attr.name}"
+        template = N_("the module gave no value for {attribute}")
     else:
-        message = f"{attr.name} could not be read: {ck.ckr_name(rv)}"
+        template = N_("{attribute} could not be read: {code_name}")
+    message = template.format(attribute=attr.name, size=attr.retry_size, code_name=ck.ckr_name(rv))
     return Problem(attr.name, message, rv, ck.ckr_name(rv))
 
 

@@ -652,7 +652,8 @@ class _Judge:
         cert = entry.certificate
         days = entry.days_left
         if entry.status is Status.UNREADABLE or days is None or cert is None:
-            why = entry.unreadable_reason or _("its validity dates could not be read")
+            reason = entry.unreadable_reason  # made in English: shown translated
+            why = retranslate(reason) if reason else _("its validity dates could not be read")
             return CheckState.UNKNOWN, _("unreadable: {why}").format(why=why)
         if entry.status is Status.EXPIRED:
             return CheckState.CRITICAL, _("expired on {when}").format(when=_when(cert.not_after))

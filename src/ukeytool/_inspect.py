@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ._certificate import read_certificate
 from ._errors import ModuleError, Pkcs11Failure, TokenError, UsageError
+from ._i18n import N_
 from ._interface import Backend, RawCertificateObject, RawKeyObject
 from ._login import Login
 from ._model import (
@@ -84,10 +85,14 @@ def inspect_modules(
     check_warn_days(warn_days)
     if timeout is not None and not isolate:
         raise UsageError(
-            "a timeout needs isolate=True: a module call in this process cannot be stopped"
+            N_("a timeout needs isolate=True: a module call in this process cannot be stopped")
         )
     if timeout is not None and not timeout > 0:
-        raise UsageError(f"the timeout must be a number of seconds > 0, not {timeout!r}")
+        raise UsageError(
+            N_("the timeout must be a number of seconds > 0, not {timeout}").format(
+                timeout=repr(timeout)
+            )
+        )
     reports: list[Report] = []
     failures: list[ModuleFailure] = []
     for path in module_paths:
@@ -248,7 +253,13 @@ def read_slot(
         empty = decode_text(b"")
         slot = SlotInfo(slot_id, empty, empty, 0, (), (0, 0), (0, 0))
         return SlotReport(
-            slot, None, problems=(_problem(exc, f"cannot read slot info: {exc.code_name}"),)
+            slot,
+            None,
+            problems=(
+                _problem(
+                    exc, N_("cannot read slot info: {code_name}").format(code_name=exc.code_name)
+                ),
+            ),
         )
     if not slot.token_present:
         return SlotReport(slot, None)
@@ -256,9 +267,9 @@ def read_slot(
         token = backend.token_info(slot_id)
     except TokenError as exc:
         if exc.code == _TOKEN_NOT_PRESENT:
-            message = "the slot reports a token but the token is not present (removed?)"
+            message = N_("the slot reports a token but the token is not present (removed?)")
         else:
-            message = f"cannot read the token: {exc.code_name}"
+            message = N_("cannot read the token: {code_name}").format(code_name=exc.code_name)
         return SlotReport(slot, None, problems=(_problem(exc, message),))
     if not token.initialized or not certificates:
         # An uninitialised token has no objects, and opening a session on one fails.
@@ -281,7 +292,12 @@ def _read_certificates(
         return SlotReport(
             slot,
             token,
-            problems=(_problem(exc, f"cannot list certificates: {exc.code_name}"),),
+            problems=(
+                _problem(
+                    exc,
+                    N_("cannot list certificates: {code_name}").format(code_name=exc.code_name),
+                ),
+            ),
             complete=False,
         )
     entries = tuple(_entry(obj, at, warn_days) for obj in listing.objects)

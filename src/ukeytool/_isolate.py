@@ -75,6 +75,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from ._errors import ModuleCrashed, ModuleTimedOut, UkeytoolError, UsageError
+from ._i18n import N_
 
 if TYPE_CHECKING:
     from ._model import Report
@@ -124,7 +125,11 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     happened to the child.
     """
     if timeout is not None and not timeout > 0:
-        raise UsageError(f"the timeout must be a number of seconds > 0, not {timeout!r}")
+        raise UsageError(
+            N_("the timeout must be a number of seconds > 0, not {timeout}").format(
+                timeout=repr(timeout)
+            )
+        )
     from ._backend import check_module_file
 
     # The file's own mistakes (not found, wrong CPU...) need no child to be found.
@@ -132,8 +137,11 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     executable = sys.executable
     if not executable:
         raise UsageError(
-            "cannot start a child process to inspect the module in: this Python does not "
-            "know its own executable (sys.executable is empty); inspect without isolation"
+            N_(
+                "cannot start a child process to inspect the module in: this Python does "
+                "not know its own executable (sys.executable is empty); inspect without "
+                "isolation"
+            )
         )
     request = _Request(path, dict(kwargs), _log_levels(), os.getpid())
     payload = pickle.dumps(list(sys.path)) + pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
@@ -147,9 +155,12 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
             start_new_session=True,
         )
     except OSError as exc:
+        # The reason is the OS's words (strerror): kept as they are in every language.
         raise UsageError(
-            f"cannot start a child process to inspect the module in ({executable}: "
-            f"{exc.strerror or exc}); inspect without isolation"
+            N_(
+                "cannot start a child process to inspect the module in ({executable}: "
+                "{reason}); inspect without isolation"
+            ).format(executable=executable, reason=exc.strerror or exc)
         ) from None
     conversation = None
     try:
@@ -168,9 +179,11 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
         _kill(child)
         _reap(child)
         raise ModuleTimedOut(
-            f"module {path} did not answer within {timeout:g} s and was stopped: the "
-            "device or its driver may be stuck; unplug and replug the token, or allow "
-            "more time",
+            N_(
+                "module {path} did not answer within {timeout} s and was stopped: the "
+                "device or its driver may be stuck; unplug and replug the token, or allow "
+                "more time"
+            ).format(path=path, timeout=f"{timeout:g}"),
             path=path,
             timeout=float(timeout),
         )
@@ -205,8 +218,10 @@ def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
     if not ready:
         # The module was never loaded: the child could not start ukeytool.
         return RuntimeError(
-            f"the child process for module {path} ended before it started "
-            f"(exit status {status}); see the messages above"
+            N_(
+                "the child process for module {path} ended before it started "
+                "(exit status {status}); see the messages above"
+            ).format(path=path, status=status)
         )
     if status is not None and status < 0:
         number = -status
@@ -215,18 +230,22 @@ def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
         except ValueError:
             name = f"signal {number}"
         return ModuleCrashed(
-            f"module {path} crashed (signal {number}, {name}) while it was inspected; "
-            "the module or its device is faulty: ask its vendor, or run with --trace to "
-            "see the last call it answered",
+            N_(
+                "module {path} crashed (signal {number}, {name}) while it was inspected; "
+                "the module or its device is faulty: ask its vendor, or run with --trace "
+                "to see the last call it answered"
+            ).format(path=path, number=number, name=name),
             path=path,
             signal=number,
             signal_name=name,
             exit_status=None,
         )
     return ModuleCrashed(
-        f"module {path} ended the process it was inspected in (exit status {status}) "
-        "without an answer; the module or its device is faulty: ask its vendor, or run "
-        "with --trace to see the last call it answered",
+        N_(
+            "module {path} ended the process it was inspected in (exit status {status}) "
+            "without an answer; the module or its device is faulty: ask its vendor, or "
+            "run with --trace to see the last call it answered"
+        ).format(path=path, status=status),
         path=path,
         signal=None,
         signal_name=None,

@@ -524,6 +524,8 @@ class _Renderer:
         word = _(_STATUS_WORDS[entry.status])
         reason = entry.unreadable_reason
         if reason is not None:
+            # The reason is a problem's message, made in English: shown translated.
+            reason = retranslate(reason)
             word = _("{status}: {reason}").format(status=word, reason=escape_control(reason))
         return self.paint(word, _STATUS_COLOR[entry.status])
 
