@@ -751,7 +751,8 @@ def _pkcs7(der: bytes, where: str, found: _Found) -> None:
 
 
 _IN_CONTAINER = N_("{detail}, certificate {number}")
-"""The location of a certificate inside a PEM block or PKCS#12 content (``{detail}``)."""
+"""The location of a certificate in a PEM block (``{detail}``, which ends in ")", so its
+own template cannot take the suffix when the location is translated)."""
 
 
 # --- PKCS#12 --------------------------------------------------------------------------------
@@ -1021,9 +1022,13 @@ def _unpad(padded: bytes, block: int) -> bytes:
         ) from None
 
 
-def _bags(safe_contents_der: bytes, where: str | int, found: _Found) -> None:
-    """The bags of a SafeContents: of PKCS#12 content ``where`` (its number), or of the
-    bag at ``where`` (a bag of bags)."""
+def _bags(safe_contents_der: bytes, content: int, found: _Found, outer: str | None = None) -> None:
+    """The bags of a SafeContents in PKCS#12 content number ``content``; ``outer`` numbers
+    the bag that holds them when they are a bag of bags.
+
+    Each location is one template: a location made of a shorter one and a suffix
+    ("{detail}, bag {number}") would be read back by the shorter one's template, whose
+    last placeholder takes the suffix, when the message is translated."""
     try:
         bags = list(asn1_pkcs12.SafeContents.load(safe_contents_der))
         for bag in bags:
@@ -1035,19 +1040,23 @@ def _bags(safe_contents_der: bytes, where: str | int, found: _Found) -> None:
             )
         ) from None
     for number, bag in enumerate(bags, start=1):
-        if isinstance(where, int):
+        if outer is None:
             here = N_("PKCS#12 content {content}, bag {number}").format(
-                content=where, number=number
+                content=content, number=number
             )
-        else:  # "{detail}, bag {number}" would be too short a template to be translated
-            here = N_("{detail}, inner bag {number}").format(detail=where, number=number)
+            path = str(number)
+        else:
+            here = N_("PKCS#12 content {content}, bag {bag}, inner bag {number}").format(
+                content=content, bag=outer, number=number
+            )
+            path = f"{outer}, inner bag {number}"  # deeper still: only the numbers' part
         try:
-            _bag(bag, here, found)
+            _bag(bag, here, found, content, path)
         except Exception as exc:
             found.problems.append(Problem(here, _NOT_READ.format(error=_why(exc))))
 
 
-def _bag(bag: Any, where: str, found: _Found) -> None:
+def _bag(bag: Any, where: str, found: _Found, content: int, path: str) -> None:
     kind = bag["bag_id"].native
     name = local_key_id = None
     for attribute in bag["bag_attributes"]:
@@ -1071,7 +1080,7 @@ def _bag(bag: Any, where: str, found: _Found) -> None:
         # Never decrypted: its certificate is the one with the same localKeyId.
         found.keys.append(_Key(where, local_key_id=local_key_id))
     elif kind == "safe_contents":
-        _bags(value.untag().dump(), where, found)
+        _bags(value.untag().dump(), content, found, path)
     # CRL and secret bags hold no certificate.
 
 
@@ -1082,11 +1091,13 @@ def _pkcs12_fallback(
     cryptography's whole-file reader (the OpenSSL behind it knows more ciphers)."""
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    where = (
-        N_("PKCS#12 content {number}").format(number=fallback[0][0])
-        if len(fallback) == 1
-        else N_("PKCS#12 contents {numbers}").format(numbers=", ".join(str(n) for n, _ in fallback))
-    )
+    numbers = ", ".join(str(n) for n, _ in fallback)
+    if len(fallback) == 1:
+        where = N_("PKCS#12 content {number}").format(number=numbers)
+        located = N_("PKCS#12 content {content}, certificate {number}")
+    else:
+        where = N_("PKCS#12 contents {numbers}").format(numbers=numbers)
+        located = N_("PKCS#12 contents {contents}, certificate {number}")
     schemes = ", ".join(dict.fromkeys(name for _, name in fallback))
     try:
         loaded = pkcs12.load_pkcs12(data, secret.utf8)
@@ -1110,7 +1121,7 @@ def _pkcs12_fallback(
         if der in known:
             continue
         known.add(der)
-        here = _IN_CONTAINER.format(detail=where, number=number)
+        here = located.format(content=numbers, contents=numbers, number=number)
         found.certificates.append(_Raw(der, here, item.friendly_name))
     # cryptography pairs the key with its certificate (by localKeyId, as OpenSSL does);
     # its certificate has lost the localKeyId here, so the key's public half says it.
