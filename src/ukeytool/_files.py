@@ -66,6 +66,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ._certificate import read_certificate
 from ._errors import UsageError
+from ._i18n import N_
 from ._model import CertificateEntry, FileKey, FileReport, KeyPresence, Problem
 from ._text import decode_text
 from ._validity import check_moment, check_warn_days, judge
@@ -194,7 +195,7 @@ def inspect_files(
     in a message; nothing is read from the environment or the terminal.
     """
     if isinstance(paths, str | bytes | os.PathLike):
-        raise UsageError("inspect_files takes a list of paths; for one file use inspect_file")
+        raise UsageError(N_("inspect_files takes a list of paths; for one file use inspect_file"))
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
     return [inspect_file(path, at=moment, warn_days=warn_days, password=password) for path in paths]
@@ -220,7 +221,10 @@ def inspect_file(
         why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         found = _Found(None)
         found.problems.append(
-            Problem("content", f"ukeytool failed to read this file ({why}); this is a bug")
+            Problem(
+                "content",
+                N_("ukeytool failed to read this file ({error}); this is a bug").format(error=why),
+            )
         )
     return _report(name, found, moment, warn_days)
 
@@ -232,33 +236,49 @@ def _resolve_moment(at: datetime.datetime | None) -> datetime.datetime:
 
 
 def _read(path: str) -> bytes | Problem:
-    """The file's bytes, or why they cannot be had (one sentence, naming the path)."""
+    """The file's bytes, or why they cannot be had (one sentence, naming the path).
+
+    Messages here and below are English templates (``N_``), translated when shown
+    (``_i18n.retranslate``); text from the OS or a parser goes in a placeholder that is
+    not ``{detail}`` and stays as it is."""
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
             return Problem(
-                "file", f"{path} is a directory; give the certificate files in it ({path}/*)"
+                "file",
+                N_("{path} is a directory; give the certificate files in it ({pattern})").format(
+                    path=path, pattern=f"{path}/*"
+                ),
             )
         if not stat.S_ISREG(info.st_mode):
             # A FIFO or a device would block or never end.
-            return Problem("file", f"{path} is not a regular file")
+            return Problem("file", N_("{path} is not a regular file").format(path=path))
         if info.st_size > MAX_FILE_SIZE:
             return Problem(
                 "file",
-                f"{path} is {info.st_size} bytes, too large for a certificate file "
-                f"(at most {MAX_FILE_SIZE})",
+                N_(
+                    "{path} is {size} bytes, too large for a certificate file (at most {limit})"
+                ).format(path=path, size=info.st_size, limit=MAX_FILE_SIZE),
             )
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_SIZE + 1)
         if len(data) > MAX_FILE_SIZE:  # it grew since stat
-            return Problem("file", f"{path} is too large for a certificate file")
+            return Problem(
+                "file", N_("{path} is too large for a certificate file").format(path=path)
+            )
         return data
     except FileNotFoundError:
-        return Problem("file", f"file not found: {path} does not exist")
+        return Problem("file", N_("file not found: {path} does not exist").format(path=path))
     except PermissionError:
-        return Problem("file", f"permission denied: {path} cannot be read by this user")
+        return Problem(
+            "file",
+            N_("permission denied: {path} cannot be read by this user").format(path=path),
+        )
     except OSError as exc:
-        return Problem("file", f"cannot read {path}: {exc.strerror or exc}")
+        return Problem(
+            "file",
+            N_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc),
+        )
 
 
 # --- what a file holds, before it becomes entries ------------------------------------------
@@ -350,12 +370,13 @@ def _related(entries: list[CertificateEntry], keys: list[FileKey]) -> tuple[Cert
         mine = [key for key in keys if entry.handle in key.certificates]
         if mine:
             where = ", ".join(key.location for key in mine)
-            presence = KeyPresence("yes", "yes", (), f"its private key is in the file ({where})")
+            reason = N_("its private key is in the file ({detail})").format(detail=where)
+            presence = KeyPresence("yes", "yes", (), reason)
         elif all_tied:
-            presence = KeyPresence("no", "no", (), "no private key in the file belongs to it")
+            presence = KeyPresence("no", "no", (), N_("no private key in the file belongs to it"))
         else:
             presence = KeyPresence(
-                "unknown", "unknown", (), "a key in the file could not be tied to a certificate"
+                "unknown", "unknown", (), N_("a key in the file could not be tied to a certificate")
             )
         out.append(dataclasses.replace(entry, key_on_token=presence))
     return tuple(out)
@@ -378,7 +399,7 @@ def _relocate(certificate: Any, location: str) -> Any:
 def _parse(data: bytes, path: str, password: PasswordSource) -> _Found:
     if not data:
         found = _Found(None)
-        found.problems.append(Problem("content", "the file is empty"))
+        found.problems.append(Problem("content", N_("the file is empty")))
         return found
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         # PEM text saved as "Unicode" by Windows Notepad: UTF-16 with a byte order mark.
@@ -400,15 +421,15 @@ def _parse(data: bytes, path: str, password: PasswordSource) -> _Found:
 def _not_a_format(data: bytes) -> str:
     head = data[:4].hex(" ")
     if b"-----BEGIN" in data[:4096] or b"BEGIN CERTIFICATE" in data[:4096]:
-        return "not a certificate file: text with a damaged -----BEGIN line"
+        return N_("not a certificate file: text with a damaged -----BEGIN line")
     try:
         data[:4096].decode("utf-8")
     except UnicodeDecodeError:
-        return (
+        return N_(
             "not a certificate file: neither PEM text nor DER "
-            f"(it starts with bytes {head}, not 30 for an ASN.1 SEQUENCE)"
-        )
-    return "not a certificate file: text without a -----BEGIN CERTIFICATE----- line"
+            "(it starts with bytes {head}, not 30 for an ASN.1 SEQUENCE)"
+        ).format(head=head)
+    return N_("not a certificate file: text without a -----BEGIN CERTIFICATE----- line")
 
 
 def _der(data: bytes, path: str, password: PasswordSource) -> _Found:
@@ -424,9 +445,11 @@ def _der(data: bytes, path: str, password: PasswordSource) -> _Found:
         _der_certificates(data, found)
     else:
         found = _Found(None)
-        found.problems.append(Problem("content", f"not a certificate file: {kind}"))
+        found.problems.append(
+            Problem("content", N_("not a certificate file: {detail}").format(detail=kind))
+        )
     if not found.certificates and not found.problems:
-        found.problems.append(Problem("content", "the file holds no certificate"))
+        found.problems.append(Problem("content", N_("the file holds no certificate")))
     return found
 
 
@@ -436,10 +459,10 @@ def _der_kind(data: bytes) -> str:
     gets the reader for its kind, which says what is wrong with it."""
     outer = _header(data, 0)
     if outer is None:
-        return "DER that ends inside its first header"
+        return N_("DER that ends inside its first header")
     inner = outer[0]
     if inner >= len(data):
-        return "an empty DER SEQUENCE"
+        return N_("an empty DER SEQUENCE")
     tag = data[inner]
     if tag == 0x30:
         return "certificate"  # tbsCertificate; a broken one is still reported as one
@@ -448,8 +471,8 @@ def _der_kind(data: bytes) -> str:
         if oid == _SIGNED_DATA:
             return "pkcs7"
         if oid in _PKCS7_TYPES:
-            return f"a PKCS#7/CMS {_PKCS7_TYPES[oid]}, which holds no certificate list"
-        return f"DER of an unknown kind (a SEQUENCE starting with the OID {oid})"
+            return _NO_CERTIFICATE_LIST.format(name=_PKCS7_TYPES[oid])
+        return N_("DER of an unknown kind (a SEQUENCE starting with the OID {oid})").format(oid=oid)
     if tag == 0x02:
         version = _small_integer_at(data, inner)
         after = _tlv_end(data, inner)
@@ -460,8 +483,13 @@ def _der_kind(data: bytes) -> str:
                 if oid in _PKCS7_TYPES:
                     return "pkcs12"
         if version in (0, 1):
-            return "a private key (PKCS#8 or PKCS#1 DER), no certificate"
-    return f"DER of an unknown kind (a SEQUENCE starting with tag 0x{tag:02x})"
+            return N_("a private key (PKCS#8 or PKCS#1 DER), no certificate")
+    return N_("DER of an unknown kind (a SEQUENCE starting with tag {tag})").format(
+        tag=f"0x{tag:02x}"
+    )
+
+
+_NO_CERTIFICATE_LIST = N_("a PKCS#7/CMS {name}, which holds no certificate list")
 
 
 def _der_certificates(data: bytes, found: _Found) -> None:
@@ -472,11 +500,18 @@ def _der_certificates(data: bytes, found: _Found) -> None:
         if data[offset] != 0x30:
             rest = data[offset:]
             if rest.strip(_TRAILING_FILLER):
+                message = (
+                    N_("1 byte after certificate {number} is not a certificate; it was not read")
+                    if len(rest) == 1
+                    else N_(
+                        "{count} bytes after certificate {number} are not a certificate; "
+                        "they were not read"
+                    )
+                )
                 found.problems.append(
                     Problem(
-                        f"byte {offset}",
-                        f"{len(rest)} bytes after certificate {number} are not a "
-                        "certificate; they were not read",
+                        N_("byte {offset}").format(offset=offset),
+                        message.format(count=len(rest), number=number),
                     )
                 )
             return
@@ -484,7 +519,8 @@ def _der_certificates(data: bytes, found: _Found) -> None:
         end = _tlv_end(data, offset)
         # A certificate cut short takes the rest: read_certificate says what is wrong.
         der = data[offset:] if end is None else data[offset:end]
-        found.certificates.append(_Raw(der, f"DER certificate {number} (byte {offset})"))
+        where = N_("DER certificate {number} (byte {offset})").format(number=number, offset=offset)
+        found.certificates.append(_Raw(der, where))
         if end is None:
             return
         offset = end
@@ -500,7 +536,7 @@ def _pem(data: bytes) -> _Found:
     for number, begin in enumerate(begins, start=1):
         label = begin.group(1).strip()
         line = data.count(b"\n", 0, begin.start()) + 1
-        where = f"PEM block {number} (line {line})"
+        where = N_("PEM block {number} (line {line})").format(number=number, line=line)
         stop = begins[number].start() if number < len(begins) else len(data)
         end = _END.search(data, begin.end(), stop)
         if label not in _CERT_LABELS | _PKCS7_LABELS | _KEY_LABELS | _ENCRYPTED_KEY_LABELS:
@@ -508,24 +544,30 @@ def _pem(data: bytes) -> _Found:
             continue
         if end is None:
             found.problems.append(
-                Problem(where, f"no -----END {_ascii(label)}----- line; the file may be cut short")
+                Problem(
+                    where,
+                    N_("no -----END {label}----- line; the file may be cut short").format(
+                        label=_ascii(label)
+                    ),
+                )
             )
             continue
         if end.group(1).strip() != label:
             found.problems.append(
                 Problem(
                     where,
-                    f"BEGIN {_ascii(label)} ends with END {_ascii(end.group(1).strip())}; "
-                    "the block was not read",
+                    N_("BEGIN {label} ends with END {end}; the block was not read").format(
+                        label=_ascii(label), end=_ascii(end.group(1).strip())
+                    ),
                 )
             )
             continue
         body, encrypted = _pem_body(data[begin.end() : end.start()])
         if body is None:
-            found.problems.append(Problem(where, "its base64 text could not be decoded"))
+            found.problems.append(Problem(where, N_("its base64 text could not be decoded")))
             continue
         if not body:
-            found.problems.append(Problem(where, "the block is empty"))
+            found.problems.append(Problem(where, N_("the block is empty")))
             continue
         if label in _CERT_LABELS and _der_kind(body) == "pkcs7":
             _pkcs7(body, where, found)  # some CAs hand out their chain so labelled
@@ -538,12 +580,16 @@ def _pem(data: bytes) -> _Found:
         else:
             found.keys.append(_pem_key(body, label, where))
     if not found.certificates and not found.problems:
-        held = ", ".join(dict.fromkeys(others)) or "no block ukeytool reads"
-        if found.keys:
-            held = ", ".join(["a private key", *dict.fromkeys(others)])
-        found.problems.append(
-            Problem("content", f"no certificate in this PEM text (it holds {held})")
-        )
+        labels = ", ".join(dict.fromkeys(others))
+        if found.keys and labels:
+            message = N_("no certificate in this PEM text (it holds a private key, {labels})")
+        elif found.keys:
+            message = N_("no certificate in this PEM text (it holds a private key)")
+        elif labels:
+            message = N_("no certificate in this PEM text (it holds {labels})")
+        else:
+            message = N_("no certificate in this PEM text (it holds no block ukeytool reads)")
+        found.problems.append(Problem("content", message.format(labels=labels)))
     return found
 
 
@@ -670,35 +716,43 @@ def _pkcs7(der: bytes, where: str, found: _Found) -> None:
         kind = info["content_type"].dotted
         if kind != _SIGNED_DATA:
             name = _PKCS7_TYPES.get(kind, kind)
-            found.problems.append(
-                Problem(where, f"a PKCS#7/CMS {name}, which holds no certificate list")
-            )
+            found.problems.append(Problem(where, _NO_CERTIFICATE_LIST.format(name=name)))
             return
         certificates = info["content"]["certificates"]
         # The set's elements are walked here, not by asn1crypto, which would parse each
         # certificate and refuse a broken one: read_certificate is to judge those.
         listed = bytes(certificates.contents or b"")  # Void (absent) has none
     except Exception as exc:
-        found.problems.append(Problem(where, f"not a readable PKCS#7 structure: {_why(exc)}"))
+        found.problems.append(
+            Problem(where, N_("not a readable PKCS#7 structure: {error}").format(error=_why(exc)))
+        )
         return
     if not listed:
-        found.problems.append(Problem(where, "a PKCS#7 SignedData without certificates"))
+        found.problems.append(Problem(where, N_("a PKCS#7 SignedData without certificates")))
         return
     offset = number = 0
     while offset < len(listed):
         end = _tlv_end(listed, offset)
         if end is None:
-            found.problems.append(
-                Problem(where, f"its certificate list is cut short after {number} certificates")
+            cut = (
+                N_("its certificate list is cut short after 1 certificate")
+                if number == 1
+                else N_("its certificate list is cut short after {number} certificates")
             )
+            found.problems.append(Problem(where, cut.format(number=number)))
             return
         if listed[offset] == 0x30:  # others are attribute certificates, not X.509 ones
             number += 1
-            here = f"{where}, certificate {number}"
+            here = _IN_CONTAINER.format(detail=where, number=number)
             if where == "PKCS#7":
-                here = f"PKCS#7 certificate {number}"
+                here = N_("PKCS#7 certificate {number}").format(number=number)
             found.certificates.append(_Raw(listed[offset:end], here))
         offset = end
+
+
+_IN_CONTAINER = N_("{detail}, certificate {number}")
+"""The location of a certificate in a PEM block (``{detail}``, which ends in ")", so its
+own template cannot take the suffix when the location is translated)."""
 
 
 # --- PKCS#12 --------------------------------------------------------------------------------
@@ -741,15 +795,19 @@ def _pkcs12(data: bytes, path: str, source: PasswordSource, found: _Found) -> No
             found.problems.append(
                 Problem(
                     "content",
-                    "a PKCS#12 file in public-key integrity mode (signed), which ukeytool "
-                    "cannot read",
+                    N_(
+                        "a PKCS#12 file in public-key integrity mode (signed), which ukeytool "
+                        "cannot read"
+                    ),
                 )
             )
             return
         auth_safe_der = _octets(pfx["auth_safe"]["content"])
         contents = list(asn1_pkcs12.AuthenticatedSafe.load(auth_safe_der))
     except Exception as exc:
-        found.problems.append(Problem("content", f"a damaged PKCS#12 file: {_why(exc)}"))
+        found.problems.append(
+            Problem("content", N_("a damaged PKCS#12 file: {error}").format(error=_why(exc)))
+        )
         return
     needs_password = any(ci["content_type"].native != "data" for ci in contents)
     secret: _Secret | None = None
@@ -759,11 +817,11 @@ def _pkcs12(data: bytes, path: str, source: PasswordSource, found: _Found) -> No
             found.problems.append(problem)
     fallback: list[tuple[int, str]] = []
     for number, info in enumerate(contents, start=1):
-        where = f"PKCS#12 content {number}"
+        where = N_("PKCS#12 content {number}").format(number=number)
         kind = info["content_type"].native
         try:
             if kind == "data":
-                _bags(_octets(info["content"]), where, found)
+                _bags(_octets(info["content"]), number, found)
             elif kind == "encrypted_data":
                 if secret is None:
                     continue  # the password problem already says why
@@ -772,21 +830,25 @@ def _pkcs12(data: bytes, path: str, source: PasswordSource, found: _Found) -> No
                 except _Unsupported as exc:
                     fallback.append((number, str(exc)))
                     continue
-                _bags(plain, where, found)
+                _bags(plain, number, found)
             elif kind == "enveloped_data":
                 found.problems.append(
                     Problem(
                         where,
-                        "encrypted to a recipient's public key (envelopedData); it cannot be "
-                        "read without that recipient's private key",
+                        N_(
+                            "encrypted to a recipient's public key (envelopedData); it cannot "
+                            "be read without that recipient's private key"
+                        ),
                     )
                 )
             else:
-                found.problems.append(Problem(where, f"an unexpected content type {kind}"))
+                found.problems.append(
+                    Problem(where, N_("an unexpected content type {kind}").format(kind=kind))
+                )
         except _Undecryptable as exc:
             found.problems.append(Problem(where, str(exc)))
         except Exception as exc:
-            found.problems.append(Problem(where, f"could not be read: {_why(exc)}"))
+            found.problems.append(Problem(where, _NOT_READ.format(error=_why(exc))))
     if fallback and secret is not None:
         _pkcs12_fallback(data, secret, fallback, found)
 
@@ -812,11 +874,12 @@ def _find_password(
     if given:
         return None, Problem("password", _WRONG_PASSWORD)
     return None, Problem(
-        "password", "a password is needed: the PKCS#12 file does not open without one"
+        "password", N_("a password is needed: the PKCS#12 file does not open without one")
     )
 
 
-_WRONG_PASSWORD = "wrong password: the PKCS#12 file does not open with the password given"
+_WRONG_PASSWORD = N_("wrong password: the PKCS#12 file does not open with the password given")
+_NOT_READ = N_("could not be read: {error}")
 
 
 def _password_test(
@@ -915,7 +978,7 @@ def _decrypt(algorithm: Any, ciphertext: bytes, secret: _Secret) -> bytes:
         if cipher is None:
             return _unpad(_rc2_cbc_decrypt(key, 8 * size, iv, ciphertext), 8)
         return _cbc(cipher(key), iv, ciphertext)
-    raise _Unsupported(_OTHER_SCHEMES.get(oid, f"the scheme {oid}"))
+    raise _Unsupported(_OTHER_SCHEMES.get(oid) or N_("the scheme {oid}").format(oid=oid))
 
 
 def _pbes2(parameters: Any, ciphertext: bytes, secret: _Secret) -> bytes:
@@ -924,14 +987,15 @@ def _pbes2(parameters: Any, ciphertext: bytes, secret: _Secret) -> bytes:
     kdf_oid = kdf["algorithm"].dotted
     cipher_oid = scheme["algorithm"].dotted
     if cipher_oid not in _PBES2_CIPHERS:
-        raise _Unsupported(f"PBES2 with {_OTHER_SCHEMES.get(cipher_oid, cipher_oid)}")
+        cipher_name = _OTHER_SCHEMES.get(cipher_oid, cipher_oid)
+        raise _Unsupported(N_("PBES2 with {cipher}").format(cipher=cipher_name))
     if kdf_oid != _PBKDF2:
-        raise _Unsupported(f"PBES2 with the key derivation {kdf_oid}")
+        raise _Unsupported(N_("PBES2 with the key derivation {oid}").format(oid=kdf_oid))
     name, size, cipher = _PBES2_CIPHERS[cipher_oid]
     kdf_parameters = kdf["parameters"]
     prf_oid = kdf_parameters["prf"]["algorithm"].dotted
     if prf_oid not in _PRFS:
-        raise _Unsupported(f"PBES2 {name} with the PRF {prf_oid}")
+        raise _Unsupported(N_("PBES2 {cipher} with the PRF {oid}").format(cipher=name, oid=prf_oid))
     length = kdf_parameters["key_length"].native or size
     key = PBKDF2HMAC(
         algorithm=_PRFS[prf_oid](),
@@ -954,28 +1018,45 @@ def _unpad(padded: bytes, block: int) -> bytes:
         return bytes(unpadder.update(padded) + unpadder.finalize())
     except ValueError:
         raise _Undecryptable(
-            "could not be decrypted (no valid padding): a wrong password, or a damaged file"
+            N_("could not be decrypted (no valid padding): a wrong password, or a damaged file")
         ) from None
 
 
-def _bags(safe_contents_der: bytes, where: str, found: _Found) -> None:
+def _bags(safe_contents_der: bytes, content: int, found: _Found, outer: str | None = None) -> None:
+    """The bags of a SafeContents in PKCS#12 content number ``content``; ``outer`` numbers
+    the bag that holds them when they are a bag of bags.
+
+    Each location is one template: a location made of a shorter one and a suffix
+    ("{detail}, bag {number}") would be read back by the shorter one's template, whose
+    last placeholder takes the suffix, when the message is translated."""
     try:
         bags = list(asn1_pkcs12.SafeContents.load(safe_contents_der))
         for bag in bags:
             bag["bag_id"].dotted  # noqa: B018 - parse the list now, not half-way through
     except Exception as exc:
         raise _Undecryptable(
-            f"not a list of PKCS#12 bags ({_why(exc)}): a wrong password, or a damaged file"
+            N_("not a list of PKCS#12 bags ({error}): a wrong password, or a damaged file").format(
+                error=_why(exc)
+            )
         ) from None
     for number, bag in enumerate(bags, start=1):
-        here = f"{where}, bag {number}"
+        if outer is None:
+            here = N_("PKCS#12 content {content}, bag {number}").format(
+                content=content, number=number
+            )
+            path = str(number)
+        else:
+            here = N_("PKCS#12 content {content}, bag {bag}, inner bag {number}").format(
+                content=content, bag=outer, number=number
+            )
+            path = f"{outer}, inner bag {number}"  # deeper still: only the numbers' part
         try:
-            _bag(bag, here, found)
+            _bag(bag, here, found, content, path)
         except Exception as exc:
-            found.problems.append(Problem(here, f"could not be read: {_why(exc)}"))
+            found.problems.append(Problem(here, _NOT_READ.format(error=_why(exc))))
 
 
-def _bag(bag: Any, where: str, found: _Found) -> None:
+def _bag(bag: Any, where: str, found: _Found, content: int, path: str) -> None:
     kind = bag["bag_id"].native
     name = local_key_id = None
     for attribute in bag["bag_attributes"]:
@@ -999,7 +1080,7 @@ def _bag(bag: Any, where: str, found: _Found) -> None:
         # Never decrypted: its certificate is the one with the same localKeyId.
         found.keys.append(_Key(where, local_key_id=local_key_id))
     elif kind == "safe_contents":
-        _bags(value.untag().dump(), where, found)
+        _bags(value.untag().dump(), content, found, path)
     # CRL and secret bags hold no certificate.
 
 
@@ -1010,11 +1091,13 @@ def _pkcs12_fallback(
     cryptography's whole-file reader (the OpenSSL behind it knows more ciphers)."""
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    where = (
-        f"PKCS#12 content {fallback[0][0]}"
-        if len(fallback) == 1
-        else "PKCS#12 contents " + ", ".join(str(n) for n, _ in fallback)
-    )
+    numbers = ", ".join(str(n) for n, _ in fallback)
+    if len(fallback) == 1:
+        where = N_("PKCS#12 content {number}").format(number=numbers)
+        located = N_("PKCS#12 content {content}, certificate {number}")
+    else:
+        where = N_("PKCS#12 contents {numbers}").format(numbers=numbers)
+        located = N_("PKCS#12 contents {contents}, certificate {number}")
     schemes = ", ".join(dict.fromkeys(name for _, name in fallback))
     try:
         loaded = pkcs12.load_pkcs12(data, secret.utf8)
@@ -1022,8 +1105,10 @@ def _pkcs12_fallback(
         found.problems.append(
             Problem(
                 where,
-                f"encrypted with {schemes}, which ukeytool cannot decrypt, and the OpenSSL "
-                f"behind cryptography could not read the file either ({_why(exc)})",
+                N_(
+                    "encrypted with {detail}, which ukeytool cannot decrypt, and the OpenSSL "
+                    "behind cryptography could not read the file either ({error})"
+                ).format(detail=schemes, error=_why(exc)),
             )
         )
         return
@@ -1036,7 +1121,8 @@ def _pkcs12_fallback(
         if der in known:
             continue
         known.add(der)
-        found.certificates.append(_Raw(der, f"{where}, certificate {number}", item.friendly_name))
+        here = located.format(content=numbers, contents=numbers, number=number)
+        found.certificates.append(_Raw(der, here, item.friendly_name))
     # cryptography pairs the key with its certificate (by localKeyId, as OpenSSL does);
     # its certificate has lost the localKeyId here, so the key's public half says it.
     unknown = [key for key in found.keys if key.public_key_sha256 is None]
@@ -1147,7 +1233,7 @@ def _rc2_decrypt_block(k: list[int], block: bytes) -> bytes:
 
 def _rc2_cbc_decrypt(key: bytes, bits: int, iv: bytes, data: bytes) -> bytes:
     if len(data) % 8:
-        raise _Undecryptable("could not be decrypted: not a whole number of RC2 blocks")
+        raise _Undecryptable(N_("could not be decrypted: not a whole number of RC2 blocks"))
     schedule = _rc2_key_schedule(key, bits)
     out = bytearray()
     previous = iv

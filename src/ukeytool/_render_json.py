@@ -275,7 +275,11 @@ def _file(report: FileReport) -> dict[str, Any]:
 
 def _file_certificate(entry: CertificateEntry) -> dict[str, Any]:
     # The token certificate's members, in the same order; a file has no PKCS#11 URI.
-    return {**_certificate(None, entry), "uri": None, "location": entry.location}
+    member = {**_certificate(None, entry), "uri": None, "location": entry.location}
+    presence = member.get("key_on_token")
+    if presence is not None:  # made in English by _files: in the chosen language
+        member["key_on_token"] = {**presence, "reason": retranslate(presence["reason"])}
+    return member
 
 
 def _file_key(key: FileKey) -> dict[str, Any]:

@@ -207,6 +207,9 @@ _FILE_WIDE = frozenset({"file", "content", "password"})
 
 
 class _Renderer:
+    files = False
+    """True while certificate files are rendered (:meth:`render_files`)."""
+
     def __init__(
         self,
         color: bool,
@@ -256,7 +259,11 @@ class _Renderer:
         # Problems are made in English (perhaps in the isolation child): shown translated.
         line = escape_control(retranslate(problem.message))
         if located and not problem.message.startswith(problem.where):
-            line = f"{escape_control(retranslate(problem.where))}: {line}"
+            where = escape_control(retranslate(problem.where))
+            # A file's locations are sentences ("PEM block 2 (line 14)"): the colon after
+            # them follows the language.
+            located_line = _("{where}: {message}") if self.files else "{where}: {message}"
+            line = located_line.format(where=where, message=line)
         name = problem.code_name
         number = None if problem.code is None else f"0x{problem.code:x}"
         if name and name not in problem.message:
@@ -648,6 +655,7 @@ class _Renderer:
     # -- certificate files ---------------------------------------------------------
 
     def render_files(self, files: Sequence[FileReport]) -> str:
+        self.files = True
         if files:
             self.moment(files[0].at, files[0].warn_days)
         else:
@@ -700,7 +708,7 @@ class _Renderer:
         else:
             belongs = _("no certificate read from this file matches it")
         line = _("{what} at {location}: {belongs}").format(
-            what=what, location=escape_control(key.location), belongs=belongs
+            what=what, location=escape_control(retranslate(key.location)), belongs=belongs
         )
         self.lines.append(f"  {line}")
 

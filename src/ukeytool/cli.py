@@ -850,7 +850,8 @@ def _ask_pkcs12_password(path: str) -> str | None:
     from ._text import escape_control
 
     try:
-        return getpass.getpass(f"Password for PKCS#12 file {escape_control(path)}: ")
+        prompt = _("Password for PKCS#12 file {path}: ").format(path=escape_control(path))
+        return getpass.getpass(prompt)
     except EOFError:  # Ctrl-D: no password for this file
         sys.stderr.write("\n")
         return None
@@ -866,8 +867,9 @@ def _inspect_file(args: argparse.Namespace) -> int:
     )
     if not any(report.opened for report in files):
         for report in files:
-            for problem in report.problems:
-                sys.stderr.write(f"ukeytool: error: {problem.message}\n")
+            for problem in report.problems:  # made in English by _files: translated here
+                message = retranslate(problem.message)
+                sys.stderr.write(_("ukeytool: error: {message}").format(message=message) + "\n")
         return ExitCode.USAGE
     if args.json or args.format == "json":
         from ._render_json import render_files_json
@@ -883,10 +885,11 @@ def _inspect_file(args: argparse.Namespace) -> int:
         )
     _emit(text, None)
     if password is None and _needs_password(files):
-        sys.stderr.write(
-            f"ukeytool: give PKCS#12 passwords in the environment variable {PKCS12_PASSWORD_ENV}, "
-            "or run ukeytool on a terminal to be asked for them\n"
-        )
+        hint = _(
+            "ukeytool: give PKCS#12 passwords in the environment variable {env}, "
+            "or run ukeytool on a terminal to be asked for them"
+        ).format(env=PKCS12_PASSWORD_ENV)
+        sys.stderr.write(hint + "\n")
     return ExitCode.OK if all(report.complete for report in files) else ExitCode.INCOMPLETE
 
 
