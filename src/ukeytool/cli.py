@@ -231,6 +231,17 @@ def _argparse_speaks() -> Iterator[None]:
                 vars(argparse).update(_=gettext, ngettext=ngettext_)
 
 
+def _command_of(words: Sequence[str]) -> str | None:
+    """The command's name in ``words``: the first word that is neither an option nor
+    the value of the top-level ``--lang``."""
+    after_lang = False
+    for word in words:
+        if not after_lang and not word.startswith("-"):
+            return word
+        after_lang = word == "--lang"
+    return None
+
+
 def _requested_language(words: Sequence[str]) -> str:
     """The language to speak before the arguments are parsed: the last ``--lang X`` or
     ``--lang=X`` of ``words`` when X is a language ukeytool speaks, else the locale's
@@ -1236,8 +1247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:  # --help, --version, or a usage error already printed
             code = int(exc.code or 0) if not isinstance(exc.code, str) else ExitCode.USAGE
             # A monitoring plugin's usage error is UNKNOWN (3), whichever parser saw it.
-            command = next((w for w in words if not w.startswith("-")), None)
-            return 3 if code == ExitCode.USAGE and command == "check" else code
+            return 3 if code == ExitCode.USAGE and _command_of(words) == "check" else code
         with using(args.lang or lang):
             return _dispatch(parser, args)
 
