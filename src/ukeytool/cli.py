@@ -136,10 +136,10 @@ exit codes, as a Nagios/Icinga plugin:
 
 
 #: argparse's own words (the usage line, section titles, the -h and --version help, its
-#: error messages), spelt as the argparse of Python 3.10 to 3.14 spells them, marked here
-#: so that xgettext and the tests find them. While main() runs, argparse looks them up in
-#: our catalogue (see :func:`_argparse_speaks`); words a later Python adds or rewords
-#: stay English. The %-placeholders are argparse's own.
+#: error messages), spelt as the argparse of Python 3.10 to 3.13 spells them (and 3.14's
+#: "maybe you meant"), marked here so that xgettext and the tests find them. While
+#: main() runs, argparse looks them up in our catalogue (see :func:`_argparse_speaks`);
+#: words a later Python adds or rewords stay English. The %-placeholders are argparse's.
 ARGPARSE_MESSAGES: Final = (
     N_("usage: "),
     N_("positional arguments"),
