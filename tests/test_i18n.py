@@ -45,6 +45,8 @@ from .test_renewal import POLICIES, at_now, report_of
 SOURCE = Path(ukeytool.__file__).parent
 CATALOGUE = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "ukeytool.po"
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+#: argparse's %-placeholders (%s, %r, %(prog)s...), in the argparse words cli.py marks.
+PERCENT = re.compile(r"%(?:\((\w+)\))?[sdr]")
 
 
 def marked_strings() -> set[str | tuple[str, str]]:
@@ -97,7 +99,15 @@ def test_every_marked_string_has_a_translation_with_the_same_placeholders() -> N
                     key,
                     target,
                 )
+                assert sorted(PERCENT.findall(source)) == sorted(PERCENT.findall(target)), (
+                    key,
+                    target,
+                )
             str(target).format(**{p[1:-1]: "x" for p in PLACEHOLDER.findall(target)})
+            names = PERCENT.findall(target)
+            if names:  # argparse fills them with %: by name, or in order
+                values = dict.fromkeys(names, "x") if all(names) else tuple("x" for _n in names)
+                str(target) % values
 
 
 def test_catalogue_has_no_stale_entries() -> None:

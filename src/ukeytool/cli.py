@@ -13,9 +13,12 @@ import datetime
 import enum
 import logging
 import os
+import re
 import sys
+import threading
+import unicodedata
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ._errors import (
     ModuleCallFailed,
@@ -25,7 +28,17 @@ from ._errors import (
     UkeytoolError,
     UsageError,
 )
-from ._i18n import LANGUAGES, _, get_language, language_from_env, retranslate, using
+from ._i18n import (
+    LANGUAGES,
+    N_,
+    _,
+    get_language,
+    language_from_env,
+    ngettext,
+    retranslate,
+    translations,
+    using,
+)
 from ._text import escape_control
 from ._version import __version__
 
@@ -68,7 +81,7 @@ class ExitCode(enum.IntEnum):
     """Interrupted (Ctrl-C)."""
 
 
-EXIT_CODES_HELP = """\
+EXIT_CODES_HELP = N_("""\
 exit codes (list-tokens, list-modules):
   0  everything was read
   1  internal error in ukeytool (set UKEYTOOL_DEBUG=1 for a traceback)
@@ -89,9 +102,9 @@ exit codes (list-tokens, list-modules):
 exit codes (check): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage errors)
 exit codes (inspect-file): 0 all read, 2 usage error or no file could be opened,
   5 something could not be read (see 'ukeytool inspect-file --help')
-"""
+""")
 
-INSPECT_FILE_EXIT_HELP = """\
+INSPECT_FILE_EXIT_HELP = N_("""\
 PKCS#12 passwords are never taken from the command line: a PKCS#12 file is opened
 with $UKEYTOOL_PKCS12_PASSWORD or the empty password, or else, when standard input
 is a terminal, with a password asked for (not echoed), once per file.
@@ -105,12 +118,12 @@ exit codes:
      certificate file, is damaged, or needs a password that was not given or is wrong;
      what could be read is listed, problems are shown where they happened
 130  interrupted
-"""
+""")
 
 PKCS12_PASSWORD_ENV = "UKEYTOOL_PKCS12_PASSWORD"
 """The environment variable ``inspect-file`` takes a PKCS#12 password from."""
 
-CHECK_EXIT_HELP = """\
+CHECK_EXIT_HELP = N_("""\
 exit codes, as a Nagios/Icinga plugin:
   0  OK        every certificate valid for more than --warn-days days
   1  WARNING   a certificate expires within --warn-days days, or a PIN is on its final try
@@ -119,17 +132,271 @@ exit codes, as a Nagios/Icinga plugin:
   3  UNKNOWN   something could not be read (module, token, certificate; a module that
                timed out or crashed), no certificate is visible, a --login was refused
                or failed, or the command line was wrong
-"""
+""")
+
+
+#: argparse's own words (the usage line, section titles, the -h and --version help, its
+#: error messages), spelt as the argparse of Python 3.10 to 3.13 spells them (and 3.14's
+#: "maybe you meant"), marked here so that xgettext and the tests find them. While
+#: main() runs, argparse looks them up in our catalogue (see :func:`_argparse_speaks`);
+#: words a later Python adds or rewords stay English. The %-placeholders are argparse's.
+ARGPARSE_MESSAGES: Final = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("%(heading)s:"),
+    N_("subcommands"),
+    N_("show this help message and exit"),
+    N_("show program's version number and exit"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid choice: %(value)r, maybe you meant %(closest)r? (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("the following arguments are required: %s"),
+    N_("one of the arguments %s is required"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("ignored explicit argument %r"),
+    N_("not allowed with argument %s"),
+    N_("unexpected option string: %s"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+    N_("can't open '%(filename)s': %(error)s"),
+)
+#: argparse's words with a plural (marked in :func:`_mark_argparse_plurals`).
+ARGPARSE_PLURALS: Final = (("expected %s argument", "expected %s arguments"),)
+
+
+def _mark_argparse_plurals() -> None:  # pragma: no cover - never called
+    """Marks :data:`ARGPARSE_PLURALS` for xgettext, which finds plurals in calls only."""
+    ngettext("expected %s argument", "expected %s arguments", 2)
+
+
+class _ArgparseWords:
+    """argparse's module-level ``_`` and ``ngettext`` pointed at our catalogue.
+
+    argparse looks its words up through its module globals ``_`` and ``ngettext`` (the
+    :mod:`gettext` functions of the ``messages`` domain, for which Python ships no
+    catalogue) at the moment it uses them. While :func:`_argparse_speaks` is active they
+    are these lookups: in a context speaking Chinese, a word our catalogue has comes from
+    it; anything else (English, a word we do not know) goes to the function argparse had,
+    so nothing is lost and nothing fails. Nested or concurrent main() calls share one
+    patch, counted, and the last one out puts argparse's functions back.
+    """
+
+    lock = threading.Lock()
+    users = 0
+    saved: tuple[Any, Any] = (None, None)
+
+    @classmethod
+    def gettext(cls, message: str) -> str:
+        lang = get_language()
+        if lang != "en":
+            translated = translations(lang).gettext(message)
+            if translated != message:
+                return translated
+        original = cls.saved[0]
+        return message if original is None else str(original(message))
+
+    @classmethod
+    def ngettext(cls, singular: str, plural: str, n: int) -> str:
+        lang = get_language()
+        if lang != "en":
+            translated = translations(lang).ngettext(singular, plural, n)
+            if translated not in (singular, plural):
+                return translated
+        original = cls.saved[1]
+        if original is None:
+            return singular if n == 1 else plural
+        return str(original(singular, plural, n))
+
+
+@contextlib.contextmanager
+def _argparse_speaks() -> Iterator[None]:
+    """argparse's own words in the current language inside the ``with`` block."""
+    with _ArgparseWords.lock:
+        if _ArgparseWords.users == 0:
+            _ArgparseWords.saved = (vars(argparse)["_"], vars(argparse)["ngettext"])
+            vars(argparse).update(_=_ArgparseWords.gettext, ngettext=_ArgparseWords.ngettext)
+        _ArgparseWords.users += 1
+    try:
+        yield
+    finally:
+        with _ArgparseWords.lock:
+            _ArgparseWords.users -= 1
+            if _ArgparseWords.users == 0:
+                gettext, ngettext_ = _ArgparseWords.saved
+                vars(argparse).update(_=gettext, ngettext=ngettext_)
+
+
+def _command_of(words: Sequence[str]) -> str | None:
+    """The command's name in ``words``: the first word that is neither an option nor
+    the value of the top-level ``--lang``."""
+    after_lang = False
+    for word in words:
+        if not after_lang and not word.startswith("-"):
+            return word
+        after_lang = word == "--lang"
+    return None
+
+
+def _requested_language(words: Sequence[str]) -> str:
+    """The language to speak before the arguments are parsed: the last ``--lang X`` or
+    ``--lang=X`` of ``words`` when X is a language ukeytool speaks, else the locale's
+    (a bad value is then reported by argparse, in the locale's language)."""
+    chosen: str | None = None
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        if word == "--lang":
+            value = words[index + 1] if index + 1 < len(words) else ""
+        elif word.startswith("--lang="):
+            value = word.partition("=")[2]
+        else:
+            continue
+        chosen = value if value in LANGUAGES else None
+    return chosen or language_from_env()
+
+
+#: Characters a line does not start with, and those it does not end with, when help
+#: text with Chinese is wrapped (Chinese breaks between any two characters otherwise).
+_NO_LINE_START: Final = frozenset("，。；：、！？）》」』”’…,.;:!?)]}")
+_NO_LINE_END: Final = frozenset("（《「『“‘([{")
+
+
+def _is_wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _wrap_wide(text: str, width: int, indent: str = "") -> list[str]:
+    """``text`` (one paragraph) in lines of at most ``width`` terminal columns, wide
+    characters counting two: breaks at spaces, and between wide characters except
+    before closing and after opening punctuation. ``indent`` starts every line after
+    the first one."""
+    from ._render_text import display_width
+
+    units: list[tuple[str, bool]] = []  # unbreakable pieces; whether a space comes first
+    space = glue = False
+    for ch in text:
+        if ch.isspace():
+            space, glue = bool(units), False
+            continue
+        joins = bool(units) and not space
+        if joins and not (glue or ch in _NO_LINE_START):
+            # A narrow character after a narrow one: the same word.
+            joins = not _is_wide(ch) and not _is_wide(units[-1][0][-1])
+        if joins:
+            units[-1] = (units[-1][0] + ch, units[-1][1])
+        else:
+            units.append((ch, space))
+        space, glue = False, ch in _NO_LINE_END
+    lines: list[str] = []
+    line, used = "", 0
+    for piece, spaced in units:
+        gap = " " if spaced and line else ""
+        size = display_width(piece)
+        if line and used + len(gap) + size > width:
+            lines.append(line)
+            line, used = indent + piece, display_width(indent) + size
+        else:
+            line, used = line + gap + piece, used + len(gap) + size
+    if line:
+        lines.append(line)
+    return lines
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The help layout: descriptions and epilogs as written (argparse's
+    RawDescriptionHelpFormatter), and text with Chinese characters laid out by terminal
+    columns, a wide character taking two (argparse counts characters): option help
+    wrapped to its column, over-long description lines wrapped, continuation lines of
+    a wide ``usage:`` prefix moved under its end, and section headings ending in the
+    language's colon on every Python (argparse translates it from 3.13 on). In English
+    the layout is left entirely to argparse."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ukeytool_headings: list[str] = []
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        if get_language() == "en" or not any(_is_wide(ch) for ch in text):
+            return super()._split_lines(text, width)
+        return _wrap_wide(" ".join(text.split()), width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if get_language() == "en" or not any(_is_wide(ch) for ch in text):
+            return super()._fill_text(text, width, indent)
+        from ._render_text import display_width
+
+        lines: list[str] = []
+        for line in text.splitlines():
+            if display_width(indent + line) <= width:
+                lines.append(indent + line)
+                continue
+            # Continuation lines go under the text: after the leading spaces and, in a
+            # table of exit codes, after the code.
+            lead = re.match(r"\s*(?:\d+\s+)?", line)
+            hang = " " * display_width(lead.group() if lead else "")
+            lines.extend(_wrap_wide(indent + line, width, indent + hang))
+        return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+    def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any) -> str:
+        from ._render_text import display_width
+
+        if prefix is None:
+            prefix = _("usage: ")
+        extra = display_width(prefix) - len(prefix)
+        if extra <= 0:
+            return str(super()._format_usage(usage, actions, groups, prefix))
+        self._width -= extra  # argparse measures the prefix in characters
+        try:
+            text = str(super()._format_usage(usage, actions, groups, prefix))
+        finally:
+            self._width += extra
+        first, *rest = text.split("\n")
+        moved = [" " * extra + line if line.startswith(" ") else line for line in rest]
+        return "\n".join([first, *moved])
+
+    def start_section(self, heading: str | None) -> None:
+        if heading:
+            self._ukeytool_headings.append(heading)
+        super().start_section(heading)
+
+    def format_help(self) -> str:
+        text = str(super().format_help())
+        if get_language() == "en":
+            return text
+        lines = text.split("\n")
+        for index, line in enumerate(lines):
+            stripped = line.strip()
+            if stripped.endswith(":") and stripped[:-1] in self._ukeytool_headings:
+                heading = _("%(heading)s:") % {"heading": stripped[:-1]}
+                lines[index] = line[: len(line) - len(line.lstrip())] + heading
+        return "\n".join(lines)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exits with ExitCode.USAGE
-    (or 3, UNKNOWN, for the monitoring check)."""
+    (or 3, UNKNOWN, for the monitoring check), and lays out help with _HelpFormatter."""
 
     usage_exit_code: int = ExitCode.USAGE
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
-        self.exit(self.usage_exit_code, f"{self.prog}: error: {message} (see --help)\n")
+        if get_language() != "en":
+            # Before Python 3.11 argparse does not translate this prefix itself.
+            untranslated = re.fullmatch(r"argument (\S+): (.*)", message, re.DOTALL)
+            if untranslated:
+                name, detail = untranslated.groups()
+                template = _("argument %(argument_name)s: %(message)s")
+                message = template % {"argument_name": name, "message": detail}
+        line = _("{prog}: error: {message} (see --help)").format(prog=self.prog, message=message)
+        self.exit(self.usage_exit_code, line + "\n")
 
 
 def _parse_at(text: str) -> datetime.datetime:
@@ -144,8 +411,10 @@ def _parse_at(text: str) -> datetime.datetime:
             day = datetime.date.fromisoformat(value)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not an ISO 8601 date or moment, e.g. 2027-06-30 or "
-                "2027-06-30T12:00:00+08:00"
+                _(
+                    "{value} is not an ISO 8601 date or moment, e.g. 2027-06-30 or "
+                    "2027-06-30T12:00:00+08:00"
+                ).format(value=repr(text))
             ) from None
         moment = datetime.datetime(day.year, day.month, day.day)
     if moment.tzinfo is None:
@@ -159,7 +428,9 @@ def _days(text: str) -> int:
     except ValueError:
         days = -1
     if days < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days >= 0")
+        raise argparse.ArgumentTypeError(
+            _("{value} is not a whole number of days >= 0").format(value=repr(text))
+        )
     return days
 
 
@@ -169,7 +440,9 @@ def _seconds(text: str) -> float:
     except ValueError:
         seconds = -1.0
     if not seconds >= 0 or seconds == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+        raise argparse.ArgumentTypeError(
+            _("{value} is not a number of seconds >= 0").format(value=repr(text))
+        )
     return seconds
 
 
@@ -185,93 +458,116 @@ def _add_modules(parser: argparse.ArgumentParser, help: str) -> None:
 def _add_inspection(parser: argparse.ArgumentParser, *, warn_default: int) -> None:
     _add_modules(
         parser,
-        "a vendor's PKCS#11 module (.so); repeat for several. Default: $PKCS11_MODULE, "
-        "else every module found by discovery (see list-modules)",
+        _(
+            "a vendor's PKCS#11 module (.so); repeat for several. Default: $PKCS11_MODULE, "
+            "else every module found by discovery (see list-modules)"
+        ),
     )
     parser.add_argument(
         "--warn-days",
         type=_days,
         default=warn_default,
         metavar="N",
-        help=f"certificates expiring within N days are 'expiring' (default: {warn_default})",
+        help=_("certificates expiring within N days are 'expiring' (default: {days})").format(
+            days=warn_default
+        ),
     )
     parser.add_argument(
         "--at",
         type=_parse_at,
         metavar="WHEN",
-        help="judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
-        "(a date or a time without zone is taken as UTC)",
+        help=_(
+            "judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
+            "(a date or a time without zone is taken as UTC)"
+        ),
     )
     select = parser.add_argument_group(
-        "selecting tokens (a URI matches the raw bytes; a label or serial the text as shown)"
+        _("selecting tokens (a URI matches the raw bytes; a label or serial the text as shown)")
     )
-    select.add_argument("--uri", metavar="URI", help="an RFC 7512 pkcs11: URI")
-    select.add_argument("--token-label", metavar="LABEL", help="the token's label")
-    select.add_argument("--serial", metavar="SERIAL", help="the token's serial number")
+    select.add_argument("--uri", metavar="URI", help=_("an RFC 7512 pkcs11: URI"))
+    select.add_argument("--token-label", metavar="LABEL", help=_("the token's label"))
+    select.add_argument("--serial", metavar="SERIAL", help=_("the token's serial number"))
     parser.add_argument(
         "--output",
         metavar="FILE",
-        help="write to FILE (atomically: a temporary file renamed into place, as "
-        "node_exporter's textfile collector needs) instead of standard output",
+        help=_(
+            "write to FILE (atomically: a temporary file renamed into place, as "
+            "node_exporter's textfile collector needs) instead of standard output"
+        ),
     )
     login = parser.add_argument_group(
-        "logging in (opt-in: only to see private objects; the PIN is never an option)"
+        _("logging in (opt-in: only to see private objects; the PIN is never an option)")
     )
     login.add_argument(
         "--login",
         action="store_true",
-        help="log in to the one selected token (or the only one) to list private objects "
-        "too. The PIN comes from $UKEYTOOL_PIN or is asked for without echo; it is tried "
-        "at most once, never on a locked token",
+        help=_(
+            "log in to the one selected token (or the only one) to list private objects "
+            "too. The PIN comes from $UKEYTOOL_PIN or is asked for without echo; it is tried "
+            "at most once, never on a locked token"
+        ),
     )
     login.add_argument(
         "--allow-final-try",
         action="store_true",
-        help="with --login: log in even though the token says one more wrong PIN locks it",
+        help=_("with --login: log in even though the token says one more wrong PIN locks it"),
     )
     parser.add_argument(
         "--trace",
         action="store_true",
-        help="log every PKCS#11 call (arguments' shape, result, duration) to standard "
-        "error, for a support desk",
+        help=_(
+            "log every PKCS#11 call (arguments' shape, result, duration) to standard "
+            "error, for a support desk"
+        ),
     )
     parser.add_argument(
         "--show-personal-data",
         action="store_true",
-        help="show ID-card and other identity numbers in full; by default they are "
-        "partly masked (110***********002X) in every format",
+        help=_(
+            "show ID-card and other identity numbers in full; by default they are "
+            "partly masked (110***********002X) in every format"
+        ),
     )
     isolation = parser.add_argument_group(
-        "isolation (each module is inspected in a child process of its own, so a module "
-        "that hangs or crashes cannot take ukeytool down)"
+        _(
+            "isolation (each module is inspected in a child process of its own, so a module "
+            "that hangs or crashes cannot take ukeytool down)"
+        )
     )
     isolation.add_argument(
         "--timeout",
         type=_seconds,
         metavar="SECONDS",
-        help=f"stop a module that has not answered within SECONDS (default: "
-        f"{DEFAULT_TIMEOUT:g}; 0: no limit); it is reported, the other modules are still "
-        "listed",
+        help=_(
+            "stop a module that has not answered within SECONDS (default: {default}; "
+            "0: no limit); it is reported, the other modules are still listed"
+        ).format(default=f"{DEFAULT_TIMEOUT:g}"),
     )
     isolation.add_argument(
         "--no-isolation",
         action="store_true",
-        help="inspect the modules inside ukeytool's own process (for a debugger); a "
-        "module that hangs or crashes then hangs or crashes ukeytool",
+        help=_(
+            "inspect the modules inside ukeytool's own process (for a debugger); a "
+            "module that hangs or crashes then hangs or crashes ukeytool"
+        ),
     )
-    renewal = parser.add_argument_group("renewal advice (see docs/renewal.md)")
+    renewal = parser.add_argument_group(_("renewal advice (see docs/renewal.md)"))
     renewal.add_argument(
         "--bank",
         metavar="BANK",
-        help="the bank whose renewal rules apply to every certificate: a code (ICBC, ABC, "
-        "CCB, BOC, generic), a name such as 工行, or a policy id such as ccb-wangyindun-gd. "
-        "Default: from the module's file name, else the issuer's name, else general advice",
+        help=_(
+            "the bank whose renewal rules apply to every certificate: a code (ICBC, ABC, "
+            "CCB, BOC, generic), a name such as 工行, or a policy id such as ccb-wangyindun-gd. "
+            "Default: from the module's file name, else the issuer's name, else general advice"
+        ),
     )
     renewal.add_argument(
         "--renewal-policies",
         metavar="FILE",
-        help="a renewal policy file (JSON) that replaces or adds to the shipped policies "
-        "and $XDG_CONFIG_HOME/ukeytool/renewal.json; it is tried first",
+        help=_(
+            "a renewal policy file (JSON) that replaces or adds to the shipped policies "
+            "and $XDG_CONFIG_HOME/ukeytool/renewal.json; it is tried first"
+        ),
     )
     _add_lang(parser)
 
@@ -281,68 +577,77 @@ def _add_lang(parser: argparse.ArgumentParser, default: Any = argparse.SUPPRESS)
         "--lang",
         choices=LANGUAGES,
         default=default,
-        help="the language of the output: en (English) or zh (Simplified Chinese); "
-        "default: from the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG; zh_CN.UTF-8 gives zh)",
+        help=_(
+            "the language of the output: en (English) or zh (Simplified Chinese); "
+            "default: from the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG; zh_CN.UTF-8 "
+            "gives zh)"
+        ),
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ukeytool",
-        description=(
+        description=_(
             "Inspect PKCS#11 tokens (banking USB keys, smart cards, HSMs) read-only and "
             "report which certificates still work. Never writes to a token, and logs in only "
             "with --login (once, never on a locked PIN), so no PIN try is spent by surprise."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_(EXIT_CODES_HELP),
     )
-    parser.add_argument("--version", action="version", version=f"ukeytool {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"ukeytool {__version__}",
+        help=_("show program's version number and exit"),  # argparse's own words
+    )
     _add_lang(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     listing = commands.add_parser(
         "list-tokens",
-        help="list slots, tokens and certificates with their validity",
-        description=(
+        help=_("list slots, tokens and certificates with their validity"),
+        description=_(
             "List every slot of the PKCS#11 modules, their tokens, and each certificate "
             "with its validity: valid, expiring, expired, not yet valid or unreadable. "
             "Without --login, certificates marked private are not visible."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_(EXIT_CODES_HELP),
     )
     _add_inspection(listing, warn_default=30)
     listing.add_argument(
         "--format",
         choices=("text", "json", "prometheus"),
         default="text",
-        help="text (default), one JSON document, or Prometheus text exposition",
+        help=_("text (default), one JSON document, or Prometheus text exposition"),
     )
-    listing.add_argument("--json", action="store_true", help="the same as --format json")
+    listing.add_argument("--json", action="store_true", help=_("the same as --format json"))
     listing.add_argument(
-        "--uris", action="store_true", help="show each certificate's pkcs11: URI in the text"
+        "--uris",
+        action="store_true",
+        help=_("show each certificate's pkcs11: URI in the text"),
     )
     listing.add_argument(
         "--details",
         action="store_true",
-        help="show each certificate in detail in the text: fingerprints (SHA-256, SHA-1, "
-        "SM3), every name attribute with its string type, the holder and ID numbers",
+        help=_(
+            "show each certificate in detail in the text: fingerprints (SHA-256, SHA-1, "
+            "SM3), every name attribute with its string type, the holder and ID numbers"
+        ),
     )
     listing.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour statuses (default auto: on a terminal, unless NO_COLOR is set)",
+        help=_("colour statuses (default auto: on a terminal, unless NO_COLOR is set)"),
     )
     check = commands.add_parser(
         "check",
-        help="monitoring check: Nagios/Icinga exit codes, performance data, Prometheus",
-        description=(
+        help=_("monitoring check: Nagios/Icinga exit codes, performance data, Prometheus"),
+        description=_(
             "Judge every certificate as a monitoring plugin: one status line with "
             "performance data (days left per certificate), then the details."
         ),
-        epilog=CHECK_EXIT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_(CHECK_EXIT_HELP),
     )
     check.usage_exit_code = 3  # a monitoring plugin's usage error is UNKNOWN
     _add_inspection(check, warn_default=30)
@@ -351,32 +656,33 @@ def build_parser() -> argparse.ArgumentParser:
         type=_days,
         default=7,
         metavar="N",
-        help="CRITICAL when a certificate expires within N days (default: 7)",
+        help=_("CRITICAL when a certificate expires within N days (default: {days})").format(
+            days=7
+        ),
     )
     check.add_argument(
         "--format",
         choices=("text", "json", "prometheus"),
         default="text",
-        help="plugin output (default), JSON verdicts, or Prometheus text exposition",
+        help=_("plugin output (default), JSON verdicts, or Prometheus text exposition"),
     )
     modules = commands.add_parser(
         "list-modules",
-        help="show the PKCS#11 modules ukeytool can find, and where from",
-        description=(
+        help=_("show the PKCS#11 modules ukeytool can find, and where from"),
+        description=_(
             "List the modules given with --module or PKCS11_MODULE, registered with "
             "p11-kit, or known from ukeytool's catalogue of banking-key vendors and present "
             "on this machine. Nothing is loaded."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_(EXIT_CODES_HELP),
     )
-    _add_modules(modules, "a module path to list as well (repeatable)")
-    modules.add_argument("--json", action="store_true", help="one JSON document")
+    _add_modules(modules, _("a module path to list as well (repeatable)"))
+    modules.add_argument("--json", action="store_true", help=_("one JSON document"))
     modules.add_argument(
-        "--catalogue", metavar="FILE", help="an extra module catalogue (JSON), tried first"
+        "--catalogue", metavar="FILE", help=_("an extra module catalogue (JSON), tried first")
     )
     modules.add_argument(
-        "--no-catalogue", action="store_true", help="do not look for catalogue modules"
+        "--no-catalogue", action="store_true", help=_("do not look for catalogue modules")
     )
     _add_inspect_file(commands)
     _add_lang(modules)
@@ -386,50 +692,55 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_inspect_file(commands: Any) -> None:
     files = commands.add_parser(
         "inspect-file",
-        help="read certificates from files (PEM, DER, PKCS#7, PKCS#12) instead of a token",
-        description=(
+        help=_("read certificates from files (PEM, DER, PKCS#7, PKCS#12) instead of a token"),
+        description=_(
             "Read the certificates in each file, as bank software keeps 'soft'\n"
             "certificates on disk: PEM (several per file), DER, PKCS#7 bundles (.p7b/.p7c)\n"
             "and PKCS#12 (.p12/.pfx), told apart by content, not by name. Each certificate\n"
             "is reported as on a token, with the same values. No PKCS#11 module is loaded."
         ),
-        epilog=INSPECT_FILE_EXIT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_(INSPECT_FILE_EXIT_HELP),
     )
-    files.add_argument("paths", nargs="+", metavar="PATH", help="a certificate file")
+    files.add_argument("paths", nargs="+", metavar="PATH", help=_("a certificate file"))
     files.add_argument(
         "--warn-days",
         type=_days,
         default=30,
         metavar="N",
-        help="certificates expiring within N days are 'expiring' (default: 30)",
+        help=_("certificates expiring within N days are 'expiring' (default: {days})").format(
+            days=30
+        ),
     )
     files.add_argument(
         "--at",
         type=_parse_at,
         metavar="WHEN",
-        help="judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
-        "(a date or a time without zone is taken as UTC)",
+        help=_(
+            "judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
+            "(a date or a time without zone is taken as UTC)"
+        ),
     )
     files.add_argument(
         "--format",
         choices=("text", "json"),
         default="text",
-        help="text (default) or one JSON document (the list-tokens schema, with 'files')",
+        help=_("text (default) or one JSON document (the list-tokens schema, with 'files')"),
     )
-    files.add_argument("--json", action="store_true", help="the same as --format json")
+    files.add_argument("--json", action="store_true", help=_("the same as --format json"))
     files.add_argument(
         "--show-personal-data",
         action="store_true",
-        help="show ID-card and other identity numbers in full; by default they are "
-        "partly masked (110***********002X)",
+        help=_(
+            "show ID-card and other identity numbers in full; by default they are "
+            "partly masked (110***********002X)"
+        ),
     )
     _add_lang(files)
     files.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour statuses (default auto: on a terminal, unless NO_COLOR is set)",
+        help=_("colour statuses (default auto: on a terminal, unless NO_COLOR is set)"),
     )
 
 
@@ -629,8 +940,10 @@ def _isolation(args: argparse.Namespace) -> tuple[bool, float | None]:
     if args.no_isolation:
         if args.timeout is not None:
             raise UsageError(
-                "--timeout needs isolation: a module inside ukeytool's process cannot be "
-                "stopped; drop --no-isolation or --timeout"
+                _(
+                    "--timeout needs isolation: a module inside ukeytool's process cannot be "
+                    "stopped; drop --no-isolation or --timeout"
+                )
             )
         return False, None
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
@@ -686,7 +999,8 @@ def _emit(text: str, output: str | None) -> None:
         try:
             write_textfile(output, text)
         except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+            message = _("cannot write {path}: {reason}")
+            raise UsageError(message.format(path=output, reason=exc.strerror or exc)) from None
         return
     data = text.encode("utf-8", "backslashreplace")
     sys.stdout.flush()
@@ -759,8 +1073,9 @@ def _check(args: argparse.Namespace) -> int:
 
     if args.crit_days > args.warn_days:
         raise UsageError(
-            f"--crit-days ({args.crit_days}) must not be greater than --warn-days "
-            f"({args.warn_days})"
+            _("--crit-days ({crit}) must not be greater than --warn-days ({warn})").format(
+                crit=args.crit_days, warn=args.warn_days
+            )
         )
     _renewal_setup(args)
     reports, failures, _now = _inspect_all(args)
@@ -922,18 +1237,22 @@ def _error_text(exc: UkeytoolError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ukeytool with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    parser = build_parser()
+    """Run ukeytool with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    The language (``--lang``, else the locale) is chosen before the parser is built, so
+    that ``--help`` and argparse's own messages are in it too."""
     words = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = parser.parse_args(words)
-    except SystemExit as exc:  # --help, --version, or a usage error already printed
-        code = int(exc.code or 0) if not isinstance(exc.code, str) else ExitCode.USAGE
-        # A monitoring plugin's usage error is UNKNOWN (3), whichever parser saw it.
-        command = next((w for w in words if not w.startswith("-")), None)
-        return 3 if code == ExitCode.USAGE and command == "check" else code
-    with using(args.lang or language_from_env()):
-        return _dispatch(parser, args)
+    lang = _requested_language(words)
+    with using(lang), _argparse_speaks():
+        parser = build_parser()
+        try:
+            args = parser.parse_args(words)
+        except SystemExit as exc:  # --help, --version, or a usage error already printed
+            code = int(exc.code or 0) if not isinstance(exc.code, str) else ExitCode.USAGE
+            # A monitoring plugin's usage error is UNKNOWN (3), whichever parser saw it.
+            return 3 if code == ExitCode.USAGE and _command_of(words) == "check" else code
+        with using(args.lang or lang):
+            return _dispatch(parser, args)
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -994,11 +1313,11 @@ def _internal_error(exc: Exception) -> int:
     if os.environ.get("UKEYTOOL_DEBUG"):
         raise exc
     detail = str(exc) or type(exc).__name__
-    return _fail(
-        f"internal error: {type(exc).__name__}: {detail} (this is a bug in ukeytool; "
-        "run again with UKEYTOOL_DEBUG=1 and report the traceback)",
-        ExitCode.INTERNAL,
+    message = _(
+        "internal error: {kind}: {error} (this is a bug in ukeytool; run again with "
+        "UKEYTOOL_DEBUG=1 and report the traceback)"
     )
+    return _fail(message.format(kind=type(exc).__name__, error=detail), ExitCode.INTERNAL)
 
 
 def run() -> NoReturn:
