@@ -121,9 +121,9 @@ class CatalogueError(UsageError):
     """A catalogue file cannot be read or breaks the format; the message names the file
     and, for an entry, its index (``modules[2]``).
 
-    The message is English, made of templates marked for translation (``catalogue
-    {path}: {detail}``, the entry's, the reason's), so that
-    :func:`~ukeytool._i18n.retranslate` shows it in the user's language."""
+    The message is English (templates marked for translation: ``catalogue {path}:
+    {detail}``, the entry's, the reason's); the command line shows it in the user's
+    language."""
 
     def __init__(self, message: str, *, path: str, index: int | None = None) -> None:
         super().__init__(message)
@@ -914,8 +914,8 @@ def _home(env: Mapping[str, str] | None) -> str | None:
 
 def no_module_message(env: Mapping[str, str] | None = None, *, lang: str | None = None) -> str:
     """One line: how to point ukeytool at the key's module when discovery found none, in
-    ``lang`` (default: the current language; the English sentence is also translated
-    later by :func:`~ukeytool._i18n.retranslate`)."""
+    ``lang`` (default: the current language). The English sentence is also translated
+    when it is shown later, as every error message of the command line is."""
     from ._i18n import _, using
 
     user = user_catalogue_path(env)

@@ -247,9 +247,9 @@ class RenewalPolicyError(UsageError):
     """A renewal policy file cannot be read or breaks the format; the message names the
     file and, for an entry, which one (``policies[2] (id 'abc-kbao')``).
 
-    The message is English, made of templates marked for translation (``renewal policies
-    {path}: {detail}``, the entry's, the reason's), so that
-    :func:`~ukeytool._i18n.retranslate` shows it in the user's language."""
+    The message is English (templates marked for translation: ``renewal policies {path}:
+    {detail}``, the entry's, the reason's); the command line shows it in the user's
+    language."""
 
     def __init__(self, message: str, *, path: str, entry: str | None = None) -> None:
         super().__init__(message)
