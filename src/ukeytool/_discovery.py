@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from ._errors import ModuleError, UsageError
+from ._i18n import N_
 from ._jsonfile import JsonFileProblem, read_json_file
 
 __all__ = [
@@ -118,7 +119,11 @@ class FoundModule:
 
 class CatalogueError(UsageError):
     """A catalogue file cannot be read or breaks the format; the message names the file
-    and, for an entry, its index (``modules[2]``)."""
+    and, for an entry, its index (``modules[2]``).
+
+    The message is English (templates marked for translation: ``catalogue {path}:
+    {detail}``, the entry's, the reason's); the command line shows it in the user's
+    language."""
 
     def __init__(self, message: str, *, path: str, index: int | None = None) -> None:
         super().__init__(message)
@@ -247,40 +252,55 @@ def load_catalogue(
     return Catalogue(tuple(entries), tuple(hints), tuple(str(p) for p in files))
 
 
+# The error messages, in English and marked for translation: the file, then the entry
+# (its label a template of its own, the reason nested in {detail}), then the reason.
+_CATALOGUE_FILE: Final = N_("catalogue {path}: {detail}")
+_MODULE_AT: Final = N_("modules[{index}]: {detail}")
+_MODULE_ID_AT: Final = N_("modules[{index}] (id {id}): {detail}")
+_HINT_AT: Final = N_("bank_hints[{index}]: {detail}")
+_TOP_AT: Final = N_("the top level: {detail}")
+
+
+def _catalogue_error(where: str, reason: str, index: int | None = None) -> CatalogueError:
+    return CatalogueError(
+        _CATALOGUE_FILE.format(path=where, detail=reason), path=where, index=index
+    )
+
+
 def _read_catalogue_file(path: Path) -> tuple[list[CatalogueEntry], list[BankHint]]:
     where = str(path)
     try:
         data = read_json_file(path, limit=MAX_CONFIG_BYTES)
     except JsonFileProblem as exc:
-        raise CatalogueError(f"catalogue {where}: {exc}", path=where) from None
+        raise _catalogue_error(where, str(exc)) from None
     if not isinstance(data, dict):
-        raise CatalogueError(
-            f'catalogue {where}: the top level must be an object with "version" and "modules"',
-            path=where,
+        raise _catalogue_error(
+            where, N_('the top level must be an object with "version" and "modules"')
         )
-    _no_unknown_keys(data, {"version", "modules", "bank_hints"}, where, None, "the top level")
+    _no_unknown_keys(data, {"version", "modules", "bank_hints"}, where, None, _TOP_AT, values={})
     version = data.get("version")
     if version != CATALOGUE_VERSION or isinstance(version, bool):
-        raise CatalogueError(
-            f'catalogue {where}: "version" must be {CATALOGUE_VERSION} (the catalogue '
-            f"format this ukeytool reads), found {json.dumps(version)}",
-            path=where,
+        template = N_(
+            '"version" must be {version} (the catalogue format this ukeytool reads), found {found}'
+        )
+        raise _catalogue_error(
+            where, template.format(version=CATALOGUE_VERSION, found=json.dumps(version))
         )
     modules = data.get("modules", [])
     hints = data.get("bank_hints", [])
     for key, value in (("modules", modules), ("bank_hints", hints)):
         if not isinstance(value, list):
-            raise CatalogueError(f'catalogue {where}: "{key}" must be a list', path=where)
+            raise _catalogue_error(where, N_('"{key}" must be a list').format(key=key))
     entries: list[CatalogueEntry] = []
     ids: set[str] = set()
     for index, item in enumerate(modules):
         entry = _entry(item, where, index)
         if entry.id in ids:
-            raise CatalogueError(
-                f"catalogue {where}: modules[{index}]: id {entry.id!r} is used by an earlier "
-                "entry of the same file",
-                path=where,
-                index=index,
+            reason = N_("id {id} is used by an earlier entry of the same file").format(
+                id=repr(entry.id)
+            )
+            raise _catalogue_error(
+                where, _MODULE_AT.format(index=index, detail=reason), index=index
             )
         ids.add(entry.id)
         entries.append(entry)
@@ -288,15 +308,14 @@ def _read_catalogue_file(path: Path) -> tuple[list[CatalogueEntry], list[BankHin
 
 
 def _entry(item: object, where: str, index: int) -> CatalogueEntry:
-    label = f"modules[{index}]"
     if not isinstance(item, dict):
-        raise CatalogueError(
-            f"catalogue {where}: {label} must be an object", path=where, index=index
-        )
+        reason = N_("modules[{index}] must be an object").format(index=index)
+        raise _catalogue_error(where, reason, index=index)
     ident = item.get("id")
     if isinstance(ident, str) and _ID.match(ident):
-        label = f"{label} (id {ident!r})"
-    fields = _Fields(item, where, index, label)
+        fields = _Fields(item, where, index, _MODULE_ID_AT, {"id": repr(ident)})
+    else:
+        fields = _Fields(item, where, index, _MODULE_AT)
     fields.no_unknown(
         {
             "id",
@@ -312,15 +331,23 @@ def _entry(item: object, where: str, index: int) -> CatalogueEntry:
     )
     ident = fields.text("id", required=True)
     if not _ID.match(ident):
-        fields.fail(f'"id" {ident!r} must be letters, digits, ".", "_" or "-", starting alnum')
+        fields.fail(
+            N_('"id" {value} must be letters, digits, ".", "_" or "-", starting alnum').format(
+                value=repr(ident)
+            )
+        )
     interface = fields.text("interface") or "pkcs11"
     if interface not in _INTERFACES:
-        fields.fail(f'"interface" must be one of {", ".join(_INTERFACES)}, not {interface!r}')
+        fields.fail(
+            N_('"interface" must be one of {choices}, not {value}').format(
+                choices=", ".join(_INTERFACES), value=repr(interface)
+            )
+        )
     paths = fields.text_list("paths", required=True)
     for pattern in paths:
-        reason = _pattern_problem(pattern)
-        if reason:
-            fields.fail(f"path {pattern!r}: {reason}")
+        why = _pattern_problem(pattern)
+        if why:
+            fields.fail(N_("path {pattern}: {detail}").format(pattern=repr(pattern), detail=why))
     return CatalogueEntry(
         id=ident,
         vendor=fields.text("vendor", required=True),
@@ -336,16 +363,14 @@ def _entry(item: object, where: str, index: int) -> CatalogueEntry:
 
 
 def _hint(item: object, where: str, index: int) -> BankHint:
-    label = f"bank_hints[{index}]"
     if not isinstance(item, dict):
-        raise CatalogueError(
-            f"catalogue {where}: {label} must be an object", path=where, index=index
-        )
-    fields = _Fields(item, where, index, label)
+        reason = N_("bank_hints[{index}] must be an object").format(index=index)
+        raise _catalogue_error(where, reason, index=index)
+    fields = _Fields(item, where, index, _HINT_AT)
     fields.no_unknown({"names", "bank", "bank_name", "bank_name_zh", "source", "confidence"})
     names = fields.text_list("names", required=True)
     if not names:
-        fields.fail('"names" must list at least one file-name pattern')
+        fields.fail(N_('"names" must list at least one file-name pattern'))
     return BankHint(
         names=tuple(names),
         bank=fields.text("bank", required=True),
@@ -358,28 +383,36 @@ def _hint(item: object, where: str, index: int) -> BankHint:
 
 
 class _Fields:
-    """Typed access to one catalogue object, with errors that name file and entry."""
+    """Typed access to one catalogue object, with errors that name file and entry (the
+    entry's ``label``, a template with ``{detail}`` for the reason, and its values)."""
 
-    def __init__(self, item: dict[str, Any], where: str, index: int, label: str) -> None:
+    def __init__(
+        self,
+        item: dict[str, Any],
+        where: str,
+        index: int,
+        label: str,
+        values: dict[str, object] | None = None,
+    ) -> None:
         self.item = item
         self.where = where
         self.index = index
         self.label = label
+        self.values = {"index": index, **(values or {})}
 
     def fail(self, reason: str) -> NoReturn:
-        raise CatalogueError(
-            f"catalogue {self.where}: {self.label}: {reason}", path=self.where, index=self.index
-        )
+        detail = self.label.format(detail=reason, **self.values)
+        raise _catalogue_error(self.where, detail, index=self.index)
 
     def no_unknown(self, known: set[str]) -> None:
-        _no_unknown_keys(self.item, known, self.where, self.index, self.label)
+        _no_unknown_keys(self.item, known, self.where, self.index, self.label, values=self.values)
 
     def text(self, key: str, *, required: bool = False) -> str:
         value = self.item.get(key)
         if value is None and not required:
             return ""
         if not isinstance(value, str) or not value.strip():
-            self.fail(f'"{key}" must be a non-empty string')
+            self.fail(N_('"{key}" must be a non-empty string').format(key=key))
         return str(value)
 
     def text_list(self, key: str, *, required: bool = False) -> list[str]:
@@ -387,38 +420,47 @@ class _Fields:
         if value is None and not required:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail(f'"{key}" must be a list of non-empty strings')
+            self.fail(N_('"{key}" must be a list of non-empty strings').format(key=key))
         return [str(v) for v in value]
 
     def confidence(self) -> str | None:
         value = self.text("confidence")
         if value and value not in _CONFIDENCE:
-            self.fail(f'"confidence" must be one of {", ".join(_CONFIDENCE)}, not {value!r}')
+            self.fail(
+                N_('"confidence" must be one of {choices}, not {value}').format(
+                    choices=", ".join(_CONFIDENCE), value=repr(value)
+                )
+            )
         return value or None
 
 
 def _no_unknown_keys(
-    item: dict[str, Any], known: set[str], where: str, index: int | None, label: str
+    item: dict[str, Any],
+    known: set[str],
+    where: str,
+    index: int | None,
+    label: str,
+    *,
+    values: dict[str, object],
 ) -> None:
     for key in item:
         if not isinstance(key, str) or (key not in known and not key.startswith("$")):
             allowed = ", ".join(sorted(known))
-            raise CatalogueError(
-                f"catalogue {where}: {label}: unknown key {key!r} (known: {allowed}; keys "
-                'starting with "$" are comments)',
-                path=where,
-                index=index,
-            )
+            reason = N_(
+                'unknown key {key} (known: {known}; keys starting with "$" are comments)'
+            ).format(key=repr(key), known=allowed)
+            raise _catalogue_error(where, label.format(detail=reason, **values), index=index)
 
 
 def _pattern_problem(pattern: str) -> str | None:
+    # Not templates: "{libdir}" is meant literally (these are never formatted).
     if "\x00" in pattern:
-        return "contains a NUL byte"
+        return N_("contains a NUL byte")
     placeholders = _PLACEHOLDER.findall(pattern)
     if placeholders and (placeholders != ["{libdir}"] or not pattern.startswith("{libdir}/")):
-        return 'the only placeholder is "{libdir}", once, at the start'
+        return N_('the only placeholder is "{libdir}", once, at the start')
     if not pattern.startswith(("/", "~/", "{libdir}/")):
-        return 'must be absolute, or start with "~/" or "{libdir}/"'
+        return N_('must be absolute, or start with "~/" or "{libdir}/"')
     return None
 
 
@@ -466,11 +508,14 @@ def _expand(pattern: str, home: str | None, libdirs: Sequence[str]) -> Iterator[
             continue
         matches = sorted(glob.glob(base))
         if len(matches) > MAX_MATCHES:
-            log.warning(
-                "catalogue pattern %s matches %d files; only the first %d are checked",
-                base,
-                len(matches),
-                MAX_MATCHES,
+            _warn(
+                N_(
+                    "catalogue pattern {pattern} matches {n} files; "
+                    "only the first {limit} are checked"
+                ),
+                pattern=base,
+                n=len(matches),
+                limit=MAX_MATCHES,
             )
             matches = matches[:MAX_MATCHES]
         for match in matches:
@@ -488,7 +533,7 @@ def _from_catalogue(
                 found = True
                 note = None
                 if entry.interface == "skf":
-                    note = (
+                    note = N_(
                         "an SKF (GM/T 0016) library, not a PKCS#11 module: ukeytool cannot "
                         "read keys through it"
                     )
@@ -543,8 +588,19 @@ def _user_config_mode(conf: Path, default: str) -> str:
         return mode
     if mode == "override":
         return "only"
-    log.warning("%s: invalid user-config %r; taken as 'merge'", conf, mode)
+    _warn(N_("{file}: invalid user-config {value}; taken as 'merge'"), file=conf, value=repr(mode))
     return "merge"
+
+
+def _warn(template: str, **values: object) -> None:
+    """Log a warning in the current language (the CLI's, when it runs discovery):
+    ``template`` is English, marked with N_; a ``{detail}`` value is an English sentence
+    translated in turn."""
+    from ._i18n import _, retranslate
+
+    if "detail" in values:
+        values["detail"] = retranslate(str(values["detail"]))
+    log.warning("%s", _(template).format(**values))
 
 
 def _parse_p11kit(text: str) -> dict[str, str]:
@@ -552,15 +608,17 @@ def _parse_p11kit(text: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for number, raw in enumerate(text.split("\n"), start=1):
         if raw.startswith("-----BEGIN "):
-            raise ValueError(f"line {number}: unexpected PEM block")
+            raise ValueError(N_("line {number}: unexpected PEM block").format(number=number))
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("["):
-            raise ValueError(f"line {number}: unexpected section header")
+            raise ValueError(N_("line {number}: unexpected section header").format(number=number))
         name, colon, value = line.partition(":")
         if not colon:
-            raise ValueError(f"line {number}: no colon (expected 'name: value')")
+            raise ValueError(
+                N_("line {number}: no colon (expected 'name: value')").format(number=number)
+            )
         values[name.rstrip()] = value.lstrip()
     return values
 
@@ -572,18 +630,26 @@ def _read_p11kit_file(path: Path, *, missing_ok: bool = False) -> dict[str, str]
             raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         if not missing_ok:
-            log.warning("p11-kit file %s vanished while it was read", path)
+            _warn(N_("p11-kit file {path} vanished while it was read"), path=path)
         return None
     except OSError as exc:
-        log.warning("p11-kit file %s ignored: %s", path, exc.strerror or exc)
+        _warn(N_("p11-kit file {path} ignored: {reason}"), path=path, reason=exc.strerror or exc)
         return None
     if len(raw) > MAX_CONFIG_BYTES:
-        log.warning("p11-kit file %s ignored: larger than %d bytes", path, MAX_CONFIG_BYTES)
+        _warn(
+            N_("p11-kit file {path} ignored: larger than {limit} bytes"),
+            path=path,
+            limit=MAX_CONFIG_BYTES,
+        )
         return None
     try:
         return _parse_p11kit(raw.decode("utf-8", errors="surrogateescape"))
     except ValueError as exc:
-        log.warning("p11-kit file %s ignored (p11-kit refuses it too): %s", path, exc)
+        _warn(
+            N_("p11-kit file {path} ignored (p11-kit refuses it too): {detail}"),
+            path=path,
+            detail=str(exc),
+        )
         return None
 
 
@@ -605,7 +671,11 @@ def _load_registry(dirs: Sequence[Path]) -> list[_Registered]:
             log.debug("p11-kit directory %s does not exist", directory)
             continue
         except OSError as exc:
-            log.warning("p11-kit directory %s ignored: %s", directory, exc.strerror or exc)
+            _warn(
+                N_("p11-kit directory {path} ignored: {reason}"),
+                path=directory,
+                reason=exc.strerror or exc,
+            )
             continue
         for filename in names:
             path = Path(directory) / filename
@@ -646,10 +716,12 @@ def _enabled_for(module: _Registered, program: str) -> tuple[bool, str | None]:
         if program in _words(enable_in):
             return True, None
         where = module.origin["enable-in"]
-        return False, f"not enabled for {program}: enable-in: {enable_in} ({where})"
+        note = N_("not enabled for {program}: enable-in: {value} ({file})")
+        return False, note.format(program=program, value=enable_in, file=where)
     if disable_in is not None and program in _words(disable_in):
         where = module.origin["disable-in"]
-        return False, f"disabled for {program}: disable-in: {disable_in} ({where})"
+        note = N_("disabled for {program}: disable-in: {value} ({file})")
+        return False, note.format(program=program, value=disable_in, file=where)
     return True, None
 
 
@@ -722,7 +794,7 @@ def _from_registry(
         enabled, note = _enabled_for(module, PROGRAM_NAME)
         if enabled and module.values.get("trust-policy") == "yes":
             enabled = False
-            note = (
+            note = N_(
                 "a trust-policy module (the system's CA certificates, not a key); "
                 "give it with --module to list it"
             )
@@ -806,13 +878,17 @@ def _merge(candidates: Sequence[FoundModule]) -> list[FoundModule]:
             first,
             name=first.name or candidate.name,
             vendor=first.vendor or candidate.vendor,
-            note=_join(first.note, f"also found via {candidate.source}"),
+            note=_also_found(first.note, candidate.source),
         )
     return merged
 
 
-def _join(note: str | None, more: str) -> str:
-    return more if not note else f"{note}; {more}"
+def _also_found(note: str | None, source: str) -> str:
+    """``note`` and that the file was also found via ``source``. In the template for two,
+    the later sources are a {detail} of their own, so that every one is translated."""
+    if not note:
+        return N_("also found via {source}").format(source=source)
+    return N_("{detail}; also found via {detail_source}").format(detail=note, detail_source=source)
 
 
 def _checked(module: FoundModule) -> FoundModule:
@@ -836,16 +912,28 @@ def _home(env: Mapping[str, str] | None) -> str | None:
     return None
 
 
-def no_module_message(env: Mapping[str, str] | None = None) -> str:
-    """One line: how to point ukeytool at the key's module when discovery found none."""
-    from ._i18n import _
+def no_module_message(env: Mapping[str, str] | None = None, *, lang: str | None = None) -> str:
+    """One line: how to point ukeytool at the key's module when discovery found none, in
+    ``lang`` (default: the current language). The English sentence is also translated
+    when it is shown later, as every error message of the command line is."""
+    from ._i18n import _, using
 
     user = user_catalogue_path(env)
-    where = _(" or add it to {path}").format(path=user) if user is not None else ""
-    return _(
-        "no PKCS#11 module found: pass --module PATH or set PKCS11_MODULE to the key's "
-        "PKCS#11 library (a .so file from the vendor's driver package, usually under /opt "
-        "or /usr/lib, e.g. libshuttle_p11v220.so, libwdpkcs_*.so, libgm3000_pkcs11.so){where}; "
-        "some keys come with no PKCS#11 module at all, only an SKF (GM/T 0016) library or a "
-        "Windows CSP, and ukeytool cannot read those"
-    ).format(where=where)
+    if user is None:
+        template = N_(
+            "no PKCS#11 module found: pass --module PATH or set PKCS11_MODULE to the key's "
+            "PKCS#11 library (a .so file from the vendor's driver package, usually under /opt "
+            "or /usr/lib, e.g. libshuttle_p11v220.so, libwdpkcs_*.so, libgm3000_pkcs11.so); "
+            "some keys come with no PKCS#11 module at all, only an SKF (GM/T 0016) library or "
+            "a Windows CSP, and ukeytool cannot read those"
+        )
+    else:
+        template = N_(
+            "no PKCS#11 module found: pass --module PATH or set PKCS11_MODULE to the key's "
+            "PKCS#11 library (a .so file from the vendor's driver package, usually under /opt "
+            "or /usr/lib, e.g. libshuttle_p11v220.so, libwdpkcs_*.so, libgm3000_pkcs11.so) "
+            "or add it to {path}; some keys come with no PKCS#11 module at all, only an SKF "
+            "(GM/T 0016) library or a Windows CSP, and ukeytool cannot read those"
+        )
+    with using(lang):
+        return _(template).format(path=user)

@@ -1,11 +1,17 @@
 """Reading a small JSON configuration file (module catalogue, renewal policies) with one
-sentence per way it can be wrong; each caller puts its own error type and prefix on it."""
+sentence per way it can be wrong; each caller puts its own error type and prefix on it.
+
+The sentences are English templates marked with ``N_`` (translated when shown, see
+:func:`ukeytool._i18n.retranslate`); what the operating system or the JSON decoder said
+stays in a placeholder of its own (``{reason}``, ``{error}``), in their words."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+from ._i18n import N_
 
 __all__ = ["JsonFileProblem", "read_json_file"]
 
@@ -24,14 +30,22 @@ def read_json_file(path: Path | str, *, limit: int) -> Any:
         with open(path, "rb") as f:
             raw = f.read(limit + 1)
     except OSError as exc:
-        raise JsonFileProblem(f"cannot read it: {exc.strerror or exc}") from None
+        raise JsonFileProblem(
+            N_("cannot read it: {reason}").format(reason=exc.strerror or exc)
+        ) from None
     if len(raw) > limit:
-        raise JsonFileProblem(f"larger than {limit} bytes; is this the right file?")
+        raise JsonFileProblem(
+            N_("larger than {limit} bytes; is this the right file?").format(limit=limit)
+        )
     try:
         return json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise JsonFileProblem(f"not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+        raise JsonFileProblem(
+            N_("not UTF-8 (byte {offset}); save it as UTF-8").format(offset=exc.start)
+        ) from None
     except json.JSONDecodeError as exc:
         raise JsonFileProblem(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            N_("not valid JSON: {error} at line {line} column {column}").format(
+                error=exc.msg, line=exc.lineno, column=exc.colno
+            )
         ) from None

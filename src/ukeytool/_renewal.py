@@ -219,7 +219,11 @@ class RenewalPolicies:
         """The fallback policy (id ``"generic"``; :func:`load_policies` makes sure it exists)."""
         policy = self.get(GENERIC)
         if policy is None:
-            raise UsageError(f"the renewal policies ({', '.join(self.files)}) lack 'generic'")
+            raise UsageError(
+                N_("the renewal policies ({files}) lack 'generic'").format(
+                    files=", ".join(self.files)
+                )
+            )
         return policy
 
     def for_bank(self, bank: str, token: TokenInfo | None) -> RenewalPolicy | None:
@@ -241,7 +245,11 @@ class RenewalPolicies:
 
 class RenewalPolicyError(UsageError):
     """A renewal policy file cannot be read or breaks the format; the message names the
-    file and, for an entry, which one (``policies[2] (id 'abc-kbao')``)."""
+    file and, for an entry, which one (``policies[2] (id 'abc-kbao')``).
+
+    The message is English (templates marked for translation: ``renewal policies {path}:
+    {detail}``, the entry's, the reason's); the command line shows it in the user's
+    language."""
 
     def __init__(self, message: str, *, path: str, entry: str | None = None) -> None:
         super().__init__(message)
@@ -306,49 +314,90 @@ def load_policies(
         hints.extend(file_hints)
     if GENERIC not in seen:
         names = ", ".join(str(p) for p in files)
+        reason = N_(
+            "no policy with id 'generic', the fallback for unknown banks; keep the shipped "
+            "file in the list or add one"
+        )
         raise RenewalPolicyError(
-            f"renewal policies {names}: no policy with id 'generic', the fallback for "
-            "unknown banks; keep the shipped file in the list or add one",
+            _POLICY_FILE.format(path=names, detail=reason),
             path=str(files[0]) if files else "",
         )
     return RenewalPolicies(tuple(policies), tuple(hints), tuple(str(p) for p in files))
+
+
+# The error messages, in English and marked for translation: the file, then where in it
+# (each step of the entry's label its own template, the reason nested in {detail}), then
+# the reason. RenewalPolicyError.entry keeps the English label ("policies[2] (id 'x')").
+_POLICY_FILE: Final = N_("renewal policies {path}: {detail}")
+_POLICY_AT: Final = N_("policies[{index}]: {detail}")
+_POLICY_ID_AT: Final = N_("policies[{index}] (id {id}): {detail}")
+_HINT_AT: Final = N_("issuer_hints[{index}]: {detail}")
+_CHANNEL_AT: Final = N_("channels[{index}]: {detail}")
+_MATCH_AT: Final = N_("match: {detail}")
+_BRANCH_AT: Final = N_("branch: {detail}")
+_DAYS: Final = '{"days": N}'
+_MONTHS: Final = '{"months": N}'
+
+
+@dataclasses.dataclass(frozen=True)
+class _Place:
+    """Where in a policy file: the entry's English label, and the templates that put a
+    reason there (outermost first)."""
+
+    label: str | None = None
+    steps: tuple[tuple[str, dict[str, object]], ...] = ()
+
+    def then(self, label: str, template: str, **values: object) -> _Place:
+        """A place inside this one (``label`` is appended to this place's label)."""
+        full = label if self.label is None else f"{self.label}: {label}"
+        return _Place(full, (*self.steps, (template, values)))
+
+    def say(self, reason: str) -> str:
+        """``reason`` (an English sentence) at this place."""
+        for template, values in reversed(self.steps):
+            reason = template.format(detail=reason, **values)
+        return reason
+
+    def error(self, where: str, reason: str) -> RenewalPolicyError:
+        return RenewalPolicyError(
+            _POLICY_FILE.format(path=where, detail=self.say(reason)), path=where, entry=self.label
+        )
 
 
 def _read_policy_file(path: Path) -> tuple[list[RenewalPolicy], list[IssuerHint]]:
     where = str(path)
 
     def fail(reason: str) -> NoReturn:
-        raise RenewalPolicyError(f"renewal policies {where}: {reason}", path=where)
+        raise _Place().error(where, reason)
 
     try:
         data = read_json_file(path, limit=MAX_POLICY_BYTES)
     except JsonFileProblem as exc:
         fail(str(exc))
     if not isinstance(data, dict):
-        fail('the top level must be an object with "version" and "policies"')
-    top = _Fields(data, where, None)
+        fail(N_('the top level must be an object with "version" and "policies"'))
+    top = _Fields(data, where, _Place())
     top.no_unknown({"version", "policies", "issuer_hints"})
     version = data.get("version")
     if version != POLICY_VERSION or isinstance(version, bool):
-        fail(
-            f'"version" must be {POLICY_VERSION} (the format this ukeytool reads), '
-            f"found {json.dumps(version)}"
-        )
+        template = N_('"version" must be {version} (the format this ukeytool reads), found {found}')
+        fail(template.format(version=POLICY_VERSION, found=json.dumps(version)))
     items = data.get("policies", [])
     hint_items = data.get("issuer_hints", [])
     for key, value in (("policies", items), ("issuer_hints", hint_items)):
         if not isinstance(value, list):
-            fail(f'"{key}" must be a list')
+            fail(N_('"{key}" must be a list').format(key=key))
     policies: list[RenewalPolicy] = []
     ids: set[str] = set()
     for index, item in enumerate(items):
         policy = _policy(item, where, index)
         if policy.id in ids:
-            raise RenewalPolicyError(
-                f"renewal policies {where}: policies[{index}]: id {policy.id!r} is used by "
-                "an earlier entry of the same file",
-                path=where,
-                entry=f"policies[{index}]",
+            place = _Place().then(f"policies[{index}]", _POLICY_AT, index=index)
+            raise place.error(
+                where,
+                N_("id {id} is used by an earlier entry of the same file").format(
+                    id=repr(policy.id)
+                ),
             )
         ids.add(policy.id)
         policies.append(policy)
@@ -359,23 +408,30 @@ def _read_policy_file(path: Path) -> tuple[list[RenewalPolicy], list[IssuerHint]
 class _Fields:
     """Typed access to one object of a policy file, with errors naming file and entry."""
 
-    def __init__(self, item: dict[str, Any], where: str, entry: str | None) -> None:
+    def __init__(self, item: dict[str, Any], where: str, place: _Place) -> None:
         self.item = item
         self.where = where
-        self.entry = entry
+        self.place = place
+
+    @property
+    def entry(self) -> str | None:
+        return self.place.label
 
     def fail(self, reason: str) -> NoReturn:
-        place = f"{self.entry}: " if self.entry else ""
-        raise RenewalPolicyError(
-            f"renewal policies {self.where}: {place}{reason}", path=self.where, entry=self.entry
-        )
+        raise self.place.error(self.where, reason)
+
+    def inside(self, item: dict[str, Any], label: str, template: str, **values: object) -> _Fields:
+        """The fields of an object inside this one."""
+        return _Fields(item, self.where, self.place.then(label, template, **values))
 
     def no_unknown(self, known: set[str]) -> None:
         for key in self.item:
             if not isinstance(key, str) or (key not in known and not key.startswith("$")):
                 allowed = ", ".join(sorted(known))
                 self.fail(
-                    f'unknown key {key!r} (known: {allowed}; keys starting with "$" are comments)'
+                    N_(
+                        'unknown key {key} (known: {known}; keys starting with "$" are comments)'
+                    ).format(key=repr(key), known=allowed)
                 )
 
     def text(self, key: str, *, required: bool = False) -> str | None:
@@ -383,7 +439,7 @@ class _Fields:
         if value is None and not required:
             return None
         if not isinstance(value, str) or not value.strip():
-            self.fail(f'"{key}" must be a non-empty string')
+            self.fail(N_('"{key}" must be a non-empty string').format(key=key))
         return value
 
     def texts(self, key: str, *, required: bool = False, non_empty: bool = False) -> list[str]:
@@ -391,22 +447,33 @@ class _Fields:
         if value is None and not required:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            self.fail(f'"{key}" must be a list of non-empty strings')
+            self.fail(N_('"{key}" must be a list of non-empty strings').format(key=key))
         if non_empty and not value:
-            self.fail(f'"{key}" must not be empty')
+            self.fail(N_('"{key}" must not be empty').format(key=key))
         return [str(v) for v in value]
 
-    def code(self, key: str, *, what: str) -> str:
+    def code(self, key: str, *, bank: bool = False) -> str:
+        """An id (``bank``: a bank code): letters, digits, ".", "_" or "-"."""
         value = self.text(key, required=True)
         assert value is not None
         if not _ID.match(value):
-            self.fail(f'"{key}" {value!r} must be {what}: letters, digits, ".", "_" or "-"')
+            if bank:
+                template = N_(
+                    '"{key}" {value} must be a bank code: letters, digits, ".", "_" or "-"'
+                )
+            else:
+                template = N_('"{key}" {value} must be an id: letters, digits, ".", "_" or "-"')
+            self.fail(template.format(key=key, value=repr(value)))
         return value
 
     def confidence(self) -> str | None:
         value = self.text("confidence")
         if value is not None and value not in _CONFIDENCE:
-            self.fail(f'"confidence" must be one of {", ".join(_CONFIDENCE)}, not {value!r}')
+            self.fail(
+                N_('"confidence" must be one of {choices}, not {value}').format(
+                    choices=", ".join(_CONFIDENCE), value=repr(value)
+                )
+            )
         return value
 
     def obj(self, key: str, *, required: bool = False) -> dict[str, Any] | None:
@@ -414,7 +481,7 @@ class _Fields:
         if value is None and not required:
             return None
         if not isinstance(value, dict):
-            self.fail(f'"{key}" must be an object')
+            self.fail(N_('"{key}" must be an object').format(key=key))
         return value
 
 
@@ -422,12 +489,18 @@ def _policy(item: object, where: str, index: int) -> RenewalPolicy:
     entry = f"policies[{index}]"
     if not isinstance(item, dict):
         raise RenewalPolicyError(
-            f"renewal policies {where}: {entry} must be an object", path=where, entry=entry
+            _POLICY_FILE.format(
+                path=where, detail=N_("policies[{index}] must be an object").format(index=index)
+            ),
+            path=where,
+            entry=entry,
         )
     ident = item.get("id")
     if isinstance(ident, str) and _ID.match(ident):
-        entry = f"{entry} (id {ident!r})"
-    fields = _Fields(item, where, entry)
+        place = _Place().then(f"{entry} (id {ident!r})", _POLICY_ID_AT, index=index, id=repr(ident))
+    else:
+        place = _Place().then(entry, _POLICY_AT, index=index)
+    fields = _Fields(item, where, place)
     fields.no_unknown(
         {
             "id",
@@ -445,45 +518,51 @@ def _policy(item: object, where: str, index: int) -> RenewalPolicy:
             "notes",
         }
     )
-    ident = fields.code("id", what="an id")
+    ident = fields.code("id")
     if "bank" not in item:
-        fields.fail('"bank" is required (null only for the generic policy)')
-    bank = None if item["bank"] is None else fields.code("bank", what="a bank code")
+        fields.fail(N_('"bank" is required (null only for the generic policy)'))
+    bank = None if item["bank"] is None else fields.code("bank", bank=True)
     if (bank is None) != (ident == GENERIC):
-        fields.fail('"bank" must be null for the generic policy and a bank code for every other')
+        fields.fail(
+            N_('"bank" must be null for the generic policy and a bank code for every other')
+        )
     manufacturer: list[str] = []
     model: list[str] = []
     match = fields.obj("match")
     if match is not None:
-        sub = _Fields(match, where, f"{entry}: match")
+        sub = fields.inside(match, "match", _MATCH_AT)
         sub.no_unknown({"token_manufacturer", "token_model"})
         manufacturer = sub.texts("token_manufacturer")
         model = sub.texts("token_model")
         if not manufacturer and not model:
-            sub.fail('give "token_manufacturer" or "token_model" patterns (or drop "match")')
+            sub.fail(N_('give "token_manufacturer" or "token_model" patterns (or drop "match")'))
         if bank is None:
-            fields.fail('the generic policy cannot have "match"')
+            fields.fail(N_('the generic policy cannot have "match"'))
     years = item.get("validity_years", [])
     if not isinstance(years, list) or not all(
         isinstance(y, int) and not isinstance(y, bool) and 1 <= y <= 100 for y in years
     ):
-        fields.fail('"validity_years" must be a list of whole numbers of years (1 to 100)')
+        fields.fail(N_('"validity_years" must be a list of whole numbers of years (1 to 100)'))
     channel_items = item.get("channels")
     if not isinstance(channel_items, list) or not channel_items:
-        fields.fail('"channels" must be a non-empty list')
+        fields.fail(N_('"channels" must be a non-empty list'))
     channels = tuple(
-        _channel(value, where, f"{entry}: channels[{n}]") for n, value in enumerate(channel_items)
+        _channel(value, fields, n, policy=(index, ident)) for n, value in enumerate(channel_items)
     )
     branch = fields.obj("branch", required=True)
     assert branch is not None
-    branch_fields = _Fields(branch, where, f"{entry}: branch")
+    branch_fields = fields.inside(branch, "branch", _BRANCH_AT)
     branch_fields.no_unknown({"bring", "note", "note_zh"})
     bring = branch_fields.texts("bring", required=True)
     for thing in bring:
         if thing not in _ITEMS:
-            branch_fields.fail(f'"bring" lists {thing!r}; known: {", ".join(_ITEMS)}')
+            branch_fields.fail(
+                N_('"bring" lists {item}; known: {known}').format(
+                    item=repr(thing), known=", ".join(_ITEMS)
+                )
+            )
     if len(set(bring)) != len(bring):
-        branch_fields.fail('"bring" lists something twice')
+        branch_fields.fail(N_('"bring" lists something twice'))
     return RenewalPolicy(
         id=ident,
         bank=bank,
@@ -505,24 +584,41 @@ def _policy(item: object, where: str, index: int) -> RenewalPolicy:
     )
 
 
-def _channel(item: object, where: str, entry: str) -> PolicyChannel:
+def _channel(item: object, entry: _Fields, index: int, *, policy: tuple[int, str]) -> PolicyChannel:
+    label = f"channels[{index}]"
     if not isinstance(item, dict):
+        # One template for the whole: "policies[{index}] must be an object" would match
+        # "policies[0] (id 'x'): channels[1] must be an object" too.
+        reason = N_("policies[{index}] (id {id}): channels[{channel}] must be an object")
         raise RenewalPolicyError(
-            f"renewal policies {where}: {entry} must be an object", path=where, entry=entry
+            _POLICY_FILE.format(
+                path=entry.where,
+                detail=reason.format(index=policy[0], id=repr(policy[1]), channel=index),
+            ),
+            path=entry.where,
+            entry=f"{entry.entry}: {label}",
         )
-    fields = _Fields(item, where, entry)
+    fields = entry.inside(item, label, _CHANNEL_AT, index=index)
     fields.no_unknown({"channel", "opens_before", "closes_after", "key_types", "note"})
     name = fields.text("channel", required=True)
     if name not in _CHANNELS:
-        fields.fail(f'"channel" must be one of {", ".join(_CHANNELS)}, not {name!r}')
+        fields.fail(
+            N_('"channel" must be one of {choices}, not {value}').format(
+                choices=", ".join(_CHANNELS), value=repr(name)
+            )
+        )
     assert name is not None
     edges = []
     for key in ("opens_before", "closes_after"):
         if key not in item:
-            fields.fail(f'"{key}" is required: {{"days": N}}, {{"months": N}} or null (open-ended)')
+            fields.fail(
+                N_('"{key}" is required: {days}, {months} or null (open-ended)').format(
+                    key=key, days=_DAYS, months=_MONTHS
+                )
+            )
         edges.append(_edge(item[key], fields, key))
     if edges[0] is None and edges[1] is None:
-        fields.fail('"opens_before" and "closes_after" cannot both be null')
+        fields.fail(N_('"opens_before" and "closes_after" cannot both be null'))
     return PolicyChannel(
         channel=name,
         opens_before=edges[0],
@@ -546,8 +642,9 @@ def _edge(value: object, fields: _Fields, key: str) -> WindowEdge | None:
         ):
             return WindowEdge(amount, unit)
     fields.fail(
-        f'"{key}" must be {{"days": N}} (0 to 36500), {{"months": N}} (0 to 1200) or null, '
-        f"not {json.dumps(value, ensure_ascii=False)}"
+        N_('"{key}" must be {days} (0 to 36500), {months} (0 to 1200) or null, not {value}').format(
+            key=key, days=_DAYS, months=_MONTHS, value=json.dumps(value, ensure_ascii=False)
+        )
     )
     return None  # not reached: fail() raises
 
@@ -556,13 +653,18 @@ def _issuer_hint(item: object, where: str, index: int) -> IssuerHint:
     entry = f"issuer_hints[{index}]"
     if not isinstance(item, dict):
         raise RenewalPolicyError(
-            f"renewal policies {where}: {entry} must be an object", path=where, entry=entry
+            _POLICY_FILE.format(
+                path=where,
+                detail=N_("issuer_hints[{index}] must be an object").format(index=index),
+            ),
+            path=where,
+            entry=entry,
         )
-    fields = _Fields(item, where, entry)
+    fields = _Fields(item, where, _Place().then(entry, _HINT_AT, index=index))
     fields.no_unknown({"issuer", "bank", "bank_name", "bank_name_zh", "source", "confidence"})
     return IssuerHint(
         issuer=tuple(fields.texts("issuer", required=True, non_empty=True)),
-        bank=fields.code("bank", what="a bank code"),
+        bank=fields.code("bank", bank=True),
         bank_name=fields.text("bank_name"),
         bank_name_zh=fields.text("bank_name_zh"),
         source=fields.text("source"),
@@ -605,8 +707,10 @@ def _explicit(
     known = sorted({p.bank for p in policies.policies if p.bank} | {c for c, _n, _z in others})
     ids = ", ".join(p.id for p in policies.policies)
     raise UsageError(
-        f"unknown bank {value!r}; known banks: {', '.join(known)}; policies: {ids} "
-        "(add your bank to ~/.config/ukeytool/renewal.json, see docs/renewal.md)"
+        N_(
+            "unknown bank {bank}; known banks: {banks}; policies: {policies} "
+            "(add your bank to ~/.config/ukeytool/renewal.json, see docs/renewal.md)"
+        ).format(bank=repr(value), banks=", ".join(known), policies=ids)
     )
 
 

@@ -763,7 +763,8 @@ def _resolve_modules(given: Sequence[str] | None) -> list[str]:
 
     found = [m for m in discover() if m.usable]
     if not found:
-        raise UsageError(no_module_message())
+        # In English, as every error: _error_text translates it when it is shown.
+        raise UsageError(no_module_message(lang="en"))
     names = ", ".join(f"{m.path} ({m.source})" for m in found)
     line = _("ukeytool: no module given; using {n} found by discovery: {names}")
     sys.stderr.write(line.format(n=len(found), names=names) + "\n")
@@ -962,7 +963,7 @@ def _renewal_setup(args: argparse.Namespace) -> None:
     except CatalogueError as exc:
         # The module catalogue only adds bank hints here: say so, and go on without them.
         warning = _("ukeytool: warning: {message}; module file names are not used to tell the bank")
-        sys.stderr.write(warning.format(message=exc) + "\n")
+        sys.stderr.write(warning.format(message=retranslate(str(exc))) + "\n")
         args.catalogue = Catalogue()
     if args.bank is not None:
         check_bank(args.bank, policies=args.policies, catalogue=args.catalogue)
@@ -1118,11 +1119,28 @@ def _list_modules(args: argparse.Namespace) -> int:
         catalogue_paths=catalogues,
         include_catalogue=not args.no_catalogue,
     )
+
+    # The notes and problems are made in English (discovery is library code) and shown in
+    # the current language, in the listing and in the JSON (as the listing JSON's
+    # messages); a problem no template knows gets a translated lead-in.
+    def note(text: str | None) -> str | None:
+        return None if text is None else retranslate(text)
+
+    def problem(path: str, text: str | None) -> str | None:
+        return None if text is None else _failure_text("ModuleError", path, text)
+
     if args.json:
         import json
 
-        doc = [dataclasses.asdict(m) | {"usable": m.usable} for m in found]
-        _emit(json.dumps({"modules": doc}, ensure_ascii=False, indent=2) + "\n", None)
+        doc = [
+            dataclasses.asdict(m)
+            | {"note": note(m.note), "problem": problem(m.path, m.problem), "usable": m.usable}
+            for m in found
+        ]
+        text = json.dumps(
+            {"modules": doc, "language": get_language()}, ensure_ascii=False, indent=2
+        )
+        _emit(text + "\n", None)
         return ExitCode.OK
     if not found:
         _emit(no_module_message() + "\n", None)
@@ -1139,9 +1157,9 @@ def _list_modules(args: argparse.Namespace) -> int:
         lines.append(
             f"{m.path}  [{state}]  "
             + _("from {source}").format(source=m.source)
-            + (f"  ({about})" if about else "")
+            + ("  " + _("({about})").format(about=about) if about else "")
         )
-        for extra in (m.note, m.problem):
+        for extra in (note(m.note), problem(m.path, m.problem)):
             if extra:
                 lines.append(f"    {extra}")
     _emit("\n".join(lines) + "\n", None)
