@@ -55,6 +55,18 @@ __all__ = ["public_key_from_info", "read_certificate"]
 
 _V = TypeVar("_V")
 
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`).
+
+    Problems and errors are made here in English (perhaps in the isolation child, which
+    does not know the reader's language), as ``N_(template).format(...)``; the renderers
+    show them translated with :func:`ukeytool._i18n.retranslate`. A ``{detail}``
+    placeholder holds another of these sentences (``_reason``'s own wording, or a
+    parser's exception text, which matches no template and stays as it is)."""
+    return message
+
+
 _PEM = re.compile(
     rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.*?)"
     rb"-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
@@ -165,7 +177,9 @@ def read_certificate(value: bytes) -> Certificate:
     cryptography refused the certificate, also for PEM text (whose problem says so).
     """
     if not isinstance(value, bytes | bytearray | memoryview):
-        return _unreadable(b"", f"CKA_VALUE is not bytes but {type(value).__name__}")
+        return _unreadable(
+            b"", N_("CKA_VALUE is not bytes but {type}").format(type=type(value).__name__)
+        )
     raw = bytes(value)
     try:
         # A warning nobody expected must not become an exception under -W error either;
@@ -174,12 +188,14 @@ def read_certificate(value: bytes) -> Certificate:
             warnings.simplefilter("ignore")
             return _with_relation_fields(_read(raw))
     except Exception as exc:  # a bug here must not cost the rest of the token's report
-        return _unreadable(raw, f"the certificate could not be read: {_reason(exc)}")
+        return _unreadable(
+            raw, N_("the certificate could not be read: {detail}").format(detail=_reason(exc))
+        )
 
 
 def _read(value: bytes) -> Certificate:
     if not value:
-        return _unreadable(value, "CKA_VALUE is empty")
+        return _unreadable(value, N_("CKA_VALUE is empty"))
     problems: list[Problem] = []
     encoding = "der"
     der = value
@@ -190,22 +206,24 @@ def _read(value: bytes) -> Certificate:
             return _unreadable(value, pem, encoding="pem")
         der, count = pem
         if not der:
-            return _unreadable(value, "PEM text with an empty certificate", encoding="pem")
+            return _unreadable(value, N_("PEM text with an empty certificate"), encoding="pem")
         encoding = "pem"
-        problems.append(Problem("CKA_VALUE", "the object holds PEM text, not DER"))
+        problems.append(Problem("CKA_VALUE", N_("the object holds PEM text, not DER")))
         if count > 1:
-            problems.append(
-                Problem("CKA_VALUE", f"the PEM text holds {count} certificates; read the first")
-            )
+            held = N_("the PEM text holds {count} certificates; read the first")
+            problems.append(Problem("CKA_VALUE", held.format(count=count)))
 
     framed = _frame(der)
     if isinstance(framed, str):
         return _unreadable(der, framed, encoding=encoding, problems=problems)
     if len(framed) < len(der):
         extra = len(der) - len(framed)
-        problems.append(
-            Problem("CKA_VALUE", f"{extra} byte{'s' * (extra != 1)} after the certificate ignored")
+        ignored = (
+            N_("1 byte after the certificate ignored")
+            if extra == 1
+            else N_("{count} bytes after the certificate ignored").format(count=extra)
         )
+        problems.append(Problem("CKA_VALUE", ignored))
         der = framed
 
     strict, refusal = _load_strict(der)
@@ -213,7 +231,7 @@ def _read(value: bytes) -> Certificate:
         lenient = asn1_x509.Certificate.load(der)
     except Exception as exc:
         if strict is None:
-            why = f"not a DER certificate: {refusal or _reason(exc)}"
+            why = N_("not a DER certificate: {detail}").format(detail=refusal or _reason(exc))
             return _unreadable(der, why, encoding=encoding, problems=problems)
         lenient = None
     if strict is not None:
@@ -221,15 +239,19 @@ def _read(value: bytes) -> Certificate:
 
     note = Problem(
         "CKA_VALUE",
-        f"strict DER parsing refused the certificate ({refusal}); "
-        "it was read with a lenient parser",
+        N_(
+            "strict DER parsing refused the certificate ({detail}); "
+            "it was read with a lenient parser"
+        ).format(detail=refusal),
     )
     certificate = _Reader(None, lenient, [*problems, note]).read(der, "lenient")
     if not _anything_read(certificate):
         return _unreadable(
             der,
-            f"not a certificate: strict parsing found {refusal} and the lenient parser "
-            "could read no field",
+            N_(
+                "not a certificate: strict parsing found {detail} and the lenient parser "
+                "could read no field"
+            ).format(detail=refusal),
             encoding=encoding,
             problems=problems,
         )
@@ -271,43 +293,49 @@ def _from_pem(value: bytes) -> tuple[bytes, int] | str:
         label = _PEM_LABEL.search(value)
         kind = label.group(1).decode("ascii") if label else "?"
         if kind.endswith("CERTIFICATE"):
-            return "PEM text without its END CERTIFICATE line"
-        return f"not a certificate: PEM text of a {kind}"
+            return N_("PEM text without its END CERTIFICATE line")
+        return N_("not a certificate: PEM text of a {kind}").format(kind=kind)
     lines = blocks[0].split(b"\n")
     # RFC 7468 allows no headers in certificates, but old tools wrote RFC 1421 ones.
     body = b"".join(line.strip() for line in lines if b":" not in line)
     try:
         return base64.b64decode(body, validate=True), len(blocks)
     except (binascii.Error, ValueError):
-        return "PEM text whose base64 could not be decoded"
+        return N_("PEM text whose base64 could not be decoded")
 
 
 def _frame(der: bytes) -> bytes | str:
     """The outer TLV of ``der`` (without trailing bytes), or why it is not one."""
     if der[0] != 0x30:
-        return f"not a DER certificate: it starts with byte 0x{der[0]:02x}, not a SEQUENCE (0x30)"
+        return N_(
+            "not a DER certificate: it starts with byte 0x{byte}, not a SEQUENCE (0x30)"
+        ).format(byte=f"{der[0]:02x}")
     if len(der) < 2:
-        return "not a DER certificate: it ends after its first byte"
+        return N_("not a DER certificate: it ends after its first byte")
     first = der[1]
     if first == 0x80:
         # BER indefinite length: only a parser walking the contents finds the end.
         try:
             return der[: asn1_parser.peek(der)]
         except Exception as exc:
-            return f"not a DER certificate: {_reason(exc)}"
+            return N_("not a DER certificate: {detail}").format(detail=_reason(exc))
     if first < 0x80:
         header, length = 2, first
     else:
         count = first & 0x7F
         if count > 4:
-            return f"not a DER certificate: its length takes {count} bytes"
+            return N_("not a DER certificate: its length takes {count} bytes").format(count=count)
         header = 2 + count
         if len(der) < header:
-            return f"not a DER certificate: truncated at byte {len(der)} of its length field"
+            return N_("not a DER certificate: truncated at byte {at} of its length field").format(
+                at=len(der)
+            )
         length = int.from_bytes(der[2:header], "big")
     total = header + length
     if len(der) < total:
-        return f"not a DER certificate: truncated at byte {len(der)} of {total}"
+        return N_("not a DER certificate: truncated at byte {at} of {total}").format(
+            at=len(der), total=total
+        )
     return der[:total]
 
 
@@ -322,6 +350,9 @@ def _load_strict(der: bytes) -> tuple[x509.Certificate | None, str | None]:
     if caught:
         return None, _warning_reason(caught[0].message)
     return certificate, None
+
+
+_COULD_NOT_READ = N_("could not be read: {detail}")
 
 
 class _Key(NamedTuple):
@@ -423,24 +454,25 @@ class _Reader:
             except Exception as exc:
                 refused = _reason(exc)
         if self._lenient is None:
-            why = refused or "the lenient parser could not load the certificate"
-            self.problems.append(Problem(where, f"could not be read: {why}"))
+            why = refused or N_("the lenient parser could not load the certificate")
+            self.problems.append(Problem(where, _COULD_NOT_READ.format(detail=why)))
             return None
         mark = len(self.problems)
         try:
             value = lenient(self._lenient)
         except Exception as exc:
             del self.problems[mark:]
-            message = f"could not be read: {_reason(exc)}"
+            message = _COULD_NOT_READ.format(detail=_reason(exc))
             if refused is not None:
-                message = f"could not be read: {refused}; leniently: {_reason(exc)}"
+                message = N_("could not be read: {detail}; leniently: {detail_lenient}").format(
+                    detail=refused, detail_lenient=_reason(exc)
+                )
             self.problems.append(Problem(where, message))
             return None
         if refused is not None:
             # Before the lenient reader's own notes, which it explains.
-            self.problems.insert(
-                mark, Problem(where, f"strict parsing refused it ({refused}); read leniently")
-            )
+            refusal = N_("strict parsing refused it ({detail}); read leniently")
+            self.problems.insert(mark, Problem(where, refusal.format(detail=refused)))
         return value
 
     def _lenient_subject(self, certificate: Any) -> tuple[str, str | None]:
@@ -471,9 +503,13 @@ class _Reader:
     def _lenient_time(self, certificate: Any, field: str) -> datetime.datetime:
         moment = certificate["tbs_certificate"]["validity"][field].chosen.native
         if not isinstance(moment, datetime.datetime):
-            raise ValueError(f"the time {moment!r} is outside what Python's datetime holds")
+            raise ValueError(
+                N_("the time {value} is outside what Python's datetime holds").format(
+                    value=repr(moment)
+                )
+            )
         if moment.tzinfo is None:
-            self.problems.append(Problem(field, "the time has no zone; read as UTC"))
+            self.problems.append(Problem(field, N_("the time has no zone; read as UTC")))
             return moment.replace(tzinfo=datetime.timezone.utc)
         if moment.utcoffset() == datetime.timedelta(0):
             # astimezone would overflow near year 9999 for no gain; it is UTC already.
@@ -499,7 +535,7 @@ class _Reader:
                 size = int(asn1_keys.DSAParams.load(parameters)["p"].native).bit_length()
             else:
                 self.problems.append(
-                    Problem("key_size", "the DSA parameters are inherited from the issuer")
+                    Problem("key_size", N_("the DSA parameters are inherited from the issuer"))
                 )
             return _Key("DSA", size, None)
         if oid in _EDWARDS_KEYS:
@@ -521,11 +557,12 @@ class _Reader:
             # With the SM2 OID as the key algorithm the curve is implied.
             curve_oid = _SM2
         if curve_oid is None:
-            self.problems.append(Problem("key_curve", "the key names no curve"))
+            self.problems.append(Problem("key_curve", N_("the key names no curve")))
             return _Key("EC", size, None)
         name, size = _CURVES.get(curve_oid, (_curve_name(curve_oid), size))
         if size is None:
-            self.problems.append(Problem("key_size", f"the size of curve {name} is not known"))
+            unknown = N_("the size of curve {name} is not known").format(name=name)
+            self.problems.append(Problem("key_size", unknown))
         return _Key("SM2" if curve_oid == _SM2 else "EC", size, name)
 
     def _lenient_signature(self, certificate: Any) -> tuple[str, str]:
@@ -545,8 +582,10 @@ class _Reader:
             self.problems.append(
                 Problem(
                     "signature_algorithm",
-                    f"the signed part names {_SIGNATURE_NAMES.get(inner, inner)} "
-                    f"but the signature is {_SIGNATURE_NAMES.get(outer, outer)}",
+                    N_("the signed part names {inner} but the signature is {outer}").format(
+                        inner=_SIGNATURE_NAMES.get(inner, inner),
+                        outer=_SIGNATURE_NAMES.get(outer, outer),
+                    ),
                 )
             )
 
@@ -641,7 +680,7 @@ def _lenient_key_usage(certificate: Any) -> tuple[str, ...] | None:
         return None
     bits = _contents(value)
     if value[:1] != b"\x03" or not bits:
-        raise ValueError("the KeyUsage extension is not a BIT STRING")
+        raise ValueError(N_("the KeyUsage extension is not a BIT STRING"))
     octets = bits[1:]
     return tuple(
         name
@@ -703,7 +742,11 @@ def _attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
         for atv in _tlvs(rdn.contents):
             parts = list(_tlvs(atv.contents))
             if len(parts) != 2:
-                raise ValueError(f"an attribute of {len(parts)} parts instead of type and value")
+                raise ValueError(
+                    N_("an attribute of {count} parts instead of type and value").format(
+                        count=len(parts)
+                    )
+                )
             oid_tlv, value_tlv = parts
             oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
             kind = STRING_TYPES.get(value_tlv.tag)
@@ -737,26 +780,33 @@ def _decoding_note(attribute: NameAttribute) -> str | None:
     if decoding in ("strict", "not_a_string"):
         return None
     text = attribute.text
-    how = f"read as {text.encoding} (a guess)"
+    how = N_("read as {encoding} (a guess)").format(encoding=text.encoding)
     if decoding == "undecodable":
-        how = "it could not be decoded (shown with \\xNN escapes)"
+        how = N_("it could not be decoded (shown with \\xNN escapes)")
     kind = attribute.string_type
     if kind == "UTF8String":
-        return f"{attribute.name} is a UTF8String holding non-UTF-8 bytes; {how}"
+        note = N_("{name} is a UTF8String holding non-UTF-8 bytes; {detail}")
+        return note.format(name=attribute.name, detail=how)
     if kind in ("BMPString", "UniversalString"):
         codec = "utf-16-be" if kind == "BMPString" else "utf-32-be"
-        return f"{attribute.name} is a {kind} that is not {codec}; {how}"
-    return f"{attribute.name} is a {kind} holding non-ASCII bytes; {how}"
+        note = N_("{name} is a {kind} that is not {codec}; {detail}")
+        return note.format(name=attribute.name, kind=kind, codec=codec, detail=how)
+    note = N_("{name} is a {kind} holding non-ASCII bytes; {detail}")
+    return note.format(name=attribute.name, kind=kind, detail=how)
 
 
 # --- CFCA-style holder names ------------------------------------------------------------
 
 _CFCA_NAME = re.compile(r"(?P<code>0[45]1)@(?P<first>[^@]*)@(?P<second>[^@]*)@(?P<seq>[^@]*)")
-_HOLDER_KINDS = {"051": "individual", "041": "organisation"}
+# The words below are codes in the JSON; the text's details line shows them translated.
+_HOLDER_KINDS = {"051": N_("individual"), "041": N_("organisation")}
 # What the letter in front of the number stands for, where it is known (domain.md: CFCA
 # writes ID-card numbers as Z<number>; the organisation codes seen with N are unified
 # social credit codes). Other letters are reported as they are, meaning unknown.
-_ID_TYPE_NAMES = {("051", "Z"): "identity card", ("041", "N"): "unified social credit code"}
+_ID_TYPE_NAMES = {
+    ("051", "Z"): N_("identity card"),
+    ("041", "N"): N_("unified social credit code"),
+}
 
 
 def _holder(common_name: str | None) -> Holder | None:
@@ -788,11 +838,11 @@ def _holder(common_name: str | None) -> Holder | None:
 # older e-government arc 1.2.86.11.7.x (RSA certificates) carry the same numbers, but
 # organisation code and business registration number swap places between the two.
 _IDENTITY_EXTENSIONS: dict[str, tuple[str, bool]] = {
-    "1.2.156.10260.4.1.1": ("identity code", True),
-    "1.2.156.10260.4.1.2": ("social insurance number", True),
-    "1.2.156.10260.4.1.3": ("business registration number", False),
-    "1.2.156.10260.4.1.4": ("organisation code", False),
-    "1.2.156.10260.4.1.5": ("tax number", False),
+    "1.2.156.10260.4.1.1": (N_("identity code"), True),
+    "1.2.156.10260.4.1.2": (N_("social insurance number"), True),
+    "1.2.156.10260.4.1.3": (N_("business registration number"), False),
+    "1.2.156.10260.4.1.4": (N_("organisation code"), False),
+    "1.2.156.10260.4.1.5": (N_("tax number"), False),
     "1.2.86.11.7.1": ("identity code", True),
     "1.2.86.11.7.2": ("social insurance number", True),
     "1.2.86.11.7.3": ("organisation code", False),
@@ -803,7 +853,11 @@ _IDENTITY_ARCS = ("1.2.156.10260.4.1.", "1.2.86.11.7.")
 # IdentifyCode ::= CHOICE { residenterCardNumber [0] PrintableString,
 #     militaryOfficerCardNumber [1] UTF8String, passportNumber [2] PrintableString }
 # The standard does not say EXPLICIT or IMPLICIT; both are met.
-_ID_KINDS = {0: "resident identity card", 1: "military officer card", 2: "passport"}
+_ID_KINDS = {
+    0: N_("resident identity card"),
+    1: N_("military officer card"),
+    2: N_("passport"),
+}
 _CONSTRUCTED = (0x30, 0x31)
 _OCTET_STRING = 0x04
 
@@ -813,7 +867,7 @@ def _is_identity(oid: str) -> bool:
 
 
 def _identity_number(oid: str, raw: bytes, critical: bool) -> IdentityNumber:
-    meaning, personal = _IDENTITY_EXTENSIONS.get(oid, ("unknown", True))
+    meaning, personal = _IDENTITY_EXTENSIONS.get(oid, (N_("unknown"), True))
     number, string_type, choice = _identity_value(raw)
     is_code = meaning == "identity code"
     return IdentityNumber(
@@ -919,42 +973,59 @@ def _reason(exc: BaseException) -> str:
         r"Insufficient data - (\d+) bytes requested but only (\d+) available", str(exc)
     )
     if short:
-        return f"the data ends early ({short.group(2)} of {short.group(1)} bytes there)"
+        return N_("the data ends early ({have} of {need} bytes there)").format(
+            have=short.group(2), need=short.group(1)
+        )
     if isinstance(exc, KeyError):
         # asn1crypto's way of meeting an OID or name it has no table entry for.
-        return f"unknown identifier {exc.args[0] if exc.args else ''}".strip()
+        if not exc.args or not str(exc.args[0]).strip():
+            return N_("unknown identifier")
+        return N_("unknown identifier {name}").format(name=str(exc.args[0]).strip())
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     # cryptography: 'error parsing asn1 value: ParseError { kind: InvalidValue, location: [...] }'
     match = re.search(r"kind: (\w+)(?:.*?location: \[(.*)\])?", text)
     if match:
-        kind = (
-            _PARSE_ERRORS.get(match.group(1))
-            or re.sub(r"(?<!^)(?=[A-Z])", " ", match.group(1)).lower()
-        )
         location = [part.strip().strip('"') for part in (match.group(2) or "").split(",")]
         where = " > ".join(part for part in location if part)
+        known = _PARSE_ERRORS.get(match.group(1))
+        if known is not None:
+            return known[1].format(location=where) if where else known[0]
+        kind = re.sub(r"(?<!^)(?=[A-Z])", " ", match.group(1)).lower()
         return f"{kind} at {where}" if where else kind
     return text[:200]
 
 
+# cryptography's parse error kinds: what it found, without and with where it found it.
 _PARSE_ERRORS = {
-    "InvalidValue": "a value DER does not allow",
-    "InvalidLength": "a length not encoded as DER requires",
-    "ExtraData": "extra data inside",
-    "ShortData": "data that ends early",
-    "UnexpectedTag": "an unexpected tag",
-    "InvalidTag": "an invalid tag",
-    "InvalidSetOrdering": "a SET OF not in DER order",
-    "EncodedDefault": "a DEFAULT value that DER leaves out",
-    "IntegerOverflow": "a number too large",
+    "InvalidValue": (
+        N_("a value DER does not allow"),
+        N_("a value DER does not allow at {location}"),
+    ),
+    "InvalidLength": (
+        N_("a length not encoded as DER requires"),
+        N_("a length not encoded as DER requires at {location}"),
+    ),
+    "ExtraData": (N_("extra data inside"), N_("extra data inside at {location}")),
+    "ShortData": (N_("data that ends early"), N_("data that ends early at {location}")),
+    "UnexpectedTag": (N_("an unexpected tag"), N_("an unexpected tag at {location}")),
+    "InvalidTag": (N_("an invalid tag"), N_("an invalid tag at {location}")),
+    "InvalidSetOrdering": (
+        N_("a SET OF not in DER order"),
+        N_("a SET OF not in DER order at {location}"),
+    ),
+    "EncodedDefault": (
+        N_("a DEFAULT value that DER leaves out"),
+        N_("a DEFAULT value that DER leaves out at {location}"),
+    ),
+    "IntegerOverflow": (N_("a number too large"), N_("a number too large at {location}")),
 }
 
 
 def _warning_reason(message: Warning | str) -> str:
     text = str(message)
     if "serial number" in text:
-        return "the serial number is negative or zero, which RFC 5280 forbids"
-    return "cryptography warned: " + text.split(". ", maxsplit=1)[0]
+        return N_("the serial number is negative or zero, which RFC 5280 forbids")
+    return N_("cryptography warned: {warning}").format(warning=text.split(". ", maxsplit=1)[0])
 
 
 # -- the fields that relate certificates to each other and to key objects ---------------
@@ -988,12 +1059,12 @@ def _with_relation_fields(certificate: Certificate) -> Certificate:
         try:
             values[where] = reader(parsed)
         except Exception as exc:
-            problems.append(Problem(where, f"could not be read: {_reason(exc)}"))
+            problems.append(Problem(where, _COULD_NOT_READ.format(detail=_reason(exc))))
     if values.get("public_key_info") is not None:
         try:
             values["public_key"] = public_key_from_info(values["public_key_info"], strict=True)
         except Exception as exc:
-            problems.append(Problem("public_key", f"could not be read: {_reason(exc)}"))
+            problems.append(Problem("public_key", _COULD_NOT_READ.format(detail=_reason(exc))))
     return dataclasses.replace(certificate, problems=(*certificate.problems, *problems), **values)
 
 
@@ -1002,7 +1073,7 @@ def _subject_key_identifier(certificate: Any) -> bytes | None:
     if value is None:
         return None
     if value[:1] != b"\x04":
-        raise ValueError("the SubjectKeyIdentifier extension is not an OCTET STRING")
+        raise ValueError(N_("the SubjectKeyIdentifier extension is not an OCTET STRING"))
     return _contents(value)
 
 
@@ -1011,7 +1082,7 @@ def _authority_key_identifier(certificate: Any) -> bytes | None:
     if value is None:
         return None
     if value[:1] != b"\x30":
-        raise ValueError("the AuthorityKeyIdentifier extension is not a SEQUENCE")
+        raise ValueError(N_("the AuthorityKeyIdentifier extension is not a SEQUENCE"))
     for part in _tlvs(_contents(value)):
         if part.tag == 0x80:  # [0] IMPLICIT KeyIdentifier
             return part.contents
@@ -1034,7 +1105,7 @@ def public_key_from_info(info: bytes, *, strict: bool = False) -> bytes | None:
         oid_tlv = next(_tlvs(algorithm.contents))
         oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
         if key.tag != 0x03 or not key.contents:
-            raise ValueError("the public key is not a BIT STRING")
+            raise ValueError(N_("the public key is not a BIT STRING"))
         bits = key.contents[1:]
         if oid in _RSA_KEYS:
             modulus = int(asn1_keys.RSAPublicKey.load(bits)["modulus"].native)

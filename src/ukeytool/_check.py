@@ -55,7 +55,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._errors import UsageError
-from ._i18n import N_, _, ngettext, retranslate
+from ._i18n import N_, _, ngettext, pgettext, retranslate
 from ._mask import mask_optional, mask_personal
 from ._model import (
     CertificateEntry,
@@ -144,6 +144,11 @@ class CertificateVerdict:
     state: CheckState
     reason: str
     """Why this state, for a person: ``"expired on 2026-10-22 13:00 UTC"``."""
+    display_name: str | None = None
+    """:attr:`name` as the detail lines show it, in the current language (``ID 0b@序列号
+    …`` for ``id 0b@serial …``): the words a name falls back on (``id``, ``object``,
+    ``serial``, ``slot``) are translated there, while :attr:`name` stays the same in
+    every language, as performance data labels and the JSON must. None: as :attr:`name`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,6 +266,7 @@ class CheckResult:
     def details(self) -> list[str]:
         """One line per verdict, worst first: the plugin's long output."""
         rows: list[tuple[CheckState, str]] = []
+        shown = {cert.name: cert.display_name or cert.name for cert in self.certificates}
         if self.no_certificates is not None:
             rows.append((CheckState.UNKNOWN, self.no_certificates))
         for token in self.tokens:
@@ -273,20 +279,27 @@ class CheckResult:
             if cert.subject_cn and cert.subject_cn != cert.label:
                 cn = _(" (CN {cn})").format(cn=cert.subject_cn)
             line = _("certificate {name}{cn}: {reason}")
-            rows.append((cert.state, line.format(name=cert.name, cn=cn, reason=cert.reason)))
+            name = shown[cert.name]
+            rows.append((cert.state, line.format(name=name, cn=cn, reason=cert.reason)))
         for problem in self.problems:
             place = problem.module
             if problem.slot_id is not None:
                 place += _(" slot {slot}").format(slot=f"0x{problem.slot_id:x}")
             if problem.certificate is not None:
-                place += _(" certificate {name}").format(name=problem.certificate)
+                name = shown.get(problem.certificate, problem.certificate)
+                place += _(" certificate {name}").format(name=name)
             text = problem.message
             if not text.startswith(problem.where):
-                text = f"{problem.where}: {text}"
+                text = _("{where}: {message}").format(where=problem.where, message=text)
             if problem.code_name and problem.code_name not in text:
-                text += f" ({problem.code_name})"
-            rows.append((problem.state, f"{place}: {text}; {problem.reason}"))
-        rows.extend(_finding_rows(self.findings))
+                text = _("{message} ({code_name})").format(
+                    message=text, code_name=problem.code_name
+                )
+            line = _("{place}: {problem}; {reason}")
+            rows.append(
+                (problem.state, line.format(place=place, problem=text, reason=problem.reason))
+            )
+        rows.extend(_finding_rows(self.findings, shown))
         order = sorted(range(len(rows)), key=lambda i: -SEVERITY.index(rows[i][0]))
         lines = [f"[{rows[i][0].name}] {_clean(rows[i][1])}" for i in order]
         for note in self.advice:
@@ -314,10 +327,16 @@ def check_reports(
     """
     check_warn_days(warn_days)
     if isinstance(crit_days, bool) or not isinstance(crit_days, int) or crit_days < 0:
-        raise UsageError(f"crit_days must be a whole number of days >= 0, not {crit_days!r}")
+        raise UsageError(
+            N_("crit_days must be a whole number of days >= 0, not {value}").format(
+                value=repr(crit_days)
+            )
+        )
     if crit_days > warn_days:
         raise UsageError(
-            f"crit_days ({crit_days}) must not be greater than warn_days ({warn_days})"
+            N_("crit_days ({crit}) must not be greater than warn_days ({warn})").format(
+                crit=crit_days, warn=warn_days
+            )
         )
     judge = _Judge(warn_days, crit_days, show_personal_data)
     for failure in failures:
@@ -608,9 +627,27 @@ class _Judge:
         ident = None if entry.id is None else entry.id.hex()
         token_label = None if token is None else self.mask(token.label.value)
         token_serial = None if token is None else token.serial.value
+        # The name is the performance data label and the JSON's: the same in every
+        # language. The detail lines show it with its fallback words translated.
         what = label or subject_cn or (f"id {ident}" if ident else f"object {entry.handle}")
         where = token_label or (f"serial {token_serial}" if token_serial else None)
-        name = self.unique_name(f"{what}@{where or f'slot 0x{slot_id:x}'}")
+        stable = f"{what}@{where or f'slot 0x{slot_id:x}'}"
+        name = self.unique_name(stable)
+        shown_what = label or subject_cn
+        if not shown_what:
+            shown_what = (
+                pgettext("certificate name", "id {id}").format(id=ident)
+                if ident
+                else pgettext("certificate name", "object {handle}").format(handle=entry.handle)
+            )
+        shown_where = token_label
+        if not shown_where:
+            shown_where = (
+                pgettext("certificate name", "serial {serial}").format(serial=token_serial)
+                if token_serial
+                else pgettext("certificate name", "slot {slot}").format(slot=f"0x{slot_id:x}")
+            )
+        display_name = f"{shown_what}@{shown_where}{name[len(stable) :]}"
         state, reason = self.verdict(entry)
         reason += _pair_note(entry)
         self.findings.extend(
@@ -634,6 +671,7 @@ class _Judge:
                 days_left=entry.days_left,
                 state=state,
                 reason=self.text(reason),
+                display_name=None if display_name == name else display_name,
             )
         )
         if state is not CheckState.UNKNOWN:
@@ -796,12 +834,14 @@ def _finding_state(finding: Finding) -> CheckState:
     return CheckState.WARNING if finding.severity is Severity.CRITICAL else CheckState.OK
 
 
-def _finding_rows(findings: Sequence[FindingVerdict]) -> list[tuple[CheckState, str]]:
+def _finding_rows(
+    findings: Sequence[FindingVerdict], shown: dict[str, str]
+) -> list[tuple[CheckState, str]]:
     return [
         (
             f.state,
             _("certificate {name}: {severity} finding {code}: {message}").format(
-                name=f.certificate,
+                name=shown.get(f.certificate, f.certificate),
                 severity=_(_SEVERITY_WORDS[f.severity]),
                 code=f.code,
                 message=f.message,

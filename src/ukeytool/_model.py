@@ -54,6 +54,13 @@ __all__ = [
 ]
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`, which is not
+    imported here: ``import ukeytool`` must not import gettext). The sentences marked
+    here are shown through :func:`ukeytool._i18n.retranslate`."""
+    return message
+
+
 @enum.unique
 class Status(str, enum.Enum):
     """A certificate's validity at a moment."""
@@ -499,9 +506,9 @@ class CertificateEntry:
         if cert is None:
             return next(
                 (p.message for p in self.problems if p.where == "CKA_VALUE"),
-                "the certificate's value could not be read",
+                N_("the certificate's value could not be read"),
             )
-        return "its validity dates could not be read"
+        return N_("its validity dates could not be read")
 
     @property
     def days_left(self) -> int | None:

@@ -31,7 +31,7 @@ from ._model import (
     SlotReport,
 )
 
-__all__ = ["relate", "relate_slot"]
+__all__ = ["finding_message", "key_presence_reason", "relate", "relate_slot"]
 
 
 def N_(message: str) -> str:
@@ -352,31 +352,62 @@ def _key_presence(
     visible = logged_in and keys_listed
     if private:
         state = private_key = "yes"
-        reason = f"its private key is on the token ({_how(private[0])})"
+        reason = _PRIVATE_KEY_THERE.format(detail=_how(private[0]))
     elif visible:
         state = private_key = "no"
-        reason = "no private key on the token belongs to it (searched after login)"
+        reason = _NO_PRIVATE_KEY
         if public:
-            reason += f"; its public key object is there ({_how(public[0])})"
+            reason = _NO_PRIVATE_KEY_PUBLIC_THERE.format(detail=_how(public[0]))
     else:
         private_key = "unknown"
-        why = (
-            KEY_SEARCH_UNFINISHED
-            if not keys_listed
-            else "private keys cannot be seen without login"
-        )
         if public:
             state = "yes"
-            reason = f"its public key object is on the token ({_how(public[0])}); {why}"
+            template = _PUBLIC_KEY_UNFINISHED if not keys_listed else _PUBLIC_KEY_NO_LOGIN
+            reason = template.format(detail=_how(public[0]))
         else:
             state = "unknown"
-            reason = f"{why}, and no public key object belongs to it"
+            reason = _NO_KEY_UNFINISHED if not keys_listed else _NO_KEY_NO_LOGIN
     return KeyPresence(state, private_key, tuple(matches), reason), mismatches
 
 
 def _how(match: KeyMatch) -> str:
-    words = {"id": "same CKA_ID", "public_key": "same public key"}
-    return " and ".join(words[b] for b in match.by)
+    if "id" in match.by and "public_key" in match.by:
+        return _SAME_ID_AND_KEY
+    return _SAME_ID if "id" in match.by else _SAME_KEY
+
+
+# -- key presence reasons: made in English (possibly in an isolation child), shown in the
+# reader's language by key_presence_reason(). Whole sentences, so a translation can order
+# them as it needs; {detail} is one of the _SAME_* phrases.
+
+_SAME_ID = N_("same CKA_ID")
+_SAME_KEY = N_("same public key")
+_SAME_ID_AND_KEY = N_("same CKA_ID and same public key")
+_PRIVATE_KEY_THERE = N_("its private key is on the token ({detail})")
+_NO_PRIVATE_KEY = N_("no private key on the token belongs to it (searched after login)")
+_NO_PRIVATE_KEY_PUBLIC_THERE = N_(
+    "no private key on the token belongs to it (searched after login); "
+    "its public key object is there ({detail})"
+)
+_PUBLIC_KEY_UNFINISHED = N_(
+    "its public key object is on the token ({detail}); the key search did not finish"
+)
+_PUBLIC_KEY_NO_LOGIN = N_(
+    "its public key object is on the token ({detail}); private keys cannot be seen without login"
+)
+_NO_KEY_UNFINISHED = N_("the key search did not finish, and no public key object belongs to it")
+_NO_KEY_NO_LOGIN = N_(
+    "private keys cannot be seen without login, and no public key object belongs to it"
+)
+
+
+def key_presence_reason(presence: KeyPresence) -> str:
+    """``presence.reason`` in the current language (``state`` and ``private_key`` stay
+    as they are). Other reasons (a certificate file's keys) are matched against the
+    whole catalogue, as problems are."""
+    from ._i18n import retranslate
+
+    return retranslate(presence.reason)
 
 
 # -- findings -----------------------------------------------------------------------
@@ -398,13 +429,14 @@ def _findings(  # noqa: PLR0917 - one caller, all of it is needed
         found.extend(_expiry_findings(cert, issuer))
     for key in mismatches:
         ident = entry.id.hex() if entry.id else ""
-        found.append(
-            Finding(
-                "key-id-mismatch",
-                Severity.WARNING,
-                _KEY_ID_MISMATCH.format(key_class=key.key_class, ident=ident),
+        template = _KEY_ID_MISMATCHES.get(key.key_class)
+        if template is not None:
+            message = template.format(ident=ident)
+        else:  # not a class the model makes: said as it is, in English
+            message = _KEY_ID_MISMATCH.format(ident=ident).replace(
+                "the private", f"the {key.key_class}", 1
             )
-        )
+        found.append(Finding("key-id-mismatch", Severity.WARNING, message))
     found.sort(key=lambda f: _SEVERITY_ORDER.index(f.severity))
     return tuple(found)
 
@@ -461,8 +493,8 @@ def _usage_findings(cert: Certificate, role: Role, pair: PairLink | None) -> lis
         return []
     if pair is not None:
         return []  # the encryption half of a pair: its partner signs
-    allowed = ", ".join(cert.key_usage) or "nothing"
-    message = _NO_SIGNING.format(allowed=allowed)
+    allowed = ", ".join(cert.key_usage)
+    message = _NO_SIGNING.format(allowed=allowed) if allowed else _NO_SIGNING_NONE
     if cert.key_algorithm == "SM2" and _usage(cert) == "encryption":
         message = _NO_SIGNING_SM2.format(allowed=allowed)
     return [Finding("no-signing-key-usage", Severity.WARNING, message)]
@@ -493,10 +525,16 @@ def _day(moment: datetime.datetime) -> str:
 # reader's language by finding_message().
 
 _KEY_ID_MISMATCH = N_(
-    "the {key_class} key object with the same CKA_ID ({ident}) holds "
+    "the private key object with the same CKA_ID ({ident}) holds "
     "another public key: software that pairs keys with certificates by CKA_ID "
     "will pick the wrong key"
 )
+_KEY_ID_MISMATCH_PUBLIC = N_(
+    "the public key object with the same CKA_ID ({ident}) holds "
+    "another public key: software that pairs keys with certificates by CKA_ID "
+    "will pick the wrong key"
+)
+_KEY_ID_MISMATCHES = {"private": _KEY_ID_MISMATCH, "public": _KEY_ID_MISMATCH_PUBLIC}
 _WEAK_RSA = N_(
     "RSA key of {bits} bits (under {minimum}), which can be broken: "
     "replace the certificate with one for a longer key"
@@ -515,6 +553,9 @@ _NO_KEY_USAGE = N_(
 )
 _NO_SIGNING = N_(
     "its key usage ({allowed}) does not allow signing: it cannot sign logins or transactions"
+)
+_NO_SIGNING_NONE = N_(
+    "its key usage (nothing) does not allow signing: it cannot sign logins or transactions"
 )
 _NO_SIGNING_SM2 = N_(
     "its key usage ({allowed}) does not allow signing: it cannot sign logins or "
@@ -536,11 +577,13 @@ _CA_EXPIRES = N_(
 # Longest first: a shorter template may match the start of a longer message.
 _FINDING_MESSAGES = (
     _KEY_ID_MISMATCH,
+    _KEY_ID_MISMATCH_PUBLIC,
     _WEAK_RSA,
     _SELF_SIGNED_WEAK,
     _SIGNED_WEAK,
     _NO_KEY_USAGE,
     _NO_SIGNING_SM2,
+    _NO_SIGNING_NONE,
     _NO_SIGNING,
     _CA_EXPIRES_DAY,
     _CA_EXPIRES_DAYS,

@@ -480,7 +480,7 @@ def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, 
         "is_ca": None if cert is None else cert.is_ca,
         "self_signed": None if cert is None else cert.self_signed,
         "encoding": None if cert is None else cert.encoding,
-        "error": None if cert is None else cert.error,
+        "error": None if cert is None or cert.error is None else retranslate(cert.error),
         "problems": _problems(problems),
         **_name_and_identity_members(cert),
         **_relations(entry),
@@ -610,7 +610,7 @@ def _token_advice(advice: TokenAdvice) -> dict[str, Any]:
 
 def _relations(entry: CertificateEntry) -> dict[str, Any]:
     """The members relating a certificate to its token (see docs/relations.md)."""
-    from ._relations import finding_message
+    from ._relations import finding_message, key_presence_reason
 
     cert = entry.certificate
     presence = entry.key_on_token
@@ -632,7 +632,7 @@ def _relations(entry: CertificateEntry) -> dict[str, Any]:
         else {
             "state": presence.state,
             "private_key": presence.private_key,
-            "reason": presence.reason,
+            "reason": key_presence_reason(presence),
             "matches": [
                 {
                     "handle": m.handle,

@@ -490,14 +490,17 @@ class _Renderer:
         if holder is not None:
             letter = ""
             if holder.id_type is not None:
-                meaning = holder.id_type_name or _("meaning unknown")
-                letter = f"{escape_control(holder.id_type)} ({escape_control(meaning)}) "
+                # Words made in English where the certificate was read (codes in the JSON).
+                meaning = _(holder.id_type_name) if holder.id_type_name else _("meaning unknown")
+                letter = _("{letter} ({meaning}) ").format(
+                    letter=escape_control(holder.id_type), meaning=escape_control(meaning)
+                )
             empty = _("(empty)")
             line = _(
                 "{kind} ({type_code}): {name}, {id_word} {letter}{number}, sequence {sequence}"
             )
             line = line.format(
-                kind=holder.kind,
+                kind=_(holder.kind) if holder.kind else "",
                 type_code=holder.type_code,
                 name=escape_control(holder.name) or _("(no name)"),
                 id_word=_("ID") if holder.type_code == "051" else _("code"),
@@ -508,9 +511,9 @@ class _Renderer:
             head = _label(_("holder"))
             self.lines.append(f"{indent}{head}  {line}")
         for number in cert.identity_numbers:
-            what = number.meaning
-            if number.id_kind is not None:
-                what += f" ({number.id_kind})"
+            what = _(number.meaning) if number.meaning else ""
+            if number.id_kind:
+                what = _("{meaning} ({kind})").format(meaning=what, kind=_(number.id_kind))
             if number.number is None:
                 value = _("(not readable; raw bytes {hex})").format(
                     hex=number.raw.hex() or _("none")

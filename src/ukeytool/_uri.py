@@ -61,6 +61,15 @@ from ._errors import UsageError
 from ._model import CertificateEntry, ModuleInfo, Report, SlotInfo, SlotReport, TokenInfo
 from ._text import escape_control
 
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`, which is not
+    imported here: ``import ukeytool`` must not import gettext). Errors are made in
+    English from these templates; the CLI shows them translated
+    (:func:`ukeytool._i18n.retranslate`)."""
+    return message
+
+
 __all__ = [
     "OBJECT_TYPES",
     "Pkcs11Uri",
@@ -190,36 +199,43 @@ class Pkcs11Uri:
         ):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bytes):
-                raise UsageError(f"PKCS#11 URI attribute {field} must be bytes or None")
+                raise UsageError(
+                    N_("PKCS#11 URI attribute {name} must be bytes or None").format(name=field)
+                )
         for field in ("pin_source", "pin_value", "module_name", "module_path"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, str):
-                raise UsageError(f"PKCS#11 URI attribute {field} must be a string or None")
+                raise UsageError(
+                    N_("PKCS#11 URI attribute {name} must be a string or None").format(name=field)
+                )
         if self.type is not None and self.type not in OBJECT_TYPES:
             raise UsageError(
-                f"PKCS#11 URI type {_shown(str(self.type))} is not one of "
-                f"{', '.join(sorted(OBJECT_TYPES))}"
+                N_("PKCS#11 URI type {kind} is not one of {kinds}").format(
+                    kind=_shown(str(self.type)), kinds=", ".join(sorted(OBJECT_TYPES))
+                )
             )
         if self.library_version is not None:
             major, minor = self.library_version
             if not (0 <= major <= 255 and 0 <= minor <= 255):
-                raise UsageError("PKCS#11 URI library-version numbers must be 0 to 255")
+                raise UsageError(N_("PKCS#11 URI library-version numbers must be 0 to 255"))
         if self.slot_id is not None and self.slot_id < 0:
-            raise UsageError("PKCS#11 URI slot-id must not be negative")
+            raise UsageError(N_("PKCS#11 URI slot-id must not be negative"))
         if self.pin_source is not None and self.pin_value is not None:
-            raise UsageError("a PKCS#11 URI must not have both pin-source and pin-value")
+            raise UsageError(N_("a PKCS#11 URI must not have both pin-source and pin-value"))
         seen: set[str] = set()
         for name, value in self.vendor_path:
             _check_vendor_name(name)
             if name in seen:
-                raise UsageError(f"PKCS#11 URI path attribute {name!r} appears twice")
+                raise UsageError(
+                    N_("PKCS#11 URI path attribute {name} appears twice").format(name=repr(name))
+                )
             seen.add(name)
             if not isinstance(value, bytes):
-                raise UsageError(f"PKCS#11 URI attribute {name} must be bytes")
+                raise UsageError(N_("PKCS#11 URI attribute {name} must be bytes").format(name=name))
         for name, value in self.vendor_query:
             _check_vendor_name(name)
             if not isinstance(value, bytes):
-                raise UsageError(f"PKCS#11 URI attribute {name} must be bytes")
+                raise UsageError(N_("PKCS#11 URI attribute {name} must be bytes").format(name=name))
         # Canonical order, so equivalent URIs compare equal.
         object.__setattr__(self, "vendor_path", tuple(sorted(self.vendor_path)))
         object.__setattr__(
@@ -237,11 +253,16 @@ class Pkcs11Uri:
 
 def _check_vendor_name(name: str) -> None:
     if not _NAME.fullmatch(name):
-        raise UsageError(
-            f"bad PKCS#11 URI attribute name {_shown(name)}: use letters, digits, '-' and '_'"
-        )
+        raise UsageError(_BAD_NAME.format(name=_shown(name)))
     if name in _PATH_FIELDS or name in _QUERY_FIELDS:
-        raise UsageError(f"{name!r} is a standard PKCS#11 URI attribute, not a vendor one")
+        raise UsageError(
+            N_("{name} is a standard PKCS#11 URI attribute, not a vendor one").format(
+                name=repr(name)
+            )
+        )
+
+
+_BAD_NAME = N_("bad PKCS#11 URI attribute name {name}: use letters, digits, '-' and '_'")
 
 
 # -- formatting ------------------------------------------------------------------------
@@ -308,8 +329,10 @@ def _decode(value: str, *, name: str, allowed: frozenset[str]) -> bytes:
             pair = value[i + 1 : i + 3]
             if len(pair) != 2 or not all(c in "0123456789abcdefABCDEF" for c in pair):
                 raise UsageError(
-                    f"bad percent escape {_shown(value[i : i + 3])} in PKCS#11 URI attribute "
-                    f"{name}: '%' must be followed by two hex digits (write '%' itself as %25)"
+                    N_(
+                        "bad percent escape {escape} in PKCS#11 URI attribute {name}: "
+                        "'%' must be followed by two hex digits (write '%' itself as %25)"
+                    ).format(escape=_shown(value[i : i + 3]), name=name)
                 )
             out.append(int(pair, 16))
             i += 3
@@ -323,10 +346,21 @@ def _decode(value: str, *, name: str, allowed: frozenset[str]) -> bytes:
             out.append(ord(ch))
             i += 1
             continue
-        what = "a space" if ch == " " else _shown(ch)
+        template = (
+            N_(
+                "a space is not allowed unencoded in PKCS#11 URI attribute {name}: "
+                "write it as {encoded}"
+            )
+            if ch == " "
+            else N_(
+                "{char} is not allowed unencoded in PKCS#11 URI attribute {name}: "
+                "write it as {encoded}"
+            )
+        )
         raise UsageError(
-            f"{what} is not allowed unencoded in PKCS#11 URI attribute {name}: "
-            f"write it as {_encode(_str_bytes(ch), every_byte=True)}"
+            template.format(
+                char=_shown(ch), name=name, encoded=_encode(_str_bytes(ch), every_byte=True)
+            )
         )
     return bytes(out)
 
@@ -341,16 +375,18 @@ def parse_uri(text: str) -> Pkcs11Uri:
     Raises :class:`~ukeytool.UsageError` with a one-line message naming the bad part.
     """
     if not isinstance(text, str):
-        raise UsageError("a PKCS#11 URI must be given as text")
+        raise UsageError(N_("a PKCS#11 URI must be given as text"))
     joined = _WRAP.sub("", text.strip())
     scheme, colon, rest = joined.partition(":")
     if not colon or scheme.lower() != SCHEME:
         raise UsageError(
-            f"not a PKCS#11 URI: {_shown(text)} does not start with 'pkcs11:' "
-            "(e.g. pkcs11:token=My%20Token)"
+            N_(
+                "not a PKCS#11 URI: {text} does not start with 'pkcs11:' "
+                "(e.g. pkcs11:token=My%20Token)"
+            ).format(text=_shown(text))
         )
     if "#" in rest:
-        raise UsageError("'#' is not allowed in a PKCS#11 URI: write it as %23")
+        raise UsageError(N_("'#' is not allowed in a PKCS#11 URI: write it as %23"))
     path, question, query = rest.partition("?")
     fields: dict[str, Any] = {}
     vendor_path: list[tuple[str, bytes]] = []
@@ -359,14 +395,18 @@ def parse_uri(text: str) -> Pkcs11Uri:
         name, value = _split_attribute(attribute, part="path")
         if name in seen:
             raise UsageError(
-                f"PKCS#11 URI path attribute {name!r} appears twice "
-                "(RFC 7512 allows each path attribute once)"
+                N_(
+                    "PKCS#11 URI path attribute {name} appears twice "
+                    "(RFC 7512 allows each path attribute once)"
+                ).format(name=repr(name))
             )
         seen.add(name)
         if name in _QUERY_FIELDS:
             raise UsageError(
-                f"{name!r} belongs in the query part of a PKCS#11 URI, after '?' "
-                f"(pkcs11:...?{name}=...)"
+                N_(
+                    "{quoted} belongs in the query part of a PKCS#11 URI, after '?' "
+                    "(pkcs11:...?{name}=...)"
+                ).format(quoted=repr(name), name=name)
             )
         field = _PATH_FIELDS.get(name)
         if field is None:
@@ -376,15 +416,18 @@ def parse_uri(text: str) -> Pkcs11Uri:
         elif field == "slot_id":
             if not _DIGITS.fullmatch(value):
                 raise UsageError(
-                    f"bad slot-id {_shown(value)} in PKCS#11 URI: a decimal number is expected"
+                    N_("bad slot-id {value} in PKCS#11 URI: a decimal number is expected").format(
+                        value=_shown(value)
+                    )
                 )
             fields[field] = int(value)
         elif field == "type":
             kind = _decode(value, name=name, allowed=_PATH_CHARS).decode("ascii", "replace")
             if kind not in OBJECT_TYPES:
                 raise UsageError(
-                    f"unknown type {_shown(kind)} in PKCS#11 URI: "
-                    f"expected one of {', '.join(sorted(OBJECT_TYPES))}"
+                    N_("unknown type {kind} in PKCS#11 URI: expected one of {kinds}").format(
+                        kind=_shown(kind), kinds=", ".join(sorted(OBJECT_TYPES))
+                    )
                 )
             fields[field] = kind
         else:
@@ -395,8 +438,10 @@ def parse_uri(text: str) -> Pkcs11Uri:
             name, value = _split_attribute(attribute, part="query")
             if name in _PATH_FIELDS:
                 raise UsageError(
-                    f"{name!r} belongs in the path part of a PKCS#11 URI, before '?' "
-                    f"(pkcs11:{name}=...)"
+                    N_(
+                        "{quoted} belongs in the path part of a PKCS#11 URI, before '?' "
+                        "(pkcs11:{name}=...)"
+                    ).format(quoted=repr(name), name=name)
                 )
             decoded = _decode(value, name=name, allowed=_QUERY_CHARS)
             field = _QUERY_FIELDS.get(name)
@@ -404,11 +449,16 @@ def parse_uri(text: str) -> Pkcs11Uri:
                 vendor_query.append((name, decoded))
                 continue
             if field in fields:
-                raise UsageError(f"PKCS#11 URI query attribute {name!r} appears twice")
+                raise UsageError(
+                    N_("PKCS#11 URI query attribute {name} appears twice").format(name=repr(name))
+                )
             fields[field] = _text_value(decoded)
     if "pin_source" in fields and "pin_value" in fields:
         raise UsageError(
-            "a PKCS#11 URI must not have both pin-source and pin-value (RFC 7512 says to refuse it)"
+            N_(
+                "a PKCS#11 URI must not have both pin-source and pin-value "
+                "(RFC 7512 says to refuse it)"
+            )
         )
     return Pkcs11Uri(
         vendor_path=tuple(vendor_path),
@@ -421,16 +471,20 @@ def _split_attribute(attribute: str, *, part: str) -> tuple[str, str]:
     separator = ";" if part == "path" else "&"
     name, equals, value = attribute.partition("=")
     if not attribute:
-        raise UsageError(f"empty attribute in the {part} of a PKCS#11 URI (a stray {separator!r})")
+        raise UsageError(
+            N_("empty attribute in the path of a PKCS#11 URI (a stray ';')")
+            if part == "path"
+            else N_("empty attribute in the query of a PKCS#11 URI (a stray '&')")
+        )
     if not equals:
         raise UsageError(
-            f"PKCS#11 URI attribute {_shown(attribute)} has no '=' "
-            f"(attributes are name=value, separated by {separator!r})"
+            N_(
+                "PKCS#11 URI attribute {attribute} has no '=' "
+                "(attributes are name=value, separated by {separator})"
+            ).format(attribute=_shown(attribute), separator=repr(separator))
         )
     if not _NAME.fullmatch(name):
-        raise UsageError(
-            f"bad PKCS#11 URI attribute name {_shown(name)}: use letters, digits, '-' and '_'"
-        )
+        raise UsageError(_BAD_NAME.format(name=_shown(name)))
     return name, value
 
 
@@ -438,12 +492,16 @@ def _parse_version(value: str) -> tuple[int, int]:
     match = _VERSION.fullmatch(value)
     if match is None:
         raise UsageError(
-            f"bad library-version {_shown(value)} in PKCS#11 URI: expected major[.minor], e.g. 2.6"
+            N_(
+                "bad library-version {value} in PKCS#11 URI: expected major[.minor], e.g. 2.6"
+            ).format(value=_shown(value))
         )
     major, minor = int(match.group(1)), int(match.group(2) or 0)
     if major > 255 or minor > 255:
         raise UsageError(
-            f"bad library-version {_shown(value)} in PKCS#11 URI: numbers go up to 255"
+            N_("bad library-version {value} in PKCS#11 URI: numbers go up to 255").format(
+                value=_shown(value)
+            )
         )
     return major, minor
 
@@ -588,8 +646,10 @@ def _as_uri(uri: Pkcs11Uri | str | None) -> Pkcs11Uri | None:
     if result is not None and result.vendor_path:
         names = ", ".join(name for name, _ in result.vendor_path)
         raise UsageError(
-            f"the PKCS#11 URI has path attributes ukeytool does not know ({names}); "
-            "RFC 7512 says such a URI matches nothing: remove them"
+            N_(
+                "the PKCS#11 URI has path attributes ukeytool does not know ({names}); "
+                "RFC 7512 says such a URI matches nothing: remove them"
+            ).format(names=names)
         )
     return result
 
@@ -714,12 +774,20 @@ def select_token(
     wanted = _criteria(uri, label, serial)
     if not found:
         present = [_describe_token(s) for s in slots if s.token is not None]
-        there = "; ".join(present) if present else "there is no token"
-        raise UsageError(f"no token matches {wanted}: {there}")
+        if not present:
+            raise UsageError(
+                N_("no token matches {wanted}: there is no token").format(wanted=wanted)
+            )
+        there = "; ".join(present)
+        raise UsageError(
+            N_("no token matches {wanted}: {tokens}").format(wanted=wanted, tokens=there)
+        )
     listing = "; ".join(_describe_token(s) for s in found)
     raise UsageError(
-        f"{len(found)} tokens match {wanted}, one is needed: {listing}; "
-        "select one by its URI or serial"
+        N_(
+            "{count} tokens match {wanted}, one is needed: {listing}; "
+            "select one by its URI or serial"
+        ).format(count=len(found), wanted=wanted, listing=listing)
     )
 
 
@@ -742,13 +810,15 @@ def select_certificate(
         return found[0]
     wanted = _criteria(uri, label, serial)
     if not found:
-        raise UsageError(f"no certificate matches {wanted}")
+        raise UsageError(N_("no certificate matches {wanted}").format(wanted=wanted))
     listing = "; ".join(
         f"slot 0x{slot.slot.slot_id:x} {certificate_uri(slot.token, entry)}"
         for slot, entry in found
     )
     raise UsageError(
-        f"{len(found)} certificates match {wanted}, one is needed: {listing}; select one by its URI"
+        N_(
+            "{count} certificates match {wanted}, one is needed: {listing}; select one by its URI"
+        ).format(count=len(found), wanted=wanted, listing=listing)
     )
 
 
