@@ -404,7 +404,7 @@ def test_crash_in_chinese_text_json_and_check(shim: Path, bank: Bank) -> None:
     check = cli(env, "check", *modules, "--token-label", "second", "--lang", "zh")
     assert check.returncode == 3, check.stderr
     assert any(
-        line.startswith(f"[UNKNOWN] {shim}: ModuleCrashed: {crashed(shim)}")
+        line.startswith(f"[UNKNOWN] {shim}：ModuleCrashed：{crashed(shim)}")
         for line in check.stdout.splitlines()
     ), check.stdout
 
