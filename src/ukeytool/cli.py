@@ -1335,7 +1335,9 @@ def _internal_error(exc: Exception) -> int:
         "internal error: {kind}: {error} (this is a bug in ukeytool; run again with "
         "UKEYTOOL_DEBUG=1 and report the traceback)"
     )
-    return _fail(message.format(kind=type(exc).__name__, error=retranslate(detail)), ExitCode.INTERNAL)
+    return _fail(
+        message.format(kind=type(exc).__name__, error=retranslate(detail)), ExitCode.INTERNAL
+    )
 
 
 def run() -> NoReturn:
