@@ -261,6 +261,17 @@ def test_retranslate_finds_the_template_and_translates_details_only() -> None:
         assert retranslate("libfoo.so: cannot open shared object file") == (
             "libfoo.so: cannot open shared object file"
         )
+        # Of two templates that fit, the one that explains more of the sentence.
+        stopped = (
+            "the search stopped after 0 certificate objects: CKR_SESSION_HANDLE_INVALID "
+            "(the session was closed by the module (token removed?))"
+        )
+        assert retranslate(stopped) == (
+            "查找到 0 个证书对象后中断：CKR_SESSION_HANDLE_INVALID"
+            "（会话已被模块关闭（令牌被拔出？））"
+        )
+        not_der = "not a DER certificate: it starts with byte 0x68, not a SEQUENCE (0x30)"
+        assert retranslate(not_der) == "不是 DER 证书：它以字节 0x68 开头，而不是 SEQUENCE（0x30）"
         # A placeholder may come twice: the second time it must be the same value.
         twice = "{path} and {path} again"
         assert retranslate("a and a again", [twice]) == "a and a again"  # no translation

@@ -210,7 +210,7 @@ def test_certificate_problems_in_the_chinese_listing(
         (subject, GBK_NOTE),
         ("key_size", DSA_NOTE),
     ):
-        assert f"      ! {where}: {problems[message]}" in lines, message
+        assert f"      ! {where}：{problems[message]}" in lines, message
     with using("zh"):
         mismatch = _(
             "the public key object with the same CKA_ID ({ident}) holds another public key: "
@@ -219,8 +219,8 @@ def test_certificate_problems_in_the_chinese_listing(
     assert f"      [警告] key-id-mismatch: {mismatch}" in lines
     assert zh("{status}: {reason}", status="无法读取", reason=problems[HELLO]) in chinese
     # A few words as a person reads them, whatever the templates say.
-    assert "      ! CKA_VALUE: 该对象存放的是 PEM 文本，而不是 DER" in lines
-    assert "      ! CKA_VALUE: 已忽略证书之后的 3 个字节" in lines
+    assert "      ! CKA_VALUE：该对象存放的是 PEM 文本，而不是 DER" in lines
+    assert "      ! CKA_VALUE：已忽略证书之后的 3 个字节" in lines
     assert "按 gb18030 读取（推测）" in chinese
     assert "CKA_ID 相同（06）的公钥对象持有另一个公钥" in chinese
     assert "无法读取：不是 DER 证书：它以字节 0x68 开头" in chinese

@@ -543,8 +543,8 @@ def test_problems_in_the_chinese_listing_and_check(shim: Path, bank: Bank) -> No
     text = cli(env, "list-tokens", "--module", str(shim), "--at", AT, "--lang", "zh")
     assert text.returncode == ExitCode.INCOMPLETE, text.stderr
     lines = [line.strip() for line in text.stdout.splitlines()]
-    assert f"! C_FindObjects: {STOPPED_ZH} (0x32)" in lines
-    assert f"! CKA_VALUE: {SENSITIVE_ZH} (0x11)" in lines
+    assert f"! C_FindObjects：{STOPPED_ZH}（0x32）" in lines
+    assert f"! CKA_VALUE：{SENSITIVE_ZH}（0x11）" in lines
     # the status column says why the certificate is unreadable, in Chinese too
     assert f"无法读取：{SENSITIVE_ZH}" in text.stdout
     assert "the search stopped" not in text.stdout
@@ -563,5 +563,5 @@ def test_object_read_failure_in_the_chinese_listing(shim: Path, bank: Bank) -> N
     env["LANG"] = "zh_CN.UTF-8"
     done = cli(env, "list-tokens", "--module", str(shim), "--at", AT)
     assert done.returncode == ExitCode.INCOMPLETE, done.stderr
-    removal = "! C_GetAttributeValue: 无法读取该对象：CKR_DEVICE_REMOVED（令牌已被拔出） (0x32)"
+    removal = "! C_GetAttributeValue：无法读取该对象：CKR_DEVICE_REMOVED（令牌已被拔出）（0x32）"
     assert removal in [line.strip() for line in done.stdout.splitlines()]

@@ -187,10 +187,12 @@ def retranslate(message: str, templates: Iterable[str] | None = None) -> str:
     library before rendering: problems, module errors, login outcomes, findings) and
     shown later. A message that is itself a msgid is looked up; otherwise it is matched
     against ``templates`` (each marked with :func:`N_`), or by default against every
-    msgid of the catalogue with ``{placeholders}`` (the most specific first), the
+    msgid of the catalogue with ``{placeholders}``; of the templates that fit, the one
+    that leaves the least text unexplained wins (text in plain values, or in nested
+    sentences no template fits), then the one with the most literal text. The
     placeholders' values are read back from the English text and put into the
-    translation. A ``{detail}`` placeholder (also ``{detail_...}``) holds another English
-    sentence and is translated in turn; other values (paths, labels, codes) are kept as
+    translation. A ``{detail}`` placeholder (also ``{detail_...}``) holds another
+    English sentence and is translated in turn; other values (paths, labels, codes) are kept as
     they are. A message that matches nothing is returned as it is, so text from other
     software (the dynamic loader, the OS, a parser) stays as that software wrote it.
     """
@@ -201,9 +203,25 @@ def retranslate(message: str, templates: Iterable[str] | None = None) -> str:
 
 
 def _retranslate(message: str, lang: str, templates: tuple[str, ...] | None, depth: int) -> str:
+    return _best(message, lang, templates, depth, {})[1]
+
+
+def _best(
+    message: str,
+    lang: str,
+    templates: tuple[str, ...] | None,
+    depth: int,
+    seen: dict[tuple[str, int], tuple[int, str]],
+) -> tuple[int, str]:
+    """The best translation of ``message`` and how many of its characters it leaves
+    unexplained (in plain values, or in nested sentences no template fits)."""
+    known = seen.get((message, depth))
+    if known is not None:
+        return known
     translated = translations(lang).gettext(message)
     if translated != message:
-        return translated
+        return 0, translated
+    best: tuple[int, int, str] = (len(message), 0, message)
     candidates = _catalogue_templates(lang) if templates is None else templates
     for template in candidates:
         pattern, prefix, suffix = _template_pattern(template)
@@ -213,12 +231,27 @@ def _retranslate(message: str, lang: str, templates: tuple[str, ...] | None, dep
         if match is None:
             continue
         values = match.groupdict()
-        if depth < 4:
-            for name, value in values.items():
-                if name == "detail" or name.startswith("detail_"):
-                    values[name] = _retranslate(value, lang, templates, depth + 1)
-        return translations(lang).gettext(template).format(**values)
-    return message
+        unexplained = 0
+        for name, value in values.items():
+            if _is_detail(name) and depth < 4:
+                left, values[name] = _best(value, lang, templates, depth + 1, seen)
+                unexplained += left
+            else:
+                unexplained += len(value)
+        # Of the templates that fit, the one that leaves the least unexplained wins:
+        # "the search stopped after {n} ...: {detail}" rather than "{code_name} (the
+        # session was closed ...)" swallowing the sentence's start as a code name; and a
+        # whole-sentence template rather than a short one whose {detail} no template
+        # fits. Then the one with the most literal text.
+        literal = len(message) - sum(len(v) for v in match.groupdict().values())
+        if (unexplained, -literal) < best[:2]:
+            best = (unexplained, -literal, translations(lang).gettext(template).format(**values))
+    seen[(message, depth)] = (best[0], best[2])
+    return best[0], best[2]
+
+
+def _is_detail(name: str) -> bool:
+    return name == "detail" or name.startswith("detail_")
 
 
 @functools.cache

@@ -207,9 +207,6 @@ _FILE_WIDE = frozenset({"file", "content", "password"})
 
 
 class _Renderer:
-    files = False
-    """True while certificate files are rendered (:meth:`render_files`)."""
-
     def __init__(
         self,
         color: bool,
@@ -260,16 +257,19 @@ class _Renderer:
         line = escape_control(retranslate(problem.message))
         if located and not problem.message.startswith(problem.where):
             where = escape_control(retranslate(problem.where))
-            # A file's locations are sentences ("PEM block 2 (line 14)"): the colon after
-            # them follows the language.
-            located_line = _("{where}: {message}") if self.files else "{where}: {message}"
-            line = located_line.format(where=where, message=line)
+            line = _("{where}: {message}").format(where=where, message=line)
         name = problem.code_name
         number = None if problem.code is None else f"0x{problem.code:x}"
         if name and name not in problem.message:
-            line += f": {escape_control(name)}" + (f" ({number})" if number else "")
+            code = escape_control(name)
+            if number:
+                code = _("{code_name} ({number})").format(code_name=code, number=number)
+            line = _("{message}: {code}").format(message=line, code=code)
         elif number:
-            line += f" ({number})" if name else f": CK_RV {number}"
+            if name:
+                line = _("{message} ({code_name})").format(message=line, code_name=number)
+            else:
+                line = _("{message}: CK_RV {number}").format(message=line, number=number)
         self.lines.append(f"{indent}{self.paint('!', _BOLD_RED)} {line}")
 
     # -- the listing ---------------------------------------------------------------
@@ -658,7 +658,6 @@ class _Renderer:
     # -- certificate files ---------------------------------------------------------
 
     def render_files(self, files: Sequence[FileReport]) -> str:
-        self.files = True
         if files:
             self.moment(files[0].at, files[0].warn_days)
         else:
