@@ -606,11 +606,11 @@ class _Renderer:
         if pair.not_after is not None:
             date = f"{_utc(pair.not_after):%Y-%m-%d}"
             if pair.days_left is None:
-                text += " " + _("(pair expires {date})").format(date=date)
+                note = _("(pair expires {date})").format(date=date)
             else:
-                text += " " + _("(pair expires {date}, {n} days)").format(
-                    date=date, n=pair.days_left
-                )
+                note = _("(pair expires {date}, {n} days)").format(date=date, n=pair.days_left)
+            # Translators: a sentence and the note in brackets after it.
+            text = _("{text} {note}").format(text=text, note=note)
         return text
 
     def key_presence(self, entry: CertificateEntry) -> str | None:
