@@ -14,7 +14,6 @@ import ast
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -32,7 +31,7 @@ from ukeytool.cli import ExitCode, _failure_text, main
 
 from .conftest import Bank
 from .shim_module import AT, run_ukeytool, shim_env
-from .test_module_loading import _elf_header
+from .test_module_loading import _elf_header, build_so, needs_cc
 
 SOURCE = Path(ukeytool.__file__).parent
 FILES = ("_backend.py", "_isolate.py", "_inspect.py")
@@ -237,23 +236,6 @@ def test_loader_words_are_kept_in_chinese(
     loader = en[len(prefix) : -1]
     assert loader  # e.g. "...libcut.so: file too short"
     assert cn == f"{ERROR_ZH}无法加载模块 {module}：{loader}\n"
-
-
-needs_cc = pytest.mark.skipif(
-    shutil.which("cc") is None and not os.environ.get("CI"), reason="no C compiler"
-)
-
-
-def build_so(tmp_path: Path, name: str, source: str, *extra: str) -> Path:
-    src = tmp_path / f"{name}.c"
-    src.write_text(source)
-    out = tmp_path / f"lib{name}.so"
-    subprocess.run(
-        ["cc", "-shared", "-fPIC", "-o", str(out), str(src), *extra],
-        check=True,
-        capture_output=True,
-    )
-    return out
 
 
 @needs_cc

@@ -259,6 +259,19 @@ def _dlopen(path: str, real: str) -> ctypes.CDLL:
         ) from None
 
 
+def _call_failed(path: str, function: str, rv: int) -> ModuleCallFailed:
+    """A module-wide call that returned ``rv`` (C_GetInfo, C_GetSlotList)."""
+    return ModuleCallFailed(
+        N_("module {path}: {function} returned {code_name}").format(
+            path=path, function=function, code_name=ck.ckr_name(rv)
+        ),
+        path=path,
+        function=function,
+        code=rv,
+        code_name=ck.ckr_name(rv),
+    )
+
+
 # --- python-pkcs11's exceptions back to CKR codes -----------------------------------
 
 _SPELLING: Final = {
@@ -552,15 +565,7 @@ class Module:
         with self._loaded.lock:
             rv = self._call("C_GetInfo", "&info", ctypes.byref(info))
         if rv != ck.CKR_OK:
-            raise ModuleCallFailed(
-                N_("module {path}: C_GetInfo returned {code_name}").format(
-                    path=self._path, code_name=ck.ckr_name(rv)
-                ),
-                path=self._path,
-                function="C_GetInfo",
-                code=rv,
-                code_name=ck.ckr_name(rv),
-            )
+            raise _call_failed(self._path, "C_GetInfo", rv)
         return ModuleInfo(
             path=self._path,
             real_path=self._loaded.real,
@@ -604,15 +609,7 @@ class Module:
                     continue
                 break
         if rv != ck.CKR_OK:
-            raise ModuleCallFailed(
-                N_("module {path}: C_GetSlotList returned {code_name}").format(
-                    path=self._path, code_name=ck.ckr_name(rv)
-                ),
-                path=self._path,
-                function="C_GetSlotList",
-                code=rv,
-                code_name=ck.ckr_name(rv),
-            )
+            raise _call_failed(self._path, "C_GetSlotList", rv)
         if problems:
             # It worked in the end: the retry is worth a trace, not a problem.
             log.info("C_GetSlotList needed %d retries", len(problems))
