@@ -11,11 +11,8 @@ from __future__ import annotations
 import ast
 import json
 import os
-import pty
 import re
-import select
 import string
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +29,7 @@ from .test_inspect_file import (
     ENV,
     PASSWORD,
     Certs,
+    answer_on_a_terminal,
     certs,  # noqa: F401 - the fixture, used by name
     key_pem,
     lines_in,
@@ -71,17 +69,26 @@ def located(where: str, message: str) -> str:
 # --- the text listing ---------------------------------------------------------------------
 
 
+BROKEN_BLOCK = b"-----BEGIN CERTIFICATE-----\nMIIB!!not base64!!\n-----END CERTIFICATE-----\n"
+
+
+def pem_bundle(certs: Certs, tmp_path: Path) -> tuple[Path, int, int]:  # noqa: F811
+    """A PEM file with a good certificate, a block that is not base64, an SM2 private
+    key and its certificate; and the lines the broken block and the key start on."""
+    good = to_pem(certs.leaf.der)
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(good + BROKEN_BLOCK + key_pem(certs.sm2) + to_pem(certs.sm2.der))
+    line_broken = 1 + lines_in(good)
+    return bundle, line_broken, line_broken + lines_in(BROKEN_BLOCK)
+
+
 def test_pem_problems_and_keys_in_chinese(
     certs: Certs,  # noqa: F811
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    bundle, line_broken, line_key = pem_bundle(certs, tmp_path)
     good = to_pem(certs.leaf.der)
-    broken = b"-----BEGIN CERTIFICATE-----\nMIIB!!not base64!!\n-----END CERTIFICATE-----\n"
-    bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(good + broken + key_pem(certs.sm2) + to_pem(certs.sm2.der))
-    line_broken = 1 + lines_in(good)
-    line_key = line_broken + lines_in(broken)
     cut = tmp_path / "cut.pem"
     cut.write_bytes(good + to_pem(certs.ca.der)[:300])
     only_key = tmp_path / "key.pem"
@@ -317,12 +324,7 @@ def test_english_unchanged(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    good = to_pem(certs.leaf.der)
-    broken = b"-----BEGIN CERTIFICATE-----\nMIIB!!not base64!!\n-----END CERTIFICATE-----\n"
-    bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(good + broken + key_pem(certs.sm2) + to_pem(certs.sm2.der))
-    line_broken = 1 + lines_in(good)
-    line_key = line_broken + lines_in(broken)
+    bundle, line_broken, line_key = pem_bundle(certs, tmp_path)
     tail = tmp_path / "tail.der"
     tail.write_bytes(certs.leaf.der + b"garbage")
     p12 = tmp_path / "soft.p12"
@@ -582,31 +584,12 @@ def test_password_prompt_in_chinese_from_the_locale(
     env["LANG"] = "zh_CN.UTF-8"
     prompt = zh("Password for PKCS#12 file {path}: ", path=path)
     assert prompt == f"PKCS#12 文件 {path} 的密码："
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: ukeytool on the terminal
-        os.execve(
-            sys.executable,
-            [sys.executable, "-m", "ukeytool", "inspect-file", str(path), *AT, *NEVER],
-            env,
-        )
-    transcript = b""
-
-    def read_until(marker: bytes) -> None:
-        nonlocal transcript
-        while marker not in transcript:
-            ready, _w, _x = select.select([fd], [], [], 60)
-            assert ready, f"no {marker!r} from ukeytool: {transcript!r}"
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the child closed the terminal
-                chunk = b""
-            assert chunk, f"ukeytool ended before {marker!r}: {transcript!r}"
-            transcript += chunk
-
-    read_until(prompt.encode())
-    os.write(fd, PASSWORD.encode() + b"\n")
-    read_until("共 1 个证书：1 个有效".encode())
-    _pid, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == ExitCode.OK
+    code, transcript = answer_on_a_terminal(
+        ["inspect-file", str(path), *AT, *NEVER],
+        env,
+        prompt.encode(),
+        PASSWORD,
+        "共 1 个证书：1 个有效".encode(),
+    )
+    assert code == ExitCode.OK
     assert PASSWORD.encode() not in transcript  # not echoed

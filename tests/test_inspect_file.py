@@ -909,17 +909,14 @@ def test_cli_imports_no_pkcs11_module(certs: Certs, tmp_path: Path) -> None:
     assert json.loads(done.stdout)["files"][0]["format"] == "pem"
 
 
-def test_cli_asks_for_the_password_on_a_terminal(certs: Certs, tmp_path: Path) -> None:
-    path = tmp_path / "soft.p12"
-    path.write_bytes(to_pkcs12(certs.leaf, password=PASSWORD))
-    env = {k: v for k, v in os.environ.items() if k != ENV}
+def answer_on_a_terminal(
+    args: list[str], env: dict[str, str], prompt: bytes, answer: str, until: bytes
+) -> tuple[int, bytes]:
+    """Run ``python -m ukeytool ARGS`` on a pseudo-terminal, type ``answer`` after
+    ``prompt``, read until ``until``; the exit code and everything the terminal showed."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: ukeytool on the terminal
-        os.execve(
-            sys.executable,
-            [sys.executable, "-m", "ukeytool", "inspect-file", str(path), *AT, "--color", "never"],
-            env,
-        )
+        os.execve(sys.executable, [sys.executable, "-m", "ukeytool", *args], env)
     transcript = b""
 
     def read_until(marker: bytes) -> None:
@@ -934,12 +931,26 @@ def test_cli_asks_for_the_password_on_a_terminal(certs: Certs, tmp_path: Path) -
             assert chunk, f"ukeytool ended before {marker!r}: {transcript!r}"
             transcript += chunk
 
-    read_until(b"Password for PKCS#12 file ")
-    os.write(fd, PASSWORD.encode() + b"\n")
-    read_until(b"1 certificate: 1 valid")
+    read_until(prompt)
+    os.write(fd, answer.encode() + b"\n")
+    read_until(until)
     _, status = os.waitpid(pid, 0)
     os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == ExitCode.OK
+    return os.waitstatus_to_exitcode(status), transcript
+
+
+def test_cli_asks_for_the_password_on_a_terminal(certs: Certs, tmp_path: Path) -> None:
+    path = tmp_path / "soft.p12"
+    path.write_bytes(to_pkcs12(certs.leaf, password=PASSWORD))
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    code, transcript = answer_on_a_terminal(
+        ["inspect-file", str(path), *AT, "--color", "never"],
+        env,
+        b"Password for PKCS#12 file ",
+        PASSWORD,
+        b"1 certificate: 1 valid",
+    )
+    assert code == ExitCode.OK
     assert PASSWORD.encode() not in transcript  # not echoed
 
 
