@@ -57,7 +57,7 @@ nitpick_ignore = [
     ("py:func", "default_p11kit_dirs"),
     ("py:func", "default_catalogue_paths"),
     ("py:func", "default_library_dirs"),
-    ("py:func", "ukeytool._backend.check_module_file"),
+    ("py:func", "ukeytool.pkcs11.backend.check_module_file"),
     # Renewal advice: days are datetime.date values; the policy file paths behind
     # load_policies() and user_policies_path().
     ("py:class", "datetime.date"),

@@ -2,7 +2,7 @@
 # Bring the translation catalogues up to date with the source (needs GNU gettext):
 #   scripts/update-messages.sh
 # 1. xgettext collects every string marked with _(), N_(), ngettext() and pgettext() in
-#    src/ukeytool/*.py into a template (a temporary ukeytool.pot; for a new language,
+#    every src/ukeytool/**/*.py into a template (a temporary ukeytool.pot; for a new language,
 #    `msginit -i` that template into locale/<ll_CC>/LC_MESSAGES/ukeytool.po);
 # 2. msgmerge adds new strings to each catalogue (locale/*/LC_MESSAGES/ukeytool.po), marks
 #    changed ones fuzzy and keeps removed ones as obsolete (#~) entries;
@@ -18,7 +18,7 @@ xgettext --language=Python --from-code=UTF-8 \
   --keyword=_ --keyword=N_ --keyword=ngettext:1,2 --keyword=pgettext:1c,2 \
   --add-comments=Translators: --sort-by-file --add-location=file --no-wrap \
   --package-name=ukeytool --msgid-bugs-address=https://ukeytool.invalid/issues \
-  --output="$pot" src/ukeytool/*.py
+  --output="$pot" $(find src/ukeytool -name "*.py" | sort)
 for po in "$locale"/*/LC_MESSAGES/ukeytool.po; do
   msgmerge --quiet --update --backup=none --no-wrap "$po" "$pot"
   echo "$po:"

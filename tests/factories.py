@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ukeytool._cryptoki import SLOT_FLAGS, TOKEN_FLAGS, flag_names
-from ukeytool._model import ModuleInfo, PinState, SlotInfo, TokenInfo
-from ukeytool._text import Text, decode_text
+from ukeytool.model import ModuleInfo, PinState, SlotInfo, TokenInfo
+from ukeytool.model.text import Text, decode_text
+from ukeytool.pkcs11.cryptoki import SLOT_FLAGS, TOKEN_FLAGS, flag_names
 
 CKF_TOKEN_PRESENT = 0x1
 CKF_LOGIN_REQUIRED = 0x4

@@ -16,17 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ukeytool._check import (
-    SEVERITY,
-    CheckResult,
-    CheckState,
-    check_reports,
-    check_to_dict,
-    worst,
-)
-from ukeytool._errors import UsageError
-from ukeytool._mask import mask_number, mask_personal
-from ukeytool._model import (
+from ukeytool.errors import UsageError
+from ukeytool.judging.validity import judge
+from ukeytool.model import (
     Certificate,
     CertificateEntry,
     ModuleFailure,
@@ -38,7 +30,15 @@ from ukeytool._model import (
     Status,
     TokenInfo,
 )
-from ukeytool._validity import judge
+from ukeytool.rendering.check import (
+    SEVERITY,
+    CheckResult,
+    CheckState,
+    check_reports,
+    check_to_dict,
+    worst,
+)
+from ukeytool.rendering.mask import mask_number, mask_personal
 
 from .factories import (
     CKF_TOKEN_INITIALIZED,

@@ -164,7 +164,7 @@ def test_nothing_discovered(
 ) -> None:
     # An empty machine cannot be made here without hiding the real registry.
     monkeypatch.delenv("PKCS11_MODULE", raising=False)
-    monkeypatch.setattr("ukeytool._discovery.discover", lambda **_: [])
+    monkeypatch.setattr("ukeytool.config.discovery.discover", lambda **_: [])
     code, out, err = run(capsys, "list-tokens")
     assert code == ExitCode.USAGE
     assert out == ""

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ukeytool import UsageError
-from ukeytool._discovery import (
+from ukeytool.config.discovery import (
     P11KIT_ADMIN_DIR,
     P11KIT_PACKAGE_DIR,
     SHIPPED_CATALOGUE,

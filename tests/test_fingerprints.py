@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ukeytool._certificate import read_certificate
+from ukeytool.certificates.x509 import read_certificate
 from ukeytool.testing.certs import mint
 
 UTC = datetime.timezone.utc
@@ -84,10 +84,10 @@ activate = 1
 CHILD = textwrap.dedent(
     """\
     import datetime, hashlib, json, sys
-    from ukeytool._certificate import read_certificate
-    from ukeytool._model import CertificateEntry, Status, Validity
-    from ukeytool._render_json import _certificate
-    from ukeytool._render_text import render_certificate_details
+    from ukeytool.certificates.x509 import read_certificate
+    from ukeytool.model import CertificateEntry, Status, Validity
+    from ukeytool.rendering.json import _certificate
+    from ukeytool.rendering.text import render_certificate_details
     der = sys.stdin.buffer.read()
     cert = read_certificate(der)
     entry = CertificateEntry(1, None, None, 0, False, cert, Validity(Status.VALID, 1))

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 import ukeytool
-from ukeytool import _i18n
-from ukeytool._errors import UsageError
-from ukeytool._i18n import (
+from ukeytool.cli import ExitCode, main
+from ukeytool.errors import UsageError
+from ukeytool.i18n import (
     LOCALE_DIR,
     PoError,
     _,
@@ -34,9 +34,10 @@ from ukeytool._i18n import (
     set_language,
     using,
 )
-from ukeytool._model import Report, SlotReport
-from ukeytool._render_text import render_text
-from ukeytool.cli import ExitCode, main
+from ukeytool.i18n import _legacy as _retr
+from ukeytool.i18n import catalogue as _cat
+from ukeytool.model import Report, SlotReport
+from ukeytool.rendering.text import render_text
 
 from .conftest import FIXED_NOW, Bank
 from .factories import make_module_info, make_slot_info, make_token_info
@@ -53,7 +54,7 @@ def marked_strings() -> set[str | tuple[str, str]]:
     """Every string the code marks for translation, found the way xgettext finds them:
     literal arguments of _(), N_(), ngettext() and pgettext()."""
     found: set[str | tuple[str, str]] = set()
-    for path in sorted(SOURCE.glob("*.py")):
+    for path in sorted(SOURCE.rglob("*.py")):
         tree = ast.parse(path.read_text("utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
@@ -228,7 +229,7 @@ def test_a_broken_catalogue_falls_back_to_english(
     forget_catalogues()
     try:
         with monkeypatch.context() as patch:
-            patch.setattr(_i18n, "LOCALE_DIR", tmp_path)
+            patch.setattr(_cat, "LOCALE_DIR", tmp_path)
             with using("zh"):
                 assert _("valid") == "valid"
     finally:
@@ -238,12 +239,12 @@ def test_a_broken_catalogue_falls_back_to_english(
 
 
 def forget_catalogues() -> None:
-    for cached in (_i18n._catalogue, _i18n._catalogue_templates, _i18n.translations):
+    for cached in (_cat._catalogue, _retr._catalogue_templates, _cat.translations):
         cached.cache_clear()
 
 
 def test_retranslate_finds_the_template_and_translates_details_only() -> None:
-    from ukeytool._i18n import N_, retranslate
+    from ukeytool.i18n import N_, retranslate
 
     outer = N_("the module failed: {detail}")
     inner = N_(
@@ -275,14 +276,14 @@ def test_retranslate_finds_the_template_and_translates_details_only() -> None:
         # A placeholder may come twice: the second time it must be the same value.
         twice = "{path} and {path} again"
         assert retranslate("a and a again", [twice]) == "a and a again"  # no translation
-        assert _i18n._template_pattern(twice)[0].fullmatch("a and a again")
-        assert not _i18n._template_pattern(twice)[0].fullmatch("a and b again")
+        assert _retr._template_pattern(twice)[0].fullmatch("a and a again")
+        assert not _retr._template_pattern(twice)[0].fullmatch("a and b again")
         # Only the templates given, when given.
         assert retranslate(sentence, [inner]) == sentence
         # A template with hardly any words of its own is never used to match.
         assert all(
             sum(c.isalpha() for c in re.sub(r"\{\w+\}", "", t)) >= 4
-            for t in _i18n._catalogue_templates("zh")
+            for t in _retr._catalogue_templates("zh")
         )
 
 
@@ -330,7 +331,7 @@ def test_normalize_and_set_language() -> None:
 def test_import_stays_light() -> None:
     code = (
         "import sys, ukeytool\n"
-        "loaded = [m for m in ('gettext', 'ukeytool._i18n', 'ukeytool._renewal') "
+        "loaded = [m for m in ('gettext', 'ukeytool.i18n', 'ukeytool.judging.renewal') "
         "if m in sys.modules]\n"
         "print(loaded)\n"
     )
@@ -361,8 +362,8 @@ def test_chinese_listing_lines_up() -> None:
         at_now("CFCA OCA1", 400, "sign", 2),
         at_now("中国金融认证中心", -30, "加密", 3),
     ]
-    from ukeytool._discovery import SHIPPED_CATALOGUE, load_catalogue
-    from ukeytool._renewal import advise
+    from ukeytool.config.discovery import SHIPPED_CATALOGUE, load_catalogue
+    from ukeytool.judging.renewal import advise
 
     report = advise(
         report_of(entries), policies=POLICIES, catalogue=load_catalogue([SHIPPED_CATALOGUE])
@@ -407,7 +408,7 @@ def test_chinese_listing_lines_up() -> None:
 
 
 def test_status_and_pin_words_in_chinese() -> None:
-    from ukeytool._model import PinState
+    from ukeytool.model import PinState
 
     token = make_token_info(pin_state=PinState.LOCKED)
     report = Report(make_module_info(), (SlotReport(make_slot_info(), token, ()),), FIXED_NOW, 30)
@@ -520,7 +521,7 @@ def test_cli_errors_in_chinese(
 def test_cli_no_module_in_chinese(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from ukeytool import _discovery
+    from ukeytool.config import discovery as _discovery
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 import ukeytool
-from ukeytool._check import check_reports, check_to_dict
-from ukeytool._i18n import _, pgettext, retranslate, using
-from ukeytool._model import (
+from ukeytool.cli import ExitCode, main
+from ukeytool.i18n import _, pgettext, retranslate, using
+from ukeytool.judging.relations import finding_message, key_presence_reason, relate
+from ukeytool.model import (
     CertificateEntry,
     KeyObject,
     Report,
@@ -30,9 +31,8 @@ from ukeytool._model import (
     Status,
     Validity,
 )
-from ukeytool._relations import finding_message, key_presence_reason, relate
-from ukeytool._text import decode_text
-from ukeytool.cli import ExitCode, main
+from ukeytool.model.text import decode_text
+from ukeytool.rendering.check import check_reports, check_to_dict
 from ukeytool.testing.certs import (
     to_pem,
     with_gbk_subject_cn,
@@ -465,7 +465,7 @@ def test_uri_errors_are_made_in_english() -> None:
 
 
 def test_key_id_mismatch_and_presence_in_chinese(bank: Bank) -> None:
-    from ukeytool._certificate import read_certificate
+    from ukeytool.certificates.x509 import read_certificate
 
     cert = read_certificate(bank.certs["valid"].der)
     valid = Validity(Status.VALID, 365)
@@ -502,7 +502,7 @@ def test_key_id_mismatch_and_presence_in_chinese(bank: Bank) -> None:
 
 
 def test_nested_reasons_of_the_certificate_reader(bank: Bank) -> None:
-    from ukeytool._certificate import read_certificate
+    from ukeytool.certificates.x509 import read_certificate
 
     der = with_subject_value(bank.certs["valid"].der, "李四".encode("gbk"), tag=UTF8_STRING)
     refused, note = read_certificate(der).problems
@@ -524,8 +524,8 @@ def test_nested_reasons_of_the_certificate_reader(bank: Bank) -> None:
 
 
 def test_holder_words_in_the_chinese_details(bank: Bank) -> None:
-    from ukeytool._certificate import read_certificate
-    from ukeytool._render_text import render_certificate_details
+    from ukeytool.certificates.x509 import read_certificate
+    from ukeytool.rendering.text import render_certificate_details
 
     der = with_subject_value(
         bank.certs["valid"].der, f"051@张三@Z{ID_NUMBER}@0001".encode(), tag=UTF8_STRING
@@ -542,7 +542,13 @@ def test_holder_words_in_the_chinese_details(bank: Bank) -> None:
 
 # --- every template of these files ------------------------------------------------------
 
-FILES = ("_certificate.py", "_relations.py", "_uri.py", "_check.py", "_model.py")
+FILES = (
+    "certificates/x509.py",
+    "judging/relations.py",
+    "pkcs11/uri.py",
+    "rendering/check.py",
+    "model/__init__.py",
+)
 
 
 def templates() -> Iterator[str]:

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 import ukeytool
-from ukeytool._discovery import (
+from ukeytool.cli import ExitCode, main
+from ukeytool.config.discovery import (
     CatalogueError,
     load_catalogue,
     no_module_message,
 )
-from ukeytool._i18n import N_, _, retranslate, using
-from ukeytool._renewal import RenewalPolicyError, load_policies
-from ukeytool.cli import ExitCode, main
+from ukeytool.i18n import N_, _, retranslate, using
+from ukeytool.judging.renewal import RenewalPolicyError, load_policies
 
 from .conftest import Bank
 from .test_discovery import fake_module, write_module_file
@@ -32,7 +32,7 @@ from .test_i18n import catalogue
 from .test_renewal import USER_FILE, _policy, write
 
 SOURCE = Path(ukeytool.__file__).parent
-MY_FILES = ("_jsonfile.py", "_renewal.py", "_discovery.py")
+MY_FILES = ("config/jsonfile.py", "judging/renewal.py", "config/discovery.py")
 AT = ["--at", "2030-01-01T00:00:00Z"]
 
 # The templates the messages are made of (as in the code, which the coverage test below
@@ -515,7 +515,7 @@ def test_registry_warnings_in_chinese(
 
 def test_other_discovery_notes_in_chinese(tmp_path: Path) -> None:
     """The notes that need a real trust module or an SKF library, from the library."""
-    from ukeytool._discovery import discover
+    from ukeytool.config.discovery import discover
 
     share = tmp_path / "share"
     lib = fake_module(tmp_path / "libtrust.so")
@@ -559,7 +559,7 @@ def test_other_discovery_notes_in_chinese(tmp_path: Path) -> None:
 def test_no_module_found_in_chinese(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ukeytool import _discovery
+    from ukeytool.config import discovery as _discovery
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setattr(_discovery, "discover", lambda **_kw: [])

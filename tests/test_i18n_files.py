@@ -1,9 +1,9 @@
 """`ukeytool inspect-file` in Simplified Chinese: every problem, location, key line, error
 line, the password prompt and hint; English exactly as before.
 
-Problems are made in English by ``ukeytool._files`` (``N_`` templates) and translated when
-shown (``_i18n.retranslate``), so these tests check both ends: the Chinese a user reads,
-and that every message the module can make is matched by its own template.
+Problems are made in English by ``ukeytool.certificates.files`` (``N_`` templates) and
+translated when shown (``_i18n.retranslate``), so these tests check both ends: the
+Chinese a user reads, and that every message the module can make is matched by its own template.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 import ukeytool
-from ukeytool import _files
-from ukeytool._i18n import _, retranslate, using
+from ukeytool.certificates import files as _files
 from ukeytool.cli import ExitCode, main
+from ukeytool.i18n import _, retranslate, using
 from ukeytool.testing.certs import to_pem, to_pkcs7, to_pkcs12
 
 from .conftest import FIXED_NOW

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from ukeytool import cli
-from ukeytool._i18n import _, translations, using
 from ukeytool.cli import ARGPARSE_MESSAGES, ARGPARSE_PLURALS, ExitCode, main
+from ukeytool.i18n import _, translations, using
 
 SRC = Path(cli.__file__).resolve().parents[1]
 COMMANDS = ["list-tokens", "check", "list-modules", "inspect-file"]

@@ -23,18 +23,18 @@ from typing import Any
 import pytest
 
 import ukeytool
-from ukeytool import _i18n
-from ukeytool._backend import _python_elf
-from ukeytool._i18n import _, retranslate, using
-from ukeytool._model import ModuleFailure
 from ukeytool.cli import ExitCode, _failure_text, main
+from ukeytool.i18n import _, retranslate, using
+from ukeytool.i18n import _legacy as _retr
+from ukeytool.model import ModuleFailure
+from ukeytool.pkcs11.backend import _python_elf
 
 from .conftest import Bank
 from .shim_module import AT, run_ukeytool, shim_env
 from .test_module_loading import _elf_header, build_so, needs_cc
 
 SOURCE = Path(ukeytool.__file__).parent
-FILES = ("_backend.py", "_isolate.py", "_inspect.py")
+FILES = ("pkcs11/backend.py", "pkcs11/isolate.py", "pkcs11/inspect.py")
 ERROR = "ukeytool: error: "
 ERROR_ZH = "ukeytool：错误："
 
@@ -106,8 +106,8 @@ def test_every_template_is_translated_and_matched_back(template: str) -> None:
 
 
 def test_every_catalogue_template_can_be_matched() -> None:
-    for template in _i18n._catalogue_templates("zh"):
-        _i18n._template_pattern(template)  # no repeated names, no bad pattern
+    for template in _retr._catalogue_templates("zh"):
+        _retr._template_pattern(template)  # no repeated names, no bad pattern
 
 
 def test_a_sentence_no_template_knows_gets_a_lead_in() -> None:
@@ -400,9 +400,9 @@ def test_crash_in_chinese_text_json_and_check(shim: Path, bank: Bank) -> None:
 def test_timed_out_and_crashed_failures_in_text_json_and_check() -> None:
     """The two failures of the isolation, as the renderers show them beside a report
     (the real ones above; here without waiting for a time limit beside a good module)."""
-    from ukeytool._check import check_reports
-    from ukeytool._render_json import render_json
-    from ukeytool._render_text import render_text
+    from ukeytool.rendering.check import check_reports
+    from ukeytool.rendering.json import render_json
+    from ukeytool.rendering.text import render_text
 
     from .conftest import FIXED_NOW
     from .factories import make_module_info

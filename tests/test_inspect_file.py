@@ -28,9 +28,9 @@ from jsonschema import Draft202012Validator
 
 import ukeytool
 from ukeytool import FileKey, FileReport, Problem, Role, Status, Validity
-from ukeytool._render_json import files_to_dict, report_to_dict
-from ukeytool._render_text import render_files_text
 from ukeytool.cli import ExitCode, main
+from ukeytool.rendering.json import files_to_dict, report_to_dict
+from ukeytool.rendering.text import render_files_text
 from ukeytool.testing.certs import (
     Minted,
     to_pem,
@@ -568,7 +568,7 @@ def test_pkcs12_that_nothing_can_decrypt_says_so(certs: Certs, tmp_path: Path) -
 def test_rc2_decryption_meets_the_rfc_vectors(key: str, bits: int, plain: str, cipher: str) -> None:
     # 40-bit RC2 is ukeytool's own (cryptography only has 128-bit RC2); the legacy
     # PKCS#12 tests check it end to end against OpenSSL.
-    from ukeytool._files import _rc2_decrypt_block, _rc2_key_schedule
+    from ukeytool.certificates.files import _rc2_decrypt_block, _rc2_key_schedule
 
     schedule = _rc2_key_schedule(bytes.fromhex(key), bits)
     assert _rc2_decrypt_block(schedule, bytes.fromhex(cipher)).hex() == plain
@@ -900,7 +900,7 @@ def test_cli_imports_no_pkcs11_module(certs: Certs, tmp_path: Path) -> None:
         "from ukeytool.cli import main\n"
         f"assert main(['inspect-file', {str(path)!r}, '--json']) == 0\n"
         "assert 'pkcs11' not in sys.modules, 'python-pkcs11 was imported'\n"
-        "assert 'ukeytool._backend' not in sys.modules\n"
+        "assert 'ukeytool.pkcs11.backend' not in sys.modules\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, check=False, timeout=60

@@ -37,8 +37,8 @@ from ukeytool import (
     UsageError,
     WrongArchitecture,
 )
-from ukeytool._isolate import inspect_in_child
 from ukeytool.cli import ExitCode, _only_failures, main
+from ukeytool.pkcs11.isolate import inspect_in_child
 
 from .conftest import FIXED_NOW, Bank
 from .shim_module import AT, shim_env

@@ -14,8 +14,8 @@ import json
 
 import pytest
 
-from ukeytool._certificate import read_certificate
-from ukeytool._model import (
+from ukeytool.certificates.x509 import read_certificate
+from ukeytool.model import (
     Certificate,
     CertificateEntry,
     Holder,
@@ -25,9 +25,9 @@ from ukeytool._model import (
     Status,
     Validity,
 )
-from ukeytool._render_json import _certificate, report_to_dict
-from ukeytool._render_text import render_certificate_details, render_text
-from ukeytool._text import decode_text
+from ukeytool.model.text import decode_text
+from ukeytool.rendering.json import _certificate, report_to_dict
+from ukeytool.rendering.text import render_certificate_details, render_text
 from ukeytool.testing.certs import (
     BMP_STRING,
     PRINTABLE_STRING,

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from ukeytool._certificate import read_certificate
-from ukeytool._mask import mask_certificate, mask_report, mask_text
-from ukeytool._render_json import report_to_dict
-from ukeytool._render_text import render_certificate_details, render_text
-from ukeytool._text import decode_text
+from ukeytool.certificates.x509 import read_certificate
 from ukeytool.cli import main
+from ukeytool.model.text import decode_text
+from ukeytool.rendering.json import report_to_dict
+from ukeytool.rendering.mask import mask_certificate, mask_report, mask_text
+from ukeytool.rendering.text import render_certificate_details, render_text
 from ukeytool.testing.certs import (
     BMP_STRING,
     PRINTABLE_STRING,
@@ -279,7 +279,7 @@ def test_mask_text_keeps_the_encoding() -> None:
 def test_renderers_take_the_library_argument(
     env: PersonalToken, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ukeytool._inspect import inspect
+    from ukeytool.pkcs11.inspect import inspect
 
     report = inspect(str(env.store.module_path), at=FIXED_NOW)
     assert SENTINEL in json.dumps(

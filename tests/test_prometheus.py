@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from prometheus_client import parser
 
-from ukeytool._model import ModuleFailure, PinState, Problem, Report, Status
-from ukeytool._render_prometheus import (
+from ukeytool.model import ModuleFailure, PinState, Problem, Report, Status
+from ukeytool.rendering.prometheus import (
     FAMILIES,
     LABELS,
     escape_label_value,

@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 
 from ukeytool import read_certificate
-from ukeytool._check import CheckState, check_reports, check_to_dict
-from ukeytool._inspect import inspect
-from ukeytool._model import (
+from ukeytool.cli import ExitCode, main
+from ukeytool.judging.relations import relate, relate_slot
+from ukeytool.judging.validity import judge
+from ukeytool.model import (
     CertificateEntry,
     KeyObject,
     LoginOutcome,
@@ -34,11 +35,10 @@ from ukeytool._model import (
     Severity,
     SlotReport,
 )
-from ukeytool._relations import relate, relate_slot
-from ukeytool._render_json import render_json
-from ukeytool._render_text import render_text
-from ukeytool._validity import judge
-from ukeytool.cli import ExitCode, main
+from ukeytool.pkcs11.inspect import inspect
+from ukeytool.rendering.check import CheckState, check_reports, check_to_dict
+from ukeytool.rendering.json import render_json
+from ukeytool.rendering.text import render_text
 from ukeytool.testing.certs import Minted, mint, mint_openssl
 from ukeytool.testing.softhsm import (
     CertObject,
@@ -950,7 +950,8 @@ def test_check_masks_findings() -> None:
 def test_relations_import_nothing_heavy() -> None:
     # The text renderer imports the relations module; neither may pull in the parsers.
     code = (
-        "import sys, ukeytool._relations, ukeytool._render_text, ukeytool._check\n"
+        "import sys, ukeytool.judging.relations, ukeytool.rendering.text\n"
+        "import ukeytool.rendering.check\n"
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "heavy = {'pkcs11', 'cryptography', 'asn1crypto'} & loaded\n"
         "assert not heavy, heavy\n"

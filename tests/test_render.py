@@ -20,8 +20,9 @@ import jsonschema
 import pytest
 
 from ukeytool import __version__
-from ukeytool._errors import UsageError
-from ukeytool._model import (
+from ukeytool.errors import UsageError
+from ukeytool.judging.validity import judge
+from ukeytool.model import (
     Certificate,
     CertificateEntry,
     ModuleInfo,
@@ -33,11 +34,10 @@ from ukeytool._model import (
     Status,
     TokenInfo,
 )
-from ukeytool._render_json import SCHEMA_ID, render_json, report_to_dict
-from ukeytool._render_text import display_width, pad, render_text
-from ukeytool._text import Text
-from ukeytool._uri import parse_uri
-from ukeytool._validity import judge
+from ukeytool.model.text import Text
+from ukeytool.pkcs11.uri import parse_uri
+from ukeytool.rendering.json import SCHEMA_ID, render_json, report_to_dict
+from ukeytool.rendering.text import display_width, pad, render_text
 
 from .factories import (
     CKF_LOGIN_REQUIRED,
@@ -799,7 +799,7 @@ def test_text_empty_list() -> None:
 
 def test_renderers_import_nothing_heavy() -> None:
     code = (
-        "import sys, ukeytool._render_text, ukeytool._render_json\n"
+        "import sys, ukeytool.rendering.text, ukeytool.rendering.json\n"
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "heavy = {'pkcs11', 'cryptography', 'asn1crypto'} & loaded\n"
         "assert not heavy, heavy\n"

@@ -16,23 +16,10 @@ import jsonschema
 import pytest
 
 import ukeytool
-from ukeytool._check import check_reports, check_to_dict
-from ukeytool._discovery import SHIPPED_CATALOGUE, load_catalogue
-from ukeytool._errors import UsageError
-from ukeytool._model import (
-    BankRule,
-    Certificate,
-    CertificateEntry,
-    PinState,
-    RenewalAction,
-    RenewalPhase,
-    Report,
-    SlotReport,
-    WindowState,
-)
-from ukeytool._render_json import report_to_dict
-from ukeytool._render_text import render_text
-from ukeytool._renewal import (
+from ukeytool.cli import ExitCode, main
+from ukeytool.config.discovery import SHIPPED_CATALOGUE, load_catalogue
+from ukeytool.errors import UsageError
+from ukeytool.judging.renewal import (
     CHINA_STANDARD_TIME,
     SHIPPED_POLICIES,
     RenewalPolicyError,
@@ -48,8 +35,21 @@ from ukeytool._renewal import (
     token_advice_message,
     user_policies_path,
 )
-from ukeytool._validity import judge
-from ukeytool.cli import ExitCode, main
+from ukeytool.judging.validity import judge
+from ukeytool.model import (
+    BankRule,
+    Certificate,
+    CertificateEntry,
+    PinState,
+    RenewalAction,
+    RenewalPhase,
+    Report,
+    SlotReport,
+    WindowState,
+)
+from ukeytool.rendering.check import check_reports, check_to_dict
+from ukeytool.rendering.json import report_to_dict
+from ukeytool.rendering.text import render_text
 
 from .conftest import FIXED_NOW, Bank
 from .factories import make_module_info, make_slot_info, make_token_info, t

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import ukeytool
-from ukeytool import _backend
+from ukeytool.pkcs11 import backend as _backend
 
 from .conftest import FIXED_NOW, Bank
 from .shim_module import AT, shim_env

@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ukeytool
-from ukeytool._errors import UsageError
-from ukeytool._model import Report, SlotReport
-from ukeytool._uri import (
+from ukeytool.errors import UsageError
+from ukeytool.model import Report, SlotReport
+from ukeytool.pkcs11.uri import (
     Pkcs11Uri,
     certificate_uri,
     filter_report,
@@ -553,7 +553,7 @@ def test_filter_report() -> None:
 
 def test_uri_module_imports_nothing_heavy() -> None:
     code = (
-        "import sys, ukeytool._uri\n"
+        "import sys, ukeytool.pkcs11.uri\n"
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "heavy = {'pkcs11', 'cryptography', 'asn1crypto'} & loaded\n"
         "assert not heavy, heavy\n"

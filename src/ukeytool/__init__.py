@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._errors import (
+from ._version import __version__
+from .errors import (
     AuthenticationError,
     CertificateError,
     MissingDependency,
@@ -49,10 +50,9 @@ from ._errors import (
     UsageError,
     WrongArchitecture,
 )
-from ._interface import Backend, ObjectListing, RawCertificateObject, RawKeyObject
-from ._login import Login, Pin
-from ._mask import mask_certificate, mask_report
-from ._model import (
+from .judging.relations import relate, relate_slot
+from .judging.validity import judge
+from .model import (
     Advice,
     BankChoice,
     BankRule,
@@ -89,9 +89,10 @@ from ._model import (
     Validity,
     WindowState,
 )
-from ._relations import relate, relate_slot
-from ._text import Text, decode_text
-from ._uri import (
+from .model.text import Text, decode_text
+from .pkcs11.interface import Backend, ObjectListing, RawCertificateObject, RawKeyObject
+from .pkcs11.login import Login, Pin
+from .pkcs11.uri import (
     Pkcs11Uri,
     certificate_uri,
     filter_report,
@@ -105,16 +106,13 @@ from ._uri import (
     uri_matches_certificate,
     uri_matches_token,
 )
-from ._validity import judge
-from ._version import __version__
+from .rendering.mask import mask_certificate, mask_report
 
 if TYPE_CHECKING:
-    from ._backend import Module, open_module
-    from ._certificate import read_certificate
-    from ._discovery import CatalogueError, FoundModule, discover, no_module_message
-    from ._files import inspect_file, inspect_files
-    from ._inspect import inspect, inspect_backend, inspect_modules, read_slot
-    from ._renewal import (
+    from .certificates.files import inspect_file, inspect_files
+    from .certificates.x509 import read_certificate
+    from .config.discovery import CatalogueError, FoundModule, discover, no_module_message
+    from .judging.renewal import (
         IssuerHint,
         PolicyChannel,
         RenewalPolicies,
@@ -131,6 +129,8 @@ if TYPE_CHECKING:
         token_advice_message,
         user_policies_path,
     )
+    from .pkcs11.backend import Module, open_module
+    from .pkcs11.inspect import inspect, inspect_backend, inspect_modules, read_slot
 
 __all__ = [
     "Advice",
@@ -240,34 +240,34 @@ __all__ = [
 ]
 
 _LAZY = {
-    "CatalogueError": "_discovery",
-    "FoundModule": "_discovery",
-    "discover": "_discovery",
-    "no_module_message": "_discovery",
-    "Module": "_backend",
-    "open_module": "_backend",
-    "read_certificate": "_certificate",
-    "inspect": "_inspect",
-    "inspect_backend": "_inspect",
-    "inspect_modules": "_inspect",
-    "read_slot": "_inspect",
-    "inspect_file": "_files",
-    "inspect_files": "_files",
-    "IssuerHint": "_renewal",
-    "PolicyChannel": "_renewal",
-    "RenewalPolicies": "_renewal",
-    "RenewalPolicy": "_renewal",
-    "RenewalPolicyError": "_renewal",
-    "WindowEdge": "_renewal",
-    "advice_message": "_renewal",
-    "advice_summary": "_renewal",
-    "advise": "_renewal",
-    "advise_certificate": "_renewal",
-    "bank_message": "_renewal",
-    "choose_bank": "_renewal",
-    "load_policies": "_renewal",
-    "token_advice_message": "_renewal",
-    "user_policies_path": "_renewal",
+    "CatalogueError": "config.discovery",
+    "FoundModule": "config.discovery",
+    "discover": "config.discovery",
+    "no_module_message": "config.discovery",
+    "Module": "pkcs11.backend",
+    "open_module": "pkcs11.backend",
+    "read_certificate": "certificates.x509",
+    "inspect": "pkcs11.inspect",
+    "inspect_backend": "pkcs11.inspect",
+    "inspect_modules": "pkcs11.inspect",
+    "read_slot": "pkcs11.inspect",
+    "inspect_file": "certificates.files",
+    "inspect_files": "certificates.files",
+    "IssuerHint": "judging.renewal",
+    "PolicyChannel": "judging.renewal",
+    "RenewalPolicies": "judging.renewal",
+    "RenewalPolicy": "judging.renewal",
+    "RenewalPolicyError": "judging.renewal",
+    "WindowEdge": "judging.renewal",
+    "advice_message": "judging.renewal",
+    "advice_summary": "judging.renewal",
+    "advise": "judging.renewal",
+    "advise_certificate": "judging.renewal",
+    "bank_message": "judging.renewal",
+    "choose_bank": "judging.renewal",
+    "load_policies": "judging.renewal",
+    "token_advice_message": "judging.renewal",
+    "user_policies_path": "judging.renewal",
 }
 
 

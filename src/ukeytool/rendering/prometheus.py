@@ -1,4 +1,4 @@
-"""Reports as Prometheus metrics: a pure function from :class:`~ukeytool._model.Report`
+"""Reports as Prometheus metrics: a pure function from :class:`~ukeytool.model.Report`
 values to the text exposition format, for node_exporter's textfile collector.
 
 Following x509-certificate-exporter: a certificate's end of validity is exported as a
@@ -38,7 +38,7 @@ Choices, so alert rules can rely on them:
 * No sample has a timestamp: the textfile collector refuses them. The report's moment
   is ``ukeytool_report_timestamp_seconds``.
 * Unless ``show_personal_data``, labels, names and paths go through
-  :func:`~ukeytool._mask.mask_personal`: ID-card numbers in a CFCA subject CN never
+  :func:`~ukeytool.rendering.mask.mask_personal`: ID-card numbers in a CFCA subject CN never
   reach the time-series database. Serial numbers and CKA_ID are not masked.
 
 :func:`write_textfile` writes the text so that a scrape never sees half a file.
@@ -53,8 +53,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 
-from ._mask import mask_optional
-from ._model import (
+from ..model import (
     CertificateEntry,
     ModuleFailure,
     PinState,
@@ -63,7 +62,8 @@ from ._model import (
     Status,
     TokenInfo,
 )
-from ._text import Text, escape_control
+from ..model.text import Text, escape_control
+from .mask import mask_optional
 
 __all__ = ["FAMILIES", "LABELS", "escape_label_value", "render_prometheus", "write_textfile"]
 

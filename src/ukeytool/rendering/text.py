@@ -1,14 +1,14 @@
-"""Reports as a listing for people: a pure function from :class:`~ukeytool._model.Report`
+"""Reports as a listing for people: a pure function from :class:`~ukeytool.model.Report`
 values to text.
 
 Every string that came from a module, a token or a certificate goes through
-:func:`~ukeytool._text.escape_control`, so a label cannot steer the terminal. Text that
+:func:`~ukeytool.model.text.escape_control`, so a label cannot steer the terminal. Text that
 was not valid UTF-8 (decoded as a guess) is marked with a trailing ``†`` and explained,
 with its raw bytes, in a footnote at the end. Columns are lined up by display width:
 East Asian wide and fullwidth characters take two columns (:func:`display_width`).
 
 Personal data is masked unless ``show_personal_data`` is given
-(:func:`~ukeytool._mask.mask_report`): ID-card numbers in names, labels, footnotes' raw
+(:func:`~ukeytool.rendering.mask.mask_report`): ID-card numbers in names, labels, footnotes' raw
 bytes and URIs are partly replaced by ``*``, and a line before the summary says so when
 anything was masked. A subject CN that was not what its string type says (GBK in a
 PrintableString) is marked ``†`` like a guessed label.
@@ -29,9 +29,9 @@ import datetime
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from ._i18n import N_, _, ngettext, retranslate, using
-from ._mask import mask_certificate, mask_failure, mask_report
-from ._model import (
+from ..i18n import N_, _, ngettext, retranslate, using
+from ..judging.relations import KEY_SEARCH_UNFINISHED
+from ..model import (
     BankChoice,
     Certificate,
     CertificateEntry,
@@ -53,9 +53,9 @@ from ._model import (
     Status,
     TokenInfo,
 )
-from ._relations import KEY_SEARCH_UNFINISHED
-from ._text import Text, escape_control
-from ._uri import certificate_uri, token_uri
+from ..model.text import Text, escape_control
+from ..pkcs11.uri import certificate_uri, token_uri
+from .mask import mask_certificate, mask_failure, mask_report
 
 __all__ = ["display_width", "pad", "render_files_text", "render_text"]
 
@@ -150,7 +150,7 @@ def render_text(
     numbers are masked unless ``show_personal_data``. Reports with renewal advice
     (:func:`~ukeytool.advise`) get it under each certificate and a summary per token.
     ``lang``: ``"en"`` or ``"zh"`` (default: the current language, see
-    :mod:`ukeytool._i18n`).
+    :mod:`ukeytool.i18n`).
     """
     masked = False
     if not show_personal_data:
@@ -195,7 +195,7 @@ def render_files_text(
     :func:`render_text` gives a token's certificates, numbered (``#``) by their position
     in the file, and ending in the same kind of summary line; personal data masked
     unless ``show_personal_data``."""
-    from ._mask import mask_file
+    from .mask import mask_file
 
     shown = list(files) if show_personal_data else [mask_file(report) for report in files]
     with using(lang):
@@ -376,7 +376,7 @@ class _Renderer:
 
     def login(self, outcome: LoginOutcome) -> None:
         color = _GREEN if outcome.logged_in else _BOLD_RED
-        from ._login import login_message
+        from ..pkcs11.login import login_message
 
         word = self.paint(_(LOGIN_WORDS[outcome.state]), color)
         self.lines.append(f"  {word}: {escape_control(login_message(outcome))}")
@@ -579,7 +579,7 @@ class _Renderer:
             self.lines.append("      " + _("; ").join(part for part in parts if part))
         for finding in entry.findings:
             color = _FINDING_COLOR[finding.severity]
-            from ._relations import finding_message
+            from ..judging.relations import finding_message
 
             mark = self.paint(f"[{_(_SEVERITY_WORDS[finding.severity])}]", color)
             message = escape_control(finding_message(finding))
@@ -717,7 +717,7 @@ class _Renderer:
     # -- renewal advice (present when the reports went through ukeytool.advise) ------
 
     def certificate_advice(self, entry: CertificateEntry) -> None:
-        from ._renewal import advice_message, advice_summary
+        from ..judging.renewal import advice_message, advice_summary
 
         advice = entry.advice
         assert advice is not None
@@ -728,7 +728,7 @@ class _Renderer:
             self.lines.append("        " + advice_message(advice))
 
     def token_advice(self, slot: SlotReport) -> None:
-        from ._renewal import bank_message, token_advice_message
+        from ..judging.renewal import bank_message, token_advice_message
 
         advice = slot.advice
         assert advice is not None

@@ -47,7 +47,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ._model import (
+from ..model import (
     Advice,
     Certificate,
     CertificateEntry,
@@ -61,7 +61,7 @@ from ._model import (
     SlotReport,
     TokenAdvice,
 )
-from ._text import Text
+from ..model.text import Text
 
 __all__ = [
     "mask_certificate",

@@ -1,5 +1,5 @@
 """Monitoring-plugin verdicts (Nagios, Icinga, Naemon, Checkmk): pure functions from
-:class:`~ukeytool._model.Report` values to a :class:`CheckResult`.
+:class:`~ukeytool.model.Report` values to a :class:`CheckResult`.
 
 :func:`check_reports` judges every certificate, every token's PIN and every read problem
 and gives each a :class:`CheckState`; the worst of them is the overall state, whose
@@ -16,7 +16,7 @@ The statuses' own "expiring" judgement (made with the report's ``warn_days``) pl
 part; only the thresholds given here do. For each token: PIN locked is CRITICAL, PIN on
 its final try WARNING, any other PIN state OK. Every problem the reports carry, at
 module or slot level, a slot listing that stopped part-way, and every module that could
-not be inspected at all (:class:`~ukeytool._model.ModuleFailure`) is UNKNOWN: something
+not be inspected at all (:class:`~ukeytool.model.ModuleFailure`) is UNKNOWN: something
 that could not be read may hide an expired certificate. Two kinds of problem are notes
 (OK) instead, as they hide nothing and would otherwise keep the check UNKNOWN for good:
 a certificate object attribute that could not be read (CKA_LABEL, CKA_PRIVATE...) when
@@ -42,7 +42,7 @@ should not hide behind a routine expiry warning. (The monitoring-plugins C libra
 summary counts every finding, so none is hidden by the state.
 
 Personal data: unless ``show_personal_data`` is given, every name, label and message
-in the result has been through :func:`~ukeytool._mask.mask_personal`, so ID-card
+in the result has been through :func:`~ukeytool.rendering.mask.mask_personal`, so ID-card
 numbers never reach the monitoring system.
 """
 
@@ -54,10 +54,12 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ._errors import UsageError
-from ._i18n import N_, _, ngettext, pgettext, retranslate
-from ._mask import mask_optional, mask_personal
-from ._model import (
+from .._version import __version__
+from ..errors import UsageError
+from ..i18n import N_, _, ngettext, pgettext, retranslate
+from ..judging.relations import finding_message
+from ..judging.validity import check_warn_days
+from ..model import (
     CertificateEntry,
     Finding,
     ModuleFailure,
@@ -69,10 +71,8 @@ from ._model import (
     Status,
     TokenInfo,
 )
-from ._relations import finding_message
-from ._text import escape_control
-from ._validity import check_warn_days
-from ._version import __version__
+from ..model.text import escape_control
+from .mask import mask_optional, mask_personal
 
 __all__ = [
     "SEVERITY",
@@ -322,7 +322,7 @@ def check_reports(
 ) -> CheckResult:
     """Judge ``reports`` (and modules that could not be inspected) as a monitoring check.
 
-    Raises :class:`~ukeytool._errors.UsageError` when a threshold is not a whole number
+    Raises :class:`~ukeytool.errors.UsageError` when a threshold is not a whole number
     of days >= 0 or ``crit_days`` is greater than ``warn_days``.
     """
     check_warn_days(warn_days)
@@ -586,7 +586,7 @@ class _Judge:
             self.token_advice(module, slot_id, token, slot)
 
     def token_advice(self, module: str, slot_id: int, token: TokenInfo, slot: SlotReport) -> None:
-        from ._renewal import token_advice_message
+        from ..judging.renewal import token_advice_message
 
         advice = slot.advice
         assert advice is not None

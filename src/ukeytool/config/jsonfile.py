@@ -2,7 +2,7 @@
 sentence per way it can be wrong; each caller puts its own error type and prefix on it.
 
 The sentences are English templates marked with ``N_`` (translated when shown, see
-:func:`ukeytool._i18n.retranslate`); what the operating system or the JSON decoder said
+:func:`ukeytool.i18n.retranslate`); what the operating system or the JSON decoder said
 stays in a placeholder of its own (``{reason}``, ``{error}``), in their words."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._i18n import N_
+from ..i18n import N_
 
 __all__ = ["JsonFileProblem", "read_json_file"]
 

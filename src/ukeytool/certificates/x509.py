@@ -20,7 +20,7 @@ Names are also read attribute by attribute from their own bytes
 into its :class:`~ukeytool.Holder` fields, and the identity numbers of the GB/T 20518 /
 GM/T 0015 extensions (1.2.156.10260.4.1.x, 1.2.86.11.7.x) are read leniently into
 :class:`~ukeytool.IdentityNumber` values. These hold personal data as it is; the
-renderers mask it (:mod:`ukeytool._mask`). The SM3 fingerprint is there when the
+renderers mask it (:mod:`ukeytool.rendering.mask`). The SM3 fingerprint is there when the
 interpreter's OpenSSL has SM3.
 
 Each field is read in its own ``try``: one that fails is None with a Problem, the others
@@ -48,8 +48,8 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ._model import Certificate, Holder, IdentityNumber, NameAttribute, Problem
-from ._text import STRING_TYPES, Text, decode_text
+from ..model import Certificate, Holder, IdentityNumber, NameAttribute, Problem
+from ..model.text import STRING_TYPES, Text, decode_text
 
 __all__ = ["public_key_from_info", "read_certificate"]
 
@@ -57,11 +57,11 @@ _V = TypeVar("_V")
 
 
 def N_(message: str) -> str:
-    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`).
+    """Mark ``message`` for translation (as :func:`ukeytool.i18n.N_`).
 
     Problems and errors are made here in English (perhaps in the isolation child, which
     does not know the reader's language), as ``N_(template).format(...)``; the renderers
-    show them translated with :func:`ukeytool._i18n.retranslate`. A ``{detail}``
+    show them translated with :func:`ukeytool.i18n.retranslate`. A ``{detail}``
     placeholder holds another of these sentences (``_reason``'s own wording, or a
     parser's exception text, which matches no template and stays as it is)."""
     return message

@@ -11,11 +11,11 @@ Three parts, all pure functions of their inputs (no clock; the moment is the rep
    the entry. The format is ``schema/renewal.schema.json``.
 2. **Which bank.** :func:`choose_bank`: an explicit choice beats the module's file name
    (the module catalogue's ``bank_hints``) beats the issuer's name (``issuer_hints``)
-   beats the generic fallback; the :class:`~ukeytool._model.BankChoice` says which rule
+   beats the generic fallback; the :class:`~ukeytool.model.BankChoice` says which rule
    decided, what it saw, and how sure it is.
 3. **Advice.** :func:`advise` gives every certificate of a report an
-   :class:`~ukeytool._model.Advice` and every token a
-   :class:`~ukeytool._model.TokenAdvice`; :func:`advice_message` and friends say it in
+   :class:`~ukeytool.model.Advice` and every token a
+   :class:`~ukeytool.model.TokenAdvice`; :func:`advice_message` and friends say it in
    English or Chinese.
 
 Days: the banks work in China Standard Time (UTC+8, no daylight saving time), so every
@@ -39,10 +39,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from ._errors import UsageError
-from ._i18n import N_, _, get_language, pgettext, using
-from ._jsonfile import JsonFileProblem, read_json_file
-from ._model import (
+from ..config.jsonfile import JsonFileProblem, read_json_file
+from ..errors import UsageError
+from ..i18n import N_, _, get_language, pgettext, using
+from ..model import (
     Advice,
     BankChoice,
     BankRule,
@@ -58,10 +58,10 @@ from ._model import (
     TokenInfo,
     WindowState,
 )
-from ._text import escape_control
+from ..model.text import escape_control
 
 if TYPE_CHECKING:
-    from ._discovery import Catalogue
+    from ..config.discovery import Catalogue
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -88,7 +88,7 @@ __all__ = [
 
 CHINA_STANDARD_TIME: Final = datetime.timezone(datetime.timedelta(hours=8), "CST")
 """UTC+8, the time zone every renewal day is counted in."""
-SHIPPED_POLICIES: Final = Path(__file__).parent / "data" / "renewal.json"
+SHIPPED_POLICIES: Final = Path(__file__).parent.parent / "data" / "renewal.json"
 POLICY_VERSION: Final = 1
 """The renewal policy format this ukeytool reads."""
 MAX_POLICY_BYTES: Final = 1 << 20
@@ -718,7 +718,7 @@ def check_bank(
     bank: str, *, policies: RenewalPolicies, catalogue: Catalogue | None = None
 ) -> str | None:
     """The bank code an explicit choice names (None for ``"generic"``); raises
-    :class:`~ukeytool._errors.UsageError`, listing the known banks, for an unknown one."""
+    :class:`~ukeytool.errors.UsageError`, listing the known banks, for an unknown one."""
     return _explicit(bank, policies, catalogue)[0]
 
 
@@ -739,7 +739,7 @@ def choose_bank(
     ``catalogue`` matching the module's file name (``module_path``, else ``real_path``)
     beats an issuer hint matching the certificate's issuer beats the generic fallback.
     A bank without a policy of its own gets the generic policy. Raises
-    :class:`~ukeytool._errors.UsageError` for an unknown ``bank``.
+    :class:`~ukeytool.errors.UsageError` for an unknown ``bank``.
     """
     cert = entry.certificate
     issuer = None
@@ -968,7 +968,7 @@ def advise(
     if policies is None:
         policies = load_policies()
     if catalogue is None:
-        from ._discovery import load_catalogue
+        from ..config.discovery import load_catalogue
 
         catalogue = load_catalogue()
     if bank is not None:

@@ -37,7 +37,7 @@ Passwords: tried in this order, the given one, then the empty one (many soft
 certificates have none), then, only if a callable was given, whatever it returns.
 A password is never stored in a value, logged or put in a message.
 
-Besides :mod:`ukeytool._certificate` and :mod:`ukeytool.testing`, this is the one module
+Besides :mod:`ukeytool.certificates.x509` and :mod:`ukeytool.testing`, this is the one module
 that imports asn1crypto and cryptography; none of their types leave it.
 """
 
@@ -64,12 +64,12 @@ from cryptography.hazmat.primitives import hashes, hmac, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from ._certificate import read_certificate
-from ._errors import UsageError
-from ._i18n import N_
-from ._model import CertificateEntry, FileKey, FileReport, KeyPresence, Problem
-from ._text import decode_text
-from ._validity import check_moment, check_warn_days, judge
+from ..errors import UsageError
+from ..i18n import N_
+from ..judging.validity import check_moment, check_warn_days, judge
+from ..model import CertificateEntry, FileKey, FileReport, KeyPresence, Problem
+from ..model.text import decode_text
+from .x509 import read_certificate
 
 __all__ = ["MAX_FILE_SIZE", "Password", "PasswordSource", "inspect_file", "inspect_files"]
 
@@ -361,7 +361,7 @@ def _related(entries: list[CertificateEntry], keys: list[FileKey]) -> tuple[Cert
     """Relations and findings as for a token's certificates (docs/relations.md); the key
     is "yes" when a private key in the file belongs to the certificate, "no" when every
     key in the file was tied to its certificates and none to this one, else "unknown"."""
-    from ._relations import relate
+    from ..judging.relations import relate
 
     related = relate(entries)
     all_tied = all(key.certificates for key in keys)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Protocol
 
-from ._model import LoginOutcome, ModuleInfo, Problem, SlotInfo, TokenInfo
+from ..model import LoginOutcome, ModuleInfo, Problem, SlotInfo, TokenInfo
 
 if TYPE_CHECKING:
-    from ._login import Login
+    from .login import Login
 
 __all__ = ["Backend", "ObjectListing", "RawCertificateObject", "RawKeyObject"]
 

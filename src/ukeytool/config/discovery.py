@@ -1,7 +1,7 @@
 """Finding PKCS#11 modules: the command line, ``PKCS11_MODULE``, the p11-kit registry, a catalogue.
 
 Nothing here loads a module: a found file is only checked with
-:func:`ukeytool._backend.check_module_file` (a regular file, an ELF shared library for
+:func:`ukeytool.pkcs11.backend.check_module_file` (a regular file, an ELF shared library for
 this CPU), and a file that check would refuse is still reported, with the reason in
 :attr:`FoundModule.problem`.
 
@@ -37,9 +37,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from ._errors import ModuleError, UsageError
-from ._i18n import N_
-from ._jsonfile import JsonFileProblem, read_json_file
+from ..errors import ModuleError, UsageError
+from ..i18n import N_
+from .jsonfile import JsonFileProblem, read_json_file
 
 __all__ = [
     "BankHint",
@@ -64,7 +64,7 @@ PROGRAM_NAME: Final = "ukeytool"
 #: The catalogue format this ukeytool reads.
 CATALOGUE_VERSION: Final = 1
 #: The catalogue shipped with ukeytool.
-SHIPPED_CATALOGUE: Final = Path(__file__).parent / "data" / "modules.json"
+SHIPPED_CATALOGUE: Final = Path(__file__).parent.parent / "data" / "modules.json"
 
 P11KIT_PACKAGE_DIR: Final = Path("/usr/share/p11-kit/modules")
 P11KIT_ADMIN_DIR: Final = Path("/etc/pkcs11/modules")
@@ -109,7 +109,7 @@ class FoundModule:
     """Why it is not enabled, and the other sources that found the same file."""
     problem: str | None = None
     """Why the file cannot be a module for this Python (the message of the error
-    :func:`~ukeytool._backend.check_module_file` would raise); None when it passes."""
+    :func:`~ukeytool.pkcs11.backend.check_module_file` would raise); None when it passes."""
 
     @property
     def usable(self) -> bool:
@@ -596,7 +596,7 @@ def _warn(template: str, **values: object) -> None:
     """Log a warning in the current language (the CLI's, when it runs discovery):
     ``template`` is English, marked with N_; a ``{detail}`` value is an English sentence
     translated in turn."""
-    from ._i18n import _, retranslate
+    from ..i18n import _, retranslate
 
     if "detail" in values:
         values["detail"] = retranslate(str(values["detail"]))
@@ -892,7 +892,7 @@ def _also_found(note: str | None, source: str) -> str:
 
 
 def _checked(module: FoundModule) -> FoundModule:
-    from ._backend import check_module_file
+    from ..pkcs11.backend import check_module_file
 
     try:
         check_module_file(module.path)
@@ -916,7 +916,7 @@ def no_module_message(env: Mapping[str, str] | None = None, *, lang: str | None 
     """One line: how to point ukeytool at the key's module when discovery found none, in
     ``lang`` (default: the current language). The English sentence is also translated
     when it is shown later, as every error message of the command line is."""
-    from ._i18n import _, using
+    from ..i18n import _, using
 
     user = user_catalogue_path(env)
     if user is None:

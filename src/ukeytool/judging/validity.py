@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime
 import math
 
-from ._errors import UsageError
-from ._model import Certificate, Status, Validity
+from ..errors import UsageError
+from ..model import Certificate, Status, Validity
 
 __all__ = ["check_moment", "judge"]
 

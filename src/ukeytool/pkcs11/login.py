@@ -17,16 +17,16 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from ._model import LoginOutcome, LoginState, PinState, TokenInfo
+from ..model import LoginOutcome, LoginState, PinState, TokenInfo
 
 if TYPE_CHECKING:
-    from ._uri import Pkcs11Uri
+    from .uri import Pkcs11Uri
 
 __all__ = ["Login", "Pin", "login_failed", "login_message", "refusal", "state_refusal"]
 
 
 def N_(message: str) -> str:
-    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`, which is not
+    """Mark ``message`` for translation (as :func:`ukeytool.i18n.N_`, which is not
     imported here: ``import ukeytool`` must not import gettext)."""
     return message
 
@@ -231,7 +231,7 @@ def login_failed(rv: int, code_name: str) -> LoginOutcome:
 def login_message(outcome: LoginOutcome) -> str:
     """``outcome.message`` in the current language (it is made in English, possibly in
     an isolation child that does not know the language)."""
-    from ._i18n import retranslate
+    from ..i18n import retranslate
 
     return retranslate(outcome.message, _MESSAGES)
 

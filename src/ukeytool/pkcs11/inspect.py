@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
-from ._certificate import read_certificate
-from ._errors import ModuleError, Pkcs11Failure, TokenError, UsageError
-from ._i18n import N_
-from ._interface import Backend, RawCertificateObject, RawKeyObject
-from ._login import Login
-from ._model import (
+from ..certificates.x509 import read_certificate
+from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
+from ..i18n import N_
+from ..judging.relations import relate
+from ..judging.validity import check_moment, check_warn_days, judge
+from ..model import (
     CertificateEntry,
     KeyObject,
     ModuleFailure,
@@ -25,9 +25,9 @@ from ._model import (
     SlotReport,
     TokenInfo,
 )
-from ._relations import relate
-from ._text import decode_text
-from ._validity import check_moment, check_warn_days, judge
+from ..model.text import decode_text
+from .interface import Backend, RawCertificateObject, RawKeyObject
+from .login import Login
 
 __all__ = ["inspect", "inspect_backend", "inspect_modules", "read_slot"]
 
@@ -53,7 +53,7 @@ def inspect(
     :class:`~ukeytool.UsageError` when ``login`` matches no token or several; anything
     that fails after that is reported inside the :class:`~ukeytool.Report`.
     """
-    from ._backend import open_module
+    from .backend import open_module
 
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
@@ -98,7 +98,7 @@ def inspect_modules(
     for path in module_paths:
         try:
             if isolate:
-                from ._isolate import inspect_in_child
+                from .isolate import inspect_in_child
 
                 report = inspect_in_child(path, timeout=timeout, at=moment, warn_days=warn_days)
             else:
@@ -163,7 +163,7 @@ def login_target(
     Raises :class:`~ukeytool.UsageError` (no PIN is used) when none or several match:
     one PIN is never tried on two tokens.
     """
-    from ._uri import select_tokens, token_uri
+    from .uri import select_tokens, token_uri
 
     candidates = [(m, s) for m, s in slots if s.token is not None and s.token.initialized]
     chosen = [
@@ -176,7 +176,7 @@ def login_target(
     if len(chosen) == 1:
         return chosen[0]
 
-    from ._i18n import _, ngettext
+    from ..i18n import _, ngettext
 
     def described(found: Sequence[tuple[ModuleInfo | None, SlotReport]]) -> str:
         return "; ".join(str(token_uri(s.token)) for _m, s in found if s.token is not None)

@@ -1,4 +1,4 @@
-"""Reports as JSON: a pure function from :class:`~ukeytool._model.Report` values to text.
+"""Reports as JSON: a pure function from :class:`~ukeytool.model.Report` values to text.
 
 The shape is described by ``schema/report.schema.json`` (JSON Schema draft 2020-12),
 shipped inside the package; :data:`SCHEMA_ID` is its ``$id`` and every document names it
@@ -11,13 +11,13 @@ Choices, so consumers can rely on them:
   model is taken to be UTC (the model documents its datetimes as UTC).
 * Versions (CK_VERSION) are ``"major.minor"`` with both numbers in decimal, as the
   PKCS#11 headers print them: ``(2, 40)`` is ``"2.40"``, ``(3, 1)`` is ``"3.1"``.
-* Every :class:`~ukeytool._text.Text` field ``x`` becomes four members: ``x`` (the decoded
+* Every :class:`~ukeytool.model.text.Text` field ``x`` becomes four members: ``x`` (the decoded
   value), ``x_hex`` (the raw bytes, lowercase hex), ``x_encoding`` (``"utf-8"``,
   ``"gb18030"`` or ``"unknown"``) and ``x_guessed``; all four are null where the model
   has None (a certificate object without CKA_LABEL).
 * Byte strings (CKA_ID) are lowercase hex; None is null. Tuples become arrays.
 * Every token and every certificate has a ``uri``: its RFC 7512 ``pkcs11:`` URI, built from
-  the raw bytes exactly as ``p11tool`` prints it (see :mod:`ukeytool._uri`), so it can be
+  the raw bytes exactly as ``p11tool`` prints it (see :mod:`ukeytool.pkcs11.uri`), so it can be
   given back to ukeytool or to other PKCS#11 tools. A token's names model, manufacturer,
   serial and label; a certificate's adds id and object (its label) when not empty, and
   ``type=cert``. For a certificate whose token info could not be read, only the object part.
@@ -37,7 +37,7 @@ Choices, so consumers can rely on them:
   null (``findings`` empty) for a certificate whose relations were not worked out.
 * Personal data is masked unless ``show_personal_data`` is given, and the document says
   which in its top-level ``"personal_data"`` member (``"masked"`` or ``"shown"``). Masking
-  (:func:`~ukeytool._mask.mask_report`) covers every string that can carry an ID number:
+  (:func:`~ukeytool.rendering.mask.mask_report`) covers every string that can carry an ID number:
   labels and their ``_hex`` bytes, names whole and per attribute, the holder fields,
   identity numbers from extensions, URIs, messages. Serials, CKA_ID and fingerprints are
   kept.
@@ -64,9 +64,10 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from ._i18n import get_language, retranslate, using
-from ._mask import mask_failure, mask_file, mask_report
-from ._model import (
+from .._version import __version__
+from ..i18n import get_language, retranslate, using
+from ..judging.validity import check_moment
+from ..model import (
     Advice,
     BankChoice,
     Certificate,
@@ -87,10 +88,9 @@ from ._model import (
     TokenAdvice,
     TokenInfo,
 )
-from ._text import Text
-from ._uri import certificate_uri, token_uri
-from ._validity import check_moment
-from ._version import __version__
+from ..model.text import Text
+from ..pkcs11.uri import certificate_uri, token_uri
+from .mask import mask_failure, mask_file, mask_report
 
 __all__ = [
     "SCHEMA_ID",
@@ -118,7 +118,7 @@ def report_to_dict(
     """The JSON document for ``reports`` as plain dicts, lists, strings, numbers and None.
 
     ``generated_at`` is when the document was made (aware; a naive datetime raises
-    :class:`~ukeytool._errors.UsageError`). Raises ValueError when the reports were
+    :class:`~ukeytool.errors.UsageError`). Raises ValueError when the reports were
     judged at different moments or with different warning windows. ID numbers are
     masked unless ``show_personal_data``. ``lang``: the language of the advice sentences
     (default: the current language).
@@ -396,7 +396,7 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
 
 
 def _login(outcome: LoginOutcome) -> dict[str, Any]:
-    from ._login import login_message as _login_message
+    from ..pkcs11.login import login_message as _login_message
 
     return {
         "state": outcome.state.value,
@@ -548,7 +548,7 @@ def _day(value: datetime.date | None) -> str | None:
 
 
 def _bank(choice: BankChoice) -> dict[str, Any]:
-    from ._renewal import bank_message
+    from ..judging.renewal import bank_message
 
     return {
         "bank": choice.bank,
@@ -563,7 +563,7 @@ def _bank(choice: BankChoice) -> dict[str, Any]:
 
 
 def _advice(advice: Advice) -> dict[str, Any]:
-    from ._renewal import advice_message, advice_summary
+    from ..judging.renewal import advice_message, advice_summary
 
     return {
         "phase": advice.phase.value,
@@ -596,7 +596,7 @@ def _advice(advice: Advice) -> dict[str, Any]:
 
 
 def _token_advice(advice: TokenAdvice) -> dict[str, Any]:
-    from ._renewal import token_advice_message
+    from ..judging.renewal import token_advice_message
 
     return {
         "action": advice.action.value,
@@ -610,7 +610,7 @@ def _token_advice(advice: TokenAdvice) -> dict[str, Any]:
 
 def _relations(entry: CertificateEntry) -> dict[str, Any]:
     """The members relating a certificate to its token (see docs/relations.md)."""
-    from ._relations import finding_message, key_presence_reason
+    from ..judging.relations import finding_message, key_presence_reason
 
     cert = entry.certificate
     presence = entry.key_on_token

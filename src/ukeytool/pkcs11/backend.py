@@ -9,7 +9,7 @@ How the work is split, and why:
 * python-pkcs11 loads and initialises the module (``pkcs11.lib``) and finalises it
   at the end (``pkcs11.unload``), so C_Finalize runs exactly once and not again from
   a destructor at interpreter exit.
-* All other calls go through :mod:`ukeytool._cryptoki`, a ctypes binding over the same
+* All other calls go through :mod:`ukeytool.pkcs11.cryptoki`, a ctypes binding over the same
   module's function list that names inspection functions only. python-pkcs11 cannot
   give the raw CK_TOKEN_INFO (it decodes labels with ``errors="replace"``), aborts a
   whole slot scan on one bad slot, and reads ten capability attributes for every
@@ -37,8 +37,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Final
 
-from . import _cryptoki as ck
-from ._errors import (
+from ..errors import (
     MissingDependency,
     ModuleCallFailed,
     ModuleError,
@@ -49,10 +48,8 @@ from ._errors import (
     UsageError,
     WrongArchitecture,
 )
-from ._i18n import N_
-from ._interface import ObjectListing, RawCertificateObject, RawKeyObject
-from ._login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, Login, login_failed, refusal
-from ._model import (
+from ..i18n import N_
+from ..model import (
     LoginOutcome,
     LoginState,
     ModuleInfo,
@@ -61,7 +58,10 @@ from ._model import (
     SlotInfo,
     TokenInfo,
 )
-from ._text import decode_text
+from ..model.text import decode_text
+from . import cryptoki as ck
+from .interface import ObjectListing, RawCertificateObject, RawKeyObject
+from .login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, Login, login_failed, refusal
 
 __all__ = ["Module", "open_module"]
 
@@ -491,7 +491,7 @@ def pin_state(flags: int) -> PinState:
 
 
 class Module:
-    """An open PKCS#11 module: the real :class:`~ukeytool._interface.Backend`."""
+    """An open PKCS#11 module: the real :class:`~ukeytool.pkcs11.interface.Backend`."""
 
     def __init__(self, path: str, loaded: _Loaded, key: tuple[int, int]) -> None:
         self._path = path

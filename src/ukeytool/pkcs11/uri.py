@@ -57,16 +57,16 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from ._errors import UsageError
-from ._model import CertificateEntry, ModuleInfo, Report, SlotInfo, SlotReport, TokenInfo
-from ._text import escape_control
+from ..errors import UsageError
+from ..model import CertificateEntry, ModuleInfo, Report, SlotInfo, SlotReport, TokenInfo
+from ..model.text import escape_control
 
 
 def N_(message: str) -> str:
-    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`, which is not
+    """Mark ``message`` for translation (as :func:`ukeytool.i18n.N_`, which is not
     imported here: ``import ukeytool`` must not import gettext). Errors are made in
     English from these templates; the CLI shows them translated
-    (:func:`ukeytool._i18n.retranslate`)."""
+    (:func:`ukeytool.i18n.retranslate`)."""
     return message
 
 

@@ -13,7 +13,7 @@ child becomes an error of its own:
 * the child died (a signal, or the module called ``exit``):
   :class:`~ukeytool.ModuleCrashed`, with the signal's number and name;
 * every error ukeytool raises in the child is raised again in the parent, the same
-  class with the same attributes (see :mod:`ukeytool._errors`).
+  class with the same attributes (see :mod:`ukeytool.errors`).
 
 How the child is started, and why
 ---------------------------------
@@ -74,11 +74,11 @@ import warnings
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from ._errors import ModuleCrashed, ModuleTimedOut, UkeytoolError, UsageError
-from ._i18n import N_
+from ..errors import ModuleCrashed, ModuleTimedOut, UkeytoolError, UsageError
+from ..i18n import N_
 
 if TYPE_CHECKING:
-    from ._model import Report
+    from ..model import Report
 
 __all__ = ["inspect_in_child"]
 
@@ -96,7 +96,7 @@ _HEADER: Final = 8  # bytes of big-endian length before each pickled message
 _BOOTSTRAP: Final = (
     "import pickle, sys\n"
     "sys.path[:] = pickle.load(sys.stdin.buffer)\n"
-    "from ukeytool._isolate import child_main\n"
+    "from ukeytool.pkcs11.isolate import child_main\n"
     "child_main()\n"
 )
 
@@ -130,7 +130,7 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
                 timeout=repr(timeout)
             )
         )
-    from ._backend import check_module_file
+    from .backend import check_module_file
 
     # The file's own mistakes (not found, wrong CPU...) need no child to be found.
     check_module_file(path)
@@ -482,7 +482,7 @@ def child_main() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # the parent's filters decide
         try:
-            from ._inspect import inspect
+            from .inspect import inspect
 
             message = ("report", inspect(request.path, **request.kwargs))
         except UkeytoolError as exc:

@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 import enum
 
-from ._text import STRING_TYPES, Text
+from .text import STRING_TYPES, Text
 
 __all__ = [
     "Advice",
@@ -55,9 +55,9 @@ __all__ = [
 
 
 def N_(message: str) -> str:
-    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`, which is not
+    """Mark ``message`` for translation (as :func:`ukeytool.i18n.N_`, which is not
     imported here: ``import ukeytool`` must not import gettext). The sentences marked
-    here are shown through :func:`ukeytool._i18n.retranslate`."""
+    here are shown through :func:`ukeytool.i18n.retranslate`."""
     return message
 
 
@@ -773,7 +773,7 @@ class FileReport:
         return not self.problems and all(not c.problems for c in self.certificates)
 
 
-# --- renewal advice (see ukeytool._renewal) -------------------------------------------
+# --- renewal advice (see ukeytool.judging.renewal) -------------------------------------------
 
 
 @enum.unique

@@ -20,7 +20,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from ._errors import (
+from .._version import __version__
+from ..errors import (
     ModuleCallFailed,
     ModuleCrashed,
     ModuleError,
@@ -28,7 +29,7 @@ from ._errors import (
     UkeytoolError,
     UsageError,
 )
-from ._i18n import (
+from ..i18n import (
     LANGUAGES,
     N_,
     _,
@@ -39,12 +40,11 @@ from ._i18n import (
     translations,
     using,
 )
-from ._text import escape_control
-from ._version import __version__
+from ..model.text import escape_control
 
 if TYPE_CHECKING:
-    from ._files import PasswordSource
-    from ._model import FileReport, ModuleFailure, Report
+    from ..certificates.files import PasswordSource
+    from ..model import FileReport, ModuleFailure, Report
 
 __all__ = ["ExitCode", "main", "run"]
 
@@ -275,7 +275,7 @@ def _wrap_wide(text: str, width: int, indent: str = "") -> list[str]:
     characters counting two: breaks at spaces, and between wide characters except
     before closing and after opening punctuation. ``indent`` starts every line after
     the first one."""
-    from ._render_text import display_width
+    from ..rendering.text import display_width
 
     units: list[tuple[str, bool]] = []  # unbreakable pieces; whether a space comes first
     space = glue = False
@@ -328,7 +328,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         if get_language() == "en" or not any(_is_wide(ch) for ch in text):
             return super()._fill_text(text, width, indent)
-        from ._render_text import display_width
+        from ..rendering.text import display_width
 
         lines: list[str] = []
         for line in text.splitlines():
@@ -343,7 +343,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
     def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any) -> str:
-        from ._render_text import display_width
+        from ..rendering.text import display_width
 
         if prefix is None:
             prefix = _("usage: ")
@@ -759,7 +759,7 @@ def _resolve_modules(given: Sequence[str] | None) -> list[str]:
     from_env = os.environ.get("PKCS11_MODULE")
     if from_env:
         return [from_env]
-    from ._discovery import discover, no_module_message
+    from ..config.discovery import discover, no_module_message
 
     found = [m for m in discover() if m.usable]
     if not found:
@@ -792,8 +792,8 @@ def _tracing(enabled: bool) -> Iterator[None]:
 
 def _inspect_all(args: argparse.Namespace) -> tuple[list[Report], list[ModuleFailure], Any]:
     """Inspect the modules and apply the token selection; also returns the clock reading."""
-    from ._inspect import inspect_modules
-    from ._uri import filter_report, parse_uri
+    from ..pkcs11.inspect import inspect_modules
+    from ..pkcs11.uri import filter_report, parse_uri
 
     uri = parse_uri(args.uri) if args.uri else None  # a bad URI fails before any loading
     isolate, timeout = _isolation(args)
@@ -833,10 +833,10 @@ def _login_pass(
     and list that token's module again with the one login (in a child process like the
     first listing, the PIN going to it over a pipe only). The PIN is asked for only when
     a login will really be tried."""
-    from ._inspect import inspect, login_target
-    from ._isolate import inspect_in_child
-    from ._login import Login, Pin, refusal, state_refusal
-    from ._uri import format_uri, token_uri
+    from ..pkcs11.inspect import inspect, login_target
+    from ..pkcs11.isolate import inspect_in_child
+    from ..pkcs11.login import Login, Pin, refusal, state_refusal
+    from ..pkcs11.uri import format_uri, token_uri
 
     wanted = Login(None, label=args.token_label, serial=args.serial, uri=uri)
     module, slot = login_target([(r.module, s) for r in reports for s in r.slots], wanted)
@@ -888,7 +888,7 @@ def _with_login(reports: list[Report], index: int, slot: Any, outcome: Any) -> l
 def _read_pin(token: Any) -> Any:
     """The PIN from $UKEYTOOL_PIN (removed from the environment once read), else from a
     prompt without echo on the terminal; never from the command line."""
-    from ._login import Pin
+    from ..pkcs11.login import Pin
 
     value = os.environ.pop(PIN_VARIABLE, None)
     if value is not None:
@@ -913,7 +913,7 @@ def _read_pin(token: Any) -> Any:
 
 def _login_exit(reports: Sequence[Report]) -> int | None:
     """The exit code a refused or failed login gives, if one did."""
-    from ._model import LoginState
+    from ..model import LoginState
 
     states = {s.login.state for r in reports for s in r.slots if s.login is not None}
     if LoginState.FAILED in states:
@@ -929,8 +929,8 @@ def _login_note(reports: Sequence[Report]) -> None:
         for slot in report.slots:
             outcome = slot.login
             if outcome is not None and not outcome.logged_in:
-                from ._login import login_message
-                from ._render_text import LOGIN_WORDS
+                from ..pkcs11.login import login_message
+                from ..rendering.text import LOGIN_WORDS
 
                 word = _(LOGIN_WORDS[outcome.state])
                 sys.stderr.write(f"ukeytool: {word}: {login_message(outcome)}\n")
@@ -954,8 +954,8 @@ def _isolation(args: argparse.Namespace) -> tuple[bool, float | None]:
 def _renewal_setup(args: argparse.Namespace) -> None:
     """Read the renewal policies (shipped, user file, --renewal-policies) and check
     --bank, so that a bad file or an unknown bank fails before any module is loaded."""
-    from ._discovery import Catalogue, CatalogueError, load_catalogue
-    from ._renewal import check_bank, load_policies
+    from ..config.discovery import Catalogue, CatalogueError, load_catalogue
+    from ..judging.renewal import check_bank, load_policies
 
     args.policies = load_policies(extra=args.renewal_policies)
     try:
@@ -971,7 +971,7 @@ def _renewal_setup(args: argparse.Namespace) -> None:
 
 def _advise(reports: list[Report], args: argparse.Namespace) -> list[Report]:
     """Renewal advice for every certificate and token (at each report's moment)."""
-    from ._renewal import advise
+    from ..judging.renewal import advise
 
     return [
         advise(r, bank=args.bank, policies=args.policies, catalogue=args.catalogue) for r in reports
@@ -995,7 +995,7 @@ def _no_match(args: argparse.Namespace) -> str:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
-        from ._render_prometheus import write_textfile
+        from ..rendering.prometheus import write_textfile
 
         try:
             write_textfile(output, text)
@@ -1033,7 +1033,7 @@ def _list_tokens(args: argparse.Namespace) -> int:
         return _only_failures(failures)
     fmt = "json" if args.json else args.format
     if fmt == "json":
-        from ._render_json import render_json
+        from ..rendering.json import render_json
 
         text = render_json(
             reports,
@@ -1042,13 +1042,13 @@ def _list_tokens(args: argparse.Namespace) -> int:
             show_personal_data=args.show_personal_data,
         )
     elif fmt == "prometheus":
-        from ._render_prometheus import render_prometheus
+        from ..rendering.prometheus import render_prometheus
 
         text = render_prometheus(
             reports, failures=failures, show_personal_data=args.show_personal_data
         )
     else:
-        from ._render_text import render_text
+        from ..rendering.text import render_text
 
         color = _use_color(args.color) and not args.output
         text = render_text(
@@ -1070,7 +1070,7 @@ def _list_tokens(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ._check import check_reports, check_to_dict
+    from ..rendering.check import check_reports, check_to_dict
 
     if args.crit_days > args.warn_days:
         raise UsageError(
@@ -1092,7 +1092,7 @@ def _check(args: argparse.Namespace) -> int:
 
         text = json.dumps(check_to_dict(result), ensure_ascii=False, indent=2) + "\n"
     elif args.format == "prometheus":
-        from ._render_prometheus import render_prometheus
+        from ..rendering.prometheus import render_prometheus
 
         text = render_prometheus(
             reports, failures=failures, show_personal_data=args.show_personal_data
@@ -1109,7 +1109,7 @@ def _check(args: argparse.Namespace) -> int:
 def _list_modules(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ._discovery import default_catalogue_paths, discover, no_module_message
+    from ..config.discovery import default_catalogue_paths, discover, no_module_message
 
     catalogues = None
     if args.catalogue:
@@ -1180,7 +1180,7 @@ def _pkcs12_password() -> PasswordSource:
 def _ask_pkcs12_password(path: str) -> str | None:
     import getpass
 
-    from ._text import escape_control
+    from ..model.text import escape_control
 
     try:
         prompt = _("Password for PKCS#12 file {path}: ").format(path=escape_control(path))
@@ -1191,7 +1191,7 @@ def _ask_pkcs12_password(path: str) -> str | None:
 
 
 def _inspect_file(args: argparse.Namespace) -> int:
-    from ._files import inspect_files
+    from ..certificates.files import inspect_files
 
     now = datetime.datetime.now(datetime.timezone.utc)
     password = _pkcs12_password()
@@ -1205,13 +1205,13 @@ def _inspect_file(args: argparse.Namespace) -> int:
                 sys.stderr.write(_("ukeytool: error: {message}").format(message=message) + "\n")
         return ExitCode.USAGE
     if args.json or args.format == "json":
-        from ._render_json import render_files_json
+        from ..rendering.json import render_files_json
 
         text = render_files_json(
             files, generated_at=now, show_personal_data=args.show_personal_data
         )
     else:
-        from ._render_text import render_files_text
+        from ..rendering.text import render_files_text
 
         text = render_files_text(
             files, color=_use_color(args.color), show_personal_data=args.show_personal_data

@@ -17,7 +17,7 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 
-from ._model import (
+from ..model import (
     Certificate,
     CertificateEntry,
     CertificateLink,
@@ -35,7 +35,7 @@ __all__ = ["finding_message", "key_presence_reason", "relate", "relate_slot"]
 
 
 def N_(message: str) -> str:
-    """Mark ``message`` for translation (as :func:`ukeytool._i18n.N_`, which is not
+    """Mark ``message`` for translation (as :func:`ukeytool.i18n.N_`, which is not
     imported here: ``import ukeytool`` must not import gettext)."""
     return message
 
@@ -295,7 +295,7 @@ def _key_values(key: KeyObject) -> set[bytes]:
             values.add(unwrapped)  # PKCS#11 2.40: the point DER-wrapped in an OCTET STRING
     if key.public_key_info:
         # Imported here: the renderers import this module and must stay light.
-        from ._certificate import public_key_from_info
+        from ..certificates.x509 import public_key_from_info
 
         value = public_key_from_info(key.public_key_info)
         if value is not None:
@@ -405,7 +405,7 @@ def key_presence_reason(presence: KeyPresence) -> str:
     """``presence.reason`` in the current language (``state`` and ``private_key`` stay
     as they are). Other reasons (a certificate file's keys) are matched against the
     whole catalogue, as problems are."""
-    from ._i18n import retranslate
+    from ..i18n import retranslate
 
     return retranslate(presence.reason)
 
@@ -593,6 +593,6 @@ _FINDING_MESSAGES = (
 
 def finding_message(finding: Finding) -> str:
     """``finding.message`` in the current language (the ``code`` stays as it is)."""
-    from ._i18n import retranslate
+    from ..i18n import retranslate
 
     return retranslate(finding.message, _FINDING_MESSAGES)
