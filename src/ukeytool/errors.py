@@ -31,7 +31,10 @@ with its attributes, so it can cross from the child process a module is inspecte
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .i18n.message import Message
 
 __all__ = [
     "AuthenticationError",
@@ -55,14 +58,15 @@ __all__ = [
 class UkeytoolError(Exception):
     """Root of every exception ukeytool raises."""
 
-    def __init__(self, message: str) -> None:
-        if not message:
+    def __init__(self, message: Message | str) -> None:
+        if not str(message):
             raise ValueError("ukeytool errors always carry a message")
-        super().__init__(message)
+        super().__init__(str(message))
         self.message = message
+        """The message as data: render it in any language with ``.render(lang)``."""
 
     def __str__(self) -> str:
-        return self.message
+        return str(self.message)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Exception pickling calls cls(*args), which the keyword-only attributes of the
@@ -70,9 +74,11 @@ class UkeytoolError(Exception):
         return (_restore, (type(self), self.message, dict(self.__dict__)))
 
 
-def _restore(cls: type[UkeytoolError], message: str, state: dict[str, Any]) -> UkeytoolError:
+def _restore(
+    cls: type[UkeytoolError], message: Message | str, state: dict[str, Any]
+) -> UkeytoolError:
     error = cls.__new__(cls)
-    Exception.__init__(error, message)
+    Exception.__init__(error, str(message))
     error.__dict__.update(state)
     return error
 
@@ -87,7 +93,7 @@ class Pkcs11Failure(UkeytoolError):
     Mixed into the errors of the tree that come from a call into a module.
     """
 
-    def __init__(self, message: str, *, function: str, code: int, code_name: str) -> None:
+    def __init__(self, message: Message | str, *, function: str, code: int, code_name: str) -> None:
         super().__init__(message)
         self.function = function
         """The PKCS#11 function that failed, e.g. ``"C_GetTokenInfo"``."""
@@ -100,7 +106,7 @@ class Pkcs11Failure(UkeytoolError):
 class ModuleError(UkeytoolError):
     """A PKCS#11 module cannot be loaded or does not work."""
 
-    def __init__(self, message: str, *, path: str) -> None:
+    def __init__(self, message: Message | str, *, path: str) -> None:
         super().__init__(message)
         self.path = path
         """The module path as given."""
@@ -117,7 +123,9 @@ class NotASharedLibrary(ModuleError):
 class WrongArchitecture(ModuleError):
     """The module is built for another CPU or word size than this Python."""
 
-    def __init__(self, message: str, *, path: str, module_arch: str, python_arch: str) -> None:
+    def __init__(
+        self, message: Message | str, *, path: str, module_arch: str, python_arch: str
+    ) -> None:
         super().__init__(message, path=path)
         self.module_arch = module_arch
         """What the module is built for, e.g. ``"32-bit x86"``."""
@@ -128,7 +136,7 @@ class WrongArchitecture(ModuleError):
 class MissingDependency(ModuleError):
     """The module needs a shared library that is not installed."""
 
-    def __init__(self, message: str, *, path: str, dependency: str) -> None:
+    def __init__(self, message: Message | str, *, path: str, dependency: str) -> None:
         super().__init__(message, path=path)
         self.dependency = dependency
         """The missing library's name, as the dynamic loader reported it."""
@@ -142,7 +150,7 @@ class ModuleCallFailed(ModuleError, Pkcs11Failure):
     """A module-wide call (C_Initialize, C_GetInfo, C_GetSlotList) failed."""
 
     def __init__(
-        self, message: str, *, path: str, function: str, code: int, code_name: str
+        self, message: Message | str, *, path: str, function: str, code: int, code_name: str
     ) -> None:
         Pkcs11Failure.__init__(self, message, function=function, code=code, code_name=code_name)
         self.path = path
@@ -152,7 +160,7 @@ class ModuleTimedOut(ModuleError):
     """The module did not answer within the time allowed, so its child process was
     stopped (only when modules are inspected in a child process)."""
 
-    def __init__(self, message: str, *, path: str, timeout: float) -> None:
+    def __init__(self, message: Message | str, *, path: str, timeout: float) -> None:
         super().__init__(message, path=path)
         self.timeout = timeout
         """The time allowed, in seconds."""
@@ -165,7 +173,7 @@ class ModuleCrashed(ModuleError):
 
     def __init__(
         self,
-        message: str,
+        message: Message | str,
         *,
         path: str,
         signal: int | None,
@@ -185,7 +193,7 @@ class TokenError(Pkcs11Failure):
     """A call about one slot or token failed."""
 
     def __init__(
-        self, message: str, *, slot_id: int, function: str, code: int, code_name: str
+        self, message: Message | str, *, slot_id: int, function: str, code: int, code_name: str
     ) -> None:
         super().__init__(message, function=function, code=code, code_name=code_name)
         self.slot_id = slot_id
@@ -199,7 +207,7 @@ class AuthenticationError(TokenError):
 class CertificateError(UkeytoolError):
     """Bytes that were meant to be a certificate cannot be read as one."""
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: Message | str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
         """A short machine-friendly reason, e.g. ``"truncated"`` or ``"not-der"``."""

@@ -369,7 +369,7 @@ def _related(entries: list[CertificateEntry], keys: list[FileKey]) -> tuple[Cert
     for entry in related:
         mine = [key for key in keys if entry.handle in key.certificates]
         if mine:
-            where = ", ".join(key.location for key in mine)
+            where = ", ".join(str(key.location) for key in mine)
             reason = N_("its private key is in the file ({detail})").format(detail=where)
             presence = KeyPresence("yes", "yes", (), reason)
         elif all_tied:

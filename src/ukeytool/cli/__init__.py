@@ -35,11 +35,12 @@ from ..i18n import (
     _,
     get_language,
     language_from_env,
+    localize,
     ngettext,
-    retranslate,
     translations,
     using,
 )
+from ..i18n.message import Message
 from ..model.text import escape_control
 
 if TYPE_CHECKING:
@@ -963,7 +964,7 @@ def _renewal_setup(args: argparse.Namespace) -> None:
     except CatalogueError as exc:
         # The module catalogue only adds bank hints here: say so, and go on without them.
         warning = _("ukeytool: warning: {message}; module file names are not used to tell the bank")
-        sys.stderr.write(warning.format(message=retranslate(str(exc))) + "\n")
+        sys.stderr.write(warning.format(message=localize(str(exc))) + "\n")
         args.catalogue = Catalogue()
     if args.bank is not None:
         check_bank(args.bank, policies=args.policies, catalogue=args.catalogue)
@@ -1124,7 +1125,7 @@ def _list_modules(args: argparse.Namespace) -> int:
     # the current language, in the listing and in the JSON (as the listing JSON's
     # messages); a problem no template knows gets a translated lead-in.
     def note(text: str | None) -> str | None:
-        return None if text is None else retranslate(text)
+        return None if text is None else localize(text)
 
     def problem(path: str, text: str | None) -> str | None:
         return None if text is None else _failure_text("ModuleError", path, text)
@@ -1201,7 +1202,7 @@ def _inspect_file(args: argparse.Namespace) -> int:
     if not any(report.opened for report in files):
         for report in files:
             for problem in report.problems:  # made in English by _files: translated here
-                message = retranslate(problem.message)
+                message = localize(problem.message)
                 sys.stderr.write(_("ukeytool: error: {message}").format(message=message) + "\n")
         return ExitCode.USAGE
     if args.json or args.format == "json":
@@ -1235,11 +1236,11 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _failure_text(kind: str, path: str, message: str) -> str:
+def _failure_text(kind: str, path: str, message: Message | str) -> str:
     """A module error's message in the current language. Module errors are made in
     English (perhaps in the isolation child) and translated here; a sentence no template
     knows gets a translated lead-in before the English."""
-    shown = retranslate(message)
+    shown = localize(message)
     if shown != message or get_language() == "en":
         return shown
     if kind == ModuleCallFailed.__name__:
@@ -1251,7 +1252,7 @@ def _error_text(exc: UkeytoolError) -> str:
     """An error's message in the current language (see :func:`_failure_text`)."""
     if isinstance(exc, ModuleError):
         return _failure_text(type(exc).__name__, exc.path, str(exc))
-    return retranslate(str(exc))
+    return localize(str(exc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1335,9 +1336,7 @@ def _internal_error(exc: Exception) -> int:
         "internal error: {kind}: {error} (this is a bug in ukeytool; run again with "
         "UKEYTOOL_DEBUG=1 and report the traceback)"
     )
-    return _fail(
-        message.format(kind=type(exc).__name__, error=retranslate(detail)), ExitCode.INTERNAL
-    )
+    return _fail(message.format(kind=type(exc).__name__, error=localize(detail)), ExitCode.INTERNAL)
 
 
 def run() -> NoReturn:

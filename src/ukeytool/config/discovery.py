@@ -596,10 +596,10 @@ def _warn(template: str, **values: object) -> None:
     """Log a warning in the current language (the CLI's, when it runs discovery):
     ``template`` is English, marked with N_; a ``{detail}`` value is an English sentence
     translated in turn."""
-    from ..i18n import _, retranslate
+    from ..i18n import _, localize
 
     if "detail" in values:
-        values["detail"] = retranslate(str(values["detail"]))
+        values["detail"] = localize(str(values["detail"]))
     log.warning("%s", _(template).format(**values))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "_",
     "get_language",
     "language_from_env",
+    "localize",
     "ngettext",
     "normalize_language",
     "pgettext",
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import gettext
+
+    from .message import Message
 
 LANGUAGES: Final = ("en", "zh")
 """The languages ukeytool speaks: ``"en"`` (the source text) and ``"zh"`` (Simplified
@@ -156,3 +159,16 @@ def _translations(lang: str) -> gettext.NullTranslations:
     from .catalogue import translations
 
     return translations(lang)
+
+
+def localize(value: Message | str, templates: Iterable[str] | None = None) -> str:
+    """``value`` in the current language: a message rendered from its template; a
+    sentence made as text (the old way, until every message is data) matched back by
+    :func:`ukeytool.i18n._legacy.retranslate`."""
+    from .message import Message
+
+    if isinstance(value, Message):
+        return value.render(_current.get())
+    from ._legacy import retranslate
+
+    return retranslate(value, templates)

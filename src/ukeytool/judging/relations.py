@@ -405,9 +405,9 @@ def key_presence_reason(presence: KeyPresence) -> str:
     """``presence.reason`` in the current language (``state`` and ``private_key`` stay
     as they are). Other reasons (a certificate file's keys) are matched against the
     whole catalogue, as problems are."""
-    from ..i18n import retranslate
+    from ..i18n import localize
 
-    return retranslate(presence.reason)
+    return localize(presence.reason)
 
 
 # -- findings -----------------------------------------------------------------------
@@ -593,6 +593,6 @@ _FINDING_MESSAGES = (
 
 def finding_message(finding: Finding) -> str:
     """``finding.message`` in the current language (the ``code`` stays as it is)."""
-    from ..i18n import retranslate
+    from ..i18n import localize
 
-    return retranslate(finding.message, _FINDING_MESSAGES)
+    return localize(finding.message, _FINDING_MESSAGES)

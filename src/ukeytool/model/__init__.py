@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import enum
 
+from ..i18n.message import Message
 from .text import STRING_TYPES, Text
 
 __all__ = [
@@ -127,7 +128,7 @@ class LoginOutcome:
     """The result of the one login attempt on a token (never a PIN, never its length)."""
 
     state: LoginState
-    message: str
+    message: Message | str
     """One sentence for a person: what happened and what to do."""
     code: int | None = None
     """The CK_RV of C_Login when it was called and failed."""
@@ -143,10 +144,10 @@ class LoginOutcome:
 class Problem:
     """Something that could not be read, and where."""
 
-    where: str
+    where: Message | str
     """What failed: a PKCS#11 function (``"C_GetTokenInfo"``), an attribute
     (``"CKA_VALUE"``) or a certificate field (``"subject"``)."""
-    message: str
+    message: Message | str
     """One sentence for a person."""
     code: int | None = None
     """The CK_RV number when a PKCS#11 call failed."""
@@ -181,7 +182,7 @@ class ModuleFailure:
     kind: str
     """The error's class name, e.g. ``"ModuleNotFound"`` or ``"ModuleCallFailed"``; with
     isolation also ``"ModuleTimedOut"`` and ``"ModuleCrashed"``."""
-    message: str
+    message: Message | str
     """The error's one-line message."""
     code: int | None = None
     """The CK_RV when a PKCS#11 call failed (C_Initialize, C_GetSlotList...)."""
@@ -425,7 +426,7 @@ class Certificate:
     ``"lenient"`` when only a lenient parser could read it."""
     problems: tuple[Problem, ...] = ()
     """Fields that could not be read."""
-    error: str | None = None
+    error: Message | str | None = None
     """Why the certificate could not be read at all; None when it could."""
     subject_key_identifier: bytes | None = None
     """The SubjectKeyIdentifier extension's key identifier; None when absent."""
@@ -496,7 +497,7 @@ class CertificateEntry:
         return self.validity.status
 
     @property
-    def unreadable_reason(self) -> str | None:
+    def unreadable_reason(self) -> Message | str | None:
         """Why the status is :attr:`Status.UNREADABLE`, in one sentence; None otherwise."""
         if self.validity.status is not Status.UNREADABLE:
             return None
@@ -643,7 +644,7 @@ class Finding:
     ``"obsolete-signature-hash"``, ``"no-signing-key-usage"``, ``"no-key-usage"``,
     ``"ca-expires-before-child"``, ``"key-id-mismatch"`` (see docs/relations.md)."""
     severity: Severity
-    message: str
+    message: Message | str
     """One sentence for a person: what is wrong and what to do."""
 
 
@@ -706,7 +707,7 @@ class KeyPresence:
     """The same question for the private key alone: ``"yes"``, ``"no"`` or ``"unknown"``."""
     matches: tuple[KeyMatch, ...] = ()
     """The key objects that belong to the certificate, private keys first."""
-    reason: str = ""
+    reason: Message | str = ""
     """One sentence for a person saying how the answer was reached."""
 
 
@@ -718,7 +719,7 @@ class FileKey:
     encrypted key is not decrypted (its certificate is found by its PKCS#12 localKeyId).
     """
 
-    location: str
+    location: Message | str
     """Where in the file, e.g. ``"PKCS#12 content 2, bag 1"`` or ``"PEM block 3 (line 40)"``."""
     algorithm: str | None
     """``"RSA"``, ``"EC"``, ``"SM2"``... when the key is not encrypted; None when it is."""

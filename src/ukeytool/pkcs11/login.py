@@ -231,9 +231,9 @@ def login_failed(rv: int, code_name: str) -> LoginOutcome:
 def login_message(outcome: LoginOutcome) -> str:
     """``outcome.message`` in the current language (it is made in English, possibly in
     an isolation child that does not know the language)."""
-    from ..i18n import retranslate
+    from ..i18n import localize
 
-    return retranslate(outcome.message, _MESSAGES)
+    return localize(outcome.message, _MESSAGES)
 
 
 _MESSAGES = (

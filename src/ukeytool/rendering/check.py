@@ -56,7 +56,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import UsageError
-from ..i18n import N_, _, ngettext, pgettext, retranslate
+from ..i18n import N_, _, localize, ngettext, pgettext
 from ..judging.relations import finding_message
 from ..judging.validity import check_warn_days
 from ..model import (
@@ -498,8 +498,8 @@ class _Judge:
                 module=self.text(module),
                 slot_id=slot_id,
                 certificate=certificate,
-                where=problem.where,
-                message=self.text(retranslate(problem.message)),
+                where=str(problem.where),
+                message=self.text(localize(problem.message)),
                 code=problem.code,
                 code_name=problem.code_name,
                 state=state,
@@ -515,7 +515,7 @@ class _Judge:
                 slot_id=None,
                 certificate=None,
                 where=failure.kind,
-                message=self.text(retranslate(failure.message)),
+                message=self.text(localize(failure.message)),
                 code=failure.code,
                 code_name=failure.code_name,
                 state=CheckState.UNKNOWN,
@@ -691,7 +691,7 @@ class _Judge:
         days = entry.days_left
         if entry.status is Status.UNREADABLE or days is None or cert is None:
             reason = entry.unreadable_reason  # made in English: shown translated
-            why = retranslate(reason) if reason else _("its validity dates could not be read")
+            why = localize(reason) if reason else _("its validity dates could not be read")
             return CheckState.UNKNOWN, _("unreadable: {why}").format(why=why)
         if entry.status is Status.EXPIRED:
             return CheckState.CRITICAL, _("expired on {when}").format(when=_when(cert.not_after))

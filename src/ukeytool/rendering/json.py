@@ -65,7 +65,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
-from ..i18n import get_language, retranslate, using
+from ..i18n import get_language, localize, using
 from ..judging.validity import check_moment
 from ..model import (
     Advice,
@@ -180,7 +180,7 @@ def _failure(failure: ModuleFailure) -> dict[str, Any]:
     return {
         "path": failure.path,
         "kind": failure.kind,
-        "message": retranslate(failure.message),
+        "message": localize(failure.message),
         "code": failure.code,
         "code_name": failure.code_name,
     }
@@ -278,7 +278,7 @@ def _file_certificate(entry: CertificateEntry) -> dict[str, Any]:
     member = {**_certificate(None, entry), "uri": None, "location": entry.location}
     presence = member.get("key_on_token")
     if presence is not None:  # made in English by _files: in the chosen language
-        member["key_on_token"] = {**presence, "reason": retranslate(presence["reason"])}
+        member["key_on_token"] = {**presence, "reason": localize(presence["reason"])}
     return member
 
 
@@ -343,7 +343,7 @@ def _problems(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     return [
         {
             "where": p.where,
-            "message": retranslate(p.message),
+            "message": localize(p.message),
             "code": p.code,
             "code_name": p.code_name,
         }
@@ -480,7 +480,7 @@ def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, 
         "is_ca": None if cert is None else cert.is_ca,
         "self_signed": None if cert is None else cert.self_signed,
         "encoding": None if cert is None else cert.encoding,
-        "error": None if cert is None or cert.error is None else retranslate(cert.error),
+        "error": None if cert is None or cert.error is None else localize(cert.error),
         "problems": _problems(problems),
         **_name_and_identity_members(cert),
         **_relations(entry),

@@ -47,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from ..i18n.message import Message, Param
 from ..model import (
     Advice,
     Certificate,
@@ -191,13 +192,37 @@ def mask_certificate(certificate: Certificate) -> Certificate:
         issuer_attributes=_attributes(certificate.issuer_attributes),
         holder=holder,
         identity_numbers=tuple(_identity(n) for n in certificate.identity_numbers),
-        error=_optional(certificate.error),
+        error=_optional_message(certificate.error),
         problems=_problems(certificate.problems),
     )
 
 
 def _optional(text: str | None) -> str | None:
     return None if text is None else mask_personal(text)
+
+
+def _optional_message(text: Message | str | None) -> Message | str | None:
+    return None if text is None else mask_message(text)
+
+
+def mask_message(message: Message | str) -> Message | str:
+    """``message`` with ID-card numbers masked in its text parameters (a message's own
+    words hold none), nested messages and lists included."""
+    if isinstance(message, str):
+        return mask_personal(message)
+    return Message(message.template, tuple((k, _mask_param(v)) for k, v in message.params))
+
+
+def _mask_param(value: Param) -> Param:
+    if isinstance(value, tuple):
+        return tuple(_mask_item(item) for item in value)
+    return _mask_item(value)
+
+
+def _mask_item(value: str | int | Message) -> str | int | Message:
+    if isinstance(value, int):
+        return value
+    return mask_message(value)
 
 
 _HEX_VALUE = re.compile(r"#((?:[0-9A-Fa-f]{2})+)")
@@ -243,7 +268,7 @@ def _identity(number: IdentityNumber) -> IdentityNumber:
 
 
 def _problems(problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
-    return tuple(dataclasses.replace(p, message=mask_personal(p.message)) for p in problems)
+    return tuple(dataclasses.replace(p, message=mask_message(p.message)) for p in problems)
 
 
 def mask_report(report: Report) -> Report:
@@ -299,7 +324,7 @@ def _slot(slot: SlotReport) -> SlotReport:
         ),
         login=None
         if slot.login is None
-        else dataclasses.replace(slot.login, message=mask_personal(slot.login.message)),
+        else dataclasses.replace(slot.login, message=mask_message(slot.login.message)),
         advice=None if slot.advice is None else _token_advice(slot.advice),
     )
 
@@ -351,7 +376,7 @@ def _relations(entry: CertificateEntry) -> CertificateEntry:
             ),
         ),
         findings=tuple(
-            dataclasses.replace(f, message=mask_personal(f.message)) for f in entry.findings
+            dataclasses.replace(f, message=mask_message(f.message)) for f in entry.findings
         ),
     )
 
@@ -367,7 +392,7 @@ def _link(link: CertificateLink) -> CertificateLink:
 def mask_failure(failure: ModuleFailure) -> ModuleFailure:
     """A copy of ``failure`` with personal data masked in its path and message."""
     return dataclasses.replace(
-        failure, path=mask_personal(failure.path), message=mask_personal(failure.message)
+        failure, path=mask_personal(failure.path), message=mask_message(failure.message)
     )
 
 

@@ -238,7 +238,7 @@ class _Renderer:
         self.add("ukeytool_report_timestamp_seconds", (module,), _seconds(report.at))
         errors: dict[tuple[str, ...], int] = {}
         for problem in report.problems:
-            key: tuple[str, ...] = (module, "", problem.where, problem.code_name or "")
+            key: tuple[str, ...] = (module, "", str(problem.where), problem.code_name or "")
             errors[key] = errors.get(key, 0) + 1
         for slot in report.slots:
             for where, code in self.slot_problems(slot):
@@ -250,11 +250,11 @@ class _Renderer:
 
     @staticmethod
     def slot_problems(slot: SlotReport) -> list[tuple[str, str]]:
-        problems = [(p.where, p.code_name or "") for p in slot.problems]
+        problems = [(str(p.where), p.code_name or "") for p in slot.problems]
         if not slot.complete and not slot.problems:
             problems.append(("C_FindObjects", ""))
         for entry in slot.certificates:
-            problems.extend((p.where, p.code_name or "") for p in entry.problems)
+            problems.extend((str(p.where), p.code_name or "") for p in entry.problems)
         return problems
 
     def slot(self, module: str, slot: SlotReport) -> None:

@@ -29,7 +29,7 @@ import datetime
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from ..i18n import N_, _, ngettext, retranslate, using
+from ..i18n import N_, _, localize, ngettext, using
 from ..judging.relations import KEY_SEARCH_UNFINISHED
 from ..model import (
     BankChoice,
@@ -254,13 +254,13 @@ class _Renderer:
 
     def problem(self, problem: Problem, indent: str, *, located: bool = True) -> None:
         # Problems are made in English (perhaps in the isolation child): shown translated.
-        line = escape_control(retranslate(problem.message))
-        if located and not problem.message.startswith(problem.where):
-            where = escape_control(retranslate(problem.where))
+        line = escape_control(localize(problem.message))
+        if located and not str(problem.message).startswith(str(problem.where)):
+            where = escape_control(localize(problem.where))
             line = _("{where}: {message}").format(where=where, message=line)
         name = problem.code_name
         number = None if problem.code is None else f"0x{problem.code:x}"
-        if name and name not in problem.message:
+        if name and name not in str(problem.message):
             code = escape_control(name)
             if number:
                 code = _("{code_name} ({number})").format(code_name=code, number=number)
@@ -291,7 +291,7 @@ class _Renderer:
             self.lines.append("")
             self.lines.append(_("Module {path}").format(path=escape_control(failure.path)))
             self.lines.append(
-                "  " + self.paint(f"! {escape_control(retranslate(failure.message))}", _RED)
+                "  " + self.paint(f"! {escape_control(localize(failure.message))}", _RED)
             )
         for report in reports:
             self.lines.append("")
@@ -535,7 +535,7 @@ class _Renderer:
         reason = entry.unreadable_reason
         if reason is not None:
             # The reason is a problem's message, made in English: shown translated.
-            reason = retranslate(reason)
+            reason = localize(reason)
             word = _("{status}: {reason}").format(status=word, reason=escape_control(reason))
         return self.paint(word, _STATUS_COLOR[entry.status])
 
@@ -635,7 +635,7 @@ class _Renderer:
             return _("key: yes (public key object, same {how})").format(how=how)
         if presence.state == "no":
             return _("key: no (no private key after login)")
-        if presence.reason.startswith(KEY_SEARCH_UNFINISHED):
+        if str(presence.reason).startswith(KEY_SEARCH_UNFINISHED):
             return _("key: unknown (key search incomplete)")
         return _("key: unknown (not logged in)")
 
@@ -710,7 +710,7 @@ class _Renderer:
         else:
             belongs = _("no certificate read from this file matches it")
         line = _("{what} at {location}: {belongs}").format(
-            what=what, location=escape_control(retranslate(key.location)), belongs=belongs
+            what=what, location=escape_control(localize(key.location)), belongs=belongs
         )
         self.lines.append(f"  {line}")
 
