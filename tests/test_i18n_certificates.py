@@ -475,16 +475,16 @@ def test_key_id_mismatch_and_presence_in_chinese(bank: Bank) -> None:
     keys = [KeyObject(9, "private", b"\x0b", None, "RSA", modulus=other.public_key)]
     [related] = relate([entry], keys, keys_listed=True, logged_in=True)
     [finding] = related.findings
-    assert finding.message.startswith("the private key object with the same CKA_ID (0b) holds")
+    assert str(finding.message).startswith("the private key object with the same CKA_ID (0b) holds")
     assert related.key_on_token is not None
-    assert related.key_on_token.reason == (
+    assert str(related.key_on_token.reason) == (
         "no private key on the token belongs to it (searched after login)"
     )
     with using("zh"):
         assert finding_message(finding).startswith("CKA_ID 相同（0b）的私钥对象持有另一个公钥：")
         reason = key_presence_reason(related.key_on_token)
     assert reason == "此令牌上没有属于它的私钥（已在登录后查找）"
-    assert finding_message(finding) == finding.message  # English: as made
+    assert finding_message(finding) == str(finding.message)  # English: as made
     [unfinished] = relate([entry], [], keys_listed=False)
     assert unfinished.key_on_token is not None
     with using("zh"):
@@ -494,7 +494,7 @@ def test_key_id_mismatch_and_presence_in_chinese(bank: Bank) -> None:
     mine = KeyObject(3, "private", b"\x0b", None, "RSA", modulus=cert.public_key)
     [found] = relate([entry], [mine], keys_listed=True, logged_in=True)
     assert found.key_on_token is not None
-    assert found.key_on_token.reason == (
+    assert str(found.key_on_token.reason) == (
         "its private key is on the token (same CKA_ID and same public key)"
     )
     with using("zh"):

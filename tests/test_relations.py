@@ -23,7 +23,7 @@ import pytest
 
 from ukeytool import read_certificate
 from ukeytool.cli import ExitCode, main
-from ukeytool.judging.relations import relate, relate_slot
+from ukeytool.judging.relations import KEY_SEARCH_UNFINISHED, relate, relate_slot
 from ukeytool.judging.validity import judge
 from ukeytool.model import (
     CertificateEntry,
@@ -317,7 +317,8 @@ def test_sm2_pair_with_its_earliest_expiry(token: dict[str, CertificateEntry]) -
     lone = token["lone-enc"]
     assert lone.pair is None
     assert _findings(lone) == [("no-signing-key-usage", Severity.WARNING)]
-    assert "signing certificate is not on this token" in lone.findings[0].message
+    assert "signing certificate is not on this token" in str(lone.findings[0].message)
+    assert lone.findings[0].message.code == "finding.no_signing_key_usage_sm2"  # type: ignore[union-attr]
     # RSA certificates are not paired
     assert all(token[x].pair is None for x in ("enc-only", "pub-by-id", "root"))
 
@@ -340,7 +341,7 @@ def test_key_presence_without_login(token: dict[str, CertificateEntry]) -> None:
     assert presence("pub-by-key") == ("yes", "unknown", [("public", "other-id", ("public_key",))])
     # the private key is on the token, but without login nobody can see it: unknown, not no
     assert presence("private-only") == ("unknown", "unknown", [])
-    reason = token["private-only"].key_on_token.reason  # type: ignore[union-attr]
+    reason = str(token["private-only"].key_on_token.reason)  # type: ignore[union-attr]
     assert "without login" in reason
     # SM2: the EC point, DER-wrapped in CKA_EC_POINT, matches the certificate's
     assert presence("sm2-sign") == (
@@ -371,7 +372,7 @@ def test_findings(token: dict[str, CertificateEntry]) -> None:
     assert _findings(token["ossl-root"]) == [("md5-signature", Severity.INFO)]
     assert _findings(token["name-root"]) == [("sha1-signature", Severity.INFO)]
     assert _findings(token["self"]) == []
-    message = token["pub-by-id"].findings[0].message
+    message = str(token["pub-by-id"].findings[0].message)
     assert '"Rel Intermediate CA"' in message
     assert "2030-04-11" in message
     assert "265 days before it" in message
@@ -600,7 +601,7 @@ def test_key_presence_after_login(rsa_leaf: Minted) -> None:
     )
     assert found.key_on_token is not None
     assert (
-        found.key_on_token.reason
+        str(found.key_on_token.reason)
         == "its private key is on the token (same CKA_ID and same public key)"
     )
 
@@ -614,7 +615,8 @@ def test_key_presence_after_login(rsa_leaf: Minted) -> None:
     (partial,) = relate([entry], [stranger], keys_listed=False, logged_in=True)
     assert _presence(partial) == ("unknown", "unknown", [])
     assert partial.key_on_token is not None
-    assert partial.key_on_token.reason.startswith("the key search did not finish")
+    assert str(partial.key_on_token.reason).startswith("the key search did not finish")
+    assert partial.key_on_token.reason.code == KEY_SEARCH_UNFINISHED  # type: ignore[union-attr]
     # no keys at all, not logged in
     (nothing,) = relate([entry])
     assert _presence(nothing) == ("unknown", "unknown", [])
@@ -941,7 +943,7 @@ def test_check_masks_findings() -> None:
     entries: Sequence[CertificateEntry] = relate([_entry(ca.der, 1), _entry(leaf.der, 2)])
     slot = SlotReport(make_slot_info(), make_token_info(), tuple(entries))
     report = Report(module=make_module_info(), slots=(slot,), at=NOW, warn_days=30)
-    assert "110101199001011234" in entries[1].findings[0].message
+    assert "110101199001011234" in str(entries[1].findings[0].message)
     masked = check_reports([report])
     assert "110101199001011234" not in masked.output()
     assert "110101199001011234" in check_reports([report], show_personal_data=True).output()

@@ -17,6 +17,7 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 
+from ..i18n.message import Message, plural_template, template
 from ..model import (
     Certificate,
     CertificateEntry,
@@ -33,20 +34,14 @@ from ..model import (
 
 __all__ = ["finding_message", "key_presence_reason", "relate", "relate_slot"]
 
-
-def N_(message: str) -> str:
-    """Mark ``message`` for translation (as :func:`ukeytool.i18n.N_`, which is not
-    imported here: ``import ukeytool`` must not import gettext)."""
-    return message
-
-
 MIN_RSA_BITS = 2048
 """RSA keys below this many bits are a ``weak-rsa-key`` finding (NIST SP 800-131A)."""
 BROKEN_RSA_BITS = 1024
 """RSA keys below this many bits make the finding critical."""
 
-KEY_SEARCH_UNFINISHED = "the key search did not finish"
-"""How :attr:`KeyPresence.reason` starts when the key objects could not all be listed."""
+KEY_SEARCH_UNFINISHED = "key.search_unfinished"
+"""The code of :attr:`KeyPresence.reason` when the key objects could not all be listed
+and none belongs to the certificate."""
 
 _SIGNING_USAGES = frozenset({"digitalSignature", "nonRepudiation"})
 _ENCRYPTION_USAGES = frozenset({"keyEncipherment", "dataEncipherment", "keyAgreement"})
@@ -352,59 +347,69 @@ def _key_presence(
     visible = logged_in and keys_listed
     if private:
         state = private_key = "yes"
-        reason = _PRIVATE_KEY_THERE.format(detail=_how(private[0]))
+        reason = _PRIVATE_KEY_THERE(detail=_how(private[0]))
     elif visible:
         state = private_key = "no"
-        reason = _NO_PRIVATE_KEY
+        reason = _NO_PRIVATE_KEY()
         if public:
-            reason = _NO_PRIVATE_KEY_PUBLIC_THERE.format(detail=_how(public[0]))
+            reason = _NO_PRIVATE_KEY_PUBLIC_THERE(detail=_how(public[0]))
     else:
         private_key = "unknown"
         if public:
             state = "yes"
-            template = _PUBLIC_KEY_UNFINISHED if not keys_listed else _PUBLIC_KEY_NO_LOGIN
-            reason = template.format(detail=_how(public[0]))
+            made = _PUBLIC_KEY_UNFINISHED if not keys_listed else _PUBLIC_KEY_NO_LOGIN
+            reason = made(detail=_how(public[0]))
         else:
             state = "unknown"
-            reason = _NO_KEY_UNFINISHED if not keys_listed else _NO_KEY_NO_LOGIN
+            reason = _NO_KEY_UNFINISHED() if not keys_listed else _NO_KEY_NO_LOGIN()
     return KeyPresence(state, private_key, tuple(matches), reason), mismatches
 
 
-def _how(match: KeyMatch) -> str:
+def _how(match: KeyMatch) -> Message:
     if "id" in match.by and "public_key" in match.by:
-        return _SAME_ID_AND_KEY
-    return _SAME_ID if "id" in match.by else _SAME_KEY
+        return _SAME_ID_AND_KEY()
+    return _SAME_ID() if "id" in match.by else _SAME_KEY()
 
 
-# -- key presence reasons: made in English (possibly in an isolation child), shown in the
-# reader's language by key_presence_reason(). Whole sentences, so a translation can order
-# them as it needs; {detail} is one of the _SAME_* phrases.
+# -- key presence reasons: messages (made perhaps in an isolation child), shown in the
+# reader's language. Whole sentences, so a translation can order them as it needs;
+# {detail} is one of the _SAME_* phrases.
 
-_SAME_ID = N_("same CKA_ID")
-_SAME_KEY = N_("same public key")
-_SAME_ID_AND_KEY = N_("same CKA_ID and same public key")
-_PRIVATE_KEY_THERE = N_("its private key is on the token ({detail})")
-_NO_PRIVATE_KEY = N_("no private key on the token belongs to it (searched after login)")
-_NO_PRIVATE_KEY_PUBLIC_THERE = N_(
+_SAME_ID = template("key.same_id", "same CKA_ID")
+_SAME_KEY = template("key.same_public_key", "same public key")
+_SAME_ID_AND_KEY = template("key.same_id_and_public_key", "same CKA_ID and same public key")
+_PRIVATE_KEY_THERE = template(
+    "key.private_key_on_token", "its private key is on the token ({detail})"
+)
+_NO_PRIVATE_KEY = template(
+    "key.no_private_key", "no private key on the token belongs to it (searched after login)"
+)
+_NO_PRIVATE_KEY_PUBLIC_THERE = template(
+    "key.no_private_key_public_key_on_token",
     "no private key on the token belongs to it (searched after login); "
-    "its public key object is there ({detail})"
+    "its public key object is there ({detail})",
 )
-_PUBLIC_KEY_UNFINISHED = N_(
-    "its public key object is on the token ({detail}); the key search did not finish"
+_PUBLIC_KEY_UNFINISHED = template(
+    "key.public_key_search_unfinished",
+    "its public key object is on the token ({detail}); the key search did not finish",
 )
-_PUBLIC_KEY_NO_LOGIN = N_(
-    "its public key object is on the token ({detail}); private keys cannot be seen without login"
+_PUBLIC_KEY_NO_LOGIN = template(
+    "key.public_key_no_login",
+    "its public key object is on the token ({detail}); private keys cannot be seen without login",
 )
-_NO_KEY_UNFINISHED = N_("the key search did not finish, and no public key object belongs to it")
-_NO_KEY_NO_LOGIN = N_(
-    "private keys cannot be seen without login, and no public key object belongs to it"
+_NO_KEY_UNFINISHED = template(
+    KEY_SEARCH_UNFINISHED,
+    "the key search did not finish, and no public key object belongs to it",
+)
+_NO_KEY_NO_LOGIN = template(
+    "key.no_login",
+    "private keys cannot be seen without login, and no public key object belongs to it",
 )
 
 
 def key_presence_reason(presence: KeyPresence) -> str:
     """``presence.reason`` in the current language (``state`` and ``private_key`` stay
-    as they are). Other reasons (a certificate file's keys) are matched against the
-    whole catalogue, as problems are."""
+    as they are)."""
     from ..i18n import localize
 
     return localize(presence.reason)
@@ -429,14 +434,9 @@ def _findings(  # noqa: PLR0917 - one caller, all of it is needed
         found.extend(_expiry_findings(cert, issuer))
     for key in mismatches:
         ident = entry.id.hex() if entry.id else ""
-        template = _KEY_ID_MISMATCHES.get(key.key_class)
-        if template is not None:
-            message = template.format(ident=ident)
-        else:  # not a class the model makes: said as it is, in English
-            message = _KEY_ID_MISMATCH.format(ident=ident).replace(
-                "the private", f"the {key.key_class}", 1
-            )
-        found.append(Finding("key-id-mismatch", Severity.WARNING, message))
+        # The model's key classes are "private" and "public" only.
+        made = _KEY_ID_MISMATCH_PUBLIC if key.key_class == "public" else _KEY_ID_MISMATCH
+        found.append(Finding("key-id-mismatch", Severity.WARNING, made(ident=ident)))
     found.sort(key=lambda f: _SEVERITY_ORDER.index(f.severity))
     return tuple(found)
 
@@ -449,7 +449,7 @@ def _key_findings(cert: Certificate) -> list[Finding]:
         Finding(
             "weak-rsa-key",
             severity,
-            _WEAK_RSA.format(bits=cert.key_size, minimum=MIN_RSA_BITS),
+            _WEAK_RSA(bits=cert.key_size, minimum=MIN_RSA_BITS),
         )
     ]
 
@@ -466,14 +466,14 @@ def _signature_findings(cert: Certificate, role: Role) -> list[Finding]:
             Finding(
                 code,
                 Severity.INFO,
-                _SELF_SIGNED_WEAK.format(hash=hash_name, name=name),
+                _SELF_SIGNED_WEAK(hash=hash_name, name=name or ""),
             )
         ]
     return [
         Finding(
             code,
             severity,
-            _SIGNED_WEAK.format(hash=hash_name, name=name),
+            _SIGNED_WEAK(hash=hash_name, name=name or ""),
         )
     ]
 
@@ -486,17 +486,18 @@ def _usage_findings(cert: Certificate, role: Role, pair: PairLink | None) -> lis
             Finding(
                 "no-key-usage",
                 Severity.INFO,
-                _NO_KEY_USAGE,
+                _NO_KEY_USAGE(),
             )
         ]
     if set(cert.key_usage) & _SIGNING_USAGES:
         return []
     if pair is not None:
         return []  # the encryption half of a pair: its partner signs
-    allowed = ", ".join(cert.key_usage)
-    message = _NO_SIGNING.format(allowed=allowed) if allowed else _NO_SIGNING_NONE
+    # The usages are the extension's own names, one list (joined as the language joins).
+    allowed = tuple(cert.key_usage)
+    message = _NO_SIGNING(allowed=allowed) if allowed else _NO_SIGNING_NONE()
     if cert.key_algorithm == "SM2" and _usage(cert) == "encryption":
-        message = _NO_SIGNING_SM2.format(allowed=allowed)
+        message = _NO_SIGNING_SM2(allowed=allowed)
     return [Finding("no-signing-key-usage", Severity.WARNING, message)]
 
 
@@ -508,12 +509,10 @@ def _expiry_findings(cert: Certificate, issuer: CertificateEntry | None) -> list
         return []
     days = (cert.not_after - parent.not_after).days
     name = parent.subject_cn or parent.subject or "?"
-    if days == 1:
-        message = _CA_EXPIRES_DAY.format(name=name, date=_day(parent.not_after))
-    elif days:
-        message = _CA_EXPIRES_DAYS.format(name=name, date=_day(parent.not_after), days=days)
+    if days:
+        message = _CA_EXPIRES_DAYS(name=name, date=_day(parent.not_after), n=days)
     else:
-        message = _CA_EXPIRES.format(name=name, date=_day(parent.not_after))
+        message = _CA_EXPIRES(name=name, date=_day(parent.not_after))
     return [Finding("ca-expires-before-child", Severity.WARNING, message)]
 
 
@@ -521,73 +520,66 @@ def _day(moment: datetime.datetime) -> str:
     return f"{moment.astimezone(datetime.timezone.utc):%Y-%m-%d}"
 
 
-# -- finding messages: made in English (possibly in an isolation child), shown in the
-# reader's language by finding_message().
+# -- finding messages (made perhaps in an isolation child), shown in the reader's
+# language by finding_message().
 
-_KEY_ID_MISMATCH = N_(
+_KEY_ID_MISMATCH = template(
+    "finding.key_id_mismatch",
     "the private key object with the same CKA_ID ({ident}) holds "
     "another public key: software that pairs keys with certificates by CKA_ID "
-    "will pick the wrong key"
+    "will pick the wrong key",
 )
-_KEY_ID_MISMATCH_PUBLIC = N_(
+_KEY_ID_MISMATCH_PUBLIC = template(
+    "finding.key_id_mismatch_public",
     "the public key object with the same CKA_ID ({ident}) holds "
     "another public key: software that pairs keys with certificates by CKA_ID "
-    "will pick the wrong key"
+    "will pick the wrong key",
 )
-_KEY_ID_MISMATCHES = {"private": _KEY_ID_MISMATCH, "public": _KEY_ID_MISMATCH_PUBLIC}
-_WEAK_RSA = N_(
+_WEAK_RSA = template(
+    "finding.weak_rsa_key",
     "RSA key of {bits} bits (under {minimum}), which can be broken: "
-    "replace the certificate with one for a longer key"
+    "replace the certificate with one for a longer key",
 )
-_SELF_SIGNED_WEAK = N_(
+_SELF_SIGNED_WEAK = template(
+    "finding.self_signed_weak_hash",
     "self-signed with {hash} ({name}): harmless, a self-signed "
-    "certificate is trusted as it is, not for its signature"
+    "certificate is trusted as it is, not for its signature",
 )
-_SIGNED_WEAK = N_(
+_SIGNED_WEAK = template(
+    "finding.signed_weak_hash",
     "signed with {hash} ({name}), which can be forged: "
-    "ask the issuer for one signed with SHA-256 or SM3"
+    "ask the issuer for one signed with SHA-256 or SM3",
 )
-_NO_KEY_USAGE = N_(
+_NO_KEY_USAGE = template(
+    "finding.no_key_usage",
     "no KeyUsage extension: any use is allowed, but software that looks for "
-    "the signing certificate by key usage may pass over it"
+    "the signing certificate by key usage may pass over it",
 )
-_NO_SIGNING = N_(
-    "its key usage ({allowed}) does not allow signing: it cannot sign logins or transactions"
+_NO_SIGNING = template(
+    "finding.no_signing_key_usage",
+    "its key usage ({allowed}) does not allow signing: it cannot sign logins or transactions",
 )
-_NO_SIGNING_NONE = N_(
-    "its key usage (nothing) does not allow signing: it cannot sign logins or transactions"
+_NO_SIGNING_NONE = template(
+    "finding.no_signing_key_usage_empty",
+    "its key usage (nothing) does not allow signing: it cannot sign logins or transactions",
 )
-_NO_SIGNING_SM2 = N_(
+_NO_SIGNING_SM2 = template(
+    "finding.no_signing_key_usage_sm2",
     "its key usage ({allowed}) does not allow signing: it cannot sign logins or "
     "transactions; it looks like the encryption half of an SM2 pair whose signing "
-    "certificate is not on this token"
+    "certificate is not on this token",
 )
-_CA_EXPIRES_DAY = N_(
-    'its issuer "{name}" is valid only until {date}, 1 day before it: it '
-    "stops validating then, unless the issuer's CA certificate is renewed"
+_CA_EXPIRES_DAYS = plural_template(
+    "finding.ca_expires_before_child",
+    'its issuer "{name}" is valid only until {date}, {n} day before it: it '
+    "stops validating then, unless the issuer's CA certificate is renewed",
+    'its issuer "{name}" is valid only until {date}, {n} days before it: it '
+    "stops validating then, unless the issuer's CA certificate is renewed",
 )
-_CA_EXPIRES_DAYS = N_(
-    'its issuer "{name}" is valid only until {date}, {days} days before it: it '
-    "stops validating then, unless the issuer's CA certificate is renewed"
-)
-_CA_EXPIRES = N_(
+_CA_EXPIRES = template(
+    "finding.ca_expires_before_child_same_day",
     'its issuer "{name}" is valid only until {date}, before it: it '
-    "stops validating then, unless the issuer's CA certificate is renewed"
-)
-# Longest first: a shorter template may match the start of a longer message.
-_FINDING_MESSAGES = (
-    _KEY_ID_MISMATCH,
-    _KEY_ID_MISMATCH_PUBLIC,
-    _WEAK_RSA,
-    _SELF_SIGNED_WEAK,
-    _SIGNED_WEAK,
-    _NO_KEY_USAGE,
-    _NO_SIGNING_SM2,
-    _NO_SIGNING_NONE,
-    _NO_SIGNING,
-    _CA_EXPIRES_DAY,
-    _CA_EXPIRES_DAYS,
-    _CA_EXPIRES,
+    "stops validating then, unless the issuer's CA certificate is renewed",
 )
 
 
@@ -595,4 +587,4 @@ def finding_message(finding: Finding) -> str:
     """``finding.message`` in the current language (the ``code`` stays as it is)."""
     from ..i18n import localize
 
-    return localize(finding.message, _FINDING_MESSAGES)
+    return localize(finding.message)

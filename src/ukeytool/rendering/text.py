@@ -635,7 +635,7 @@ class _Renderer:
             return _("key: yes (public key object, same {how})").format(how=how)
         if presence.state == "no":
             return _("key: no (no private key after login)")
-        if str(presence.reason).startswith(KEY_SEARCH_UNFINISHED):
+        if getattr(presence.reason, "code", None) == KEY_SEARCH_UNFINISHED:
             return _("key: unknown (key search incomplete)")
         return _("key: unknown (not logged in)")
 
