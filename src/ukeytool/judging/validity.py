@@ -10,30 +10,43 @@ from __future__ import annotations
 import datetime
 import math
 
+from typing import Final
+
 from ..errors import UsageError
+from ..i18n.message import Message, template
 from ..model import Certificate, Status, Validity
 
 __all__ = ["check_moment", "judge"]
 
 _DAY = datetime.timedelta(days=1)
 
+THE_MOMENT: Final = template("validity.the_moment", "the moment")
+NOT_A_DATETIME: Final = template("validity.not_datetime", "{what} must be a datetime, not {type}")
+NAIVE_DATETIME: Final = template(
+    "validity.naive_datetime",
+    "{what} {moment} has no time zone; give an aware datetime, e.g. datetime.now(timezone.utc)",
+)
+BAD_WARN_DAYS: Final = template(
+    "validity.bad_warn_days", "warn_days must be a whole number of days >= 0, not {value}"
+)
 
-def check_moment(at: datetime.datetime, *, what: str = "the moment") -> datetime.datetime:
-    """Return ``at`` in UTC, refusing a naive datetime (its time zone would be a guess)."""
+
+def check_moment(at: datetime.datetime, *, what: Message | str | None = None) -> datetime.datetime:
+    """Return ``at`` in UTC, refusing a naive datetime (its time zone would be a guess).
+
+    ``what``: the parameter's name (``"at"``) in the message; default "the moment"."""
+    name = THE_MOMENT() if what is None else what
     if not isinstance(at, datetime.datetime):
-        raise UsageError(f"{what} must be a datetime, not {type(at).__name__}")
+        raise UsageError(NOT_A_DATETIME(what=name, type=type(at).__name__))
     if at.tzinfo is None or at.utcoffset() is None:
-        raise UsageError(
-            f"{what} {at.isoformat()} has no time zone; give an aware datetime, "
-            "e.g. datetime.now(timezone.utc)"
-        )
+        raise UsageError(NAIVE_DATETIME(what=name, moment=at.isoformat()))
     return at.astimezone(datetime.timezone.utc)
 
 
 def check_warn_days(warn_days: int) -> int:
     """Refuse a negative or non-integer warning window."""
     if isinstance(warn_days, bool) or not isinstance(warn_days, int) or warn_days < 0:
-        raise UsageError(f"warn_days must be a whole number of days >= 0, not {warn_days!r}")
+        raise UsageError(BAD_WARN_DAYS(value=repr(warn_days)))
     return warn_days
 
 
