@@ -964,7 +964,7 @@ def _renewal_setup(args: argparse.Namespace) -> None:
     except CatalogueError as exc:
         # The module catalogue only adds bank hints here: say so, and go on without them.
         warning = _("ukeytool: warning: {message}; module file names are not used to tell the bank")
-        sys.stderr.write(warning.format(message=localize(str(exc))) + "\n")
+        sys.stderr.write(warning.format(message=localize(exc.message)) + "\n")
         args.catalogue = Catalogue()
     if args.bank is not None:
         check_bank(args.bank, policies=args.policies, catalogue=args.catalogue)
@@ -1124,10 +1124,10 @@ def _list_modules(args: argparse.Namespace) -> int:
     # The notes and problems are made in English (discovery is library code) and shown in
     # the current language, in the listing and in the JSON (as the listing JSON's
     # messages); a problem no template knows gets a translated lead-in.
-    def note(text: str | None) -> str | None:
+    def note(text: Message | str | None) -> str | None:
         return None if text is None else localize(text)
 
-    def problem(path: str, text: str | None) -> str | None:
+    def problem(path: str, text: Message | str | None) -> str | None:
         return None if text is None else _failure_text("ModuleError", path, text)
 
     if args.json:
@@ -1251,8 +1251,8 @@ def _failure_text(kind: str, path: str, message: Message | str) -> str:
 def _error_text(exc: UkeytoolError) -> str:
     """An error's message in the current language (see :func:`_failure_text`)."""
     if isinstance(exc, ModuleError):
-        return _failure_text(type(exc).__name__, exc.path, str(exc))
-    return localize(str(exc))
+        return _failure_text(type(exc).__name__, exc.path, exc.message)
+    return localize(exc.message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
