@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import math
-
 from typing import Final
 
 from ..errors import UsageError
