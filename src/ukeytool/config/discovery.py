@@ -318,5 +318,5 @@ def no_module(env: Mapping[str, str] | None = None) -> Message:
 
 
 def no_module_message(env: Mapping[str, str] | None = None, *, lang: str | None = None) -> str:
-    """:func:`no_module` as one line in ``lang`` (default: the current language)."""
+    """``no_module(env)`` as one line in ``lang`` (default: the current language)."""
     return no_module(env).render(lang)
