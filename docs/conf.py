@@ -51,6 +51,7 @@ autodoc_preserve_defaults = True
 nitpicky = True
 nitpick_ignore = [
     ("py:class", "datetime.datetime"),
+    ("py:class", "collections.abc.Iterator"),
     ("py:func", "str"),
     ("py:data", "os.environ"),
     ("py:data", "OBJECT_TYPES"),

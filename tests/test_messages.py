@@ -185,3 +185,15 @@ def test_rendering_costs_a_lookup_not_a_scan() -> None:
     long_value = "x: y, (z) " * 10_000
     message = outer(path=long_value, reason=long_value)
     assert message.render("zh").count(long_value) == 2
+
+
+def test_the_list_of_codes_in_the_docs_is_up_to_date() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "message-codes.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

@@ -1,6 +1,7 @@
 """ukeytool: inspect PKCS#11 tokens read-only and report which certificates still work.
 
-Import everything from here; the underscored modules are private. The common case is
+Import everything from here; the subpackages (``ukeytool.pkcs11``, ``ukeytool.rendering``...)
+are internal and may change, except :mod:`ukeytool.testing`. The common case is
 one call::
 
     import datetime, ukeytool
@@ -23,6 +24,11 @@ Lower-level access, for tools that need it: :func:`open_module` gives a
 Certificates kept in files rather than on a token (PEM, DER, PKCS#7, PKCS#12) are read by
 :func:`inspect_files`, into the same :class:`CertificateEntry` values, one
 :class:`FileReport` per file; no PKCS#11 module is loaded.
+
+Every sentence ukeytool makes for a person (a :class:`Problem`'s message, a
+:class:`Finding`'s, an exception's) is a :class:`Message`: a template with a stable
+:attr:`~Message.code` and its parameters; ``str(message)`` is English and
+``message.render("zh")`` Simplified Chinese.
 
 Heavy dependencies (python-pkcs11, cryptography) are imported on first use, so that
 ``import ukeytool`` and ``ukeytool --version`` stay fast.
@@ -50,6 +56,7 @@ from .errors import (
     UsageError,
     WrongArchitecture,
 )
+from .i18n.message import Message, Template
 from .judging.relations import relate, relate_slot
 from .judging.validity import judge
 from .model import (
@@ -132,6 +139,10 @@ if TYPE_CHECKING:
     from .pkcs11.backend import Module, open_module
     from .pkcs11.inspect import inspect, inspect_backend, inspect_modules, read_slot
 
+# Documented and pickled under the name users import them by.
+Message.__module__ = __name__
+Template.__module__ = __name__
+
 __all__ = [
     "Advice",
     "AuthenticationError",
@@ -156,6 +167,7 @@ __all__ = [
     "Login",
     "LoginOutcome",
     "LoginState",
+    "Message",
     "MissingDependency",
     "Module",
     "ModuleCallFailed",
@@ -190,6 +202,7 @@ __all__ = [
     "SlotInfo",
     "SlotReport",
     "Status",
+    "Template",
     "Text",
     "TokenAdvice",
     "TokenError",

@@ -127,9 +127,9 @@ class Message:
         return dict(self.params)
 
     def render(self, lang: str | None = None) -> str:
-        """The sentence in ``lang`` (``"en"``, ``"zh"``; None: the current language of
-        :mod:`ukeytool.i18n`). Nested messages are rendered in the same language;
-        ``str`` parameters are shown as they are."""
+        """The sentence in ``lang`` (``"en"``, ``"zh"``; None: the language of the run,
+        as ``--lang`` or the locale chose it). Nested messages are rendered in the same
+        language; ``str`` parameters are shown as they are."""
         if lang is None:
             lang = _current_language()
         return _format(self, lang)
