@@ -319,3 +319,33 @@ def test_internal_error_shows_the_exception_text_as_it_is(
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("ukeytool：错误：内部错误：RuntimeError：cannot write x: y（")
     assert lines[1].startswith("ukeytool：错误：内部错误：KeyError：'k'（")
+
+
+def test_commands_share_their_options_and_dispatch_by_defaults() -> None:
+    from ukeytool.cli import build_parser, check, inspect_file, list_modules, list_tokens
+
+    parser = build_parser()
+    assert parser.commands is not None
+    commands = parser.commands.choices
+    modules = {
+        "list-tokens": list_tokens,
+        "check": check,
+        "list-modules": list_modules,
+        "inspect-file": inspect_file,
+    }
+    assert set(commands) == set(modules)
+    for name, command in commands.items():
+        assert command.get_default("run") is modules[name].run
+        assert command.get_default("reporter") is (PLUGIN if name == "check" else STANDARD)
+    assert commands["check"].usage_exit_code == 3
+    assert commands["list-tokens"].usage_exit_code == ExitCode.USAGE
+
+    def option(command: str, flag: str) -> argparse.Action:
+        return next(a for a in commands[command]._actions if flag in a.option_strings)
+
+    # Inherited from one declaration, not copied: the very same argparse action.
+    assert option("list-tokens", "--timeout") is option("check", "--timeout")
+    assert option("list-tokens", "--at") is option("inspect-file", "--at")
+    assert option("list-tokens", "--color") is option("inspect-file", "--color")
+    langs = {id(option(name, "--lang")) for name in commands}
+    assert len(langs) == 1
