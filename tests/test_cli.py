@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import subprocess
@@ -13,6 +14,24 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from ukeytool.cli import ExitCode, main
+from ukeytool.cli.exits import ERROR_EXITS, PLUGIN_UNKNOWN, exit_code, failure_exit_code
+from ukeytool.cli.inspection import no_match
+from ukeytool.cli.options import Inspection, Selection
+from ukeytool.cli.output import CANNOT_WRITE
+from ukeytool.cli.reporting import PLUGIN, STANDARD, only_failures
+from ukeytool.config.discovery import CatalogueError
+from ukeytool.errors import (
+    AuthenticationError,
+    ModuleCallFailed,
+    ModuleCrashed,
+    ModuleError,
+    TokenError,
+    UkeytoolError,
+    UsageError,
+)
+from ukeytool.i18n import using
+from ukeytool.model import ModuleFailure
+from ukeytool.rendering.check import CheckState
 
 from .conftest import FIXED_NOW, Bank
 
@@ -199,3 +218,134 @@ def test_details_show_fingerprints_and_name_attributes(
     short, _ = capsys.readouterr()
     assert plain == ExitCode.OK
     assert fingerprint not in short.replace(":", "").lower()
+
+
+# --- exit codes and error lines -------------------------------------------------------
+
+
+def test_exit_codes_by_class_through_the_mro() -> None:
+    class VendorQuirk(ModuleError):
+        """A subclass no table lists exits as its nearest listed base."""
+
+    call = ModuleCallFailed("x", path="/m.so", function="C_Initialize", code=6, code_name="X")
+    assert exit_code(call) == ExitCode.MODULE_FAILED  # a ModuleError, but the closer entry
+    assert exit_code(VendorQuirk("x", path="/m.so")) == ExitCode.MODULE_UNUSABLE
+    assert exit_code(CatalogueError("x", path="/c.json")) == ExitCode.USAGE
+    assert exit_code(AuthenticationError) == ExitCode.INCOMPLETE  # via TokenError
+    assert exit_code(TokenError) == exit_code(UkeytoolError) == ExitCode.INCOMPLETE
+    assert failure_exit_code("ModuleCrashed") == ERROR_EXITS[ModuleCrashed]
+    assert failure_exit_code("NotASharedLibrary") == ExitCode.MODULE_UNUSABLE
+    assert failure_exit_code("NoSuchError") == ExitCode.MODULE_UNUSABLE
+    assert failure_exit_code("UsageError") == ExitCode.MODULE_UNUSABLE  # not a module's
+    assert PLUGIN_UNKNOWN == CheckState.UNKNOWN
+
+
+def test_errors_the_cli_raises_are_messages_with_codes() -> None:
+    options = Inspection.from_args(
+        argparse.Namespace(
+            module=None,
+            warn_days=30,
+            at=None,
+            uri=None,
+            token_label=None,
+            serial=None,
+            output=None,
+            login=False,
+            allow_final_try=False,
+            trace=False,
+            show_personal_data=False,
+            no_isolation=True,
+            timeout=5.0,
+            bank=None,
+            renewal_policies=None,
+        )
+    )
+    with pytest.raises(UsageError) as caught:
+        options.isolation()
+    assert caught.value.message.code == "cli.timeout_needs_isolation"
+    wanted = no_match(Selection(uri="pkcs11:token=a", label="工行U盾: 1", serial="0, 1"))
+    assert str(wanted) == "URI 'pkcs11:token=a' and label '工行U盾: 1' and serial '0, 1'"
+    assert wanted.render("zh") == "URI 'pkcs11:token=a' 且 标签 '工行U盾: 1' 且 序列号 '0, 1'"
+    assert [m.code for m in wanted.walk()] == [
+        "cli.wanted.both",
+        "cli.wanted.uri",
+        "cli.wanted.both",
+        "cli.wanted.label",
+        "cli.wanted.serial",
+    ]
+
+
+def test_error_lines_render_the_message_and_keep_its_parameters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = "/home/用户/bank: 2024/ukeytool (v2), final.prom"
+    error = UsageError(CANNOT_WRITE(path=path, reason="No such file or directory"))
+    with using("zh"):
+        assert STANDARD.error(error) == ExitCode.USAGE
+        assert PLUGIN.error(error) == 3
+    out, err = capsys.readouterr()
+    assert err == f"ukeytool：错误：无法写入 {path}：No such file or directory\n"
+    assert out == f"UKEYTOOL UNKNOWN - 无法写入 {path}：No such file or directory\n"
+    assert STANDARD.error(error) == ExitCode.USAGE
+    assert capsys.readouterr().err == (
+        f"ukeytool: error: cannot write {path}: No such file or directory\n"
+    )
+
+
+def test_module_failures_are_rendered_and_text_is_kept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    failures = [
+        ModuleFailure("/a.so", "ModuleError", CANNOT_WRITE(path="/a: b", reason="r")),
+        ModuleFailure("/b.so", "ModuleTimedOut", "a sentence from other software: (x), y"),
+    ]
+    with using("zh"):
+        assert only_failures(failures) == ExitCode.MODULE_TIMED_OUT
+    assert capsys.readouterr().err.splitlines() == [
+        "ukeytool：错误：无法写入 /a: b：r",
+        "ukeytool：错误：a sentence from other software: (x), y",
+    ]
+
+
+def test_internal_error_shows_the_exception_text_as_it_is(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python's words are never matched against ukeytool's templates, even when they
+    # look like one of them.
+    monkeypatch.delenv("UKEYTOOL_DEBUG", raising=False)
+    with using("zh"):
+        assert STANDARD.internal(RuntimeError("cannot write x: y")) == ExitCode.INTERNAL
+        assert PLUGIN.internal(KeyError("k")) == 3
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("ukeytool：错误：内部错误：RuntimeError：cannot write x: y（")
+    assert lines[1].startswith("ukeytool：错误：内部错误：KeyError：'k'（")
+
+
+def test_commands_share_their_options_and_dispatch_by_defaults() -> None:
+    from ukeytool.cli import build_parser, check, inspect_file, list_modules, list_tokens
+
+    parser = build_parser()
+    assert parser.commands is not None
+    commands = parser.commands.choices
+    modules = {
+        "list-tokens": list_tokens,
+        "check": check,
+        "list-modules": list_modules,
+        "inspect-file": inspect_file,
+    }
+    assert set(commands) == set(modules)
+    for name, command in commands.items():
+        assert command.get_default("run") is modules[name].run
+        assert command.get_default("reporter") is (PLUGIN if name == "check" else STANDARD)
+    assert commands["check"].usage_exit_code == 3
+    assert commands["list-tokens"].usage_exit_code == ExitCode.USAGE
+
+    def option(command: str, flag: str) -> argparse.Action:
+        return next(a for a in commands[command]._actions if flag in a.option_strings)
+
+    # Inherited from one declaration, not copied: the very same argparse action.
+    assert option("list-tokens", "--timeout") is option("check", "--timeout")
+    assert option("list-tokens", "--at") is option("inspect-file", "--at")
+    assert option("list-tokens", "--color") is option("inspect-file", "--color")
+    langs = {id(option(name, "--lang")) for name in commands}
+    assert len(langs) == 1

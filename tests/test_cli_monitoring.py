@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ukeytool.cli import ExitCode, main
+from ukeytool.config import discovery
+from ukeytool.config.discovery import FoundModule
 
 from .conftest import Bank
 
@@ -23,6 +26,28 @@ def module(bank: Bank, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("SOFTHSM2_CONF", str(bank.store.conf_path))
     monkeypatch.delenv("PKCS11_MODULE", raising=False)
     return str(bank.store.module_path)
+
+
+@pytest.fixture
+def registry(module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A p11-kit registry of the test's own that registers SoftHSM alone, and an empty
+    module catalogue: discovery finds what the test put there, whatever the machine has
+    registered (a module that cannot initialise would otherwise fail the run)."""
+    registry = tmp_path / "p11-kit" / "modules"
+    registry.mkdir(parents=True)
+    (registry / "softhsm2.module").write_text(f"module: {module}\n", encoding="utf-8")
+    catalogue = tmp_path / "modules.json"
+    catalogue.write_text('{"version": 1, "modules": []}', encoding="utf-8")
+    real = discovery.discover
+
+    def hermetic(**kwargs: Any) -> list[FoundModule]:
+        kwargs.setdefault("p11kit_dirs", [registry])
+        if kwargs.get("catalogue_paths") is None:
+            kwargs["catalogue_paths"] = [catalogue]
+        return real(**kwargs)
+
+    monkeypatch.setattr(discovery, "discover", hermetic)
+    return registry
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -148,13 +173,15 @@ def test_only_failing_modules(capsys: pytest.CaptureFixture[str], tmp_path: Path
 
 
 def test_discovery_is_used_and_said(
-    module: str, bank: Bank, capsys: pytest.CaptureFixture[str]
+    module: str, registry: Path, bank: Bank, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # No --module, no PKCS11_MODULE: the machine's p11-kit registry lists SoftHSM.
+    # No --module, no PKCS11_MODULE: the test's p11-kit registry lists SoftHSM.
     code, out, err = run(capsys, "list-tokens", *AT, "--json")
     assert code == 0, err
-    assert "found by discovery" in err
+    source = f"p11-kit:{registry / 'softhsm2.module'}"
+    assert err == (f"ukeytool: no module given; using 1 found by discovery: {module} ({source})\n")
     doc = json.loads(out)
+    assert [m["path"] for m in doc["modules"]] == [module]
     serials = [s["token"]["serial"] for m in doc["modules"] for s in m["slots"] if s["token"]]
     assert bank.serial in serials
 
@@ -172,11 +199,11 @@ def test_nothing_discovered(
     assert "--module" in err
 
 
-def test_list_modules(module: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_modules(module: str, registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list-modules", "--json")
     assert code == 0
     found = json.loads(out)["modules"]
-    assert any(m["path"].endswith("libsofthsm2.so") and m["usable"] for m in found)
+    assert [(m["path"], m["usable"]) for m in found] == [(module, True)]
     code, out, _ = run(capsys, "list-modules", "--module", "/nonexistent/x.so")
     assert code == 0
     assert "/nonexistent/x.so  [not used: problem]  from option" in out

@@ -267,7 +267,7 @@ def forget_catalogues() -> None:
 def test_retranslate_finds_the_template_and_translates_details_only() -> None:
     from ukeytool.i18n import N_, retranslate
 
-    outer = N_("the module failed: {detail}")
+    outer = N_("cannot read the object: {detail}")
     inner = N_(
         "module not found: {path} does not exist; check the path of the vendor's "
         "PKCS#11 library (a .so file)"

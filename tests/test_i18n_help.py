@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 
 from ukeytool import cli
-from ukeytool.cli import ARGPARSE_MESSAGES, ARGPARSE_PLURALS, ExitCode, main
+from ukeytool.cli import ARGPARSE_MESSAGES, ARGPARSE_PLURALS, ExitCode, list_modules, main
+from ukeytool.cli.argparse_i18n import argparse_speaks
+from ukeytool.cli.layout import wrap_wide
 from ukeytool.i18n import _, translations, using
 
-SRC = Path(cli.__file__).resolve().parents[1]
+SRC = Path(cli.__file__).resolve().parents[2]
 COMMANDS = ["list-tokens", "check", "list-modules", "inspect-file"]
 
 
@@ -364,7 +366,7 @@ def test_internal_error_in_chinese(
     def broken(_args: argparse.Namespace) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "_list_modules", broken)
+    monkeypatch.setattr(list_modules, "run", broken)
     assert error_of(capsys, ExitCode.INTERNAL, "list-modules", "--lang", "zh") == (
         "ukeytool：错误：内部错误：RuntimeError：boom（这是 ukeytool 的缺陷；"
         "请设置 UKEYTOOL_DEBUG=1 重新运行，并报告回溯信息）\n"
@@ -378,7 +380,7 @@ def test_internal_error_in_chinese(
 # --- argparse's own words ---------------------------------------------------------
 
 #: Words the running argparse has that ukeytool never shows: programming errors, the
-#: default error line (cli._Parser.error replaces it), and features ukeytool does not
+#: default error line (cli.parser.UsageParser.error replaces it), and features ukeytool does not
 #: use (deprecation, ArgumentDefaultsHelpFormatter, FileType with "-").
 NOT_SHOWN = frozenset(
     {
@@ -435,7 +437,7 @@ def test_every_argparse_word_we_list_is_translated() -> None:
 def test_argparse_words_are_ours_only_while_main_runs(capsys: pytest.CaptureFixture[str]) -> None:
     before = (vars(argparse)["_"], vars(argparse)["ngettext"])
     assert before == (gettext.gettext, gettext.ngettext)
-    with cli._argparse_speaks(), cli._argparse_speaks():  # nested: one patch
+    with argparse_speaks(), argparse_speaks():  # nested: one patch
         lookup, plural = vars(argparse)["_"], vars(argparse)["ngettext"]
         assert lookup("usage: ") == "usage: "  # English outside using("zh")
         with using("zh"):
@@ -458,7 +460,7 @@ def test_argparse_words_are_ours_only_while_main_runs(capsys: pytest.CaptureFixt
 def test_chinese_wrapping_keeps_punctuation_with_its_words() -> None:
     text = "以只读方式检查 PKCS#11 令牌（银行 U 盾、智能卡、HSM），报告哪些证书仍然可用。"
     for size in range(8, 40):
-        lines = cli._wrap_wide(text, size)
+        lines = wrap_wide(text, size)
         assert "".join(lines).replace(" ", "") == text.replace(" ", "")
         for line in lines:
             assert width(line) <= size, (size, line)

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import ukeytool
-from ukeytool.cli import ExitCode, _failure_text, main
+from ukeytool.cli import ExitCode, main
 from ukeytool.i18n import _, retranslate, using
 from ukeytool.i18n import _legacy as _retr
 from ukeytool.model import ModuleFailure
@@ -108,17 +108,6 @@ def test_every_template_is_translated_and_matched_back(template: str) -> None:
 def test_every_catalogue_template_can_be_matched() -> None:
     for template in _retr._catalogue_templates("zh"):
         _retr._template_pattern(template)  # no repeated names, no bad pattern
-
-
-def test_a_sentence_no_template_knows_gets_a_lead_in() -> None:
-    with using("zh"):
-        assert _failure_text("NotASharedLibrary", "/x.so", "something else") == (
-            "无法使用该模块：something else"
-        )
-        assert _failure_text("ModuleCallFailed", "/x.so", "something else") == (
-            "模块出错：something else"
-        )
-    assert _failure_text("NotASharedLibrary", "/x.so", "something else") == "something else"
 
 
 # --- module files: the error line -------------------------------------------------------

@@ -76,7 +76,7 @@ _KEPT_WORDS = re.compile(r"^(?:[A-Z0-9_#.\-]+|[A-Z][a-z]+[A-Z]\w*|pkcs\w*|ukeyto
 #: token_model), a JSON key before an index or a colon (modules[, branch:), null, a type.
 _NAMES = re.compile(
     r"\"[^\"]*\"|(?<!\w)'[^']*'(?!\w)|--\w[\w-]*|\S*\w[/.]\w\S*|\w+[_-][\w-]*|^\w+(?=[\[:])|\w+(?=\[)"
-    r"|\bnull\b|\bWindows\b|\bdatetime\b"
+    r"|\bnull\b|\bWindows\b|\bdatetime\b|\bukeytool [a-z]+(?:-[a-z]+)*"
 )
 
 

@@ -1,0 +1,157 @@
+"""Inspecting tokens for list-tokens and check: which modules, the renewal rules, the
+inspection itself (isolated, traced, with the one --login), the token selection, and the
+renewal advice. The command modules only render what this returns."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Final
+
+from ..errors import UsageError
+from ..i18n import _, localize
+from ..i18n.message import Message, template
+from .login import login_pass
+from .options import Inspection, Selection
+
+if TYPE_CHECKING:
+    from ..config.discovery import Catalogue
+    from ..judging.renewal import RenewalPolicies
+    from ..model import ModuleFailure, Report
+
+__all__ = ["NO_TOKEN_MATCHES", "Renewal", "inspect_all", "load_renewal", "no_match"]
+
+NO_TOKEN_MATCHES: Final = template(
+    "cli.no_token_matches",
+    "no token matches {wanted}; run 'ukeytool list-tokens' to see them all",
+)
+# What --uri, --token-label and --serial asked for, in {wanted}; several joined by BOTH.
+WANTED_URI: Final = template("cli.wanted.uri", "URI {value}")
+WANTED_LABEL: Final = template("cli.wanted.label", "label {value}")
+WANTED_SERIAL: Final = template("cli.wanted.serial", "serial {value}")
+WANTED_BOTH: Final = template("cli.wanted.both", "{first} and {second}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Renewal:
+    """The renewal rules of the run, read before any module is loaded."""
+
+    policies: RenewalPolicies
+    """The shipped policies, the user's file and --renewal-policies, merged."""
+    catalogue: Catalogue
+    """The module catalogue, for bank hints from module file names (empty when it cannot
+    be read: the hints are only hints)."""
+
+
+def load_renewal(options: Inspection) -> Renewal:
+    """Read the renewal policies (shipped, user file, --renewal-policies) and check
+    --bank, so that a bad file or an unknown bank fails before any module is loaded."""
+    from ..config.discovery import Catalogue, CatalogueError, load_catalogue
+    from ..judging.renewal import check_bank, load_policies
+
+    policies = load_policies(extra=options.renewal_policies)
+    try:
+        catalogue = load_catalogue()
+    except CatalogueError as exc:
+        # The module catalogue only adds bank hints here: say so, and go on without them.
+        warning = _("ukeytool: warning: {message}; module file names are not used to tell the bank")
+        sys.stderr.write(warning.format(message=localize(exc.message)) + "\n")
+        catalogue = Catalogue()
+    if options.bank is not None:
+        check_bank(options.bank, policies=policies, catalogue=catalogue)
+    return Renewal(policies, catalogue)
+
+
+def resolve_modules(given: tuple[str, ...]) -> list[str]:
+    """--module, else $PKCS11_MODULE, else every usable module discovery finds (named on
+    standard error, so that a listing never hides where it came from)."""
+    if given:
+        return list(given)
+    from_env = os.environ.get("PKCS11_MODULE")
+    if from_env:
+        return [from_env]
+    from ..config.discovery import discover, no_module_message
+
+    found = [m for m in discover() if m.usable]
+    if not found:
+        raise UsageError(no_module_message(lang="en"))
+    names = ", ".join(f"{m.path} ({m.source})" for m in found)
+    line = _("ukeytool: no module given; using {n} found by discovery: {names}")
+    sys.stderr.write(line.format(n=len(found), names=names) + "\n")
+    return [m.path for m in found]
+
+
+@contextlib.contextmanager
+def tracing(enabled: bool) -> Iterator[None]:
+    """With --trace, every PKCS#11 call is logged to standard error for the command's run."""
+    if not enabled:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ukeytool trace: %(message)s"))
+    trace = logging.getLogger("ukeytool.pkcs11")
+    level = trace.level
+    trace.addHandler(handler)
+    trace.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        trace.removeHandler(handler)
+        trace.setLevel(level)
+
+
+def inspect_all(
+    options: Inspection, renewal: Renewal
+) -> tuple[list[Report], list[ModuleFailure], datetime.datetime]:
+    """Inspect the modules, log in if asked, apply the token selection and advise on
+    renewal; also returns the clock reading (the moment of the run)."""
+    from ..judging.renewal import advise
+    from ..pkcs11.inspect import inspect_modules
+    from ..pkcs11.uri import filter_report, parse_uri
+
+    selection = options.selection
+    uri = parse_uri(selection.uri) if selection.uri else None  # fails before any loading
+    isolate, timeout = options.isolation()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    at = options.at or now
+    paths = resolve_modules(options.modules)
+    with tracing(options.trace):
+        reports, failures = inspect_modules(
+            paths, at=at, warn_days=options.warn_days, isolate=isolate, timeout=timeout
+        )
+        if options.login and reports:
+            reports = login_pass(options, reports, uri, at=at, isolate=isolate, timeout=timeout)
+    if selection.given:
+        reports = [
+            filter_report(r, uri=uri, label=selection.label, serial=selection.serial)
+            for r in reports
+        ]
+        if reports and not any(r.tokens for r in reports):
+            raise UsageError(NO_TOKEN_MATCHES(wanted=no_match(selection)))
+    reports = [
+        advise(r, bank=options.bank, policies=renewal.policies, catalogue=renewal.catalogue)
+        for r in reports
+    ]
+    return reports, failures, now
+
+
+def no_match(selection: Selection) -> Message:
+    """What the selection asked for: ``label 'x' and serial 'y'``."""
+    wanted = [
+        made(value=repr(value))
+        for made, value in (
+            (WANTED_URI, selection.uri),
+            (WANTED_LABEL, selection.label),
+            (WANTED_SERIAL, selection.serial),
+        )
+        if value is not None
+    ]
+    joined = wanted[-1]
+    for earlier in reversed(wanted[:-1]):
+        joined = WANTED_BOTH(first=earlier, second=joined)
+    return joined

@@ -1,0 +1,45 @@
+"""Where a command's result goes: standard output (as UTF-8 whatever the locale), or a
+file written atomically (--output); and whether it is coloured."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Final
+
+from ..errors import UsageError
+from ..i18n.message import template
+
+__all__ = ["CANNOT_WRITE", "emit", "use_color"]
+
+CANNOT_WRITE: Final = template("cli.cannot_write", "cannot write {path}: {reason}")
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """``text`` to ``output`` (atomically, as node_exporter's textfile collector needs)
+    or, without one, to standard output; raises :class:`UsageError` for a file that
+    cannot be written."""
+    if output:
+        from ..rendering.prometheus import write_textfile
+
+        try:
+            write_textfile(output, text)
+        except OSError as exc:
+            # strerror is the operating system's words: a parameter shown as it is.
+            reason = exc.strerror or str(exc)
+            raise UsageError(CANNOT_WRITE(path=output, reason=reason)) from None
+        return
+    data = text.encode("utf-8", "backslashreplace")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def use_color(choice: str) -> bool:
+    """--color: ``always``, ``never``, or ``auto`` (a terminal, unless NO_COLOR is set or
+    the terminal is dumb)."""
+    if choice == "always":
+        return True
+    if choice == "never" or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty()

@@ -1,0 +1,320 @@
+"""The command line's parsers: the top level, one subparser per command (each command
+module adds its own), and the options several commands share, each declared once as an
+argparse parent parser.
+
+The parsers are built anew by every main() call, inside the language main() chose, so that
+every help text is looked up in that language.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, NoReturn, TypeAlias
+
+from .._version import __version__
+from ..i18n import LANGUAGES, _, language_from_env
+from . import values
+from .argparse_i18n import translated_error
+from .exits import EXIT_CODES_HELP, ExitCode
+from .layout import HelpFormatter
+from .options import DEFAULT_TIMEOUT
+
+__all__ = [
+    "SharedOptions",
+    "Subcommands",
+    "UsageParser",
+    "build_parser",
+    "inherit",
+    "requested_language",
+]
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exits with
+    :attr:`usage_exit_code`, and lays out help with :class:`~.layout.HelpFormatter`."""
+
+    usage_exit_code: int = ExitCode.USAGE
+    """The exit code of a usage error: 2, or 3 (UNKNOWN) for the monitoring check."""
+    commands: Subcommands | None = None
+    """The top level's subparsers (None for a command's parser)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        message = translated_error(message)
+        line = _("{prog}: error: {message} (see --help)").format(prog=self.prog, message=message)
+        self.exit(self.usage_exit_code, line + "\n")
+
+    def usage_exit_code_for(self, words: Sequence[str]) -> int:
+        """The usage error exit code for a command line: the code of the command it
+        names, even when the top level found the error (``check --bogus`` is 3)."""
+        name = _command_of(words)
+        command = None if self.commands is None or name is None else self.commands.choices.get(name)
+        return command.usage_exit_code if isinstance(command, UsageParser) else self.usage_exit_code
+
+
+Subcommands: TypeAlias = "argparse._SubParsersAction[UsageParser]"
+
+
+def inherit(parser: argparse.ArgumentParser, *parents: argparse.ArgumentParser) -> None:
+    """Add the options of ``parents`` to ``parser`` at this point of its option list.
+
+    What ``ArgumentParser(parents=...)`` does (through the same argparse method), but
+    after options of the parser's own: the order of options is the order of ``--help``,
+    which stays as it is documented."""
+    for parent in parents:
+        parser._add_container_actions(parent)
+
+
+def _parent() -> UsageParser:
+    return UsageParser(add_help=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class SharedOptions:
+    """The options several commands share, each declared once, as parent parsers."""
+
+    judging: UsageParser
+    """--warn-days and --at: list-tokens, check, inspect-file."""
+    inspection: UsageParser
+    """Everything list-tokens and check share: modules, judging, selection, --output,
+    login, --trace, --show-personal-data, isolation, renewal advice and --lang."""
+    lang: UsageParser
+    """--lang: every command and the top level."""
+    json: UsageParser
+    """--json as the same as --format json: list-tokens, inspect-file."""
+    color: UsageParser
+    """--color: list-tokens, inspect-file."""
+
+
+def _judging() -> UsageParser:
+    parser = _parent()
+    parser.add_argument(
+        "--warn-days",
+        type=values.days,
+        default=30,
+        metavar="N",
+        help=_("certificates expiring within N days are 'expiring' (default: {days})").format(
+            days=30
+        ),
+    )
+    parser.add_argument(
+        "--at",
+        type=values.moment,
+        metavar="WHEN",
+        help=_(
+            "judge validity at this ISO 8601 moment instead of now, e.g. 2027-06-30 "
+            "(a date or a time without zone is taken as UTC)"
+        ),
+    )
+    return parser
+
+
+def _lang() -> UsageParser:
+    parser = _parent()
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=argparse.SUPPRESS,  # main() reads the language given anywhere
+        help=_(
+            "the language of the output: en (English) or zh (Simplified Chinese); "
+            "default: from the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG; zh_CN.UTF-8 "
+            "gives zh)"
+        ),
+    )
+    return parser
+
+
+def _json() -> UsageParser:
+    parser = _parent()
+    parser.add_argument("--json", action="store_true", help=_("the same as --format json"))
+    return parser
+
+
+def _color() -> UsageParser:
+    parser = _parent()
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help=_("colour statuses (default auto: on a terminal, unless NO_COLOR is set)"),
+    )
+    return parser
+
+
+def _inspection(judging: UsageParser, lang: UsageParser) -> UsageParser:
+    parser = _parent()
+    parser.add_argument(
+        "--module",
+        metavar="PATH",
+        action="append",
+        help=_(
+            "a vendor's PKCS#11 module (.so); repeat for several. Default: $PKCS11_MODULE, "
+            "else every module found by discovery (see list-modules)"
+        ),
+    )
+    inherit(parser, judging)
+    select = parser.add_argument_group(
+        _("selecting tokens (a URI matches the raw bytes; a label or serial the text as shown)")
+    )
+    select.add_argument("--uri", metavar="URI", help=_("an RFC 7512 pkcs11: URI"))
+    select.add_argument("--token-label", metavar="LABEL", help=_("the token's label"))
+    select.add_argument("--serial", metavar="SERIAL", help=_("the token's serial number"))
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        help=_(
+            "write to FILE (atomically: a temporary file renamed into place, as "
+            "node_exporter's textfile collector needs) instead of standard output"
+        ),
+    )
+    login = parser.add_argument_group(
+        _("logging in (opt-in: only to see private objects; the PIN is never an option)")
+    )
+    login.add_argument(
+        "--login",
+        action="store_true",
+        help=_(
+            "log in to the one selected token (or the only one) to list private objects "
+            "too. The PIN comes from $UKEYTOOL_PIN or is asked for without echo; it is tried "
+            "at most once, never on a locked token"
+        ),
+    )
+    login.add_argument(
+        "--allow-final-try",
+        action="store_true",
+        help=_("with --login: log in even though the token says one more wrong PIN locks it"),
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help=_(
+            "log every PKCS#11 call (arguments' shape, result, duration) to standard "
+            "error, for a support desk"
+        ),
+    )
+    parser.add_argument(
+        "--show-personal-data",
+        action="store_true",
+        help=_(
+            "show ID-card and other identity numbers in full; by default they are "
+            "partly masked (110***********002X) in every format"
+        ),
+    )
+    isolation = parser.add_argument_group(
+        _(
+            "isolation (each module is inspected in a child process of its own, so a module "
+            "that hangs or crashes cannot take ukeytool down)"
+        )
+    )
+    isolation.add_argument(
+        "--timeout",
+        type=values.seconds,
+        metavar="SECONDS",
+        help=_(
+            "stop a module that has not answered within SECONDS (default: {default}; "
+            "0: no limit); it is reported, the other modules are still listed"
+        ).format(default=f"{DEFAULT_TIMEOUT:g}"),
+    )
+    isolation.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help=_(
+            "inspect the modules inside ukeytool's own process (for a debugger); a "
+            "module that hangs or crashes then hangs or crashes ukeytool"
+        ),
+    )
+    renewal = parser.add_argument_group(_("renewal advice (see docs/renewal.md)"))
+    renewal.add_argument(
+        "--bank",
+        metavar="BANK",
+        help=_(
+            "the bank whose renewal rules apply to every certificate: a code (ICBC, ABC, "
+            "CCB, BOC, generic), a name such as 工行, or a policy id such as ccb-wangyindun-gd. "
+            "Default: from the module's file name, else the issuer's name, else general advice"
+        ),
+    )
+    renewal.add_argument(
+        "--renewal-policies",
+        metavar="FILE",
+        help=_(
+            "a renewal policy file (JSON) that replaces or adds to the shipped policies "
+            "and $XDG_CONFIG_HOME/ukeytool/renewal.json; it is tried first"
+        ),
+    )
+    inherit(parser, lang)
+    return parser
+
+
+def shared_options() -> SharedOptions:
+    """The shared options, in the current language."""
+    judging, lang = _judging(), _lang()
+    return SharedOptions(
+        judging=judging,
+        inspection=_inspection(judging, lang),
+        lang=lang,
+        json=_json(),
+        color=_color(),
+    )
+
+
+def build_parser() -> UsageParser:
+    """The whole command line, in the current language."""
+    from . import check, inspect_file, list_modules, list_tokens
+
+    shared = shared_options()
+    parser = UsageParser(
+        prog="ukeytool",
+        description=_(
+            "Inspect PKCS#11 tokens (banking USB keys, smart cards, HSMs) read-only and "
+            "report which certificates still work. Never writes to a token, and logs in only "
+            "with --login (once, never on a locked PIN), so no PIN try is spent by surprise."
+        ),
+        epilog=_(EXIT_CODES_HELP),
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"ukeytool {__version__}",
+        help=_("show program's version number and exit"),  # argparse's own words
+    )
+    inherit(parser, shared.lang)
+    parser.commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=UsageParser
+    )
+    for command in (list_tokens, check, list_modules, inspect_file):
+        command.add_parser(parser.commands, shared)
+    return parser
+
+
+def _command_of(words: Sequence[str]) -> str | None:
+    """The command's name in ``words``: the first word that is neither an option nor
+    the value of the top-level ``--lang``."""
+    after_lang = False
+    for word in words:
+        if not after_lang and not word.startswith("-"):
+            return word
+        after_lang = word == "--lang"
+    return None
+
+
+def requested_language(words: Sequence[str]) -> str:
+    """The language to speak before the arguments are parsed: the last ``--lang X`` or
+    ``--lang=X`` of ``words`` when X is a language ukeytool speaks, else the locale's
+    (a bad value is then reported by argparse, in the locale's language)."""
+    chosen: str | None = None
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        if word == "--lang":
+            value = words[index + 1] if index + 1 < len(words) else ""
+        elif word.startswith("--lang="):
+            value = word.partition("=")[2]
+        else:
+            continue
+        chosen = value if value in LANGUAGES else None
+    return chosen or language_from_env()
