@@ -25,6 +25,7 @@ import pytest
 
 import ukeytool
 from ukeytool.cli import ExitCode
+from ukeytool.i18n import Message
 from ukeytool.testing.certs import mint
 from ukeytool.testing.softhsm import (
     CertObject,
@@ -414,7 +415,9 @@ def test_library_login_and_its_pin_is_spent_once(
     (slot,) = [s for s in again.slots if s.token and s.token.serial.value == keys.serial]
     assert slot.login is not None
     assert slot.login.state is ukeytool.LoginState.REFUSED
-    assert "never retries" in slot.login.message
+    assert "never retries" in str(slot.login.message)
+    assert isinstance(slot.login.message, Message)
+    assert slot.login.message.code == "login.pin_spent"
     with pytest.raises(ukeytool.UsageError, match="2 tokens are present"):
         ukeytool.inspect(str(module), at=FIXED_NOW, login=ukeytool.Login(ukeytool.Pin(PIN)))
 

@@ -22,7 +22,7 @@ from ukeytool import (
     UsageError,
     WrongArchitecture,
 )
-from ukeytool.pkcs11.backend import _registry, check_module_file, code_of_pkcs11_exception
+from ukeytool.pkcs11.loading import _registry, check_module_file, code_of_pkcs11_exception
 from ukeytool.pkcs11.cryptoki import CKR_NAMES, ckr_name
 
 needs_cc = pytest.mark.skipif(
