@@ -69,11 +69,13 @@ def _sample(tpl: Template, index: int) -> dict[str, str | int]:
 
 #: English words that are the same in Chinese text (names, protocols, file formats).
 _KEPT_WORDS = re.compile(
-    r"^(?:[A-Z0-9_#.\-]+|[A-Z][a-z]+[A-Z]\w*|pkcs\w*|ukeytool|softhsm\w*|Python)$"
+    r"^(?:[A-Z0-9_#.\-]+|[A-Z][a-z]+[A-Z]\w*|pkcs\w*|ukeytool|softhsm\w*|Python"
+    r"|None|True|False|bytes|(?:library|slot|pin|module)-[a-z]+)$"
 )
 #: A word, unless it is part of code: an option (--allow-final-try), an attribute
-#: (sys.executable), a keyword argument (isolate=True) or an identifier (C_Login).
-_WORD = re.compile(r"(?<![-.=A-Za-z0-9_])[A-Za-z][A-Za-z_'#-]{3,}(?![=A-Za-z0-9_])")
+#: (sys.executable), a keyword argument (isolate=True), an identifier (C_Login) or a
+#: notation (major[.minor]).
+_WORD = re.compile(r"(?<![-.=A-Za-z0-9_])[A-Za-z][A-Za-z_'#-]{3,}(?![=\[A-Za-z0-9_])")
 
 
 def _english_words(text: str) -> set[str]:

@@ -794,7 +794,8 @@ def _tracing(enabled: bool) -> Iterator[None]:
 def _inspect_all(args: argparse.Namespace) -> tuple[list[Report], list[ModuleFailure], Any]:
     """Inspect the modules and apply the token selection; also returns the clock reading."""
     from ..pkcs11.inspect import inspect_modules
-    from ..pkcs11.uri import filter_report, parse_uri
+    from ..pkcs11.selection import filter_report
+    from ..pkcs11.uri import parse_uri
 
     uri = parse_uri(args.uri) if args.uri else None  # a bad URI fails before any loading
     isolate, timeout = _isolation(args)

@@ -198,7 +198,8 @@ def login_target(
     Raises :class:`~ukeytool.UsageError` (no PIN is used) when none or several match:
     one PIN is never tried on two tokens.
     """
-    from .uri import select_tokens, token_uri
+    from .selection import select_tokens
+    from .uri import token_uri
 
     candidates = [(m, s) for m, s in slots if s.token is not None and s.token.initialized]
     chosen = [
