@@ -1252,8 +1252,8 @@ def _failure_text(kind: str, path: str, message: Message | str) -> str:
 def _error_text(exc: UkeytoolError) -> str:
     """An error's message in the current language (see :func:`_failure_text`)."""
     if isinstance(exc, ModuleError):
-        return _failure_text(type(exc).__name__, exc.path, str(exc))
-    return localize(str(exc))
+        return _failure_text(type(exc).__name__, exc.path, exc.message)
+    return localize(exc.message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
