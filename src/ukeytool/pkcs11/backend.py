@@ -331,7 +331,7 @@ class Module:
         """Every certificate and key object visible in one read-only session.
 
         Calls: C_OpenSession (serial, never R/W); with ``login`` only, C_GetTokenInfo
-        again and at most one C_Login (see :func:`ukeytool.pkcs11.login.refusal`); then per
+        again and at most one C_Login (see ``login.refusal``); then per
         object class (certificates, private keys, public keys) C_FindObjectsInit with
         CKA_CLASS alone (some modules find nothing with an empty or larger template),
         C_FindObjects until it returns none, C_FindObjectsFinal before any attribute is
