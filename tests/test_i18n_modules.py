@@ -497,6 +497,36 @@ def test_search_and_attribute_problems_in_chinese_json(shim: Path, bank: Bank) -
 
 
 @pytest.mark.softhsm
+def test_problems_cross_from_the_isolation_child_as_messages(
+    shim: Path, bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library caller gets the child's problems as data, with codes, in any language."""
+    from .conftest import FIXED_NOW
+
+    for name in [n for n in os.environ if n.startswith("MISBEHAVE")]:
+        monkeypatch.delenv(name)
+    for name, value in shim_env(bank.store, SEARCH_AND_ATTRIBUTE, after=3).items():
+        monkeypatch.setenv(name, value)
+    reports, failures = ukeytool.inspect_modules([str(shim)], at=FIXED_NOW, isolate=True)
+    assert failures == []
+    (report,) = reports
+    (slot,) = [s for s in report.slots if s.token and s.token.serial.value == bank.serial]
+    (problem,) = slot.problems
+    assert isinstance(problem.message, Message)
+    assert [m.code for m in problem.message.walk()] == [
+        "search.stopped.certificates",
+        "ckr.device_removed",
+    ]
+    assert (str(problem.message), problem.message.render("zh")) == (STOPPED, STOPPED_ZH)
+    assert len(slot.certificates) == 3
+    for entry in slot.certificates:
+        (sensitive,) = entry.problems
+        assert isinstance(sensitive.message, Message)
+        assert sensitive.message.code == "attribute.sensitive"
+        assert sensitive.message.render("zh") == SENSITIVE_ZH
+
+
+@pytest.mark.softhsm
 def test_token_problem_in_chinese_json(shim: Path, bank: Bank) -> None:
     run = run_ukeytool(shim, bank.store, ["tokeninfo_device_error"], args=["--lang", "zh"])
     assert run.returncode == ExitCode.INCOMPLETE, run.stderr
