@@ -267,11 +267,11 @@ def test_errors_the_cli_raises_are_messages_with_codes() -> None:
     assert str(wanted) == "URI 'pkcs11:token=a' and label '工行U盾: 1' and serial '0, 1'"
     assert wanted.render("zh") == "URI 'pkcs11:token=a' 且 标签 '工行U盾: 1' 且 序列号 '0, 1'"
     assert [m.code for m in wanted.walk()] == [
-        "cli.wanted.both",
+        "select.criterion.and",
         "cli.wanted.uri",
-        "cli.wanted.both",
-        "cli.wanted.label",
-        "cli.wanted.serial",
+        "select.criterion.and",
+        "select.criterion.label",
+        "select.criterion.serial",
     ]
 
 

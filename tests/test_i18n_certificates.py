@@ -8,13 +8,10 @@ certificates, bent the way real banking keys bend them."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
-import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -538,45 +535,3 @@ def test_holder_words_in_the_chinese_details(bank: Bank) -> None:
     assert f"个人（051）：张三，ID Z（居民身份证）{ID_NUMBER}，序号 0001" in chinese
     assert cert.holder is not None
     assert cert.holder.kind == "individual"  # the code stays
-
-
-# --- every template of these files ------------------------------------------------------
-
-FILES = (
-    "certificates/x509.py",
-    "judging/relations.py",
-    "pkcs11/uri.py",
-    "rendering/check.py",
-    "model/__init__.py",
-)
-
-
-def templates() -> Iterator[str]:
-    """The N_() templates of the files whose sentences are made in English."""
-    for name in FILES:
-        tree = ast.parse((SOURCE / name).read_text("utf-8"))
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "N_"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                yield node.args[0].value
-
-
-def test_every_template_is_translated_and_found_again() -> None:
-    found = sorted(set(templates()))
-    assert len(found) > 100
-    for template in found:
-        names = re.findall(r"\{(\w+)\}", template)
-        # Values that no template knows, so nothing but the template itself can match.
-        values = {name: f"«{name}-{i}»" for i, name in enumerate(names)}
-        english = template.format(**values)
-        assert retranslate(english) == english
-        with using("zh"):
-            translated = _(template)
-            assert translated != template or not re.search("[a-z]{3}", template), template
-            assert retranslate(english) == translated.format(**values), template

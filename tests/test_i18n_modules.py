@@ -1,19 +1,18 @@
 """Messages about modules, slots, tokens and objects in English and Chinese.
 
-They are made in English where they happen (the backend, perhaps in the isolation child,
-which does not know the reader's language) as ``N_`` templates, and translated when
-shown: the error line, the text listing, JSON and the check. Every template of
-``_backend.py``, ``_isolate.py`` and ``_inspect.py`` is built with sample values and
-must come back translated; then each kind of module failure and of slot or object
-problem is shown end to end from the command line, in Chinese and unchanged in English.
+They are made as messages (a template with a code, and its parameters) where they
+happen: the loader, the backend, perhaps in the isolation child, which does not know the
+reader's language and sends them to the parent as values. They are rendered where they
+are shown: the error line, the text listing, JSON and the check, and by a library caller
+with ``message.render("zh")``. Each kind of module failure and of slot or object problem
+is shown here end to end, in Chinese and unchanged in English, with its code.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-import re
+import pickle
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -24,90 +23,124 @@ import pytest
 
 import ukeytool
 from ukeytool.cli import ExitCode, main
-from ukeytool.i18n import _, retranslate, using
-from ukeytool.i18n import _legacy as _retr
-from ukeytool.model import ModuleFailure
-from ukeytool.pkcs11.backend import _python_elf
+from ukeytool.i18n import Message, using
+from ukeytool.model import ModuleFailure, PinState
+from ukeytool.pkcs11 import cryptoki as ck
+from ukeytool.pkcs11.backend import SEARCH_STOPPED
+from ukeytool.pkcs11.ckr import explain
+from ukeytool.pkcs11.isolate import EXITED, KILLED, TIMED_OUT
+from ukeytool.pkcs11.loading import MISSING_DEPENDENCY, _python_elf, check_module_file
+from ukeytool.pkcs11.login import Login, Pin, refusal, state_refusal
 
 from .conftest import Bank
+from .factories import make_token_info
 from .shim_module import AT, run_ukeytool, shim_env
 from .test_module_loading import _elf_header, build_so, needs_cc
 
-SOURCE = Path(ukeytool.__file__).parent
-FILES = ("pkcs11/backend.py", "pkcs11/isolate.py", "pkcs11/inspect.py")
 ERROR = "ukeytool: error: "
 ERROR_ZH = "ukeytool：错误："
 
 
-def templates() -> list[str]:
-    """The literal arguments of N_() in this slice's files."""
-    found: list[str] = []
-    for name in FILES:
-        tree = ast.parse((SOURCE / name).read_text("utf-8"))
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "N_"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                found.append(node.args[0].value)
-    return sorted(set(found))
+# --- the library: errors and outcomes carry messages with codes --------------------------
 
 
-#: Sample values by placeholder name; every other name gets "v-<name>".
-SAMPLES = {
-    "path": "/opt/vendor/lib/libp11.so",
-    "code_name": "CKR_GENERAL_ERROR",
-    "function": "C_GetTokenInfo",
-    "slot_id": "906534487",
-    "n": "3",
-    "reason": "Permission denied",
-    "timeout": "1.5",
-    "attribute": "CKA_VALUE",
-}
-#: A nested sentence for {detail}: itself a template of the slice.
-DETAIL = "{code_name} (the token was removed)"
+def code(value: Message | str) -> str:
+    """The code of a message (a value that is plain text fails the test)."""
+    assert isinstance(value, Message), value
+    return value.code
 
 
-def test_the_slice_has_its_templates() -> None:
-    found = templates()
-    assert len(found) >= 50
-    assert DETAIL in found
-    # a template is matched back by named groups: a name used twice would break it
-    for template in found:
-        names = re.findall(r"\{(\w+)\}", template)
-        assert len(names) == len(set(names)), template
+def test_module_file_errors_are_messages_with_codes(tmp_path: Path) -> None:
+    missing = tmp_path / "bank: 2024" / "libp11 (v2), final.so"
+    with pytest.raises(ukeytool.ModuleNotFound) as caught:
+        check_module_file(str(missing))
+    message = caught.value.message
+    assert isinstance(message, Message)
+    assert message.code == "module.not_found"
+    assert (
+        str(caught.value)
+        == str(message)
+        == (
+            f"module not found: {missing} does not exist; check the path of the vendor's "
+            "PKCS#11 library (a .so file)"
+        )
+    )
+    # The path is a value: the same bytes in Chinese, colon and brackets included.
+    assert message.render("zh") == (
+        f"找不到模块：{missing} 不存在；请检查厂商 PKCS#11 库（.so 文件）的路径"
+    )
+    # An error crosses a pipe with its message as data (the isolation child sends it).
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert type(again) is ukeytool.ModuleNotFound
+    assert again.message == message
+    assert again.path == str(missing)
+
+    with pytest.raises(ukeytool.NotASharedLibrary) as directory:
+        check_module_file(str(tmp_path))
+    assert code(directory.value.message) == "module.directory"
+    with pytest.raises(ukeytool.UsageError) as empty:
+        check_module_file("")
+    assert code(empty.value.message) == "module.path_empty"
 
 
-@pytest.mark.parametrize("template", templates())
-def test_every_template_is_translated_and_matched_back(template: str) -> None:
-    names = re.findall(r"\{(\w+)\}", template)
-    values = {n: SAMPLES.get(n, f"v-{n}") for n in names}
-    detail_en = DETAIL.format(code_name="CKR_DEVICE_REMOVED")
-    if "detail" in values:
-        values["detail"] = detail_en
-    english = template.format(**values)
-    assert retranslate(english) == english  # English: as it was made
+def test_failures_of_several_modules_render_in_chinese(tmp_path: Path) -> None:
+    missing = str(tmp_path / "libnothere.so")
+    reports, failures = ukeytool.inspect_modules([missing])
+    assert reports == []
+    (failure,) = failures
+    assert isinstance(failure.message, Message)
+    assert failure.message.code == "module.not_found"
+    assert failure.message.render("zh").startswith(f"找不到模块：{missing} 不存在")
     with using("zh"):
-        translated = _(template)
-        assert translated != template, "not translated"
-        expected = dict(values)
-        if "detail" in expected:
-            expected["detail"] = _(DETAIL).format(code_name="CKR_DEVICE_REMOVED")
-            assert expected["detail"] == "CKR_DEVICE_REMOVED（令牌已被拔出）"
-        # matched against the whole catalogue, this sentence finds its own template
-        assert retranslate(english) == translated.format(**expected)
-        for name in names:
-            if name != "detail":
-                assert values[name] in retranslate(english)  # values are kept
+        assert failure.message.render() == failure.message.render("zh")
 
 
-def test_every_catalogue_template_can_be_matched() -> None:
-    for template in _retr._catalogue_templates("zh"):
-        _retr._template_pattern(template)  # no repeated names, no bad pattern
+def test_login_refusals_are_messages_and_never_hold_the_pin() -> None:
+    secret = "8642097531"
+    outcome = state_refusal(make_token_info(pin_state=PinState.LOCKED))
+    assert outcome is not None
+    assert isinstance(outcome.message, Message)
+    assert outcome.message.code == "login.pin_locked"
+    assert outcome.message.render("zh") == (
+        "用户 PIN 码已锁定；未尝试登录。须由颁发者解锁（银行 U 盾：请到银行网点柜台办理）"
+    )
+
+    short = make_token_info(min_pin_len=12, max_pin_len=16)
+    refused = refusal(short, Login(Pin(secret)))
+    assert refused is not None
+    assert isinstance(refused.message, Message)
+    assert refused.message.code == "login.pin_too_short"
+    assert str(refused.message) == (
+        "the PIN is shorter than the token allows (at least 12 characters); "
+        "no login was tried, so no PIN try was spent"
+    )
+    for shown in (str(refused.message), refused.message.render("zh"), repr(refused)):
+        assert secret not in shown
+    assert secret not in repr(pickle.loads(pickle.dumps(refused)))
+
+
+def test_uri_refusals_are_messages_in_both_languages() -> None:
+    with pytest.raises(ukeytool.UsageError) as caught:
+        ukeytool.parse_uri("pkcs11:token=a;token=b")
+    message = caught.value.message
+    assert isinstance(message, Message)
+    assert message.code == "uri.path_attribute_twice"
+    assert str(message) == (
+        "PKCS#11 URI path attribute 'token' appears twice "
+        "(RFC 7512 allows each path attribute once)"
+    )
+    assert "'token'" in message.render("zh")
+    assert "appears twice" not in message.render("zh")
+
+
+def test_search_problems_nest_the_code_hint() -> None:
+    stopped = SEARCH_STOPPED[ck.CKO_CERTIFICATE](n=3, detail=explain(0x32))
+    assert stopped.code == "search.stopped.certificates"
+    assert [m.code for m in stopped.walk()] == ["search.stopped.certificates", "ckr.device_removed"]
+    assert str(stopped) == STOPPED
+    assert stopped.render("zh") == STOPPED_ZH
+    # A code without a hint is its name: text that no language changes.
+    assert explain(0x5) == "CKR_GENERAL_ERROR"
 
 
 # --- module files: the error line -------------------------------------------------------
@@ -134,11 +167,6 @@ def error_lines(
     assert code_zh == code
     assert english.err.count("\n") == chinese.err.count("\n") == 1
     return code, english.err, chinese.err
-
-
-def zh(template: str, **values: Any) -> str:
-    with using("zh"):
-        return _(template).format(**values)
 
 
 @pytest.mark.usefixtures("quiet_env")
@@ -263,18 +291,8 @@ def test_libraries_that_are_no_modules_in_chinese(
         f"{ERROR}module {module} needs libvendordep.so, which is not installed; install "
         f"the package that provides it (see `ldd {real}`)\n"
     )
-    assert (
-        cn
-        == ERROR_ZH
-        + zh(
-            "module {path} needs {dependency}, which is not installed; install the package "
-            "that provides it (see `ldd {real}`)",
-            path=module,
-            dependency="libvendordep.so",
-            real=real,
-        )
-        + "\n"
-    )
+    needs = MISSING_DEPENDENCY(path=str(module), dependency="libvendordep.so", real=real)
+    assert cn == ERROR_ZH + needs.render("zh") + "\n"
     assert "libvendordep.so，但系统中未安装；请安装提供它的软件包" in cn
 
 
@@ -319,23 +337,11 @@ def env_for(bank: Bank, mode: str, **extra: str) -> dict[str, str]:
 
 
 def timed_out(path: Path | str, seconds: str) -> str:
-    return zh(
-        "module {path} did not answer within {timeout} s and was stopped: the device or "
-        "its driver may be stuck; unplug and replug the token, or allow more time",
-        path=path,
-        timeout=seconds,
-    )
+    return TIMED_OUT(path=str(path), timeout=seconds).render("zh")
 
 
 def crashed(path: Path | str) -> str:
-    return zh(
-        "module {path} crashed (signal {number}, {name}) while it was inspected; the module "
-        "or its device is faulty: ask its vendor, or run with --trace to see the last call "
-        "it answered",
-        path=path,
-        number=11,
-        name="SIGSEGV",
-    )
+    return KILLED(path=str(path), number=11, name="SIGSEGV").render("zh")
 
 
 @pytest.mark.softhsm
@@ -407,8 +413,13 @@ def test_timed_out_and_crashed_failures_in_text_json_and_check() -> None:
         "see the last call it answered"
     )
     failures = [
-        ModuleFailure("/opt/a.so", "ModuleTimedOut", hung),
-        ModuleFailure("/opt/b.so", "ModuleCrashed", died),
+        ModuleFailure("/opt/a.so", "ModuleTimedOut", TIMED_OUT(path="/opt/a.so", timeout="2.5")),
+        ModuleFailure("/opt/b.so", "ModuleCrashed", EXITED(path="/opt/b.so", status="3")),
+    ]
+    assert [str(f.message) for f in failures] == [hung, died]
+    assert [code(f.message) for f in failures] == [
+        "isolation.timed_out",
+        "isolation.exited",
     ]
     with using("zh"):
         doc = json.loads(render_json([report], generated_at=FIXED_NOW, failures=failures))
@@ -470,8 +481,6 @@ def test_search_and_attribute_problems_in_chinese_json(shim: Path, bank: Bank) -
                 "code_name": "CKR_DEVICE_REMOVED",
             }
         ]
-    with using("zh"):
-        assert retranslate(STOPPED) == STOPPED_ZH
     for lang, message in (("en", SENSITIVE), ("zh", SENSITIVE_ZH)):
         certificates = slots[lang]["token"]["certificates"]
         assert len(certificates) == 3
@@ -485,6 +494,36 @@ def test_search_and_attribute_problems_in_chinese_json(shim: Path, bank: Bank) -
                     "code_name": "CKR_ATTRIBUTE_SENSITIVE",
                 }
             ]
+
+
+@pytest.mark.softhsm
+def test_problems_cross_from_the_isolation_child_as_messages(
+    shim: Path, bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library caller gets the child's problems as data, with codes, in any language."""
+    from .conftest import FIXED_NOW
+
+    for name in [n for n in os.environ if n.startswith("MISBEHAVE")]:
+        monkeypatch.delenv(name)
+    for name, value in shim_env(bank.store, SEARCH_AND_ATTRIBUTE, after=3).items():
+        monkeypatch.setenv(name, value)
+    reports, failures = ukeytool.inspect_modules([str(shim)], at=FIXED_NOW, isolate=True)
+    assert failures == []
+    (report,) = reports
+    (slot,) = [s for s in report.slots if s.token and s.token.serial.value == bank.serial]
+    (problem,) = slot.problems
+    assert isinstance(problem.message, Message)
+    assert [m.code for m in problem.message.walk()] == [
+        "search.stopped.certificates",
+        "ckr.device_removed",
+    ]
+    assert (str(problem.message), problem.message.render("zh")) == (STOPPED, STOPPED_ZH)
+    assert len(slot.certificates) == 3
+    for entry in slot.certificates:
+        (sensitive,) = entry.problems
+        assert isinstance(sensitive.message, Message)
+        assert sensitive.message.code == "attribute.sensitive"
+        assert sensitive.message.render("zh") == SENSITIVE_ZH
 
 
 @pytest.mark.softhsm

@@ -16,6 +16,7 @@ import pytest
 
 import ukeytool
 from ukeytool import PinState, Report, Status
+from ukeytool.i18n import Message
 from ukeytool.testing.softhsm import SoftHSMStore
 
 from .conftest import GBK_CERT_LABEL, GBK_TOKEN, Bank
@@ -201,5 +202,7 @@ def test_several_modules_one_failing(
     assert [r.module.path for r in reports] == [str(bank.store.module_path)]
     assert len(reports[0].certificates) == 12
     assert [(f.path, f.kind) for f in failures] == [(missing, "ModuleNotFound")]
-    assert "module not found" in failures[0].message
+    assert "module not found" in str(failures[0].message)
+    assert isinstance(failures[0].message, Message)
+    assert failures[0].message.code == "module.not_found"
     assert failures[0].code is None

@@ -38,6 +38,7 @@ from ukeytool import (
     WrongArchitecture,
 )
 from ukeytool.cli import ExitCode, _only_failures, main
+from ukeytool.i18n import Message
 from ukeytool.pkcs11.isolate import inspect_in_child
 
 from .conftest import FIXED_NOW, Bank
@@ -414,7 +415,9 @@ def test_library_option(
     )
     traced = [r for r in caplog.records if r.name == "ukeytool.pkcs11"]
     assert [(f.path, f.kind, f.code) for f in failures] == [(shim, "ModuleCrashed", None)]
-    assert "crashed (signal 11, SIGSEGV)" in failures[0].message
+    assert "crashed (signal 11, SIGSEGV)" in str(failures[0].message)
+    assert isinstance(failures[0].message, Message)
+    assert failures[0].message.code == "isolation.crashed"
     (report,) = reports
     inside = ukeytool.inspect(good, at=FIXED_NOW)
     assert report.module == inside.module

@@ -25,6 +25,7 @@ import pytest
 
 import ukeytool
 from ukeytool.cli import ExitCode
+from ukeytool.i18n import Message
 from ukeytool.testing.certs import mint
 from ukeytool.testing.softhsm import (
     CertObject,
@@ -216,6 +217,15 @@ def test_several_tokens_and_no_selection_is_refused(shim: Path, keys: Store) -> 
     assert "token=second" in line
     assert "token=%B9%A4%D0%D0U%B6%DC" in line  # the GBK label, as its raw bytes
     assert run.count("C_Login") == 0
+    # In Chinese: the plural sentence around the same URIs, which stay as they are.
+    chinese = login(shim, keys, args=("--lang", "zh"))
+    assert chinese.returncode == ExitCode.USAGE
+    (line_zh,) = chinese.stderr.splitlines()
+    assert line_zh.startswith("ukeytool：错误：无法登录：共有 2 个令牌，而登录只能针对一个：")
+    assert line_zh.endswith("；同一个 PIN 码绝不会在两个令牌上尝试")
+    assert "token=second" in line_zh
+    assert "token=%B9%A4%D0%D0U%B6%DC" in line_zh
+    assert chinese.count("C_Login") == 0
 
 
 def test_selection_matching_nothing_is_refused(shim: Path, keys: Store) -> None:
@@ -223,6 +233,10 @@ def test_selection_matching_nothing_is_refused(shim: Path, keys: Store) -> None:
     assert run.returncode == ExitCode.USAGE
     assert "cannot log in: no initialised token matches the selection" in run.stderr
     assert run.count("C_Login") == 0
+    chinese = login(shim, keys, args=("--serial", "nope", "--lang", "zh"))
+    assert chinese.returncode == ExitCode.USAGE
+    assert "无法登录：没有已初始化的令牌符合所选条件；现有令牌：" in chinese.stderr
+    assert "matches" not in chinese.stderr
 
 
 # --- refused before C_Login: no PIN try spent ------------------------------------------
@@ -414,7 +428,9 @@ def test_library_login_and_its_pin_is_spent_once(
     (slot,) = [s for s in again.slots if s.token and s.token.serial.value == keys.serial]
     assert slot.login is not None
     assert slot.login.state is ukeytool.LoginState.REFUSED
-    assert "never retries" in slot.login.message
+    assert "never retries" in str(slot.login.message)
+    assert isinstance(slot.login.message, Message)
+    assert slot.login.message.code == "login.pin_spent"
     with pytest.raises(ukeytool.UsageError, match="2 tokens are present"):
         ukeytool.inspect(str(module), at=FIXED_NOW, login=ukeytool.Login(ukeytool.Pin(PIN)))
 

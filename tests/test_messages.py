@@ -68,7 +68,14 @@ def _sample(tpl: Template, index: int) -> dict[str, str | int]:
 
 
 #: English words that are the same in Chinese text (names, protocols, file formats).
-_KEPT_WORDS = re.compile(r"^(?:[A-Z0-9_#.\-]+|[A-Z][a-z]+[A-Z]\w*|pkcs\w*|ukeytool|softhsm\w*)$")
+_KEPT_WORDS = re.compile(
+    r"^(?:[A-Z0-9_#.\-]+|[A-Z][a-z]+[A-Z]\w*|pkcs\w*|ukeytool|softhsm\w*|Python"
+    r"|None|True|False|bytes|(?:library|slot|pin|module)-[a-z]+)$"
+)
+#: A word, unless it is part of code: an option (--allow-final-try), an attribute
+#: (sys.executable), a keyword argument (isolate=True), an identifier (C_Login) or a
+#: notation (major[.minor]).
+_WORD = re.compile(r"(?<![-.=A-Za-z0-9_])[A-Za-z][A-Za-z_'#-]{3,}(?![=\[A-Za-z0-9_])")
 
 
 #: Spans of a msgid that are names, not words: quoted ("version", 'generic'), options
@@ -83,8 +90,8 @@ _NAMES = re.compile(
 def _english_words(text: str) -> set[str]:
     words = set()
     for literal, _name, _spec, _conv in string.Formatter().parse(text):
-        for word in re.findall(r"[A-Za-z][A-Za-z_'#-]{3,}", _NAMES.sub(" ", literal)):
-            if not _KEPT_WORDS.match(word):
+        for word in _WORD.findall(_NAMES.sub(" ", literal)):
+            if not _KEPT_WORDS.match(word) and "_" not in word:
                 words.add(word)
     return words
 
@@ -126,11 +133,9 @@ def test_every_template_in_both_languages_keeps_its_parameters_and_translates_it
         rest = chinese
         for value in params.values():
             rest = rest.replace(str(value), "")
-        left = {
-            w
-            for w in _english_words(tpl.msgid)
-            if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", _NAMES.sub(" ", rest))
-        }
+        left = _english_words(tpl.msgid) & _english_words(
+            rest.replace("{", "{{").replace("}", "}}")
+        )
         if left:
             problems.append(f"{code}: English left in Chinese: {sorted(left)} in {chinese!r}")
     assert problems == []

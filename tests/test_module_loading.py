@@ -22,8 +22,8 @@ from ukeytool import (
     UsageError,
     WrongArchitecture,
 )
-from ukeytool.pkcs11.backend import _registry, check_module_file, code_of_pkcs11_exception
 from ukeytool.pkcs11.cryptoki import CKR_NAMES, ckr_name
+from ukeytool.pkcs11.loading import _registry, check_module_file, code_of_pkcs11_exception
 
 needs_cc = pytest.mark.skipif(
     shutil.which("cc") is None and not os.environ.get("CI"), reason="no C compiler"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import ukeytool
-from ukeytool.pkcs11 import backend as _backend
+from ukeytool.pkcs11 import loading as _loading
 
 from .conftest import FIXED_NOW, Bank
 from .shim_module import AT, shim_env
@@ -99,7 +99,7 @@ def test_threads_list_the_same_token_at_once(bank_env: Bank) -> None:
     in_threads(THREADS, inspect)
     assert len(results) == (2 * THREADS + 2) * ROUNDS
     assert all(result == expected for result in results)
-    assert not _backend._registry  # every user gone: finalised
+    assert not _loading._registry  # every user gone: finalised
 
 
 def test_finalising_happens_before_anyone_can_open_the_module_again(
@@ -110,13 +110,13 @@ def test_finalising_happens_before_anyone_can_open_the_module_again(
     # (CKR_CRYPTOKI_NOT_INITIALIZED on its next call). So C_Finalize runs under the
     # registry lock, which every open takes.
     seen: list[bool] = []
-    finalise = _backend._Loaded.finalise
+    finalise = _loading.LoadedModule.finalise
 
-    def watched(loaded: _backend._Loaded) -> None:
-        seen.append(_backend._registry_lock.locked())
+    def watched(loaded: _loading.LoadedModule) -> None:
+        seen.append(_loading._registry_lock.locked())
         finalise(loaded)
 
-    monkeypatch.setattr(_backend._Loaded, "finalise", watched)
+    monkeypatch.setattr(_loading.LoadedModule, "finalise", watched)
     with ukeytool.open_module(str(bank_env.store.module_path)) as module:
         assert module.slot_ids()[0]
     assert seen == [True]

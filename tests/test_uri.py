@@ -20,20 +20,16 @@ from hypothesis import strategies as st
 import ukeytool
 from ukeytool.errors import UsageError
 from ukeytool.model import Report, SlotReport
-from ukeytool.pkcs11.uri import (
-    Pkcs11Uri,
-    certificate_uri,
+from ukeytool.pkcs11.selection import (
     filter_report,
-    format_uri,
-    parse_uri,
     select_certificate,
     select_certificates,
     select_token,
     select_tokens,
-    token_uri,
     uri_matches_certificate,
     uri_matches_token,
 )
+from ukeytool.pkcs11.uri import Pkcs11Uri, certificate_uri, format_uri, parse_uri, token_uri
 from ukeytool.testing.certs import Minted
 from ukeytool.testing.softhsm import CertObject, PrivateKeyObject, SoftHSMStore, TokenSpec
 
@@ -553,7 +549,7 @@ def test_filter_report() -> None:
 
 def test_uri_module_imports_nothing_heavy() -> None:
     code = (
-        "import sys, ukeytool.pkcs11.uri\n"
+        "import sys, ukeytool.pkcs11.uri, ukeytool.pkcs11.selection\n"
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "heavy = {'pkcs11', 'cryptography', 'asn1crypto'} & loaded\n"
         "assert not heavy, heavy\n"

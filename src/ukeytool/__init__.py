@@ -99,20 +99,16 @@ from .model import (
 from .model.text import Text, decode_text
 from .pkcs11.interface import Backend, ObjectListing, RawCertificateObject, RawKeyObject
 from .pkcs11.login import Login, Pin
-from .pkcs11.uri import (
-    Pkcs11Uri,
-    certificate_uri,
+from .pkcs11.selection import (
     filter_report,
-    format_uri,
-    parse_uri,
     select_certificate,
     select_certificates,
     select_token,
     select_tokens,
-    token_uri,
     uri_matches_certificate,
     uri_matches_token,
 )
+from .pkcs11.uri import Pkcs11Uri, certificate_uri, format_uri, parse_uri, token_uri
 from .rendering.mask import mask_certificate, mask_report
 
 if TYPE_CHECKING:

@@ -25,8 +25,14 @@
 
 Errors that come from a PKCS#11 call also derive from :class:`Pkcs11Failure`, which
 carries the function name and the CKR code (number and name). Every message says what
-happened and, where there is one, what to do; none is ever empty. Every error pickles
-with its attributes, so it can cross from the child process a module is inspected in.
+happened and, where there is one, what to do; none is ever empty.
+
+An error's :attr:`~UkeytoolError.message` is a message as data
+(:class:`ukeytool.i18n.Message`): ``str(error)`` is English, ``error.message.render("zh")``
+Chinese, and ``error.message.code`` a stable code to branch on (``"module.not_found"``,
+``"uri.bad_escape"``), never the sentence. (Until every layer makes messages, it may
+still be plain text.) Every error pickles with its attributes and its message, so it can
+cross from the child process a module is inspected in.
 """
 
 from __future__ import annotations

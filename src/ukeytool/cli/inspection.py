@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from ..errors import UsageError
 from ..i18n import _, localize
 from ..i18n.message import Message, template
+from ..pkcs11.selection import BOTH, BY_LABEL, BY_SERIAL
 from .login import login_pass
 from .options import Inspection, Selection
 
@@ -32,9 +33,10 @@ NO_TOKEN_MATCHES: Final = template(
 )
 # What --uri, --token-label and --serial asked for, in {wanted}; several joined by BOTH.
 WANTED_URI: Final = template("cli.wanted.uri", "URI {value}")
-WANTED_LABEL: Final = template("cli.wanted.label", "label {value}")
-WANTED_SERIAL: Final = template("cli.wanted.serial", "serial {value}")
-WANTED_BOTH: Final = template("cli.wanted.both", "{first} and {second}")
+# A label, a serial or both are said as the selection says them.
+WANTED_LABEL: Final = BY_LABEL
+WANTED_SERIAL: Final = BY_SERIAL
+WANTED_BOTH: Final = BOTH
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +114,8 @@ def inspect_all(
     renewal; also returns the clock reading (the moment of the run)."""
     from ..judging.renewal import advise
     from ..pkcs11.inspect import inspect_modules
-    from ..pkcs11.uri import filter_report, parse_uri
+    from ..pkcs11.selection import filter_report
+    from ..pkcs11.uri import parse_uri
 
     selection = options.selection
     uri = parse_uri(selection.uri) if selection.uri else None  # fails before any loading

@@ -1,7 +1,8 @@
 """A narrow ctypes binding to a PKCS#11 module's function list: inspection calls only.
 
-python-pkcs11 loads and initialises the module (see ``_backend``); everything it cannot
-do as ukeytool needs goes through this binding over the same module's function list:
+python-pkcs11 loads and initialises the module (see :mod:`ukeytool.pkcs11.loading`);
+everything it cannot do as ukeytool needs goes through this binding over the same
+module's function list:
 the raw CK_TOKEN_INFO (python-pkcs11 decodes labels lossily and drops fields), slot
 enumeration that survives one bad slot, and a single pre-sized attribute template per
 object (python-pkcs11 reads ten capability attributes per object it yields).
@@ -10,7 +11,7 @@ Only the functions ukeytool may call are given names and types here. Every other
 entry of CK_FUNCTION_LIST is an anonymous pointer, so nothing in ukeytool can call a
 function that writes to a token: there is no name to call it by. C_Login and C_Logout
 are named (:data:`LOGIN_FUNCTIONS`) for the one opt-in login path
-(``_backend.Module.certificate_objects`` with a login request) and called nowhere else.
+(``backend.Module.certificate_objects`` with a login request) and called nowhere else.
 """
 
 from __future__ import annotations

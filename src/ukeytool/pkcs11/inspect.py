@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from typing import Final
 
 from ..certificates.x509 import read_certificate
 from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
-from ..i18n import N_
+from ..i18n.message import Message, plural_template, template
 from ..judging.relations import relate
 from ..judging.validity import check_moment, check_warn_days, judge
 from ..model import (
@@ -33,6 +34,44 @@ __all__ = ["inspect", "inspect_backend", "inspect_modules", "read_slot"]
 
 #: CKR_TOKEN_NOT_PRESENT: the slot said a token was there, the token call disagrees.
 _TOKEN_NOT_PRESENT = 0xE0
+
+TIMEOUT_NEEDS_ISOLATION: Final = template(
+    "usage.timeout_needs_isolation",
+    "a timeout needs isolate=True: a module call in this process cannot be stopped",
+)
+SLOT_UNREADABLE: Final = template("slot.cannot_read", "cannot read slot info: {code_name}")
+TOKEN_UNREADABLE: Final = template("token.cannot_read", "cannot read the token: {code_name}")
+TOKEN_NOT_PRESENT: Final = template(
+    "token.not_present", "the slot reports a token but the token is not present (removed?)"
+)
+CANNOT_LIST: Final = template("token.cannot_list", "cannot list certificates: {code_name}")
+#: Why no token can be logged in to (the {reason} of LOGIN_REFUSED...).
+NO_TOKEN_SELECTED: Final = template(
+    "login.no_token_selected", "no initialised token matches the selection"
+)
+NO_TOKEN: Final = template("login.no_token", "there is no initialised token")
+LOGIN_REFUSED: Final = template("login.refused", "cannot log in: {reason}")
+LOGIN_REFUSED_LISTED: Final = template(
+    "login.refused_listed", "cannot log in: {reason}; the tokens are: {tokens}"
+)
+SEVERAL_SELECTED: Final = plural_template(
+    "login.several_selected",
+    "cannot log in: {n} token matches the selection and a login needs exactly one: "
+    "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
+    "one PIN is never tried on two tokens",
+    "cannot log in: {n} tokens match the selection and a login needs exactly one: "
+    "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
+    "one PIN is never tried on two tokens",
+)
+SEVERAL_PRESENT: Final = plural_template(
+    "login.several_present",
+    "cannot log in: {n} token is present and a login needs exactly one: "
+    "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
+    "one PIN is never tried on two tokens",
+    "cannot log in: {n} tokens are present and a login needs exactly one: "
+    "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
+    "one PIN is never tried on two tokens",
+)
 
 
 def inspect(
@@ -84,15 +123,11 @@ def inspect_modules(
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
     if timeout is not None and not isolate:
-        raise UsageError(
-            N_("a timeout needs isolate=True: a module call in this process cannot be stopped")
-        )
+        raise UsageError(TIMEOUT_NEEDS_ISOLATION())
     if timeout is not None and not timeout > 0:
-        raise UsageError(
-            N_("the timeout must be a number of seconds > 0, not {timeout}").format(
-                timeout=repr(timeout)
-            )
-        )
+        from .isolate import BAD_TIMEOUT
+
+        raise UsageError(BAD_TIMEOUT(timeout=repr(timeout)))
     reports: list[Report] = []
     failures: list[ModuleFailure] = []
     for path in module_paths:
@@ -107,7 +142,7 @@ def inspect_modules(
         except ModuleError as exc:
             code = exc.code if isinstance(exc, Pkcs11Failure) else None
             code_name = exc.code_name if isinstance(exc, Pkcs11Failure) else None
-            failures.append(ModuleFailure(path, type(exc).__name__, str(exc), code, code_name))
+            failures.append(ModuleFailure(path, type(exc).__name__, exc.message, code, code_name))
     return reports, failures
 
 
@@ -163,7 +198,8 @@ def login_target(
     Raises :class:`~ukeytool.UsageError` (no PIN is used) when none or several match:
     one PIN is never tried on two tokens.
     """
-    from .uri import select_tokens, token_uri
+    from .selection import select_tokens
+    from .uri import token_uri
 
     candidates = [(m, s) for m, s in slots if s.token is not None and s.token.initialized]
     chosen = [
@@ -176,48 +212,19 @@ def login_target(
     if len(chosen) == 1:
         return chosen[0]
 
-    from ..i18n import _, ngettext
-
     def described(found: Sequence[tuple[ModuleInfo | None, SlotReport]]) -> str:
+        # URIs: text that is shown as it is, never translated.
         return "; ".join(str(token_uri(s.token)) for _m, s in found if s.token is not None)
 
     selected = any(x is not None for x in (login.uri, login.label, login.serial))
     if not chosen:
-        reason = (
-            _("no initialised token matches the selection")
-            if selected
-            else _("there is no initialised token")
-        )
+        reason = NO_TOKEN_SELECTED() if selected else NO_TOKEN()
         there = described(candidates)
         if there:
-            raise UsageError(
-                _("cannot log in: {reason}; the tokens are: {tokens}").format(
-                    reason=reason, tokens=there
-                )
-            )
-        raise UsageError(_("cannot log in: {reason}").format(reason=reason))
-    n = len(chosen)
-    if selected:
-        message = ngettext(
-            "cannot log in: {n} token matches the selection and a login needs exactly one: "
-            "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
-            "one PIN is never tried on two tokens",
-            "cannot log in: {n} tokens match the selection and a login needs exactly one: "
-            "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
-            "one PIN is never tried on two tokens",
-            n,
-        )
-    else:
-        message = ngettext(
-            "cannot log in: {n} token is present and a login needs exactly one: "
-            "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
-            "one PIN is never tried on two tokens",
-            "cannot log in: {n} tokens are present and a login needs exactly one: "
-            "{tokens}; choose one by label, serial or URI (--token-label, --serial, --uri); "
-            "one PIN is never tried on two tokens",
-            n,
-        )
-    raise UsageError(message.format(n=n, tokens=described(chosen)))
+            raise UsageError(LOGIN_REFUSED_LISTED(reason=reason, tokens=there))
+        raise UsageError(LOGIN_REFUSED(reason=reason))
+    several = SEVERAL_SELECTED if selected else SEVERAL_PRESENT
+    raise UsageError(several(n=len(chosen), tokens=described(chosen)))
 
 
 def _read_head(backend: Backend, slot_id: int) -> SlotReport:
@@ -232,7 +239,7 @@ def _readable(head: SlotReport) -> bool:
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
-def _problem(exc: TokenError, message: str) -> Problem:
+def _problem(exc: TokenError, message: Message) -> Problem:
     return Problem(exc.function, message, exc.code, exc.code_name)
 
 
@@ -255,11 +262,7 @@ def read_slot(
         return SlotReport(
             slot,
             None,
-            problems=(
-                _problem(
-                    exc, N_("cannot read slot info: {code_name}").format(code_name=exc.code_name)
-                ),
-            ),
+            problems=(_problem(exc, SLOT_UNREADABLE(code_name=exc.code_name)),),
         )
     if not slot.token_present:
         return SlotReport(slot, None)
@@ -267,9 +270,9 @@ def read_slot(
         token = backend.token_info(slot_id)
     except TokenError as exc:
         if exc.code == _TOKEN_NOT_PRESENT:
-            message = N_("the slot reports a token but the token is not present (removed?)")
+            message = TOKEN_NOT_PRESENT()
         else:
-            message = N_("cannot read the token: {code_name}").format(code_name=exc.code_name)
+            message = TOKEN_UNREADABLE(code_name=exc.code_name)
         return SlotReport(slot, None, problems=(_problem(exc, message),))
     if not token.initialized or not certificates:
         # An uninitialised token has no objects, and opening a session on one fails.
@@ -292,12 +295,7 @@ def _read_certificates(
         return SlotReport(
             slot,
             token,
-            problems=(
-                _problem(
-                    exc,
-                    N_("cannot list certificates: {code_name}").format(code_name=exc.code_name),
-                ),
-            ),
+            problems=(_problem(exc, CANNOT_LIST(code_name=exc.code_name)),),
             complete=False,
         )
     entries = tuple(_entry(obj, at, warn_days) for obj in listing.objects)

@@ -1,8 +1,8 @@
 """What the inspection logic needs from a PKCS#11 backend, as a Protocol.
 
-The real backend (``_backend.Module``) talks to a module through python-pkcs11 and a
-narrow ctypes binding; a test double or a child-process proxy can stand behind the
-same interface.
+The real backend (:class:`ukeytool.pkcs11.backend.Module`) talks to a module through
+python-pkcs11 and a narrow ctypes binding; a test double or a child-process proxy can
+stand behind the same interface.
 """
 
 from __future__ import annotations

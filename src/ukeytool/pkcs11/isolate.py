@@ -15,6 +15,11 @@ child becomes an error of its own:
 * every error ukeytool raises in the child is raised again in the parent, the same
   class with the same attributes (see :mod:`ukeytool.errors`).
 
+Messages cross as data: the report's problems and login outcome, and the error's
+message, are :class:`~ukeytool.i18n.Message` values (template and parameters), pickled
+with the rest. The child does not know the reader's language and need not: the parent
+renders them where they are shown.
+
 How the child is started, and why
 ---------------------------------
 
@@ -75,7 +80,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from ..errors import ModuleCrashed, ModuleTimedOut, UkeytoolError, UsageError
-from ..i18n import N_
+from ..i18n.message import template
 
 if TYPE_CHECKING:
     from ..model import Report
@@ -113,6 +118,44 @@ class _Request:
     parent_pid: int
 
 
+BAD_TIMEOUT: Final = template(
+    "usage.bad_timeout", "the timeout must be a number of seconds > 0, not {timeout}"
+)
+NO_EXECUTABLE: Final = template(
+    "isolation.no_executable",
+    "cannot start a child process to inspect the module in: this Python does "
+    "not know its own executable (sys.executable is empty); inspect without "
+    "isolation",
+)
+CANNOT_START: Final = template(
+    "isolation.cannot_start",
+    "cannot start a child process to inspect the module in ({executable}: "
+    "{reason}); inspect without isolation",
+)
+TIMED_OUT: Final = template(
+    "isolation.timed_out",
+    "module {path} did not answer within {timeout} s and was stopped: the "
+    "device or its driver may be stuck; unplug and replug the token, or allow "
+    "more time",
+)
+NOT_STARTED: Final = template(
+    "isolation.child_not_started",
+    "the child process for module {path} ended before it started "
+    "(exit status {status}); see the messages above",
+)
+KILLED: Final = template(
+    "isolation.crashed",
+    "module {path} crashed (signal {number}, {name}) while it was inspected; "
+    "the module or its device is faulty: ask its vendor, or run with --trace "
+    "to see the last call it answered",
+)
+EXITED: Final = template(
+    "isolation.exited",
+    "module {path} ended the process it was inspected in (exit status {status}) "
+    "without an answer; the module or its device is faulty: ask its vendor, or "
+    "run with --trace to see the last call it answered",
+)
+
 # --- the parent ------------------------------------------------------------------------
 
 
@@ -125,24 +168,14 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     happened to the child.
     """
     if timeout is not None and not timeout > 0:
-        raise UsageError(
-            N_("the timeout must be a number of seconds > 0, not {timeout}").format(
-                timeout=repr(timeout)
-            )
-        )
-    from .backend import check_module_file
+        raise UsageError(BAD_TIMEOUT(timeout=repr(timeout)))
+    from .loading import check_module_file
 
     # The file's own mistakes (not found, wrong CPU...) need no child to be found.
     check_module_file(path)
     executable = sys.executable
     if not executable:
-        raise UsageError(
-            N_(
-                "cannot start a child process to inspect the module in: this Python does "
-                "not know its own executable (sys.executable is empty); inspect without "
-                "isolation"
-            )
-        )
+        raise UsageError(NO_EXECUTABLE())
     request = _Request(path, dict(kwargs), _log_levels(), os.getpid())
     payload = pickle.dumps(list(sys.path)) + pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     started = time.monotonic()
@@ -157,10 +190,7 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     except OSError as exc:
         # The reason is the OS's words (strerror): kept as they are in every language.
         raise UsageError(
-            N_(
-                "cannot start a child process to inspect the module in ({executable}: "
-                "{reason}); inspect without isolation"
-            ).format(executable=executable, reason=exc.strerror or exc)
+            CANNOT_START(executable=executable, reason=exc.strerror or str(exc))
         ) from None
     conversation = None
     try:
@@ -179,11 +209,7 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
         _kill(child)
         _reap(child)
         raise ModuleTimedOut(
-            N_(
-                "module {path} did not answer within {timeout} s and was stopped: the "
-                "device or its driver may be stuck; unplug and replug the token, or allow "
-                "more time"
-            ).format(path=path, timeout=f"{timeout:g}"),
+            TIMED_OUT(path=path, timeout=f"{timeout:g}"),
             path=path,
             timeout=float(timeout),
         )
@@ -217,12 +243,9 @@ def _log_levels() -> dict[str, int]:
 def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
     if not ready:
         # The module was never loaded: the child could not start ukeytool.
-        return RuntimeError(
-            N_(
-                "the child process for module {path} ended before it started "
-                "(exit status {status}); see the messages above"
-            ).format(path=path, status=status)
-        )
+        # Not a module error: ukeytool itself could not start (a broken installation);
+        # the message is the RuntimeError's one argument.
+        return RuntimeError(NOT_STARTED(path=path, status=str(status)))
     if status is not None and status < 0:
         number = -status
         try:
@@ -230,22 +253,14 @@ def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
         except ValueError:
             name = f"signal {number}"
         return ModuleCrashed(
-            N_(
-                "module {path} crashed (signal {number}, {name}) while it was inspected; "
-                "the module or its device is faulty: ask its vendor, or run with --trace "
-                "to see the last call it answered"
-            ).format(path=path, number=number, name=name),
+            KILLED(path=path, number=number, name=name),
             path=path,
             signal=number,
             signal_name=name,
             exit_status=None,
         )
     return ModuleCrashed(
-        N_(
-            "module {path} ended the process it was inspected in (exit status {status}) "
-            "without an answer; the module or its device is faulty: ask its vendor, or "
-            "run with --trace to see the last call it answered"
-        ).format(path=path, status=status),
+        EXITED(path=path, status=str(status)),
         path=path,
         signal=None,
         signal_name=None,

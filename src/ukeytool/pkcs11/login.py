@@ -10,25 +10,24 @@ everything here is about *not* spending a PIN try by surprise:
   C_Login may be called at all: never on a locked PIN, not on the final try unless
   confirmed, not with a PIN whose length the token would reject.
 * :func:`login_failed` turns the one C_Login result into a sentence per CKR code.
+
+Every outcome's :attr:`~ukeytool.LoginOutcome.message` is a message as data (code
+``login.*``): it may be made in the isolation child, and is shown in the reader's
+language where it is shown. No message ever holds the PIN.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from ..i18n.message import Message, Template, template
 from ..model import LoginOutcome, LoginState, PinState, TokenInfo
 
 if TYPE_CHECKING:
     from .uri import Pkcs11Uri
 
 __all__ = ["Login", "Pin", "login_failed", "login_message", "refusal", "state_refusal"]
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for translation (as :func:`ukeytool.i18n.N_`, which is not
-    imported here: ``import ukeytool`` must not import gettext)."""
-    return message
 
 
 _REDACTED = "Pin(<redacted>)"
@@ -114,51 +113,67 @@ class Login:
             raise TypeError("Login(pin=...) takes a ukeytool.Pin, e.g. Pin(os.environ[...])")
 
 
-_PIN_EMPTY = N_("the PIN is empty; no login was tried")
-_PIN_TOO_SHORT = N_(
+_PIN_EMPTY: Final = template("login.pin_empty", "the PIN is empty; no login was tried")
+_PIN_TOO_SHORT: Final = template(
+    "login.pin_too_short",
     "the PIN is shorter than the token allows (at least {low} characters); "
-    "no login was tried, so no PIN try was spent"
+    "no login was tried, so no PIN try was spent",
 )
-_PIN_TOO_LONG = N_(
+_PIN_TOO_LONG: Final = template(
+    "login.pin_too_long",
     "the PIN is longer than the token allows (at most {high} characters); "
-    "no login was tried, so no PIN try was spent"
+    "no login was tried, so no PIN try was spent",
 )
-_NOT_INITIALISED = N_("the token is not initialised; there is nothing to log in to")
-_NO_USER_PIN = N_("the token has no user PIN set; there is nothing to log in with")
-_LOCKED = N_(
+_NOT_INITIALISED: Final = template(
+    "login.token_not_initialised", "the token is not initialised; there is nothing to log in to"
+)
+_NO_USER_PIN: Final = template(
+    "login.no_user_pin", "the token has no user PIN set; there is nothing to log in with"
+)
+_LOCKED: Final = template(
+    "login.pin_locked",
     "the user PIN is locked; no login was tried. The key must be unlocked by its "
-    "issuer (for a banking key: at a branch of the bank)"
+    "issuer (for a banking key: at a branch of the bank)",
 )
-_FINAL_TRY = N_(
+_FINAL_TRY: Final = template(
+    "login.final_try",
     "the token says one more wrong PIN locks it; no login was tried. Make sure of "
-    "the PIN, then confirm with --allow-final-try (library: allow_final_try=True)"
+    "the PIN, then confirm with --allow-final-try (library: allow_final_try=True)",
 )
-_NO_PIN = N_("no PIN was given and the token has no PIN pad; no login was tried")
-_PIN_SPENT = N_("this PIN was already used for a login in this run; ukeytool never retries")
-_FAILED = N_("the login failed: C_Login returned {code_name}; ukeytool does not retry")
-LOGGED_IN = N_("logged in; private objects are listed too")
-ALREADY_LOGGED_IN = N_(
+_NO_PIN: Final = template(
+    "login.no_pin", "no PIN was given and the token has no PIN pad; no login was tried"
+)
+_PIN_SPENT: Final = template(
+    "login.pin_spent", "this PIN was already used for a login in this run; ukeytool never retries"
+)
+_FAILED: Final = template(
+    "login.failed", "the login failed: C_Login returned {code_name}; ukeytool does not retry"
+)
+LOGGED_IN: Final = template("login.logged_in", "logged in; private objects are listed too")
+ALREADY_LOGGED_IN: Final = template(
+    "login.already_logged_in",
     "already logged in (by another user of the module in this process); "
-    "private objects are listed too"
+    "private objects are listed too",
 )
-NOT_READ_AGAIN = N_(
-    "the token could not be read again before the login ({code_name}); no login was tried"
+NOT_READ_AGAIN: Final = template(
+    "login.token_not_read_again",
+    "the token could not be read again before the login ({code_name}); no login was tried",
 )
 
 
-def _length_refusal(token: TokenInfo, pin: Pin) -> str | None:
+def _length_refusal(token: TokenInfo, pin: Pin) -> Message | None:
     size = len(pin)
     if size == 0:
-        return _PIN_EMPTY
+        return _PIN_EMPTY()
     low, high = token.min_pin_len, token.max_pin_len
     if low is not None and size < low:
-        return _PIN_TOO_SHORT.format(low=low)
+        return _PIN_TOO_SHORT(low=low)
     if high is not None and high > 0 and size > high:
-        return _PIN_TOO_LONG.format(high=high)
+        return _PIN_TOO_LONG(high=high)
     return None
 
 
-def _refused(message: str) -> LoginOutcome:
+def _refused(message: Message) -> LoginOutcome:
     return LoginOutcome(LoginState.REFUSED, message)
 
 
@@ -167,13 +182,13 @@ def state_refusal(token: TokenInfo, *, allow_final_try: bool = False) -> LoginOu
     refused = _refused
     state = token.pin_state
     if state is PinState.NOT_INITIALISED:
-        return refused(_NOT_INITIALISED)
+        return refused(_NOT_INITIALISED())
     if state is PinState.USER_PIN_NOT_SET:
-        return refused(_NO_USER_PIN)
+        return refused(_NO_USER_PIN())
     if state is PinState.LOCKED:
-        return refused(_LOCKED)
+        return refused(_LOCKED())
     if state is PinState.FINAL_TRY and not allow_final_try:
-        return refused(_FINAL_TRY)
+        return refused(_FINAL_TRY())
     return None
 
 
@@ -186,69 +201,60 @@ def refusal(token: TokenInfo, login: Login) -> LoginOutcome | None:
     if token.protected_authentication_path:
         return None  # the PIN is entered on the reader; nothing to check here
     if login.pin is None:
-        return refused(_NO_PIN)
+        return refused(_NO_PIN())
     if login.pin.spent:
-        return refused(_PIN_SPENT)
+        return refused(_PIN_SPENT())
     too_long_or_short = _length_refusal(token, login.pin)
     return refused(too_long_or_short) if too_long_or_short else None
 
 
-_FAILURES = {
-    0xA0: N_(  # CKR_PIN_INCORRECT
+#: What a C_Login failure means, by CK_RV (the CKR name is part of the sentence).
+_FAILURES: Final[dict[int, Template]] = {
+    0xA0: template(
+        "login.rejected.pin_incorrect",
         "the token rejected the PIN (CKR_PIN_INCORRECT) and counted one wrong try; "
         "ukeytool does not retry. Check the PIN before trying again: after a few wrong "
-        "PINs the key locks"
+        "PINs the key locks",
     ),
-    0xA4: N_(  # CKR_PIN_LOCKED
+    0xA4: template(
+        "login.rejected.pin_locked",
         "the user PIN is locked (CKR_PIN_LOCKED). The key must be unlocked by its issuer "
-        "(for a banking key: at a branch of the bank)"
+        "(for a banking key: at a branch of the bank)",
     ),
-    0xA3: N_(  # CKR_PIN_EXPIRED
+    0xA3: template(
+        "login.rejected.pin_expired",
         "the PIN has expired (CKR_PIN_EXPIRED) and must be changed with the key's own "
-        "software; ukeytool never changes PINs"
+        "software; ukeytool never changes PINs",
     ),
-    0xA2: N_(  # CKR_PIN_LEN_RANGE
-        "the token says the PIN's length is out of range (CKR_PIN_LEN_RANGE); check the PIN"
+    0xA2: template(
+        "login.rejected.pin_len_range",
+        "the token says the PIN's length is out of range (CKR_PIN_LEN_RANGE); check the PIN",
     ),
-    0xA1: N_(  # CKR_PIN_INVALID
-        "the token says the PIN has characters it does not accept (CKR_PIN_INVALID); check the PIN"
+    0xA1: template(
+        "login.rejected.pin_invalid",
+        "the token says the PIN has characters it does not accept (CKR_PIN_INVALID); check the PIN",
     ),
-    0x50: N_(  # CKR_FUNCTION_CANCELED
-        "the login was cancelled on the reader (CKR_FUNCTION_CANCELED)"
+    0x50: template(
+        "login.rejected.cancelled",
+        "the login was cancelled on the reader (CKR_FUNCTION_CANCELED)",
     ),
-    0x102: N_(  # CKR_USER_PIN_NOT_INITIALIZED
-        "the token has no user PIN set (CKR_USER_PIN_NOT_INITIALIZED)"
+    0x102: template(
+        "login.rejected.user_pin_not_initialized",
+        "the token has no user PIN set (CKR_USER_PIN_NOT_INITIALIZED)",
     ),
 }
 
 
 def login_failed(rv: int, code_name: str) -> LoginOutcome:
     """The outcome of a C_Login that returned ``rv`` (not CKR_OK, not already logged in)."""
-    message = _FAILURES.get(rv) or _FAILED.format(code_name=code_name)
+    known = _FAILURES.get(rv)
+    message = known() if known is not None else _FAILED(code_name=code_name)
     return LoginOutcome(LoginState.FAILED, message, rv, code_name)
 
 
 def login_message(outcome: LoginOutcome) -> str:
-    """``outcome.message`` in the current language (it is made in English, possibly in
-    an isolation child that does not know the language)."""
+    """``outcome.message`` in the current language (the outcome may come from an
+    isolation child, which does not know the language: it sends the message as data)."""
     from ..i18n import localize
 
-    return localize(outcome.message, _MESSAGES)
-
-
-_MESSAGES = (
-    _PIN_EMPTY,
-    _PIN_TOO_SHORT,
-    _PIN_TOO_LONG,
-    _NOT_INITIALISED,
-    _NO_USER_PIN,
-    _LOCKED,
-    _FINAL_TRY,
-    _NO_PIN,
-    _PIN_SPENT,
-    *_FAILURES.values(),
-    _FAILED,
-    LOGGED_IN,
-    ALREADY_LOGGED_IN,
-    NOT_READ_AGAIN,
-)
+    return localize(outcome.message)

@@ -1,4 +1,4 @@
-"""RFC 7512 ``pkcs11:`` URIs: parse, format, build for tokens and certificates, match, select.
+"""RFC 7512 ``pkcs11:`` URIs as values: parse, format, build for tokens and certificates.
 
 A :class:`Pkcs11Uri` holds every attribute as the raw bytes it stands for (percent-decoded),
 so a GBK token label such as ``b"\\xb9\\xa4\\xd0\\xd0U\\xb6\\xdc"`` (工行U盾) survives a round
@@ -39,51 +39,33 @@ prefix of the drafts was dropped (RFC 6648), and the RFC's own example uses
 is a vendor attribute, kept (:attr:`Pkcs11Uri.vendor_path`, :attr:`Pkcs11Uri.vendor_query`)
 and written back out. A standard name in the wrong part (``pin-source`` in the path,
 ``token`` in the query) is an error. The RFC's matching guidelines say a path attribute the
-consumer does not understand must make the URI match nothing, so the matchers return False
-for a URI with vendor path attributes (and the select functions refuse it, saying why);
-vendor query attributes are ignored.
+consumer does not understand must make the URI match nothing, so the matchers of
+:mod:`ukeytool.pkcs11.selection` return False for a URI with vendor path attributes (and
+its select functions refuse it, saying why); vendor query attributes are ignored.
 
-Matching: an attribute absent from the URI matches anything; a present one must equal the
-resource's raw bytes (token fields as stored without their blank padding; trailing blanks in
-the URI value are ignored the same way, as p11-kit pads before it compares). An empty value
-matches only an empty field (``serial=`` matches a token without a serial). Query
-attributes never take part in matching.
+Every refusal's message has a code ``uri.*``; the bad part is quoted in it as it was
+given, never translated.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from ..errors import UsageError
-from ..model import CertificateEntry, ModuleInfo, Report, SlotInfo, SlotReport, TokenInfo
+from ..i18n.message import template
+from ..model import CertificateEntry, ModuleInfo, TokenInfo
 from ..model.text import escape_control
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for translation (as :func:`ukeytool.i18n.N_`, which is not
-    imported here: ``import ukeytool`` must not import gettext). Errors are made in
-    English from these templates; the CLI shows them translated
-    (:func:`ukeytool.i18n.retranslate`)."""
-    return message
-
 
 __all__ = [
     "OBJECT_TYPES",
     "Pkcs11Uri",
     "certificate_uri",
-    "filter_report",
     "format_uri",
     "parse_uri",
-    "select_certificate",
-    "select_certificates",
-    "select_token",
-    "select_tokens",
+    "shown",
     "token_uri",
-    "uri_matches_certificate",
-    "uri_matches_token",
 ]
 
 SCHEME: Final = "pkcs11"
@@ -132,6 +114,101 @@ _VERSION: Final = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
 _DIGITS: Final = re.compile(r"[0-9]+")
 
 _Vendor = tuple[tuple[str, bytes], ...]
+
+# A Pkcs11Uri built with wrong values.
+FIELD_NOT_BYTES: Final = template(
+    "uri.field_not_bytes", "PKCS#11 URI attribute {name} must be bytes or None"
+)
+FIELD_NOT_TEXT: Final = template(
+    "uri.field_not_text", "PKCS#11 URI attribute {name} must be a string or None"
+)
+TYPE_NOT_ALLOWED: Final = template(
+    "uri.type_not_allowed", "PKCS#11 URI type {kind} is not one of {kinds}"
+)
+VERSION_OUT_OF_RANGE: Final = template(
+    "uri.version_out_of_range", "PKCS#11 URI library-version numbers must be 0 to 255"
+)
+NEGATIVE_SLOT_ID: Final = template(
+    "uri.negative_slot_id", "PKCS#11 URI slot-id must not be negative"
+)
+PIN_SOURCE_AND_VALUE: Final = template(
+    "uri.pin_source_and_value", "a PKCS#11 URI must not have both pin-source and pin-value"
+)
+VENDOR_PATH_TWICE: Final = template(
+    "uri.vendor_path_twice", "PKCS#11 URI path attribute {name} appears twice"
+)
+VENDOR_NOT_BYTES: Final = template(
+    "uri.vendor_not_bytes", "PKCS#11 URI attribute {name} must be bytes"
+)
+STANDARD_NAME: Final = template(
+    "uri.standard_name_as_vendor", "{name} is a standard PKCS#11 URI attribute, not a vendor one"
+)
+# Parsing text.
+BAD_NAME: Final = template(
+    "uri.bad_name", "bad PKCS#11 URI attribute name {name}: use letters, digits, '-' and '_'"
+)
+BAD_ESCAPE: Final = template(
+    "uri.bad_escape",
+    "bad percent escape {escape} in PKCS#11 URI attribute {name}: "
+    "'%' must be followed by two hex digits (write '%' itself as %25)",
+)
+SPACE_UNENCODED: Final = template(
+    "uri.space_unencoded",
+    "a space is not allowed unencoded in PKCS#11 URI attribute {name}: write it as {encoded}",
+)
+CHAR_UNENCODED: Final = template(
+    "uri.char_unencoded",
+    "{char} is not allowed unencoded in PKCS#11 URI attribute {name}: write it as {encoded}",
+)
+NOT_TEXT: Final = template("uri.not_text", "a PKCS#11 URI must be given as text")
+NO_SCHEME: Final = template(
+    "uri.no_scheme",
+    "not a PKCS#11 URI: {text} does not start with 'pkcs11:' (e.g. pkcs11:token=My%20Token)",
+)
+FRAGMENT: Final = template("uri.fragment", "'#' is not allowed in a PKCS#11 URI: write it as %23")
+PATH_TWICE: Final = template(
+    "uri.path_attribute_twice",
+    "PKCS#11 URI path attribute {name} appears twice (RFC 7512 allows each path attribute once)",
+)
+QUERY_IN_PATH: Final = template(
+    "uri.query_attribute_in_path",
+    "{quoted} belongs in the query part of a PKCS#11 URI, after '?' (pkcs11:...?{name}=...)",
+)
+BAD_SLOT_ID: Final = template(
+    "uri.bad_slot_id", "bad slot-id {value} in PKCS#11 URI: a decimal number is expected"
+)
+UNKNOWN_TYPE: Final = template(
+    "uri.unknown_type", "unknown type {kind} in PKCS#11 URI: expected one of {kinds}"
+)
+PATH_IN_QUERY: Final = template(
+    "uri.path_attribute_in_query",
+    "{quoted} belongs in the path part of a PKCS#11 URI, before '?' (pkcs11:{name}=...)",
+)
+QUERY_TWICE: Final = template(
+    "uri.query_attribute_twice", "PKCS#11 URI query attribute {name} appears twice"
+)
+PIN_SOURCE_AND_VALUE_PARSED: Final = template(
+    "uri.pin_source_and_value_given",
+    "a PKCS#11 URI must not have both pin-source and pin-value (RFC 7512 says to refuse it)",
+)
+EMPTY_PATH_ATTRIBUTE: Final = template(
+    "uri.empty_path_attribute", "empty attribute in the path of a PKCS#11 URI (a stray ';')"
+)
+EMPTY_QUERY_ATTRIBUTE: Final = template(
+    "uri.empty_query_attribute", "empty attribute in the query of a PKCS#11 URI (a stray '&')"
+)
+NO_EQUALS: Final = template(
+    "uri.no_equals",
+    "PKCS#11 URI attribute {attribute} has no '=' "
+    "(attributes are name=value, separated by {separator})",
+)
+BAD_VERSION: Final = template(
+    "uri.bad_version",
+    "bad library-version {value} in PKCS#11 URI: expected major[.minor], e.g. 2.6",
+)
+VERSION_TOO_BIG: Final = template(
+    "uri.version_too_big", "bad library-version {value} in PKCS#11 URI: numbers go up to 255"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,43 +276,35 @@ class Pkcs11Uri:
         ):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bytes):
-                raise UsageError(
-                    N_("PKCS#11 URI attribute {name} must be bytes or None").format(name=field)
-                )
+                raise UsageError(FIELD_NOT_BYTES(name=field))
         for field in ("pin_source", "pin_value", "module_name", "module_path"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, str):
-                raise UsageError(
-                    N_("PKCS#11 URI attribute {name} must be a string or None").format(name=field)
-                )
+                raise UsageError(FIELD_NOT_TEXT(name=field))
         if self.type is not None and self.type not in OBJECT_TYPES:
             raise UsageError(
-                N_("PKCS#11 URI type {kind} is not one of {kinds}").format(
-                    kind=_shown(str(self.type)), kinds=", ".join(sorted(OBJECT_TYPES))
-                )
+                TYPE_NOT_ALLOWED(kind=shown(str(self.type)), kinds=tuple(sorted(OBJECT_TYPES)))
             )
         if self.library_version is not None:
             major, minor = self.library_version
             if not (0 <= major <= 255 and 0 <= minor <= 255):
-                raise UsageError(N_("PKCS#11 URI library-version numbers must be 0 to 255"))
+                raise UsageError(VERSION_OUT_OF_RANGE())
         if self.slot_id is not None and self.slot_id < 0:
-            raise UsageError(N_("PKCS#11 URI slot-id must not be negative"))
+            raise UsageError(NEGATIVE_SLOT_ID())
         if self.pin_source is not None and self.pin_value is not None:
-            raise UsageError(N_("a PKCS#11 URI must not have both pin-source and pin-value"))
+            raise UsageError(PIN_SOURCE_AND_VALUE())
         seen: set[str] = set()
         for name, value in self.vendor_path:
             _check_vendor_name(name)
             if name in seen:
-                raise UsageError(
-                    N_("PKCS#11 URI path attribute {name} appears twice").format(name=repr(name))
-                )
+                raise UsageError(VENDOR_PATH_TWICE(name=repr(name)))
             seen.add(name)
             if not isinstance(value, bytes):
-                raise UsageError(N_("PKCS#11 URI attribute {name} must be bytes").format(name=name))
+                raise UsageError(VENDOR_NOT_BYTES(name=name))
         for name, value in self.vendor_query:
             _check_vendor_name(name)
             if not isinstance(value, bytes):
-                raise UsageError(N_("PKCS#11 URI attribute {name} must be bytes").format(name=name))
+                raise UsageError(VENDOR_NOT_BYTES(name=name))
         # Canonical order, so equivalent URIs compare equal.
         object.__setattr__(self, "vendor_path", tuple(sorted(self.vendor_path)))
         object.__setattr__(
@@ -253,16 +322,9 @@ class Pkcs11Uri:
 
 def _check_vendor_name(name: str) -> None:
     if not _NAME.fullmatch(name):
-        raise UsageError(_BAD_NAME.format(name=_shown(name)))
+        raise UsageError(BAD_NAME(name=shown(name)))
     if name in _PATH_FIELDS or name in _QUERY_FIELDS:
-        raise UsageError(
-            N_("{name} is a standard PKCS#11 URI attribute, not a vendor one").format(
-                name=repr(name)
-            )
-        )
-
-
-_BAD_NAME = N_("bad PKCS#11 URI attribute name {name}: use letters, digits, '-' and '_'")
+        raise UsageError(STANDARD_NAME(name=repr(name)))
 
 
 # -- formatting ------------------------------------------------------------------------
@@ -314,7 +376,7 @@ def format_uri(uri: Pkcs11Uri, *, reveal_pin_value: bool = False) -> str:
 # -- parsing ---------------------------------------------------------------------------
 
 
-def _shown(text: str, limit: int = 80) -> str:
+def shown(text: str, limit: int = 80) -> str:
     """``text`` quoted for a one-line message: control characters escaped, long text cut."""
     text = escape_control(text)
     return "'" + (text if len(text) <= limit else text[: limit - 3] + "...") + "'"
@@ -328,12 +390,7 @@ def _decode(value: str, *, name: str, allowed: frozenset[str]) -> bytes:
         if ch == "%":
             pair = value[i + 1 : i + 3]
             if len(pair) != 2 or not all(c in "0123456789abcdefABCDEF" for c in pair):
-                raise UsageError(
-                    N_(
-                        "bad percent escape {escape} in PKCS#11 URI attribute {name}: "
-                        "'%' must be followed by two hex digits (write '%' itself as %25)"
-                    ).format(escape=_shown(value[i : i + 3]), name=name)
-                )
+                raise UsageError(BAD_ESCAPE(escape=shown(value[i : i + 3]), name=name))
             out.append(int(pair, 16))
             i += 3
             continue
@@ -346,22 +403,10 @@ def _decode(value: str, *, name: str, allowed: frozenset[str]) -> bytes:
             out.append(ord(ch))
             i += 1
             continue
-        template = (
-            N_(
-                "a space is not allowed unencoded in PKCS#11 URI attribute {name}: "
-                "write it as {encoded}"
-            )
-            if ch == " "
-            else N_(
-                "{char} is not allowed unencoded in PKCS#11 URI attribute {name}: "
-                "write it as {encoded}"
-            )
-        )
-        raise UsageError(
-            template.format(
-                char=_shown(ch), name=name, encoded=_encode(_str_bytes(ch), every_byte=True)
-            )
-        )
+        encoded = _encode(_str_bytes(ch), every_byte=True)
+        if ch == " ":
+            raise UsageError(SPACE_UNENCODED(name=name, encoded=encoded))
+        raise UsageError(CHAR_UNENCODED(char=shown(ch), name=name, encoded=encoded))
     return bytes(out)
 
 
@@ -375,18 +420,13 @@ def parse_uri(text: str) -> Pkcs11Uri:
     Raises :class:`~ukeytool.UsageError` with a one-line message naming the bad part.
     """
     if not isinstance(text, str):
-        raise UsageError(N_("a PKCS#11 URI must be given as text"))
+        raise UsageError(NOT_TEXT())
     joined = _WRAP.sub("", text.strip())
     scheme, colon, rest = joined.partition(":")
     if not colon or scheme.lower() != SCHEME:
-        raise UsageError(
-            N_(
-                "not a PKCS#11 URI: {text} does not start with 'pkcs11:' "
-                "(e.g. pkcs11:token=My%20Token)"
-            ).format(text=_shown(text))
-        )
+        raise UsageError(NO_SCHEME(text=shown(text)))
     if "#" in rest:
-        raise UsageError(N_("'#' is not allowed in a PKCS#11 URI: write it as %23"))
+        raise UsageError(FRAGMENT())
     path, question, query = rest.partition("?")
     fields: dict[str, Any] = {}
     vendor_path: list[tuple[str, bytes]] = []
@@ -394,20 +434,10 @@ def parse_uri(text: str) -> Pkcs11Uri:
     for attribute in path.split(";") if path else ():
         name, value = _split_attribute(attribute, part="path")
         if name in seen:
-            raise UsageError(
-                N_(
-                    "PKCS#11 URI path attribute {name} appears twice "
-                    "(RFC 7512 allows each path attribute once)"
-                ).format(name=repr(name))
-            )
+            raise UsageError(PATH_TWICE(name=repr(name)))
         seen.add(name)
         if name in _QUERY_FIELDS:
-            raise UsageError(
-                N_(
-                    "{quoted} belongs in the query part of a PKCS#11 URI, after '?' "
-                    "(pkcs11:...?{name}=...)"
-                ).format(quoted=repr(name), name=name)
-            )
+            raise UsageError(QUERY_IN_PATH(quoted=repr(name), name=name))
         field = _PATH_FIELDS.get(name)
         if field is None:
             vendor_path.append((name, _decode(value, name=name, allowed=_PATH_CHARS)))
@@ -415,20 +445,12 @@ def parse_uri(text: str) -> Pkcs11Uri:
             fields[field] = _parse_version(value)
         elif field == "slot_id":
             if not _DIGITS.fullmatch(value):
-                raise UsageError(
-                    N_("bad slot-id {value} in PKCS#11 URI: a decimal number is expected").format(
-                        value=_shown(value)
-                    )
-                )
+                raise UsageError(BAD_SLOT_ID(value=shown(value)))
             fields[field] = int(value)
         elif field == "type":
             kind = _decode(value, name=name, allowed=_PATH_CHARS).decode("ascii", "replace")
             if kind not in OBJECT_TYPES:
-                raise UsageError(
-                    N_("unknown type {kind} in PKCS#11 URI: expected one of {kinds}").format(
-                        kind=_shown(kind), kinds=", ".join(sorted(OBJECT_TYPES))
-                    )
-                )
+                raise UsageError(UNKNOWN_TYPE(kind=shown(kind), kinds=tuple(sorted(OBJECT_TYPES))))
             fields[field] = kind
         else:
             fields[field] = _decode(value, name=name, allowed=_PATH_CHARS)
@@ -437,29 +459,17 @@ def parse_uri(text: str) -> Pkcs11Uri:
         for attribute in query.split("&"):
             name, value = _split_attribute(attribute, part="query")
             if name in _PATH_FIELDS:
-                raise UsageError(
-                    N_(
-                        "{quoted} belongs in the path part of a PKCS#11 URI, before '?' "
-                        "(pkcs11:{name}=...)"
-                    ).format(quoted=repr(name), name=name)
-                )
+                raise UsageError(PATH_IN_QUERY(quoted=repr(name), name=name))
             decoded = _decode(value, name=name, allowed=_QUERY_CHARS)
             field = _QUERY_FIELDS.get(name)
             if field is None:
                 vendor_query.append((name, decoded))
                 continue
             if field in fields:
-                raise UsageError(
-                    N_("PKCS#11 URI query attribute {name} appears twice").format(name=repr(name))
-                )
+                raise UsageError(QUERY_TWICE(name=repr(name)))
             fields[field] = _text_value(decoded)
     if "pin_source" in fields and "pin_value" in fields:
-        raise UsageError(
-            N_(
-                "a PKCS#11 URI must not have both pin-source and pin-value "
-                "(RFC 7512 says to refuse it)"
-            )
-        )
+        raise UsageError(PIN_SOURCE_AND_VALUE_PARSED())
     return Pkcs11Uri(
         vendor_path=tuple(vendor_path),
         vendor_query=tuple(vendor_query),
@@ -471,38 +481,21 @@ def _split_attribute(attribute: str, *, part: str) -> tuple[str, str]:
     separator = ";" if part == "path" else "&"
     name, equals, value = attribute.partition("=")
     if not attribute:
-        raise UsageError(
-            N_("empty attribute in the path of a PKCS#11 URI (a stray ';')")
-            if part == "path"
-            else N_("empty attribute in the query of a PKCS#11 URI (a stray '&')")
-        )
+        raise UsageError(EMPTY_PATH_ATTRIBUTE() if part == "path" else EMPTY_QUERY_ATTRIBUTE())
     if not equals:
-        raise UsageError(
-            N_(
-                "PKCS#11 URI attribute {attribute} has no '=' "
-                "(attributes are name=value, separated by {separator})"
-            ).format(attribute=_shown(attribute), separator=repr(separator))
-        )
+        raise UsageError(NO_EQUALS(attribute=shown(attribute), separator=repr(separator)))
     if not _NAME.fullmatch(name):
-        raise UsageError(_BAD_NAME.format(name=_shown(name)))
+        raise UsageError(BAD_NAME(name=shown(name)))
     return name, value
 
 
 def _parse_version(value: str) -> tuple[int, int]:
     match = _VERSION.fullmatch(value)
     if match is None:
-        raise UsageError(
-            N_(
-                "bad library-version {value} in PKCS#11 URI: expected major[.minor], e.g. 2.6"
-            ).format(value=_shown(value))
-        )
+        raise UsageError(BAD_VERSION(value=shown(value)))
     major, minor = int(match.group(1)), int(match.group(2) or 0)
     if major > 255 or minor > 255:
-        raise UsageError(
-            N_("bad library-version {value} in PKCS#11 URI: numbers go up to 255").format(
-                value=_shown(value)
-            )
-        )
+        raise UsageError(VERSION_TOO_BIG(value=shown(value)))
     return major, minor
 
 
@@ -547,305 +540,3 @@ def certificate_uri(
         object=None if entry.label is None or not entry.label.raw else entry.label.raw,
         type="cert",
     )
-
-
-# -- matching --------------------------------------------------------------------------
-
-
-def _same(wanted: bytes | None, actual: bytes) -> bool:
-    # p11-kit pads the URI value with blanks to the field's width before comparing, and
-    # ukeytool stores fields without their padding: compare both without trailing blanks.
-    return wanted is None or wanted.rstrip(b" \x00") == actual
-
-
-def uri_matches_token(
-    uri: Pkcs11Uri,
-    token: TokenInfo,
-    module: ModuleInfo | None = None,
-    *,
-    slot: SlotInfo | None = None,
-) -> bool:
-    """Whether the token parts of ``uri`` match ``token``, comparing raw bytes.
-
-    ``object``, ``id`` and ``type`` are not looked at (use :func:`uri_matches_certificate`).
-    Library attributes need ``module`` and slot attributes need ``slot``: without them such
-    a URI does not match. A URI with vendor path attributes matches nothing.
-    """
-    return (
-        not uri.vendor_path
-        and _same(uri.token, token.label.raw)
-        and _same(uri.manufacturer, token.manufacturer.raw)
-        and _same(uri.model, token.model.raw)
-        and _same(uri.serial, token.serial.raw)
-        and _context_matches(uri, module, slot)
-    )
-
-
-def _context_matches(uri: Pkcs11Uri, module: ModuleInfo | None, slot: SlotInfo | None) -> bool:
-    """The library and slot parts of ``uri`` against ``module`` and ``slot``."""
-    if (
-        uri.library_description is not None
-        or uri.library_manufacturer is not None
-        or uri.library_version is not None
-    ) and (
-        module is None
-        or not _same(uri.library_description, module.description.raw)
-        or not _same(uri.library_manufacturer, module.manufacturer.raw)
-        or (uri.library_version is not None and uri.library_version != module.library_version)
-    ):
-        return False
-    slot_named = (
-        uri.slot_id is not None
-        or uri.slot_description is not None
-        or uri.slot_manufacturer is not None
-    )
-    return not slot_named or (
-        slot is not None
-        and (uri.slot_id is None or uri.slot_id == slot.slot_id)
-        and _same(uri.slot_description, slot.description.raw)
-        and _same(uri.slot_manufacturer, slot.manufacturer.raw)
-    )
-
-
-def uri_matches_certificate(
-    uri: Pkcs11Uri,
-    token: TokenInfo | None,
-    entry: CertificateEntry,
-    module: ModuleInfo | None = None,
-    *,
-    slot: SlotInfo | None = None,
-) -> bool:
-    """Whether ``uri`` matches the certificate object ``entry`` on ``token``, on raw bytes.
-
-    The token parts as in :func:`uri_matches_token` (a URI with token attributes does not
-    match when ``token`` is None); ``object`` against CKA_LABEL and ``id`` against CKA_ID
-    exactly (an object without the attribute does not match); ``type`` must be absent or
-    ``cert``.
-    """
-    if token is not None:
-        if not uri_matches_token(uri, token, module, slot=slot):
-            return False
-    elif (
-        uri.vendor_path
-        or any(v is not None for v in (uri.token, uri.manufacturer, uri.model, uri.serial))
-        or not _context_matches(uri, module, slot)
-    ):
-        return False
-    if uri.type is not None and uri.type != "cert":
-        return False
-    if uri.object is not None and (entry.label is None or entry.label.raw != uri.object):
-        return False
-    return uri.id is None or entry.id == uri.id
-
-
-# -- selecting -------------------------------------------------------------------------
-
-
-def _as_uri(uri: Pkcs11Uri | str | None) -> Pkcs11Uri | None:
-    result = uri if uri is None or isinstance(uri, Pkcs11Uri) else parse_uri(uri)
-    if result is not None and result.vendor_path:
-        names = ", ".join(name for name, _ in result.vendor_path)
-        raise UsageError(
-            N_(
-                "the PKCS#11 URI has path attributes ukeytool does not know ({names}); "
-                "RFC 7512 says such a URI matches nothing: remove them"
-            ).format(names=names)
-        )
-    return result
-
-
-def _text_matches(wanted: bytes | str | None, actual_raw: bytes, actual_value: str) -> bool:
-    if wanted is None:
-        return True
-    if isinstance(wanted, bytes):
-        return wanted.rstrip(b" \x00") == actual_raw
-    return wanted == actual_value
-
-
-def _slots_of(
-    source: Report | Iterable[SlotReport], module: ModuleInfo | None
-) -> tuple[Sequence[SlotReport], ModuleInfo | None]:
-    if isinstance(source, Report):
-        return source.slots, module if module is not None else source.module
-    return tuple(source), module
-
-
-def _token_selected(
-    slot: SlotReport,
-    module: ModuleInfo | None,
-    uri: Pkcs11Uri | None,
-    label: bytes | str | None,
-    serial: bytes | str | None,
-) -> bool:
-    token = slot.token
-    if token is None:
-        return False
-    if not _text_matches(label, token.label.raw, token.label.value):
-        return False
-    if not _text_matches(serial, token.serial.raw, token.serial.value):
-        return False
-    return uri is None or uri_matches_token(uri, token, module, slot=slot.slot)
-
-
-def select_tokens(
-    source: Report | Iterable[SlotReport],
-    *,
-    uri: Pkcs11Uri | str | None = None,
-    label: bytes | str | None = None,
-    serial: bytes | str | None = None,
-    module: ModuleInfo | None = None,
-) -> list[SlotReport]:
-    """The slots of ``source`` whose token matches every criterion given, in slot order.
-
-    ``source`` is a :class:`~ukeytool.Report` (its module is used for library attributes) or
-    slot reports (pass ``module`` for library attributes). ``uri`` (text or parsed) is
-    matched by :func:`uri_matches_token`: raw bytes, object attributes ignored. ``label``
-    and ``serial`` as bytes are compared with the raw field; as text, with the decoded text
-    (:attr:`~ukeytool.Text.value`), so ``label="工行U盾"`` finds a GBK-labelled token too.
-    No criterion selects every slot with a token. Slots without token info never match.
-    Raises :class:`~ukeytool.UsageError` for a malformed URI or one with vendor path
-    attributes (which match nothing).
-    """
-    parsed = _as_uri(uri)
-    slots, module = _slots_of(source, module)
-    return [slot for slot in slots if _token_selected(slot, module, parsed, label, serial)]
-
-
-def select_certificates(
-    source: Report | Iterable[SlotReport],
-    *,
-    uri: Pkcs11Uri | str | None = None,
-    label: bytes | str | None = None,
-    serial: bytes | str | None = None,
-    module: ModuleInfo | None = None,
-) -> list[tuple[SlotReport, CertificateEntry]]:
-    """The certificates on the tokens :func:`select_tokens` selects that ``uri`` matches
-    (:func:`uri_matches_certificate`), as (slot, certificate) pairs in listing order."""
-    parsed = _as_uri(uri)
-    slots, module = _slots_of(source, module)
-    found: list[tuple[SlotReport, CertificateEntry]] = []
-    for slot in slots:
-        if not _token_selected(slot, module, parsed, label, serial):
-            continue
-        for entry in slot.certificates:
-            if parsed is None or uri_matches_certificate(
-                parsed, slot.token, entry, module, slot=slot.slot
-            ):
-                found.append((slot, entry))
-    return found
-
-
-def _criteria(
-    uri: Pkcs11Uri | str | None, label: bytes | str | None, serial: bytes | str | None
-) -> str:
-    parts = []
-    if uri is not None:
-        parts.append(_shown(str(uri) if isinstance(uri, Pkcs11Uri) else uri, 200))
-    for name, value in (("label", label), ("serial", serial)):
-        if isinstance(value, str):
-            parts.append(f"{name} {_shown(value)}")
-        elif value is not None:
-            parts.append(f"{name} {value!r}")
-    return " and ".join(parts) if parts else "the selection"
-
-
-def _describe_token(slot: SlotReport) -> str:
-    assert slot.token is not None
-    return f"slot 0x{slot.slot.slot_id:x} {token_uri(slot.token)}"
-
-
-def select_token(
-    source: Report | Iterable[SlotReport],
-    *,
-    uri: Pkcs11Uri | str | None = None,
-    label: bytes | str | None = None,
-    serial: bytes | str | None = None,
-    module: ModuleInfo | None = None,
-) -> SlotReport:
-    """The one slot whose token matches (as :func:`select_tokens`).
-
-    Raises :class:`~ukeytool.UsageError` when none matches (listing the tokens there are) or
-    several do (listing them, with their URIs, so one can be chosen); one line either way.
-    """
-    slots, module = _slots_of(source, module)
-    found = select_tokens(slots, uri=uri, label=label, serial=serial, module=module)
-    if len(found) == 1:
-        return found[0]
-    wanted = _criteria(uri, label, serial)
-    if not found:
-        present = [_describe_token(s) for s in slots if s.token is not None]
-        if not present:
-            raise UsageError(
-                N_("no token matches {wanted}: there is no token").format(wanted=wanted)
-            )
-        there = "; ".join(present)
-        raise UsageError(
-            N_("no token matches {wanted}: {tokens}").format(wanted=wanted, tokens=there)
-        )
-    listing = "; ".join(_describe_token(s) for s in found)
-    raise UsageError(
-        N_(
-            "{count} tokens match {wanted}, one is needed: {listing}; "
-            "select one by its URI or serial"
-        ).format(count=len(found), wanted=wanted, listing=listing)
-    )
-
-
-def select_certificate(
-    source: Report | Iterable[SlotReport],
-    *,
-    uri: Pkcs11Uri | str | None = None,
-    label: bytes | str | None = None,
-    serial: bytes | str | None = None,
-    module: ModuleInfo | None = None,
-) -> tuple[SlotReport, CertificateEntry]:
-    """The one certificate that matches (as :func:`select_certificates`).
-
-    Raises :class:`~ukeytool.UsageError` when none or several match, listing the candidates
-    with their URIs; one line either way.
-    """
-    slots, module = _slots_of(source, module)
-    found = select_certificates(slots, uri=uri, label=label, serial=serial, module=module)
-    if len(found) == 1:
-        return found[0]
-    wanted = _criteria(uri, label, serial)
-    if not found:
-        raise UsageError(N_("no certificate matches {wanted}").format(wanted=wanted))
-    listing = "; ".join(
-        f"slot 0x{slot.slot.slot_id:x} {certificate_uri(slot.token, entry)}"
-        for slot, entry in found
-    )
-    raise UsageError(
-        N_(
-            "{count} certificates match {wanted}, one is needed: {listing}; select one by its URI"
-        ).format(count=len(found), wanted=wanted, listing=listing)
-    )
-
-
-def filter_report(
-    report: Report,
-    *,
-    uri: Pkcs11Uri | str | None = None,
-    label: bytes | str | None = None,
-    serial: bytes | str | None = None,
-) -> Report:
-    """``report`` with only the slots whose token is selected (:func:`select_tokens`) and,
-    when ``uri`` names objects (``object``, ``id``, ``type``), only the certificates it
-    matches. Module-wide problems are kept. With no criterion, ``report`` itself."""
-    parsed = _as_uri(uri)
-    if parsed is None and label is None and serial is None:
-        return report
-    slots = []
-    for selected in select_tokens(report, uri=parsed, label=label, serial=serial):
-        if parsed is not None and parsed.has_object_attributes:
-            kept = tuple(
-                entry
-                for entry in selected.certificates
-                if uri_matches_certificate(
-                    parsed, selected.token, entry, report.module, slot=selected.slot
-                )
-            )
-            slots.append(dataclasses.replace(selected, certificates=kept))
-        else:
-            slots.append(selected)
-    return dataclasses.replace(report, slots=tuple(slots))

@@ -1,0 +1,348 @@
+"""Finding tokens and certificates by a ``pkcs11:`` URI, a label or a serial.
+
+Matching: an attribute absent from the URI matches anything; a present one must equal the
+resource's raw bytes (token fields as stored without their blank padding; trailing blanks in
+the URI value are ignored the same way, as p11-kit pads before it compares). An empty value
+matches only an empty field (``serial=`` matches a token without a serial). Query
+attributes never take part in matching.
+
+A path attribute ukeytool does not know (a vendor attribute) makes a URI match nothing, as
+RFC 7512's matching guidelines say: the matchers return False for it, and the select
+functions refuse it with a :class:`~ukeytool.UsageError` that says why. When not exactly
+one token or certificate is selected where one is needed, the error lists the candidates
+with their URIs (codes ``select.*``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from ..errors import UsageError
+from ..i18n.message import Message, template
+from ..model import CertificateEntry, ModuleInfo, Report, SlotInfo, SlotReport, TokenInfo
+from .uri import Pkcs11Uri, certificate_uri, parse_uri, shown, token_uri
+
+__all__ = [
+    "filter_report",
+    "select_certificate",
+    "select_certificates",
+    "select_token",
+    "select_tokens",
+    "uri_matches_certificate",
+    "uri_matches_token",
+]
+
+UNKNOWN_PATH_ATTRIBUTES: Final = template(
+    "select.unknown_path_attributes",
+    "the PKCS#11 URI has path attributes ukeytool does not know ({names}); "
+    "RFC 7512 says such a URI matches nothing: remove them",
+)
+NO_TOKEN: Final = template("select.no_token", "no token matches {wanted}: there is no token")
+NO_TOKEN_MATCHES: Final = template("select.no_token_matches", "no token matches {wanted}: {tokens}")
+TOKENS_AMBIGUOUS: Final = template(
+    "select.tokens_ambiguous",
+    "{count} tokens match {wanted}, one is needed: {listing}; select one by its URI or serial",
+)
+NO_CERTIFICATE_MATCHES: Final = template(
+    "select.no_certificate_matches", "no certificate matches {wanted}"
+)
+CERTIFICATES_AMBIGUOUS: Final = template(
+    "select.certificates_ambiguous",
+    "{count} certificates match {wanted}, one is needed: {listing}; select one by its URI",
+)
+#: What was asked for, in the sentences above: "label '...' and serial '...'".
+BY_LABEL: Final = template("select.criterion.label", "label {value}")
+BY_SERIAL: Final = template("select.criterion.serial", "serial {value}")
+BOTH: Final = template("select.criterion.and", "{first} and {second}")
+NO_CRITERION: Final = template("select.criterion.none", "the selection")
+
+
+# -- matching --------------------------------------------------------------------------
+
+
+def _same(wanted: bytes | None, actual: bytes) -> bool:
+    # p11-kit pads the URI value with blanks to the field's width before comparing, and
+    # ukeytool stores fields without their padding: compare both without trailing blanks.
+    return wanted is None or wanted.rstrip(b" \x00") == actual
+
+
+def uri_matches_token(
+    uri: Pkcs11Uri,
+    token: TokenInfo,
+    module: ModuleInfo | None = None,
+    *,
+    slot: SlotInfo | None = None,
+) -> bool:
+    """Whether the token parts of ``uri`` match ``token``, comparing raw bytes.
+
+    ``object``, ``id`` and ``type`` are not looked at (use :func:`uri_matches_certificate`).
+    Library attributes need ``module`` and slot attributes need ``slot``: without them such
+    a URI does not match. A URI with vendor path attributes matches nothing.
+    """
+    return (
+        not uri.vendor_path
+        and _same(uri.token, token.label.raw)
+        and _same(uri.manufacturer, token.manufacturer.raw)
+        and _same(uri.model, token.model.raw)
+        and _same(uri.serial, token.serial.raw)
+        and _context_matches(uri, module, slot)
+    )
+
+
+def _context_matches(uri: Pkcs11Uri, module: ModuleInfo | None, slot: SlotInfo | None) -> bool:
+    """The library and slot parts of ``uri`` against ``module`` and ``slot``."""
+    if (
+        uri.library_description is not None
+        or uri.library_manufacturer is not None
+        or uri.library_version is not None
+    ) and (
+        module is None
+        or not _same(uri.library_description, module.description.raw)
+        or not _same(uri.library_manufacturer, module.manufacturer.raw)
+        or (uri.library_version is not None and uri.library_version != module.library_version)
+    ):
+        return False
+    slot_named = (
+        uri.slot_id is not None
+        or uri.slot_description is not None
+        or uri.slot_manufacturer is not None
+    )
+    return not slot_named or (
+        slot is not None
+        and (uri.slot_id is None or uri.slot_id == slot.slot_id)
+        and _same(uri.slot_description, slot.description.raw)
+        and _same(uri.slot_manufacturer, slot.manufacturer.raw)
+    )
+
+
+def uri_matches_certificate(
+    uri: Pkcs11Uri,
+    token: TokenInfo | None,
+    entry: CertificateEntry,
+    module: ModuleInfo | None = None,
+    *,
+    slot: SlotInfo | None = None,
+) -> bool:
+    """Whether ``uri`` matches the certificate object ``entry`` on ``token``, on raw bytes.
+
+    The token parts as in :func:`uri_matches_token` (a URI with token attributes does not
+    match when ``token`` is None); ``object`` against CKA_LABEL and ``id`` against CKA_ID
+    exactly (an object without the attribute does not match); ``type`` must be absent or
+    ``cert``.
+    """
+    if token is not None:
+        if not uri_matches_token(uri, token, module, slot=slot):
+            return False
+    elif (
+        uri.vendor_path
+        or any(v is not None for v in (uri.token, uri.manufacturer, uri.model, uri.serial))
+        or not _context_matches(uri, module, slot)
+    ):
+        return False
+    if uri.type is not None and uri.type != "cert":
+        return False
+    if uri.object is not None and (entry.label is None or entry.label.raw != uri.object):
+        return False
+    return uri.id is None or entry.id == uri.id
+
+
+# -- selecting -------------------------------------------------------------------------
+
+
+def _as_uri(uri: Pkcs11Uri | str | None) -> Pkcs11Uri | None:
+    result = uri if uri is None or isinstance(uri, Pkcs11Uri) else parse_uri(uri)
+    if result is not None and result.vendor_path:
+        names = tuple(name for name, _ in result.vendor_path)
+        raise UsageError(UNKNOWN_PATH_ATTRIBUTES(names=names))
+    return result
+
+
+def _text_matches(wanted: bytes | str | None, actual_raw: bytes, actual_value: str) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, bytes):
+        return wanted.rstrip(b" \x00") == actual_raw
+    return wanted == actual_value
+
+
+def _slots_of(
+    source: Report | Iterable[SlotReport], module: ModuleInfo | None
+) -> tuple[Sequence[SlotReport], ModuleInfo | None]:
+    if isinstance(source, Report):
+        return source.slots, module if module is not None else source.module
+    return tuple(source), module
+
+
+def _token_selected(
+    slot: SlotReport,
+    module: ModuleInfo | None,
+    uri: Pkcs11Uri | None,
+    label: bytes | str | None,
+    serial: bytes | str | None,
+) -> bool:
+    token = slot.token
+    if token is None:
+        return False
+    if not _text_matches(label, token.label.raw, token.label.value):
+        return False
+    if not _text_matches(serial, token.serial.raw, token.serial.value):
+        return False
+    return uri is None or uri_matches_token(uri, token, module, slot=slot.slot)
+
+
+def select_tokens(
+    source: Report | Iterable[SlotReport],
+    *,
+    uri: Pkcs11Uri | str | None = None,
+    label: bytes | str | None = None,
+    serial: bytes | str | None = None,
+    module: ModuleInfo | None = None,
+) -> list[SlotReport]:
+    """The slots of ``source`` whose token matches every criterion given, in slot order.
+
+    ``source`` is a :class:`~ukeytool.Report` (its module is used for library attributes) or
+    slot reports (pass ``module`` for library attributes). ``uri`` (text or parsed) is
+    matched by :func:`uri_matches_token`: raw bytes, object attributes ignored. ``label``
+    and ``serial`` as bytes are compared with the raw field; as text, with the decoded text
+    (:attr:`~ukeytool.Text.value`), so ``label="工行U盾"`` finds a GBK-labelled token too.
+    No criterion selects every slot with a token. Slots without token info never match.
+    Raises :class:`~ukeytool.UsageError` for a malformed URI or one with vendor path
+    attributes (which match nothing).
+    """
+    parsed = _as_uri(uri)
+    slots, module = _slots_of(source, module)
+    return [slot for slot in slots if _token_selected(slot, module, parsed, label, serial)]
+
+
+def select_certificates(
+    source: Report | Iterable[SlotReport],
+    *,
+    uri: Pkcs11Uri | str | None = None,
+    label: bytes | str | None = None,
+    serial: bytes | str | None = None,
+    module: ModuleInfo | None = None,
+) -> list[tuple[SlotReport, CertificateEntry]]:
+    """The certificates on the tokens :func:`select_tokens` selects that ``uri`` matches
+    (:func:`uri_matches_certificate`), as (slot, certificate) pairs in listing order."""
+    parsed = _as_uri(uri)
+    slots, module = _slots_of(source, module)
+    found: list[tuple[SlotReport, CertificateEntry]] = []
+    for slot in slots:
+        if not _token_selected(slot, module, parsed, label, serial):
+            continue
+        for entry in slot.certificates:
+            if parsed is None or uri_matches_certificate(
+                parsed, slot.token, entry, module, slot=slot.slot
+            ):
+                found.append((slot, entry))
+    return found
+
+
+def _criteria(
+    uri: Pkcs11Uri | str | None, label: bytes | str | None, serial: bytes | str | None
+) -> Message | str:
+    parts: list[Message | str] = []
+    if uri is not None:
+        parts.append(shown(str(uri) if isinstance(uri, Pkcs11Uri) else uri, 200))
+    for by, value in ((BY_LABEL, label), (BY_SERIAL, serial)):
+        if isinstance(value, str):
+            parts.append(by(value=shown(value)))
+        elif value is not None:
+            parts.append(by(value=repr(value)))
+    if not parts:
+        return NO_CRITERION()
+    wanted = parts[0]
+    for part in parts[1:]:
+        wanted = BOTH(first=wanted, second=part)
+    return wanted
+
+
+def _describe_token(slot: SlotReport) -> str:
+    assert slot.token is not None
+    return f"slot 0x{slot.slot.slot_id:x} {token_uri(slot.token)}"
+
+
+def select_token(
+    source: Report | Iterable[SlotReport],
+    *,
+    uri: Pkcs11Uri | str | None = None,
+    label: bytes | str | None = None,
+    serial: bytes | str | None = None,
+    module: ModuleInfo | None = None,
+) -> SlotReport:
+    """The one slot whose token matches (as :func:`select_tokens`).
+
+    Raises :class:`~ukeytool.UsageError` when none matches (listing the tokens there are) or
+    several do (listing them, with their URIs, so one can be chosen); one line either way.
+    """
+    slots, module = _slots_of(source, module)
+    found = select_tokens(slots, uri=uri, label=label, serial=serial, module=module)
+    if len(found) == 1:
+        return found[0]
+    wanted = _criteria(uri, label, serial)
+    if not found:
+        present = [_describe_token(s) for s in slots if s.token is not None]
+        if not present:
+            raise UsageError(NO_TOKEN(wanted=wanted))
+        there = "; ".join(present)
+        raise UsageError(NO_TOKEN_MATCHES(wanted=wanted, tokens=there))
+    listing = "; ".join(_describe_token(s) for s in found)
+    raise UsageError(TOKENS_AMBIGUOUS(count=len(found), wanted=wanted, listing=listing))
+
+
+def select_certificate(
+    source: Report | Iterable[SlotReport],
+    *,
+    uri: Pkcs11Uri | str | None = None,
+    label: bytes | str | None = None,
+    serial: bytes | str | None = None,
+    module: ModuleInfo | None = None,
+) -> tuple[SlotReport, CertificateEntry]:
+    """The one certificate that matches (as :func:`select_certificates`).
+
+    Raises :class:`~ukeytool.UsageError` when none or several match, listing the candidates
+    with their URIs; one line either way.
+    """
+    slots, module = _slots_of(source, module)
+    found = select_certificates(slots, uri=uri, label=label, serial=serial, module=module)
+    if len(found) == 1:
+        return found[0]
+    wanted = _criteria(uri, label, serial)
+    if not found:
+        raise UsageError(NO_CERTIFICATE_MATCHES(wanted=wanted))
+    listing = "; ".join(
+        f"slot 0x{slot.slot.slot_id:x} {certificate_uri(slot.token, entry)}"
+        for slot, entry in found
+    )
+    raise UsageError(CERTIFICATES_AMBIGUOUS(count=len(found), wanted=wanted, listing=listing))
+
+
+def filter_report(
+    report: Report,
+    *,
+    uri: Pkcs11Uri | str | None = None,
+    label: bytes | str | None = None,
+    serial: bytes | str | None = None,
+) -> Report:
+    """``report`` with only the slots whose token is selected (:func:`select_tokens`) and,
+    when ``uri`` names objects (``object``, ``id``, ``type``), only the certificates it
+    matches. Module-wide problems are kept. With no criterion, ``report`` itself."""
+    parsed = _as_uri(uri)
+    if parsed is None and label is None and serial is None:
+        return report
+    slots = []
+    for selected in select_tokens(report, uri=parsed, label=label, serial=serial):
+        if parsed is not None and parsed.has_object_attributes:
+            kept = tuple(
+                entry
+                for entry in selected.certificates
+                if uri_matches_certificate(
+                    parsed, selected.token, entry, report.module, slot=selected.slot
+                )
+            )
+            slots.append(dataclasses.replace(selected, certificates=kept))
+        else:
+            slots.append(selected)
+    return dataclasses.replace(report, slots=tuple(slots))
