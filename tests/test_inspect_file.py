@@ -472,11 +472,8 @@ def test_pkcs12_wrong_and_missing_password(certs: Certs, tmp_path: Path) -> None
         ),
     )
     assert gave_up.problems == missing.problems
-    assert (
-        english(missing.problems)
-        == (
-            Problem("password", "a password is needed: the PKCS#12 file does not open without one"),
-        )
+    assert english(missing.problems) == (
+        Problem("password", "a password is needed: the PKCS#12 file does not open without one"),
     )
     # The key bag is not encrypted at the container level: it is still listed.
     assert [str(k.location) for k in wrong.keys] == ["PKCS#12 content 2, bag 1"]
