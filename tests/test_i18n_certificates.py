@@ -18,7 +18,7 @@ import pytest
 
 import ukeytool
 from ukeytool.cli import ExitCode, main
-from ukeytool.i18n import _, pgettext, retranslate, using
+from ukeytool.i18n import _, localize, pgettext, retranslate, using
 from ukeytool.judging.relations import finding_message, key_presence_reason, relate
 from ukeytool.model import (
     CertificateEntry,
@@ -503,17 +503,17 @@ def test_nested_reasons_of_the_certificate_reader(bank: Bank) -> None:
 
     der = with_subject_value(bank.certs["valid"].der, "李四".encode("gbk"), tag=UTF8_STRING)
     refused, note = read_certificate(der).problems
-    assert refused.message.startswith("strict parsing refused it (")
+    assert str(refused.message).startswith("strict parsing refused it (")
     with using("zh"):
-        shown = retranslate(refused.message)
-        note_shown = retranslate(note.message)
+        shown = localize(refused.message)
+        note_shown = localize(note.message)
     assert shown.startswith("严格解析拒绝（")
     assert shown.endswith("）；已宽松读取")
     assert note_shown == "CN 是 UTF8String，却含有非 UTF-8 字节；按 gb18030 读取（推测）"
     truncated = read_certificate(bank.certs["valid"].der[:200])
     assert truncated.error is not None
     with using("zh"):
-        assert retranslate(truncated.error) == zh(
+        assert localize(truncated.error) == zh(
             "not a DER certificate: truncated at byte {at} of {total}",
             at=200,
             total=len(bank.certs["valid"].der),

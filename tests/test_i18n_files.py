@@ -1,18 +1,18 @@
 """`ukeytool inspect-file` in Simplified Chinese: every problem, location, key line, error
 line, the password prompt and hint; English exactly as before.
 
-Problems are made in English by ``ukeytool.certificates.files`` (``N_`` templates) and
-translated when shown (``_i18n.retranslate``), so these tests check both ends: the
-Chinese a user reads, and that every message the module can make is matched by its own template.
+Every problem, location and key-presence reason that ``ukeytool.certificates.files``
+makes is a message (a template and its parameters, rendered when shown), so these tests
+check what a user reads in both languages, end to end, and the messages' stable codes. A
+location inside another (a bag in a bag of bags) is a message holding the outer one, so
+it is shown wholly in the reader's language.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
-import string
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,8 @@ import pytest
 import ukeytool
 from ukeytool.certificates import files as _files
 from ukeytool.cli import ExitCode, main
-from ukeytool.i18n import _, retranslate, using
+from ukeytool.i18n import _, using
+from ukeytool.i18n.message import Message
 from ukeytool.testing.certs import to_pem, to_pkcs7, to_pkcs12
 
 from .conftest import FIXED_NOW
@@ -307,7 +308,7 @@ def test_json_key_reason_names_the_place_in_chinese(
     english_presence = json.loads(english)["files"][0]["certificates"][0]["key_on_token"]
 
     place = zh("PKCS#12 content {content}, bag {number}", content=2, number=1)
-    assert presence["reason"] == zh("its private key is in the file ({detail})", detail=place)
+    assert presence["reason"] == zh("its private key is in the file ({locations})", locations=place)
     assert presence["reason"] == "其私钥在此文件中（PKCS#12 内容 2，包 1）"
     assert english_presence["reason"] == "its private key is in the file (PKCS#12 content 2, bag 1)"
     assert {k: v for k, v in presence.items() if k != "reason"} == {
@@ -363,37 +364,7 @@ def test_english_unchanged(
     )
 
 
-# --- every message _files can make is translated --------------------------------------------
-
-
-def file_templates() -> list[str]:
-    """The strings _files.py marks with N_(), as xgettext finds them."""
-    tree = ast.parse(Path(_files.__file__).read_text("utf-8"))
-    return sorted(
-        {
-            node.args[0].value
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "N_"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        }
-    )
-
-
-def test_every_template_of_files_is_matched_by_itself() -> None:
-    templates = file_templates()
-    assert len(templates) > 50
-    for template in templates:
-        names = [name for _text, name, _spec, _conv in string.Formatter().parse(template) if name]
-        values = {name: f"<{name} value>" for name in names}
-        sentence = template.format(**values)
-        with using("zh"):
-            expected = _(template).format(**values)
-            assert expected != template, template
-            assert retranslate(sentence) == expected, template
+# --- every message inspect-file makes, in both languages -------------------------------
 
 
 def corpus(certs: Certs, tmp_path: Path) -> list[Path]:  # noqa: F811
@@ -428,7 +399,7 @@ def corpus(certs: Certs, tmp_path: Path) -> list[Path]:  # noqa: F811
         "attribute-certificates.p7b": to_pem(signed_data(bytes.fromhex("a100"))),
         "empty.p7b": to_pkcs7([]),
         "plain.p12": sm2,
-        "nested.p12": bag_of_bags(certs.leaf.der),
+        "nested.p12": bag_of_bags(certs.leaf.der, certs.leaf.key_pkcs8_der),
         "open.p12": to_pkcs12(certs.leaf, key_pbe="NONE", cert_pbe="NONE", mac="NONE"),
         "soft.p12": to_pkcs12(certs.leaf, password=PASSWORD, extra=[certs.ca.der]),
         "cut.p12": sm2[: len(sm2) // 2],
@@ -488,10 +459,11 @@ def signed_data(certificates: bytes) -> bytes:
 LOCATION_WORDS = re.compile(r"\b(certificate|bag|inner|content|contents|block|line|byte)\b")
 
 
-def bag_of_bags(der: bytes) -> bytes:
+def bag_of_bags(der: bytes, key_pkcs8: bytes | None = None) -> bytes:
     """A PKCS#12 file, neither encrypted nor MACed, whose one bag holds a bag of bags
-    holding the certificate (OpenSSL does not write these; the format allows them)."""
-    from asn1crypto import cms, core, pkcs12
+    holding the certificate (OpenSSL does not write these; the format allows them); with
+    ``key_pkcs8``, that bag of bags also holds a bag of bags holding the key in clear."""
+    from asn1crypto import cms, core, keys, pkcs12
 
     certificate = pkcs12.SafeBag(
         {
@@ -501,9 +473,15 @@ def bag_of_bags(der: bytes) -> bytes:
             ),
         }
     )
-    bags = pkcs12.SafeBag(
-        {"bag_id": "safe_contents", "bag_value": pkcs12.SafeContents([certificate])}
-    )
+    inner = [certificate]
+    if key_pkcs8 is not None:
+        key = pkcs12.SafeBag(
+            {"bag_id": "key_bag", "bag_value": keys.PrivateKeyInfo.load(key_pkcs8)}
+        )
+        inner.append(
+            pkcs12.SafeBag({"bag_id": "safe_contents", "bag_value": pkcs12.SafeContents([key])})
+        )
+    bags = pkcs12.SafeBag({"bag_id": "safe_contents", "bag_value": pkcs12.SafeContents(inner)})
     data = cms.ContentInfo({"content_type": "data", "content": pkcs12.SafeContents([bags]).dump()})
     auth_safe = pkcs12.AuthenticatedSafe([data]).dump()
     return pkcs12.Pfx(
@@ -528,20 +506,21 @@ def test_every_message_over_the_corpus_is_translated(
         ),
         *ukeytool.inspect_files([tmp_path / "soft.p12"], at=FIXED_NOW, password="guess"),
     ]
-    sentences: set[str] = set()
+    said: list[Message | str] = []
     for report in reports:
         for problem in report.problems:
-            sentences.add(problem.message)
-            sentences.add(problem.where)
-        sentences.update(key.location for key in report.keys)
+            said += [problem.message, problem.where]
+        said += [key.location for key in report.keys]
         for entry in report.certificates:
             assert entry.location is not None
-            sentences.add(entry.location)
             if entry.key_on_token is not None:
-                sentences.add(entry.key_on_token.reason)
-            if entry.certificate is not None:  # the notes are _certificate's; their place ours
-                sentences.update(p.where for p in entry.certificate.problems)
-    sentences -= SHORT_WHERE
+                said.append(entry.key_on_token.reason)
+            if entry.certificate is not None:  # the notes are the reader's; their place ours
+                said += [p.where for p in entry.certificate.problems if p.where != "subject"]
+    # Every sentence and location is a message; only the machine places are words.
+    assert {item for item in said if not isinstance(item, Message)} <= SHORT_WHERE
+    messages = {item for item in said if isinstance(item, Message)}
+    english = {str(part) for message in messages for part in message.walk()}
     for expected in (  # the corpus reaches the rarer messages
         "the file is empty",
         "the block is empty",
@@ -549,26 +528,87 @@ def test_every_message_over_the_corpus_is_translated(
         "its certificate list is cut short after 1 certificate",
         "1 byte after certificate 1 is not a certificate; it was not read",
         "no certificate in this PEM text (it holds no block ukeytool reads)",
+        "no certificate in this PEM text (it holds a private key, X509 CRL)",
         "the file holds no certificate",
         "PKCS#12 content 1, bag 1",
-        "PKCS#12 content 1, bag 1, inner bag 1",
+        "PKCS#12 content 1, bag 1, inner bag 2",
+        "PKCS#12 content 1, bag 1, inner bag 2, inner bag 1",
     ):
-        assert expected in sentences
-    assert any(s.startswith(f"cannot read {tmp_path / ('x' * 300)}: ") for s in sentences)
-    assert any(s.startswith("not a readable PKCS#7 structure: ") for s in sentences)
-    assert any(" is 33554433 bytes, too large" in s for s in sentences)
-    templates = file_templates()
-    with using("zh"):
-        for sentence in sorted(sentences):
-            shown = retranslate(sentence)
-            assert shown != sentence, sentence
-            # Matched by _files' own templates, not by a look-alike from elsewhere.
-            assert shown == retranslate(sentence, templates), sentence
-            # Each part of a location translated: no template took another's words as a
-            # value ("PKCS#12 content {number}" reading "1, certificate 1" as the number).
-            assert not LOCATION_WORDS.search(shown), (sentence, shown)
-    with using("en"):
-        assert all(retranslate(s) == s for s in sentences)
+        assert expected in english
+    assert any(s.startswith(f"cannot read {tmp_path / ('x' * 300)}: ") for s in english)
+    assert any(s.startswith("not a readable PKCS#7 structure: ") for s in english)
+    assert any(" is 33554433 bytes, too large" in s for s in english)
+    codes = {m.code for message in messages for m in message.walk()}
+    assert {
+        "file.empty",
+        "file.not_found",
+        "file.is_directory",
+        "file.wrong_password",
+        "file.location.pem_block",
+        "file.location.byte",
+        "file.location.pkcs12_bag",
+        "file.location.pkcs12_inner_bag",
+        "file.key_in_file",
+    } <= codes
+    assert all(code.startswith(("file.", "certificate.", "list.")) for code in codes)
+    for message in sorted(messages, key=str):
+        shown = message.render("zh")
+        assert shown != str(message), message
+        # Each part of a location translated, at any depth: no English location word
+        # is left between the Chinese ones ("内层包 1, inner bag 3").
+        assert not LOCATION_WORDS.search(shown), (str(message), shown)
+        assert message.render("en") == str(message)
+
+
+def test_nested_pkcs12_locations_wholly_in_chinese(
+    certs: Certs,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "nested.p12"
+    path.write_bytes(bag_of_bags(certs.leaf.der, certs.leaf.key_pkcs8_der))
+    [report] = ukeytool.inspect_files([path], at=FIXED_NOW)
+    [key] = report.keys
+    where = "PKCS#12 content 1, bag 1, inner bag 2, inner bag 1"
+    assert str(key.location) == where
+    assert isinstance(key.location, Message)
+    assert [m.code for m in key.location.walk()] == [
+        "file.location.pkcs12_inner_bag",
+        "file.location.pkcs12_inner_bag",
+        "file.location.pkcs12_bag",
+    ]
+    assert key.certificates == (1,)
+    [entry] = report.certificates
+    assert entry.location == "PKCS#12 content 1, bag 1, inner bag 1"
+    assert entry.key_on_token is not None
+    assert isinstance(entry.key_on_token.reason, Message)
+    assert entry.key_on_token.reason.code == "file.key_in_file"
+    chinese_where = "PKCS#12 内容 1，包 1，内层包 2，内层包 1"
+    assert key.location.render("zh") == chinese_where
+
+    # The text listing: the key's place wholly in Chinese; in English as before.
+    code, out, err = run(capsys, str(path), "--lang", "zh", *NEVER)
+    assert (code, err) == (ExitCode.OK, "")
+    assert f"  私钥（RSA），位于 {chinese_where}：属于证书 #1" in out.splitlines()
+    assert not LOCATION_WORDS.search(out)
+    code, out, err = run(capsys, str(path), *NEVER)
+    assert (code, err) == (ExitCode.OK, "")
+    assert f"  private key (RSA) at {where}: for certificate #1" in out.splitlines()
+
+    # JSON: the sentence in Chinese, holding the place in Chinese; locations in English.
+    _code, out, _err = run(capsys, str(path), "--json", "--lang", "zh")
+    document = json.loads(out)
+    schema_validator().validate(document)
+    [file] = document["files"]
+    reason = file["certificates"][0]["key_on_token"]["reason"]
+    assert reason == f"其私钥在此文件中（{chinese_where}）"
+    assert file["certificates"][0]["location"] == "PKCS#12 content 1, bag 1, inner bag 1"
+    assert file["private_keys"][0]["location"] == where
+    _code, out, _err = run(capsys, str(path), "--json")
+    [file] = json.loads(out)["files"]
+    assert file["certificates"][0]["key_on_token"]["reason"] == (
+        f"its private key is in the file ({where})"
+    )
 
 
 # --- the password prompt ------------------------------------------------------------------

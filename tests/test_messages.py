@@ -69,7 +69,8 @@ def _sample(tpl: Template, index: int) -> dict[str, str | int]:
 
 #: English words that are the same in Chinese text (names, protocols, file formats).
 _KEPT_WORDS = re.compile(
-    r"^(?:[A-Z0-9_#.\-]+|[A-Z][a-z]+[A-Z]\w*|pkcs\w*|ukeytool|softhsm\w*|Python"
+    r"^(?:[A-Z0-9_#.\-]+|[A-Za-z][a-z]+[A-Z]\w*|pkcs\w*|ukeytool|softhsm\w*|Python"
+    r"|cryptography|datetime"
     r"|None|True|False|bytes|(?:library|slot|pin|module)-[a-z]+)$"
 )
 #: A word, unless it is part of code: an option (--allow-final-try), an attribute

@@ -284,7 +284,7 @@ def _file_certificate(entry: CertificateEntry) -> dict[str, Any]:
 
 def _file_key(key: FileKey) -> dict[str, Any]:
     return {
-        "location": key.location,
+        "location": str(key.location),  # English in every language, as the keys
         "algorithm": key.algorithm,
         "public_key_sha256": key.public_key_sha256,
         "local_key_id": None if key.local_key_id is None else key.local_key_id.hex(),
@@ -342,7 +342,7 @@ def _text(name: str, value: Text | None) -> dict[str, Any]:
 def _problems(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     return [
         {
-            "where": p.where,
+            "where": str(p.where),  # English in every language, as the keys
             "message": localize(p.message),
             "code": p.code,
             "code_name": p.code_name,

@@ -1,0 +1,103 @@
+"""Walking DER by hand, one TLV at a time, for the parts the parsers will not read.
+
+asn1crypto parses a whole structure and looks types up by OID (it raises for SM2's
+parameters and for anything new), and cryptography refuses what is not clean DER; the
+certificate and file readers walk what they need themselves with these few helpers,
+which accept BER lengths and never look at what the contents mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from asn1crypto import core as asn1_core
+from asn1crypto import parser as asn1_parser
+
+__all__ = [
+    "Tlv",
+    "contents",
+    "header",
+    "octets",
+    "oid_at",
+    "small_integer_at",
+    "tlv_end",
+    "tlvs",
+]
+
+
+class Tlv(NamedTuple):
+    tag: int
+    """The identifier octet (class, constructed bit and tag number < 31)."""
+    contents: bytes
+    encoded: bytes
+
+
+def tlvs(data: bytes) -> Iterator[Tlv]:
+    """The TLVs one after another in ``data`` (BER lengths accepted)."""
+    while data:
+        _class, _method, _tag, head, body, trailer = asn1_parser.parse(data)
+        size = len(head) + len(body) + len(trailer)
+        yield Tlv(head[0], body, data[:size])
+        data = data[size:]
+
+
+def contents(tlv: bytes) -> bytes:
+    """The contents octets of the TLV ``tlv``."""
+    return bytes(asn1_parser.parse(tlv)[4])
+
+
+def header(data: bytes, start: int) -> tuple[int, int | None] | None:
+    """(header length, content length; None for BER's indefinite form) of the TLV at
+    ``start``, or None when the header itself is cut short or invalid."""
+    if start + 2 > len(data) or data[start] & 0x1F == 0x1F:
+        return None
+    first = data[start + 1]
+    if first == 0x80:
+        return 2, None
+    if first < 0x80:
+        return 2, first
+    count = first & 0x7F
+    if count > 4 or start + 2 + count > len(data):
+        return None
+    return 2 + count, int.from_bytes(data[start + 2 : start + 2 + count], "big")
+
+
+def tlv_end(data: bytes, start: int) -> int | None:
+    """Where the TLV at ``start`` ends, or None when it does not fit in ``data``."""
+    head = header(data, start)
+    if head is None:
+        return None
+    size, length = head
+    if length is None:
+        try:
+            return start + int(asn1_parser.peek(data[start:]))
+        except Exception:
+            return None
+    end = start + size + length
+    return end if end <= len(data) else None
+
+
+def oid_at(data: bytes, start: int) -> str | None:
+    """The dotted OID whose TLV starts at ``start``, or None when there is none."""
+    end = tlv_end(data, start)
+    if end is None or data[start] != 0x06:
+        return None
+    try:
+        return str(asn1_core.ObjectIdentifier.load(data[start:end]).dotted)
+    except Exception:
+        return None
+
+
+def small_integer_at(data: bytes, start: int) -> int | None:
+    """The INTEGER (of at most four octets) at ``start``, or None."""
+    end = tlv_end(data, start)
+    head = header(data, start)
+    if end is None or head is None or end - start - head[0] > 4:
+        return None
+    return int.from_bytes(data[start + head[0] : end], "big", signed=True)
+
+
+def octets(value: Any) -> bytes:
+    """An asn1crypto OCTET STRING's bytes, also when BER split it into pieces."""
+    return bytes(value.__bytes__())

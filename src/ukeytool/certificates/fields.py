@@ -1,0 +1,426 @@
+"""The fields of a certificate, each read on its own by the parser that can read it.
+
+cryptography's well-tested view is used when it took the whole certificate; a field it
+still fails on is read again with asn1crypto, and a :class:`~ukeytool.Problem` says so.
+When cryptography refused the certificate every field is read with asn1crypto. Each
+field is read in its own ``try``: one that fails is None with a Problem, the others are
+still filled. The key is always read from the SubjectPublicKeyInfo by hand, as
+cryptography cannot load SM2 public keys at all.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import warnings
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
+
+from asn1crypto import core as asn1_core
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from ..i18n.message import Message, template
+from ..model import Certificate, Problem
+from ..model.text import decode_text
+from .algorithms import (
+    BASIC_CONSTRAINTS,
+    CURVE_PRIMES,
+    CURVES,
+    DSA_KEY,
+    EC_KEY,
+    EDWARDS_KEYS,
+    EKU_NAMES,
+    EXTENDED_KEY_USAGE,
+    KEY_USAGE,
+    KEY_USAGE_BITS,
+    RSA_KEYS,
+    SIGNATURE_NAMES,
+    SM2,
+    curve_name,
+)
+from .asn1 import contents, tlvs
+from .names import (
+    attributes,
+    holder,
+    lenient_identity_numbers,
+    rfc4514,
+    strict_identity_numbers,
+)
+from .reasons import Unreadable, reason, warning_reason
+
+__all__ = ["COULD_NOT_READ", "Reader", "lenient_extension", "sm3"]
+
+_V = TypeVar("_V")
+
+COULD_NOT_READ = template("certificate.field_unreadable", "could not be read: {detail}")
+COULD_NOT_READ_EITHER = template(
+    "certificate.field_unreadable_both",
+    "could not be read: {detail}; leniently: {detail_lenient}",
+)
+LENIENT_LOAD_FAILED = template(
+    "certificate.lenient_load_failed", "the lenient parser could not load the certificate"
+)
+READ_LENIENTLY = template(
+    "certificate.field_read_leniently", "strict parsing refused it ({detail}); read leniently"
+)
+TIME_OUT_OF_RANGE = template(
+    "certificate.time_out_of_range", "the time {value} is outside what Python's datetime holds"
+)
+TIME_WITHOUT_ZONE = template("certificate.time_without_zone", "the time has no zone; read as UTC")
+DSA_INHERITED = template(
+    "certificate.dsa_inherited", "the DSA parameters are inherited from the issuer"
+)
+NO_CURVE = template("certificate.no_curve", "the key names no curve")
+CURVE_SIZE_UNKNOWN = template(
+    "certificate.curve_size_unknown", "the size of curve {name} is not known"
+)
+SIGNATURE_MISMATCH = template(
+    "certificate.signature_mismatch",
+    "the signed part names {inner} but the signature is {outer}",
+)
+KEY_USAGE_NOT_BITS = template(
+    "certificate.key_usage_not_bits", "the KeyUsage extension is not a BIT STRING"
+)
+
+
+def sm3(data: bytes) -> str | None:
+    """The SM3 digest of ``data`` in hex, or None when this Python's OpenSSL has no SM3."""
+    try:
+        return hashlib.new("sm3", data).hexdigest()
+    except ValueError:
+        return None
+
+
+class _Key(NamedTuple):
+    algorithm: str
+    size: int | None
+    curve: str | None
+
+
+class Reader:
+    """Reads each field on its own: strictly when cryptography took the certificate,
+    with asn1crypto when it did not or when the strict read of that field fails."""
+
+    def __init__(
+        self,
+        strict: x509.Certificate | None,
+        lenient: Any,  # asn1crypto.x509.Certificate; None when only cryptography parsed it
+        problems: list[Problem],
+    ) -> None:
+        self._strict = strict
+        self._lenient = lenient
+        self.problems = problems
+
+    def read(self, der: bytes, encoding: str) -> Certificate:
+        subject = self._field("subject", _strict_subject, self._lenient_subject)
+        issuer = self._field("issuer", _strict_issuer, self._lenient_issuer)
+        key = self._field("key_algorithm", None, self._lenient_key)
+        signature = self._field("signature_algorithm", _strict_signature, self._lenient_signature)
+        if signature is not None:
+            self._check_signature_match(signature[1])
+        # Raw bytes are what these need, and asn1crypto keeps them exactly as they are
+        # (cryptography re-encodes names); cryptography only when asn1crypto could not
+        # load the certificate. What is odd about a name the subject's problem says.
+        only_strict = self._lenient is None
+        subject_attributes = self._field(
+            "subject_attributes",
+            (lambda c: attributes(c.subject.public_bytes())) if only_strict else None,
+            lambda c: attributes(c["tbs_certificate"]["subject"].dump()),
+        )
+        issuer_attributes = self._field(
+            "issuer_attributes",
+            (lambda c: attributes(c.issuer.public_bytes())) if only_strict else None,
+            lambda c: attributes(c["tbs_certificate"]["issuer"].dump()),
+        )
+        identity_numbers = self._field(
+            "identity_numbers",
+            strict_identity_numbers if only_strict else None,
+            lenient_identity_numbers,
+        )
+        return Certificate(
+            der=der,
+            sha256=hashlib.sha256(der).hexdigest(),
+            sha1=hashlib.sha1(der).hexdigest(),
+            sm3=sm3(der),
+            subject=subject[0] if subject else None,
+            subject_cn=subject[1] if subject else None,
+            issuer=issuer[0] if issuer else None,
+            issuer_cn=issuer[1] if issuer else None,
+            serial=self._field("serial", _strict_serial, _lenient_serial),
+            not_before=self._field(
+                "not_before", _strict_not_before, lambda c: self._lenient_time(c, "not_before")
+            ),
+            not_after=self._field(
+                "not_after", _strict_not_after, lambda c: self._lenient_time(c, "not_after")
+            ),
+            key_algorithm=key.algorithm if key else None,
+            key_size=key.size if key else None,
+            key_curve=key.curve if key else None,
+            signature_algorithm=signature[0] if signature else None,
+            signature_algorithm_oid=signature[1] if signature else None,
+            key_usage=self._field("key_usage", _strict_key_usage, _lenient_key_usage),
+            extended_key_usage=self._field(
+                "extended_key_usage", _strict_extended_key_usage, _lenient_extended_key_usage
+            ),
+            is_ca=self._field("is_ca", _strict_is_ca, _lenient_is_ca),
+            self_signed=self._field("self_signed", None, _lenient_self_signed),
+            subject_attributes=subject_attributes,
+            issuer_attributes=issuer_attributes,
+            holder=holder(subject[1]) if subject else None,
+            identity_numbers=identity_numbers or (),
+            encoding=encoding,
+            problems=tuple(self.problems),
+        )
+
+    def _field(
+        self,
+        where: str,
+        strict: Callable[[x509.Certificate], _V] | None,
+        lenient: Callable[[Any], _V],
+    ) -> _V | None:
+        refused: Message | str | None = None
+        if self._strict is not None and strict is not None:
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    value = strict(self._strict)
+                if not caught:
+                    return value
+                refused = warning_reason(caught[0].message)
+            except Exception as exc:
+                refused = reason(exc)
+        if self._lenient is None:
+            why = refused or LENIENT_LOAD_FAILED()
+            self.problems.append(Problem(where, COULD_NOT_READ(detail=why)))
+            return None
+        mark = len(self.problems)
+        try:
+            value = lenient(self._lenient)
+        except Exception as exc:
+            del self.problems[mark:]
+            message = COULD_NOT_READ(detail=reason(exc))
+            if refused is not None:
+                message = COULD_NOT_READ_EITHER(detail=refused, detail_lenient=reason(exc))
+            self.problems.append(Problem(where, message))
+            return None
+        if refused is not None:
+            # Before the lenient reader's own notes, which it explains.
+            self.problems.insert(mark, Problem(where, READ_LENIENTLY(detail=refused)))
+        return value
+
+    def _lenient_subject(self, certificate: Any) -> tuple[str, str | None]:
+        return self._lenient_name(certificate["tbs_certificate"]["subject"].dump(), "subject")
+
+    def _lenient_issuer(self, certificate: Any) -> tuple[str, str | None]:
+        return self._lenient_name(certificate["tbs_certificate"]["issuer"].dump(), "issuer")
+
+    def _lenient_name(self, der: bytes, where: str) -> tuple[str, str | None]:
+        text, cn, odd = rfc4514(der)
+        if odd is not None:
+            self.problems.append(Problem(where, odd))
+        return text, cn
+
+    def _lenient_time(self, certificate: Any, field: str) -> datetime.datetime:
+        moment = certificate["tbs_certificate"]["validity"][field].chosen.native
+        if not isinstance(moment, datetime.datetime):
+            raise Unreadable(TIME_OUT_OF_RANGE(value=repr(moment)))
+        if moment.tzinfo is None:
+            self.problems.append(Problem(field, TIME_WITHOUT_ZONE()))
+            return moment.replace(tzinfo=datetime.timezone.utc)
+        if moment.utcoffset() == datetime.timedelta(0):
+            # astimezone would overflow near year 9999 for no gain; it is UTC already.
+            return moment.replace(tzinfo=datetime.timezone.utc)
+        return moment.astimezone(datetime.timezone.utc)
+
+    def _lenient_key(self, certificate: Any) -> _Key:
+        # Walked by hand: asn1crypto looks the parameters' type up by the algorithm OID
+        # and raises KeyError for one it does not know (SM2's, or anything new).
+        info = certificate["tbs_certificate"]["subject_public_key_info"].dump()
+        algorithm, public_key = list(tlvs(contents(info)))[:2]
+        oid_tlv, *rest = tlvs(algorithm.contents)
+        oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
+        parameters = rest[0].encoded if rest else b""
+        if oid in RSA_KEYS:
+            modulus = asn1_keys.RSAPublicKey.load(public_key.contents[1:])["modulus"]
+            return _Key("RSA", int(modulus.native).bit_length(), None)
+        if oid in (EC_KEY, SM2):
+            return self._curve_key(oid, parameters)
+        if oid == DSA_KEY:
+            size = None
+            if parameters:
+                size = int(asn1_keys.DSAParams.load(parameters)["p"].native).bit_length()
+            else:
+                self.problems.append(Problem("key_size", DSA_INHERITED()))
+            return _Key("DSA", size, None)
+        if oid in EDWARDS_KEYS:
+            name, size = EDWARDS_KEYS[oid]
+            return _Key(name, size, None)
+        return _Key(oid, None, None)
+
+    def _curve_key(self, oid: str, parameters: bytes) -> _Key:
+        curve_oid = None
+        size = None
+        if parameters[:1] == b"\x06":
+            curve_oid = asn1_core.ObjectIdentifier.load(parameters).dotted
+        elif parameters[:1] == b"\x30":
+            domain = asn1_keys.SpecifiedECDomain.load(parameters)
+            prime = int(domain["field_id"]["parameters"].native)
+            curve_oid = CURVE_PRIMES.get(prime)
+            size = prime.bit_length()
+        if oid == SM2 and curve_oid is None:
+            # With the SM2 OID as the key algorithm the curve is implied.
+            curve_oid = SM2
+        if curve_oid is None:
+            self.problems.append(Problem("key_curve", NO_CURVE()))
+            return _Key("EC", size, None)
+        name, size = CURVES.get(curve_oid, (curve_name(curve_oid), size))
+        if size is None:
+            self.problems.append(Problem("key_size", CURVE_SIZE_UNKNOWN(name=name)))
+        return _Key("SM2" if curve_oid == SM2 else "EC", size, name)
+
+    def _lenient_signature(self, certificate: Any) -> tuple[str, str]:
+        oid = str(certificate["signature_algorithm"]["algorithm"].dotted)
+        return SIGNATURE_NAMES.get(oid, oid), oid
+
+    def _check_signature_match(self, outer: str) -> None:
+        # RFC 5280 4.1.1.2: the signed copy must name the same algorithm; a mismatch is
+        # a sign of tampering or a broken issuer, worth telling, not worth failing on.
+        if self._lenient is None:
+            return
+        try:
+            inner = str(self._lenient["tbs_certificate"]["signature"]["algorithm"].dotted)
+        except Exception:
+            return  # reading the signature algorithm already said what is wrong
+        if inner != outer:
+            self.problems.append(
+                Problem(
+                    "signature_algorithm",
+                    SIGNATURE_MISMATCH(
+                        inner=SIGNATURE_NAMES.get(inner, inner),
+                        outer=SIGNATURE_NAMES.get(outer, outer),
+                    ),
+                )
+            )
+
+
+def _strict_subject(certificate: x509.Certificate) -> tuple[str, str | None]:
+    return certificate.subject.rfc4514_string(), _strict_cn(certificate.subject)
+
+
+def _strict_issuer(certificate: x509.Certificate) -> tuple[str, str | None]:
+    return certificate.issuer.rfc4514_string(), _strict_cn(certificate.issuer)
+
+
+def _strict_cn(name: x509.Name) -> str | None:
+    values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not values:
+        return None
+    value = values[-1].value
+    return value if isinstance(value, str) else decode_text(value).value
+
+
+def _strict_serial(certificate: x509.Certificate) -> str:
+    return _hex(certificate.serial_number)
+
+
+def _lenient_serial(certificate: Any) -> str:
+    return _hex(int(certificate["tbs_certificate"]["serial_number"].native))
+
+
+def _hex(number: int) -> str:
+    return f"-{-number:x}" if number < 0 else f"{number:x}"
+
+
+def _strict_not_before(certificate: x509.Certificate) -> datetime.datetime:
+    return certificate.not_valid_before_utc
+
+
+def _strict_not_after(certificate: x509.Certificate) -> datetime.datetime:
+    return certificate.not_valid_after_utc
+
+
+def _strict_signature(certificate: x509.Certificate) -> tuple[str, str]:
+    oid = certificate.signature_algorithm_oid.dotted_string
+    return SIGNATURE_NAMES.get(oid, oid), oid
+
+
+def _strict_key_usage(certificate: x509.Certificate) -> tuple[str, ...] | None:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    bits = (
+        usage.digital_signature,
+        usage.content_commitment,
+        usage.key_encipherment,
+        usage.data_encipherment,
+        usage.key_agreement,
+        usage.key_cert_sign,
+        usage.crl_sign,
+        # cryptography raises for these two unless keyAgreement is set.
+        usage.key_agreement and usage.encipher_only,
+        usage.key_agreement and usage.decipher_only,
+    )
+    return tuple(name for name, bit in zip(KEY_USAGE_BITS, bits, strict=True) if bit)
+
+
+def _strict_extended_key_usage(certificate: x509.Certificate) -> tuple[str, ...] | None:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    return tuple(EKU_NAMES.get(oid.dotted_string, oid.dotted_string) for oid in usage)
+
+
+def _strict_is_ca(certificate: x509.Certificate) -> bool | None:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return None
+
+
+def lenient_extension(certificate: Any, oid: str) -> bytes | None:
+    """The extension's value octets, or None when the certificate has none such."""
+    for extension in certificate["tbs_certificate"]["extensions"]:
+        if extension["extn_id"].dotted == oid:
+            return bytes(extension["extn_value"].contents)
+    return None
+
+
+def _lenient_key_usage(certificate: Any) -> tuple[str, ...] | None:
+    value = lenient_extension(certificate, KEY_USAGE)
+    if value is None:
+        return None
+    bits = contents(value)
+    if value[:1] != b"\x03" or not bits:
+        raise Unreadable(KEY_USAGE_NOT_BITS())
+    octets = bits[1:]
+    return tuple(
+        name
+        for i, name in enumerate(KEY_USAGE_BITS)
+        if i // 8 < len(octets) and octets[i // 8] & (0x80 >> (i % 8))
+    )
+
+
+def _lenient_extended_key_usage(certificate: Any) -> tuple[str, ...] | None:
+    value = lenient_extension(certificate, EXTENDED_KEY_USAGE)
+    if value is None:
+        return None
+    purposes = asn1_x509.ExtKeyUsageSyntax.load(value)
+    return tuple(EKU_NAMES.get(p.dotted, str(p.dotted)) for p in purposes)
+
+
+def _lenient_is_ca(certificate: Any) -> bool | None:
+    value = lenient_extension(certificate, BASIC_CONSTRAINTS)
+    if value is None:
+        return None
+    return bool(asn1_x509.BasicConstraints.load(value)["ca"].native)
+
+
+def _lenient_self_signed(certificate: Any) -> bool:
+    # Raw bytes, as RFC 5280's name matching would accept re-encodings we cannot see.
+    tbs = certificate["tbs_certificate"]
+    return bool(tbs["issuer"].dump() == tbs["subject"].dump())
