@@ -269,6 +269,7 @@ def test_json_sentences_in_chinese_keys_and_locations_in_english(
         {
             "where": where,  # a location, as in English
             "message": zh("its base64 text could not be decoded"),
+            "message_code": None,
             "code": None,
             "code_name": None,
         }
@@ -282,6 +283,7 @@ def test_json_sentences_in_chinese_keys_and_locations_in_english(
         {
             "where": "password",
             "message": zh("a password is needed: the PKCS#12 file does not open without one"),
+            "message_code": None,
             "code": None,
             "code_name": None,
         }

@@ -320,6 +320,7 @@ def test_json_top_level() -> None:
         {
             "where": "C_GetSlotList",
             "message": "the slot list changed while it was read",
+            "message_code": None,
             "code": None,
             "code_name": None,
         }
@@ -364,6 +365,7 @@ def test_json_slots_and_tokens() -> None:
         {
             "where": "C_GetTokenInfo",
             "message": "C_GetTokenInfo failed",
+            "message_code": None,
             "code": 0x30,
             "code_name": "CKR_DEVICE_ERROR",
         }
