@@ -30,7 +30,6 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from ..i18n import N_, _, localize, ngettext, using
-from ..judging.relations import KEY_SEARCH_UNFINISHED
 from ..model import (
     BankChoice,
     Certificate,
@@ -56,6 +55,7 @@ from ..model import (
 from ..model.text import Text, escape_control
 from ..pkcs11.uri import certificate_uri, token_uri
 from .mask import mask_certificate, mask_failure, mask_report
+from .problem import says_code, says_where
 
 __all__ = ["display_width", "pad", "render_files_text", "render_text"]
 
@@ -253,14 +253,13 @@ class _Renderer:
         return f"{shown}{GUESSED_MARK}"
 
     def problem(self, problem: Problem, indent: str, *, located: bool = True) -> None:
-        # Problems are made in English (perhaps in the isolation child): shown translated.
         line = escape_control(localize(problem.message))
-        if located and not str(problem.message).startswith(str(problem.where)):
+        if located and not says_where(problem):
             where = escape_control(localize(problem.where))
             line = _("{where}: {message}").format(where=where, message=line)
         name = problem.code_name
         number = None if problem.code is None else f"0x{problem.code:x}"
-        if name and name not in str(problem.message):
+        if name and not says_code(problem):
             code = escape_control(name)
             if number:
                 code = _("{code_name} ({number})").format(code_name=code, number=number)
@@ -635,7 +634,7 @@ class _Renderer:
             return _("key: yes (public key object, same {how})").format(how=how)
         if presence.state == "no":
             return _("key: no (no private key after login)")
-        if str(presence.reason).startswith(KEY_SEARCH_UNFINISHED):
+        if not presence.search_finished:
             return _("key: unknown (key search incomplete)")
         return _("key: unknown (not logged in)")
 
