@@ -277,7 +277,8 @@ def check_to_dict(result: CheckResult) -> dict[str, Any]:
 
     Every verdict has ``state`` (``"OK"``, ``"WARNING"``, ``"CRITICAL"``, ``"UNKNOWN"``)
     and ``state_code`` (0-3, the exit code); so has the document itself. ``code`` and
-    ``code_name`` in problems are the CK_RV, as in the report JSON.
+    ``code_name`` in problems are the CK_RV, as in the report JSON; ``message_code`` in
+    problems and findings is the stable code of ``message`` (docs/json.md).
     """
     return {
         "tool": "ukeytool",
