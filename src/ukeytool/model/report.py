@@ -223,9 +223,10 @@ class CertificateEntry:
     validity: Validity
     problems: tuple[Problem, ...] = ()
     """Attributes that could not be read."""
-    location: str | None = None
+    location: Message | str | None = None
     """Where in its file the certificate was found, e.g. ``"PEM block 2 (line 14)"``, for a
-    certificate read from a file (:class:`FileReport`); None for one on a token."""
+    certificate read from a file (:class:`~ukeytool.model.files.FileReport`); None for
+    one on a token. English in JSON, in the reader's language in a listing."""
     advice: Advice | None = None
     """What to do about the certificate's renewal, when renewal advice was asked for
     (:func:`~ukeytool.advise`); None otherwise."""

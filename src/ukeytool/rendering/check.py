@@ -44,6 +44,9 @@ summary counts every finding, so none is hidden by the state.
 Personal data: unless ``show_personal_data`` is given, every name, label and message
 in the result has been through :func:`~ukeytool.rendering.mask.mask_personal`, so ID-card
 numbers never reach the monitoring system.
+
+These are the rules; the values they produce and their outputs (the plugin's lines, the
+JSON) are in :mod:`ukeytool.rendering.verdict`, and every name is importable from here.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ from .verdict import (
     FindingVerdict,
     ProblemVerdict,
     TokenVerdict,
-    _utc,
+    as_utc,
     check_to_dict,
     worst,
 )
@@ -513,7 +516,7 @@ def _days(n: int) -> str:
 def _when(value: datetime.datetime | None) -> str:
     if value is None:
         return _("an unknown date")
-    return _("{when} UTC").format(when=f"{_utc(value):%Y-%m-%d %H:%M}")
+    return _("{when} UTC").format(when=f"{as_utc(value):%Y-%m-%d %H:%M}")
 
 
 # -- findings and pairs (docs/relations.md) ----------------------------------------------

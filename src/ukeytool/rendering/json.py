@@ -276,7 +276,8 @@ def _file(report: FileReport) -> dict[str, Any]:
 
 def _file_certificate(entry: CertificateEntry) -> dict[str, Any]:
     # The token certificate's members, in the same order; a file has no PKCS#11 URI.
-    return {**_certificate(None, entry), "uri": None, "location": entry.location}
+    location = None if entry.location is None else str(entry.location)  # English, as where
+    return {**_certificate(None, entry), "uri": None, "location": location}
 
 
 def _file_key(key: FileKey) -> dict[str, Any]:

@@ -32,6 +32,7 @@ __all__ = [
     "FindingVerdict",
     "ProblemVerdict",
     "TokenVerdict",
+    "as_utc",
     "check_to_dict",
     "worst",
 ]
@@ -368,14 +369,15 @@ def check_to_dict(result: CheckResult) -> dict[str, Any]:
     }
 
 
-def _utc(value: datetime.datetime) -> datetime.datetime:
+def as_utc(value: datetime.datetime) -> datetime.datetime:
+    """``value`` in UTC; a naive datetime is taken to be UTC already."""
     if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=datetime.timezone.utc)
     return value.astimezone(datetime.timezone.utc)
 
 
 def _moment(value: datetime.datetime) -> str:
-    value = _utc(value)
+    value = as_utc(value)
     text = f"{value:%Y-%m-%dT%H:%M:%S}"
     if value.microsecond:
         text += f".{value.microsecond:06d}"
