@@ -1,10 +1,10 @@
 """Certificate problems, key presence, relation findings, pkcs11: URI errors and the
 check's certificate names in Simplified Chinese, and in English exactly as before.
 
-These sentences are made in English where they happen (the certificate reader and the
-relations run in the isolation child, the URI parser in the library) and translated when
-shown (``_i18n.retranslate``). The token is built at test time from the ``bank``
-certificates, bent the way real banking keys bend them."""
+These sentences are made where they happen (the certificate reader and the relations run
+in the isolation child, the URI parser in the library), English by ``str()``, and shown
+in the reader's language (``ukeytool.i18n.localize``). The token is built at test time
+from the ``bank`` certificates, bent the way real banking keys bend them."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 
 import ukeytool
 from ukeytool.cli import ExitCode, main
-from ukeytool.i18n import _, localize, pgettext, retranslate, using
+from ukeytool.i18n import _, localize, pgettext, using
 from ukeytool.judging.relations import finding_message, key_presence_reason, relate
 from ukeytool.model import (
     CertificateEntry,
@@ -452,10 +452,10 @@ def test_bad_uri_errors_in_chinese(  # noqa: PLR0917 - the parameters and three 
 def test_uri_errors_are_made_in_english() -> None:
     with using("zh"), pytest.raises(ukeytool.UsageError) as raised:
         ukeytool.parse_uri("pkcs11:library-version=300")
-    message = str(raised.value)
-    assert message == "bad library-version '300' in PKCS#11 URI: numbers go up to 255"
+    message = raised.value.message
+    assert str(message) == "bad library-version '300' in PKCS#11 URI: numbers go up to 255"
     with using("zh"):
-        assert retranslate(message) == "PKCS#11 URI 中的 library-version '300' 无效：数字最大为 255"
+        assert localize(message) == "PKCS#11 URI 中的 library-version '300' 无效：数字最大为 255"
 
 
 # --- the library: relations and certificates made in English, shown translated --------

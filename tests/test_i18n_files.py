@@ -270,6 +270,7 @@ def test_json_sentences_in_chinese_keys_and_locations_in_english(
         {
             "where": where,  # a location, as in English
             "message": zh("its base64 text could not be decoded"),
+            "message_code": "file.pem_bad_base64",
             "code": None,
             "code_name": None,
         }
@@ -283,6 +284,7 @@ def test_json_sentences_in_chinese_keys_and_locations_in_english(
         {
             "where": "password",
             "message": zh("a password is needed: the PKCS#12 file does not open without one"),
+            "message_code": "file.password_needed",
             "code": None,
             "code_name": None,
         }

@@ -374,8 +374,8 @@ def test_crash_in_chinese_text_json_and_check(shim: Path, bank: Bank) -> None:
     assert document.returncode == ExitCode.INCOMPLETE, document.stderr
     doc = json.loads(document.stdout)
     assert doc["failed_modules"] == [
-        {"path": str(shim), "kind": "ModuleCrashed", "message": crashed(shim), "code": None,
-         "code_name": None}
+        {"path": str(shim), "kind": "ModuleCrashed", "message": crashed(shim),
+         "message_code": "isolation.crashed", "code": None, "code_name": None}
     ]  # fmt: skip
 
     check = cli(env, "check", *modules, "--token-label", "second", "--lang", "zh")
@@ -477,6 +477,7 @@ def test_search_and_attribute_problems_in_chinese_json(shim: Path, bank: Bank) -
             {
                 "where": "C_FindObjects",
                 "message": message,
+                "message_code": "search.stopped.certificates",
                 "code": 0x32,
                 "code_name": "CKR_DEVICE_REMOVED",
             }
@@ -490,6 +491,7 @@ def test_search_and_attribute_problems_in_chinese_json(shim: Path, bank: Bank) -
                 {
                     "where": "CKA_VALUE",
                     "message": message,
+                    "message_code": "attribute.sensitive",
                     "code": 0x11,
                     "code_name": "CKR_ATTRIBUTE_SENSITIVE",
                 }
@@ -539,6 +541,7 @@ def test_token_problem_in_chinese_json(shim: Path, bank: Bank) -> None:
         == {
             "where": "C_GetTokenInfo",
             "message": "无法读取令牌：CKR_DEVICE_ERROR",
+            "message_code": "token.cannot_read",
             "code": 0x30,
             "code_name": "CKR_DEVICE_ERROR",
         }

@@ -754,6 +754,7 @@ def test_json_document_validates_and_keeps_its_shape(certs: Certs, tmp_path: Pat
         {
             "where": f"PEM block 2 (line {1 + lines_in(first)})",
             "message": "its base64 text could not be decoded",
+            "message_code": "file.pem_bad_base64",
             "code": None,
             "code_name": None,
         }

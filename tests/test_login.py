@@ -147,6 +147,7 @@ def test_login_lists_private_objects_then_logs_out(shim: Path, keys: Store) -> N
     assert slot["login"] == {
         "state": "logged_in",
         "message": "logged in; private objects are listed too",
+        "message_code": "login.logged_in",
         "code": None,
         "code_name": None,
     }

@@ -229,7 +229,13 @@ def test_token_info_failure_marks_that_slot_only(
     assert slot["token"] is None
     assert "certificates" not in slot
     assert slot["problems"] == [
-        {"where": "C_GetTokenInfo", "message": message, "code": code, "code_name": name}
+        {
+            "where": "C_GetTokenInfo",
+            "message": message,
+            "message_code": slot["problems"][0]["message_code"],
+            "code": code,
+            "code_name": name,
+        }
     ]
     assert_others_untouched(run, base)
     # no session is opened on a token whose info could not be read
@@ -293,6 +299,7 @@ def test_rw_only_module_gets_no_rw_session(shim: Path, bank: Bank, base: Baselin
         {
             "where": "C_OpenSession",
             "message": "cannot list certificates: CKR_SESSION_READ_ONLY",
+            "message_code": "token.cannot_list",
             "code": 0xB5,
             "code_name": "CKR_SESSION_READ_ONLY",
         }
@@ -362,6 +369,7 @@ def test_search_failing_midway_gives_a_partial_listing(
         {
             "where": "C_FindObjects",
             "message": f"the search stopped after {after} certificate objects: {explained}",
+            "message_code": "search.stopped.certificates",
             "code": code,
             "code_name": name,
         }
@@ -426,7 +434,13 @@ def test_attribute_failure_marks_that_certificate_only(
     assert len(got) == len(expected) == 11
     target = got[TARGET]  # the shim counts in the order ukeytool lists
     before = expected.pop(target["id"])
-    injected = {"where": where, "message": message, "code": code, "code_name": name}
+    injected = {
+        "where": where,
+        "message": message,
+        "message_code": target["problems"][0]["message_code"],
+        "code": code,
+        "code_name": name,
+    }
     # SoftHSM's handle order differs between processes, so the target may be an object
     # whose certificate has problems of its own (the PEM one); those remain unless the
     # value itself is what could not be read.
@@ -540,6 +554,7 @@ def test_closing_a_dead_session_does_not_replace_the_removal(
             "where": "C_FindObjects",
             "message": "the search stopped after 3 certificate objects: CKR_DEVICE_REMOVED "
             "(the token was removed)",
+            "message_code": "search.stopped.certificates",
             "code": 0x32,
             "code_name": "CKR_DEVICE_REMOVED",
         }
@@ -554,6 +569,7 @@ def test_closing_a_dead_session_does_not_replace_the_removal(
 REMOVED = {
     "where": "C_GetAttributeValue",
     "message": "cannot read the object: CKR_DEVICE_REMOVED (the token was removed)",
+    "message_code": "object.cannot_read",
     "code": 0x32,
     "code_name": "CKR_DEVICE_REMOVED",
 }

@@ -467,6 +467,7 @@ def test_list_tokens_json(corpus_env: Corpus, capsys: pytest.CaptureFixture[str]
             "code": "md5-signature",
             "severity": "critical",
             "message": certs["md5-leaf"]["findings"][0]["message"],
+            "message_code": "finding.signed_weak_hash",
         }
     ]
     assert certs["root"]["role"] == "root"

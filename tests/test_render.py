@@ -21,21 +21,35 @@ import pytest
 
 from ukeytool import __version__
 from ukeytool.errors import UsageError
+from ukeytool.i18n import using
 from ukeytool.judging.validity import judge
 from ukeytool.model import (
     Certificate,
     CertificateEntry,
+    Finding,
+    KeyPresence,
+    LoginOutcome,
+    LoginState,
+    ModuleFailure,
     ModuleInfo,
     PinState,
     Problem,
     Report,
+    Severity,
     SlotInfo,
     SlotReport,
     Status,
     TokenInfo,
 )
+from ukeytool.model.report import DATES_UNREADABLE, VALUE_UNREADABLE
 from ukeytool.model.text import Text
 from ukeytool.pkcs11.uri import parse_uri
+from ukeytool.rendering.check import (
+    CRIT_DAYS_INVALID,
+    LISTING_STOPPED,
+    check_reports,
+    check_to_dict,
+)
 from ukeytool.rendering.json import SCHEMA_ID, render_json, report_to_dict
 from ukeytool.rendering.text import display_width, pad, render_text
 
@@ -320,6 +334,7 @@ def test_json_top_level() -> None:
         {
             "where": "C_GetSlotList",
             "message": "the slot list changed while it was read",
+            "message_code": None,
             "code": None,
             "code_name": None,
         }
@@ -364,6 +379,7 @@ def test_json_slots_and_tokens() -> None:
         {
             "where": "C_GetTokenInfo",
             "message": "C_GetTokenInfo failed",
+            "message_code": None,
             "code": 0x30,
             "code_name": "CKR_DEVICE_ERROR",
         }
@@ -702,6 +718,112 @@ def test_text_problem_formats() -> None:
     assert "  ! C_Finalize returned CKR_GENERAL_ERROR (0x5)\n" in text
     assert "  ! C_OpenSession: vendor error: CK_RV 0x80000001\n" in text
     assert "  ! subject: undecodable\\x1b[1m name\n" in text
+
+
+def test_text_problem_says_what_its_flags_and_parameters_say() -> None:
+    # Sentences are never read: the flags and the message's parameters decide.
+    stopped = LISTING_STOPPED()
+    rv = CRIT_DAYS_INVALID(value="CKR_DEVICE_ERROR")  # a parameter that is the CK_RV name
+    report = minimal_report(
+        problems=(
+            Problem("C_GetTokenInfo", stopped, 0x30, "CKR_DEVICE_ERROR"),
+            Problem("C_Login", stopped, 0x30, "CKR_DEVICE_ERROR", says_where=True),
+            Problem("C_Logout", stopped, 0x30, "CKR_DEVICE_ERROR", says_code=True),
+            Problem("C_CloseSession", rv, 0x30, "CKR_DEVICE_ERROR"),
+        )
+    )
+    text = render_text([report], color=False)
+    assert (
+        "  ! C_GetTokenInfo: the certificate listing stopped part-way: CKR_DEVICE_ERROR (0x30)\n"
+        in text
+    )
+    assert "  ! the certificate listing stopped part-way: CKR_DEVICE_ERROR (0x30)\n" in text
+    assert "  ! C_Logout: the certificate listing stopped part-way (0x30)\n" in text
+    assert f"  ! C_CloseSession: {rv} (0x30)\n" in text
+    # the check's details say the same
+    details = [line.split(": ", 1)[1] for line in check_reports([report]).details()]
+    stopped_text = "the certificate listing stopped part-way"
+    reason = "the module was not fully read"
+    assert f"C_GetTokenInfo: {stopped_text} (CKR_DEVICE_ERROR); {reason}" in details
+    assert f"{stopped_text} (CKR_DEVICE_ERROR); {reason}" in details
+    assert f"C_Logout: {stopped_text}; {reason}" in details
+    assert f"C_CloseSession: {rv}; {reason}" in details
+
+
+def test_message_code_beside_every_sentence(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    unreadable = entry(1, t("broken"), b"\x01", cert(None, None, None, None, error="x"))
+    unreadable = dataclasses.replace(
+        unreadable,
+        certificate=dataclasses.replace(unreadable.certificate, error=VALUE_UNREADABLE()),
+        key_on_token=KeyPresence("unknown", "unknown", (), DATES_UNREADABLE()),
+        findings=(Finding("no-key-usage", Severity.INFO, DATES_UNREADABLE()),),
+    )
+    slot = SlotReport(
+        slot_info(0, "USB Key"),
+        token(t("U盾")),
+        (unreadable,),
+        problems=(Problem("C_FindObjects", LISTING_STOPPED()),),
+        login=LoginOutcome(LoginState.REFUSED, DATES_UNREADABLE()),
+    )
+    report = minimal_report(slots=(slot,))
+    failure = ModuleFailure("/opt/x.so", "ModuleNotFound", CRIT_DAYS_INVALID(value="7"))
+    documents = {
+        lang: report_to_dict([report], generated_at=GENERATED, failures=[failure], lang=lang)
+        for lang in ("en", "zh")
+    }
+    for document in documents.values():
+        validator.validate(document)
+    en, zh = (documents[lang]["modules"][0]["slots"][0] for lang in ("en", "zh"))
+    # a problem's message_code is its Message's code, in every language; the sentence is not
+    assert en["problems"][0]["message_code"] == zh["problems"][0]["message_code"]
+    assert en["problems"][0]["message_code"] == LISTING_STOPPED.code == "check.listing_stopped"
+    assert en["problems"][0]["message"] == "the certificate listing stopped part-way"
+    assert zh["problems"][0]["message"] == LISTING_STOPPED().render("zh")
+    assert zh["problems"][0]["message"] != en["problems"][0]["message"]
+    for slot_doc in (en, zh):
+        (certificate,) = slot_doc["token"]["certificates"]
+        assert certificate["message_code"] == "certificate.value_unreadable"
+        assert certificate["key_on_token"]["message_code"] == "certificate.dates_unreadable"
+        assert certificate["findings"][0]["message_code"] == "certificate.dates_unreadable"
+        assert slot_doc["login"]["message_code"] == "certificate.dates_unreadable"
+    for document in documents.values():
+        assert document["failed_modules"][0]["message_code"] == "check.crit_days_invalid"
+    # text made the old way has no code yet; a readable certificate's error has none
+    legacy = report_to_dict([full_report()], generated_at=GENERATED)
+    assert legacy["modules"][0]["problems"][0]["message_code"] is None
+    certificates = legacy["modules"][0]["slots"][0]["token"]["certificates"]
+    assert certificates[0]["error"] is None
+    assert certificates[0]["message_code"] is None
+    # the check's JSON carries the same codes
+    for lang in ("en", "zh"):
+        with using(lang):
+            checked = check_to_dict(check_reports([report], failures=[failure]))
+        codes = [p["message_code"] for p in checked["problems"]]
+        assert "check.listing_stopped" in codes
+        assert "check.crit_days_invalid" in codes
+        assert checked["findings"][0]["message_code"] == "certificate.dates_unreadable"
+
+
+def test_message_code_under_lang_zh_on_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path
+) -> None:
+    # --lang changes the sentence of a problem, never its code
+    from ukeytool.cli import main
+
+    (tmp_path / "empty.pem").write_bytes(b"")
+    documents = {}
+    for lang in ("en", "zh"):
+        main(["inspect-file", str(tmp_path / "empty.pem"), "--json", "--lang", lang])
+        documents[lang] = json.loads(capsys.readouterr().out)
+    en, zh = (documents[lang]["files"][0]["problems"][0] for lang in ("en", "zh"))
+    assert en["message"] != zh["message"]
+    assert en["message_code"] == zh["message_code"]
+    # None until the file reader makes its sentences from templates
+    assert en["message_code"] is None or re.fullmatch(
+        r"[a-z0-9_]+(\.[a-z0-9_]+)+", en["message_code"]
+    )
 
 
 def test_text_slots_tokens_and_empty_listings() -> None:

@@ -362,7 +362,7 @@ def _key_presence(
         else:
             state = "unknown"
             reason = _NO_KEY_UNFINISHED() if not keys_listed else _NO_KEY_NO_LOGIN()
-    return KeyPresence(state, private_key, tuple(matches), reason), mismatches
+    return KeyPresence(state, private_key, tuple(matches), reason, keys_listed), mismatches
 
 
 def _how(match: KeyMatch) -> Message:

@@ -257,4 +257,8 @@ def _attribute_problem(attr: _Attr, rv: int) -> Problem:
             if known is CANNOT_READ
             else known(attribute=name)
         )
-    return Problem(name, message, rv, ck.ckr_name(rv))
+    # The renderers put the place before a sentence that does not start with it, and
+    # the CK_RV after one that does not name it; these templates say both themselves.
+    says_where = message.template in (TOO_LARGE, IMPLAUSIBLE_SIZE, CANNOT_READ)
+    says_code = message.template in (SENSITIVE, ABSENT)
+    return Problem(name, message, rv, ck.ckr_name(rv), says_where=says_where, says_code=says_code)

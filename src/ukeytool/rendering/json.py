@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,28 +67,29 @@ from .._version import __version__
 from ..i18n import get_language, localize, using
 from ..judging.validity import check_moment
 from ..model import (
-    Advice,
-    BankChoice,
-    Certificate,
     CertificateEntry,
-    CertificateLink,
     FileKey,
     FileReport,
-    Holder,
-    IdentityNumber,
     LoginOutcome,
     ModuleFailure,
     ModuleInfo,
-    NameAttribute,
-    Problem,
     Report,
     SlotReport,
     Status,
     TokenAdvice,
     TokenInfo,
 )
-from ..model.text import Text
-from ..pkcs11.uri import certificate_uri, token_uri
+from ..pkcs11.uri import token_uri
+from .json_certificate import certificate as _certificate
+from .json_certificate import token_advice
+from .json_values import (
+    escape_nonprinting,
+    message_code,
+    moment,
+    problem_list,
+    text_members,
+    version,
+)
 from .mask import mask_failure, mask_file, mask_report
 
 __all__ = [
@@ -151,10 +151,10 @@ def _document(
                     "all reports in one document must be judged at the same moment "
                     "with the same warning window"
                 )
-        at_value: str = _moment(at)
+        at_value: str = moment(at)
         warn_value: int | None = warn_days
     else:
-        at_value, warn_value = _moment(generated_at), None
+        at_value, warn_value = moment(generated_at), None
     counts = {status.value: 0 for status in Status}
     for report in reports:
         for entry in report.certificates:
@@ -164,7 +164,7 @@ def _document(
         "schema_version": SCHEMA_VERSION,
         "tool": "ukeytool",
         "tool_version": __version__,
-        "generated_at": _moment(generated_at),
+        "generated_at": moment(generated_at),
         "at": at_value,
         "warn_days": warn_value,
         "complete": not failures and all(report.complete for report in reports),
@@ -181,6 +181,7 @@ def _failure(failure: ModuleFailure) -> dict[str, Any]:
         "path": failure.path,
         "kind": failure.kind,
         "message": localize(failure.message),
+        "message_code": message_code(failure.message),
         "code": failure.code,
         "code_name": failure.code_name,
     }
@@ -209,7 +210,7 @@ def render_json(
         ensure_ascii=False,
         indent=2,
     )
-    return _escape_nonprinting(text) + "\n"
+    return escape_nonprinting(text) + "\n"
 
 
 def files_to_dict(
@@ -235,7 +236,7 @@ def files_to_dict(
                 "all files in one document must be judged at the same moment "
                 "with the same warning window"
             )
-        document["at"], document["warn_days"] = _moment(at), warn_days
+        document["at"], document["warn_days"] = moment(at), warn_days
     counts = {status.value: 0 for status in Status}
     for report in files:
         for entry in report.certificates:
@@ -258,7 +259,7 @@ def render_files_json(
         files, generated_at=generated_at, show_personal_data=show_personal_data, lang=lang
     )
     text = json.dumps(document, ensure_ascii=False, indent=2)
-    return _escape_nonprinting(text) + "\n"
+    return escape_nonprinting(text) + "\n"
 
 
 def _file(report: FileReport) -> dict[str, Any]:
@@ -267,7 +268,7 @@ def _file(report: FileReport) -> dict[str, Any]:
         "format": report.format,
         "opened": report.opened,
         "complete": report.complete,
-        "problems": _problems(report.problems),
+        "problems": problem_list(report.problems),
         "certificates": [_file_certificate(entry) for entry in report.certificates],
         "private_keys": [_file_key(key) for key in report.keys],
     }
@@ -275,16 +276,13 @@ def _file(report: FileReport) -> dict[str, Any]:
 
 def _file_certificate(entry: CertificateEntry) -> dict[str, Any]:
     # The token certificate's members, in the same order; a file has no PKCS#11 URI.
-    member = {**_certificate(None, entry), "uri": None, "location": entry.location}
-    presence = member.get("key_on_token")
-    if presence is not None:  # made in English by _files: in the chosen language
-        member["key_on_token"] = {**presence, "reason": localize(presence["reason"])}
-    return member
+    location = None if entry.location is None else str(entry.location)  # English, as where
+    return {**_certificate(None, entry), "uri": None, "location": location}
 
 
 def _file_key(key: FileKey) -> dict[str, Any]:
     return {
-        "location": str(key.location),  # English in every language, as the keys
+        "location": str(key.location),
         "algorithm": key.algorithm,
         "public_key_sha256": key.public_key_sha256,
         "local_key_id": None if key.local_key_id is None else key.local_key_id.hex(),
@@ -292,73 +290,14 @@ def _file_key(key: FileKey) -> dict[str, Any]:
     }
 
 
-def _escape_nonprinting(text: str) -> str:
-    # json.dumps already escapes U+0000..U+001F inside strings, so the only raw control
-    # characters left outside strings are the newlines of the indentation.
-    if all(ch == "\n" or unicodedata.category(ch)[0] != "C" for ch in text):
-        return text
-    out = []
-    for ch in text:
-        if ch != "\n" and unicodedata.category(ch)[0] == "C":
-            code = ord(ch)
-            if code > 0xFFFF:
-                code -= 0x10000
-                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-            else:
-                out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _moment(value: datetime.datetime) -> str:
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    value = value.astimezone(datetime.timezone.utc)
-    text = (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
-    )
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text + "Z"
-
-
-def _version(value: tuple[int, int]) -> str:
-    return f"{value[0]}.{value[1]}"
-
-
-def _text(name: str, value: Text | None) -> dict[str, Any]:
-    if value is None:
-        return {name: None, f"{name}_hex": None, f"{name}_encoding": None, f"{name}_guessed": None}
-    return {
-        name: value.value,
-        f"{name}_hex": value.hex,
-        f"{name}_encoding": value.encoding,
-        f"{name}_guessed": value.guessed,
-    }
-
-
-def _problems(problems: Sequence[Problem]) -> list[dict[str, Any]]:
-    return [
-        {
-            "where": str(p.where),  # English in every language, as the keys
-            "message": localize(p.message),
-            "code": p.code,
-            "code_name": p.code_name,
-        }
-        for p in problems
-    ]
-
-
 def _module(module: ModuleInfo) -> dict[str, Any]:
     return {
         "path": module.path,
         "real_path": module.real_path,
-        **_text("manufacturer", module.manufacturer),
-        **_text("description", module.description),
-        "cryptoki_version": _version(module.cryptoki_version),
-        "library_version": _version(module.library_version),
+        **text_members("manufacturer", module.manufacturer),
+        **text_members("description", module.description),
+        "cryptoki_version": version(module.cryptoki_version),
+        "library_version": version(module.library_version),
     }
 
 
@@ -366,7 +305,7 @@ def _report(report: Report) -> dict[str, Any]:
     return {
         **_module(report.module),
         "complete": report.complete,
-        "problems": _problems(report.problems),
+        "problems": problem_list(report.problems),
         "slots": [_slot(slot) for slot in report.slots],
     }
 
@@ -375,15 +314,15 @@ def _slot(slot: SlotReport) -> dict[str, Any]:
     info = slot.slot
     out: dict[str, Any] = {
         "slot_id": info.slot_id,
-        **_text("description", info.description),
-        **_text("manufacturer", info.manufacturer),
+        **text_members("description", info.description),
+        **text_members("manufacturer", info.manufacturer),
         "flags": info.flags,
         "flag_names": list(info.flag_names),
         "token_present": info.token_present,
-        "hardware_version": _version(info.hardware_version),
-        "firmware_version": _version(info.firmware_version),
+        "hardware_version": version(info.hardware_version),
+        "firmware_version": version(info.firmware_version),
         "complete": slot.complete,
-        "problems": _problems(slot.problems),
+        "problems": problem_list(slot.problems),
         "login": None if slot.login is None else _login(slot.login),
         "private_objects_visible": slot.logged_in,
         "token": None
@@ -401,6 +340,7 @@ def _login(outcome: LoginOutcome) -> dict[str, Any]:
     return {
         "state": outcome.state.value,
         "message": _login_message(outcome),
+        "message_code": message_code(outcome.message),
         "code": outcome.code,
         "code_name": outcome.code_name,
     }
@@ -414,10 +354,10 @@ def _token(
 ) -> dict[str, Any]:
     return {
         "slot_id": slot_id,
-        **_text("label", token.label),
-        **_text("serial", token.serial),
-        **_text("manufacturer", token.manufacturer),
-        **_text("model", token.model),
+        **text_members("label", token.label),
+        **text_members("serial", token.serial),
+        **text_members("manufacturer", token.manufacturer),
+        **text_members("model", token.model),
         "uri": str(token_uri(token)),
         "flags": token.flags,
         "flag_names": list(token.flag_names),
@@ -436,229 +376,9 @@ def _token(
         "free_public_memory": token.free_public_memory,
         "total_private_memory": token.total_private_memory,
         "free_private_memory": token.free_private_memory,
-        "hardware_version": _version(token.hardware_version),
-        "firmware_version": _version(token.firmware_version),
+        "hardware_version": version(token.hardware_version),
+        "firmware_version": version(token.firmware_version),
         "utc_time": token.utc_time,
         "certificates": [_certificate(token, entry) for entry in certificates],
-        **({} if advice is None else {"advice": _token_advice(advice)}),
+        **({} if advice is None else {"advice": token_advice(advice)}),
     }
-
-
-def _certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, Any]:
-    cert = entry.certificate
-    problems = list(entry.problems)
-    if cert is not None:
-        problems.extend(cert.problems)
-    return {
-        "handle": entry.handle,
-        **_text("label", entry.label),
-        "id": None if entry.id is None else entry.id.hex(),
-        "certificate_type": entry.certificate_type,
-        "private": entry.private,
-        "uri": str(certificate_uri(token, entry)),
-        "status": entry.status.value,
-        "days_left": entry.days_left,
-        "subject": None if cert is None else cert.subject,
-        "subject_cn": None if cert is None else cert.subject_cn,
-        "issuer": None if cert is None else cert.issuer,
-        "issuer_cn": None if cert is None else cert.issuer_cn,
-        "serial": None if cert is None else cert.serial,
-        "not_before": None if cert is None or cert.not_before is None else _moment(cert.not_before),
-        "not_after": None if cert is None or cert.not_after is None else _moment(cert.not_after),
-        "key_algorithm": None if cert is None else cert.key_algorithm,
-        "key_size": None if cert is None else cert.key_size,
-        "key_curve": None if cert is None else cert.key_curve,
-        "signature_algorithm": None if cert is None else cert.signature_algorithm,
-        "signature_algorithm_oid": None if cert is None else cert.signature_algorithm_oid,
-        "sha256": None if cert is None else cert.sha256,
-        "sha1": None if cert is None else cert.sha1,
-        "sm3": None if cert is None else cert.sm3,
-        "key_usage": None if cert is None or cert.key_usage is None else list(cert.key_usage),
-        "extended_key_usage": None
-        if cert is None or cert.extended_key_usage is None
-        else list(cert.extended_key_usage),
-        "is_ca": None if cert is None else cert.is_ca,
-        "self_signed": None if cert is None else cert.self_signed,
-        "encoding": None if cert is None else cert.encoding,
-        "error": None if cert is None or cert.error is None else localize(cert.error),
-        "problems": _problems(problems),
-        **_name_and_identity_members(cert),
-        **_relations(entry),
-        **({} if entry.advice is None else {"advice": _advice(entry.advice)}),
-    }
-
-
-def _name_and_identity_members(cert: Certificate | None) -> dict[str, Any]:
-    """Names attribute by attribute, the CFCA holder and identity numbers."""
-    return {
-        "subject_attributes": _attributes(None if cert is None else cert.subject_attributes),
-        "issuer_attributes": _attributes(None if cert is None else cert.issuer_attributes),
-        "holder": None if cert is None else _holder(cert.holder),
-        "identity_numbers": []
-        if cert is None
-        else [_identity_number(n) for n in cert.identity_numbers],
-    }
-
-
-def _attributes(attributes: Sequence[NameAttribute] | None) -> list[dict[str, Any]] | None:
-    if attributes is None:
-        return None
-    return [
-        {
-            "oid": a.oid,
-            "name": a.name,
-            "string_type": a.string_type,
-            **_text("value", a.text),
-            "decoding": a.decoding,
-            "rdn": a.rdn,
-        }
-        for a in attributes
-    ]
-
-
-def _holder(holder: Holder | None) -> dict[str, Any] | None:
-    if holder is None:
-        return None
-    return {
-        "type_code": holder.type_code,
-        "kind": holder.kind,
-        "name": holder.name,
-        "id_type": holder.id_type,
-        "id_type_name": holder.id_type_name,
-        "id_number": holder.id_number,
-        "sequence": holder.sequence,
-    }
-
-
-def _identity_number(number: IdentityNumber) -> dict[str, Any]:
-    return {
-        "oid": number.oid,
-        "meaning": number.meaning,
-        "personal": number.personal,
-        **_text("number", number.number),
-        "string_type": number.string_type,
-        "id_kind": number.id_kind,
-        "critical": number.critical,
-        "raw_hex": number.raw.hex(),
-    }
-
-
-def _day(value: datetime.date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _bank(choice: BankChoice) -> dict[str, Any]:
-    from ..judging.renewal import bank_message
-
-    return {
-        "bank": choice.bank,
-        "bank_name": choice.bank_name,
-        "bank_name_zh": choice.bank_name_zh,
-        "policy": choice.policy,
-        "rule": choice.rule.value,
-        "confidence": choice.confidence,
-        "evidence": choice.evidence,
-        "message": bank_message(choice),
-    }
-
-
-def _advice(advice: Advice) -> dict[str, Any]:
-    from ..judging.renewal import advice_message, advice_summary
-
-    return {
-        "phase": advice.phase.value,
-        "action": advice.action.value,
-        "needs_action": advice.needs_action,
-        "expired": advice.expired,
-        "bank": _bank(advice.bank),
-        "key_name": advice.key_name,
-        "expires": None if advice.expires is None else _moment(advice.expires),
-        "expiry_date": _day(advice.expiry_date),
-        "window_opens": _day(advice.window_opens),
-        "window_closes": _day(advice.window_closes),
-        "windows": [
-            {
-                "channel": w.channel,
-                "opens": _day(w.opens),
-                "closes": _day(w.closes),
-                "state": w.state.value,
-                "key_types": list(w.key_types),
-            }
-            for w in advice.windows
-        ],
-        "branch_items": list(advice.branch_items),
-        "branch_note": advice.branch_note,
-        "branch_note_zh": advice.branch_note_zh,
-        "validity_years": list(advice.validity_years),
-        "summary": advice_summary(advice),
-        "message": advice_message(advice),
-    }
-
-
-def _token_advice(advice: TokenAdvice) -> dict[str, Any]:
-    from ..judging.renewal import token_advice_message
-
-    return {
-        "action": advice.action.value,
-        "needs_action": advice.needs_action,
-        "pin_locked": advice.pin_locked,
-        "certificate_handle": advice.certificate,
-        "certificate_label": advice.certificate_label,
-        "message": token_advice_message(advice),
-    }
-
-
-def _relations(entry: CertificateEntry) -> dict[str, Any]:
-    """The members relating a certificate to its token (see docs/relations.md)."""
-    from ..judging.relations import finding_message, key_presence_reason
-
-    cert = entry.certificate
-    presence = entry.key_on_token
-    return {
-        "subject_key_identifier": _hex(None if cert is None else cert.subject_key_identifier),
-        "authority_key_identifier": _hex(None if cert is None else cert.authority_key_identifier),
-        "role": None if entry.role is None else entry.role.value,
-        "issued_by": None if entry.issued_by is None else _link(entry.issued_by),
-        "pair": None
-        if entry.pair is None
-        else {
-            "partner": _link(entry.pair.partner),
-            "usage": entry.pair.usage,
-            "not_after": None if entry.pair.not_after is None else _moment(entry.pair.not_after),
-            "days_left": entry.pair.days_left,
-        },
-        "key_on_token": None
-        if presence is None
-        else {
-            "state": presence.state,
-            "private_key": presence.private_key,
-            "reason": key_presence_reason(presence),
-            "matches": [
-                {
-                    "handle": m.handle,
-                    "key_class": m.key_class,
-                    **_text("label", m.label),
-                    "by": list(m.by),
-                }
-                for m in presence.matches
-            ],
-        },
-        "findings": [
-            {"code": f.code, "severity": f.severity.value, "message": finding_message(f)}
-            for f in entry.findings
-        ],
-    }
-
-
-def _link(link: CertificateLink) -> dict[str, Any]:
-    return {
-        "handle": link.handle,
-        "sha256": link.sha256,
-        **_text("label", link.label),
-        "subject_cn": link.subject_cn,
-        "by": link.by,
-    }
-
-
-def _hex(value: bytes | None) -> str | None:
-    return None if value is None else value.hex()

@@ -26,73 +26,62 @@ JSON.
 from __future__ import annotations
 
 import datetime
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from ..i18n import N_, _, localize, ngettext, using
-from ..judging.relations import KEY_SEARCH_UNFINISHED
 from ..model import (
     BankChoice,
     Certificate,
     CertificateEntry,
-    CertificateLink,
     FileKey,
     FileReport,
     LoginOutcome,
     LoginState,
     ModuleFailure,
-    NameAttribute,
-    PairLink,
     PinState,
-    Problem,
     RenewalPhase,
     Report,
-    Role,
     Severity,
     SlotReport,
-    Status,
     TokenInfo,
 )
-from ..model.text import Text, escape_control
+from ..model.text import escape_control
 from ..pkcs11.uri import certificate_uri, token_uri
 from .mask import mask_certificate, mask_failure, mask_report
+from .text_parts import (
+    BOLD_RED,
+    GREEN,
+    GUESSED_MARK,
+    RED,
+    YELLOW,
+    Pieces,
+    display_width,
+    field,
+    last_cn,
+    pad,
+    utc,
+    version,
+)
 
-__all__ = ["display_width", "pad", "render_files_text", "render_text"]
+__all__ = [
+    "GUESSED_MARK",
+    "LOGIN_WORDS",
+    "display_width",
+    "pad",
+    "render_certificate_details",
+    "render_files_text",
+    "render_text",
+]
 
-GUESSED_MARK = "†"
-"""Appended to text whose encoding is a guess; a footnote gives its raw bytes."""
-
-_RED = "\x1b[31m"
-_YELLOW = "\x1b[33m"
-_GREEN = "\x1b[32m"
-_BOLD_RED = "\x1b[1;31m"
-_RESET = "\x1b[0m"
-
-_STATUS_COLOR = {
-    Status.VALID: _GREEN,
-    Status.EXPIRING: _YELLOW,
-    Status.EXPIRED: _RED,
-    Status.NOT_YET_VALID: _RED,
-    Status.UNREADABLE: _RED,
-}
-
-# Marked with N_() for translation; translated with _() where they are shown.
-_STATUS_WORDS = {
-    Status.VALID: N_("valid"),
-    Status.EXPIRING: N_("expiring"),
-    Status.EXPIRED: N_("expired"),
-    Status.NOT_YET_VALID: N_("not yet valid"),
-    Status.UNREADABLE: N_("unreadable"),
-}
 
 _PIN_TEXT = {
     PinState.OK: (N_("ok"), ""),
-    PinState.COUNT_LOW: (N_("WRONG PIN ENTERED since the last login"), _YELLOW),
-    PinState.FINAL_TRY: (N_("FINAL TRY (one more wrong PIN locks the token)"), _BOLD_RED),
-    PinState.LOCKED: (N_("LOCKED (only the token's issuer can unlock it)"), _BOLD_RED),
-    PinState.MUST_BE_CHANGED: (N_("must be changed"), _YELLOW),
-    PinState.USER_PIN_NOT_SET: (N_("not set"), _YELLOW),
-    PinState.NOT_INITIALISED: (N_("token not initialised"), _YELLOW),
+    PinState.COUNT_LOW: (N_("WRONG PIN ENTERED since the last login"), YELLOW),
+    PinState.FINAL_TRY: (N_("FINAL TRY (one more wrong PIN locks the token)"), BOLD_RED),
+    PinState.LOCKED: (N_("LOCKED (only the token's issuer can unlock it)"), BOLD_RED),
+    PinState.MUST_BE_CHANGED: (N_("must be changed"), YELLOW),
+    PinState.USER_PIN_NOT_SET: (N_("not set"), YELLOW),
+    PinState.NOT_INITIALISED: (N_("token not initialised"), YELLOW),
 }
 
 _HEADERS = (
@@ -109,26 +98,6 @@ _RIGHT_ALIGNED = frozenset({"DAYS", "#"})
 _GAP = "  "
 _MAX_ID_BYTES = 8
 """Longer CKA_ID values are cut to their first bytes plus "..." (the JSON has them whole)."""
-
-
-def display_width(text: str) -> int:
-    """The number of terminal columns ``text`` takes.
-
-    East Asian wide and fullwidth characters take two columns, combining marks and
-    format characters none, everything else one.
-    """
-    width = 0
-    for ch in text:
-        if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
-
-
-def pad(text: str, width: int, *, right: bool = False) -> str:
-    """``text`` filled with blanks to ``width`` columns (on the left when ``right``)."""
-    fill = " " * max(0, width - display_width(text))
-    return fill + text if right else text + fill
 
 
 def render_text(
@@ -206,71 +175,8 @@ _FORMAT_NAMES = {"pem": "PEM", "der": "DER", "pkcs7": "PKCS#7", "pkcs12": "PKCS#
 _FILE_WIDE = frozenset({"file", "content", "password"})
 
 
-class _Renderer:
-    def __init__(
-        self,
-        color: bool,
-        certificate_uris: bool = False,
-        *,
-        details: bool = False,
-        masked: bool = False,
-    ) -> None:
-        self.color = color
-        self.certificate_uris = certificate_uris
-        self.show_details = details
-        self.masked = masked
-        self.lines: list[str] = []
-        self.footnotes: dict[tuple[bytes, str], str] = {}
-
+class _Renderer(Pieces):
     # -- small pieces --------------------------------------------------------------
-
-    def paint(self, text: str, code: str) -> str:
-        if not self.color or not code:
-            return text
-        return f"{code}{text}{_RESET}"
-
-    def text(self, value: Text | None, *, empty: str = "", claimed: str = "UTF-8") -> str:
-        """Escaped, marked when guessed (with a footnote), ``empty`` when None or blank.
-
-        ``claimed`` is what the bytes should have been: UTF-8 for PKCS#11 strings, the
-        string type for a name attribute."""
-        if value is None:
-            return empty
-        shown = escape_control(value.value)
-        if not value.guessed:
-            return shown or empty
-        key = (value.raw, value.encoding)
-        if key not in self.footnotes:
-            if value.encoding == "unknown":
-                how = _(r"neither UTF-8 nor GB18030, undecodable bytes shown as \xNN")
-            else:
-                how = _("decoded as {encoding} (not valid {claimed})").format(
-                    encoding=value.encoding.upper(), claimed=claimed
-                )
-            self.footnotes[key] = _("{mark} {text}: {how}; raw bytes: {hex}").format(
-                mark=GUESSED_MARK, text=shown or _("(empty)"), how=how, hex=value.hex
-            )
-        return f"{shown}{GUESSED_MARK}"
-
-    def problem(self, problem: Problem, indent: str, *, located: bool = True) -> None:
-        # Problems are made in English (perhaps in the isolation child): shown translated.
-        line = escape_control(localize(problem.message))
-        if located and not str(problem.message).startswith(str(problem.where)):
-            where = escape_control(localize(problem.where))
-            line = _("{where}: {message}").format(where=where, message=line)
-        name = problem.code_name
-        number = None if problem.code is None else f"0x{problem.code:x}"
-        if name and name not in str(problem.message):
-            code = escape_control(name)
-            if number:
-                code = _("{code_name} ({number})").format(code_name=code, number=number)
-            line = _("{message}: {code}").format(message=line, code=code)
-        elif number:
-            if name:
-                line = _("{message} ({code_name})").format(message=line, code_name=number)
-            else:
-                line = _("{message}: CK_RV {number}").format(message=line, number=number)
-        self.lines.append(f"{indent}{self.paint('!', _BOLD_RED)} {line}")
 
     # -- the listing ---------------------------------------------------------------
 
@@ -278,7 +184,7 @@ class _Renderer:
         """The first line: when validity was judged, and what "expiring" means."""
         self.lines.append(
             _("Validity at {at} UTC; expiring = expires within {days} days").format(
-                at=f"{_utc(at):%Y-%m-%d %H:%M:%S}", days=warn_days
+                at=f"{utc(at):%Y-%m-%d %H:%M:%S}", days=warn_days
             )
         )
 
@@ -291,7 +197,7 @@ class _Renderer:
             self.lines.append("")
             self.lines.append(_("Module {path}").format(path=escape_control(failure.path)))
             self.lines.append(
-                "  " + self.paint(f"! {escape_control(localize(failure.message))}", _RED)
+                "  " + self.paint(f"! {escape_control(localize(failure.message))}", RED)
             )
         for report in reports:
             self.lines.append("")
@@ -311,8 +217,8 @@ class _Renderer:
         about = [
             part for part in (self.text(module.manufacturer), self.text(module.description)) if part
         ]
-        about.append(_("version {version}").format(version=_version(module.library_version)))
-        about.append(f"PKCS#11 {_version(module.cryptoki_version)}")
+        about.append(_("version {version}").format(version=version(module.library_version)))
+        about.append(f"PKCS#11 {version(module.cryptoki_version)}")
         self.lines.append(
             _("Module {path}").format(path=escape_control(module.path)) + f"  ({', '.join(about)})"
         )
@@ -368,14 +274,14 @@ class _Renderer:
                         "(certificate listing incomplete: certificates may be missing; "
                         "see the lines marked !)"
                     ),
-                    _YELLOW,
+                    YELLOW,
                 )
             )
         if slot.advice is not None and (slot.certificates or slot.advice.pin_locked):
             self.token_advice(slot)
 
     def login(self, outcome: LoginOutcome) -> None:
-        color = _GREEN if outcome.logged_in else _BOLD_RED
+        color = GREEN if outcome.logged_in else BOLD_RED
         from ..pkcs11.login import login_message
 
         word = self.paint(_(LOGIN_WORDS[outcome.state]), color)
@@ -455,89 +361,21 @@ class _Renderer:
             ident = entry.id.hex()
         subject = issuer = key = not_after = "-"
         if cert is not None:
-            subject = _field(cert.subject_cn if cert.subject_cn is not None else cert.subject)
-            cn = _last_cn(cert.subject_attributes)
+            subject = field(cert.subject_cn if cert.subject_cn is not None else cert.subject)
+            cn = last_cn(cert.subject_attributes)
             if cn is not None and cn.text.guessed and cn.value == cert.subject_cn:
                 # Marked †, with its bytes in a footnote.
                 subject = self.text(cn.text, claimed=cn.string_type)
-            issuer = _field(cert.issuer_cn if cert.issuer_cn is not None else cert.issuer)
+            issuer = field(cert.issuer_cn if cert.issuer_cn is not None else cert.issuer)
             if cert.key_algorithm is not None:
                 key = escape_control(cert.key_algorithm)
                 if cert.key_size is not None and cert.key_algorithm not in ("Ed25519", "Ed448"):
                     key += f"-{cert.key_size}"
             if cert.not_after is not None:
-                not_after = f"{_utc(cert.not_after):%Y-%m-%d}"
+                not_after = f"{utc(cert.not_after):%Y-%m-%d}"
         days = "-" if entry.days_left is None else str(entry.days_left)
         label = self.text(entry.label, empty="-")
         return [label, ident, subject, issuer, key, not_after, days]
-
-    def details(self, cert: Certificate, indent: str) -> None:
-        """Fingerprints, names attribute by attribute, holder and identity numbers."""
-        self.lines.append(f"{indent}{_label('SHA-256')}  {cert.sha256}")
-        self.lines.append(f"{indent}{_label('SHA-1')}  {cert.sha1}")
-        if cert.sm3 is not None:
-            self.lines.append(f"{indent}{_label('SM3')}  {cert.sm3}")
-        for title, attributes in (
-            (_("subject"), cert.subject_attributes),
-            (_("issuer"), cert.issuer_attributes),
-        ):
-            if attributes is None:
-                continue
-            for i, attribute in enumerate(attributes):
-                head = title if i == 0 else ""
-                self.lines.append(f"{indent}{_label(head)}  {self.attribute(attribute)}")
-        holder = cert.holder
-        if holder is not None:
-            letter = ""
-            if holder.id_type is not None:
-                # Words made in English where the certificate was read (codes in the JSON).
-                meaning = _(holder.id_type_name) if holder.id_type_name else _("meaning unknown")
-                letter = _("{letter} ({meaning}) ").format(
-                    letter=escape_control(holder.id_type), meaning=escape_control(meaning)
-                )
-            empty = _("(empty)")
-            line = _(
-                "{kind} ({type_code}): {name}, {id_word} {letter}{number}, sequence {sequence}"
-            )
-            line = line.format(
-                kind=_(holder.kind) if holder.kind else "",
-                type_code=holder.type_code,
-                name=escape_control(holder.name) or _("(no name)"),
-                id_word=_("ID") if holder.type_code == "051" else _("code"),
-                letter=letter,
-                number=escape_control(holder.id_number) or empty,
-                sequence=escape_control(holder.sequence) or empty,
-            )
-            head = _label(_("holder"))
-            self.lines.append(f"{indent}{head}  {line}")
-        for number in cert.identity_numbers:
-            what = _(number.meaning) if number.meaning else ""
-            if number.id_kind:
-                what = _("{meaning} ({kind})").format(meaning=what, kind=_(number.id_kind))
-            if number.number is None:
-                value = _("(not readable; raw bytes {hex})").format(
-                    hex=number.raw.hex() or _("none")
-                )
-            else:
-                claimed = number.string_type or "UTF-8"
-                value = self.text(number.number, empty=_("(empty)"), claimed=claimed)
-            head = _label(_("extension"))
-            self.lines.append(f"{indent}{head}  {number.oid} {what}: {value}")
-
-    def attribute(self, attribute: NameAttribute) -> str:
-        value = self.text(attribute.text, empty=_("(empty)"), claimed=attribute.string_type)
-        if attribute.decoding == "not_a_string":
-            value = escape_control(attribute.value)
-        return f"{escape_control(attribute.name)}={value}  ({attribute.string_type})"
-
-    def status(self, entry: CertificateEntry) -> str:
-        word = _(_STATUS_WORDS[entry.status])
-        reason = entry.unreadable_reason
-        if reason is not None:
-            # The reason is a problem's message, made in English: shown translated.
-            reason = localize(reason)
-            word = _("{status}: {reason}").format(status=word, reason=escape_control(reason))
-        return self.paint(word, _STATUS_COLOR[entry.status])
 
     def summary(self, reports: Sequence[Report], failures: Sequence[ModuleFailure] = ()) -> str:
         text = self.counts(entry for report in reports for entry in report.certificates)
@@ -552,108 +390,6 @@ class _Renderer:
         return text
 
     # -- relations and findings (docs/relations.md) ----------------------------------
-
-    def relations(self, entry: CertificateEntry) -> None:
-        """A line saying what the certificate is on its token, then one per finding."""
-        role = _ROLE_WORDS.get(entry.role, "") if entry.role is not None else ""
-        words = [_(role) if role else ""]
-        if entry.issued_by is not None:
-            by = entry.issued_by.by
-            how = _(_LINK_WORDS[by]) if by in _LINK_WORDS else by
-            words.append(
-                _("issued by {issuer} ({how})").format(issuer=self.link(entry.issued_by), how=how)
-            )
-        elif entry.role in (Role.INTERMEDIATE, Role.END_ENTITY):
-            words.append(
-                _("issuer not in this file")
-                if entry.location is not None
-                else _("issuer not on this token")
-            )
-        parts = [_(", ").join(word for word in words if word)]
-        if entry.pair is not None:
-            parts.append(self.pair(entry.pair))
-        key = self.key_presence(entry)
-        if key:
-            parts.append(key)
-        if any(parts):
-            self.lines.append("      " + _("; ").join(part for part in parts if part))
-        for finding in entry.findings:
-            color = _FINDING_COLOR[finding.severity]
-            from ..judging.relations import finding_message
-
-            mark = self.paint(f"[{_(_SEVERITY_WORDS[finding.severity])}]", color)
-            message = escape_control(finding_message(finding))
-            self.lines.append(f"      {mark} {finding.code}: {message}")
-
-    def link(self, link: CertificateLink) -> str:
-        name = self.text(link.label)
-        if not name:
-            name = (
-                escape_control(link.subject_cn)
-                if link.subject_cn
-                else _("object {handle}").format(handle=link.handle)
-            )
-        return f'"{name}"'
-
-    def pair(self, pair: PairLink) -> str:
-        if pair.usage == "signing":
-            text = _("SM2 signing half, paired with {partner}")
-        elif pair.usage == "encryption":
-            text = _("SM2 encryption half, paired with {partner}")
-        else:
-            text = f"SM2 {pair.usage} half, paired with {{partner}}"
-        text = text.format(partner=self.link(pair.partner))
-        if pair.not_after is not None:
-            date = f"{_utc(pair.not_after):%Y-%m-%d}"
-            if pair.days_left is None:
-                note = _("(pair expires {date})").format(date=date)
-            else:
-                note = _("(pair expires {date}, {n} days)").format(date=date, n=pair.days_left)
-            # Translators: a sentence and the note in brackets after it.
-            text = _("{text} {note}").format(text=text, note=note)
-        return text
-
-    def key_presence(self, entry: CertificateEntry) -> str | None:
-        presence = entry.key_on_token
-        if presence is None:
-            return None
-        if entry.role in (Role.ROOT, Role.INTERMEDIATE, Role.UNKNOWN) and not presence.matches:
-            return None  # CA certificates rarely come with their key; no need to say so
-        if entry.location is not None:  # a certificate from a file: its keys are the file's
-            if presence.state == "yes":  # (the key's own line says where it is)
-                return _("key: yes (its private key is in the file)")
-            if presence.state == "no":
-                return _("key: no (no private key in the file belongs to it)")
-            return _("key: unknown (a key in the file could not be tied to a certificate)")
-        if presence.state == "yes":
-            match = presence.matches[0]
-            how = _(" and ").join(
-                _(_KEY_MATCH_WORDS[b]) if b in _KEY_MATCH_WORDS else b for b in match.by
-            )
-            if match.key_class == "private":
-                return _("key: yes (private key, same {how})").format(how=how)
-            return _("key: yes (public key object, same {how})").format(how=how)
-        if presence.state == "no":
-            return _("key: no (no private key after login)")
-        if getattr(presence.reason, "code", None) == KEY_SEARCH_UNFINISHED:
-            return _("key: unknown (key search incomplete)")
-        return _("key: unknown (not logged in)")
-
-    def counts(self, entries: Iterable[CertificateEntry]) -> str:
-        """``N certificates: n1 valid, n2 expired...``."""
-        counts = dict.fromkeys(Status, 0)
-        for entry in entries:
-            counts[entry.status] += 1
-        total = sum(counts.values())
-        text = ngettext("{n} certificate", "{n} certificates", total).format(n=total)
-        parts = [
-            _("{n} {status}").format(n=n, status=_(_STATUS_WORDS[status]))
-            for status, n in counts.items()
-            if n
-        ]
-        if parts:
-            text += _(": {parts}").format(parts=_(", ").join(parts))
-        return text
 
     # -- certificate files ---------------------------------------------------------
 
@@ -716,17 +452,6 @@ class _Renderer:
 
     # -- renewal advice (present when the reports went through ukeytool.advise) ------
 
-    def certificate_advice(self, entry: CertificateEntry) -> None:
-        from ..judging.renewal import advice_message, advice_summary
-
-        advice = entry.advice
-        assert advice is not None
-        color = _RED if advice.needs_action else ""
-        summary = self.paint(advice_summary(advice), color)
-        self.lines.append("      " + _("renewal: {summary}").format(summary=summary))
-        if advice.phase not in (RenewalPhase.NOT_BANK_CERTIFICATE, RenewalPhase.NO_DATES):
-            self.lines.append("        " + advice_message(advice))
-
     def token_advice(self, slot: SlotReport) -> None:
         from ..judging.renewal import bank_message, token_advice_message
 
@@ -746,63 +471,19 @@ class _Renderer:
             if len(choices) > 1:
                 text += " " + _("[{labels}]").format(labels=_(", ").join(labels))
             self.lines.append("    " + text)
-        color = _BOLD_RED if advice.pin_locked else (_RED if advice.needs_action else "")
+        color = BOLD_RED if advice.pin_locked else (RED if advice.needs_action else "")
         message = self.paint(token_advice_message(advice), color)
         self.lines.append("    " + _("advice: {message}").format(message=message))
 
 
-def _last_cn(attributes: Sequence[NameAttribute] | None) -> NameAttribute | None:
-    """The subject's last common name attribute (the one shown as its CN), if any."""
-    for attribute in reversed(attributes or ()):
-        if attribute.oid == "2.5.4.3":
-            return attribute
-    return None
-
-
-def _field(value: str | None) -> str:
-    return "-" if value is None or value == "" else escape_control(value)
-
-
-def _utc(value: datetime.datetime) -> datetime.datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        return value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc)
-
-
-def _version(value: tuple[int, int]) -> str:
-    return f"{value[0]}.{value[1]}"
-
-
 # -- relations and findings ------------------------------------------------------------
 
-_ROLE_WORDS = {
-    Role.ROOT: N_("root CA"),
-    Role.INTERMEDIATE: N_("intermediate CA"),
-    Role.END_ENTITY: N_("end entity"),
-    Role.SELF_SIGNED: N_("self-signed"),
-    Role.UNKNOWN: "",
-}
-_LINK_WORDS = {"key_identifier": N_("key identifier"), "name": N_("name")}
-_KEY_MATCH_WORDS = {"id": N_("CKA_ID"), "public_key": N_("public key")}
-_SEVERITY_WORDS = {
-    Severity.CRITICAL: N_("critical"),
-    Severity.WARNING: N_("warning"),
-    Severity.INFO: N_("info"),
-}
 LOGIN_WORDS = {
     LoginState.LOGGED_IN: N_("login logged in"),
     LoginState.ALREADY_LOGGED_IN: N_("login already logged in"),
     LoginState.REFUSED: N_("login refused"),
     LoginState.FAILED: N_("login failed"),
 }
-
-
-def _label(text: str) -> str:
-    """A details label padded to 12 columns (by display width)."""
-    return pad(text, 12)
-
-
-_FINDING_COLOR = {Severity.CRITICAL: _BOLD_RED, Severity.WARNING: _YELLOW, Severity.INFO: ""}
 
 
 def _findings_summary(reports: Sequence[Report]) -> str:
