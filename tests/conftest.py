@@ -17,16 +17,22 @@ Stores: ``softhsm`` is one store for the whole session, so tokens accumulate in 
 select tokens by the serial :meth:`~ukeytool.testing.softhsm.SoftHSMStore.add_token`
 returns (never by slot index or count). ``fresh_softhsm`` is an empty store for one test,
 for tests that count slots or tokens.
+
+The command line: ``cli`` runs ``ukeytool.cli.main(argv)`` in the test process and
+returns ``(code, stdout, stderr)``, with environment variables and standard input set for
+that one call (see :class:`Cli`). Tests that must see a separate process (isolation, a
+terminal, what gets imported) start ``python -m ukeytool`` themselves.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import pytest
 
@@ -140,6 +146,56 @@ def mint_cached() -> Callable[..., Minted]:
         return cache[key]
 
     return cached
+
+
+# --- the command line, in-process
+
+
+class CliResult(NamedTuple):
+    """What one run of the command line gave; unpacks as ``code, out, err``."""
+
+    code: int
+    out: str
+    err: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Cli:
+    """Runs ``ukeytool ARGV`` in-process through :func:`ukeytool.cli.main`.
+
+    ``cli("list-tokens", "--json")`` returns a :class:`CliResult`. ``env`` sets (or, with
+    None, removes) environment variables and ``stdin`` gives standard input (text, not a
+    terminal), both for that call only; output is read through pytest's ``capsys``.
+    """
+
+    capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch
+
+    def __call__(
+        self,
+        *argv: str,
+        env: Mapping[str, str | None] | None = None,
+        stdin: str | None = None,
+    ) -> CliResult:
+        from ukeytool.cli import main
+
+        with self.monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                if value is None:
+                    patch.delenv(name, raising=False)
+                else:
+                    patch.setenv(name, value)
+            if stdin is not None:
+                patch.setattr("sys.stdin", io.StringIO(stdin))
+            code = main(list(argv))
+        out, err = self.capsys.readouterr()
+        return CliResult(code, out, err)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The command line in-process: ``code, out, err = cli("list-tokens", ...)``."""
+    return Cli(capsys, monkeypatch)
 
 
 # --- the bank token: every status and every broken value on one GBK-labelled token
