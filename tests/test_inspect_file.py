@@ -892,23 +892,6 @@ def test_cli_exit_codes_for_missing_files(
     assert "the following arguments are required: PATH" in capsys.readouterr().err
 
 
-def test_cli_imports_no_pkcs11_module(certs: Certs, tmp_path: Path) -> None:
-    path = tmp_path / "leaf.pem"
-    path.write_bytes(to_pem(certs.leaf.der))
-    code = (
-        "import sys\n"
-        "from ukeytool.cli import main\n"
-        f"assert main(['inspect-file', {str(path)!r}, '--json']) == 0\n"
-        "assert 'pkcs11' not in sys.modules, 'python-pkcs11 was imported'\n"
-        "assert 'ukeytool.pkcs11.backend' not in sys.modules\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, check=False, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["files"][0]["format"] == "pem"
-
-
 def answer_on_a_terminal(
     args: list[str], env: dict[str, str], prompt: bytes, answer: str, until: bytes
 ) -> tuple[int, bytes]:

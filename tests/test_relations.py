@@ -947,18 +947,6 @@ def test_check_masks_findings() -> None:
     assert "110101199001011234" in check_reports([report], show_personal_data=True).output()
 
 
-def test_relations_import_nothing_heavy() -> None:
-    # The text renderer imports the relations module; neither may pull in the parsers.
-    code = (
-        "import sys, ukeytool.judging.relations, ukeytool.rendering.text\n"
-        "import ukeytool.rendering.check\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "heavy = {'pkcs11', 'cryptography', 'asn1crypto'} & loaded\n"
-        "assert not heavy, heavy\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
 @pytest.mark.parametrize("serial", [0x1, 0xABC, 0x1234])
 def test_mint_openssl(serial: int) -> None:
     # odd and even numbers of hex digits: openssl's serial file wants whole octets
