@@ -36,7 +36,7 @@ from typing import Any, NamedTuple, NoReturn
 
 import pytest
 
-from ukeytool.testing.certs import Minted, mint, to_pem
+from ukeytool.testing.certs import Minted, mint, mint_ca, to_pem
 from ukeytool.testing.softhsm import (
     CertObject,
     PrivateKeyObject,
@@ -131,18 +131,20 @@ def softhsm_env(softhsm: SoftHSMStore, monkeypatch: pytest.MonkeyPatch) -> SoftH
 
 @pytest.fixture(scope="session")
 def mint_cached() -> Callable[..., Minted]:
-    """:func:`~ukeytool.testing.certs.mint` remembered for the session, by its arguments.
+    """:func:`~ukeytool.testing.certs.mint` (or another minting function given first, such
+    as :func:`~ukeytool.testing.certs.mint_ca`) remembered for the session, by its
+    arguments.
 
     Key generation (RSA, and SM2 through the openssl command) dominates minting time;
     tests that only need *a* certificate of some shape share one. The result is frozen,
     so sharing is safe; tests that need distinct keys call ``mint`` itself.
     """
-    cache: dict[tuple[tuple[str, Any], ...], Minted] = {}
+    cache: dict[tuple[Any, ...], Minted] = {}
 
-    def cached(**kwargs: Any) -> Minted:
-        key = tuple(sorted(kwargs.items()))
+    def cached(make: Callable[..., Minted] = mint, /, *args: Any, **kwargs: Any) -> Minted:
+        key = (make, args, tuple(sorted(kwargs.items())))
         if key not in cache:
-            cache[key] = mint(**kwargs)
+            cache[key] = make(*args, **kwargs)
         return cache[key]
 
     return cached
@@ -214,22 +216,8 @@ class Bank:
 
 
 def _certs() -> dict[str, Minted]:
-    ca = mint(
-        subject_cn="Demo Root CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
-    sm2_ca = mint(
-        subject_cn="Demo SM2 CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        key="sm2",
-        hash="sm3",
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
+    ca = mint_ca("Demo Root CA", at=FIXED_NOW)
+    sm2_ca = mint_ca("Demo SM2 CA", at=FIXED_NOW, key="sm2")
     return {
         "ca": ca,
         "valid": mint(

@@ -33,6 +33,7 @@ from ukeytool.rendering.json import files_to_dict, report_to_dict
 from ukeytool.rendering.text import render_files_text
 from ukeytool.testing.certs import (
     Minted,
+    mint_ca,
     to_pem,
     to_pkcs7,
     to_pkcs12,
@@ -61,22 +62,8 @@ class Certs:
 
 @pytest.fixture(scope="module")
 def certs(mint_cached: Callable[..., Minted]) -> Certs:
-    ca = mint_cached(
-        subject_cn="File Test CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
-    sm2_ca = mint_cached(
-        subject_cn="File Test SM2 CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        key="sm2",
-        hash="sm3",
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
+    ca = mint_cached(mint_ca, "File Test CA", at=FIXED_NOW)
+    sm2_ca = mint_cached(mint_ca, "File Test SM2 CA", at=FIXED_NOW, key="sm2")
     return Certs(
         ca=ca,
         leaf=mint_cached(
