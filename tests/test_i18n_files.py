@@ -20,7 +20,7 @@ import pytest
 import ukeytool
 from ukeytool.certificates import files as _files
 from ukeytool.cli import ExitCode
-from ukeytool.i18n import _, retranslate, using
+from ukeytool.i18n import _, ngettext, retranslate, using
 from ukeytool.testing.certs import to_pem, to_pkcs7, to_pkcs12
 
 from .conftest import FIXED_NOW, Cli, CliResult
@@ -112,7 +112,10 @@ def test_pem_problems_and_keys_in_chinese(
         key_line = _("{what} at {location}: {belongs}").format(
             what=_("private key ({algorithm})").format(algorithm="SM2"),
             location=key_where,
-            belongs=_("for certificate {numbers}").format(numbers="#2"),
+            # a plural msgid: gettext() finds its forms only from Python 3.11 on
+            belongs=ngettext("for certificate {numbers}", "for certificates {numbers}", 1).format(
+                numbers="#2"
+            ),
         )
     assert f"  {key_line}" in lines
     assert f"  私钥（SM2），位于 PEM 块 3（第 {line_key} 行）：属于证书 #2" in lines
