@@ -60,6 +60,10 @@ system() {
 
 PYTHON=${PYTHON:-python3}
 
+# What tests/test_sdist.py builds the sdist with (pyproject.toml's PEP 639 license needs
+# setuptools 77); tools of the repository, not dependencies of ukeytool or its tests.
+SDIST_TOOLS=(build "setuptools>=77")
+
 venv() {
   local stamp=.venv/.ukeytool-installed
   if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ -x .venv/bin/python ]; then
@@ -83,7 +87,7 @@ venv() {
   fi
   echo "installing ukeytool and its development dependencies into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -q -e '.[test,lint,types,docs]'
+  .venv/bin/python -m pip install -q -e '.[test,lint,types,docs]' "${SDIST_TOOLS[@]}"
   touch "$stamp"
 }
 
@@ -133,7 +137,7 @@ python_venv() {
   fi
   echo "installing ukeytool and its test dependencies into $dir ($python)" >&2
   "$dir/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  "$dir/bin/python" -m pip install -q -e '.[test]'
+  "$dir/bin/python" -m pip install -q -e '.[test]' "${SDIST_TOOLS[@]}"
   touch "$stamp"
 }
 

@@ -378,10 +378,10 @@ def _readable(obj: FakeCertificate | FakeKey, attribute: str, value: bytes | Non
 # --- the real backend's words, so a fake report reads like a real one -----------------
 
 
-def _fill(template: Any, **params: Any) -> Any:
+def _fill(sentence: Any, **params: Any) -> Any:
     # A message template is called with its parameters (ukeytool.i18n.Template); a
     # str template of the old kind is formatted.
-    return template(**params) if callable(template) else template.format(**params)
+    return sentence(**params) if callable(sentence) else sentence.format(**params)
 
 
 _TEMPLATES_BY_FUNCTION = {
@@ -404,8 +404,8 @@ def _token_error(function: str, code: int, slot_id: int) -> TokenError:
 
 
 def _search_stopped(found: int, code: int) -> Problem:
-    template = _real._SEARCH_STOPPED[ck.CKO_CERTIFICATE]
-    message = _fill(template, n=found, detail=_real._explain(code))
+    stopped = _real._SEARCH_STOPPED[ck.CKO_CERTIFICATE]
+    message = _fill(stopped, n=found, detail=_real._explain(code))
     return Problem("C_FindObjects", message, code, ck.ckr_name(code))
 
 
