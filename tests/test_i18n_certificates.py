@@ -190,7 +190,7 @@ def test_certificate_problems_in_the_chinese_listing(odd_env: Odd, cli: Cli) -> 
     assert f"unreadable: {HELLO}" in english
     assert "key: yes (public key object, same CKA_ID and public key)" in english
 
-    code, chinese, _err = cli(*[*listing(odd_env), "--lang", "zh"])
+    code, chinese, _err = cli(*listing(odd_env), "--lang", "zh")
     assert code == ExitCode.OK
     lines = chinese.splitlines()
     problems = chinese_problems()
@@ -223,7 +223,7 @@ def test_certificate_problems_in_the_chinese_listing(odd_env: Odd, cli: Cli) -> 
 @pytest.mark.softhsm
 def test_certificate_problems_and_key_presence_in_the_chinese_json(odd_env: Odd, cli: Cli) -> None:
     def certificates(lang: str) -> dict[str, dict[str, object]]:
-        code, out, _err = cli(*[*listing(odd_env, "--json"), "--lang", lang])
+        code, out, _err = cli(*listing(odd_env, "--json"), "--lang", lang)
         assert code == ExitCode.OK
         doc = json.loads(out)
         assert doc["language"] == lang
@@ -316,7 +316,7 @@ def perfdata(out: str) -> str:
 def test_check_names_translated_in_the_lines_only(odd_env: Odd, cli: Cli) -> None:
     check = ["check", "--module", odd_env.module, "--serial", odd_env.serial, *AT]
     english = cli(*check)[1]
-    chinese = cli(*[*check, "--lang", "zh"])[1]
+    chinese = cli(*check, "--lang", "zh")[1]
     serial = odd_env.serial
     # The names fall back on the serial: the token's label is blank.
     assert f"'pem@serial {serial}'=365;30;7" in perfdata(english)
@@ -339,7 +339,7 @@ def test_check_names_translated_in_the_lines_only(odd_env: Odd, cli: Cli) -> Non
 
     # JSON: the same names in both languages, the reasons in the language.
     docs = {
-        lang: json.loads(cli(*[*check, "--format", "json", "--lang", lang])[1])
+        lang: json.loads(cli(*check, "--format", "json", "--lang", lang)[1])
         for lang in ("en", "zh")
     }
     names = {lang: [c["name"] for c in doc["certificates"]] for lang, doc in docs.items()}
