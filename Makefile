@@ -1,5 +1,6 @@
 # Thin aliases; the work is in scripts/ and in the tools' own configuration.
-# `make demo` and `make test` install whatever is missing first (Debian packages, .venv).
+# `make demo` and `make test` install whatever is missing first (Debian packages, .venv,
+# .venv-3.10 and .venv-3.13).
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,7 +20,7 @@ help:
 	@echo "make pytest  only the tests, once, in .venv;  make lint / types / docs / format / clean"
 
 setup:
-	@scripts/bootstrap.sh all
+	@TEST_PYTHONS="$(TEST_PYTHONS)" scripts/bootstrap.sh all
 
 demo: setup
 	@$(BIN)/python -m ukeytool.testing.demo $(DEMO_DIR)

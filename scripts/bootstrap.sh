@@ -91,10 +91,10 @@ venv() {
   touch "$stamp"
 }
 
-# The oldest and the newest Python ukeytool supports (keep in step with pyproject.toml's
-# requires-python and classifiers, and tox.ini's envlist): `make test` runs the whole suite
-# on both; tox runs the ones between.
-TEST_PYTHONS=(3.10 3.13)
+# The oldest and the newest Python ukeytool supports (the Makefile passes its TEST_PYTHONS;
+# keep them in step with pyproject.toml's requires-python and tox.ini's envlist): `make
+# test` runs the whole suite on both; tox runs the ones between.
+read -r -a TEST_PYTHONS <<<"${TEST_PYTHONS:-3.10 3.13}"
 
 # The interpreter for Python X.Y: $PYTHON_X_Y if set, else the newest pyenv build of X.Y,
 # else pythonX.Y on the PATH (a pyenv shim counts only if it runs).
