@@ -55,7 +55,7 @@ def _setuptools_is_recent() -> bool:
 
 def test_sdist_holds_the_tests_and_their_helpers(tmp_path: Path) -> None:
     if importlib.util.find_spec("build") is None or not _setuptools_is_recent():
-        message = "building the sdist needs build and setuptools>=77 (the test extra has them)"
+        message = "building the sdist needs build and setuptools>=77 (bootstrap.sh, tox add them)"
         if os.environ.get("CI"):
             pytest.fail(f"required under CI: {message}")
         pytest.skip(message)
