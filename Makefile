@@ -1,29 +1,46 @@
 # Thin aliases; the work is in scripts/ and in the tools' own configuration.
-# `make demo` and `make test` install whatever is missing first (Debian packages, .venv).
+# `make demo` and `make test` install whatever is missing first (Debian packages, .venv,
+# .venv-3.10 and .venv-3.13).
 
 VENV := .venv
 BIN := $(VENV)/bin
 SOFTHSM_MODULE ?= $(firstword $(wildcard /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so))
 DEMO_DIR := .demo
 
-.PHONY: help setup demo test pytest lint format types docs clean
+# The oldest and the newest supported Python: `make test` runs the whole suite on each, in
+# .venv-X.Y (made by `scripts/bootstrap.sh pythons`); tox runs the versions between.
+TEST_PYTHONS := 3.10 3.13
+
+.PHONY: help setup demo test pytest pytest-pythons lint format types docs clean
 
 help:
 	@echo "make demo    build a demo SoftHSM token with bank-like certificates and list it"
 	@echo "make test    lint, type-check, build the docs (with doctests) and run the whole test suite"
-	@echo "make pytest  only the tests;  make lint / types / docs / format / clean"
+	@echo "             on Python $(firstword $(TEST_PYTHONS)) and $(lastword $(TEST_PYTHONS))"
+	@echo "make pytest  only the tests, once, in .venv;  make lint / types / docs / format / clean"
 
 setup:
-	@scripts/bootstrap.sh all
+	@TEST_PYTHONS="$(TEST_PYTHONS)" scripts/bootstrap.sh all
 
 demo: setup
 	@$(BIN)/python -m ukeytool.testing.demo $(DEMO_DIR)
 	@SOFTHSM2_CONF=$(CURDIR)/$(DEMO_DIR)/softhsm2.conf $(BIN)/ukeytool list-tokens --module $(SOFTHSM_MODULE) $(ARGS)
 
-test: setup lint types docs pytest
+test: setup lint types docs pytest-pythons
 
 pytest: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# bootstrap.sh has already failed under CI when one of them is missing.
+pytest-pythons: setup
+	@for version in $(TEST_PYTHONS); do \
+	  if [ -x .venv-$$version/bin/pytest ]; then \
+	    echo "== the test suite on Python $$version"; \
+	    .venv-$$version/bin/pytest $(PYTEST_ARGS) || exit 1; \
+	  else \
+	    echo "warning: no .venv-$$version (Python $$version not found): the suite did not run on it" >&2; \
+	  fi; \
+	done
 
 lint: setup
 	$(BIN)/ruff check src tests
@@ -41,4 +58,4 @@ docs: setup
 	$(BIN)/sphinx-build -W --keep-going -q -b doctest docs docs/_build/doctest
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) docs/_build build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(addprefix .venv-,$(TEST_PYTHONS)) $(DEMO_DIR) docs/_build build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

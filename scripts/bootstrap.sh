@@ -2,6 +2,8 @@
 # Install what `make test` and `make demo` need, and nothing that is already there.
 #   scripts/bootstrap.sh system   Debian packages (SoftHSM, OpenSC's spy, p11-kit's trust module...)
 #   scripts/bootstrap.sh venv     .venv with ukeytool installed editable and its dev dependencies
+#   scripts/bootstrap.sh pythons  .venv-3.10 and .venv-3.13: the oldest and the newest Python
+#                                 ukeytool supports, each with ukeytool and the test extra
 # Idempotent and quick the second time: it only checks, unless something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +60,10 @@ system() {
 
 PYTHON=${PYTHON:-python3}
 
+# What tests/test_sdist.py builds the sdist with (pyproject.toml's PEP 639 license needs
+# setuptools 77); tools of the repository, not dependencies of ukeytool or its tests.
+SDIST_TOOLS=(build "setuptools>=77")
+
 venv() {
   local stamp=.venv/.ukeytool-installed
   if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ -x .venv/bin/python ]; then
@@ -81,13 +87,71 @@ venv() {
   fi
   echo "installing ukeytool and its development dependencies into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -q -e '.[test,lint,types,docs]'
+  .venv/bin/python -m pip install -q -e '.[test,lint,types,docs]' "${SDIST_TOOLS[@]}"
   touch "$stamp"
+}
+
+# The oldest and the newest Python ukeytool supports (the Makefile passes its TEST_PYTHONS;
+# keep them in step with pyproject.toml's requires-python and tox.ini's envlist): `make
+# test` runs the whole suite on both; tox runs the ones between.
+read -r -a TEST_PYTHONS <<<"${TEST_PYTHONS:-3.10 3.13}"
+
+# The interpreter for Python X.Y: $PYTHON_X_Y if set, else the newest pyenv build of X.Y,
+# else pythonX.Y on the PATH (a pyenv shim counts only if it runs).
+find_python() {
+  local version=$1 var candidate
+  var="PYTHON_${version/./_}"
+  if [ -n "${!var:-}" ]; then
+    echo "${!var}"
+    return 0
+  fi
+  for candidate in $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$version".*/bin/python"$version" 2>/dev/null | sort -V -r) \
+    "$(command -v "python$version" 2>/dev/null || true)"; do
+    if [ -n "$candidate" ] && "$candidate" -c 'import sys' >/dev/null 2>&1; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# .venv-X.Y: ukeytool (editable) and its test extra, for the suite on that Python.
+python_venv() {
+  local version=$1 dir=.venv-$1 python
+  local stamp=$dir/.ukeytool-installed
+  if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ -x "$dir/bin/python" ]; then
+    return 0
+  fi
+  if ! python=$(find_python "$version"); then
+    local message="Python $version not found (looked for \$PYTHON_${version/./_}, ${PYENV_ROOT:-$HOME/.pyenv}/versions/$version.*, python$version on the PATH); install it (pyenv install $version) or set PYTHON_${version/./_}=/path/to/python$version"
+    if [ -n "${CI:-}" ]; then
+      # CI must prove the suite passes on the oldest and the newest supported Python.
+      echo "required under CI: $message" >&2
+      exit 1
+    fi
+    echo "warning: $message; make test will skip Python $version" >&2
+    return 0
+  fi
+  if [ ! -x "$dir/bin/python" ]; then
+    "$python" -m venv "$dir"
+  fi
+  echo "installing ukeytool and its test dependencies into $dir ($python)" >&2
+  "$dir/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  "$dir/bin/python" -m pip install -q -e '.[test]' "${SDIST_TOOLS[@]}"
+  touch "$stamp"
+}
+
+pythons() {
+  local version
+  for version in "${TEST_PYTHONS[@]}"; do
+    python_venv "$version"
+  done
 }
 
 case "${1:-all}" in
   system) system ;;
   venv) venv ;;
-  all) system; venv ;;
-  *) echo "usage: $0 [system|venv|all]" >&2; exit 2 ;;
+  pythons) pythons ;;
+  all) system; venv; pythons ;;
+  *) echo "usage: $0 [system|venv|pythons|all]" >&2; exit 2 ;;
 esac

@@ -17,20 +17,26 @@ Stores: ``softhsm`` is one store for the whole session, so tokens accumulate in 
 select tokens by the serial :meth:`~ukeytool.testing.softhsm.SoftHSMStore.add_token`
 returns (never by slot index or count). ``fresh_softhsm`` is an empty store for one test,
 for tests that count slots or tokens.
+
+The command line: ``cli`` runs ``ukeytool.cli.main(argv)`` in the test process and
+returns ``(code, stdout, stderr)``, with environment variables and standard input set for
+that one call (see :class:`Cli`). Tests that must see a separate process (isolation, a
+terminal, what gets imported) start ``python -m ukeytool`` themselves.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import pytest
 
-from ukeytool.testing.certs import Minted, mint, to_pem
+from ukeytool.testing.certs import Minted, mint, mint_ca, to_pem
 from ukeytool.testing.softhsm import (
     CertObject,
     PrivateKeyObject,
@@ -125,21 +131,73 @@ def softhsm_env(softhsm: SoftHSMStore, monkeypatch: pytest.MonkeyPatch) -> SoftH
 
 @pytest.fixture(scope="session")
 def mint_cached() -> Callable[..., Minted]:
-    """:func:`~ukeytool.testing.certs.mint` remembered for the session, by its arguments.
+    """:func:`~ukeytool.testing.certs.mint` (or another minting function given first, such
+    as :func:`~ukeytool.testing.certs.mint_ca`) remembered for the session, by its
+    arguments.
 
     Key generation (RSA, and SM2 through the openssl command) dominates minting time;
     tests that only need *a* certificate of some shape share one. The result is frozen,
     so sharing is safe; tests that need distinct keys call ``mint`` itself.
     """
-    cache: dict[tuple[tuple[str, Any], ...], Minted] = {}
+    cache: dict[tuple[Any, ...], Minted] = {}
 
-    def cached(**kwargs: Any) -> Minted:
-        key = tuple(sorted(kwargs.items()))
+    def cached(make: Callable[..., Minted] = mint, /, *args: Any, **kwargs: Any) -> Minted:
+        key = (make, args, tuple(sorted(kwargs.items())))
         if key not in cache:
-            cache[key] = mint(**kwargs)
+            cache[key] = make(*args, **kwargs)
         return cache[key]
 
     return cached
+
+
+# --- the command line, in-process
+
+
+class CliResult(NamedTuple):
+    """What one run of the command line gave; unpacks as ``code, out, err``."""
+
+    code: int
+    out: str
+    err: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Cli:
+    """Runs ``ukeytool ARGV`` in-process through :func:`ukeytool.cli.main`.
+
+    ``cli("list-tokens", "--json")`` returns a :class:`CliResult`. ``env`` sets (or, with
+    None, removes) environment variables and ``stdin`` gives standard input (text, not a
+    terminal), both for that call only; output is read through pytest's ``capsys``.
+    """
+
+    capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch
+
+    def __call__(
+        self,
+        *argv: str,
+        env: Mapping[str, str | None] | None = None,
+        stdin: str | None = None,
+    ) -> CliResult:
+        from ukeytool.cli import main
+
+        with self.monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                if value is None:
+                    patch.delenv(name, raising=False)
+                else:
+                    patch.setenv(name, value)
+            if stdin is not None:
+                patch.setattr("sys.stdin", io.StringIO(stdin))
+            code = main(list(argv))
+        out, err = self.capsys.readouterr()
+        return CliResult(code, out, err)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The command line in-process: ``code, out, err = cli("list-tokens", ...)``."""
+    return Cli(capsys, monkeypatch)
 
 
 # --- the bank token: every status and every broken value on one GBK-labelled token
@@ -158,22 +216,8 @@ class Bank:
 
 
 def _certs() -> dict[str, Minted]:
-    ca = mint(
-        subject_cn="Demo Root CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
-    sm2_ca = mint(
-        subject_cn="Demo SM2 CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        key="sm2",
-        hash="sm3",
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
+    ca = mint_ca("Demo Root CA", at=FIXED_NOW)
+    sm2_ca = mint_ca("Demo SM2 CA", at=FIXED_NOW, key="sm2")
     return {
         "ca": ca,
         "valid": mint(

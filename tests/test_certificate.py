@@ -31,6 +31,7 @@ from ukeytool.testing.certs import (
     UTF8_STRING,
     Minted,
     mint,
+    mint_ca,
     to_pem,
     with_gbk_subject_cn,
     with_key_algorithm,
@@ -71,23 +72,10 @@ class Chains:
 
 @pytest.fixture(scope="module")
 def chains() -> Chains:
-    rsa_ca = mint(
-        subject_cn="Test RSA CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-        organization="China Financial Certification Authority",
+    rsa_ca = mint_ca(
+        "Test RSA CA", at=FIXED_NOW, organization="China Financial Certification Authority"
     )
-    sm2_ca = mint(
-        subject_cn="Test SM2 CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        key="sm2",
-        hash="sm3",
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
+    sm2_ca = mint_ca("Test SM2 CA", at=FIXED_NOW, key="sm2")
     sm2_person: dict[str, Any] = {
         "subject_cn": "051@张三@Z110101199001011234@1",
         "not_before": NOT_BEFORE,

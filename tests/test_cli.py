@@ -176,24 +176,6 @@ def test_user_errors_are_one_line(
     assert "Traceback" not in err
 
 
-def test_version_and_help_do_not_import_heavy_libraries() -> None:
-    code = (
-        "import sys\n"
-        "from ukeytool.cli import main\n"
-        "assert main(['--version']) == 0\n"
-        "assert main(['--help']) == 0\n"
-        "assert main(['list-tokens', '--help']) == 0\n"
-        "heavy = [m for m in ('pkcs11', 'cryptography', 'asn1crypto') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, check=False, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert b"ukeytool 0." in done.stdout
-    assert b"exit codes" in done.stdout
-
-
 def test_module_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list-tokens", "--module", str(tmp_path)]) == ExitCode.MODULE_UNUSABLE
     assert "is a directory" in capsys.readouterr().err

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ukeytool.cli import ExitCode, main
+from ukeytool.cli import ExitCode
 from ukeytool.config import discovery
 from ukeytool.config.discovery import FoundModule
 
-from .conftest import Bank
+from .conftest import Bank, Cli
 
 pytestmark = pytest.mark.softhsm
 
@@ -50,12 +50,6 @@ def registry(module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     return registry
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize(
     ("extra", "state"),
     [
@@ -65,21 +59,17 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         (["--serial", "SERIAL"], 2),  # the bank token: one certificate expired
     ],
 )
-def test_check_exit_codes(
-    module: str, bank: Bank, capsys: pytest.CaptureFixture[str], extra: list[str], state: int
-) -> None:
+def test_check_exit_codes(module: str, bank: Bank, cli: Cli, extra: list[str], state: int) -> None:
     extra = [bank.serial if word == "SERIAL" else word for word in extra]
-    code, out, _ = run(capsys, "check", "--module", module, *AT, *extra)
+    code, out, _ = cli("check", "--module", module, *AT, *extra)
     assert code == state
     first = out.splitlines()[0]
     assert first.startswith(f"UKEYTOOL {['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'][state]} - ")
     assert "|" in first  # performance data: days left per certificate
 
 
-def test_check_json_agrees_with_exit_code(
-    module: str, bank: Bank, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run(capsys, "check", "--module", module, *AT, "--format", "json")
+def test_check_json_agrees_with_exit_code(module: str, bank: Bank, cli: Cli) -> None:
+    code, out, _ = cli("check", "--module", module, *AT, "--format", "json")
     doc = json.loads(out)
     assert code == 2
     assert doc["state_code"] == code
@@ -95,18 +85,15 @@ def test_check_json_agrees_with_exit_code(
         ["check", "--module", "/x.so", "--uri", "pkcs11:token=%zz"],
     ],
 )
-def test_check_trouble_is_unknown(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, *argv)
+def test_check_trouble_is_unknown(argv: list[str], cli: Cli) -> None:
+    code, out, err = cli(*argv)
     assert code == 3
     assert "Traceback" not in out + err
 
 
-def test_prometheus_output_parses(
-    module: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_prometheus_output_parses(module: str, cli: Cli, tmp_path: Path) -> None:
     target = tmp_path / "ukeytool.prom"
-    code, out, _ = run(
-        capsys,
+    code, out, _ = cli(
         "list-tokens",
         "--module",
         module,
@@ -124,11 +111,9 @@ def test_prometheus_output_parses(
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
 
 
-def test_selection_by_uri_label_and_serial(
-    module: str, bank: Bank, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_selection_by_uri_label_and_serial(module: str, bank: Bank, cli: Cli) -> None:
     def tokens(*selection: str) -> list[str]:
-        code, out, err = run(capsys, "list-tokens", "--module", module, *AT, "--json", *selection)
+        code, out, err = cli("list-tokens", "--module", module, *AT, "--json", *selection)
         assert code == 0, err
         doc = json.loads(out)
         return [s["token"]["serial"] for m in doc["modules"] for s in m["slots"] if s["token"]]
@@ -137,25 +122,21 @@ def test_selection_by_uri_label_and_serial(
     assert tokens("--serial", bank.second_serial) == [bank.second_serial]
     assert tokens("--uri", "pkcs11:token=%B9%A4%D0%D0U%B6%DC") == [bank.serial]
     # the UTF-8 spelling of the label is other bytes than the GBK ones on the token
-    code, _, err = run(capsys, "list-tokens", "--module", module, "--uri", "pkcs11:token=工行U盾")
+    code, _, err = cli("list-tokens", "--module", module, "--uri", "pkcs11:token=工行U盾")
     assert code == ExitCode.USAGE
     assert "no token matches" in err
 
 
-def test_bad_uri_is_one_line(module: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "list-tokens", "--module", module, "--uri", "pkcs11:token=%zz")
+def test_bad_uri_is_one_line(module: str, cli: Cli) -> None:
+    code, out, err = cli("list-tokens", "--module", module, "--uri", "pkcs11:token=%zz")
     assert code == ExitCode.USAGE
     assert out == ""
     assert len(err.splitlines()) == 1
 
 
-def test_several_modules_one_missing(
-    module: str, bank: Bank, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_several_modules_one_missing(module: str, bank: Bank, cli: Cli, tmp_path: Path) -> None:
     missing = str(tmp_path / "libgone.so")
-    code, out, _ = run(
-        capsys, "list-tokens", "--module", missing, "--module", module, *AT, "--json"
-    )
+    code, out, _ = cli("list-tokens", "--module", missing, "--module", module, *AT, "--json")
     assert code == ExitCode.INCOMPLETE
     doc = json.loads(out)
     assert [f["kind"] for f in doc["failed_modules"]] == ["ModuleNotFound"]
@@ -163,20 +144,18 @@ def test_several_modules_one_missing(
     assert doc["complete"] is False
 
 
-def test_only_failing_modules(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = run(
-        capsys, "list-tokens", "--module", str(tmp_path / "a.so"), "--module", str(tmp_path)
+def test_only_failing_modules(cli: Cli, tmp_path: Path) -> None:
+    code, out, err = cli(
+        "list-tokens", "--module", str(tmp_path / "a.so"), "--module", str(tmp_path)
     )
     assert code == ExitCode.MODULE_UNUSABLE
     assert out == ""
     assert len(err.splitlines()) == 2
 
 
-def test_discovery_is_used_and_said(
-    module: str, registry: Path, bank: Bank, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_discovery_is_used_and_said(module: str, registry: Path, bank: Bank, cli: Cli) -> None:
     # No --module, no PKCS11_MODULE: the test's p11-kit registry lists SoftHSM.
-    code, out, err = run(capsys, "list-tokens", *AT, "--json")
+    code, out, err = cli("list-tokens", *AT, "--json")
     assert code == 0, err
     source = f"p11-kit:{registry / 'softhsm2.module'}"
     assert err == (f"ukeytool: no module given; using 1 found by discovery: {module} ({source})\n")
@@ -186,31 +165,29 @@ def test_discovery_is_used_and_said(
     assert bank.serial in serials
 
 
-def test_nothing_discovered(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_nothing_discovered(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     # An empty machine cannot be made here without hiding the real registry.
     monkeypatch.delenv("PKCS11_MODULE", raising=False)
     monkeypatch.setattr("ukeytool.config.discovery.discover", lambda **_: [])
-    code, out, err = run(capsys, "list-tokens")
+    code, out, err = cli("list-tokens")
     assert code == ExitCode.USAGE
     assert out == ""
     assert len(err.splitlines()) == 1
     assert "--module" in err
 
 
-def test_list_modules(module: str, registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "list-modules", "--json")
+def test_list_modules(module: str, registry: Path, cli: Cli) -> None:
+    code, out, _ = cli("list-modules", "--json")
     assert code == 0
     found = json.loads(out)["modules"]
     assert [(m["path"], m["usable"]) for m in found] == [(module, True)]
-    code, out, _ = run(capsys, "list-modules", "--module", "/nonexistent/x.so")
+    code, out, _ = cli("list-modules", "--module", "/nonexistent/x.so")
     assert code == 0
     assert "/nonexistent/x.so  [not used: problem]  from option" in out
 
 
-def test_trace_shows_every_call(module: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "list-tokens", "--module", module, *AT, "--trace")
+def test_trace_shows_every_call(module: str, cli: Cli) -> None:
+    code, _, err = cli("list-tokens", "--module", module, *AT, "--trace")
     assert code == 0
     lines = [line for line in err.splitlines() if line.startswith("ukeytool trace: ")]
     names = {line.split()[2].split("(")[0] for line in lines}

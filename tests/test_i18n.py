@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -347,17 +346,6 @@ def test_normalize_and_set_language() -> None:
     assert get_language() == "en"
     with pytest.raises(UsageError, match="unknown language 'fr'; ukeytool speaks en, zh"):
         set_language("fr")
-
-
-def test_import_stays_light() -> None:
-    code = (
-        "import sys, ukeytool\n"
-        "loaded = [m for m in ('gettext', 'ukeytool.i18n.catalogue', 'ukeytool.judging.renewal') "
-        "if m in sys.modules]\n"
-        "print(loaded)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
 
 
 # --- Chinese output lines up ----------------------------------------------------------

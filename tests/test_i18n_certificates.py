@@ -45,7 +45,7 @@ from ukeytool.testing.softhsm import (
     TokenSpec,
 )
 
-from .conftest import FIXED_NOW, Bank
+from .conftest import FIXED_NOW, Bank, Cli
 from .factories import make_module_info, make_slot_info, make_token_info
 
 SOURCE = Path(ukeytool.__file__).parent
@@ -105,12 +105,6 @@ def odd_env(odd: Odd, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Odd:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
     return odd
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def listing(odd: Odd, *extra: str) -> list[str]:
@@ -177,10 +171,8 @@ MISMATCH = (
 
 
 @pytest.mark.softhsm
-def test_certificate_problems_in_the_chinese_listing(
-    odd_env: Odd, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, english, _err = run(listing(odd_env), capsys)
+def test_certificate_problems_in_the_chinese_listing(odd_env: Odd, cli: Cli) -> None:
+    code, english, _err = cli(*listing(odd_env))
     assert code == ExitCode.OK
     lines = english.splitlines()
     for line in (
@@ -195,7 +187,7 @@ def test_certificate_problems_in_the_chinese_listing(
     assert f"unreadable: {HELLO}" in english
     assert "key: yes (public key object, same CKA_ID and public key)" in english
 
-    code, chinese, _err = run([*listing(odd_env), "--lang", "zh"], capsys)
+    code, chinese, _err = cli(*listing(odd_env), "--lang", "zh")
     assert code == ExitCode.OK
     lines = chinese.splitlines()
     problems = chinese_problems()
@@ -226,11 +218,9 @@ def test_certificate_problems_in_the_chinese_listing(
 
 
 @pytest.mark.softhsm
-def test_certificate_problems_and_key_presence_in_the_chinese_json(
-    odd_env: Odd, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_certificate_problems_and_key_presence_in_the_chinese_json(odd_env: Odd, cli: Cli) -> None:
     def certificates(lang: str) -> dict[str, dict[str, object]]:
-        code, out, _err = run([*listing(odd_env, "--json"), "--lang", lang], capsys)
+        code, out, _err = cli(*listing(odd_env, "--json"), "--lang", lang)
         assert code == ExitCode.OK
         doc = json.loads(out)
         assert doc["language"] == lang
@@ -320,12 +310,10 @@ def perfdata(out: str) -> str:
 
 
 @pytest.mark.softhsm
-def test_check_names_translated_in_the_lines_only(
-    odd_env: Odd, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_names_translated_in_the_lines_only(odd_env: Odd, cli: Cli) -> None:
     check = ["check", "--module", odd_env.module, "--serial", odd_env.serial, *AT]
-    english = run(check, capsys)[1]
-    chinese = run([*check, "--lang", "zh"], capsys)[1]
+    english = cli(*check)[1]
+    chinese = cli(*check, "--lang", "zh")[1]
     serial = odd_env.serial
     # The names fall back on the serial: the token's label is blank.
     assert f"'pem@serial {serial}'=365;30;7" in perfdata(english)
@@ -348,7 +336,7 @@ def test_check_names_translated_in_the_lines_only(
 
     # JSON: the same names in both languages, the reasons in the language.
     docs = {
-        lang: json.loads(run([*check, "--format", "json", "--lang", lang], capsys)[1])
+        lang: json.loads(cli(*check, "--format", "json", "--lang", lang)[1])
         for lang in ("en", "zh")
     }
     names = {lang: [c["name"] for c in doc["certificates"]] for lang, doc in docs.items()}
@@ -429,6 +417,7 @@ def test_bad_uri_errors_in_chinese(  # noqa: PLR0917 - the parameters and three 
     english: str,
     chinese: str,
     capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -438,7 +427,7 @@ def test_bad_uri_errors_in_chinese(  # noqa: PLR0917 - the parameters and three 
     monkeypatch.setenv("LANG", "C.UTF-8")
     # The URI is refused before any module is loaded: no module is needed.
     args = ["list-tokens", "--module", str(tmp_path / "none.so"), "--uri", uri]
-    assert run(args, capsys)[1:] == ("", f"ukeytool: error: {english}\n")
+    assert cli(*args)[1:] == ("", f"ukeytool: error: {english}\n")
     assert main([*args, "--lang", "zh"]) == ExitCode.USAGE
     assert capsys.readouterr().err == f"ukeytool：错误：{chinese}\n"
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")

@@ -19,12 +19,12 @@ import pytest
 
 import ukeytool
 from ukeytool.certificates import files as _files
-from ukeytool.cli import ExitCode, main
-from ukeytool.i18n import _, using
+from ukeytool.cli import ExitCode
+from ukeytool.i18n import _, ngettext, using
 from ukeytool.i18n.message import Message
 from ukeytool.testing.certs import to_pem, to_pkcs7, to_pkcs12
 
-from .conftest import FIXED_NOW
+from .conftest import FIXED_NOW, Cli, CliResult
 from .test_inspect_file import (
     AT,
     ENV,
@@ -50,10 +50,8 @@ def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANG", "C.UTF-8")
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["inspect-file", *args, *AT])
-    out, err = capsys.readouterr()
-    return code, out, err
+def run(cli: Cli, *args: str) -> CliResult:
+    return cli("inspect-file", *args, *AT)
 
 
 def zh(template: str, **values: object) -> str:
@@ -86,7 +84,7 @@ def pem_bundle(certs: Certs, tmp_path: Path) -> tuple[Path, int, int]:  # noqa: 
 def test_pem_problems_and_keys_in_chinese(
     certs: Certs,  # noqa: F811
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     bundle, line_broken, line_key = pem_bundle(certs, tmp_path)
     good = to_pem(certs.leaf.der)
@@ -95,7 +93,7 @@ def test_pem_problems_and_keys_in_chinese(
     only_key = tmp_path / "key.pem"
     only_key.write_bytes(key_pem(certs.leaf))
 
-    code, out, err = run(capsys, str(bundle), str(cut), str(only_key), "--lang", "zh", *NEVER)
+    code, out, err = run(cli, str(bundle), str(cut), str(only_key), "--lang", "zh", *NEVER)
 
     assert (code, err) == (ExitCode.INCOMPLETE, "")
     lines = out.splitlines()
@@ -115,7 +113,10 @@ def test_pem_problems_and_keys_in_chinese(
         key_line = _("{what} at {location}: {belongs}").format(
             what=_("private key ({algorithm})").format(algorithm="SM2"),
             location=key_where,
-            belongs=_("for certificate {numbers}").format(numbers="#2"),
+            # a plural msgid: gettext() finds its forms only from Python 3.11 on
+            belongs=ngettext("for certificate {numbers}", "for certificates {numbers}", 1).format(
+                numbers="#2"
+            ),
         )
     assert f"  {key_line}" in lines
     assert f"  私钥（SM2），位于 PEM 块 3（第 {line_key} 行）：属于证书 #2" in lines
@@ -128,7 +129,7 @@ def test_pem_problems_and_keys_in_chinese(
 def test_der_pkcs7_and_not_certificate_files_in_chinese(
     certs: Certs,  # noqa: F811
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     tail = tmp_path / "tail.der"
     tail.write_bytes(certs.leaf.der + b"garbage")
@@ -142,7 +143,7 @@ def test_der_pkcs7_and_not_certificate_files_in_chinese(
     key.write_bytes(certs.leaf.key_pkcs8_der)
 
     code, out, _err = run(
-        capsys, *(str(p) for p in (tail, empty, noise, no_certs, key)), "--lang", "zh", *NEVER
+        cli, *(str(p) for p in (tail, empty, noise, no_certs, key)), "--lang", "zh", *NEVER
     )
 
     assert code == ExitCode.INCOMPLETE
@@ -180,7 +181,7 @@ def test_der_pkcs7_and_not_certificate_files_in_chinese(
 def test_pkcs12_passwords_in_chinese(
     certs: Certs,  # noqa: F811
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "soft.p12"
@@ -188,7 +189,7 @@ def test_pkcs12_passwords_in_chinese(
     key_where = zh("PKCS#12 content {content}, bag {number}", content=2, number=1)
     assert key_where == "PKCS#12 内容 2，包 1"
 
-    code, out, err = run(capsys, str(path), "--lang", "zh", *NEVER)  # stdin: no terminal
+    code, out, err = run(cli, str(path), "--lang", "zh", *NEVER)  # stdin: no terminal
 
     assert code == ExitCode.INCOMPLETE
     needed = zh("a password is needed: the PKCS#12 file does not open without one")
@@ -204,7 +205,7 @@ def test_pkcs12_passwords_in_chinese(
     assert f"  私钥，位于 {key_where}：此文件中读出的证书都与它不匹配" in out.splitlines()
 
     monkeypatch.setenv(ENV, "guess")
-    code, out, err = run(capsys, str(path), "--lang", "zh", *NEVER)
+    code, out, err = run(cli, str(path), "--lang", "zh", *NEVER)
 
     assert (code, err) == (ExitCode.INCOMPLETE, "")
     wrong = zh("wrong password: the PKCS#12 file does not open with the password given")
@@ -214,11 +215,11 @@ def test_pkcs12_passwords_in_chinese(
 
 
 def test_error_lines_when_no_file_opens_in_chinese(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = tmp_path / "missing.pem"
 
-    code, out, err = run(capsys, str(missing), str(tmp_path), "--lang", "zh")
+    code, out, err = run(cli, str(missing), str(tmp_path), "--lang", "zh")
 
     assert (code, out) == (ExitCode.USAGE, "")
     with using("zh"):
@@ -238,7 +239,7 @@ def test_error_lines_when_no_file_opens_in_chinese(
 
     # The locale alone: LANG=zh_CN.UTF-8.
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
-    code, out, err = run(capsys, str(missing))
+    code, out, err = run(cli, str(missing))
     assert (code, out) == (ExitCode.USAGE, "")
     assert err == expected[0] + "\n"
 
@@ -249,7 +250,7 @@ def test_error_lines_when_no_file_opens_in_chinese(
 def test_json_sentences_in_chinese_keys_and_locations_in_english(
     certs: Certs,  # noqa: F811
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     pem = tmp_path / "a.pem"
     first = to_pem(certs.leaf.der)
@@ -258,7 +259,7 @@ def test_json_sentences_in_chinese_keys_and_locations_in_english(
     p12.write_bytes(to_pkcs12(certs.sm2, password=PASSWORD, name="sm2"))
     missing = tmp_path / "missing.pem"
 
-    code, out, _err = run(capsys, str(pem), str(p12), str(missing), "--json", "--lang", "zh")
+    code, out, _err = run(cli, str(pem), str(p12), str(missing), "--json", "--lang", "zh")
 
     assert code == ExitCode.INCOMPLETE
     document = json.loads(out)
@@ -297,16 +298,16 @@ def test_json_sentences_in_chinese_keys_and_locations_in_english(
 def test_json_key_reason_names_the_place_in_chinese(
     certs: Certs,  # noqa: F811
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "soft.p12"
     path.write_bytes(to_pkcs12(certs.leaf, password=PASSWORD))
     monkeypatch.setenv(ENV, PASSWORD)
 
-    _code, out, _err = run(capsys, str(path), "--json", "--lang", "zh")
+    _code, out, _err = run(cli, str(path), "--json", "--lang", "zh")
     presence = json.loads(out)["files"][0]["certificates"][0]["key_on_token"]
-    _code, english, _err = run(capsys, str(path), "--json")
+    _code, english, _err = run(cli, str(path), "--json")
     english_presence = json.loads(english)["files"][0]["certificates"][0]["key_on_token"]
 
     place = zh("PKCS#12 content {content}, bag {number}", content=2, number=1)
@@ -324,7 +325,7 @@ def test_json_key_reason_names_the_place_in_chinese(
 def test_english_unchanged(
     certs: Certs,  # noqa: F811
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bundle, line_broken, line_key = pem_bundle(certs, tmp_path)
@@ -335,7 +336,7 @@ def test_english_unchanged(
     missing = tmp_path / "missing.pem"
     paths = [str(p) for p in (bundle, tail, p12, missing)]
 
-    code, out, err = run(capsys, *paths, *NEVER)
+    code, out, err = run(cli, *paths, *NEVER)
 
     assert code == ExitCode.INCOMPLETE
     lines = out.splitlines()
@@ -356,10 +357,10 @@ def test_english_unchanged(
         "UKEYTOOL_PKCS12_PASSWORD, or run ukeytool on a terminal to be asked for them\n"
     )
     # --lang en and an English locale say exactly the same.
-    assert run(capsys, *paths, *NEVER, "--lang", "en") == (code, out, err)
+    assert run(cli, *paths, *NEVER, "--lang", "en") == (code, out, err)
     monkeypatch.setenv("LANG", "en_US.UTF-8")
-    assert run(capsys, *paths, *NEVER) == (code, out, err)
-    assert run(capsys, str(missing)) == (
+    assert run(cli, *paths, *NEVER) == (code, out, err)
+    assert run(cli, str(missing)) == (
         ExitCode.USAGE,
         "",
         f"ukeytool: error: file not found: {missing} does not exist\n",
@@ -565,7 +566,7 @@ def test_every_message_over_the_corpus_is_translated(
 def test_nested_pkcs12_locations_wholly_in_chinese(
     certs: Certs,  # noqa: F811
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     path = tmp_path / "nested.p12"
     path.write_bytes(bag_of_bags(certs.leaf.der, certs.leaf.key_pkcs8_der))
@@ -589,16 +590,16 @@ def test_nested_pkcs12_locations_wholly_in_chinese(
     assert key.location.render("zh") == chinese_where
 
     # The text listing: the key's place wholly in Chinese; in English as before.
-    code, out, err = run(capsys, str(path), "--lang", "zh", *NEVER)
+    code, out, err = run(cli, str(path), "--lang", "zh", *NEVER)
     assert (code, err) == (ExitCode.OK, "")
     assert f"  私钥（RSA），位于 {chinese_where}：属于证书 #1" in out.splitlines()
     assert not LOCATION_WORDS.search(out)
-    code, out, err = run(capsys, str(path), *NEVER)
+    code, out, err = run(cli, str(path), *NEVER)
     assert (code, err) == (ExitCode.OK, "")
     assert f"  private key (RSA) at {where}: for certificate #1" in out.splitlines()
 
     # JSON: the sentence in Chinese, holding the place in Chinese; locations in English.
-    _code, out, _err = run(capsys, str(path), "--json", "--lang", "zh")
+    _code, out, _err = run(cli, str(path), "--json", "--lang", "zh")
     document = json.loads(out)
     schema_validator().validate(document)
     [file] = document["files"]
@@ -606,7 +607,7 @@ def test_nested_pkcs12_locations_wholly_in_chinese(
     assert reason == f"其私钥在此文件中（{chinese_where}）"
     assert file["certificates"][0]["location"] == "PKCS#12 content 1, bag 1, inner bag 1"
     assert file["private_keys"][0]["location"] == where
-    _code, out, _err = run(capsys, str(path), "--json")
+    _code, out, _err = run(cli, str(path), "--json")
     [file] = json.loads(out)["files"]
     assert file["certificates"][0]["key_on_token"]["reason"] == (
         f"its private key is in the file ({where})"

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from ukeytool import cli
+from ukeytool import cli as cli_module
 from ukeytool.cli import ARGPARSE_MESSAGES, ARGPARSE_PLURALS, ExitCode, list_modules, main
 from ukeytool.cli.argparse_i18n import argparse_speaks
 from ukeytool.cli.layout import wrap_wide
 from ukeytool.i18n import _, translations, using
 
-SRC = Path(cli.__file__).resolve().parents[2]
+from .conftest import Cli
+
+SRC = Path(cli_module.__file__).resolve().parents[2]
 COMMANDS = ["list-tokens", "check", "list-modules", "inspect-file"]
 
 
@@ -39,9 +41,9 @@ def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def help_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    assert main(list(argv)) == 0
-    out, err = capsys.readouterr()
+def help_of(cli: Cli, *argv: str) -> str:
+    code, out, err = cli(*argv)
+    assert code == 0
     assert err == ""
     return out
 
@@ -78,10 +80,10 @@ SAMPLES = {
 
 @pytest.mark.parametrize("command", list(SAMPLES))
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_help_in_chinese(command: str, where: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_in_chinese(command: str, where: str, cli: Cli) -> None:
     words = [command] if command else []
     argv = ["--lang", "zh", *words] if where == "before" else [*words, "--lang", "zh"]
-    text = help_of(capsys, *argv, "--help")
+    text = help_of(cli, *argv, "--help")
     lines = text.splitlines()
     prog = " ".join(["ukeytool", *words])
     assert lines[0].startswith(f"用法：{prog} [-h]")
@@ -99,8 +101,8 @@ def test_help_in_chinese(command: str, where: str, capsys: pytest.CaptureFixture
         assert line.strip()[:1] not in set("，。；：、）"), line
 
 
-def test_help_texts_come_from_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
-    text = help_of(capsys, "list-tokens", "--help", "--lang", "zh")
+def test_help_texts_come_from_the_catalogue(cli: Cli) -> None:
+    text = help_of(cli, "list-tokens", "--help", "--lang", "zh")
     joined = "".join(text.split())  # as wrapped: compare without the line breaks
     expected = [
         zh(
@@ -130,8 +132,8 @@ def test_help_texts_come_from_the_catalogue(capsys: pytest.CaptureFixture[str]) 
     assert "--renewal-policies FILE" in text
 
 
-def test_chinese_usage_lines_up_under_the_wide_prefix(capsys: pytest.CaptureFixture[str]) -> None:
-    lines = help_of(capsys, "--lang", "zh", "check", "--help").splitlines()
+def test_chinese_usage_lines_up_under_the_wide_prefix(cli: Cli) -> None:
+    lines = help_of(cli, "--lang", "zh", "check", "--help").splitlines()
     first, *rest = lines[: lines.index("")]
     assert len(rest) >= 2  # the usage is long enough to wrap
     column = width("用法：ukeytool check ")
@@ -141,10 +143,8 @@ def test_chinese_usage_lines_up_under_the_wide_prefix(capsys: pytest.CaptureFixt
         assert width(line) <= 78
 
 
-def test_english_help_is_unchanged(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    top = help_of(capsys, "--help").splitlines()
+def test_english_help_is_unchanged(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    top = help_of(cli, "--help").splitlines()
     assert top[0] == "usage: ukeytool [-h] [--version] [--lang {en,zh}] COMMAND ..."
     assert "options:" in top
     assert "  -h, --help      show this help message and exit" in top
@@ -152,7 +152,7 @@ def test_english_help_is_unchanged(
     assert "exit codes (list-tokens, list-modules):" in top
     assert "  0  everything was read" in top
     assert "130  interrupted" in top
-    listing = help_of(capsys, "list-tokens", "--help").splitlines()
+    listing = help_of(cli, "list-tokens", "--help").splitlines()
     assert (
         listing[0] == "usage: ukeytool list-tokens [-h] [--module PATH] [--warn-days N] [--at WHEN]"
     )
@@ -164,21 +164,21 @@ def test_english_help_is_unchanged(
         "selecting tokens (a URI matches the raw bytes; a label or serial the text as shown):"
         in listing
     )
-    check = help_of(capsys, "check", "--help").splitlines()
+    check = help_of(cli, "check", "--help").splitlines()
     assert "  --crit-days N         CRITICAL when a certificate expires within N days" in check
     assert "exit codes, as a Nagios/Icinga plugin:" in check
-    files = help_of(capsys, "inspect-file", "--help").splitlines()
+    files = help_of(cli, "inspect-file", "--help").splitlines()
     assert "positional arguments:" in files
     assert "  PATH                  a certificate file" in files
     # --lang en under a Chinese locale gives the same English, byte for byte
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
-    assert help_of(capsys, "list-tokens", "--help", "--lang", "en").splitlines() == listing
+    assert help_of(cli, "list-tokens", "--help", "--lang", "en").splitlines() == listing
 
 
-def test_the_last_lang_wins(capsys: pytest.CaptureFixture[str]) -> None:
-    english = help_of(capsys, "--lang", "zh", "list-tokens", "--lang", "en", "--help")
+def test_the_last_lang_wins(cli: Cli) -> None:
+    english = help_of(cli, "--lang", "zh", "list-tokens", "--lang", "en", "--help")
     assert english.startswith("usage: ukeytool list-tokens")
-    chinese = help_of(capsys, "--lang=en", "list-tokens", "--lang=zh", "--help")
+    chinese = help_of(cli, "--lang=en", "list-tokens", "--lang=zh", "--help")
     assert chinese.startswith("用法：ukeytool list-tokens")
 
 
@@ -223,9 +223,9 @@ def test_help_follows_the_locale_and_stays_light() -> None:
 # --- usage errors -----------------------------------------------------------------
 
 
-def error_of(capsys: pytest.CaptureFixture[str], code: int, *argv: str) -> str:
-    assert main(list(argv)) == code
-    out, err = capsys.readouterr()
+def error_of(cli: Cli, code: int, *argv: str) -> str:
+    got, out, err = cli(*argv)
+    assert got == code
     assert out == ""
     assert err.count("\n") == 1, err
     return err
@@ -279,15 +279,13 @@ def error_of(capsys: pytest.CaptureFixture[str], code: int, *argv: str) -> str:
         ),
     ],
 )
-def test_usage_errors_in_chinese(
-    argv: list[str], code: int, expected: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert error_of(capsys, code, *argv) == expected
+def test_usage_errors_in_chinese(argv: list[str], code: int, expected: str, cli: Cli) -> None:
+    assert error_of(cli, code, *argv) == expected
 
 
 @pytest.mark.parametrize(("command", "code"), [("list-tokens", 2), ("check", 3)])
-def test_bad_at_in_chinese(command: str, code: int, capsys: pytest.CaptureFixture[str]) -> None:
-    err = error_of(capsys, code, command, "--at", "yesterday", "--lang", "zh")
+def test_bad_at_in_chinese(command: str, code: int, cli: Cli) -> None:
+    err = error_of(cli, code, command, "--at", "yesterday", "--lang", "zh")
     with using("zh"):
         reason = _(
             "{value} is not an ISO 8601 date or moment, e.g. 2027-06-30 or "
@@ -298,32 +296,32 @@ def test_bad_at_in_chinese(command: str, code: int, capsys: pytest.CaptureFixtur
 
 
 def test_bad_lang_is_reported_in_the_locale_language(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    english = error_of(capsys, 2, "list-tokens", "--lang", "fr")
+    english = error_of(cli, 2, "list-tokens", "--lang", "fr")
     assert english.startswith("ukeytool list-tokens: error: argument --lang: invalid choice: 'fr'")
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
-    chinese = error_of(capsys, 2, "list-tokens", "--lang", "fr")
+    chinese = error_of(cli, 2, "list-tokens", "--lang", "fr")
     assert chinese.startswith("ukeytool list-tokens：错误：参数 --lang：无效的选择：'fr'（可选：")
     assert chinese.endswith("）（参见 --help）\n")
     # A valid --lang before the bad one does not count: the last one decides.
-    assert error_of(capsys, 3, "--lang", "en", "check", "--lang=fr").startswith(
+    assert error_of(cli, 3, "--lang", "en", "check", "--lang=fr").startswith(
         "ukeytool check：错误：参数 --lang：无效的选择：'fr'"
     )
-    assert error_of(capsys, 2, "--lang", "en", "nosuch").startswith(
+    assert error_of(cli, 2, "--lang", "en", "nosuch").startswith(
         "ukeytool: error: argument COMMAND: invalid choice: 'nosuch'"
     )
 
 
-def test_english_usage_errors_are_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
-    assert error_of(capsys, 2, "list-tokens", "--bogus") == (
+def test_english_usage_errors_are_unchanged(cli: Cli) -> None:
+    assert error_of(cli, 2, "list-tokens", "--bogus") == (
         "ukeytool: error: unrecognized arguments: --bogus (see --help)\n"
     )
-    assert error_of(capsys, 3, "check", "--at", "soon") == (
+    assert error_of(cli, 3, "check", "--at", "soon") == (
         "ukeytool check: error: argument --at: 'soon' is not an ISO 8601 date or moment, "
         "e.g. 2027-06-30 or 2027-06-30T12:00:00+08:00 (see --help)\n"
     )
-    assert error_of(capsys, 2, "inspect-file") == (
+    assert error_of(cli, 2, "inspect-file") == (
         "ukeytool inspect-file: error: the following arguments are required: PATH (see --help)\n"
     )
 
@@ -331,14 +329,16 @@ def test_english_usage_errors_are_unchanged(capsys: pytest.CaptureFixture[str]) 
 # --- errors the CLI makes ---------------------------------------------------------
 
 
-def test_cli_usage_errors_in_chinese(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_cli_usage_errors_in_chinese(
+    capsys: pytest.CaptureFixture[str], cli: Cli, tmp_path: Path
+) -> None:
     missing = str(tmp_path / "libnothere.so")
     argv = ["list-tokens", "--module", missing, "--no-isolation", "--timeout", "5"]
-    assert error_of(capsys, 2, *argv, "--lang", "zh") == (
+    assert error_of(cli, 2, *argv, "--lang", "zh") == (
         "ukeytool：错误：--timeout 需要隔离运行：ukeytool 自身进程内的模块无法被终止；"
         "请去掉 --no-isolation 或 --timeout\n"
     )
-    assert error_of(capsys, 2, *argv).startswith("ukeytool: error: --timeout needs isolation: ")
+    assert error_of(cli, 2, *argv).startswith("ukeytool: error: --timeout needs isolation: ")
 
     assert main(["check", "--module", missing, "--crit-days", "40", "--lang", "zh"]) == 3
     assert (
@@ -359,19 +359,17 @@ def test_cli_usage_errors_in_chinese(capsys: pytest.CaptureFixture[str], tmp_pat
     assert capsys.readouterr().out == f"UKEYTOOL UNKNOWN - cannot write {target}: {reason}\n"
 
 
-def test_internal_error_in_chinese(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_internal_error_in_chinese(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     # A bug cannot be produced on purpose: stand one in for the command.
     def broken(_args: argparse.Namespace) -> int:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(list_modules, "run", broken)
-    assert error_of(capsys, ExitCode.INTERNAL, "list-modules", "--lang", "zh") == (
+    assert error_of(cli, ExitCode.INTERNAL, "list-modules", "--lang", "zh") == (
         "ukeytool：错误：内部错误：RuntimeError：boom（这是 ukeytool 的缺陷；"
         "请设置 UKEYTOOL_DEBUG=1 重新运行，并报告回溯信息）\n"
     )
-    assert error_of(capsys, ExitCode.INTERNAL, "list-modules") == (
+    assert error_of(cli, ExitCode.INTERNAL, "list-modules") == (
         "ukeytool: error: internal error: RuntimeError: boom (this is a bug in ukeytool; "
         "run again with UKEYTOOL_DEBUG=1 and report the traceback)\n"
     )

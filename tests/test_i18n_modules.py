@@ -32,7 +32,7 @@ from ukeytool.pkcs11.isolate import EXITED, KILLED, TIMED_OUT
 from ukeytool.pkcs11.loading import MISSING_DEPENDENCY, _python_elf, check_module_file
 from ukeytool.pkcs11.login import Login, Pin, refusal, state_refusal
 
-from .conftest import Bank
+from .conftest import Bank, Cli
 from .factories import make_token_info
 from .shim_module import AT, run_ukeytool, shim_env
 from .test_module_loading import _elf_header, build_so, needs_cc
@@ -154,16 +154,13 @@ def quiet_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LANG", "C.UTF-8")
 
 
-def error_lines(
-    capsys: pytest.CaptureFixture[str], module: Path | str, *extra: str
-) -> tuple[int, str, str]:
+def error_lines(run: Cli, module: Path | str, *extra: str) -> tuple[int, str, str]:
     """(exit code, English error line, Chinese error line) of list-tokens on ``module``."""
-    code = main(["list-tokens", "--module", str(module), *extra])
-    english = capsys.readouterr()
+    english = run("list-tokens", "--module", str(module), *extra)
     assert english.out == ""
-    code_zh = main(["list-tokens", "--module", str(module), "--lang", "zh", *extra])
-    chinese = capsys.readouterr()
+    chinese = run("list-tokens", "--module", str(module), "--lang", "zh", *extra)
     assert chinese.out == ""
+    code, code_zh = english.code, chinese.code
     assert code_zh == code
     assert english.err.count("\n") == chinese.err.count("\n") == 1
     return code, english.err, chinese.err
@@ -171,10 +168,10 @@ def error_lines(
 
 @pytest.mark.usefixtures("quiet_env")
 def test_module_file_mistakes_in_chinese(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = tmp_path / "libnothere.so"
-    code, en, cn = error_lines(capsys, missing)
+    code, en, cn = error_lines(cli, missing)
     assert code == ExitCode.MODULE_UNUSABLE
     assert en == (
         f"{ERROR}module not found: {missing} does not exist; check the path of the "
@@ -186,7 +183,7 @@ def test_module_file_mistakes_in_chinese(
 
     text = tmp_path / "module.so"
     text.write_text("#!/bin/sh\necho hello\n")
-    code, en, cn = error_lines(capsys, text)
+    code, en, cn = error_lines(cli, text)
     assert code == ExitCode.MODULE_UNUSABLE
     assert en == (
         f"{ERROR}{text} is not a shared library (no ELF header); give the path of the "
@@ -196,14 +193,14 @@ def test_module_file_mistakes_in_chinese(
         f"{ERROR_ZH}{text} 不是共享库（没有 ELF 文件头）；请给出厂商 PKCS#11 .so 文件的路径\n"
     )
 
-    code, en, cn = error_lines(capsys, tmp_path)
+    code, en, cn = error_lines(cli, tmp_path)
     assert code == ExitCode.MODULE_UNUSABLE
     assert en == f"{ERROR}{tmp_path} is a directory; give the path of the module file inside it\n"
     assert cn == f"{ERROR_ZH}{tmp_path} 是一个目录；请给出其中模块文件的路径\n"
 
     program = tmp_path / "prog"
     program.write_bytes(_elf_header(64, 0x3E, e_type=2))
-    code, en, cn = error_lines(capsys, program)
+    code, en, cn = error_lines(cli, program)
     assert code == ExitCode.MODULE_UNUSABLE
     assert en == f"{ERROR}{program} is an ELF executable, not a shared library\n"
     assert cn == f"{ERROR_ZH}{program} 是 ELF 可执行文件，不是共享库\n"
@@ -215,7 +212,7 @@ def test_module_file_mistakes_in_chinese(
 
 
 @pytest.mark.usefixtures("quiet_env")
-def test_wrong_architecture_in_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_architecture_in_chinese(tmp_path: Path, cli: Cli) -> None:
     mine = _python_elf()
     if mine is None:
         pytest.skip("this Python's ELF header cannot be read")
@@ -223,7 +220,7 @@ def test_wrong_architecture_in_chinese(tmp_path: Path, capsys: pytest.CaptureFix
     module = tmp_path / "libforeign.so"
     module.write_bytes(_elf_header(*foreign))
     described = "32-bit ARM" if foreign == (32, 0x28) else "64-bit x86-64"
-    code, en, cn = error_lines(capsys, module)
+    code, en, cn = error_lines(cli, module)
     assert code == ExitCode.MODULE_UNUSABLE
     assert en == (
         f"{ERROR}module {module} is {described} and Python is {mine.describe()}; "
@@ -236,9 +233,7 @@ def test_wrong_architecture_in_chinese(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 @pytest.mark.usefixtures("quiet_env")
-def test_loader_words_are_kept_in_chinese(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_loader_words_are_kept_in_chinese(tmp_path: Path, cli: Cli) -> None:
     """A file that passes the checks but that the dynamic loader refuses: its message
     (dlerror) is another program's words, kept as they are inside the Chinese sentence."""
     mine = _python_elf()
@@ -246,7 +241,7 @@ def test_loader_words_are_kept_in_chinese(
         pytest.skip("this Python's ELF header cannot be read")
     module = tmp_path / "libcut.so"
     module.write_bytes(_elf_header(mine.bits, mine.machine))  # a header and nothing else
-    code, en, cn = error_lines(capsys, module, "--no-isolation")
+    code, en, cn = error_lines(cli, module, "--no-isolation")
     assert code == ExitCode.MODULE_UNUSABLE
     prefix = f"{ERROR}module {module} cannot be loaded: "
     assert en.startswith(prefix)
@@ -258,11 +253,11 @@ def test_loader_words_are_kept_in_chinese(
 @needs_cc
 @pytest.mark.usefixtures("quiet_env")
 def test_libraries_that_are_no_modules_in_chinese(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cli: Cli
 ) -> None:
     plain = build_so(tmp_path, "plain", "int answer(void) { return 42; }\n")
     # in this process, and (the default) in a child process whose error crosses over
-    code, en, cn = error_lines(capsys, plain, "--no-isolation")
+    code, en, cn = error_lines(cli, plain, "--no-isolation")
     assert code == ExitCode.MODULE_UNUSABLE
     assert en == (
         f"{ERROR}{plain} is a shared library but not a PKCS#11 module (it has no "
@@ -284,7 +279,7 @@ def test_libraries_that_are_no_modules_in_chinese(
         "-lvendordep",
     )
     dep.unlink()
-    code, en, cn = error_lines(capsys, module, "--no-isolation")
+    code, en, cn = error_lines(cli, module, "--no-isolation")
     assert code == ExitCode.MODULE_UNUSABLE
     real = os.path.realpath(module)
     assert en == (

@@ -35,6 +35,7 @@ from ukeytool.rendering.json import files_to_dict, report_to_dict
 from ukeytool.rendering.text import render_files_text
 from ukeytool.testing.certs import (
     Minted,
+    mint_ca,
     to_pem,
     to_pkcs7,
     to_pkcs12,
@@ -63,22 +64,8 @@ class Certs:
 
 @pytest.fixture(scope="module")
 def certs(mint_cached: Callable[..., Minted]) -> Certs:
-    ca = mint_cached(
-        subject_cn="File Test CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
-    sm2_ca = mint_cached(
-        subject_cn="File Test SM2 CA",
-        not_before=FIXED_NOW - 3000 * DAY,
-        not_after=FIXED_NOW + 3000 * DAY,
-        key="sm2",
-        hash="sm3",
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
+    ca = mint_cached(mint_ca, "File Test CA", at=FIXED_NOW)
+    sm2_ca = mint_cached(mint_ca, "File Test SM2 CA", at=FIXED_NOW, key="sm2")
     return Certs(
         ca=ca,
         leaf=mint_cached(
@@ -902,23 +889,6 @@ def test_cli_exit_codes_for_missing_files(
 
     assert main(["inspect-file"]) == ExitCode.USAGE
     assert "the following arguments are required: PATH" in capsys.readouterr().err
-
-
-def test_cli_imports_no_pkcs11_module(certs: Certs, tmp_path: Path) -> None:
-    path = tmp_path / "leaf.pem"
-    path.write_bytes(to_pem(certs.leaf.der))
-    code = (
-        "import sys\n"
-        "from ukeytool.cli import main\n"
-        f"assert main(['inspect-file', {str(path)!r}, '--json']) == 0\n"
-        "assert 'pkcs11' not in sys.modules, 'python-pkcs11 was imported'\n"
-        "assert 'ukeytool.pkcs11.backend' not in sys.modules\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, check=False, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["files"][0]["format"] == "pem"
 
 
 def answer_on_a_terminal(

@@ -41,7 +41,7 @@ from ukeytool.cli import ExitCode, _only_failures, main
 from ukeytool.i18n import Message
 from ukeytool.pkcs11.isolate import inspect_in_child
 
-from .conftest import FIXED_NOW, Bank
+from .conftest import FIXED_NOW, Bank, Cli
 from .shim_module import AT, shim_env
 
 pytestmark = pytest.mark.softhsm
@@ -323,22 +323,19 @@ def bank_env(bank: Bank, monkeypatch: pytest.MonkeyPatch) -> Bank:
     return bank
 
 
-def listing(capsys: pytest.CaptureFixture[str], module: str, *extra: str) -> dict[str, Any]:
-    code = main(["list-tokens", "--module", module, "--json", "--at", AT, *extra])
-    out, err = capsys.readouterr()
+def listing(run: Cli, module: str, *extra: str) -> dict[str, Any]:
+    code, out, err = run("list-tokens", "--module", module, "--json", "--at", AT, *extra)
     assert code == ExitCode.OK, err
     assert err == ""
     document: dict[str, Any] = json.loads(out)
     return document
 
 
-def test_without_isolation_well_behaved_modules_list_the_same(
-    bank_env: Bank, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_without_isolation_well_behaved_modules_list_the_same(bank_env: Bank, cli: Cli) -> None:
     module = str(bank_env.store.module_path)
-    isolated = listing(capsys, module)
-    inside = listing(capsys, module, "--no-isolation")
-    unlimited = listing(capsys, module, "--timeout", "0")
+    isolated = listing(cli, module)
+    inside = listing(cli, module, "--no-isolation")
+    unlimited = listing(cli, module, "--timeout", "0")
     for doc in (isolated, inside, unlimited):
         doc.pop("generated_at")
         (report,) = doc["modules"]

@@ -33,7 +33,7 @@ from ukeytool.testing.certs import (
 )
 from ukeytool.testing.softhsm import CertObject, SoftHSMStore, TokenSpec
 
-from .conftest import FIXED_NOW
+from .conftest import FIXED_NOW, Cli, CliResult
 from .test_cli import schema_validator
 
 SENTINEL = "11010519491231002X"
@@ -145,22 +145,16 @@ COMMANDS = [
 ]
 
 
-def run(
-    personal: PersonalToken, capsys: pytest.CaptureFixture[str], argv: list[str]
-) -> tuple[int, str, str]:
+def run(personal: PersonalToken, cli: Cli, argv: list[str]) -> CliResult:
     command, *rest = argv
     module = str(personal.store.module_path)
-    code = main([command, "--module", module, "--serial", personal.serial, *rest, *AT, "--trace"])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return cli(command, "--module", module, "--serial", personal.serial, *rest, *AT, "--trace")
 
 
 @pytest.mark.softhsm
 @pytest.mark.parametrize("argv", COMMANDS)
-def test_masked_by_default_everywhere(
-    env: PersonalToken, capsys: pytest.CaptureFixture[str], argv: list[str]
-) -> None:
-    code, out, err = run(env, capsys, argv)
+def test_masked_by_default_everywhere(env: PersonalToken, cli: Cli, argv: list[str]) -> None:
+    code, out, err = run(env, cli, argv)
     assert code in (0, 1), err  # list-tokens OK; check WARNING is fine too
     assert "ukeytool trace: C_GetAttributeValue" in err  # the log was written
     assert_no_sentinel(out, "stdout")
@@ -170,20 +164,16 @@ def test_masked_by_default_everywhere(
 
 @pytest.mark.softhsm
 @pytest.mark.parametrize("argv", COMMANDS)
-def test_shown_when_asked(
-    env: PersonalToken, capsys: pytest.CaptureFixture[str], argv: list[str]
-) -> None:
-    code, out, _ = run(env, capsys, [*argv, "--show-personal-data"])
+def test_shown_when_asked(env: PersonalToken, cli: Cli, argv: list[str]) -> None:
+    code, out, _ = run(env, cli, [*argv, "--show-personal-data"])
     assert code in (0, 1)
     assert SENTINEL in out
     assert MASKED not in out
 
 
 @pytest.mark.softhsm
-def test_masked_json_is_valid_and_says_so(
-    env: PersonalToken, capsys: pytest.CaptureFixture[str]
-) -> None:
-    _, out, _ = run(env, capsys, ["list-tokens", "--json"])
+def test_masked_json_is_valid_and_says_so(env: PersonalToken, cli: Cli) -> None:
+    _, out, _ = run(env, cli, ["list-tokens", "--json"])
     doc = json.loads(out)
     schema_validator().validate(doc)
     assert doc["personal_data"] == "masked"
@@ -216,21 +206,21 @@ def test_masked_json_is_valid_and_says_so(
     assert ids["1.2.156.10260.4.1.1"]["id_kind"] == "resident identity card"
     assert ids["1.2.156.10260.4.1.2"]["meaning"] == "social insurance number"
 
-    _, shown, _ = run(env, capsys, ["list-tokens", "--json", "--show-personal-data"])
+    _, shown, _ = run(env, cli, ["list-tokens", "--json", "--show-personal-data"])
     doc = json.loads(shown)
     schema_validator().validate(doc)
     assert doc["personal_data"] == "shown"
 
 
 @pytest.mark.softhsm
-def test_text_says_what_was_masked(env: PersonalToken, capsys: pytest.CaptureFixture[str]) -> None:
-    _, out, _ = run(env, capsys, ["list-tokens"])
+def test_text_says_what_was_masked(env: PersonalToken, cli: Cli) -> None:
+    _, out, _ = run(env, cli, ["list-tokens"])
     assert "Personal data masked" in out
     # The guessed CN is marked and explained like a guessed label, with masked bytes.
     assert f"051@李四@Z{MASKED}@0002†" in out
     footnote = f"051@李四@Z{MASKED}@0002".encode("gbk").hex()
     assert f"decoded as GB18030 (not valid PrintableString); raw bytes: {footnote}" in out
-    _, shown, _ = run(env, capsys, ["list-tokens", "--show-personal-data"])
+    _, shown, _ = run(env, cli, ["list-tokens", "--show-personal-data"])
     assert "Personal data masked" not in shown
 
 

@@ -8,11 +8,8 @@ import datetime
 import hashlib
 import importlib.resources
 import json
-import os
 import pathlib
 import re
-import subprocess
-import sys
 import unicodedata
 from typing import Any
 
@@ -917,15 +914,3 @@ def test_text_summary() -> None:
 
 def test_text_empty_list() -> None:
     assert render_text([], color=True) == "No modules inspected.\n\n0 certificates\n"
-
-
-def test_renderers_import_nothing_heavy() -> None:
-    code = (
-        "import sys, ukeytool.rendering.text, ukeytool.rendering.json\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "heavy = {'pkcs11', 'cryptography', 'asn1crypto'} & loaded\n"
-        "assert not heavy, heavy\n"
-    )
-    src = str(pathlib.Path(__file__).parent.parent / "src")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -9,7 +9,6 @@ import datetime
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -545,21 +544,6 @@ def test_filter_report() -> None:
     assert [s.slot.slot_id for s in certs.slots] == [3, 4]
     assert [e.handle for e in certs.certificates] == [2]
     assert filter_report(report, serial="nothing").slots == ()
-
-
-def test_uri_module_imports_nothing_heavy() -> None:
-    code = (
-        "import sys, ukeytool.pkcs11.uri, ukeytool.pkcs11.selection\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "heavy = {'pkcs11', 'cryptography', 'asn1crypto'} & loaded\n"
-        "assert not heavy, heavy\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, env=_child_env())
-
-
-def _child_env() -> dict[str, str]:
-    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
 
 
 # -- against p11tool ---------------------------------------------------------------------

@@ -182,7 +182,7 @@ class AttributeReader:
         return self._retry[i]
 
     def _problems(self, failures: dict[int, int]) -> list[Problem]:
-        return [_attribute_problem(self._template[i], rv) for i, rv in sorted(failures.items())]
+        return [attribute_problem(self._template[i], rv) for i, rv in sorted(failures.items())]
 
 
 def _ulong(raw: bytes | None) -> int | None:
@@ -239,7 +239,7 @@ def _object_problem(rv: int) -> Problem:
     )
 
 
-def _attribute_problem(attr: _Attr, rv: int) -> Problem:
+def attribute_problem(attr: _Attr, rv: int) -> Problem:
     name = attr.name
     if rv == ck.CKR_BUFFER_TOO_SMALL:
         if attr.attribute == ck.CKA_VALUE or attr.retry_size >= MAX_SMALL:

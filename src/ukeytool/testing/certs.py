@@ -1,8 +1,10 @@
-"""Certificates for tests and the demo, minted at fixed dates, and odd encodings of them.
+"""Certificates for tests and the demo, minted at fixed dates.
 
 :func:`mint` makes a key pair and a certificate for it, self-signed or signed by another
-:class:`Minted`. The dates are always the caller's: nothing here reads the clock, so a
-test that judges validity at a fixed moment gets the same answer every day.
+:class:`Minted`; :func:`mint_ca` makes a certificate authority the usual way (long
+valid around a moment, ``keyCertSign`` and ``cRLSign``, SM3 for SM2). The dates are always
+the caller's: nothing here reads the clock, so a test that judges validity at a fixed
+moment gets the same answer every day.
 
 RSA and EC certificates signed with SHA-256 come from cryptography's CertificateBuilder.
 cryptography can neither hold an SM2 key nor sign a certificate with SHA-1 or MD5 any
@@ -12,30 +14,17 @@ default distinguishing ID), RSA and ECDSA with SHA-1 (RSA with MD5) by cryptogra
 plain ``sign``. :func:`mint_openssl` has the ``openssl`` command line make the whole
 certificate (``openssl ca``), for certificates encoded by another implementation.
 
-:func:`to_pkcs7` and :func:`to_pkcs12` put certificates into the files bank software
-keeps on disk: a PKCS#7 bundle built with asn1crypto (so it can hold broken certificates
-as they are), and a PKCS#12 file made by ``openssl pkcs12 -export`` (the real thing,
-legacy RC2 and SM2/SM4 included when the local OpenSSL has them).
-
-The ``with_*`` functions edit a certificate's DER into shapes real tokens hold, most of
-which strict parsers refuse: a negative serial, a non-minimal INTEGER, GBK bytes in a
-PrintableString, a BER length, other algorithm identifiers. They do not re-sign: the
-results are for parser tests, not for chain validation.
+The files bank software keeps (:func:`to_pem`, :func:`to_pkcs7`, :func:`to_pkcs12`) are
+made in :mod:`ukeytool.testing.bundles`, and the odd DER encodings (the ``with_*``
+functions) in :mod:`ukeytool.testing.der`; both are importable from here too.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime
-import os
-import shutil
-import subprocess
-import tempfile
-import textwrap
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from asn1crypto import algos as asn1_algos
 from asn1crypto import keys as asn1_keys
@@ -45,6 +34,25 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from ._openssl import in_temp_dir as _in_temp_dir
+from ._openssl import openssl as _openssl
+from .bundles import to_pem, to_pkcs7, to_pkcs12
+from .der import (
+    BMP_STRING,
+    PRINTABLE_STRING,
+    UTF8_STRING,
+    identity_code,
+    with_extension,
+    with_gbk_subject_cn,
+    with_key_algorithm,
+    with_long_form_length,
+    with_negative_serial,
+    with_nonminimal_serial,
+    with_serial_contents,
+    with_signature_algorithm,
+    with_subject_value,
+)
+
 __all__ = [
     "BMP_STRING",
     "PRINTABLE_STRING",
@@ -53,6 +61,7 @@ __all__ = [
     "Minted",
     "identity_code",
     "mint",
+    "mint_ca",
     "mint_openssl",
     "to_pem",
     "to_pkcs7",
@@ -72,15 +81,6 @@ SM2_DISTINGUISHING_ID = "1234567812345678"
 """The signer ID GM/T 0009 makes the default, which CFCA's certificates are signed with
 too. OpenSSL 3.0 must be told it to verify them: ``openssl verify -vfyopt distid:...``."""
 
-_T = TypeVar("_T")
-
-PRINTABLE_STRING = 0x13
-"""The universal tag of PrintableString, for :func:`with_subject_value`."""
-UTF8_STRING = 0x0C
-"""The universal tag of UTF8String."""
-BMP_STRING = 0x1E
-"""The universal tag of BMPString (UTF-16 big-endian)."""
-
 _KEY_TYPES = {"rsa2048": "rsa", "rsa1024": "rsa", "ec-p256": "ec", "sm2": "sm2"}
 _HASHES = ("sha256", "sha1", "sm3", "md5")
 _KEY_USAGE_ARGS = {
@@ -96,7 +96,6 @@ _KEY_USAGE_ARGS = {
 }
 # asn1crypto's names are cryptography's but for the one cryptography renamed.
 _ASN1_KEY_USAGE = {**_KEY_USAGE_ARGS, "nonRepudiation": "non_repudiation"}
-_TBS_FIELDS = ("serial", "signature", "issuer", "validity", "subject", "subject_public_key_info")
 _SM3_WITH_SM2 = "1.2.156.10197.1.501"
 # (key type, hash) -> (signature algorithm OID, whether its parameters are NULL)
 _SIGNATURE_ALGORITHMS = {
@@ -229,6 +228,44 @@ def mint(
     return Minted(der, pair.pkcs8_der, pair.spki_der, key_type, subject_cn)
 
 
+_CA_YEARS = datetime.timedelta(days=3000)
+
+
+def mint_ca(
+    subject_cn: str,
+    *,
+    at: datetime.datetime,
+    key: str = "rsa2048",
+    issuer: Minted | None = None,
+    before: datetime.timedelta = _CA_YEARS,
+    after: datetime.timedelta = _CA_YEARS,
+    **options: Any,
+) -> Minted:
+    """A certificate authority: valid from ``before`` before ``at`` to ``after`` after it
+    (about eight years each way by default), a CA by BasicConstraints, with KeyUsage
+    ``keyCertSign`` and ``cRLSign``; self-signed unless ``issuer`` is given.
+
+    The hash is SM3 when the signing key (``issuer``'s, or for a self-signed CA the new
+    one) is SM2, else SHA-256. ``options`` go to :func:`mint` as they are (``hash``,
+    ``organization``, ``key_identifiers``...).
+    """
+    signer = issuer.key_type if issuer is not None else _KEY_TYPES.get(key)
+    fields: dict[str, Any] = {
+        "hash": "sm3" if signer == "sm2" else "sha256",
+        "key_usage": ("keyCertSign", "cRLSign"),
+        **options,
+    }
+    return mint(
+        subject_cn=subject_cn,
+        not_before=at - before,
+        not_after=at + after,
+        key=key,
+        issuer=issuer,
+        is_ca=True,
+        **fields,
+    )
+
+
 _OPENSSL_CA_CONFIG = """\
 [ca]
 default_ca = ca_section
@@ -322,216 +359,6 @@ def mint_openssl(
         )
 
     return _in_temp_dir(run)
-
-
-def to_pem(der: bytes) -> bytes:
-    """The certificate as PEM text (``-----BEGIN CERTIFICATE-----``), lines of 64."""
-    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
-    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n".encode("ascii")
-
-
-def to_pkcs7(ders: Sequence[bytes], *, pem: bool = False) -> bytes:
-    """A certs-only PKCS#7 SignedData holding ``ders`` as they are (broken ones too), DER
-    or, with ``pem``, PEM text (``-----BEGIN PKCS7-----``), as ``openssl crl2pkcs7
-    -nocrl`` writes it."""
-    certificates = b"".join(ders)
-    signed_data = _tlv(
-        0x30,
-        _tlv(0x02, b"\x01")  # version 1
-        + _tlv(0x31, b"")  # no digest algorithms
-        + _tlv(0x30, _oid_tlv("1.2.840.113549.1.7.1"))  # no content
-        + _tlv(0xA0, certificates)
-        + _tlv(0x31, b""),  # no signer infos
-    )
-    der = _tlv(0x30, _oid_tlv("1.2.840.113549.1.7.2") + _tlv(0xA0, signed_data))
-    if not pem:
-        return der
-    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
-    return f"-----BEGIN PKCS7-----\n{body}\n-----END PKCS7-----\n".encode("ascii")
-
-
-def to_pkcs12(
-    certificate: Minted,
-    *,
-    password: str = "",
-    with_key: bool = True,
-    extra: Sequence[bytes] = (),
-    name: str | None = None,
-    legacy: bool = False,
-    key_pbe: str | None = None,
-    cert_pbe: str | None = None,
-    mac: str | None = None,
-) -> bytes:
-    """A PKCS#12 file made by ``openssl pkcs12 -export``: ``certificate`` (with its private
-    key unless ``with_key`` is false) and the ``extra`` certificates (DER).
-
-    ``password`` goes to openssl through its environment, never its arguments. ``name``
-    is the friendlyName; ``legacy`` asks for OpenSSL's ``-legacy`` encryption (40-bit
-    RC2 for the certificates, 3DES for the key; needs the legacy provider); ``key_pbe``,
-    ``cert_pbe`` and ``mac`` are openssl's ``-keypbe``, ``-certpbe`` and ``-macalg``
-    (``"NONE"`` for no encryption; ``mac="NONE"`` for no MAC). Raises RuntimeError when
-    openssl cannot make it (the message is openssl's).
-    """
-
-    def run(work: Path) -> bytes:
-        (work / "cert.pem").write_bytes(to_pem(certificate.der))
-        args = ["pkcs12", "-export", "-in", "cert.pem", "-out", "out.p12"]
-        args += ["-passout", "env:UKEYTOOL_TEST_PKCS12_PASSWORD"]
-        if with_key:
-            key = base64.b64encode(certificate.key_pkcs8_der).decode("ascii")
-            body = "\n".join(textwrap.wrap(key, 64))
-            (work / "key.pem").write_text(
-                f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
-            )
-            args += ["-inkey", "key.pem"]
-        else:
-            args.append("-nokeys")
-        if extra:
-            (work / "extra.pem").write_bytes(b"".join(to_pem(der) for der in extra))
-            args += ["-certfile", "extra.pem"]
-        if name is not None:
-            args += ["-name", name]
-        if legacy:
-            args.append("-legacy")
-        for option, value in (("-keypbe", key_pbe), ("-certpbe", cert_pbe)):
-            if value is not None:
-                args += [option, value]
-        if mac == "NONE":
-            args.append("-nomac")
-        elif mac is not None:
-            args += ["-macalg", mac]
-        _openssl(work, *args, env={"UKEYTOOL_TEST_PKCS12_PASSWORD": password})
-        return (work / "out.p12").read_bytes()
-
-    return _in_temp_dir(run)
-
-
-def with_serial_contents(der: bytes, contents: bytes) -> bytes:
-    """The certificate with its serial INTEGER's content octets replaced, as given.
-
-    Anything goes: ``b"\\xff"`` is -1, ``b"\\x00\\x01"`` is a non-minimal 1.
-    """
-    return _edit_tbs_field(der, "serial", _tlv(0x02, contents))
-
-
-def with_negative_serial(der: bytes, serial: int = -1) -> bytes:
-    """The certificate with a negative (or zero) serial number, minimally encoded.
-
-    RFC 5280 forbids it; cryptography warns and will refuse it; tokens hold them.
-    """
-    if serial > 0:
-        raise ValueError("the serial must be negative or zero")
-    length = ((-serial - 1).bit_length() + 8) // 8 if serial < 0 else 1
-    return with_serial_contents(der, serial.to_bytes(length, "big", signed=True))
-
-
-def with_nonminimal_serial(der: bytes) -> bytes:
-    """The certificate with one superfluous leading zero octet in its serial INTEGER.
-
-    The number is unchanged (for a positive serial); DER forbids the extra octet.
-    """
-    _, serial = _tbs_field(der, "serial")
-    return with_serial_contents(der, b"\x00" + _contents(serial))
-
-
-def with_subject_value(
-    der: bytes, raw: bytes, *, tag: int = PRINTABLE_STRING, oid: str = "2.5.4.3"
-) -> bytes:
-    """The certificate with the subject's last ``oid`` attribute value replaced.
-
-    The new value is the universal ``tag`` (PrintableString by default) around ``raw``
-    exactly as given, so it can hold bytes the string type does not allow.
-    """
-    oid_tlv = _oid_tlv(oid)
-    _, subject = _tbs_field(der, "subject")
-    rdns = _children(subject)
-    for i in reversed(range(len(rdns))):
-        atvs = _children(rdns[i])
-        for j in reversed(range(len(atvs))):
-            parts = _children(atvs[j])
-            if parts[0] == oid_tlv:
-                atvs[j] = _tlv(0x30, parts[0] + _tlv(tag, raw))
-                rdns[i] = _tlv(0x31, b"".join(atvs))
-                return _edit_tbs_field(der, "subject", _tlv(0x30, b"".join(rdns)))
-    raise ValueError(f"the subject has no {oid} attribute")
-
-
-def with_gbk_subject_cn(der: bytes, text: str) -> bytes:
-    """The certificate with ``text``, encoded as GBK, as its subject CN in a PrintableString.
-
-    PrintableString allows only a subset of ASCII; Chinese CAs' older software wrote
-    GBK into it anyway.
-    """
-    return with_subject_value(der, text.encode("gbk"), tag=PRINTABLE_STRING)
-
-
-def with_extension(der: bytes, oid: str, value: bytes, *, critical: bool = False) -> bytes:
-    """The certificate with one more extension: ``oid`` with ``value`` (its extnValue
-    octets, exactly as given) at the end of the extensions.
-
-    For the extensions Chinese CAs add, e.g. an identity number
-    (``with_extension(der, "1.2.156.10260.4.1.1", identity_code("1101..."))``).
-    """
-    extension = _tlv(
-        0x30, _oid_tlv(oid) + (b"\x01\x01\xff" if critical else b"") + _tlv(0x04, value)
-    )
-    certificate = _children(der)
-    tbs = _children(certificate[0])
-    if tbs[-1][0] == 0xA3:
-        extensions = _children(tbs[-1])[0]
-        tbs[-1] = _tlv(0xA3, _tlv(0x30, _contents(extensions) + extension))
-    else:
-        tbs.append(_tlv(0xA3, _tlv(0x30, extension)))
-    certificate[0] = _tlv(0x30, b"".join(tbs))
-    return _tlv(0x30, b"".join(certificate))
-
-
-def identity_code(
-    number: str, *, choice: int = 0, implicit: bool = False, tag: int = PRINTABLE_STRING
-) -> bytes:
-    """An IdentifyCode value (GB/T 20518, GM/T 0015) for :func:`with_extension`.
-
-    ``choice`` 0 is a resident identity card number, 1 a military officer card number,
-    2 a passport number; the standard leaves the tagging open, so both EXPLICIT (the
-    default, ``[n] { PrintableString }``) and ``implicit`` are made. The number is
-    encoded as UTF-8 inside the string type ``tag``.
-    """
-    raw = number.encode("utf-8")
-    if implicit:
-        return _tlv(0x80 | choice, raw)
-    return _tlv(0xA0 | choice, _tlv(tag, raw))
-
-
-def with_long_form_length(der: bytes) -> bytes:
-    """The certificate with its outer SEQUENCE length in one octet more than needed (BER)."""
-    contents = _contents(der)
-    size = len(contents).to_bytes((len(contents).bit_length() + 7) // 8 + 1, "big")
-    return b"\x30" + bytes([0x80 | len(size)]) + size + contents
-
-
-def with_signature_algorithm(der: bytes, oid: str, *, null_parameters: bool = False) -> bytes:
-    """The certificate with ``oid`` as its signature algorithm, in the TBSCertificate and
-    outside it, with NULL parameters or none.
-
-    For SM3withSM2 both forms are in use; for unknown algorithms this makes test input.
-    """
-    algorithm = _tlv(0x30, _oid_tlv(oid) + (b"\x05\x00" if null_parameters else b""))
-    der = _edit_tbs_field(der, "signature", algorithm)
-    parts = _children(der)
-    parts[1] = algorithm
-    return _tlv(0x30, b"".join(parts))
-
-
-def with_key_algorithm(der: bytes, oid: str, *, parameters: bytes | None = None) -> bytes:
-    """The certificate with its public key's AlgorithmIdentifier replaced: ``oid`` and
-    ``parameters`` (a DER TLV, or none). The key bits stay as they are.
-
-    Some Chinese CAs write SM2 keys with the SM2 OID itself as the key algorithm instead
-    of id-ecPublicKey with the SM2 curve: ``with_key_algorithm(der, "1.2.156.10197.1.301")``.
-    """
-    _, spki = _tbs_field(der, "subject_public_key_info")
-    algorithm = _tlv(0x30, _oid_tlv(oid) + (parameters or b""))
-    return _edit_tbs_field(der, "subject_public_key_info", _edit_children(spki, 0, algorithm))
 
 
 def _utc_seconds(moment: datetime.datetime, what: str) -> datetime.datetime:
@@ -713,94 +540,3 @@ def _sm2_sign(message: bytes, key_pkcs8: bytes) -> bytes:
         return (work / "sig.der").read_bytes()
 
     return _in_temp_dir(run)
-
-
-def _in_temp_dir(run: Callable[[Path], _T]) -> _T:
-    # The directory holds private keys for a moment; it goes whatever happens.
-    with tempfile.TemporaryDirectory(prefix="ukeytool-mint-") as work:
-        return run(Path(work))
-
-
-def _openssl(work: Path, *args: str, env: dict[str, str] | None = None) -> None:
-    command = shutil.which("openssl")
-    if command is None:
-        raise RuntimeError("minting SM2 certificates needs the openssl command, which is not found")
-    done = subprocess.run(
-        [command, *args],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=None if env is None else {**os.environ, **env},
-    )
-    if done.returncode != 0:
-        message = done.stderr.strip() or done.stdout.strip() or "no output"
-        raise RuntimeError(f"openssl {' '.join(args)} failed (exit {done.returncode}): {message}")
-
-
-# A tiny DER toolkit for the with_* editors: they must write what DER encoders refuse to.
-
-
-def _header(data: bytes) -> tuple[int, int]:
-    """(header length, content length) of the TLV at the start of ``data``."""
-    first = data[1]
-    if first < 0x80:
-        return 2, first
-    count = first & 0x7F
-    return 2 + count, int.from_bytes(data[2 : 2 + count], "big")
-
-
-def _contents(tlv: bytes) -> bytes:
-    start, length = _header(tlv)
-    return tlv[start : start + length]
-
-
-def _children(tlv: bytes) -> list[bytes]:
-    contents = _contents(tlv)
-    out = []
-    while contents:
-        start, length = _header(contents)
-        out.append(contents[: start + length])
-        contents = contents[start + length :]
-    return out
-
-
-def _tlv(tag: int, contents: bytes) -> bytes:
-    size = len(contents)
-    if size < 0x80:
-        return bytes([tag, size]) + contents
-    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(octets)]) + octets + contents
-
-
-def _oid_tlv(oid: str) -> bytes:
-    arcs = [int(arc) for arc in oid.split(".")]
-    body = bytearray([40 * arcs[0] + arcs[1]])
-    for arc in arcs[2:]:
-        chunk = [arc & 0x7F]
-        rest = arc >> 7
-        while rest:
-            chunk.append(0x80 | (rest & 0x7F))
-            rest >>= 7
-        body += bytes(reversed(chunk))
-    return _tlv(0x06, bytes(body))
-
-
-def _edit_children(tlv: bytes, index: int, replacement: bytes) -> bytes:
-    parts = _children(tlv)
-    parts[index] = replacement
-    return _tlv(tlv[0], b"".join(parts))
-
-
-def _tbs_field(der: bytes, field: str) -> tuple[int, bytes]:
-    """The index and TLV of a TBSCertificate field (a v1 certificate has no [0] version)."""
-    parts = _children(_children(der)[0])
-    index = _TBS_FIELDS.index(field) + (1 if parts[0][0] == 0xA0 else 0)
-    return index, parts[index]
-
-
-def _edit_tbs_field(der: bytes, field: str, replacement: bytes) -> bytes:
-    index, _ = _tbs_field(der, field)
-    parts = _children(der)
-    parts[0] = _edit_children(parts[0], index, replacement)
-    return _tlv(0x30, b"".join(parts))

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ukeytool.testing.certs import Minted, mint
+from ukeytool.testing.certs import Minted, mint, mint_ca
 from ukeytool.testing.softhsm import (
     CertObject,
     CreatedToken,
@@ -63,25 +63,19 @@ class DemoStore:
 
 def _demo_objects(now: datetime.datetime) -> list[CertObject | PrivateKeyObject]:
     """Mint the demo certificates around ``now`` and describe the token's objects."""
-    rsa_ca = mint(
-        subject_cn="UKEYTOOL DEMO OCA1",
-        organization="UKEYTOOL DEMO Certification Authority",
-        not_before=now - 6 * _YEAR,
-        not_after=now + 14 * _YEAR,
-        key="rsa2048",
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
-    sm2_ca = mint(
-        subject_cn="UKEYTOOL DEMO SM2 OCA1",
-        organization="UKEYTOOL DEMO Certification Authority",
-        not_before=now - 6 * _YEAR,
-        not_after=now + 14 * _YEAR,
-        key="sm2",
-        hash="sm3",
-        is_ca=True,
-        key_usage=("keyCertSign", "cRLSign"),
-    )
+
+    def authority(name: str, key: str) -> Minted:
+        return mint_ca(
+            name,
+            at=now,
+            before=6 * _YEAR,
+            after=14 * _YEAR,
+            key=key,
+            organization="UKEYTOOL DEMO Certification Authority",
+        )
+
+    rsa_ca = authority("UKEYTOOL DEMO OCA1", "rsa2048")
+    sm2_ca = authority("UKEYTOOL DEMO SM2 OCA1", "sm2")
 
     def holder(
         seq: str,
