@@ -5,8 +5,10 @@ Every field has a plain default, so a test names only what it is about.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from ukeytool.i18n.message import Message, Template
 from ukeytool.model import ModuleInfo, PinState, SlotInfo, TokenInfo
 from ukeytool.model.text import Text, decode_text
 from ukeytool.pkcs11.cryptoki import SLOT_FLAGS, TOKEN_FLAGS, flag_names
@@ -18,6 +20,15 @@ CKF_PROTECTED_AUTHENTICATION_PATH = 0x100
 CKF_TOKEN_INITIALIZED = 0x400
 CKF_USER_PIN_LOCKED = 0x40000
 DEFAULT_TOKEN_FLAGS = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_LOGIN_REQUIRED
+
+
+def sentence(text: str | Message) -> Message:
+    """A message whose English is ``text``, for values built by hand (the library makes
+    its own from its templates). It has no translation: it stays English in Chinese."""
+    if isinstance(text, Message):
+        return text
+    code = "test.sentence." + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Template(code, text.replace("{", "{{").replace("}", "}}"))()
 
 
 def t(value: str | bytes) -> Text:

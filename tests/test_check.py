@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ukeytool.errors import UsageError
+from ukeytool.i18n.message import Message
 from ukeytool.judging.validity import judge
 from ukeytool.model import (
     Certificate,
@@ -47,6 +48,7 @@ from .factories import (
     make_module_info,
     make_slot_info,
     make_token_info,
+    sentence,
     t,
 )
 
@@ -76,7 +78,7 @@ def cert(
     not_after: datetime.datetime | None = None,
     issuer_cn: str | None = "Demo CA",
     serial: str | None = "1a2b3c",
-    error: str | None = None,
+    error: Message | None = None,
 ) -> Certificate:
     if not_after is None and error is None:
         not_after = in_days(365)
@@ -177,7 +179,11 @@ def one_token(*certificates: CertificateEntry, **token_args: Any) -> Report:
 
 
 DEVICE_ERROR = Problem(
-    "C_GetTokenInfo", "cannot read the token: CKR_DEVICE_ERROR", 0x30, "CKR_DEVICE_ERROR"
+    "C_GetTokenInfo",
+    sentence("cannot read the token: CKR_DEVICE_ERROR"),
+    0x30,
+    "CKR_DEVICE_ERROR",
+    says_code=True,
 )
 
 
@@ -260,7 +266,9 @@ def test_expired_reason_and_summary() -> None:
 
 
 def test_unreadable_certificate_is_unknown() -> None:
-    broken = cert(None, issuer_cn=None, serial=None, error="not a certificate: bad DER length")
+    broken = cert(
+        None, issuer_cn=None, serial=None, error=sentence("not a certificate: bad DER length")
+    )
     result = check(one_token(entry("broken", broken), days_entry("fine", 100)))
     assert result.state is CheckState.UNKNOWN
     assert result.certificates[0].state is CheckState.UNKNOWN
@@ -270,7 +278,10 @@ def test_unreadable_certificate_is_unknown() -> None:
 
 def test_value_not_readable_is_unknown_with_the_attribute_message() -> None:
     problem = Problem(
-        "CKA_VALUE", "the certificate's value could not be read", 0x11, "CKR_ATTRIBUTE_SENSITIVE"
+        "CKA_VALUE",
+        sentence("the certificate's value could not be read"),
+        0x11,
+        "CKR_ATTRIBUTE_SENSITIVE",
     )
     result = check(one_token(entry(None, None, ident=None, handle=7, problems=(problem,))))
     (verdict,) = result.certificates
@@ -313,7 +324,7 @@ def test_locked_and_final_try_summary() -> None:
 
 
 def test_module_problem_is_unknown() -> None:
-    problem = Problem("C_GetSlotList", "the slot list changed while it was read")
+    problem = Problem("C_GetSlotList", sentence("the slot list changed while it was read"))
     result = check(report(slot(1, token(), (days_entry("sign", 364),)), problems=(problem,)))
     assert result.state is CheckState.UNKNOWN
     (verdict,) = result.problems
@@ -349,7 +360,10 @@ def test_incomplete_listing_without_problem_is_unknown() -> None:
 
 def test_virtual_slot_invalid_is_a_note() -> None:
     invalid = Problem(
-        "C_GetTokenInfo", "cannot read the token: CKR_SLOT_ID_INVALID", 0x3, "CKR_SLOT_ID_INVALID"
+        "C_GetTokenInfo",
+        sentence("cannot read the token: CKR_SLOT_ID_INVALID"),
+        0x3,
+        "CKR_SLOT_ID_INVALID",
     )
     result = check(
         report(slot(1, token(), (days_entry("sign", 364),)), slot(9, None, problems=(invalid,)))
@@ -361,7 +375,7 @@ def test_virtual_slot_invalid_is_a_note() -> None:
 
 def test_attribute_problem_on_judged_certificate_is_a_note() -> None:
     problem = Problem(
-        "CKA_PRIVATE", "C_GetAttributeValue failed", 0x12, "CKR_ATTRIBUTE_TYPE_INVALID"
+        "CKA_PRIVATE", sentence("C_GetAttributeValue failed"), 0x12, "CKR_ATTRIBUTE_TYPE_INVALID"
     )
     result = check(one_token(days_entry("sign", 364, problems=(problem,))))
     assert result.state is CheckState.OK
@@ -372,7 +386,7 @@ def test_attribute_problem_on_judged_certificate_is_a_note() -> None:
 
 def test_failed_module_is_unknown() -> None:
     failure = ModuleFailure(
-        "/opt/gone/libgone.so", "ModuleNotFound", "no file at /opt/gone/libgone.so"
+        "/opt/gone/libgone.so", "ModuleNotFound", sentence("no file at /opt/gone/libgone.so")
     )
     result = check(one_token(days_entry("sign", 364)), failures=[failure])
     assert result.state is CheckState.UNKNOWN
@@ -384,7 +398,7 @@ def test_failed_module_is_unknown() -> None:
 
 def test_only_failed_modules() -> None:
     failure = ModuleFailure(
-        "/x.so", "ModuleCallFailed", "C_Initialize failed", 0x6, "CKR_FUNCTION_FAILED"
+        "/x.so", "ModuleCallFailed", sentence("C_Initialize failed"), 0x6, "CKR_FUNCTION_FAILED"
     )
     result = check(failures=[failure])
     assert result.state is CheckState.UNKNOWN
@@ -549,7 +563,7 @@ def test_perfdata_quoting() -> None:
 
 
 def test_unreadable_has_no_perfdata() -> None:
-    broken = cert(None, error="bad")
+    broken = cert(None, error=sentence("bad"))
     result = check(one_token(entry("broken", broken, handle=1), days_entry("fine", 100, handle=2)))
     assert parse_perfdata(result.perfdata()) == [("fine@工行U盾", 100, 30, 7)]
 
@@ -599,7 +613,7 @@ def test_names_are_unique() -> None:
 
 
 def test_check_to_dict() -> None:
-    failure = ModuleFailure("/x.so", "ModuleNotFound", "no file at /x.so")
+    failure = ModuleFailure("/x.so", "ModuleNotFound", sentence("no file at /x.so"))
     result = check(
         report(
             slot(
@@ -656,8 +670,8 @@ def test_check_to_dict_empty() -> None:
 def personal_report() -> Report:
     """The sentinel ID number everywhere a token or certificate can carry text."""
     personal = cert(PERSONAL_CN, issuer_cn="CFCA ACS OCA31", not_after=in_days(3))
-    broken = cert(None, error=f"subject {PERSONAL_CN} is not valid")
-    problem = Problem("CKA_LABEL", f"label of {SENTINEL} unreadable")
+    broken = cert(None, error=sentence(f"subject {PERSONAL_CN} is not valid"))
+    problem = Problem("CKA_LABEL", sentence(f"label of {SENTINEL} unreadable"))
     return report(
         slot(
             1,
@@ -668,7 +682,7 @@ def personal_report() -> Report:
                 entry(f"enc {SENTINEL}", broken, ident=b"\x03", handle=3),
             ),
         ),
-        slot(2, None, problems=(Problem("C_OpenSession", f"token {SENTINEL} failed"),)),
+        slot(2, None, problems=(Problem("C_OpenSession", sentence(f"token {SENTINEL} failed")),)),
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 
 import ukeytool
 from ukeytool import Login, Pin, Status
-from ukeytool.i18n import localize, using
+from ukeytool.i18n import render, using
 from ukeytool.pkcs11 import cryptoki as ck
 from ukeytool.testing.certs import Minted
 from ukeytool.testing.fake import (
@@ -167,8 +167,8 @@ def test_a_failing_attribute_read(valid: Minted) -> None:
     assert fine.status is Status.VALID
     assert slot.complete  # one unreadable object is not an incomplete listing
     with using("zh"):
-        assert "CKA_VALUE" in localize(problem.message)
-        assert "refuses" not in localize(problem.message)
+        assert "CKA_VALUE" in render(problem.message)
+        assert "refuses" not in render(problem.message)
 
 
 def test_token_removed_mid_listing(valid: Minted, expired: Minted) -> None:

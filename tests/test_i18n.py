@@ -33,7 +33,6 @@ from ukeytool.i18n import (
     set_language,
     using,
 )
-from ukeytool.i18n import _legacy as _retr
 from ukeytool.i18n import catalogue as _cat
 from ukeytool.model import Report, SlotReport
 from ukeytool.rendering.text import render_text
@@ -259,55 +258,8 @@ def test_a_broken_catalogue_falls_back_to_english(
 
 
 def forget_catalogues() -> None:
-    for cached in (_cat._catalogue, _retr._catalogue_templates, _cat.translations):
+    for cached in (_cat._catalogue, _cat.translations):
         cached.cache_clear()
-
-
-def test_retranslate_finds_the_template_and_translates_details_only() -> None:
-    from ukeytool.i18n import N_, retranslate
-
-    outer = N_("cannot read the object: {detail}")
-    inner = N_(
-        "module not found: {path} does not exist; check the path of the vendor's "
-        "PKCS#11 library (a .so file)"
-    )
-    sentence = outer.format(detail=inner.format(path="/opt/valid"))
-    assert retranslate(sentence) == sentence  # English: as it is
-    with using("zh"):
-        shown = retranslate(sentence)
-        assert shown == _(outer).format(detail=_(inner).format(path="/opt/valid"))
-        assert "/opt/valid" in shown  # a path is a value, never translated
-        assert retranslate("valid") == _("valid")  # a msgid: looked up
-        # A sentence the catalogue does not know (another program's words) stays.
-        assert retranslate("libfoo.so: cannot open shared object file") == (
-            "libfoo.so: cannot open shared object file"
-        )
-        # Of two templates that fit, the one that explains more of the sentence.
-        stopped = (
-            "the search stopped after 0 certificate objects: CKR_SESSION_HANDLE_INVALID "
-            "(the session was closed by the module (token removed?))"
-        )
-        assert retranslate(stopped) == (
-            "查找到 0 个证书对象后中断：CKR_SESSION_HANDLE_INVALID"
-            "（会话已被模块关闭（令牌被拔出？））"
-        )
-        not_der = "not a DER certificate: it starts with byte 0x68, not a SEQUENCE (0x30)"
-        assert retranslate(not_der) == "不是 DER 证书：它以字节 0x68 开头，而不是 SEQUENCE（0x30）"
-        # A placeholder may come twice: the second time it must be the same value.
-        twice = "{path} and {path} again"
-        assert retranslate("a and a again", [twice]) == "a and a again"  # no translation
-        assert _retr._template_pattern(twice)[0].fullmatch("a and a again")
-        assert not _retr._template_pattern(twice)[0].fullmatch("a and b again")
-        # Only the templates given, when given.
-        assert retranslate(sentence, [inner]) == sentence
-        # A template with hardly any words of its own is never used to match.
-        assert all(
-            sum(c.isalpha() for c in re.sub(r"\{\w+\}", "", t)) >= 4
-            for t in _retr._catalogue_templates("zh")
-        )
-
-
-# --- choosing the language ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(

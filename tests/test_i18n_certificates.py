@@ -3,7 +3,7 @@ check's certificate names in Simplified Chinese, and in English exactly as befor
 
 These sentences are made where they happen (the certificate reader and the relations run
 in the isolation child, the URI parser in the library), English by ``str()``, and shown
-in the reader's language (``ukeytool.i18n.localize``). The token is built at test time
+in the reader's language (``ukeytool.i18n.render``). The token is built at test time
 from the ``bank`` certificates, bent the way real banking keys bend them."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 import ukeytool
 from ukeytool.cli import ExitCode, main
-from ukeytool.i18n import _, localize, pgettext, using
+from ukeytool.i18n import _, pgettext, render, using
 from ukeytool.judging.relations import finding_message, key_presence_reason, relate
 from ukeytool.model import (
     CertificateEntry,
@@ -444,7 +444,7 @@ def test_uri_errors_are_made_in_english() -> None:
     message = raised.value.message
     assert str(message) == "bad library-version '300' in PKCS#11 URI: numbers go up to 255"
     with using("zh"):
-        assert localize(message) == "PKCS#11 URI 中的 library-version '300' 无效：数字最大为 255"
+        assert render(message) == "PKCS#11 URI 中的 library-version '300' 无效：数字最大为 255"
 
 
 # --- the library: relations and certificates made in English, shown translated --------
@@ -494,15 +494,15 @@ def test_nested_reasons_of_the_certificate_reader(bank: Bank) -> None:
     refused, note = read_certificate(der).problems
     assert str(refused.message).startswith("strict parsing refused it (")
     with using("zh"):
-        shown = localize(refused.message)
-        note_shown = localize(note.message)
+        shown = render(refused.message)
+        note_shown = render(note.message)
     assert shown.startswith("严格解析拒绝（")
     assert shown.endswith("）；已宽松读取")
     assert note_shown == "CN 是 UTF8String，却含有非 UTF-8 字节；按 gb18030 读取（推测）"
     truncated = read_certificate(bank.certs["valid"].der[:200])
     assert truncated.error is not None
     with using("zh"):
-        assert localize(truncated.error) == zh(
+        assert render(truncated.error) == zh(
             "not a DER certificate: truncated at byte {at} of {total}",
             at=200,
             total=len(bank.certs["valid"].der),

@@ -22,6 +22,7 @@ from ukeytool.rendering.prometheus import (
     write_textfile,
 )
 
+from .factories import sentence
 from .test_check import (
     AT,
     DEVICE_ERROR,
@@ -62,9 +63,9 @@ def parse(text: str) -> Samples:
 
 
 def full_report() -> Report:
-    problem = Problem("C_GetSlotList", "the slot list changed while it was read")
+    problem = Problem("C_GetSlotList", sentence("the slot list changed while it was read"))
     attribute = Problem(
-        "CKA_PRIVATE", "C_GetAttributeValue failed", 0x12, "CKR_ATTRIBUTE_TYPE_INVALID"
+        "CKA_PRIVATE", sentence("C_GetAttributeValue failed"), 0x12, "CKR_ATTRIBUTE_TYPE_INVALID"
     )
     return report(
         slot(
@@ -78,7 +79,7 @@ def full_report() -> Report:
                 ),
                 entry(
                     "broken",
-                    cert(None, issuer_cn=None, serial=None, error="bad DER"),
+                    cert(None, issuer_cn=None, serial=None, error=sentence("bad DER")),
                     ident=b"\x04",
                 ),
             ),
@@ -92,7 +93,11 @@ def full_report() -> Report:
 
 
 FAILURE = ModuleFailure(
-    "/opt/gone/libgone.so", "ModuleCallFailed", "C_Initialize failed", 0x6, "CKR_FUNCTION_FAILED"
+    "/opt/gone/libgone.so",
+    "ModuleCallFailed",
+    sentence("C_Initialize failed"),
+    0x6,
+    "CKR_FUNCTION_FAILED",
 )
 
 
@@ -300,7 +305,7 @@ def test_escape_label_value() -> None:
 def test_personal_data_masked_by_default() -> None:
     text = render_prometheus(
         [personal_report()],
-        failures=[ModuleFailure(f"/home/{SENTINEL}/x.so", "ModuleNotFound", "gone")],
+        failures=[ModuleFailure(f"/home/{SENTINEL}/x.so", "ModuleNotFound", sentence("gone"))],
     )
     assert SENTINEL not in text
     assert SENTINEL[:-1] not in text

@@ -50,7 +50,7 @@ from ukeytool.testing.softhsm import (
 )
 
 from .conftest import FIXED_NOW
-from .factories import make_module_info, make_slot_info, make_token_info, t
+from .factories import make_module_info, make_slot_info, make_token_info, sentence, t
 from .test_cli import schema_validator
 
 DAY = datetime.timedelta(days=1)
@@ -861,7 +861,7 @@ def test_relate_slot_and_renderers_without_relations(rsa_leaf: Minted) -> None:
         (entry,),
         keys=(_key(5, "private", b"\x01"),),
         keys_listed=True,
-        login=LoginOutcome(LoginState.LOGGED_IN, "logged in"),
+        login=LoginOutcome(LoginState.LOGGED_IN, sentence("logged in")),
     )
     related = relate_slot(slot)
     assert related.certificates[0].role is Role.SELF_SIGNED

@@ -60,6 +60,7 @@ from .factories import (
     make_module_info,
     make_slot_info,
     make_token_info,
+    sentence,
     t,
 )
 
@@ -155,7 +156,9 @@ def token(
     )
 
 
-DEVICE_ERROR = Problem("C_GetTokenInfo", "C_GetTokenInfo failed", 0x30, "CKR_DEVICE_ERROR")
+DEVICE_ERROR = Problem(
+    "C_GetTokenInfo", sentence("C_GetTokenInfo failed"), 0x30, "CKR_DEVICE_ERROR", says_where=True
+)
 
 CERTS = (
     entry(1, t("sign-2027"), b"\x01", cert("张三", "Demo CA", days(-30), days(364))),
@@ -183,12 +186,15 @@ CERTS = (
             None,
             algorithm=None,
             size=None,
-            error="not a certificate: bad DER length",
-            problems=(Problem("not_after", "the validity could not be read"),),
+            error=sentence("not a certificate: bad DER length"),
+            problems=(Problem("not_after", sentence("the validity could not be read")),),
         ),
         problems=(
             Problem(
-                "CKA_PRIVATE", "C_GetAttributeValue failed", 0x12, "CKR_ATTRIBUTE_TYPE_INVALID"
+                "CKA_PRIVATE",
+                sentence("C_GetAttributeValue failed"),
+                0x12,
+                "CKR_ATTRIBUTE_TYPE_INVALID",
             ),
         ),
     ),
@@ -200,7 +206,7 @@ CERTS = (
         problems=(
             Problem(
                 "CKA_VALUE",
-                "the certificate's value could not be read",
+                sentence("the certificate's value could not be read"),
                 0x11,
                 "CKR_ATTRIBUTE_SENSITIVE",
             ),
@@ -234,14 +240,20 @@ def full_report() -> Report:
                 ),
                 CERTS[:1],
                 problems=(
-                    Problem("C_FindObjects", "C_FindObjects failed", 0xE0, "CKR_TOKEN_NOT_PRESENT"),
+                    Problem(
+                        "C_FindObjects",
+                        sentence("C_FindObjects failed"),
+                        0xE0,
+                        "CKR_TOKEN_NOT_PRESENT",
+                        says_where=True,
+                    ),
                 ),
                 complete=False,
             ),
         ),
         at=AT,
         warn_days=WARN,
-        problems=(Problem("C_GetSlotList", "the slot list changed while it was read"),),
+        problems=(Problem("C_GetSlotList", sentence("the slot list changed while it was read")),),
     )
 
 
@@ -331,7 +343,7 @@ def test_json_top_level() -> None:
         {
             "where": "C_GetSlotList",
             "message": "the slot list changed while it was read",
-            "message_code": None,
+            "message_code": sentence("the slot list changed while it was read").code,
             "code": None,
             "code_name": None,
         }
@@ -376,7 +388,7 @@ def test_json_slots_and_tokens() -> None:
         {
             "where": "C_GetTokenInfo",
             "message": "C_GetTokenInfo failed",
-            "message_code": None,
+            "message_code": sentence("C_GetTokenInfo failed").code,
             "code": 0x30,
             "code_name": "CKR_DEVICE_ERROR",
         }
@@ -705,10 +717,15 @@ def test_text_problem_formats() -> None:
     report = minimal_report(
         problems=(
             Problem(
-                "C_Finalize", "C_Finalize returned CKR_GENERAL_ERROR", 0x5, "CKR_GENERAL_ERROR"
+                "C_Finalize",
+                sentence("C_Finalize returned CKR_GENERAL_ERROR"),
+                0x5,
+                "CKR_GENERAL_ERROR",
+                says_where=True,
+                says_code=True,
             ),
-            Problem("C_OpenSession", "vendor error", 0x80000001, None),
-            Problem("subject", "undecodable\x1b[1m name"),
+            Problem("C_OpenSession", sentence("vendor error"), 0x80000001, None),
+            Problem("subject", sentence("undecodable\x1b[1m name")),
         )
     )
     text = render_text([report], color=False)
@@ -723,10 +740,10 @@ def test_text_problem_says_what_its_flags_and_parameters_say() -> None:
     rv = CRIT_DAYS_INVALID(value="CKR_DEVICE_ERROR")  # a parameter that is the CK_RV name
     report = minimal_report(
         problems=(
-            Problem("C_GetTokenInfo", stopped, 0x30, "CKR_DEVICE_ERROR"),
-            Problem("C_Login", stopped, 0x30, "CKR_DEVICE_ERROR", says_where=True),
-            Problem("C_Logout", stopped, 0x30, "CKR_DEVICE_ERROR", says_code=True),
-            Problem("C_CloseSession", rv, 0x30, "CKR_DEVICE_ERROR"),
+            Problem("C_GetTokenInfo", sentence(stopped), 0x30, "CKR_DEVICE_ERROR"),
+            Problem("C_Login", sentence(stopped), 0x30, "CKR_DEVICE_ERROR", says_where=True),
+            Problem("C_Logout", sentence(stopped), 0x30, "CKR_DEVICE_ERROR", says_code=True),
+            Problem("C_CloseSession", sentence(rv), 0x30, "CKR_DEVICE_ERROR"),
         )
     )
     text = render_text([report], color=False)
@@ -750,7 +767,7 @@ def test_text_problem_says_what_its_flags_and_parameters_say() -> None:
 def test_message_code_beside_every_sentence(
     validator: jsonschema.Draft202012Validator,
 ) -> None:
-    unreadable = entry(1, t("broken"), b"\x01", cert(None, None, None, None, error="x"))
+    unreadable = entry(1, t("broken"), b"\x01", cert(None, None, None, None, error=sentence("x")))
     unreadable = dataclasses.replace(
         unreadable,
         certificate=dataclasses.replace(unreadable.certificate, error=VALUE_UNREADABLE()),
@@ -787,10 +804,9 @@ def test_message_code_beside_every_sentence(
         assert slot_doc["login"]["message_code"] == "certificate.dates_unreadable"
     for document in documents.values():
         assert document["failed_modules"][0]["message_code"] == "check.crit_days_invalid"
-    # text made the old way has no code yet; a readable certificate's error has none
-    legacy = report_to_dict([full_report()], generated_at=GENERATED)
-    assert legacy["modules"][0]["problems"][0]["message_code"] is None
-    certificates = legacy["modules"][0]["slots"][0]["token"]["certificates"]
+    # a readable certificate has no error, and so no code
+    plain = report_to_dict([full_report()], generated_at=GENERATED)
+    certificates = plain["modules"][0]["slots"][0]["token"]["certificates"]
     assert certificates[0]["error"] is None
     assert certificates[0]["message_code"] is None
     # the check's JSON carries the same codes

@@ -28,7 +28,7 @@ carries the function name and the CKR code (number and name). Every message says
 happened and, where there is one, what to do; none is ever empty.
 
 An error's :attr:`~UkeytoolError.message` is a message as data
-(:class:`ukeytool.i18n.Message`): ``str(error)`` is English, ``error.message.render("zh")``
+(:class:`ukeytool.Message`): ``str(error)`` is English, ``error.message.render("zh")``
 Chinese, and ``error.message.code`` a stable code to branch on (``"module.not_found"``,
 ``"uri.bad_escape"``), never the sentence. (Until every layer makes messages, it may
 still be plain text.) Every error pickles with its attributes and its message, so it can
@@ -64,7 +64,7 @@ __all__ = [
 class UkeytoolError(Exception):
     """Root of every exception ukeytool raises."""
 
-    def __init__(self, message: Message | str) -> None:
+    def __init__(self, message: Message) -> None:
         if not str(message):
             raise ValueError("ukeytool errors always carry a message")
         super().__init__(str(message))
@@ -80,9 +80,7 @@ class UkeytoolError(Exception):
         return (_restore, (type(self), self.message, dict(self.__dict__)))
 
 
-def _restore(
-    cls: type[UkeytoolError], message: Message | str, state: dict[str, Any]
-) -> UkeytoolError:
+def _restore(cls: type[UkeytoolError], message: Message, state: dict[str, Any]) -> UkeytoolError:
     error = cls.__new__(cls)
     Exception.__init__(error, str(message))
     error.__dict__.update(state)
@@ -99,7 +97,7 @@ class Pkcs11Failure(UkeytoolError):
     Mixed into the errors of the tree that come from a call into a module.
     """
 
-    def __init__(self, message: Message | str, *, function: str, code: int, code_name: str) -> None:
+    def __init__(self, message: Message, *, function: str, code: int, code_name: str) -> None:
         super().__init__(message)
         self.function = function
         """The PKCS#11 function that failed, e.g. ``"C_GetTokenInfo"``."""
@@ -112,7 +110,7 @@ class Pkcs11Failure(UkeytoolError):
 class ModuleError(UkeytoolError):
     """A PKCS#11 module cannot be loaded or does not work."""
 
-    def __init__(self, message: Message | str, *, path: str) -> None:
+    def __init__(self, message: Message, *, path: str) -> None:
         super().__init__(message)
         self.path = path
         """The module path as given."""
@@ -129,9 +127,7 @@ class NotASharedLibrary(ModuleError):
 class WrongArchitecture(ModuleError):
     """The module is built for another CPU or word size than this Python."""
 
-    def __init__(
-        self, message: Message | str, *, path: str, module_arch: str, python_arch: str
-    ) -> None:
+    def __init__(self, message: Message, *, path: str, module_arch: str, python_arch: str) -> None:
         super().__init__(message, path=path)
         self.module_arch = module_arch
         """What the module is built for, e.g. ``"32-bit x86"``."""
@@ -142,7 +138,7 @@ class WrongArchitecture(ModuleError):
 class MissingDependency(ModuleError):
     """The module needs a shared library that is not installed."""
 
-    def __init__(self, message: Message | str, *, path: str, dependency: str) -> None:
+    def __init__(self, message: Message, *, path: str, dependency: str) -> None:
         super().__init__(message, path=path)
         self.dependency = dependency
         """The missing library's name, as the dynamic loader reported it."""
@@ -156,7 +152,7 @@ class ModuleCallFailed(ModuleError, Pkcs11Failure):
     """A module-wide call (C_Initialize, C_GetInfo, C_GetSlotList) failed."""
 
     def __init__(
-        self, message: Message | str, *, path: str, function: str, code: int, code_name: str
+        self, message: Message, *, path: str, function: str, code: int, code_name: str
     ) -> None:
         Pkcs11Failure.__init__(self, message, function=function, code=code, code_name=code_name)
         self.path = path
@@ -166,7 +162,7 @@ class ModuleTimedOut(ModuleError):
     """The module did not answer within the time allowed, so its child process was
     stopped (only when modules are inspected in a child process)."""
 
-    def __init__(self, message: Message | str, *, path: str, timeout: float) -> None:
+    def __init__(self, message: Message, *, path: str, timeout: float) -> None:
         super().__init__(message, path=path)
         self.timeout = timeout
         """The time allowed, in seconds."""
@@ -179,7 +175,7 @@ class ModuleCrashed(ModuleError):
 
     def __init__(
         self,
-        message: Message | str,
+        message: Message,
         *,
         path: str,
         signal: int | None,
@@ -199,7 +195,7 @@ class TokenError(Pkcs11Failure):
     """A call about one slot or token failed."""
 
     def __init__(
-        self, message: Message | str, *, slot_id: int, function: str, code: int, code_name: str
+        self, message: Message, *, slot_id: int, function: str, code: int, code_name: str
     ) -> None:
         super().__init__(message, function=function, code=code, code_name=code_name)
         self.slot_id = slot_id
@@ -213,7 +209,7 @@ class AuthenticationError(TokenError):
 class CertificateError(UkeytoolError):
     """Bytes that were meant to be a certificate cannot be read as one."""
 
-    def __init__(self, message: Message | str, *, reason: str) -> None:
+    def __init__(self, message: Message, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
         """A short machine-friendly reason, e.g. ``"truncated"`` or ``"not-der"``."""

@@ -19,7 +19,7 @@ it to the parsers; the fields are read in :mod:`.fields`, the names in :mod:`.na
 key identifiers and public key in :mod:`.identifiers`. The SM3 fingerprint is there when
 the interpreter's OpenSSL has SM3. :func:`read_certificate` never raises.
 
-Every problem and error is a :class:`~ukeytool.i18n.Message` from a template below (codes
+Every problem and error is a :class:`~ukeytool.Message` from a template below (codes
 ``certificate.*``); a parser's own words go in as text. Only the modules of
 :mod:`ukeytool.certificates` (besides :mod:`ukeytool.testing`) import cryptography or
 asn1crypto; none of their types leave them.

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from ..i18n import N_, _, localize
+from ..i18n import N_, _, render
 from .exits import ExitCode
 from .output import emit, use_color
 from .parser import SharedOptions, Subcommands, inherit
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if not any(report.opened for report in files):
         for report in files:
             for problem in report.problems:
-                error_line(localize(problem.message))
+                error_line(render(problem.message))
         return ExitCode.USAGE
     if options.format == "json":
         from ..rendering.json import render_files_json

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
 from ..errors import UsageError
-from ..i18n import _, localize
+from ..i18n import _, render
 from ..i18n.message import Message, template
 from ..pkcs11.selection import BOTH, BY_LABEL, BY_SERIAL
 from .login import login_pass
@@ -62,7 +62,7 @@ def load_renewal(options: Inspection) -> Renewal:
     except CatalogueError as exc:
         # The module catalogue only adds bank hints here: say so, and go on without them.
         warning = _("ukeytool: warning: {message}; module file names are not used to tell the bank")
-        sys.stderr.write(warning.format(message=localize(exc.message)) + "\n")
+        sys.stderr.write(warning.format(message=render(exc.message)) + "\n")
         catalogue = Catalogue()
     if options.bank is not None:
         check_bank(options.bank, policies=policies, catalogue=catalogue)
@@ -77,11 +77,11 @@ def resolve_modules(given: tuple[str, ...]) -> list[str]:
     from_env = os.environ.get("PKCS11_MODULE")
     if from_env:
         return [from_env]
-    from ..config.discovery import discover, no_module_message
+    from ..config.discovery import discover, no_module
 
     found = [m for m in discover() if m.usable]
     if not found:
-        raise UsageError(no_module_message(lang="en"))
+        raise UsageError(no_module())
     names = ", ".join(f"{m.path} ({m.source})" for m in found)
     line = _("ukeytool: no module given; using {n} found by discovery: {names}")
     sys.stderr.write(line.format(n=len(found), names=names) + "\n")

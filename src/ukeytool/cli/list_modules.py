@@ -7,7 +7,7 @@ import argparse
 import dataclasses
 from typing import TYPE_CHECKING
 
-from ..i18n import _, get_language, localize
+from ..i18n import _, get_language, render
 from .exits import EXIT_CODES_HELP, ExitCode
 from .output import emit
 from .parser import SharedOptions, Subcommands, inherit
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     # Notes and problems are made by discovery (library code) and shown here in the
     # current language, in the listing and in the JSON.
     def shown(value: Message | str | None) -> str | None:
-        return None if value is None else localize(value)
+        return None if value is None else render(value)
 
     if options.json:
         import json

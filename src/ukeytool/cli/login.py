@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..i18n import _, localize
+from ..i18n import _, render
 from ..model.text import escape_control
 from .exits import ExitCode
 from .prompts import read_pin
@@ -115,4 +115,4 @@ def login_note(reports: Sequence[Report]) -> None:
                 from ..rendering.text import LOGIN_WORDS
 
                 word = _(LOGIN_WORDS[outcome.state])
-                sys.stderr.write(f"ukeytool: {word}: {localize(outcome.message)}\n")
+                sys.stderr.write(f"ukeytool: {word}: {render(outcome.message)}\n")

@@ -1,7 +1,7 @@
 """How what stops a command reaches the user: one line, and the exit code of :mod:`.exits`.
 
 The language is known here (main() has chosen it), so the CLI's own words are looked up
-with ``_()``; an error's message is data (:class:`~ukeytool.i18n.message.Message`) and is
+with ``_()``; an error's message is data (:class:`~ukeytool.Message`) and is
 rendered in that language. Words from other software (an exception's text in the internal
 error line) are shown as they are, never matched against our templates.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ..errors import UkeytoolError
-from ..i18n import _, localize
+from ..i18n import _, render
 from .exits import PLUGIN_UNKNOWN, ExitCode, exit_code, failure_exit_code
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class Reporter:
     exit code of the error's class; a bug, one line that says so, and exit 1."""
 
     def error(self, exc: UkeytoolError) -> int:
-        error_line(localize(exc.message))
+        error_line(render(exc.message))
         return exit_code(exc)
 
     def internal(self, exc: Exception) -> int:
@@ -63,7 +63,7 @@ class PluginReporter(Reporter):
     status line a monitoring system reads (standard output)."""
 
     def error(self, exc: UkeytoolError) -> int:
-        sys.stdout.write(f"UKEYTOOL UNKNOWN - {localize(exc.message)}\n")
+        sys.stdout.write(f"UKEYTOOL UNKNOWN - {render(exc.message)}\n")
         return PLUGIN_UNKNOWN
 
     def internal(self, exc: Exception) -> int:
@@ -99,5 +99,5 @@ def run_command(
 def only_failures(failures: Sequence[ModuleFailure]) -> int:
     """Every module failed: one line each, and the exit code of the worst kind."""
     for failure in failures:
-        error_line(localize(failure.message))
+        error_line(render(failure.message))
     return max(failure_exit_code(f.kind) for f in failures)

@@ -135,7 +135,7 @@ class FoundModule:
     certificates, not a key) and for a catalogue entry that is not PKCS#11 (SKF)."""
     note: Message | None = None
     """Why it is not enabled, and the other sources that found the same file."""
-    problem: Message | str | None = None
+    problem: Message | None = None
     """Why the file cannot be a module for this Python (the message of the error
     :func:`~ukeytool.pkcs11.backend.check_module_file` would raise); None when it passes."""
 

@@ -34,7 +34,6 @@ from .language import (
     _,
     get_language,
     language_from_env,
-    localize,
     ngettext,
     normalize_language,
     pgettext,
@@ -52,7 +51,6 @@ from .message import (
 )
 
 if TYPE_CHECKING:
-    from ._legacy import retranslate
     from .catalogue import DOMAIN, LOCALE_DIR, translations
     from .po import PoError, compile_mo, parse_po
 
@@ -70,14 +68,12 @@ __all__ = [
     "context_template",
     "get_language",
     "language_from_env",
-    "localize",
     "ngettext",
     "normalize_language",
     "parse_po",
     "pgettext",
     "plural_template",
     "render",
-    "retranslate",
     "set_language",
     "template",
     "translations",
@@ -91,7 +87,6 @@ _LAZY = {
     "PoError": "po",
     "compile_mo": "po",
     "parse_po": "po",
-    "retranslate": "_legacy",
 }
 
 

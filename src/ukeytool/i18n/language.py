@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "_",
     "get_language",
     "language_from_env",
-    "localize",
     "ngettext",
     "normalize_language",
     "pgettext",
@@ -31,10 +30,11 @@ __all__ = [
 
 from typing import TYPE_CHECKING
 
+from .message import template
+
 if TYPE_CHECKING:
     import gettext
 
-    from .message import Message
 
 LANGUAGES: Final = ("en", "zh")
 """The languages ukeytool speaks: ``"en"`` (the source text) and ``"zh"`` (Simplified
@@ -90,15 +90,18 @@ def get_language() -> str:
     return _current.get()
 
 
+UNKNOWN_LANGUAGE: Final = template(
+    "i18n.unknown_language",
+    "unknown language {lang}; ukeytool speaks {languages} (en: English, zh: Simplified Chinese)",
+)
+
+
 def _checked(lang: str) -> str:
     value = normalize_language(lang)
     if value is None:
         from ..errors import UsageError
 
-        raise UsageError(
-            f"unknown language {lang!r}; ukeytool speaks {', '.join(LANGUAGES)} "
-            "(en: English, zh: Simplified Chinese)"
-        )
+        raise UsageError(UNKNOWN_LANGUAGE(lang=repr(lang), languages=LANGUAGES))
     return value
 
 
@@ -159,16 +162,3 @@ def _translations(lang: str) -> gettext.NullTranslations:
     from .catalogue import translations
 
     return translations(lang)
-
-
-def localize(value: Message | str, templates: Iterable[str] | None = None) -> str:
-    """``value`` in the current language: a message rendered from its template; a
-    sentence made as text (the old way, until every message is data) matched back by
-    :func:`ukeytool.i18n._legacy.retranslate`."""
-    from .message import Message
-
-    if isinstance(value, Message):
-        return value.render(_current.get())
-    from ._legacy import retranslate
-
-    return retranslate(value, templates)

@@ -409,10 +409,8 @@ _NO_KEY_NO_LOGIN = template(
 
 def key_presence_reason(presence: KeyPresence) -> str:
     """``presence.reason`` in the current language (``state`` and ``private_key`` stay
-    as they are)."""
-    from ..i18n import localize
-
-    return localize(presence.reason)
+    as they are); empty when it has none."""
+    return "" if presence.reason is None else presence.reason.render()
 
 
 # -- findings -----------------------------------------------------------------------
@@ -585,6 +583,6 @@ _CA_EXPIRES = template(
 
 def finding_message(finding: Finding) -> str:
     """``finding.message`` in the current language (the ``code`` stays as it is)."""
-    from ..i18n import localize
+    from ..i18n import render
 
-    return localize(finding.message)
+    return render(finding.message)

@@ -199,7 +199,7 @@ class Certificate:
     ``"lenient"`` when only a lenient parser could read it."""
     problems: tuple[Problem, ...] = ()
     """Fields that could not be read."""
-    error: Message | str | None = None
+    error: Message | None = None
     """Why the certificate could not be read at all; None when it could."""
     subject_key_identifier: bytes | None = None
     """The SubjectKeyIdentifier extension's key identifier; None when absent."""

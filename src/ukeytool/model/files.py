@@ -20,7 +20,7 @@ class FileKey:
     encrypted key is not decrypted (its certificate is found by its PKCS#12 localKeyId).
     """
 
-    location: Message | str
+    location: Message
     """Where in the file, e.g. ``"PKCS#12 content 2, bag 1"`` or ``"PEM block 3 (line 40)"``."""
     algorithm: str | None
     """``"RSA"``, ``"EC"``, ``"SM2"``... when the key is not encrypted; None when it is."""

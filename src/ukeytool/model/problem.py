@@ -18,7 +18,7 @@ class Problem:
     where: Message | str
     """What failed: a PKCS#11 function (``"C_GetTokenInfo"``), an attribute
     (``"CKA_VALUE"``) or a certificate field (``"subject"``)."""
-    message: Message | str
+    message: Message
     """One sentence for a person."""
     code: int | None = None
     """The CK_RV number when a PKCS#11 call failed."""

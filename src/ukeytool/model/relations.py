@@ -58,7 +58,7 @@ class Finding:
     ``"obsolete-signature-hash"``, ``"no-signing-key-usage"``, ``"no-key-usage"``,
     ``"ca-expires-before-child"``, ``"key-id-mismatch"`` (see docs/relations.md)."""
     severity: Severity
-    message: Message | str
+    message: Message
     """One sentence for a person: what is wrong and what to do."""
 
 
@@ -121,7 +121,7 @@ class KeyPresence:
     """The same question for the private key alone: ``"yes"``, ``"no"`` or ``"unknown"``."""
     matches: tuple[KeyMatch, ...] = ()
     """The key objects that belong to the certificate, private keys first."""
-    reason: Message | str = ""
+    reason: Message | None = None
     """One sentence for a person saying how the answer was reached."""
     search_finished: bool = True
     """False when the key objects could not all be listed (the key search did not

@@ -86,7 +86,7 @@ class LoginOutcome:
     """The result of the one login attempt on a token (never a PIN, never its length)."""
 
     state: LoginState
-    message: Message | str
+    message: Message
     """One sentence for a person: what happened and what to do."""
     code: int | None = None
     """The CK_RV of C_Login when it was called and failed."""
@@ -125,7 +125,7 @@ class ModuleFailure:
     kind: str
     """The error's class name, e.g. ``"ModuleNotFound"`` or ``"ModuleCallFailed"``; with
     isolation also ``"ModuleTimedOut"`` and ``"ModuleCrashed"``."""
-    message: Message | str
+    message: Message
     """The error's one-line message."""
     code: int | None = None
     """The CK_RV when a PKCS#11 call failed (C_Initialize, C_GetSlotList...)."""

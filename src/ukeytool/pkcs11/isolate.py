@@ -16,7 +16,7 @@ child becomes an error of its own:
   class with the same attributes (see :mod:`ukeytool.errors`).
 
 Messages cross as data: the report's problems and login outcome, and the error's
-message, are :class:`~ukeytool.i18n.Message` values (template and parameters), pickled
+message, are :class:`~ukeytool.Message` values (template and parameters), pickled
 with the rest. The child does not know the reader's language and need not: the parent
 renders them where they are shown.
 

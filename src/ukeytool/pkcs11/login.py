@@ -255,6 +255,6 @@ def login_failed(rv: int, code_name: str) -> LoginOutcome:
 def login_message(outcome: LoginOutcome) -> str:
     """``outcome.message`` in the current language (the outcome may come from an
     isolation child, which does not know the language: it sends the message as data)."""
-    from ..i18n import localize
+    from ..i18n import render
 
-    return localize(outcome.message)
+    return render(outcome.message)

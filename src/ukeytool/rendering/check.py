@@ -55,7 +55,7 @@ import datetime
 from collections.abc import Iterable, Sequence
 
 from ..errors import UsageError
-from ..i18n import N_, _, localize, ngettext, pgettext, template
+from ..i18n import N_, _, ngettext, pgettext, render, template
 from ..judging.relations import finding_message
 from ..judging.validity import check_warn_days
 from ..model import (
@@ -205,7 +205,7 @@ class _Judge:
                 slot_id=slot_id,
                 certificate=certificate,
                 where=str(problem.where),
-                message=self.text(localize(problem.message)),
+                message=self.text(render(problem.message)),
                 code=problem.code,
                 code_name=problem.code_name,
                 state=state,
@@ -224,7 +224,7 @@ class _Judge:
                 slot_id=None,
                 certificate=None,
                 where=failure.kind,
-                message=self.text(localize(failure.message)),
+                message=self.text(render(failure.message)),
                 code=failure.code,
                 code_name=failure.code_name,
                 state=CheckState.UNKNOWN,
@@ -406,7 +406,7 @@ class _Judge:
         cert = entry.certificate
         days = entry.days_left
         if entry.status is Status.UNREADABLE or days is None or cert is None:
-            why = localize(entry.unreadable_reason or DATES_UNREADABLE())
+            why = render(entry.unreadable_reason or DATES_UNREADABLE())
             return CheckState.UNKNOWN, _("unreadable: {why}").format(why=why)
         if entry.status is Status.EXPIRED:
             return CheckState.CRITICAL, _("expired on {when}").format(when=_when(cert.not_after))

@@ -64,7 +64,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
-from ..i18n import get_language, localize, using
+from ..i18n import get_language, render, using
 from ..judging.validity import check_moment
 from ..model import (
     CertificateEntry,
@@ -180,7 +180,7 @@ def _failure(failure: ModuleFailure) -> dict[str, Any]:
     return {
         "path": failure.path,
         "kind": failure.kind,
-        "message": localize(failure.message),
+        "message": render(failure.message),
         "message_code": message_code(failure.message),
         "code": failure.code,
         "code_name": failure.code_name,

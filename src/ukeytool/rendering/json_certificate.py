@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..i18n import localize
+from ..i18n import render
 from ..model import (
     Advice,
     BankChoice,
@@ -62,7 +62,7 @@ def certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, A
         "is_ca": None if cert is None else cert.is_ca,
         "self_signed": None if cert is None else cert.self_signed,
         "encoding": None if cert is None else cert.encoding,
-        "error": None if cert is None or cert.error is None else localize(cert.error),
+        "error": None if cert is None or cert.error is None else render(cert.error),
         "message_code": None if cert is None else message_code(cert.error),
         "problems": problem_list(problems),
         **_name_and_identity_members(cert),

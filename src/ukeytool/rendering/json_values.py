@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from ..i18n import localize
+from ..i18n import render
 from ..i18n.message import Message
 from ..model import Problem
 from ..model.text import Text
@@ -72,7 +72,7 @@ def problem_list(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     return [
         {
             "where": str(p.where),
-            "message": localize(p.message),
+            "message": render(p.message),
             "message_code": message_code(p.message),
             "code": p.code,
             "code_name": p.code_name,

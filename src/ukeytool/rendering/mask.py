@@ -201,15 +201,13 @@ def _optional(text: str | None) -> str | None:
     return None if text is None else mask_personal(text)
 
 
-def _optional_message(text: Message | str | None) -> Message | str | None:
-    return None if text is None else mask_message(text)
+def _optional_message(message: Message | None) -> Message | None:
+    return None if message is None else mask_message(message)
 
 
-def mask_message(message: Message | str) -> Message | str:
+def mask_message(message: Message) -> Message:
     """``message`` with ID-card numbers masked in its text parameters (a message's own
     words hold none), nested messages and lists included."""
-    if isinstance(message, str):
-        return mask_personal(message)
     return Message(message.template, tuple((k, _mask_param(v)) for k, v in message.params))
 
 
@@ -222,6 +220,8 @@ def _mask_param(value: Param) -> Param:
 def _mask_item(value: str | int | Message) -> str | int | Message:
     if isinstance(value, int):
         return value
+    if isinstance(value, str):
+        return mask_personal(value)
     return mask_message(value)
 
 

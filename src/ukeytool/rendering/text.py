@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
-from ..i18n import N_, _, localize, ngettext, using
+from ..i18n import N_, _, ngettext, render, using
 from ..model import (
     BankChoice,
     Certificate,
@@ -197,7 +197,7 @@ class _Renderer(Pieces):
             self.lines.append("")
             self.lines.append(_("Module {path}").format(path=escape_control(failure.path)))
             self.lines.append(
-                "  " + self.paint(f"! {escape_control(localize(failure.message))}", RED)
+                "  " + self.paint(f"! {escape_control(render(failure.message))}", RED)
             )
         for report in reports:
             self.lines.append("")
@@ -446,7 +446,7 @@ class _Renderer(Pieces):
         else:
             belongs = _("no certificate read from this file matches it")
         line = _("{what} at {location}: {belongs}").format(
-            what=what, location=escape_control(localize(key.location)), belongs=belongs
+            what=what, location=escape_control(render(key.location)), belongs=belongs
         )
         self.lines.append(f"  {line}")
 

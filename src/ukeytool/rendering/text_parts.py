@@ -8,7 +8,8 @@ import datetime
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from ..i18n import N_, _, localize, ngettext
+from ..i18n import N_, _, ngettext, render
+from ..i18n.message import Message
 from ..model import (
     Certificate,
     CertificateEntry,
@@ -132,6 +133,9 @@ _ROLE_WORDS = {
 _LINK_WORDS = {"key_identifier": N_("key identifier"), "name": N_("name")}
 
 
+# The certificate's name fields, where a problem with one of them happened (other fields
+# keep the names the JSON gives them).
+_FIELD_WORDS = {"subject": N_("subject"), "issuer": N_("issuer")}
 _KEY_MATCH_WORDS = {"id": N_("CKA_ID"), "public_key": N_("public key")}
 
 
@@ -196,10 +200,18 @@ class Pieces:
             )
         return f"{shown}{GUESSED_MARK}"
 
+    @staticmethod
+    def where(where: Message | str) -> str:
+        """A problem's place: a location message in the reader's language; a PKCS#11
+        function or attribute as it is named; a certificate's name field in words."""
+        if isinstance(where, Message):
+            return where.render()
+        return _(_FIELD_WORDS[where]) if where in _FIELD_WORDS else where
+
     def problem(self, problem: Problem, indent: str, *, located: bool = True) -> None:
-        line = escape_control(localize(problem.message))
+        line = escape_control(render(problem.message))
         if located and not says_where(problem):
-            where = escape_control(localize(problem.where))
+            where = escape_control(self.where(problem.where))
             line = _("{where}: {message}").format(where=where, message=line)
         name = problem.code_name
         number = None if problem.code is None else f"0x{problem.code:x}"
@@ -220,7 +232,7 @@ class Pieces:
         reason = entry.unreadable_reason
         if reason is not None:
             # The reason is a problem's message, made in English: shown translated.
-            reason = localize(reason)
+            reason = render(reason)
             word = _("{status}: {reason}").format(status=word, reason=escape_control(reason))
         return self.paint(word, _STATUS_COLOR[entry.status])
 

@@ -24,7 +24,7 @@ Each container has its module: :mod:`.pem`, :mod:`.der`, :mod:`.pkcs7`, :mod:`.p
 (with :mod:`.decrypt` and :mod:`.rc2` for its encryptions, :mod:`.keys` for the private
 keys beside the certificates); :mod:`.found` holds what they find and the locations;
 :mod:`.inspect` reads the files and makes the reports. Every problem, location and
-key-presence reason is a :class:`~ukeytool.i18n.Message` (codes ``file.*`` and
+key-presence reason is a :class:`~ukeytool.Message` (codes ``file.*`` and
 ``file.location.*``); text from the OS or a parser goes in as it is.
 
 Passwords: tried in this order, the given one, then the empty one (many soft

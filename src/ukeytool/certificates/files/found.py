@@ -1,6 +1,6 @@
 """What a file holds before it becomes entries, and where in the file each part is.
 
-A location is a :class:`~ukeytool.i18n.Message` (``"PEM block 3 (line 40)"``,
+A location is a :class:`~ukeytool.Message` (``"PEM block 3 (line 40)"``,
 ``"PKCS#12 content 2, bag 1"``); a part inside another part is a message whose ``outer``
 parameter is the outer part's location, so a location of any depth is shown wholly in
 the reader's language, and ``str()`` gives the English that JSON keeps. The few places
