@@ -1,27 +1,23 @@
 """Messages in the user's language: English (the source text) and Simplified Chinese.
 
-The standard :mod:`gettext` machinery, with one difference in how the catalogue reaches
-it: the translator's file, ``locale/zh_CN/LC_MESSAGES/ukeytool.po``, is shipped as it is
-and read at run time. :func:`parse_po` reads it and :func:`compile_mo` turns it into the
-bytes of a ``.mo`` file, which :class:`gettext.GNUTranslations` loads as usual (plural
-forms included). So there is no build step, no binary file in the repository, and a
-translator's edit shows the next time ukeytool runs; ``msgfmt --check`` accepts the same
-file (the tests compare both). Why, at more length: docs/development.md.
-
-Marking strings, as xgettext expects them::
+- :mod:`.message`: messages as data. A :class:`Template` is an English sentence (the
+  gettext msgid) with a stable code; calling it makes a :class:`Message`, rendered in a
+  language only when it is shown (``str()`` is English, ``.render("zh")`` Chinese).
+- :mod:`.language`: the language of this context (``--lang``, the locale, or
+  :func:`using`), and the lookups of words a renderer or the CLI shows itself::
 
     _("expired")                          # translated where it is called
     N_("expired")                         # only marked; translate later with _(...)
     ngettext("{n} certificate", "{n} certificates", n)
     pgettext("list", ", ")                # with a context, where one text means two things
 
-Placeholders are named ``{name}`` fields filled with :meth:`str.format` after the
-lookup, so a translation may put them in another order.
+- :mod:`.catalogue` and :mod:`.po`: the translator's ``.po`` file, read at run time
+  without a build step (docs/development.md says why); loaded on the first lookup in a
+  language other than English, so ``import ukeytool`` never imports :mod:`gettext`.
 
-The language is per context (a :class:`contextvars.ContextVar`): English unless
-:func:`set_language` or :func:`using` says otherwise; the CLI chooses it from
-``--lang`` or the locale (:func:`language_from_env`). The JSON keeps English keys and
-codes in every language; only its human sentences follow the language.
+Placeholders are named ``{name}`` fields filled with :meth:`str.format` after the
+lookup, so a translation may put them in another order. JSON keys and codes are the same
+in every language; only its human sentences follow the language.
 """
 
 from __future__ import annotations
