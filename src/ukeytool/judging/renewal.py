@@ -290,7 +290,8 @@ def advise_certificate(
     }
     if cert is None or cert.not_after is None or entry.status is Status.UNREADABLE:
         return Advice(RenewalPhase.NO_DATES, RenewalAction.NONE, False, **common)
-    status, not_after = entry.status, cert.not_after
+    status: Status = entry.status
+    not_after = cert.not_after
     pair = entry.pair
     if (
         pair is not None
