@@ -802,7 +802,8 @@ def test_icbc_advice_in_both_languages() -> None:
         "at a branch counter, with your ID card, your bank card and the U盾."
     )
     assert advice_message(advice, lang="zh") == (
-        "现在即可办理U盾自助更新：网上银行（至 2035-06-05）或手机银行（仅限通用U盾，至 2030-07-31）。"
+        "现在即可办理U盾自助更新：网上银行（至 2035-06-05）或"
+        "手机银行（仅限通用U盾，至 2030-07-31）。"
         "2030-07-01 到期后，U盾将无法再用于登录网上银行、手机银行和签名交易（如转账）。"
         "在网上银行中依次进入客户服务 → U盾管理 → U盾自助更新。"
         "然后：点击“开始下载”、输入证书密码、确认证书服务期限已顺延 5 年。"
@@ -827,8 +828,9 @@ def test_branch_and_generic_sentences() -> None:
     assert advice_message(ccb) == (
         "The certificate update online ended on 2030-07-01: only a branch counter can renew it "
         "now. Since it expired, the 网银盾 can no longer be used for logging in to online "
-        "banking, mobile banking and signing transactions such as transfers. Bring your ID card, your bank card and the 网银盾. After the window you may have to "
-        "cancel online banking and sign up for it again."
+        "banking, mobile banking and signing transactions such as transfers. Bring your ID "
+        "card, your bank card and the 网银盾. After the window you may have to cancel online "
+        "banking and sign up for it again."
     )
     assert advice_message(ccb, lang="zh").endswith("窗口结束后可能需要注销网上银行并重新开通。")
     generic_before = advice_at(day_start(datetime.date(2030, 1, 1)), None)
@@ -943,7 +945,8 @@ def test_text_shows_advice_under_certificates_and_per_token() -> None:
         "“ICBC Sub CA” (medium confidence)"
     ) in lines
     assert any(
-        line.startswith("    advice: Most urgent: “sign”: The U盾 self-service update") for line in lines
+        line.startswith("    advice: Most urgent: “sign”: The U盾 self-service update")
+        for line in lines
     )
     zh = render_text([advised_report()], color=False, lang="zh")
     assert "      证书更新：可网上更新至 2034-12-26；2030-01-21 到期" in zh
