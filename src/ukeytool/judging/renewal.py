@@ -261,7 +261,7 @@ def advise_certificate(
     ``partner``: the other half of the certificate's SM2 signing + encryption pair
     (:attr:`CertificateEntry.pair`); when that half expires first, the advice is the
     pair's, for the pair's earlier expiry (:attr:`PairLink.not_after
-    <ukeytool.model.PairLink.not_after>`), since the pair is renewed together."""
+    <ukeytool.PairLink.not_after>`), since the pair is renewed together."""
     if policies is None:
         policies = load_policies()
     choice, policy = choose_bank(
