@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from ukeytool.cli import main
 from ukeytool.i18n import using
 from ukeytool.judging.relations import relate
 from ukeytool.judging.renewal import (
     SHIPPED_POLICIES,
     RenewalPolicyError,
     advice_message,
+    advice_summary,
     advise,
     advise_certificate,
     load_policies,
@@ -32,8 +35,9 @@ from ukeytool.rendering.check import check_reports, check_to_dict
 from ukeytool.rendering.json import report_to_dict
 from ukeytool.rendering.text import render_text
 
-from .conftest import FIXED_NOW
+from .conftest import FIXED_NOW, Bank
 from .test_renewal import (
+    AT,
     CATALOGUE,
     EXPIRY_DAY,
     POLICIES,
@@ -540,3 +544,59 @@ def test_the_token_advice_carries_the_banks_words() -> None:
     assert DISAGREE_ZH.replace("2030-07-31", "2029-12-02").replace(
         "2035-06-05", "2034-10-07"
     ) in token_advice_message(token, lang="zh")
+
+
+# --- as a user tries it: --bank icbc --lang zh on a bank-like token ---------------------
+
+
+@pytest.fixture
+def bank_env(bank: Bank, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Bank:
+    monkeypatch.setenv("SOFTHSM2_CONF", str(bank.store.conf_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("UKEYTOOL_CATALOGUE", raising=False)
+    monkeypatch.delenv("PKCS11_MODULE", raising=False)
+    return bank
+
+
+@pytest.mark.softhsm
+@pytest.mark.parametrize("command", ["list-tokens", "check"])
+def test_cli_bank_icbc_in_chinese(
+    bank_env: Bank, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    module = str(bank_env.store.module_path)
+    argv = [command, "--module", module, "--serial", bank_env.serial, "--bank", "icbc"]
+    main([*argv, "--lang", "zh", *AT])
+    out = capsys.readouterr().out
+    assert "续期" not in out
+    # "expired" expired 30 days ago: the most urgent, still renewable online.
+    assert "最紧急：“expired”：该证书已于 2029-12-02 过期，但仍可办理U盾自助更新" in out
+    assert "证书已过期，U盾已无法再用于登录网上银行、手机银行和签名交易（如转账）。" in out
+    assert "在网上银行中依次进入客户服务 → U盾管理 → U盾自助更新。" in out
+    assert "各来源说法不一：有的说至 2034-11-06，有的说只到 2030-01-01。" in out
+    assert "如果网上银行无法办理，请携带身份证、银行卡和U盾到网点柜台办理。" in out
+    main([*argv, "--json", *AT])
+    if command == "list-tokens":
+        doc = json.loads(capsys.readouterr().out)
+        report_schema().validate(doc)
+        token = next(
+            s["token"]
+            for s in doc["modules"][0]["slots"]
+            if s["token"] and s["token"]["serial"] == bank_env.serial
+        )
+        expired = next(c for c in token["certificates"] if c["label"] == "expired")
+        assert expired["advice"]["term_zh"] == "U盾自助更新"
+        assert expired["advice"]["sources_disagree"] is True
+
+
+def test_the_summary_names_the_earlier_end_some_sources_give() -> None:
+    before = advice_at(BEFORE, "ICBC")
+    assert advice_summary(before) == (
+        "online renewal open until 2035-06-05 (some sources: only until 2030-07-31); "
+        "expires 2030-07-01"
+    )
+    assert advice_summary(before, lang="zh") == (
+        "可网上更新至 2035-06-05（有的来源说只到 2030-07-31）；2030-07-01 到期"
+    )
+    assert advice_summary(expiring("abc-kbao")) == (
+        "online renewal open until it expires on 2030-07-01"
+    )

@@ -787,7 +787,10 @@ def test_pin_locked_comes_first() -> None:
 def test_icbc_advice_in_both_languages() -> None:
     at = day_start(datetime.date(2030, 6, 11))
     advice = advice_at(at, None, issuer_cn="ICBC Sub CA")
-    assert advice_summary(advice) == "online renewal open until 2035-06-05; expires 2030-07-01"
+    assert advice_summary(advice) == (
+        "online renewal open until 2035-06-05 (some sources: only until 2030-07-31); "
+        "expires 2030-07-01"
+    )
     assert advice_message(advice) == (
         "The U盾 self-service update can be done now: online banking (until 2035-06-05) or the "
         "mobile banking app (for 通用U盾 only, until 2030-07-31). When it expires on "
@@ -932,8 +935,9 @@ def test_text_shows_advice_under_certificates_and_per_token() -> None:
     text = render_text([advised_report()], color=False)
     lines = text.splitlines()
     sign = next(i for i, line in enumerate(lines) if line.startswith("    sign "))
-    assert (
-        lines[sign + 1] == "      renewal: online renewal open until 2034-12-26; expires 2030-01-21"
+    assert lines[sign + 1] == (
+        "      renewal: online renewal open until 2034-12-26 (some sources: only until "
+        "2030-02-20); expires 2030-01-21"
     )
     assert lines[sign + 2].startswith(
         "        The U盾 self-service update can be done now: online banking (until 2034-12-26)"
@@ -949,7 +953,10 @@ def test_text_shows_advice_under_certificates_and_per_token() -> None:
         for line in lines
     )
     zh = render_text([advised_report()], color=False, lang="zh")
-    assert "      证书更新：可网上更新至 2034-12-26；2030-01-21 到期" in zh
+    assert (
+        "      证书更新：可网上更新至 2034-12-26（有的来源说只到 2030-02-20）；2030-01-21 到期"
+        in zh
+    )
     assert "    建议：最紧急：“sign”：现在即可办理U盾自助更新" in zh
 
 

@@ -64,6 +64,10 @@ _CLOSED: Final = template(
     "advice.closed",
     "The {term} online ended on {closes}: only a branch counter can renew it now.",
 )
+_SUMMARY_DISPUTED: Final = template(
+    "advice.summary_disputed",
+    "online renewal open until {closes} (some sources: only until {others}); expires {expiry}",
+)
 _MENU: Final = template("advice.menu", "In {channel}, go to {menu}.")
 _MENU_GLOSS: Final = template("advice.menu_gloss", "{menu} ({gloss})")
 _THEN: Final = template("advice.then_steps", "Then: {steps}.")
@@ -188,6 +192,22 @@ def advice_summary(advice: Advice, *, lang: str | None = None) -> str:
         elif open_ended or closes is None:
             text = _("online renewal open; expires {expiry}")
         else:
+            others = sorted(
+                {
+                    day
+                    for w in advice.windows
+                    if w.state is WindowState.OPEN
+                    for day in w.other_closes
+                    if day < closes
+                }
+            )
+            if others:
+                return _say(
+                    _SUMMARY_DISPUTED,
+                    closes=_day(closes),
+                    others=tuple(_day(d) for d in others),
+                    expiry=expiry,
+                )
             text = _("online renewal open until {closes}; expires {expiry}")
         return text.format(closes=_day(closes), expiry=expiry)
 
