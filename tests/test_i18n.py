@@ -439,7 +439,9 @@ def test_cli_json_keeps_english_codes(bank_env: Bank, capsys: pytest.CaptureFixt
         "online_open",
         "renew_online",
     )
-    assert expired["advice"]["message"].startswith("该证书已于 2029-12-02 过期，但仍可网上续期")
+    assert expired["advice"]["message"].startswith(
+        "该证书已于 2029-12-02 过期，但仍可办理U盾自助更新"
+    )
     assert token["advice"]["message"].startswith("最紧急：“expired”：")
 
 

@@ -81,7 +81,7 @@ BROKEN_POLICIES = [
         {"version": 1, "policies": [_policy(chanels=[])]},
         "policies[0]（id 'spdb-ukey'）：未知的键 'chanels'（已知的键：aliases, bank, bank_name, "
         "bank_name_zh, branch, channels, confidence, id, key_name, match, notes, sources, "
-        'validity_years；以 "$" 开头的键是注释）',
+        'stops_working, term, term_zh, validity_years；以 "$" 开头的键是注释）',
         ["policy.file", "policy.at_policy_id", "config.unknown_key"],
         id="unknown-key",
     ),

@@ -154,7 +154,7 @@ def test_shipped_numbers_are_the_domain_notes() -> None:
         ("online_banking", (90, "days"), (1800, "days")),
         ("mobile_app", (90, "days"), (30, "days")),
     ]
-    assert windows("abc-kbao") == [("online", (3, "months"), (0, "days"))]
+    assert windows("abc-kbao") == [("online_banking", (3, "months"), (0, "days"))]
     assert windows("ccb-wangyindun-gd") == [("online_banking", (1, "months"), (3, "months"))]
     assert windows("ccb-wangyindun") == [("online_banking", None, (0, "days"))]
     assert windows("boc-ebox") == [("online", None, (0, "days"))]
@@ -757,7 +757,7 @@ def test_most_urgent_action() -> None:
         assert token.certificate_label == label
     assert token.action is RenewalAction.VISIT_BRANCH
     assert token_advice_message(token).startswith(
-        "Most urgent: “ccb”: The online renewal window closed"
+        "Most urgent: “ccb”: The certificate update online ended on 2029-12-02"
     )
     only_ca = advise(report_of([ca]), policies=POLICIES, catalogue=CATALOGUE).slots[0].advice
     assert only_ca is not None
@@ -787,14 +787,32 @@ def test_pin_locked_comes_first() -> None:
 def test_icbc_advice_in_both_languages() -> None:
     at = day_start(datetime.date(2030, 6, 11))
     advice = advice_at(at, None, issuer_cn="ICBC Sub CA")
-    assert advice_summary(advice) == "online renewal open until 2035-06-05; expires 2030-07-01"
+    assert advice_summary(advice) == (
+        "online renewal open until 2035-06-05 (some sources: only until 2030-07-31); "
+        "expires 2030-07-01"
+    )
     assert advice_message(advice) == (
-        "Renew it online now: online banking (until 2035-06-05) or the mobile banking app "
-        "(for 通用U盾 only, until 2030-07-31). After 2035-06-05, only at a branch counter, "
-        "with your ID card, your bank card and the U盾."
+        "The U盾 self-service update can be done now: online banking (until 2035-06-05) or the "
+        "mobile banking app (for 通用U盾 only, until 2030-07-31). When it expires on "
+        "2030-07-01, the U盾 can no longer be used for logging in to online banking, mobile "
+        "banking and signing transactions such as transfers. In online banking, go to "
+        "客户服务 → U盾管理 → U盾自助更新 (Customer service → U盾 management → U盾 "
+        "self-service update). Then: click “开始下载” (start download), enter the certificate "
+        "password, check that the service period has moved on by 5 years. Sources disagree on "
+        "how long after expiry online banking accepts the U盾 self-service update: some say "
+        "until 2035-06-05, others only until 2030-07-31. If online banking refuses it, go to a "
+        "branch counter with your ID card, your bank card and the U盾. After 2035-06-05, only "
+        "at a branch counter, with your ID card, your bank card and the U盾."
     )
     assert advice_message(advice, lang="zh") == (
-        "现在即可网上续期：网上银行（至 2035-06-05）或手机银行（仅限通用U盾，至 2030-07-31）。"
+        "现在即可办理U盾自助更新：网上银行（至 2035-06-05）或"
+        "手机银行（仅限通用U盾，至 2030-07-31）。"
+        "2030-07-01 到期后，U盾将无法再用于登录网上银行、手机银行和签名交易（如转账）。"
+        "在网上银行中依次进入客户服务 → U盾管理 → U盾自助更新。"
+        "然后：点击“开始下载”、输入证书密码、确认证书服务期限已顺延 5 年。"
+        "到期后还能通过网上银行办理U盾自助更新多久，各来源说法不一："
+        "有的说至 2035-06-05，有的说只到 2030-07-31。"
+        "如果网上银行无法办理，请携带身份证、银行卡和U盾到网点柜台办理。"
         "2035-06-05 之后只能携带身份证、银行卡和U盾到网点柜台办理。"
     )
     assert bank_message(advice.bank) == (
@@ -811,9 +829,11 @@ def test_branch_and_generic_sentences() -> None:
     ccb = advice_at(after, "ccb-wangyindun")
     assert advice_summary(ccb) == "online renewal closed on 2030-07-01: branch only"
     assert advice_message(ccb) == (
-        "The online renewal window closed on 2030-07-01: renew it at a branch counter. "
-        "Bring your ID card, your bank card and the 网银盾. After the window you may have to "
-        "cancel online banking and sign up for it again."
+        "The certificate update online ended on 2030-07-01: only a branch counter can renew it "
+        "now. Since it expired, the 网银盾 can no longer be used for logging in to online "
+        "banking, mobile banking and signing transactions such as transfers. Bring your ID "
+        "card, your bank card and the 网银盾. After the window you may have to cancel online "
+        "banking and sign up for it again."
     )
     assert advice_message(ccb, lang="zh").endswith("窗口结束后可能需要注销网上银行并重新开通。")
     generic_before = advice_at(day_start(datetime.date(2030, 1, 1)), None)
@@ -830,7 +850,7 @@ def test_branch_and_generic_sentences() -> None:
     waiting = advice_at(day_start(datetime.date(2030, 1, 1)), "ABC")
     assert advice_summary(waiting) == "not open yet: opens 2030-04-01; expires 2030-07-01"
     assert advice_message(waiting).startswith(
-        "Nothing to do yet: online renewal opens on 2030-04-01."
+        "Nothing to do yet: the certificate update opens on 2030-04-01."
     )
 
 
@@ -882,13 +902,22 @@ def test_json_advice_has_codes_and_sentences(lang: str) -> None:
         "closes": "2030-02-20",
         "state": "open",
         "key_types": ["通用U盾"],
+        "menu_zh": [],
+        "menu": [],
+        "steps": [],
+        "steps_zh": [],
+        "sources": [],
+        "other_closes": [],
     }
     assert sign["branch_items"] == ["id_card", "bank_card", "key"]
     assert certs["root"]["phase"] == "not_bank_certificate"
     assert certs["broken"]["phase"] == "no_dates"
     assert token["advice"]["action"] == "renew_online"
     assert token["advice"]["certificate_label"] == "sign"
-    words = sign["message"].replace("通用U盾", "").replace("U盾", "")
+    # English advice quotes the bank's own words (key name, menu path, buttons) as they are.
+    words = sign["message"]
+    for bank_words in ("通用U盾", "U盾自助更新", "客户服务", "U盾管理", "开始下载", "U盾"):
+        words = words.replace(bank_words, "")
     chinese = any("\u4e00" <= ch <= "\u9fff" for ch in words)
     assert chinese is (lang == "zh")
     assert token["advice"]["message"].startswith("最紧急" if lang == "zh" else "Most urgent")
@@ -906,11 +935,12 @@ def test_text_shows_advice_under_certificates_and_per_token() -> None:
     text = render_text([advised_report()], color=False)
     lines = text.splitlines()
     sign = next(i for i, line in enumerate(lines) if line.startswith("    sign "))
-    assert (
-        lines[sign + 1] == "      renewal: online renewal open until 2034-12-26; expires 2030-01-21"
+    assert lines[sign + 1] == (
+        "      renewal: online renewal open until 2034-12-26 (some sources: only until "
+        "2030-02-20); expires 2030-01-21"
     )
     assert lines[sign + 2].startswith(
-        "        Renew it online now: online banking (until 2034-12-26)"
+        "        The U盾 self-service update can be done now: online banking (until 2034-12-26)"
     )
     assert "      renewal: not a bank certificate" in lines
     assert "      renewal: no dates: no advice" in lines
@@ -919,11 +949,15 @@ def test_text_shows_advice_under_certificates_and_per_token() -> None:
         "“ICBC Sub CA” (medium confidence)"
     ) in lines
     assert any(
-        line.startswith("    advice: Most urgent: “sign”: Renew it online now") for line in lines
+        line.startswith("    advice: Most urgent: “sign”: The U盾 self-service update")
+        for line in lines
     )
     zh = render_text([advised_report()], color=False, lang="zh")
-    assert "      续期：可网上续期至 2034-12-26；2030-01-21 到期" in zh
-    assert "    建议：最紧急：“sign”：现在即可网上续期" in zh
+    assert (
+        "      证书更新：可网上更新至 2034-12-26（有的来源说只到 2030-02-20）；2030-01-21 到期"
+        in zh
+    )
+    assert "    建议：最紧急：“sign”：现在即可办理U盾自助更新" in zh
 
 
 def test_check_mentions_the_most_urgent_action() -> None:
@@ -934,7 +968,7 @@ def test_check_mentions_the_most_urgent_action() -> None:
         .splitlines()[-1]
         .startswith(
             "advice: token 工行U盾 serial 5f1c2e3d4a5b6c7d: "
-            "Most urgent: “sign”: Renew it online now"
+            "Most urgent: “sign”: The U盾 self-service update can be done now"
         )
     )
     doc = check_to_dict(result)
@@ -974,7 +1008,7 @@ def test_cli_list_tokens_with_a_bank(bank_env: Bank, capsys: pytest.CaptureFixtu
     # "expired" expired 30 days ago: still renewable online, and the most urgent.
     assert (
         "    advice: Most urgent: “expired”: "
-        "It expired on 2029-12-02, but can still be renewed online"
+        "It expired on 2029-12-02, but the U盾 self-service update can still be done"
     ) in out
     assert "      renewal: not a bank certificate" in out  # the CA certificate
 
@@ -1026,8 +1060,8 @@ def test_cli_renewal_policies_option(
     assert err == (
         f"ukeytool: error: renewal policies {bad}: policies[0] (id 'spdb-ukey'): unknown key "
         "'chanels' (known: aliases, bank, bank_name, bank_name_zh, branch, channels, confidence, "
-        'id, key_name, match, notes, sources, validity_years; keys starting with "$" are '
-        "comments)\n"
+        "id, key_name, match, notes, sources, stops_working, term, term_zh, validity_years; "
+        'keys starting with "$" are comments)\n'
     )
     code = main(["list-tokens", "--module", "/nonexistent.so", "--bank", "nowhere", *AT])
     out, err = capsys.readouterr()

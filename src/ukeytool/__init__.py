@@ -117,6 +117,7 @@ if TYPE_CHECKING:
     from .config.discovery import CatalogueError, FoundModule, discover, no_module_message
     from .judging.renewal import (
         IssuerHint,
+        OtherClose,
         PolicyChannel,
         RenewalPolicies,
         RenewalPolicy,
@@ -177,6 +178,7 @@ __all__ = [
     "NotAPkcs11Module",
     "NotASharedLibrary",
     "ObjectListing",
+    "OtherClose",
     "PairLink",
     "Pin",
     "PinState",
@@ -263,6 +265,7 @@ _LAZY = {
     "inspect_file": "certificates.files",
     "inspect_files": "certificates.files",
     "IssuerHint": "judging.renewal",
+    "OtherClose": "judging.renewal",
     "PolicyChannel": "judging.renewal",
     "RenewalPolicies": "judging.renewal",
     "RenewalPolicy": "judging.renewal",

@@ -2,16 +2,22 @@
 was told, and a token's most urgent action, in English or Chinese.
 
 Made at display time, in the language asked for (``lang``, default the current one):
-nothing here is stored as a sentence.
+nothing here is stored as a sentence. The advice names the renewal with the bank's own
+term (``证书更新``, ``U盾自助更新``; in English the same meaning), shows the menu path
+and the steps of each open channel, says what stops working when the certificate
+expires, and says so plainly where the sources disagree on a window (see
+``docs/renewal.md``); those sentences are :class:`~ukeytool.i18n.message.Message`
+templates (codes ``advice.*``) rendered in the language asked for.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 from ..i18n import N_, _, get_language, pgettext, using
+from ..i18n.message import Message, Param, template
 from ..model import (
     Advice,
     BankChoice,
@@ -32,6 +38,59 @@ _CHANNEL_NAMES: Final = {
     "online": N_("online banking or the bank's app"),
     "bank": N_("your bank"),
 }
+_USES: Final = {
+    "online_banking_login": template(
+        "advice.use_online_banking_login", "logging in to online banking"
+    ),
+    "mobile_banking": template("advice.use_mobile_banking", "mobile banking"),
+    "signing": template("advice.use_signing", "signing transactions such as transfers"),
+}
+# What the bank calls a renewal, when its policy does not say.
+_TERM: Final = template("advice.term", "certificate update")
+_NOT_YET_VALID: Final = template(
+    "advice.not_yet_valid", "It is not valid yet (valid from {start}): nothing to renew now."
+)
+_PAIR: Final = template(
+    "advice.sm2_pair",
+    "It is renewed together with {label}, the other half of its SM2 pair, which expires "
+    "first (on {expiry}; this one on {own}).",
+)
+_OPEN: Final = template("advice.open", "The {term} can be done now: {channels}.")
+_OPEN_EXPIRED: Final = template(
+    "advice.open_expired", "It expired on {expiry}, but the {term} can still be done: {channels}."
+)
+_NOT_OPEN: Final = template("advice.not_open", "Nothing to do yet: the {term} opens on {opens}.")
+_CLOSED: Final = template(
+    "advice.closed",
+    "The {term} online ended on {closes}: only a branch counter can renew it now.",
+)
+_SUMMARY_DISPUTED: Final = template(
+    "advice.summary_disputed",
+    "online renewal open until {closes} (some sources: only until {others}); expires {expiry}",
+)
+_MENU: Final = template("advice.menu", "In {channel}, go to {menu}.")
+_MENU_GLOSS: Final = template("advice.menu_gloss", "{menu} ({gloss})")
+_THEN: Final = template("advice.then_steps", "Then: {steps}.")
+_STEPS: Final = template("advice.steps", "In {channel}: {steps}.")
+_BRANCH_STEPS: Final = template("advice.branch_steps", "At the branch: {steps}.")
+_DISAGREE: Final = template(
+    "advice.sources_disagree",
+    "Sources disagree on how long after expiry {channel} accepts the {term}: some say "
+    "until {closes}, others only until {others}.",
+)
+_IF_REFUSED: Final = template(
+    "advice.if_refused", "If {channel} refuses it, go to a branch counter with {items}."
+)
+_IF_REFUSED_PLAIN: Final = template(
+    "advice.if_refused_plain", "If {channel} refuses it, go to a branch counter."
+)
+_WILL_STOP: Final = template(
+    "advice.stops_working",
+    "When it expires on {expiry}, {key} can no longer be used for {uses}.",
+)
+_STOPPED: Final = template(
+    "advice.stopped_working", "Since it expired, {key} can no longer be used for {uses}."
+)
 _CONFIDENCE_WORDS: Final = {
     "high": N_("high confidence"),
     "medium": N_("medium confidence"),
@@ -133,6 +192,22 @@ def advice_summary(advice: Advice, *, lang: str | None = None) -> str:
         elif open_ended or closes is None:
             text = _("online renewal open; expires {expiry}")
         else:
+            others = sorted(
+                {
+                    day
+                    for w in advice.windows
+                    if w.state is WindowState.OPEN
+                    for day in w.other_closes
+                    if day < closes
+                }
+            )
+            if others:
+                return _say(
+                    _SUMMARY_DISPUTED,
+                    closes=_day(closes),
+                    others=tuple(_day(d) for d in others),
+                    expiry=expiry,
+                )
             text = _("online renewal open until {closes}; expires {expiry}")
         return text.format(closes=_day(closes), expiry=expiry)
 
@@ -147,6 +222,8 @@ def advice_message(advice: Advice, *, lang: str | None = None) -> str:
         if phase is RenewalPhase.NOT_BANK_CERTIFICATE:
             return _("A CA or self-signed certificate: nothing for the key's holder to renew.")
         expiry = _day(advice.expiry_date)
+        if advice.not_yet_valid:
+            return _say(_NOT_YET_VALID, start=_day(advice.valid_from))
         if _generic(advice):
             if phase is RenewalPhase.BRANCH_ONLY or advice.expired:
                 return _(
@@ -158,36 +235,45 @@ def advice_message(advice: Advice, *, lang: str | None = None) -> str:
         closes = advice.window_closes
         items = _items(advice)
         sentences: list[str] = []
+        if advice.pair_partner_label is not None:
+            sentences.append(
+                _say(
+                    _PAIR,
+                    label=_quote(advice.pair_partner_label),
+                    expiry=expiry,
+                    own=_day(advice.own_expiry_date),
+                )
+            )
+        term = _term(advice)
         if phase is RenewalPhase.ONLINE_OPEN:
             open_windows = [w for w in advice.windows if w.state is WindowState.OPEN]
             channels = _channel_list(open_windows)
             if advice.expired:
-                sentences.append(
-                    _(
-                        "It expired on {expiry}, but can still be renewed online: {channels}."
-                    ).format(expiry=expiry, channels=channels)
-                )
+                sentences.append(_say(_OPEN_EXPIRED, expiry=expiry, term=term, channels=channels))
             else:
-                sentences.append(_("Renew it online now: {channels}.").format(channels=channels))
+                sentences.append(_say(_OPEN, term=term, channels=channels))
+            sentences.extend(_consequences(advice, expiry))
+            for window in open_windows:
+                sentences.extend(_how(window))
         elif phase is RenewalPhase.NOT_OPEN:
             waiting = [w.opens for w in advice.windows if w.state is WindowState.NOT_OPEN]
-            sentences.append(
-                _("Nothing to do yet: online renewal opens on {opens}.").format(
-                    opens=_day(min((d for d in waiting if d), default=None))
-                )
-            )
+            opens = _day(min((d for d in waiting if d), default=None))
+            sentences.append(_say(_NOT_OPEN, term=term, opens=opens))
         else:
-            sentences.append(
-                _(
-                    "The online renewal window closed on {closes}: renew it at a branch counter."
-                ).format(closes=_day(closes))
-            )
+            sentences.append(_say(_CLOSED, term=term, closes=_day(closes)))
+            sentences.extend(_consequences(advice, expiry))
+        for window in advice.windows:
+            if window.other_closes and window.state is not WindowState.CLOSED:
+                sentences.extend(_disagreement(window, term, items))
         if phase is RenewalPhase.BRANCH_ONLY:
             if items:
                 sentences.append(_("Bring {items}.").format(items=items))
             note = _note(advice)
             if note:
                 sentences.append(note)
+            steps = _pick(advice.branch_steps, advice.branch_steps_zh)
+            if steps:
+                sentences.append(_say(_BRANCH_STEPS, steps=steps))
         elif closes is not None:
             if items:
                 sentences.append(
@@ -199,11 +285,83 @@ def advice_message(advice: Advice, *, lang: str | None = None) -> str:
                 sentences.append(
                     _("After {closes}, only at a branch counter.").format(closes=_day(closes))
                 )
-        text = sentences[0]
-        for sentence in sentences[1:]:
-            # Translators: one sentence after another; Chinese needs no blank between them.
-            text = _("{sentence} {next}").format(sentence=text, next=sentence)
-        return text
+        return _sentences(sentences)
+
+
+def _sentences(sentences: Sequence[str]) -> str:
+    text = sentences[0]
+    for sentence in sentences[1:]:
+        # Translators: one sentence after another; Chinese needs no blank between them.
+        text = _("{sentence} {next}").format(sentence=text, next=sentence)
+    return text
+
+
+def _say(tpl: Callable[..., Message], **params: Param) -> str:
+    """A template's sentence in the current language."""
+    return tpl(**params).render(get_language())
+
+
+def _pick(english: tuple[str, ...], chinese: tuple[str, ...]) -> tuple[str, ...]:
+    """The Chinese or English version of a policy's texts (the other when one is missing)."""
+    chosen = chinese if get_language() == "zh" else english
+    return tuple(escape_control(t.strip()) for t in (chosen or english or chinese))
+
+
+def _term(advice: Advice) -> Param:
+    """What the bank calls a renewal, in the current language."""
+    term = advice.term_zh if get_language() == "zh" else advice.term
+    term = term or advice.term or advice.term_zh
+    return _TERM() if term is None else escape_control(term)
+
+
+def _channel_name(window: RenewalWindow) -> str:
+    return _(_CHANNEL_NAMES.get(window.channel, window.channel))
+
+
+def _how(window: RenewalWindow) -> list[str]:
+    """Where to go in the channel and what to do there."""
+    sentences = []
+    channel = _channel_name(window)
+    steps = _pick(window.steps, window.steps_zh)
+    if window.menu_zh or window.menu:
+        path = " → ".join(escape_control(m) for m in window.menu_zh or window.menu)
+        menu: Param = path
+        if get_language() != "zh" and window.menu_zh and window.menu:
+            gloss = " → ".join(escape_control(m) for m in window.menu)
+            menu = _MENU_GLOSS(menu=path, gloss=gloss)
+        sentences.append(_say(_MENU, channel=channel, menu=menu))
+        if steps:
+            sentences.append(_say(_THEN, steps=steps))
+    elif steps:
+        sentences.append(_say(_STEPS, channel=channel, steps=steps))
+    return sentences
+
+
+def _disagreement(window: RenewalWindow, term: Param, items: str) -> list[str]:
+    """The sources disagree on when the window ends: say so, and what to do if refused."""
+    channel = _channel_name(window)
+    others = tuple(_day(d) for d in sorted(set(window.other_closes)))
+    said = _say(
+        _DISAGREE,
+        channel=channel,
+        term=term,
+        closes="?" if window.closes is None else _day(window.closes),
+        others=others,
+    )
+    if items:
+        return [said, _say(_IF_REFUSED, channel=channel, items=items)]
+    return [said, _say(_IF_REFUSED_PLAIN, channel=channel)]
+
+
+def _consequences(advice: Advice, expiry: str) -> list[str]:
+    """What stops working when it expires, for an expiring or expired certificate."""
+    if not advice.stops_working or not (advice.expired or advice.needs_action):
+        return []
+    uses = _join([_say(_USES[u]) for u in advice.stops_working if u in _USES])
+    key = _("the {key}").format(key=advice.key_name) if advice.key_name else _("the key")
+    if advice.expired:
+        return [_say(_STOPPED, key=key, uses=uses)]
+    return [_say(_WILL_STOP, expiry=expiry, key=key, uses=uses)]
 
 
 def _note(advice: Advice) -> str | None:

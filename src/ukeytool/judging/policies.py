@@ -19,6 +19,7 @@ __all__ = [
     "CHINA_STANDARD_TIME",
     "GENERIC",
     "IssuerHint",
+    "OtherClose",
     "PolicyChannel",
     "RenewalPolicies",
     "RenewalPolicy",
@@ -59,6 +60,15 @@ class WindowEdge:
 
 
 @dataclasses.dataclass(frozen=True)
+class OtherClose:
+    """A different end of a channel's window that some sources give (sources disagree)."""
+
+    closes_after: WindowEdge
+    source: str
+    """Which sources say so."""
+
+
+@dataclasses.dataclass(frozen=True)
 class PolicyChannel:
     """One way to renew, and its window around the expiry day."""
 
@@ -70,6 +80,18 @@ class PolicyChannel:
     """None: never closes."""
     key_types: tuple[str, ...] = ()
     note: str | None = None
+    menu_zh: tuple[str, ...] = ()
+    """The menu path in the bank's own words (``("客户服务", "U盾管理", "U盾自助更新")``)."""
+    menu: tuple[str, ...] = ()
+    """The same path glossed in English."""
+    steps: tuple[str, ...] = ()
+    """What to do there, in English."""
+    steps_zh: tuple[str, ...] = ()
+    """What to do there, in Chinese."""
+    sources: tuple[str, ...] = ()
+    """Where the menu path, the steps and the window come from."""
+    other_closes: tuple[OtherClose, ...] = ()
+    """Other ends of the window that some sources give."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +114,16 @@ class RenewalPolicy:
     bring: tuple[str, ...] = ()
     branch_note: str | None = None
     branch_note_zh: str | None = None
+    branch_steps: tuple[str, ...] = ()
+    branch_steps_zh: tuple[str, ...] = ()
+    branch_sources: tuple[str, ...] = ()
+    term: str | None = None
+    """What the bank calls a renewal, in English (``"certificate update"``)."""
+    term_zh: str | None = None
+    """What the bank calls a renewal, in its own words (``"证书更新"``, ``"U盾自助更新"``)."""
+    stops_working: tuple[str, ...] = ()
+    """What stops working when the certificate expires: ``"online_banking_login"``,
+    ``"mobile_banking"``, ``"signing"``."""
     confidence: str | None = None
     notes: str | None = None
     origin: str = ""

@@ -33,6 +33,7 @@ from ..i18n.message import Message, Param, Template, template
 from .policies import (
     GENERIC,
     IssuerHint,
+    OtherClose,
     PolicyChannel,
     RenewalPolicies,
     RenewalPolicy,
@@ -55,6 +56,7 @@ MAX_POLICY_BYTES: Final = 1 << 20
 _CONFIDENCE: Final = ("high", "medium", "low")
 _CHANNELS: Final = ("online_banking", "mobile_app", "online", "bank")
 _ITEMS: Final = ("id_card", "bank_card", "key")
+_STOPS: Final = ("online_banking_login", "mobile_banking", "signing")
 _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
@@ -129,6 +131,7 @@ _HINT_AT: Final = template("policy.at_issuer_hint", "issuer_hints[{index}]: {det
 _CHANNEL_AT: Final = template("policy.at_channel", "channels[{index}]: {detail}")
 _MATCH_AT: Final = template("policy.at_match", "match: {detail}")
 _BRANCH_AT: Final = template("policy.at_branch", "branch: {detail}")
+_OTHER_AT: Final = template("policy.at_other_close", "other_closes[{index}]: {detail}")
 _DAYS: Final = '{"days": N}'
 _MONTHS: Final = '{"months": N}'
 
@@ -181,6 +184,17 @@ _BAD_YEARS: Final = template(
 _NO_CHANNELS: Final = template("policy.no_channels", '"channels" must be a non-empty list')
 _UNKNOWN_ITEM: Final = template("policy.unknown_bring", '"bring" lists {item}; known: {known}')
 _ITEM_TWICE: Final = template("policy.bring_twice", '"bring" lists something twice')
+_UNKNOWN_STOP: Final = template(
+    "policy.unknown_stops_working", '"stops_working" lists {item}; known: {known}'
+)
+_STOP_TWICE: Final = template("policy.stops_working_twice", '"stops_working" lists something twice')
+_OTHER_NOT_OBJECT: Final = template(
+    "policy.other_close_not_object", "other_closes[{index}] must be an object"
+)
+_OTHER_NO_EDGE: Final = template(
+    "policy.other_close_edge_required",
+    '"closes_after" is required and cannot be null: {days} or {months}',
+)
 _BAD_CHANNEL: Final = template(
     "policy.bad_channel", '"channel" must be one of {choices}, not {value}'
 )
@@ -350,6 +364,9 @@ def _policy(item: object, where: str, index: int) -> RenewalPolicy:
             "sources",
             "confidence",
             "notes",
+            "term",
+            "term_zh",
+            "stops_working",
         }
     )
     ident = fields.code("id")
@@ -384,13 +401,19 @@ def _policy(item: object, where: str, index: int) -> RenewalPolicy:
     branch = fields.obj("branch", required=True)
     assert branch is not None
     branch_fields = fields.inside(branch, "branch", _BRANCH_AT)
-    branch_fields.no_unknown({"bring", "note", "note_zh"})
+    branch_fields.no_unknown({"bring", "note", "note_zh", "steps", "steps_zh", "sources"})
     bring = branch_fields.texts("bring", required=True)
     for thing in bring:
         if thing not in _ITEMS:
             branch_fields.fail(_UNKNOWN_ITEM(item=repr(thing), known=", ".join(_ITEMS)))
     if len(set(bring)) != len(bring):
         branch_fields.fail(_ITEM_TWICE())
+    stops = fields.texts("stops_working")
+    for thing in stops:
+        if thing not in _STOPS:
+            fields.fail(_UNKNOWN_STOP(item=repr(thing), known=", ".join(_STOPS)))
+    if len(set(stops)) != len(stops):
+        fields.fail(_STOP_TWICE())
     return RenewalPolicy(
         id=ident,
         bank=bank,
@@ -406,6 +429,12 @@ def _policy(item: object, where: str, index: int) -> RenewalPolicy:
         bring=tuple(bring),
         branch_note=branch_fields.text("note"),
         branch_note_zh=branch_fields.text("note_zh"),
+        branch_steps=tuple(branch_fields.texts("steps")),
+        branch_steps_zh=tuple(branch_fields.texts("steps_zh")),
+        branch_sources=tuple(branch_fields.texts("sources")),
+        term=fields.text("term"),
+        term_zh=fields.text("term_zh"),
+        stops_working=tuple(stops),
         confidence=fields.confidence(),
         notes=fields.text("notes"),
         origin=where,
@@ -422,7 +451,21 @@ def _channel(item: object, entry: _Fields, index: int, *, policy: tuple[int, str
             entry=f"{entry.entry}: {label}",
         )
     fields = entry.inside(item, label, _CHANNEL_AT, index=index)
-    fields.no_unknown({"channel", "opens_before", "closes_after", "key_types", "note"})
+    fields.no_unknown(
+        {
+            "channel",
+            "opens_before",
+            "closes_after",
+            "key_types",
+            "note",
+            "menu",
+            "menu_zh",
+            "steps",
+            "steps_zh",
+            "sources",
+            "other_closes",
+        }
+    )
     name = fields.text("channel", required=True)
     if name not in _CHANNELS:
         fields.fail(_BAD_CHANNEL(choices=", ".join(_CHANNELS), value=repr(name)))
@@ -440,7 +483,34 @@ def _channel(item: object, entry: _Fields, index: int, *, policy: tuple[int, str
         closes_after=edges[1],
         key_types=tuple(fields.texts("key_types")),
         note=fields.text("note"),
+        menu_zh=tuple(fields.texts("menu_zh")),
+        menu=tuple(fields.texts("menu")),
+        steps=tuple(fields.texts("steps")),
+        steps_zh=tuple(fields.texts("steps_zh")),
+        sources=tuple(fields.texts("sources")),
+        other_closes=_other_closes(item.get("other_closes"), fields),
     )
+
+
+def _other_closes(value: object, fields: _Fields) -> tuple[OtherClose, ...]:
+    """The other ends of a channel's window that some sources give."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        fields.fail(NOT_LIST(key="other_closes"))
+    others = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            fields.fail(_OTHER_NOT_OBJECT(index=index))
+        sub = fields.inside(item, f"other_closes[{index}]", _OTHER_AT, index=index)
+        sub.no_unknown({"closes_after", "source"})
+        edge = _edge(item.get("closes_after"), sub, "closes_after")
+        if edge is None:
+            sub.fail(_OTHER_NO_EDGE(days=_DAYS, months=_MONTHS))
+        source = sub.text("source", required=True)
+        assert source is not None
+        others.append(OtherClose(edge, source))
+    return tuple(others)
 
 
 def _edge(value: object, fields: _Fields, key: str) -> WindowEdge | None:

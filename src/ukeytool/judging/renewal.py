@@ -54,6 +54,7 @@ from .advice_text import advice_message, advice_summary, bank_message, token_adv
 from .policies import (
     CHINA_STANDARD_TIME,
     IssuerHint,
+    OtherClose,
     PolicyChannel,
     RenewalPolicies,
     RenewalPolicy,
@@ -75,6 +76,7 @@ __all__ = [
     "CHINA_STANDARD_TIME",
     "SHIPPED_POLICIES",
     "IssuerHint",
+    "OtherClose",
     "PolicyChannel",
     "RenewalPolicies",
     "RenewalPolicy",
@@ -225,7 +227,20 @@ def _window(channel: PolicyChannel, expiry: datetime.date, today: datetime.date)
         state = WindowState.CLOSED
     else:
         state = WindowState.OPEN
-    return RenewalWindow(channel.channel, opens, closes, state, channel.key_types)
+    return RenewalWindow(
+        channel.channel,
+        opens,
+        closes,
+        state,
+        channel.key_types,
+        menu_zh=channel.menu_zh,
+        menu=channel.menu,
+        steps=channel.steps,
+        steps_zh=channel.steps_zh,
+        sources=channel.sources,
+        other_closes=tuple(o.closes_after.after(expiry) for o in channel.other_closes),
+        other_sources=tuple(o.source for o in channel.other_closes),
+    )
 
 
 def advise_certificate(
@@ -238,9 +253,15 @@ def advise_certificate(
     policies: RenewalPolicies | None = None,
     bank: str | None = None,
     catalogue: Catalogue | None = None,
+    partner: CertificateEntry | None = None,
 ) -> Advice:
     """The renewal advice for one certificate object at ``at`` (see the module
-    documentation for how days and window edges are counted)."""
+    documentation for how days and window edges are counted).
+
+    ``partner``: the other half of the certificate's SM2 signing + encryption pair
+    (:attr:`CertificateEntry.pair`); when that half expires first, the advice is the
+    pair's, for the pair's earlier expiry (:attr:`PairLink.not_after
+    <ukeytool.PairLink.not_after>`), since the pair is renewed together."""
     if policies is None:
         policies = load_policies()
     choice, policy = choose_bank(
@@ -260,15 +281,39 @@ def advise_certificate(
         "branch_note": policy.branch_note,
         "branch_note_zh": policy.branch_note_zh,
         "validity_years": policy.validity_years,
+        "term": policy.term,
+        "term_zh": policy.term_zh,
+        "stops_working": policy.stops_working,
+        "branch_steps": policy.branch_steps,
+        "branch_steps_zh": policy.branch_steps_zh,
+        "branch_sources": policy.branch_sources,
     }
     if cert is None or cert.not_after is None or entry.status is Status.UNREADABLE:
         return Advice(RenewalPhase.NO_DATES, RenewalAction.NONE, False, **common)
-    expiry = _cst_day(cert.not_after)
+    status: Status = entry.status
+    not_after = cert.not_after
+    pair = entry.pair
+    if (
+        pair is not None
+        and partner is not None
+        and partner.handle == pair.partner.handle
+        and pair.not_after is not None
+        and pair.not_after < not_after
+    ):
+        # The pair is renewed together: its earlier expiry is what matters.
+        status, not_after = partner.status, pair.not_after
+        common["pair_partner"] = partner.handle
+        common["pair_partner_label"] = _label(partner)
+        common["own_expiry_date"] = _cst_day(cert.not_after)
+    expiry = _cst_day(not_after)
     dates: dict[str, Any] = {
-        "expires": cert.not_after,
+        "expires": not_after,
         "expiry_date": expiry,
-        "expired": entry.status is Status.EXPIRED,
+        "expired": status is Status.EXPIRED,
     }
+    if entry.status is Status.NOT_YET_VALID:
+        dates["not_yet_valid"] = True
+        dates["valid_from"] = None if cert.not_before is None else _cst_day(cert.not_before)
     if cert.is_ca or cert.self_signed:
         return Advice(
             RenewalPhase.NOT_BANK_CERTIFICATE, RenewalAction.NONE, False, **common, **dates
@@ -284,7 +329,7 @@ def advise_certificate(
     if WindowState.OPEN in states:
         phase = RenewalPhase.ONLINE_OPEN
         action = RenewalAction.RENEW if generic else RenewalAction.RENEW_ONLINE
-        needs = entry.status in (Status.EXPIRING, Status.EXPIRED)
+        needs = status in (Status.EXPIRING, Status.EXPIRED)
     elif WindowState.NOT_OPEN in states:
         phase, action, needs = RenewalPhase.NOT_OPEN, RenewalAction.WAIT, False
     else:
@@ -383,6 +428,7 @@ def advise(
         check_bank(bank, policies=policies, catalogue=catalogue)  # fails even without certificates
     slots = []
     for slot in report.slots:
+        by_handle = {entry.handle: entry for entry in slot.certificates}
         entries = tuple(
             dataclasses.replace(
                 entry,
@@ -395,6 +441,9 @@ def advise(
                     policies=policies,
                     bank=bank,
                     catalogue=catalogue,
+                    partner=None
+                    if entry.pair is None
+                    else by_handle.get(entry.pair.partner.handle),
                 ),
             )
             for entry in slot.certificates

@@ -124,6 +124,21 @@ class RenewalWindow:
     state: WindowState
     key_types: tuple[str, ...] = ()
     """The key types the channel is for (``("通用U盾",)``); empty for every key type."""
+    menu_zh: tuple[str, ...] = ()
+    """Where to go in the channel, in the bank's own words (the policy's menu path)."""
+    menu: tuple[str, ...] = ()
+    """The same menu path glossed in English."""
+    steps: tuple[str, ...] = ()
+    """What to do there, in English."""
+    steps_zh: tuple[str, ...] = ()
+    """What to do there, in Chinese."""
+    sources: tuple[str, ...] = ()
+    """Where the menu path and the steps come from."""
+    other_closes: tuple[datetime.date, ...] = ()
+    """Earlier (or later) last days that other sources give: where the sources disagree,
+    the window may end on any of these instead of :attr:`closes`."""
+    other_sources: tuple[str, ...] = ()
+    """Which sources give :attr:`other_closes`, in the same order."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,6 +175,32 @@ class Advice:
     branch_note_zh: str | None = None
     validity_years: tuple[int, ...] = ()
     """How long the bank's certificates are valid, from the policy."""
+    term: str | None = None
+    """What the bank calls a renewal, in English (``"certificate update"``); None for the
+    generic policy."""
+    term_zh: str | None = None
+    """What the bank calls a renewal, in its own words (``"证书更新"``, ``"U盾自助更新"``)."""
+    stops_working: tuple[str, ...] = ()
+    """What stops working once it has expired: ``"online_banking_login"``,
+    ``"mobile_banking"``, ``"signing"`` (from the policy)."""
+    branch_steps: tuple[str, ...] = ()
+    """What to do at the branch, in English."""
+    branch_steps_zh: tuple[str, ...] = ()
+    """What to do at the branch, in Chinese."""
+    branch_sources: tuple[str, ...] = ()
+    """Where the branch rules come from."""
+    not_yet_valid: bool = False
+    """The certificate is not valid yet at the report's moment."""
+    valid_from: datetime.date | None = None
+    """The day it becomes valid, in China Standard Time (set when :attr:`not_yet_valid`)."""
+    pair_partner: int | None = None
+    """The handle of the other half of its SM2 signing + encryption pair, when that half
+    expires first: then :attr:`expires` and every date here are the pair's (the pair is
+    renewed together)."""
+    pair_partner_label: str | None = None
+    """That half's CKA_LABEL (else subject CN) as shown."""
+    own_expiry_date: datetime.date | None = None
+    """This certificate's own expiry day (China Standard Time), when the pair's is earlier."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -162,6 +162,15 @@ def _advice(advice: Advice) -> dict[str, Any]:
                 "closes": day(w.closes),
                 "state": w.state.value,
                 "key_types": list(w.key_types),
+                "menu_zh": list(w.menu_zh),
+                "menu": list(w.menu),
+                "steps": list(w.steps),
+                "steps_zh": list(w.steps_zh),
+                "sources": list(w.sources),
+                "other_closes": [
+                    {"closes": day(d), "source": s}
+                    for d, s in zip(w.other_closes, w.other_sources, strict=True)
+                ],
             }
             for w in advice.windows
         ],
@@ -169,6 +178,18 @@ def _advice(advice: Advice) -> dict[str, Any]:
         "branch_note": advice.branch_note,
         "branch_note_zh": advice.branch_note_zh,
         "validity_years": list(advice.validity_years),
+        "term": advice.term,
+        "term_zh": advice.term_zh,
+        "stops_working": list(advice.stops_working),
+        "branch_steps": list(advice.branch_steps),
+        "branch_steps_zh": list(advice.branch_steps_zh),
+        "branch_sources": list(advice.branch_sources),
+        "sources_disagree": any(w.other_closes for w in advice.windows),
+        "not_yet_valid": advice.not_yet_valid,
+        "valid_from": day(advice.valid_from),
+        "pair_partner_handle": advice.pair_partner,
+        "pair_partner_label": advice.pair_partner_label,
+        "own_expiry_date": day(advice.own_expiry_date),
         "summary": advice_summary(advice),
         "message": advice_message(advice),
     }
