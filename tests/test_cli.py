@@ -266,7 +266,8 @@ def test_error_lines_render_the_message_and_keep_its_parameters(
         assert STANDARD.error(error) == ExitCode.USAGE
         assert PLUGIN.error(error) == 3
     out, err = capsys.readouterr()
-    assert err == f"ukeytool：错误：无法写入 {path}：No such file or directory\n"
+    # check says a usage error on its status line and, as argparse's, on standard error.
+    assert err == f"ukeytool：错误：无法写入 {path}：No such file or directory\n" * 2
     assert out == f"UKEYTOOL UNKNOWN - 无法写入 {path}：No such file or directory\n"
     assert STANDARD.error(error) == ExitCode.USAGE
     assert capsys.readouterr().err == (
@@ -325,8 +326,13 @@ def test_commands_share_their_options_and_dispatch_by_defaults() -> None:
     def option(command: str, flag: str) -> argparse.Action:
         return next(a for a in commands[command]._actions if flag in a.option_strings)
 
-    # Inherited from one declaration, not copied: the very same argparse action.
-    assert option("list-tokens", "--timeout") is option("check", "--timeout")
+    # Inherited from one declaration, not copied: the very same argparse action; check's
+    # come from the same declaration made with the plugins' short options and timeout.
+    assert option("list-tokens", "--timeout").option_strings == ["--timeout"]
+    assert option("check", "--timeout").option_strings == ["-t", "--timeout"]
+    assert option("check", "--warn-days").option_strings == ["-w", "--warn-days"]
+    assert option("check", "--crit-days").option_strings == ["-c", "--crit-days"]
+    assert option("list-tokens", "--warn-days") is option("inspect-file", "--warn-days")
     assert option("list-tokens", "--at") is option("inspect-file", "--at")
     assert option("list-tokens", "--color") is option("inspect-file", "--color")
     langs = {id(option(name, "--lang")) for name in commands}

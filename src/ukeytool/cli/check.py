@@ -19,7 +19,7 @@ from .inspection import inspect_all, load_renewal
 from .login import login_exit, login_note
 from .options import Inspection
 from .output import emit
-from .parser import SharedOptions, Subcommands
+from .parser import CHECK_TIMEOUT, SharedOptions, Subcommands, uri_operand
 from .reporting import PLUGIN
 
 __all__ = ["CHECK_EXIT_HELP", "CheckOptions", "add_parser", "run"]
@@ -65,10 +65,11 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
             "performance data (days left per certificate), then the details."
         ),
         epilog=_(CHECK_EXIT_HELP),
-        parents=[shared.inspection],
+        parents=[shared.plugin],
     )
     check.usage_exit_code = PLUGIN_UNKNOWN
     check.add_argument(
+        "-c",
         "--crit-days",
         type=values.days,
         default=7,
@@ -89,8 +90,11 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..rendering.check import CheckState, check_reports, check_to_dict
 
-    options = CheckOptions.from_args(args)
+    options = CheckOptions.from_args(uri_operand(args))
     inspection = options.inspection
+    if inspection.timeout is None and not inspection.no_isolation:
+        # Below the monitoring system's own limit, so that this plugin answers first.
+        inspection = dataclasses.replace(inspection, timeout=CHECK_TIMEOUT)
     if options.crit_days > inspection.warn_days:
         raise UsageError(CRIT_ABOVE_WARN(crit=options.crit_days, warn=inspection.warn_days))
     reports, failures, _now = inspect_all(inspection, load_renewal(inspection))
