@@ -27,12 +27,17 @@ __all__ = ["CHECK_EXIT_HELP", "CheckOptions", "add_parser", "run"]
 CHECK_EXIT_HELP: Final = N_("""\
 exit codes, as a Nagios/Icinga plugin:
   0  OK        every certificate valid for more than --warn-days days
-  1  WARNING   a certificate expires within --warn-days days, or a PIN is on its final try
-  2  CRITICAL  a certificate expires within --crit-days days, is expired or not yet
-               valid, or a PIN is locked
-  3  UNKNOWN   something could not be read (module, token, certificate; a module that
-               timed out or crashed), no certificate is visible, a --login was refused
-               or failed, or the command line was wrong
+  1  WARNING   a certificate expires within --warn-days days, or a PIN is on
+               its final try
+  2  CRITICAL  a certificate expires within --crit-days days, is expired or
+               not yet valid, or a PIN is locked
+  3  UNKNOWN   something could not be read (module, token, certificate; a
+               module that timed out or crashed), no certificate is visible,
+               a --login was refused or failed, or the command line was wrong
+               (said on the status line too)
+130            interrupted
+performance data: the days left of each certificate, with the thresholds in
+the plugin guidelines' range syntax, alerting below: -w 30 -c 7 gives 31:;8:
 """)
 
 CRIT_ABOVE_WARN: Final = template(
