@@ -267,8 +267,7 @@ def test_error_lines_render_the_message_and_keep_its_parameters(
         assert STANDARD.error(error) == ExitCode.USAGE
         assert PLUGIN.error(error) == 3
     out, err = capsys.readouterr()
-    # check says a usage error on its status line and, as argparse's, on standard error.
-    assert err == f"ukeytool：错误：无法写入 {path}：No such file or directory\n" * 2
+    assert err == f"ukeytool：错误：无法写入 {path}：No such file or directory\n"
     assert out == f"UKEYTOOL UNKNOWN - 无法写入 {path}：No such file or directory\n"
     assert STANDARD.error(error) == ExitCode.USAGE
     assert capsys.readouterr().err == (

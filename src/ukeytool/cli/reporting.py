@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from ..errors import UkeytoolError, UsageError
+from ..errors import UkeytoolError
 from ..i18n import _, render
 from .exits import PLUGIN_UNKNOWN, ExitCode, exit_code, failure_exit_code
 
@@ -60,15 +60,10 @@ class Reporter:
 
 class PluginReporter(Reporter):
     """``check``, a monitoring plugin: every failure is UNKNOWN, the error on the one
-    status line a monitoring system reads (standard output); a usage error also on
-    standard error, as argparse's are."""
+    status line a monitoring system reads (standard output)."""
 
     def error(self, exc: UkeytoolError) -> int:
         sys.stdout.write(f"UKEYTOOL UNKNOWN - {render(exc.message)}\n")
-        if isinstance(exc, UsageError):
-            # The command line was wrong: said where a person running it looks, too.
-            sys.stdout.flush()
-            error_line(render(exc.message))
         return PLUGIN_UNKNOWN
 
     def internal(self, exc: Exception) -> int:
