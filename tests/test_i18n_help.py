@@ -56,6 +56,13 @@ def zh(template: str) -> str:
 # --- --help ---------------------------------------------------------------------------
 
 
+def short_and_long(short: str, long: str, metavar: str) -> str:
+    """An option with both names as argparse lists it: the metavar once from 3.13 on."""
+    if sys.version_info >= (3, 13):
+        return f"-{short}, --{long} {metavar}"
+    return f"-{short} {metavar}, --{long} {metavar}"
+
+
 #: One translated option help per command, and the epilog's first line.
 SAMPLES = {
     "": (
@@ -67,7 +74,7 @@ SAMPLES = {
         "退出码（list-tokens、list-modules）：",
     ),
     "check": (
-        "-c N, --crit-days N   证书在 N 天内到期即为 CRITICAL（默认：7）",
+        f"{short_and_long('c', 'crit-days', 'N'):<22}证书在 N 天内到期即为 CRITICAL（默认：7）",
         "退出码（作为 Nagios/Icinga 插件）：",
     ),
     "list-modules": (
@@ -172,9 +179,10 @@ def test_english_help(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert "  shown):" in listing
     check = help_of(cli, "check", "--help").splitlines()
-    assert "  -c N, --crit-days N   CRITICAL when a certificate expires within N days" in check
-    assert "  -w N, --warn-days N   certificates expiring within N days are 'expiring'" in check
-    assert "  -t SECONDS, --timeout SECONDS" in check
+    crit, warn = short_and_long("c", "crit-days", "N"), short_and_long("w", "warn-days", "N")
+    assert f"  {crit:<22}CRITICAL when a certificate expires within N days" in check
+    assert f"  {warn:<22}certificates expiring within N days are 'expiring'" in check
+    assert f"  {short_and_long('t', 'timeout', 'SECONDS')}" in check
     assert "                        (default: 50; 0: no limit); it is reported, the other" in check
     assert "exit codes, as a Nagios/Icinga plugin:" in check
     # An exit code's text too long for the line goes on under the text, not the code.
