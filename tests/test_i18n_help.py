@@ -1,6 +1,7 @@
 """--help and usage errors in Simplified Chinese: the command line's own texts, argparse's
 words (through our catalogue while main() runs), the type checks of option values and
-the CLI-made usage errors follow --lang and the locale; English stays as it was."""
+the CLI-made usage errors follow --lang and the locale; English help is laid out for
+the terminal's width the same way (descriptions, headings and exit-code lines wrapped)."""
 
 from __future__ import annotations
 
