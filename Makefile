@@ -22,9 +22,15 @@ help:
 setup:
 	@TEST_PYTHONS="$(TEST_PYTHONS)" scripts/bootstrap.sh all
 
+# The listing ends with the command that makes it, as it works when pasted into a shell.
 demo: setup
 	@$(BIN)/python -m ukeytool.testing.demo $(DEMO_DIR)
-	@SOFTHSM2_CONF=$(CURDIR)/$(DEMO_DIR)/softhsm2.conf $(BIN)/ukeytool list-tokens --module $(SOFTHSM_MODULE) $(ARGS)
+	@SOFTHSM2_CONF=$(CURDIR)/$(DEMO_DIR)/softhsm2.conf $(BIN)/ukeytool list-tokens --module $(SOFTHSM_MODULE) $(ARGS); \
+	  status=$$?; \
+	  echo; \
+	  echo "Run ukeytool yourself (or '. $(BIN)/activate' once, then plain 'ukeytool'):"; \
+	  echo "SOFTHSM2_CONF=$(CURDIR)/$(DEMO_DIR)/softhsm2.conf $(BIN)/ukeytool list-tokens --module $(SOFTHSM_MODULE)"; \
+	  exit $$status
 
 test: setup lint types docs pytest-pythons
 

@@ -512,22 +512,126 @@ def test_defaults() -> None:
 
 # -- status line and performance data ------------------------------------------------
 
-_PERF = re.compile(r"'((?:[^']|'')*)'=(-?\d+);(\d+);(\d+)")
+# The Nagios Plugin Development Guidelines' performance data and range syntax, written
+# from the guidelines (not from ukeytool): 'label'=value[UOM];[warn];[crit];[min];[max],
+# each threshold a range [@]start:end where start defaults to 0, "~" is minus infinity,
+# an empty end is infinity, "N" alone is 0:N; alert when the value is outside the range
+# (start and end included in it), or inside it with "@".
+
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_RANGE = re.compile(rf"(@)?(?:(~|{_NUMBER})?(:))?({_NUMBER})?")
+_PERF = re.compile(
+    rf"'((?:[^']|'')+)'=({_NUMBER})([a-zA-Z%]*)"
+    r"(?:;([^; ]*))?(?:;([^; ]*))?(?:;([^; ]*))?(?:;([^; ]*))?"
+)
 
 
-def parse_perfdata(text: str) -> list[tuple[str, int, int, int]]:
+@dataclasses.dataclass(frozen=True)
+class Range:
+    start: float
+    end: float
+    inside: bool = False
+
+    def alerts(self, value: float) -> bool:
+        within = self.start <= value <= self.end
+        return within if self.inside else not within
+
+
+def parse_range(text: str) -> Range:
+    match = _RANGE.fullmatch(text)
+    assert match, f"not a range: {text!r}"
+    assert text not in ("", "@"), f"not a range: {text!r}"
+    inside, start, colon, end = match.groups()
+    assert colon or end is not None, f"not a range: {text!r}"
+    low = float("-inf") if start == "~" else float(start or 0)
+    high = float("inf") if end is None else float(end)
+    assert low <= high, f"start above end: {text!r}"
+    return Range(low, high, inside=bool(inside))
+
+
+@dataclasses.dataclass(frozen=True)
+class Perf:
+    label: str
+    value: float
+    uom: str
+    warn: Range | None
+    crit: Range | None
+
+
+def parse_perfdata(text: str) -> list[Perf]:
     """Performance data as the plugin guidelines define it: quoted labels, '' inside."""
     out = []
     pos = 0
     while pos < len(text):
         match = _PERF.match(text, pos)
         assert match, text[pos:]
-        out.append((match[1].replace("''", "'"), int(match[2]), int(match[3]), int(match[4])))
+        label, value, uom, warn, crit, low, high = match.groups()
+        for bound in (low, high):
+            assert not bound or re.fullmatch(_NUMBER, bound)
+        out.append(
+            Perf(
+                label.replace("''", "'"),
+                float(value),
+                uom,
+                parse_range(warn) if warn else None,
+                parse_range(crit) if crit else None,
+            )
+        )
         pos = match.end()
         if pos < len(text):
             assert text[pos] == " "
             pos += 1
     return out
+
+
+def perf_state(perf: Perf) -> CheckState:
+    """The state a monitoring system derives from the performance data alone."""
+    if perf.crit is not None and perf.crit.alerts(perf.value):
+        return CheckState.CRITICAL
+    if perf.warn is not None and perf.warn.alerts(perf.value):
+        return CheckState.WARNING
+    return CheckState.OK
+
+
+def labels_and_values(text: str) -> list[tuple[str, float]]:
+    return [(perf.label, perf.value) for perf in parse_perfdata(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "alerting", "quiet"),
+    [
+        ("10", [-1, 11], [0, 10]),
+        ("10:", [9, -3], [10, 11, 1000]),
+        ("~:10", [11], [10, -1000]),
+        ("10:20", [9, 21], [10, 20]),
+        ("@10:20", [10, 15, 20], [9, 21]),
+    ],
+)
+def test_the_range_grammar_of_the_guidelines(
+    text: str, alerting: list[int], quiet: list[int]
+) -> None:
+    # The guidelines' own examples, so that the parser used below is the guidelines'.
+    threshold = parse_range(text)
+    assert all(threshold.alerts(value) for value in alerting)
+    assert not any(threshold.alerts(value) for value in quiet)
+
+
+@pytest.mark.parametrize(("warn", "crit"), [(30, 7), (0, 0), (10, 10), (60, 1)])
+def test_perfdata_thresholds_say_what_the_plugin_judged(warn: int, crit: int) -> None:
+    days = list(range(-3, 70))
+    entries = [days_entry(f"c{n}", n, handle=i + 1) for i, n in enumerate(days)]
+    result = check(one_token(*entries), warn_days=warn, crit_days=crit)
+    perfs = {perf.label: perf for perf in parse_perfdata(result.perfdata())}
+    assert len(perfs) == len(days)
+    for verdict in result.certificates:
+        perf = perfs[verdict.name]
+        assert perf.value == verdict.days_left
+        assert perf.warn == Range(warn + 1, float("inf"))
+        assert perf.crit == Range(crit + 1, float("inf"))
+        assert perf_state(perf) == verdict.state, (verdict.days_left, verdict.reason)
+    # The documented default: 30 days left is WARNING, 7 is CRITICAL.
+    if (warn, crit) == (30, 7):
+        assert "'c30@工行U盾'=30;31:;8:" in result.perfdata()
 
 
 def test_status_line_format() -> None:
@@ -541,8 +645,8 @@ def test_status_line_format() -> None:
     )
     assert result.status_line() == (
         "UKEYTOOL CRITICAL - 1 expired, 1 expiring within 7 days, 1 expiring within 30 days, 1 ok"
-        " | 'sign@工行U盾'=364;30;7 'enc@工行U盾'=20;30;7"
-        " 'old@工行U盾'=-3;30;7 'soon@工行U盾'=5;30;7"
+        " | 'sign@工行U盾'=364;31:;8: 'enc@工行U盾'=20;31:;8:"
+        " 'old@工行U盾'=-3;31:;8: 'soon@工行U盾'=5;31:;8:"
     )
     assert result.output().splitlines()[0] == result.status_line()
     assert result.output().endswith("\n")
@@ -558,14 +662,14 @@ def test_perfdata_quoting() -> None:
         )
     )
     perf = result.status_line().split(" | ", 1)[1]
-    assert perf == "'it''s a_b c@tok en'=100;30;7 '''''@tok en'=200;30;7"
-    assert parse_perfdata(perf) == [("it's a_b c@tok en", 100, 30, 7), ("''@tok en", 200, 30, 7)]
+    assert perf == "'it''s a_b c@tok en'=100;31:;8: '''''@tok en'=200;31:;8:"
+    assert labels_and_values(perf) == [("it's a_b c@tok en", 100), ("''@tok en", 200)]
 
 
 def test_unreadable_has_no_perfdata() -> None:
     broken = cert(None, error=sentence("bad"))
     result = check(one_token(entry("broken", broken, handle=1), days_entry("fine", 100, handle=2)))
-    assert parse_perfdata(result.perfdata()) == [("fine@工行U盾", 100, 30, 7)]
+    assert labels_and_values(result.perfdata()) == [("fine@工行U盾", 100)]
 
 
 def test_output_cannot_be_broken_by_labels() -> None:
@@ -577,7 +681,7 @@ def test_output_cannot_be_broken_by_labels() -> None:
     assert lines[0].count("|") == 1  # only the performance data separator
     assert all("|" not in line for line in lines[1:])
     assert "\x1b" not in text
-    assert "'a¦b\\nc\\x1b[2J@x¦y\\nz'=100;30;7" in lines[0]
+    assert "'a¦b\\nc\\x1b[2J@x¦y\\nz'=100;31:;8:" in lines[0]
 
 
 def test_names_are_unique() -> None:
@@ -606,7 +710,7 @@ def test_names_are_unique() -> None:
         "Subject CN@slot 0x3",
         "id ab@slot 0x3",
     ]
-    assert len({label for label, *_ in parse_perfdata(result.perfdata())}) == 4
+    assert len({label for label, _value in labels_and_values(result.perfdata())}) == 4
 
 
 # -- JSON ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from importlib import resources
@@ -33,7 +34,7 @@ from ukeytool.i18n import using
 from ukeytool.model import ModuleFailure
 from ukeytool.rendering.check import CheckState
 
-from .conftest import FIXED_NOW, Bank
+from .conftest import FIXED_NOW, Bank, Cli
 
 AT = ["--at", "2030-01-01T00:00:00Z"]
 
@@ -325,9 +326,159 @@ def test_commands_share_their_options_and_dispatch_by_defaults() -> None:
     def option(command: str, flag: str) -> argparse.Action:
         return next(a for a in commands[command]._actions if flag in a.option_strings)
 
-    # Inherited from one declaration, not copied: the very same argparse action.
-    assert option("list-tokens", "--timeout") is option("check", "--timeout")
+    # Inherited from one declaration, not copied: the very same argparse action; check's
+    # come from the same declaration made with the plugins' short options and timeout.
+    assert option("list-tokens", "--timeout").option_strings == ["--timeout"]
+    assert option("check", "--timeout").option_strings == ["-t", "--timeout"]
+    assert option("check", "--warn-days").option_strings == ["-w", "--warn-days"]
+    assert option("check", "--crit-days").option_strings == ["-c", "--crit-days"]
+    assert option("list-tokens", "--warn-days") is option("inspect-file", "--warn-days")
     assert option("list-tokens", "--at") is option("inspect-file", "--at")
     assert option("list-tokens", "--color") is option("inspect-file", "--color")
     langs = {id(option(name, "--lang")) for name in commands}
     assert len(langs) == 1
+
+
+# --- every list of exit codes agrees with the code's own table ------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+LISTING_CODES = sorted(int(code) for code in ExitCode)
+CHECK_CODES = sorted([*(int(state) for state in CheckState), int(ExitCode.INTERRUPTED)])
+INSPECT_FILE_CODES = sorted(
+    int(code)
+    for code in (
+        ExitCode.OK,
+        ExitCode.INTERNAL,
+        ExitCode.USAGE,
+        ExitCode.INCOMPLETE,
+        ExitCode.INTERRUPTED,
+    )
+)
+
+
+def section(path: str, heading: str) -> str:
+    """The text of a Markdown file from ``heading`` to the next heading of its level."""
+    text = (ROOT / path).read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}\n")
+    level = heading.split(" ", 1)[0]
+    end = text.find(f"\n{level} ", start + len(heading) + 2)
+    return text[start : end if end != -1 else len(text)]
+
+
+def table_codes(markdown: str) -> list[list[int]]:
+    """The codes in the first column of each Markdown table, table by table."""
+    tables: list[list[int]] = []
+    inside = False
+    for line in markdown.splitlines():
+        match = re.match(r"\|\s*`?(\d+)`?\s*\|", line)
+        if match:
+            if not inside:
+                tables.append([])
+            tables[-1].append(int(match[1]))
+        inside = bool(match) or (inside and line.startswith("|"))
+    return tables
+
+
+def help_codes(text: str, start: str, end: str | None = None) -> list[int]:
+    """The codes at the start of the lines of ``--help`` between two lines."""
+    lines = text.splitlines()
+    first = lines.index(start) + 1
+    last = next((i for i in range(first, len(lines)) if end and lines[i].startswith(end)), None)
+    return [
+        int(match[1])
+        for line in lines[first:last]
+        if (match := re.match(r"\s*(\d+)\s{2,}\S", line))
+    ]
+
+
+def test_exit_codes_agree_everywhere(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The README: a table for list-tokens, one for check, a sentence for inspect-file.
+    readme = section("README.md", "### Exit codes")
+    assert table_codes(readme) == [LISTING_CODES, CHECK_CODES]
+    files = readme[readme.index("`inspect-file` exits with") :].split("\n\n", 1)[0]
+    assert sorted(int(code) for code in re.findall(r"`(\d+)`", files)) == INSPECT_FILE_CODES
+    # The command line's reference: the tables, and the summary at its top.
+    reference = section("docs/cli.md", "## Exit codes")
+    assert table_codes(reference) == [LISTING_CODES, INSPECT_FILE_CODES, CHECK_CODES]
+    summary = (ROOT / "docs/cli.md").read_text(encoding="utf-8").split("\n## ", 1)[0]
+    for command, expected in (("list-tokens", LISTING_CODES), ("check", CHECK_CODES)):
+        row = next(line for line in summary.splitlines() if line.startswith(f"| `{command}`"))
+        cell = re.search(r"\[([^\]]*)\]\(#", row)
+        assert cell, row
+        listed: list[int] = []
+        for low, high in re.findall(r"(\d+)(?:-(\d+))?", cell[1]):
+            listed.extend(range(int(low), int(high or low) + 1))
+        assert listed == expected, command
+    assert table_codes(section("docs/monitoring.md", "### Exit codes")) == [CHECK_CODES]
+    # A run in which no module could be inspected exits with the worst failure's code.
+    failures = sorted(
+        {int(code) for cls, code in ERROR_EXITS.items() if issubclass(cls, ModuleError)}
+    )
+    said = ", ".join(map(str, failures[:-1])) + f" or {failures[-1]}"
+    json_doc = (ROOT / "docs/json.md").read_text(encoding="utf-8")
+    assert f"exits with the code of the worst failure,\n{said} " in json_doc
+    assert "3 or 4" not in json_doc
+    # --help, as the installed command shows it.
+    monkeypatch.setenv("COLUMNS", "200")
+    for argv in ([], ["list-tokens"], ["list-modules"]):
+        _code, text, _err = cli(*argv, "--help")
+        listing = help_codes(text, "exit codes (list-tokens, list-modules):", "exit codes (check)")
+        assert listing == LISTING_CODES, argv
+        plugin = re.search(r"exit codes \(check\): (.*)", text)
+        assert plugin, argv
+        states = dict(re.findall(r"(\d) ([A-Z]+)", plugin[1]))
+        assert states == {str(int(state)): state.name for state in CheckState}
+    _code, text, _err = cli("check", "--help")
+    assert help_codes(text, "exit codes, as a Nagios/Icinga plugin:", "performance") == (
+        CHECK_CODES
+    )
+    _code, text, _err = cli("inspect-file", "--help")
+    assert help_codes(text, "exit codes:") == INSPECT_FILE_CODES
+
+
+@pytest.mark.softhsm
+def test_demo_prints_commands_that_work_as_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ukeytool.testing import demo
+
+    monkeypatch.chdir(ROOT)
+    assert demo.main([str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    use = lines[lines.index("Use it with:") + 1 :]
+    export, listing = use[0].strip(), use[1].strip()
+    assert export.startswith("export SOFTHSM2_CONF=")
+    command = demo.ukeytool_command()
+    assert listing.startswith(f"{command} list-tokens --module ")
+    # Beside this test's Python (.venv/bin under `make demo`): a path, not the PATH.
+    if (Path(sys.executable).parent / "ukeytool").is_file():
+        assert "/" in command
+        assert f"(or '. {Path(command).parent / 'activate'}' once, then plain 'ukeytool')" in out
+    done = subprocess.run(
+        f"{export} && {listing} --at 2030-01-01",
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "工行U盾" in done.stdout
+
+
+def test_demo_command_outside_a_virtual_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ukeytool.testing import demo
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python3"))
+    assert demo.ukeytool_command() == "ukeytool"
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "ukeytool").write_text("#!/bin/sh\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert demo.ukeytool_command() == "bin/ukeytool"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert demo.ukeytool_command() == str(tmp_path / "bin" / "ukeytool")

@@ -4,6 +4,7 @@ discovery and --trace, against the bank token of conftest (judged at FIXED_NOW).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,126 @@ def test_trace_shows_every_call(module: str, cli: Cli) -> None:
         "C_Finalize",
     } <= names
     assert all(" -> CKR_" in line and line.endswith(" ms]") for line in lines)
+
+
+# --- monitoring-plugin conventions and the pkcs11: URI operand ------------------------
+
+BANK_URI = "pkcs11:token=%B9%A4%D0%D0U%B6%DC"
+
+
+def test_short_options_are_the_long_ones(module: str, cli: Cli) -> None:
+    common = ["check", "--module", module, *AT, "--token-label", "second"]
+    long = cli(*common, "--warn-days", "400", "--crit-days", "365", "--timeout", "20")
+    short = cli(*common, "-w", "400", "-c", "365", "-t", "20")
+    assert long == short
+    assert short[0] == 2
+    assert short[1].startswith("UKEYTOOL CRITICAL - ")
+    assert ";401:;366: " in short[1].splitlines()[0] + " "
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["list-tokens"], (True, 60.0)),
+        (["check"], (True, 50.0)),  # below the 60 s Nagios, Icinga and NRPE give a check
+        (["check", "-t", "5"], (True, 5.0)),
+        (["check", "--timeout", "0"], (True, None)),
+        (["check", "--no-isolation"], (False, None)),
+    ],
+)
+def test_default_timeouts(
+    argv: list[str],
+    expected: tuple[bool, float | None],
+    module: str,
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ukeytool.pkcs11 import inspect
+
+    seen: dict[str, Any] = {}
+    real = inspect.inspect_modules
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inspect, "inspect_modules", recording)
+    code, _, err = cli(*argv, "--module", module, *AT, "--token-label", "second")
+    assert code == 0, err
+    assert (seen["isolate"], seen["timeout"]) == expected
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--bogus"],
+        ["--lang", "en", "check", "-w"],
+        ["check", "-w", "soon"],
+        ["check", "-t", "-1"],
+        ["check", "--at", "yesterday", "--module", "/x.so"],
+        ["check", "--module", "/x.so", "-c", "40"],  # found after parsing
+        ["check", "--module", "/x.so", "pkcs11:token=a", "pkcs11:token=b"],
+        ["check", "--module", "/x.so", "tokens"],
+    ],
+)
+def test_check_usage_error_is_an_unknown_status_line(argv: list[str], cli: Cli) -> None:
+    code, out, err = cli(*argv)
+    assert code == 3
+    # One status line for the monitoring system; argparse's error also for a person.
+    assert out.count("\n") == 1
+    assert out.startswith("UKEYTOOL UNKNOWN - ")
+    if "check: error: " in out or "ukeytool: error: " in out:
+        assert out == f"UKEYTOOL UNKNOWN - {err}"
+    else:  # found once the check runs: on the status line alone, as every other error
+        assert err == ""
+
+
+def test_uri_operand_selects_as_uri_does(module: str, bank: Bank, cli: Cli) -> None:
+    base = ["--module", module, *AT]
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code, out, err = cli(*argv)
+        if "--json" in argv:  # the moment of the run differs
+            out = re.sub(r'"generated_at": "[^"]*"', "", out)
+        return code, out, err
+
+    for command, extra in (("list-tokens", []), ("list-tokens", ["--json"]), ("check", [])):
+        by_option = run(command, *base, *extra, "--uri", BANK_URI)
+        by_operand = run(command, *base, *extra, BANK_URI)
+        operand_first = run(command, BANK_URI, *base, *extra)
+        assert by_operand == by_option == operand_first
+        # Given both, the same URI (spelled differently) is fine.
+        same = "pkcs11:token=%b9%a4%d0%d0%55%b6%dc"
+        assert run(command, *base, *extra, "--uri", same, BANK_URI) == by_option
+    code, out, _ = cli("list-tokens", *base, "--json", BANK_URI)
+    doc = json.loads(out)
+    serials = [s["token"]["serial"] for m in doc["modules"] for s in m["slots"] if s["token"]]
+    assert (code, serials) == (0, [bank.serial])
+    code, out, _ = cli("list-tokens", *base, BANK_URI)
+    assert bank.serial in out
+    assert bank.second_serial not in out
+    code, out, _ = cli("check", *base, BANK_URI)
+    assert code == 2  # the bank token has an expired certificate; the second one is fine
+    assert "second" not in out
+
+
+def test_uri_operand_errors(module: str, cli: Cli) -> None:
+    base = ["list-tokens", "--module", module, *AT]
+    code, out, err = cli(*base, "--uri", "pkcs11:token=second", BANK_URI)
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert err == (
+        f"ukeytool: error: the URI operand '{BANK_URI}' and --uri 'pkcs11:token=second' "
+        "differ; give one of them\n"
+    )
+    code, out, err = cli(*base, "second")
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert err == (
+        "ukeytool: error: 'second' is not a pkcs11: URI; the one operand is a URI such as "
+        "'pkcs11:token=NAME' (the same as --uri)\n"
+    )
+    code, _, err = cli(*base, BANK_URI, "pkcs11:token=second")
+    assert code == ExitCode.USAGE
+    assert "unrecognized arguments: pkcs11:token=second" in err
+    code, _, err = cli(*base, "pkcs11:token=%zz")
+    assert code == ExitCode.USAGE
+    assert len(err.splitlines()) == 1

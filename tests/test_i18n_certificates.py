@@ -316,7 +316,7 @@ def test_check_names_translated_in_the_lines_only(odd_env: Odd, cli: Cli) -> Non
     chinese = cli(*check, "--lang", "zh")[1]
     serial = odd_env.serial
     # The names fall back on the serial: the token's label is blank.
-    assert f"'pem@serial {serial}'=365;30;7" in perfdata(english)
+    assert f"'pem@serial {serial}'=365;31:;8:" in perfdata(english)
     assert perfdata(chinese) == perfdata(english)  # graphs survive a change of LANG
     assert f"[UNKNOWN] certificate id 0c@serial {serial}: unreadable: {HELLO}" in english
     with using("zh"):

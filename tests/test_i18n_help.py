@@ -1,6 +1,7 @@
 """--help and usage errors in Simplified Chinese: the command line's own texts, argparse's
 words (through our catalogue while main() runs), the type checks of option values and
-the CLI-made usage errors follow --lang and the locale; English stays as it was."""
+the CLI-made usage errors follow --lang and the locale; English help is laid out for
+the terminal's width the same way (descriptions, headings and exit-code lines wrapped)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ def zh(template: str) -> str:
 # --- --help ---------------------------------------------------------------------------
 
 
+def short_and_long(short: str, long: str, metavar: str) -> str:
+    """An option with both names as argparse lists it: the metavar once from 3.13 on."""
+    if sys.version_info >= (3, 13):
+        return f"-{short}, --{long} {metavar}"
+    return f"-{short} {metavar}, --{long} {metavar}"
+
+
 #: One translated option help per command, and the epilog's first line.
 SAMPLES = {
     "": (
@@ -67,7 +75,7 @@ SAMPLES = {
         "退出码（list-tokens、list-modules）：",
     ),
     "check": (
-        "--crit-days N         证书在 N 天内到期即为 CRITICAL（默认：7）",
+        f"{short_and_long('c', 'crit-days', 'N'):<22}证书在 N 天内到期即为 CRITICAL（默认：7）",
         "退出码（作为 Nagios/Icinga 插件）：",
     ),
     "list-modules": (
@@ -121,7 +129,7 @@ def test_help_texts_come_from_the_catalogue(cli: Cli) -> None:
             "that hangs or crashes cannot take ukeytool down)"
         )
         + "：",
-        zh("renewal advice (see docs/renewal.md)") + "：",
+        zh("renewal advice (each bank's rules: docs/renewal.md in the source distribution)") + "：",
     ]
     for sentence in expected:
         assert "".join(sentence.split()) in joined
@@ -143,7 +151,7 @@ def test_chinese_usage_lines_up_under_the_wide_prefix(cli: Cli) -> None:
         assert width(line) <= 78
 
 
-def test_english_help_is_unchanged(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_english_help(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     top = help_of(cli, "--help").splitlines()
     assert top[0] == "usage: ukeytool [-h] [--version] [--lang {en,zh}] COMMAND ..."
     assert "options:" in top
@@ -160,16 +168,40 @@ def test_english_help_is_unchanged(cli: Cli, monkeypatch: pytest.MonkeyPatch) ->
     assert "  --warn-days N         certificates expiring within N days are 'expiring'" in listing
     assert "                        (default: 30)" in listing
     assert "  --timeout SECONDS     stop a module that has not answered within SECONDS" in listing
-    assert (
-        "selecting tokens (a URI matches the raw bytes; a label or serial the text as shown):"
-        in listing
+    # Descriptions and headings wrapped to the terminal, as the Chinese ones are.
+    assert listing[listing.index("") + 1 :][:4] == [
+        "List every slot of the PKCS#11 modules, their tokens, and each certificate",
+        "with its validity: valid, expiring, expired, not yet valid or unreadable.",
+        "Without --login, certificates marked private are not visible.",
+        "",
+    ]
+    assert "selecting tokens (a URI matches the raw bytes; a label or serial the text as" in (
+        listing
     )
+    assert "  shown):" in listing
     check = help_of(cli, "check", "--help").splitlines()
-    assert "  --crit-days N         CRITICAL when a certificate expires within N days" in check
+    crit, warn = short_and_long("c", "crit-days", "N"), short_and_long("w", "warn-days", "N")
+    assert f"  {crit:<22}CRITICAL when a certificate expires within N days" in check
+    assert f"  {warn:<22}certificates expiring within N days are 'expiring'" in check
+    assert f"  {short_and_long('t', 'timeout', 'SECONDS')}" in check
+    assert "                        (default: 50; 0: no limit); it is reported, the other" in check
     assert "exit codes, as a Nagios/Icinga plugin:" in check
+    # An exit code's text too long for the line goes on under the text, not the code.
+    assert "  1  WARNING   a certificate expires within --warn-days days, or a PIN is on" in check
+    assert "               its final try" in check
+    # A policy id is never broken at its hyphens.
+    assert any(line.endswith("or a policy id such as") for line in check)
+    assert any(line.strip().startswith("ccb-wangyindun-gd.") for line in check)
     files = help_of(cli, "inspect-file", "--help").splitlines()
     assert "positional arguments:" in files
     assert "  PATH                  a certificate file" in files
+    for columns in ("80", "60", "100"):
+        monkeypatch.setenv("COLUMNS", columns)
+        for command in ["", *COMMANDS]:
+            text = help_of(cli, *([command] if command else []), "--help")
+            after_usage = text.split("\n\n", 1)[1]  # argparse keeps a usage group whole
+            assert max(width(line) for line in after_usage.splitlines()) <= int(columns) - 2
+    monkeypatch.setenv("COLUMNS", "80")
     # --lang en under a Chinese locale gives the same English, byte for byte
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
     assert help_of(cli, "list-tokens", "--help", "--lang", "en").splitlines() == listing
@@ -226,7 +258,8 @@ def test_help_follows_the_locale_and_stays_light() -> None:
 def error_of(cli: Cli, code: int, *argv: str) -> str:
     got, out, err = cli(*argv)
     assert got == code
-    assert out == ""
+    # check, a monitoring plugin, also says it on its status line (standard output).
+    assert out == (f"UKEYTOOL UNKNOWN - {err}" if code == 3 else "")
     assert err.count("\n") == 1, err
     return err
 

@@ -19,7 +19,7 @@ from .inspection import inspect_all, load_renewal
 from .login import login_exit, login_note
 from .options import Inspection
 from .output import emit
-from .parser import SharedOptions, Subcommands
+from .parser import CHECK_TIMEOUT, SharedOptions, Subcommands, uri_operand
 from .reporting import PLUGIN
 
 __all__ = ["CHECK_EXIT_HELP", "CheckOptions", "add_parser", "run"]
@@ -27,12 +27,17 @@ __all__ = ["CHECK_EXIT_HELP", "CheckOptions", "add_parser", "run"]
 CHECK_EXIT_HELP: Final = N_("""\
 exit codes, as a Nagios/Icinga plugin:
   0  OK        every certificate valid for more than --warn-days days
-  1  WARNING   a certificate expires within --warn-days days, or a PIN is on its final try
-  2  CRITICAL  a certificate expires within --crit-days days, is expired or not yet
-               valid, or a PIN is locked
-  3  UNKNOWN   something could not be read (module, token, certificate; a module that
-               timed out or crashed), no certificate is visible, a --login was refused
-               or failed, or the command line was wrong
+  1  WARNING   a certificate expires within --warn-days days, or a PIN is on
+               its final try
+  2  CRITICAL  a certificate expires within --crit-days days, is expired or
+               not yet valid, or a PIN is locked
+  3  UNKNOWN   something could not be read (module, token, certificate; a
+               module that timed out or crashed), no certificate is visible,
+               a --login was refused or failed, or the command line was wrong
+               (said on the status line too)
+130            interrupted
+performance data: the days left of each certificate, with the thresholds in
+the plugin guidelines' range syntax, alerting below: -w 30 -c 7 gives 31:;8:
 """)
 
 CRIT_ABOVE_WARN: Final = template(
@@ -65,10 +70,11 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
             "performance data (days left per certificate), then the details."
         ),
         epilog=_(CHECK_EXIT_HELP),
-        parents=[shared.inspection],
+        parents=[shared.plugin],
     )
     check.usage_exit_code = PLUGIN_UNKNOWN
     check.add_argument(
+        "-c",
         "--crit-days",
         type=values.days,
         default=7,
@@ -89,8 +95,11 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..rendering.check import CheckState, check_reports, check_to_dict
 
-    options = CheckOptions.from_args(args)
+    options = CheckOptions.from_args(uri_operand(args))
     inspection = options.inspection
+    if inspection.timeout is None and not inspection.no_isolation:
+        # Below the monitoring system's own limit, so that this plugin answers first.
+        inspection = dataclasses.replace(inspection, timeout=CHECK_TIMEOUT)
     if options.crit_days > inspection.warn_days:
         raise UsageError(CRIT_ABOVE_WARN(crit=options.crit_days, warn=inspection.warn_days))
     reports, failures, _now = inspect_all(inspection, load_renewal(inspection))

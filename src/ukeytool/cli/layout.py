@@ -1,13 +1,16 @@
-"""The layout of ``--help`` with Chinese in it: wide characters take two terminal columns.
+"""The layout of ``--help``: descriptions, epilogs and headings wrapped to the terminal
+in every language, and Chinese laid out by terminal columns (wide characters take two).
 
 argparse measures text in characters and breaks lines at spaces only; Chinese has wide
-characters and no spaces. In English the layout is left entirely to argparse.
+characters and no spaces. English option help is wrapped by argparse (but never at a
+hyphen: ``ccb-wangyindun-gd`` and ``--warn-days`` stay whole).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 import unicodedata
 from typing import Any, Final
 
@@ -63,39 +66,91 @@ def wrap_wide(text: str, width: int, indent: str = "") -> list[str]:
     return lines
 
 
+#: What a line of a table of exit codes starts with: spaces, the code, and a state
+#: (``  2  CRITICAL  ``); its text wraps under what follows.
+_LEAD: Final = re.compile(r"\s*(?:\d+\s+(?:[A-Z]{2,}\s+)?)?")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _items(lines: list[str]) -> list[list[str]]:
+    """``lines`` in items: a line, and the lines after it indented deeper (its
+    continuation, as written), unless it is blank or ends in a colon (a heading)."""
+    items: list[list[str]] = []
+    for line in lines:
+        if (
+            items
+            and line.strip()
+            and _takes_more(items[-1])
+            and _indent(line) > _indent(items[-1][0])
+        ):
+            items[-1].append(line)
+        else:
+            items.append([line])
+    return items
+
+
+def _takes_more(item: list[str]) -> bool:
+    first = item[0].strip()
+    return bool(first) and not first.endswith((":", "："))
+
+
+def _fill_item(item: list[str], width: int, indent: str) -> list[str]:
+    """One item laid out as written when every line fits ``width``; else its text
+    wrapped, the first line starting as written (``  2  CRITICAL  ``) and the others
+    under its text (as far in as its continuation lines were)."""
+    from ..rendering.text import display_width
+
+    if all(display_width(indent + line) <= width for line in item):
+        return [indent + line for line in item]
+    first = item[0]
+    lead = _LEAD.match(first)
+    head = lead.group() if lead else ""
+    hang = display_width(head)
+    if len(item) > 1:
+        written = _indent(item[1])
+        if written < len(first) and first[:written].endswith(" ") and first[written] != " ":
+            head, hang = first[:written], written
+        elif written > hang:
+            hang = written
+    body = first[len(head) :].strip()
+    for line in item[1:]:
+        part = line.strip()
+        last = body[-1:] or " "
+        glue = "" if is_wide(last) and (is_wide(part[0]) or last in _NO_LINE_START) else " "
+        body += glue + part
+    start = display_width(indent + head)
+    wrapped = wrap_wide(body, width - start, " " * max(hang - display_width(head), 0))
+    heads = [head] + [" " * display_width(head)] * (len(wrapped) - 1)
+    return [indent + first + piece for first, piece in zip(heads, wrapped, strict=True)]
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """The help layout: descriptions and epilogs as written (argparse's
-    RawDescriptionHelpFormatter), and text with Chinese characters laid out by terminal
-    columns, a wide character taking two (argparse counts characters): option help
-    wrapped to its column, over-long description lines wrapped, continuation lines of
-    a wide ``usage:`` prefix moved under its end, and section headings ending in the
-    language's colon on every Python (argparse translates it from 3.13 on). In English
-    the layout is left entirely to argparse."""
+    """The help layout: descriptions and epilogs line by line as written (argparse's
+    RawDescriptionHelpFormatter), a line longer than the terminal wrapped (continuation
+    lines under its text: after its leading spaces and, in a table of exit codes, after
+    the code); section headings longer than the terminal wrapped; and text with Chinese
+    characters laid out by terminal columns, a wide character taking two (argparse
+    counts characters): option help wrapped to its column, continuation lines of a wide
+    ``usage:`` prefix moved under its end, and section headings ending in the
+    language's colon on every Python (argparse translates it from 3.13 on)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._ukeytool_headings: list[str] = []
 
     def _split_lines(self, text: str, width: int) -> list[str]:
-        if get_language() == "en" or not any(is_wide(ch) for ch in text):
-            return super()._split_lines(text, width)
+        if not any(is_wide(ch) for ch in text):
+            # argparse's own wrapping, but never at a hyphen.
+            return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
         return wrap_wide(" ".join(text.split()), width)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if get_language() == "en" or not any(is_wide(ch) for ch in text):
-            return super()._fill_text(text, width, indent)
-        from ..rendering.text import display_width
-
         lines: list[str] = []
-        for line in text.splitlines():
-            if display_width(indent + line) <= width:
-                lines.append(indent + line)
-                continue
-            # Continuation lines go under the text: after the leading spaces and, in a
-            # table of exit codes, after the code.
-            lead = re.match(r"\s*(?:\d+\s+)?", line)
-            hang = " " * display_width(lead.group() if lead else "")
-            lines.extend(wrap_wide(indent + line, width, indent + hang))
+        for item in _items(text.splitlines()):
+            lines.extend(_fill_item(item, width, indent))
         return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
     def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any) -> str:
@@ -121,13 +176,21 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().start_section(heading)
 
     def format_help(self) -> str:
+        from ..rendering.text import display_width
+
         text = str(super().format_help())
-        if get_language() == "en":
-            return text
-        lines = text.split("\n")
-        for index, line in enumerate(lines):
+        lines: list[str] = []
+        for line in text.split("\n"):
             stripped = line.strip()
-            if stripped.endswith(":") and stripped[:-1] in self._ukeytool_headings:
-                heading = _("%(heading)s:") % {"heading": stripped[:-1]}
-                lines[index] = line[: len(line) - len(line.lstrip())] + heading
+            if not (stripped.endswith(":") and stripped[:-1] in self._ukeytool_headings):
+                lines.append(line)
+                continue
+            lead = line[: len(line) - len(line.lstrip())]
+            heading = line
+            if get_language() != "en":
+                heading = lead + _("%(heading)s:") % {"heading": stripped[:-1]}
+            if display_width(heading) <= self._width:
+                lines.append(heading)
+            else:
+                lines.extend(wrap_wide(heading, self._width, lead + "  "))
         return "\n".join(lines)

@@ -12,7 +12,7 @@ from .inspection import inspect_all, load_renewal
 from .login import login_exit, login_note
 from .options import Inspection
 from .output import emit, use_color
-from .parser import SharedOptions, Subcommands, inherit
+from .parser import SharedOptions, Subcommands, inherit, uri_operand
 from .reporting import STANDARD, only_failures
 
 __all__ = ["ListTokensOptions", "add_parser", "run"]
@@ -80,7 +80,7 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = ListTokensOptions.from_args(args)
+    options = ListTokensOptions.from_args(uri_operand(args))
     inspection = options.inspection
     reports, failures, now = inspect_all(inspection, load_renewal(inspection))
     if not reports:

@@ -10,25 +10,45 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, Final, NoReturn, TypeAlias
 
 from .._version import __version__
+from ..errors import UsageError
 from ..i18n import LANGUAGES, _, language_from_env
+from ..i18n.message import template
 from . import values
 from .argparse_i18n import translated_error
-from .exits import EXIT_CODES_HELP, ExitCode
+from .exits import EXIT_CODES_HELP, PLUGIN_UNKNOWN, ExitCode
 from .layout import HelpFormatter
 from .options import DEFAULT_TIMEOUT
 
 __all__ = [
+    "CHECK_TIMEOUT",
     "SharedOptions",
     "Subcommands",
     "UsageParser",
     "build_parser",
     "inherit",
     "requested_language",
+    "uri_operand",
 ]
+
+#: check's --timeout default, in seconds: below the 60 seconds Nagios, Icinga and NRPE
+#: give a check by default, so that the plugin's own UNKNOWN line arrives first.
+#: list-tokens keeps :data:`~.options.DEFAULT_TIMEOUT` (60), having no such caller.
+CHECK_TIMEOUT: Final = 50.0
+
+URI_OPERAND_NOT_URI: Final = template(
+    "cli.uri_operand_not_uri",
+    "{operand} is not a pkcs11: URI; the one operand is a URI such as "
+    "'pkcs11:token=NAME' (the same as --uri)",
+)
+URI_OPERAND_DIFFERS: Final = template(
+    "cli.uri_operand_differs",
+    "the URI operand {operand} and --uri {option} differ; give one of them",
+)
 
 
 class UsageParser(argparse.ArgumentParser):
@@ -44,10 +64,26 @@ class UsageParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    words: Sequence[str] | None = None
+    """The words being parsed (set by :meth:`parse_known_args`)."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self.words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:
         message = translated_error(message)
         line = _("{prog}: error: {message} (see --help)").format(prog=self.prog, message=message)
-        self.exit(self.usage_exit_code, line + "\n")
+        code = self.usage_exit_code
+        if self.commands is not None and self.words is not None:
+            code = self.usage_exit_code_for(self.words)
+        if code == PLUGIN_UNKNOWN:
+            # A monitoring system shows standard output: the plugin's UNKNOWN status line.
+            sys.stdout.write(f"UKEYTOOL UNKNOWN - {line}\n")
+            sys.stdout.flush()
+        self.exit(code, line + "\n")
 
     def usage_exit_code_for(self, words: Sequence[str]) -> int:
         """The usage error exit code for a command line: the code of the command it
@@ -83,6 +119,9 @@ class SharedOptions:
     inspection: UsageParser
     """Everything list-tokens and check share: modules, judging, selection, --output,
     login, --trace, --show-personal-data, isolation, renewal advice and --lang."""
+    plugin: UsageParser
+    """The same for check, as monitoring plugins name them: ``-w``, ``-t``, and
+    :data:`CHECK_TIMEOUT` as --timeout's default."""
     lang: UsageParser
     """--lang: every command and the top level."""
     json: UsageParser
@@ -91,10 +130,11 @@ class SharedOptions:
     """--color: list-tokens, inspect-file."""
 
 
-def _judging() -> UsageParser:
+def _judging(*, plugin: bool = False) -> UsageParser:
+    """--warn-days and --at; ``plugin``: with the monitoring plugins' ``-w``."""
     parser = _parent()
     parser.add_argument(
-        "--warn-days",
+        *(("-w", "--warn-days") if plugin else ("--warn-days",)),
         type=values.days,
         default=30,
         metavar="N",
@@ -146,7 +186,9 @@ def _color() -> UsageParser:
     return parser
 
 
-def _inspection(judging: UsageParser, lang: UsageParser) -> UsageParser:
+def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False) -> UsageParser:
+    """The options list-tokens and check share; ``plugin``: check's, with ``-t`` and
+    :data:`CHECK_TIMEOUT` as --timeout's default."""
     parser = _parent()
     parser.add_argument(
         "--module",
@@ -160,6 +202,12 @@ def _inspection(judging: UsageParser, lang: UsageParser) -> UsageParser:
     inherit(parser, judging)
     select = parser.add_argument_group(
         _("selecting tokens (a URI matches the raw bytes; a label or serial the text as shown)")
+    )
+    select.add_argument(
+        "uri_operand",
+        nargs="?",
+        metavar="URI",
+        help=_("an RFC 7512 pkcs11: URI, as p11tool takes it: the same as --uri"),
     )
     select.add_argument("--uri", metavar="URI", help=_("an RFC 7512 pkcs11: URI"))
     select.add_argument("--token-label", metavar="LABEL", help=_("the token's label"))
@@ -212,13 +260,13 @@ def _inspection(judging: UsageParser, lang: UsageParser) -> UsageParser:
         )
     )
     isolation.add_argument(
-        "--timeout",
+        *(("-t", "--timeout") if plugin else ("--timeout",)),
         type=values.seconds,
         metavar="SECONDS",
         help=_(
             "stop a module that has not answered within SECONDS (default: {default}; "
             "0: no limit); it is reported, the other modules are still listed"
-        ).format(default=f"{DEFAULT_TIMEOUT:g}"),
+        ).format(default=f"{CHECK_TIMEOUT if plugin else DEFAULT_TIMEOUT:g}"),
     )
     isolation.add_argument(
         "--no-isolation",
@@ -228,7 +276,9 @@ def _inspection(judging: UsageParser, lang: UsageParser) -> UsageParser:
             "module that hangs or crashes then hangs or crashes ukeytool"
         ),
     )
-    renewal = parser.add_argument_group(_("renewal advice (see docs/renewal.md)"))
+    renewal = parser.add_argument_group(
+        _("renewal advice (each bank's rules: docs/renewal.md in the source distribution)")
+    )
     renewal.add_argument(
         "--bank",
         metavar="BANK",
@@ -256,6 +306,7 @@ def shared_options() -> SharedOptions:
     return SharedOptions(
         judging=judging,
         inspection=_inspection(judging, lang),
+        plugin=_inspection(_judging(plugin=True), lang, plugin=True),
         lang=lang,
         json=_json(),
         color=_color(),
@@ -318,3 +369,20 @@ def requested_language(words: Sequence[str]) -> str:
             continue
         chosen = value if value in LANGUAGES else None
     return chosen or language_from_env()
+
+
+def uri_operand(args: argparse.Namespace) -> argparse.Namespace:
+    """list-tokens' and check's namespace with the URI operand taken as --uri (p11tool
+    takes its URI so); raises :class:`UsageError` for an operand that is not a
+    ``pkcs11:`` URI, or for an operand and --uri that select different tokens."""
+    operand: str | None = getattr(args, "uri_operand", None)
+    if operand is None:
+        return args
+    from ..pkcs11.uri import parse_uri
+
+    if not operand.strip().lower().startswith("pkcs11:"):
+        raise UsageError(URI_OPERAND_NOT_URI(operand=repr(operand)))
+    option: str | None = args.uri
+    if option is not None and parse_uri(option) != parse_uri(operand):
+        raise UsageError(URI_OPERAND_DIFFERS(operand=repr(operand), option=repr(option)))
+    return argparse.Namespace(**{**vars(args), "uri": option or operand})

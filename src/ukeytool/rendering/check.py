@@ -12,6 +12,10 @@ performance data; :attr:`Validity.days_left` rounds down, so 0 is the last day):
 * ``days_left <= crit_days``: CRITICAL; ``days_left <= warn_days``: WARNING; else OK;
 * unreadable (no dates): UNKNOWN.
 
+The performance data gives each certificate's days left with these thresholds in the
+plugin guidelines' range syntax, ``N:`` meaning "alert below N": ``31:`` and ``8:`` for
+``warn_days=30, crit_days=7``, as 30 days left is already WARNING and 7 CRITICAL.
+
 The statuses' own "expiring" judgement (made with the report's ``warn_days``) plays no
 part; only the thresholds given here do. For each token: PIN locked is CRITICAL, PIN on
 its final try WARNING, any other PIN state OK. Every problem the reports carry, at

@@ -207,16 +207,27 @@ class CheckResult:
     def perfdata(self) -> str:
         """Days left per certificate, ``'label'=days;warn;crit`` separated by blanks.
 
-        Labels are always quoted, a ``'`` inside is doubled, and ``=`` (which the plugin
-        guidelines forbid in labels, quoted or not) becomes ``_``. Certificates without
-        dates have no performance data.
+        The thresholds are in the plugin guidelines' range syntax, ``N:`` (alert when
+        the value is below N): a certificate is WARNING with ``days_left <=
+        warn_days``, so the warning range is ``{warn_days + 1}:`` and the critical one
+        ``{crit_days + 1}:`` (``31:`` and ``8:`` by default), which a graphing or
+        alerting tool reads exactly as the plugin judged. Labels are always quoted, a
+        ``'`` inside is doubled, and ``=`` (which the plugin guidelines forbid in
+        labels, quoted or not) becomes ``_``. Certificates without dates have no
+        performance data.
         """
+        warn, crit = self.threshold_ranges()
         return " ".join(
             f"'{_clean(v.name).replace(chr(39), chr(39) * 2).replace('=', '_')}'"
-            f"={v.days_left};{self.warn_days};{self.crit_days}"
+            f"={v.days_left};{warn};{crit}"
             for v in self.certificates
             if v.days_left is not None
         )
+
+    def threshold_ranges(self) -> tuple[str, str]:
+        """The warning and critical thresholds of the performance data, in the plugin
+        guidelines' range syntax: ``("31:", "8:")`` for ``warn_days=30, crit_days=7``."""
+        return f"{self.warn_days + 1}:", f"{self.crit_days + 1}:"
 
     def status_line(self) -> str:
         """``UKEYTOOL <STATE> - <summary> | <perfdata>``: the plugin's first line."""

@@ -185,11 +185,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("5 certificates (valid ~1 year, expired ~30 days ago, SM2 pair expiring in ~20 days,")
     print("a CA certificate) and 1 private key.")
     print()
+    command = ukeytool_command()
     print("Use it with:")
     print(f"  export SOFTHSM2_CONF={store.conf_path}")
-    print(f"  ukeytool list-tokens --module {store.module_path}")
+    print(f"  {command} list-tokens --module {store.module_path}")
     print(f"  pkcs11-tool --module {store.module_path} --list-slots")
+    if command != "ukeytool":
+        activate = Path(command).parent / "activate"
+        print(f"(or '. {activate}' once, then plain 'ukeytool')")
     return 0
+
+
+def ukeytool_command() -> str:
+    """How to run the ukeytool installed beside the running Python: ``.venv/bin/ukeytool``
+    under ``make demo`` (relative to the current directory when it is inside it, else
+    absolute), or ``ukeytool`` when there is none beside it (then it is on the PATH, or
+    not installed)."""
+    script = Path(sys.executable).parent / "ukeytool"
+    if not script.is_file():
+        return "ukeytool"
+    try:
+        return str(script.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(script.absolute())
 
 
 if __name__ == "__main__":
