@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import logging
 import os
 import pickle
@@ -77,13 +78,11 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, Any, Final
 
 from ..errors import ModuleCrashed, ModuleTimedOut, UkeytoolError, UsageError
-from ..i18n.message import template
-
-if TYPE_CHECKING:
-    from ..model import Report
+from ..i18n.message import Message, plural_template, template
+from ..model import Problem, Report, SlotInfo, SlotReport
 
 __all__ = ["inspect_in_child"]
 
@@ -116,6 +115,8 @@ class _Request:
     log_levels: dict[str, int]
     """The parent's effective level for each of :data:`LOGGERS`."""
     parent_pid: int
+    skip: tuple[int, ...] = ()
+    """Slot ids not to read: a child before this one crashed on them, or read them."""
 
 
 BAD_TIMEOUT: Final = template(
@@ -156,7 +157,62 @@ EXITED: Final = template(
     "run with --trace to see the last call it answered",
 )
 
-# --- the parent ------------------------------------------------------------------------
+SECRET_VARIABLES: Final = ("UKEYTOOL_PIN", "UKEYTOOL_PKCS12_PASSWORD")
+"""Never in a child's environment: a vendor module (or a helper it leaves running) could
+read them there. The PIN reaches a child over its standard input only."""
+#: After the report arrived, how long C_Finalize (and the child's exit) may take at most
+#: (less when the timeout is shorter).
+FINALIZE_SECONDS: Final = 10.0
+#: A module that crashes on one slot is inspected again without that slot, at most this
+#: many times (each crash costs a child, and its C_Initialize).
+MAX_RESTARTS: Final = 3
+
+FINALIZE_CRASHED: Final = template(
+    "isolation.finalize_crashed",
+    "module {path} crashed (signal {number}, {name}) in C_Finalize, after everything "
+    "had been read: nothing was lost",
+)
+FINALIZE_EXITED: Final = template(
+    "isolation.finalize_exited",
+    "module {path} ended its process (exit status {status}) in C_Finalize, after "
+    "everything had been read: nothing was lost",
+)
+FINALIZE_HUNG: Final = template(
+    "isolation.finalize_hung",
+    "module {path} did not return from C_Finalize within {timeout} s and was stopped, "
+    "after everything had been read: nothing was lost",
+)
+SLOT_CRASHED: Final = template(
+    "isolation.slot_crashed",
+    "the module crashed (signal {number}, {name}) while this slot was read; the other "
+    "slots were read without it",
+)
+SLOT_EXITED: Final = template(
+    "isolation.slot_exited",
+    "the module ended its process (exit status {status}) while this slot was read; the "
+    "other slots were read without it",
+)
+SLOT_TIMED_OUT: Final = template(
+    "isolation.slot_timed_out",
+    "the module did not answer within {timeout} s while this slot was read and was "
+    "stopped; the slots after it were not read",
+)
+SLOTS_NOT_READ: Final = plural_template(
+    "isolation.slots_not_read",
+    "{n} slot was not read: the module crashed or hung too often",
+    "{n} slots were not read: the module crashed or hung too often",
+)
+
+
+def finalize_seconds(timeout: float | None) -> float:
+    """How long C_Finalize may take once the report is in: the timeout, at most
+    :data:`FINALIZE_SECONDS`."""
+    return FINALIZE_SECONDS if timeout is None else min(timeout, FINALIZE_SECONDS)
+
+
+def child_environment() -> dict[str, str]:
+    """The environment a child is started with: this one without the secrets."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
 def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) -> Report:
@@ -165,7 +221,16 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     ``timeout`` is the number of seconds the child has to answer (None: no limit).
     ``kwargs`` must pickle. Raises what :func:`ukeytool.inspect` raises, and
     :class:`~ukeytool.ModuleTimedOut` or :class:`~ukeytool.ModuleCrashed` for what
-    happened to the child.
+    happened to the child before it had read anything.
+
+    The child reports each slot as soon as it is read, and the whole report before
+    C_Finalize. So what was read is never lost to a later fault: a crash or hang in
+    C_Finalize is a :class:`~ukeytool.Problem` of the report that loses nothing
+    (:attr:`~ukeytool.Problem.after_read`; the report stays complete); a crash while
+    one slot is read becomes a problem on that slot, and the other slots are read by a
+    new child that skips it (at most :data:`MAX_RESTARTS` times; never after a login
+    was asked for, so that no PIN is tried twice); a hang while one slot is read
+    becomes a problem on that slot, the slots read before it listed.
     """
     if timeout is not None and not timeout > 0:
         raise UsageError(BAD_TIMEOUT(timeout=repr(timeout)))
@@ -176,57 +241,178 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     executable = sys.executable
     if not executable:
         raise UsageError(NO_EXECUTABLE())
-    request = _Request(path, dict(kwargs), _log_levels(), os.getpid())
+    skip: list[int] = []
+    read: list[SlotReport] = []
+    module_problems: tuple[Problem, ...] = ()
+    head: tuple[Any, ...] | None = None
+    for restart in range(MAX_RESTARTS + 1):
+        conversation, status, finished = _run_child(path, timeout, kwargs, tuple(skip))
+        outcome = conversation.outcome
+        if outcome is not None and outcome[0] == "report":
+            report: Report = outcome[1]
+            report = _after_report(
+                path, report, conversation, status=status, finished=finished, timeout=timeout
+            )
+            if head is None:
+                return report
+            return dataclasses.replace(
+                report,
+                slots=_in_order(head[1], [*read, *report.slots]),
+                problems=(*module_problems, *report.problems),
+            )
+        if outcome is not None:
+            kind, value, *rest = outcome
+            if kind == "error":
+                raise value
+            # A bug in ukeytool, inside the child: raise it here, with its traceback.
+            raise value from _ChildTraceback(rest[0] if rest else "")
+        if conversation.head is None:
+            if not finished:
+                raise _timed_out(path, timeout)
+            raise _death(path, status, ready=conversation.ready)
+        # The child died or hung part-way: keep what it read, and say where it stopped.
+        if head is None:
+            head = conversation.head
+            module_problems = conversation.head[2]
+        read.extend(conversation.slots)
+        current = conversation.current
+        if current is None or current in skip:  # pragma: no cover - between two slots
+            break
+        skip.extend([*(s.slot.slot_id for s in conversation.slots), current])
+        if not finished:
+            assert timeout is not None
+            read.append(_failed_slot(current, SLOT_TIMED_OUT(timeout=f"{timeout:g}")))
+            break
+        read.append(_failed_slot(current, _slot_death(status)))
+        if "login" in kwargs and kwargs["login"] is not None:
+            break  # a login is never tried a second time
+        if restart == MAX_RESTARTS:
+            break
+    assert head is not None
+    done = {s.slot.slot_id for s in read}
+    missing = [s for s in head[1] if s not in done]
+    if missing:
+        read.extend(_failed_slot(s, SLOTS_NOT_READ(n=len(missing))) for s in missing)
+    from ..judging.validity import check_moment
+
+    at = kwargs.get("at")
+    moment = check_moment(at, what="at") if at is not None else _now()
+    return Report(
+        module=head[0],
+        slots=_in_order(head[1], read),
+        at=moment,
+        warn_days=kwargs.get("warn_days", 30),
+        problems=module_problems,
+    )
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _in_order(slot_ids: tuple[int, ...], slots: list[SlotReport]) -> tuple[SlotReport, ...]:
+    """``slots`` in the module's slot-list order."""
+    order = {s: i for i, s in enumerate(slot_ids)}
+    return tuple(sorted(slots, key=lambda s: order.get(s.slot.slot_id, len(order))))
+
+
+def _failed_slot(slot_id: int, message: Message) -> SlotReport:
+    from ..model.text import decode_text
+
+    empty = decode_text(b"")
+    slot = SlotInfo(slot_id, empty, empty, 0, (), (0, 0), (0, 0))
+    problem = Problem("slot", message)
+    return SlotReport(slot, None, problems=(problem,), complete=False)
+
+
+def _slot_death(status: int | None) -> Message:
+    if status is not None and status < 0:
+        number, name = _signal(-status)
+        return SLOT_CRASHED(number=number, name=name)
+    return SLOT_EXITED(status=str(status))
+
+
+def _signal(number: int) -> tuple[int, str]:
+    try:
+        return number, signal.Signals(number).name
+    except ValueError:
+        return number, f"signal {number}"
+
+
+def _after_report(
+    path: str,
+    report: Report,
+    conversation: _Conversation,
+    *,
+    status: int | None,
+    finished: bool,
+    timeout: float | None,
+) -> Report:
+    """The report, with a problem that loses nothing when C_Finalize failed after it."""
+    message: Message | None = None
+    if not finished:
+        message = FINALIZE_HUNG(path=path, timeout=f"{finalize_seconds(timeout):g}")
+    elif status is not None and status < 0:
+        number, name = _signal(-status)
+        message = FINALIZE_CRASHED(path=path, number=number, name=name)
+    elif not conversation.finalized and status not in (0, None):
+        message = FINALIZE_EXITED(path=path, status=str(status))
+    if message is None:
+        return report
+    problem = Problem("C_Finalize", message, says_where=False, after_read=True)
+    return dataclasses.replace(report, problems=(*report.problems, problem))
+
+
+def _timed_out(path: str, timeout: float | None) -> ModuleTimedOut:
+    assert timeout is not None  # without a deadline the conversation always finishes
+    return ModuleTimedOut(
+        TIMED_OUT(path=path, timeout=f"{timeout:g}"), path=path, timeout=float(timeout)
+    )
+
+
+def _run_child(
+    path: str, timeout: float | None, kwargs: dict[str, Any], skip: tuple[int, ...]
+) -> tuple[_Conversation, int | None, bool]:
+    """One child: (what it said, its exit status, whether it ended before the deadline).
+    The child and its process group are gone when this returns."""
+    request = _Request(path, dict(kwargs), _log_levels(), os.getpid(), skip)
     payload = pickle.dumps(list(sys.path)) + pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     started = time.monotonic()
     try:
         child = subprocess.Popen(
-            [executable, "-c", _BOOTSTRAP],
+            [sys.executable, "-c", _BOOTSTRAP],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            env=child_environment(),
         )
     except OSError as exc:
         # The reason is the OS's words (strerror): kept as they are in every language.
         raise UsageError(
-            CANNOT_START(executable=executable, reason=exc.strerror or str(exc))
+            CANNOT_START(executable=sys.executable, reason=exc.strerror or str(exc))
         ) from None
     conversation = None
     try:
         conversation = _Conversation(child, payload)
+        conversation.finalize_seconds = finalize_seconds(timeout)
         finished = conversation.run(None if timeout is None else started + timeout)
     except BaseException:
-        # KeyboardInterrupt, or a bug of ours: the child must not outlive the call.
+        # KeyboardInterrupt (SIGINT, SIGTERM), or a bug of ours: the child and any
+        # helper the module started must not outlive the call.
         _kill(child)
         _reap(child)
         raise
     finally:
         if conversation is not None:
             conversation.close()
-    if not finished:
-        assert timeout is not None  # without a deadline the conversation always finishes
+    if finished:
+        # Helpers the module started, if any, go with the child's process group.
+        _kill_group(child)
+    else:
         _kill(child)
-        _reap(child)
-        raise ModuleTimedOut(
-            TIMED_OUT(path=path, timeout=f"{timeout:g}"),
-            path=path,
-            timeout=float(timeout),
-        )
-    if conversation.outcome is None:
-        _kill(child)  # helpers the module started, if any
     status = _reap(child)
-    outcome = conversation.outcome
-    if outcome is None:
-        raise _death(path, status, ready=conversation.ready)
-    kind, value, *rest = outcome
-    if kind == "report":
-        report: Report = value
-        return report
-    if kind == "error":
-        raise value
-    # A bug in ukeytool, inside the child: raise it here, with the child's traceback.
-    raise value from _ChildTraceback(rest[0] if rest else "")
+    return conversation, status, finished
 
 
 class _ChildTraceback(Exception):
@@ -280,6 +466,21 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
         child.kill()
 
 
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    """SIGKILL what is left of the child's process group (the module's helpers), also
+    when the child itself has exited but was not reaped yet (its id is still ours)."""
+    if child.returncode is not None:
+        return
+    try:
+        exited = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except (ChildProcessError, AttributeError):  # pragma: no cover - reaped; no waitid
+        return
+    if exited is None:
+        return  # still running (it closed its pipes): _reap waits for it
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
+
+
 def _reap(child: subprocess.Popen[bytes]) -> int | None:
     try:
         return child.wait(REAP_SECONDS)
@@ -299,6 +500,15 @@ class _Conversation:
         self.received = bytearray()
         self.ready = False
         self.outcome: tuple[Any, ...] | None = None
+        self.head: tuple[Any, ...] | None = None
+        """("head", module info, slot ids, module problems), once the slots are listed."""
+        self.slots: list[SlotReport] = []
+        """The slots read so far, in the order they were read."""
+        self.current: int | None = None
+        """The slot being read (None between slots)."""
+        self.finalized = False
+        self.reported_at: float | None = None
+        self.finalize_seconds = FINALIZE_SECONDS
         self.selector = selectors.DefaultSelector()
         self.pidfd: int | None = None
         self._copy_stderr = _stderr_writer()
@@ -322,6 +532,9 @@ class _Conversation:
     def run(self, deadline: float | None) -> bool:
         """True when the child exited (or closed every pipe), False at the deadline."""
         while self.selector.get_map():
+            if self.reported_at is not None:
+                # The report is in: C_Finalize and the exit get a while of their own.
+                deadline = self.reported_at + self.finalize_seconds
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
                 return False
@@ -403,7 +616,18 @@ class _Conversation:
         elif kind == "warning":
             text, category, filename, lineno = message[1:]
             warnings.warn_explicit(text, category, filename, lineno)
+        elif kind == "head":
+            self.head = message[1:]
+        elif kind == "slot_start":
+            self.current = message[1]
+        elif kind == "slot":
+            self.slots.append(message[1])
+            self.current = None
+        elif kind == "finalized":
+            self.finalized = True
         else:
+            if kind == "report":
+                self.reported_at = time.monotonic()
             self.outcome = message
 
     def close(self) -> None:
@@ -493,31 +717,74 @@ def child_main() -> None:
 
         faulthandler.enable()
     channel.send(("ready",))
-    message: tuple[Any, ...]
+    message: tuple[Any, ...] | None = None
+    module = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # the parent's filters decide
         try:
-            from .inspect import inspect
-
-            message = ("report", inspect(request.path, **request.kwargs))
+            module = _open(request)
+            report = _inspect(module, request, channel)
+            _send_warnings(channel, caught)
+            # The report goes before C_Finalize: a module that crashes or hangs there
+            # loses nothing that was read.
+            channel.send(("report", report))
         except UkeytoolError as exc:
             message = ("error", exc)
         except BaseException as exc:
             import traceback
 
             message = ("bug", _portable(exc), traceback.format_exc())
-    for warning in caught:
-        channel.send(
-            ("warning", str(warning.message), warning.category, warning.filename, warning.lineno)
-        )
-    try:
-        channel.send(message)
-    except Exception as exc:  # pragma: no cover - an outcome that does not pickle
-        channel.send(("bug", RuntimeError(f"cannot send the outcome: {exc!r}"), ""))
+        if message is not None:
+            _send_warnings(channel, caught)
+            _send(channel, message)
+        if module is not None:
+            with contextlib.suppress(Exception):  # teardown never changes the outcome
+                module.close()
+            channel.send(("finalized",))
+            _send_warnings(channel, caught)
     sys.stderr.flush()
     # Straight out: the module is finalised already, and nothing at interpreter exit
     # (a vendor library's destructor) may change or delay the answer.
     os._exit(0)
+
+
+def _open(request: _Request) -> Any:
+    from ..judging.validity import check_warn_days
+    from .backend import open_module
+    from .inspect import _resolve_moment
+
+    _resolve_moment(request.kwargs.get("at"))
+    check_warn_days(request.kwargs.get("warn_days", 30))
+    return open_module(request.path)
+
+
+def _inspect(module: Any, request: _Request, channel: _Channel) -> Report:
+    from .inspect import _resolve_moment, inspect_backend
+
+    kwargs = dict(request.kwargs)
+    at = _resolve_moment(kwargs.pop("at", None))
+    return inspect_backend(
+        module,
+        at=at,
+        skip=request.skip,
+        progress=lambda *what: channel.send(what),
+        **kwargs,
+    )
+
+
+def _send_warnings(channel: _Channel, caught: list[warnings.WarningMessage]) -> None:
+    for warning in caught:
+        channel.send(
+            ("warning", str(warning.message), warning.category, warning.filename, warning.lineno)
+        )
+    caught.clear()
+
+
+def _send(channel: _Channel, message: tuple[Any, ...]) -> None:
+    try:
+        channel.send(message)
+    except Exception as exc:  # pragma: no cover - an outcome that does not pickle
+        channel.send(("bug", RuntimeError(f"cannot send the outcome: {exc!r}"), ""))
 
 
 def _portable(exc: BaseException) -> BaseException:
