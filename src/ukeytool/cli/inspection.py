@@ -115,10 +115,11 @@ def inspect_all(
     from ..judging.renewal import advise
     from ..pkcs11.inspect import inspect_modules
     from ..pkcs11.selection import filter_report
-    from ..pkcs11.uri import parse_uri
+    from ..pkcs11.uri import parse_uri, refuse_pin_attributes
 
     selection = options.selection
-    uri = parse_uri(selection.uri) if selection.uri else None  # fails before any loading
+    # Fails before any loading; a URI with a PIN in it is refused, never echoed.
+    uri = refuse_pin_attributes(parse_uri(selection.uri)) if selection.uri else None
     isolate, timeout = options.isolation()
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now

@@ -49,8 +49,7 @@ LOGIN_NEEDS_PIN: Final = template(
 NO_PIN_ENTERED: Final = template("cli.no_pin_entered", "no PIN was entered; nothing was tried")
 PIN_NOT_UTF8: Final = template(
     "cli.pin_not_utf8",
-    "the PIN in {variable} is not valid UTF-8 (PKCS#11 PINs are UTF-8 text); nothing "
-    "was tried",
+    "the PIN in {variable} is not valid UTF-8 (PKCS#11 PINs are UTF-8 text); nothing was tried",
 )
 
 #: The secret variables taken out of the environment for the command that runs now.
