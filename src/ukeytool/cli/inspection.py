@@ -79,7 +79,8 @@ def resolve_modules(given: tuple[str, ...]) -> list[str]:
         return [from_env]
     from ..config.discovery import discover, no_module
 
-    found = [m for m in discover() if m.usable]
+    # A broken catalogue file is a warning here, as in load_renewal: the others are used.
+    found = [m for m in discover(broken_catalogues_warn=True) if m.usable]
     if not found:
         raise UsageError(no_module())
     names = ", ".join(f"{m.path} ({m.source})" for m in found)
