@@ -226,6 +226,35 @@ def test_sigterm_stops_the_child_and_ends_as_documented(
     assert gone(child)
 
 
+def test_the_modules_helper_process_goes_with_the_child(
+    shim: Path, bank: Bank, tmp_path: Path
+) -> None:
+    # A module that starts a helper (as some vendor modules start a daemon): after a
+    # normal run and after SIGTERM, the helper is gone with the child's process group.
+    run = run_ukeytool(shim, bank.store, ["fork_helper"], isolate=True)
+    assert run.returncode == ExitCode.OK, run.stderr
+    (helper,) = callers_of(run, "helper")
+    wait_for(lambda: gone(helper), "the helper of a finished run to be stopped")
+    log = tmp_path / "calls.log"
+    command = [sys.executable, "-m", "ukeytool", "list-tokens", "--module", str(shim)]
+    terminated = subprocess.Popen(
+        [*command, "--timeout", "0"],
+        env=shim_env(bank.store, ["fork_helper", "init_hang"], log=log),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: bool(callers(log, "helper")), "the module to start its helper")
+        terminated.send_signal(signal.SIGTERM)
+        terminated.communicate(timeout=30)
+    finally:
+        terminated.kill()
+        terminated.wait()
+    assert terminated.returncode == TERMINATED
+    (helper,) = callers(log, "helper")
+    wait_for(lambda: gone(helper), "the helper to be stopped with its process group")
+    assert all(gone(pid) for pid in callers(log))
+
+
 def test_check_says_unknown_on_ctrl_c(shim: Path, bank: Bank, tmp_path: Path) -> None:
     log = tmp_path / "calls.log"
     run = subprocess.Popen(

@@ -183,3 +183,30 @@ def test_list_modules_warns_for_a_broken_catalogue_but_not_for_its_own_option(
     code, out, err = cli("list-modules", "--catalogue", str(fifo), env={"HOME": str(tmp_path)})
     assert (code, out) == (2, "")
     assert err == f"ukeytool: error: catalogue {fifo}: {NOT_REGULAR}\n"
+
+
+# --- a PIN in a selecting URI ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("attribute", ["pin-value", "pin-source"])
+def test_a_uri_holding_a_pin_is_refused_and_never_echoed(cli: Cli, attribute: str) -> None:
+    uri = f"pkcs11:token=nothing?{attribute}=SECRET73914682"
+    said = (
+        f"a PKCS#11 URI that selects tokens must not hold {attribute} (its value is not "
+        "shown): ukeytool never takes a PIN from a URI or the command line; use --login, "
+        "with the PIN in UKEYTOOL_PIN or typed at the prompt"
+    )
+    code, out, err = cli("list-tokens", "--module", "/nonexistent/lib.so", "--uri", uri)
+    assert (code, out, err) == (2, "", f"ukeytool: error: {said}\n")
+    code, out, err = cli("check", "--module", "/nonexistent/lib.so", "--uri", uri)
+    assert (code, out, err) == (3, f"UKEYTOOL UNKNOWN - {said}\n", "")
+
+
+def test_the_library_refuses_a_pin_in_a_selecting_uri() -> None:
+    from ukeytool.errors import UsageError
+    from ukeytool.pkcs11.selection import select_tokens
+
+    with pytest.raises(UsageError) as refused:
+        select_tokens([], uri="pkcs11:token=x?pin-value=SECRET73914682")
+    assert refused.value.message.code == "uri.pin_attribute_refused"
+    assert "SECRET73914682" not in str(refused.value)

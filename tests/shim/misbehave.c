@@ -46,7 +46,7 @@ enum {
     ATTR_HUGE_LENGTH, ATTR_UNAVAILABLE_OK, ATTR_SENSITIVE, ATTR_GROWS,
     ATTR_TYPE_INVALID_LABEL, ATTR_TOO_SMALL, FINALIZE_ERROR, CLOSE_SESSION_INVALID,
     ATTR_DEVICE_REMOVED, FINALIZE_CRASH, FINALIZE_HANG, SLOTS_HUGE, SLOTS_MANY,
-    FUNCTION_LIST_NULL, PIN_ENV, SLOTINFO_CRASH,
+    FUNCTION_LIST_NULL, PIN_ENV, SLOTINFO_CRASH, FORK_HELPER,
 };
 
 #define VENDOR_CODE (CKR_VENDOR_DEFINED + 0x123UL)
@@ -109,6 +109,8 @@ static const struct mode {
      "C_Initialize logs whether UKEYTOOL_PIN is in the process's environment"},
     {"slotinfo_crash", SLOTINFO_CRASH,
      "C_GetSlotInfo of the MISBEHAVE_SLOT slot raises SIGSEGV"},
+    {"fork_helper", FORK_HELPER,
+     "C_Initialize forks a helper process that logs its pid and never exits"},
 };
 #define N_MODES (sizeof MODES / sizeof MODES[0])
 #define ON(bit) ((modes >> (bit)) & 1UL)
@@ -225,6 +227,11 @@ static int object_targeted(CK_OBJECT_HANDLE object)
 static CK_RV mb_Initialize(void *args)
 {
     logcall("C_Initialize");
+    if (ON(FORK_HELPER) && fork() == 0) {
+        logcall("helper");
+        for (;;)
+            pause();
+    }
     if (ON(PIN_ENV))
         logcall("environ UKEYTOOL_PIN=%d UKEYTOOL_PKCS12_PASSWORD=%d", getenv("UKEYTOOL_PIN") != NULL,
                 getenv("UKEYTOOL_PKCS12_PASSWORD") != NULL);

@@ -260,6 +260,8 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
                 slots=_in_order(head[1], [*read, *report.slots]),
                 problems=(*module_problems, *report.problems),
             )
+        if head is not None and (outcome is not None or conversation.head is None):
+            break  # a new child failed before it read anything: keep the first one's
         if outcome is not None:
             kind, value, *rest = outcome
             if kind == "error":
