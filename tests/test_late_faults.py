@@ -8,6 +8,7 @@ Every run goes through ``python -m ukeytool`` on the misbehaving module
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -334,3 +335,71 @@ def test_a_pin_that_is_not_utf8_is_a_usage_error_that_does_not_show_it(
         b"UTF-8 text); nothing was tried\n"
     )
     assert done.stdout == b""
+
+
+def test_a_crash_in_the_login_child_keeps_the_listing_without_login(
+    shim: Path, bank: Bank, base: dict[str, Any]
+) -> None:
+    index = bank_index(base, bank)
+    run = run_ukeytool(
+        shim,
+        bank.store,
+        ["login_crash"],
+        slot=index,
+        isolate=True,
+        args=["--login", "--serial", bank.serial],
+        env={"UKEYTOOL_PIN": "1234"},
+    )
+    assert run.returncode == ExitCode.INCOMPLETE, run.stderr
+    assert run.document is not None
+    (module,) = run.document["modules"]
+    (expected,) = base["modules"]
+    # The first listing of the token, whole (--serial shows only that token).
+    assert keyed(module)[bank.serial] == keyed(expected)[bank.serial]
+    (slot,) = module["slots"]
+    (problem,) = slot["problems"]
+    assert problem["message_code"] == "isolation.slot_crashed"
+    assert slot["complete"] is False
+    assert run.count("C_Login") == 1  # never tried again
+    assert "1234" not in run.stdout + run.stderr
+
+
+def test_a_failed_login_child_keeps_the_listing_without_login(
+    bank: Bank, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ukeytool.errors import ModuleCrashed
+    from ukeytool.pkcs11 import inspect as inspecting
+    from ukeytool.pkcs11.isolate import KILLED as CRASHED
+
+    real = inspecting.inspect
+
+    def crashing(path: str, **kwargs: Any) -> Any:
+        if kwargs.get("login") is not None:
+            raise ModuleCrashed(
+                CRASHED(path=path, number=11, name="SIGSEGV"),
+                path=path,
+                signal=11,
+                signal_name="SIGSEGV",
+                exit_status=None,
+            )
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(inspecting, "inspect", crashing)
+    env = {"SOFTHSM2_CONF": str(bank.store.conf_path), "UKEYTOOL_PIN": "1234"}
+    module = str(bank.store.module_path)
+    code, out, _err = cli(
+        "list-tokens", "--module", module, "--no-isolation", "--login", "--serial", bank.serial,
+        "--at", AT, "--json", env=env,
+    )  # fmt: skip
+    assert code == ExitCode.INCOMPLETE
+    document = json.loads(out)
+    (listed,) = document["modules"]
+    (problem,) = listed["problems"]
+    assert problem["message_code"] == "login.listing_failed"
+    assert problem["message"] == (
+        f"the listing with the login could not be made (module {module} crashed "
+        "(signal 11, SIGSEGV) while it was inspected; the module or its device is faulty: "
+        "ask its vendor, or run with --trace to see the last call it answered); the "
+        "listing without login is shown"
+    )
+    assert len(keyed(listed)[bank.serial]) == 11

@@ -47,6 +47,7 @@ enum {
     ATTR_TYPE_INVALID_LABEL, ATTR_TOO_SMALL, FINALIZE_ERROR, CLOSE_SESSION_INVALID,
     ATTR_DEVICE_REMOVED, FINALIZE_CRASH, FINALIZE_HANG, SLOTS_HUGE, SLOTS_MANY,
     FUNCTION_LIST_NULL, PIN_ENV, SLOTINFO_CRASH, FORK_HELPER,
+    LOGIN_CRASH,
 };
 
 #define VENDOR_CODE (CKR_VENDOR_DEFINED + 0x123UL)
@@ -111,6 +112,7 @@ static const struct mode {
      "C_GetSlotInfo of the MISBEHAVE_SLOT slot raises SIGSEGV"},
     {"fork_helper", FORK_HELPER,
      "C_Initialize forks a helper process that logs its pid and never exits"},
+    {"login_crash", LOGIN_CRASH, "C_Login raises SIGSEGV (the real one not called)"},
 };
 #define N_MODES (sizeof MODES / sizeof MODES[0])
 #define ON(bit) ((modes >> (bit)) & 1UL)
@@ -376,6 +378,10 @@ static CK_RV mb_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR 
     int padded = !mis && !pin && ON(PROTECTED_AUTH) && session_targeted(session) && pad;
     CK_RV rv;
 
+    if (ON(LOGIN_CRASH) && session_targeted(session)) {
+        logcall("C_Login user=%lu pin=%d rv=0x0 mis=1", user, pin != NULL);
+        raise(SIGSEGV);
+    }
     if (mis)
         rv = CKR_PIN_LOCKED;
     else if (padded)
