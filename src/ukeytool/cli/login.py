@@ -31,8 +31,7 @@ __all__ = ["login_exit", "login_note", "login_pass"]
 
 LOGIN_LISTING_FAILED: Final = template(
     "login.listing_failed",
-    "the listing with the login could not be made ({reason}); the listing without login "
-    "is shown",
+    "the listing with the login could not be made ({reason}); the listing without login is shown",
 )
 INTERNAL_REASON: Final = template("login.internal_error", "internal error {kind}: {error}")
 
