@@ -46,7 +46,8 @@ is itself killed leaves no hanging child behind.
 
 What crosses the pipes:
 
-* standard input: the parent's ``sys.path``, then a :class:`_Request`, both pickled;
+* standard input: the parent's ``sys.path``, then a request
+  (:class:`~ukeytool.pkcs11.isolate_child.Request`), both pickled;
 * standard output: length-prefixed pickled messages: ``ready`` once ukeytool is
   imported, log records and warnings as they happen (so ``--trace`` and a library
   caller's logging see the child's records as if they were their own, and its warnings
@@ -55,6 +56,9 @@ What crosses the pipes:
   output cannot corrupt the messages;
 * standard error: whatever the module (or Python) writes there, copied to the parent's
   ``sys.stderr`` as it comes.
+
+The child's side is :mod:`ukeytool.pkcs11.isolate_child`; reading its pipes,
+:mod:`ukeytool.pkcs11.isolate_pipe`.
 
 The child trusts the parent and the parent trusts the child's pickles: both are the same
 user's processes running the same code, and the module could do anything that user can
@@ -70,53 +74,30 @@ import datetime
 import logging
 import os
 import pickle
-import selectors
 import signal
 import subprocess
 import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable
-from typing import IO, Any, Final
+from typing import Any, Final
 
-from ..errors import ModuleCrashed, ModuleTimedOut, UkeytoolError, UsageError
+from ..errors import ModuleCrashed, ModuleTimedOut, UsageError
 from ..i18n.message import Message, plural_template, template
 from ..model import Problem, Report, SlotInfo, SlotReport
+from .isolate_child import LOGGERS, Request
+from .isolate_pipe import FINALIZE_SECONDS, Conversation
 
 __all__ = ["inspect_in_child"]
 
-#: The loggers whose records the child sends to the parent.
-LOGGERS: Final = ("ukeytool", "ukeytool.pkcs11")
 #: After the child was killed (or answered), how long to wait for it to be reaped. A
 #: process stuck in the kernel (a USB driver) may not die at once; it is left behind
 #: rather than hang the caller.
 REAP_SECONDS: Final = 5.0
-#: Without pidfd (Linux before 5.3), how often to look whether the child has exited.
-POLL_SECONDS: Final = 0.1
-
-_HEADER: Final = 8  # bytes of big-endian length before each pickled message
-
 _BOOTSTRAP: Final = (
     "import pickle, sys\n"
     "sys.path[:] = pickle.load(sys.stdin.buffer)\n"
-    "from ukeytool.pkcs11.isolate import child_main\n"
+    "from ukeytool.pkcs11.isolate_child import child_main\n"
     "child_main()\n"
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class _Request:
-    """What the parent asks of the child."""
-
-    path: str
-    kwargs: dict[str, Any] = dataclasses.field(repr=False)
-    """Passed to :func:`ukeytool.inspect` as they are (never shown: may hold a PIN)."""
-    log_levels: dict[str, int]
-    """The parent's effective level for each of :data:`LOGGERS`."""
-    parent_pid: int
-    skip: tuple[int, ...] = ()
-    """Slot ids not to read: a child before this one crashed on them, or read them."""
 
 
 BAD_TIMEOUT: Final = template(
@@ -160,9 +141,6 @@ EXITED: Final = template(
 SECRET_VARIABLES: Final = ("UKEYTOOL_PIN", "UKEYTOOL_PKCS12_PASSWORD")
 """Never in a child's environment: a vendor module (or a helper it leaves running) could
 read them there. The PIN reaches a child over its standard input only."""
-#: After the report arrived, how long C_Finalize (and the child's exit) may take at most
-#: (less when the timeout is shorter).
-FINALIZE_SECONDS: Final = 10.0
 #: A module that crashes on one slot is inspected again without that slot, at most this
 #: many times (each crash costs a child, and its C_Initialize).
 MAX_RESTARTS: Final = 3
@@ -344,7 +322,7 @@ def _signal(number: int) -> tuple[int, str]:
 def _after_report(
     path: str,
     report: Report,
-    conversation: _Conversation,
+    conversation: Conversation,
     *,
     status: int | None,
     finished: bool,
@@ -374,10 +352,10 @@ def _timed_out(path: str, timeout: float | None) -> ModuleTimedOut:
 
 def _run_child(
     path: str, timeout: float | None, kwargs: dict[str, Any], skip: tuple[int, ...]
-) -> tuple[_Conversation, int | None, bool]:
+) -> tuple[Conversation, int | None, bool]:
     """One child: (what it said, its exit status, whether it ended before the deadline).
     The child and its process group are gone when this returns."""
-    request = _Request(path, dict(kwargs), _log_levels(), os.getpid(), skip)
+    request = Request(path, dict(kwargs), _log_levels(), os.getpid(), skip)
     payload = pickle.dumps(list(sys.path)) + pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     started = time.monotonic()
     try:
@@ -396,7 +374,7 @@ def _run_child(
         ) from None
     conversation = None
     try:
-        conversation = _Conversation(child, payload)
+        conversation = Conversation(child, payload)
         conversation.finalize_seconds = finalize_seconds(timeout)
         finished = conversation.run(None if timeout is None else started + timeout)
     except BaseException:
@@ -491,324 +469,3 @@ def _reap(child: subprocess.Popen[bytes]) -> int | None:
             "the child process %d does not end; left behind", child.pid
         )
         return None
-
-
-class _Conversation:
-    """Feeds the request to the child and reads what it says, until it exits."""
-
-    def __init__(self, child: subprocess.Popen[bytes], payload: bytes) -> None:
-        self.child = child
-        self.payload = memoryview(payload)
-        self.received = bytearray()
-        self.ready = False
-        self.outcome: tuple[Any, ...] | None = None
-        self.head: tuple[Any, ...] | None = None
-        """("head", module info, slot ids, module problems), once the slots are listed."""
-        self.slots: list[SlotReport] = []
-        """The slots read so far, in the order they were read."""
-        self.current: int | None = None
-        """The slot being read (None between slots)."""
-        self.finalized = False
-        self.reported_at: float | None = None
-        self.finalize_seconds = FINALIZE_SECONDS
-        self.selector = selectors.DefaultSelector()
-        self.pidfd: int | None = None
-        self._copy_stderr = _stderr_writer()
-        assert child.stdin is not None
-        assert child.stdout is not None
-        assert child.stderr is not None
-        for stream in (child.stdin, child.stdout, child.stderr):
-            os.set_blocking(stream.fileno(), False)
-        self.selector.register(child.stdin, selectors.EVENT_WRITE, "stdin")
-        self.selector.register(child.stdout, selectors.EVENT_READ, "stdout")
-        self.selector.register(child.stderr, selectors.EVENT_READ, "stderr")
-        pidfd_open = getattr(os, "pidfd_open", None)
-        if pidfd_open is not None:
-            try:
-                self.pidfd = pidfd_open(child.pid)
-            except OSError:
-                self.pidfd = None
-        if self.pidfd is not None:
-            self.selector.register(self.pidfd, selectors.EVENT_READ, "exit")
-
-    def run(self, deadline: float | None) -> bool:
-        """True when the child exited (or closed every pipe), False at the deadline."""
-        while self.selector.get_map():
-            if self.reported_at is not None:
-                # The report is in: C_Finalize and the exit get a while of their own.
-                deadline = self.reported_at + self.finalize_seconds
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                return False
-            if self.pidfd is None:
-                wait = POLL_SECONDS if wait is None else min(wait, POLL_SECONDS)
-            for key, _mask in self.selector.select(wait):
-                if key.data == "exit":
-                    self.drain()
-                    return True
-                getattr(self, "on_" + key.data)(key.fileobj)
-            if self.pidfd is None and self.child.poll() is not None:
-                self.drain()
-                return True
-        return True
-
-    def on_stdin(self, stream: IO[bytes]) -> None:
-        try:
-            written = os.write(stream.fileno(), self.payload[:65536])
-        except BlockingIOError:
-            return
-        except BrokenPipeError:
-            written = len(self.payload)  # the child is gone; its exit says the rest
-        self.payload = self.payload[written:]
-        if not self.payload:
-            self.selector.unregister(stream)
-            stream.close()
-
-    def on_stdout(self, stream: IO[bytes]) -> None:
-        self._take("stdout", self._read(stream))
-
-    def on_stderr(self, stream: IO[bytes]) -> None:
-        self._take("stderr", self._read(stream))
-
-    def _read(self, stream: IO[bytes]) -> bytes:
-        try:
-            chunk = os.read(stream.fileno(), 1 << 16)
-        except BlockingIOError:
-            return b""
-        if not chunk:
-            self.selector.unregister(stream)
-        return chunk
-
-    def _take(self, what: str, chunk: bytes) -> None:
-        if not chunk:
-            return
-        if what == "stderr":
-            self._copy_stderr(chunk)
-            return
-        self.received += chunk
-        self._messages()
-
-    def drain(self) -> None:
-        """The child has exited: take what is still in the pipes, without waiting (a
-        helper process the module started may hold them open)."""
-        for key in list(self.selector.get_map().values()):
-            if key.data in ("stdout", "stderr"):
-                stream: IO[bytes] = key.fileobj  # type: ignore[assignment]
-                while chunk := self._read(stream):
-                    self._take(key.data, chunk)
-
-    def _messages(self) -> None:
-        while len(self.received) >= _HEADER:
-            size = int.from_bytes(self.received[:_HEADER], "big")
-            if len(self.received) < _HEADER + size:
-                return
-            data = bytes(self.received[_HEADER : _HEADER + size])
-            del self.received[: _HEADER + size]
-            self._handle(pickle.loads(data))
-
-    def _handle(self, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "ready":
-            self.ready = True
-        elif kind == "log":
-            record = logging.makeLogRecord(message[1])
-            logger = logging.getLogger(record.name)
-            if logger.isEnabledFor(record.levelno):
-                logger.handle(record)
-        elif kind == "warning":
-            text, category, filename, lineno = message[1:]
-            warnings.warn_explicit(text, category, filename, lineno)
-        elif kind == "head":
-            self.head = message[1:]
-        elif kind == "slot_start":
-            self.current = message[1]
-        elif kind == "slot":
-            self.slots.append(message[1])
-            self.current = None
-        elif kind == "finalized":
-            self.finalized = True
-        else:
-            if kind == "report":
-                self.reported_at = time.monotonic()
-            self.outcome = message
-
-    def close(self) -> None:
-        self.selector.close()
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-        for stream in (self.child.stdin, self.child.stdout, self.child.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):  # a half-written pipe to a dead child
-                    stream.close()
-
-
-def _stderr_writer() -> Callable[[bytes], None]:
-    """A function that copies the child's standard error bytes to ``sys.stderr``."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder("utf-8")("backslashreplace")
-
-    def write(chunk: bytes) -> None:
-        stream = sys.stderr
-        if stream is None:
-            return
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            # Bytes as they are: a vendor module may well write GBK.
-            stream.flush()
-            buffer.write(chunk)
-            buffer.flush()
-        else:
-            stream.write(decoder.decode(chunk))
-            stream.flush()
-
-    return write
-
-
-# --- the child -------------------------------------------------------------------------
-
-
-class _Channel:
-    """Length-prefixed pickled messages to the parent; safe from several threads."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self._out = out
-        self._lock = threading.Lock()
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-        with self._lock:
-            self._out.write(len(data).to_bytes(_HEADER, "big") + data)
-            self._out.flush()
-
-
-class _Forward(logging.Handler):
-    def __init__(self, channel: _Channel) -> None:
-        super().__init__()
-        self._channel = channel
-
-    def emit(self, record: logging.LogRecord) -> None:
-        state = dict(record.__dict__)
-        state["msg"] = record.getMessage()
-        state["args"] = None
-        if record.exc_info:
-            state["exc_text"] = logging.Formatter().formatException(record.exc_info)
-        state["exc_info"] = None
-        try:
-            self._channel.send(("log", state))
-        except Exception:  # pragma: no cover - an unpicklable extra attribute
-            self.handleError(record)
-
-
-def child_main() -> None:
-    """The child's side (run by the bootstrap): read the request, inspect, answer, exit."""
-    results = os.fdopen(os.dup(1), "wb")
-    # A module printing to standard output must not corrupt the messages.
-    os.dup2(2, 1)
-    request: _Request = pickle.load(sys.stdin.buffer)
-    _die_with_parent(request.parent_pid)
-    channel = _Channel(results)
-    for name, level in request.log_levels.items():
-        logging.getLogger(name).setLevel(level)
-    root = logging.getLogger(LOGGERS[0])
-    root.addHandler(_Forward(channel))
-    root.propagate = False
-    if request.log_levels.get("ukeytool.pkcs11", logging.WARNING) <= logging.DEBUG:
-        # Tracing: a crash also shows where in ukeytool the module was called.
-        import faulthandler
-
-        faulthandler.enable()
-    channel.send(("ready",))
-    message: tuple[Any, ...] | None = None
-    module = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # the parent's filters decide
-        try:
-            module = _open(request)
-            report = _inspect(module, request, channel)
-            _send_warnings(channel, caught)
-            # The report goes before C_Finalize: a module that crashes or hangs there
-            # loses nothing that was read.
-            channel.send(("report", report))
-        except UkeytoolError as exc:
-            message = ("error", exc)
-        except BaseException as exc:
-            import traceback
-
-            message = ("bug", _portable(exc), traceback.format_exc())
-        if message is not None:
-            _send_warnings(channel, caught)
-            _send(channel, message)
-        if module is not None:
-            with contextlib.suppress(Exception):  # teardown never changes the outcome
-                module.close()
-            channel.send(("finalized",))
-            _send_warnings(channel, caught)
-    sys.stderr.flush()
-    # Straight out: the module is finalised already, and nothing at interpreter exit
-    # (a vendor library's destructor) may change or delay the answer.
-    os._exit(0)
-
-
-def _open(request: _Request) -> Any:
-    from ..judging.validity import check_warn_days
-    from .backend import open_module
-    from .inspect import _resolve_moment
-
-    _resolve_moment(request.kwargs.get("at"))
-    check_warn_days(request.kwargs.get("warn_days", 30))
-    return open_module(request.path)
-
-
-def _inspect(module: Any, request: _Request, channel: _Channel) -> Report:
-    from .inspect import _resolve_moment, inspect_backend
-
-    kwargs = dict(request.kwargs)
-    at = _resolve_moment(kwargs.pop("at", None))
-    return inspect_backend(
-        module,
-        at=at,
-        skip=request.skip,
-        progress=lambda *what: channel.send(what),
-        **kwargs,
-    )
-
-
-def _send_warnings(channel: _Channel, caught: list[warnings.WarningMessage]) -> None:
-    for warning in caught:
-        channel.send(
-            ("warning", str(warning.message), warning.category, warning.filename, warning.lineno)
-        )
-    caught.clear()
-
-
-def _send(channel: _Channel, message: tuple[Any, ...]) -> None:
-    try:
-        channel.send(message)
-    except Exception as exc:  # pragma: no cover - an outcome that does not pickle
-        channel.send(("bug", RuntimeError(f"cannot send the outcome: {exc!r}"), ""))
-
-
-def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling, else a RuntimeError that says what it was."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: have the kernel kill this process when the parent dies."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - no prctl
-        return
-    if os.getppid() != parent_pid:
-        os._exit(1)  # the parent died before the request was even read
