@@ -123,6 +123,33 @@ def test_a_crash_in_one_slot_hides_no_other_slot(
     assert len(initialisers) == 2
 
 
+def test_a_hang_in_one_slot_keeps_the_slots_read_before_it(
+    shim: Path, bank: Bank, base: dict[str, Any]
+) -> None:
+    (module,) = base["modules"]
+    serials = [s["token"]["serial"] if s["token"] else None for s in module["slots"]]
+    # The later of the two tokens' slots: the other token's slot comes before it.
+    index = max(serials.index(bank.serial), serials.index(bank.second_serial))
+    run = run_ukeytool(
+        shim, bank.store, ["slotinfo_hang"], slot=index, isolate=True, args=["--timeout", "3"]
+    )
+    assert run.returncode == ExitCode.INCOMPLETE, run.stderr
+    assert run.document is not None
+    (module,) = run.document["modules"]
+    (expected,) = base["modules"]
+    assert [s["slot_id"] for s in module["slots"]] == [s["slot_id"] for s in expected["slots"]]
+    for position, (slot, before) in enumerate(zip(module["slots"], expected["slots"], strict=True)):
+        if position < index:
+            assert slot["problems"] == []
+            assert keyed({"slots": [slot]}) == keyed({"slots": [before]})
+            continue
+        (problem,) = slot["problems"]
+        code = "isolation.slot_timed_out" if position == index else "isolation.slots_not_read"
+        assert problem["message_code"] == code
+        assert slot["complete"] is False
+    assert len(callers_of(run, "C_Initialize")) == 1  # a hang is not tried again
+
+
 def callers_of(run: Any, function: str) -> list[int]:
     return [c.fields["pid"] for c in run.calls_to(function)]
 

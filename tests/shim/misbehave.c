@@ -47,7 +47,7 @@ enum {
     ATTR_TYPE_INVALID_LABEL, ATTR_TOO_SMALL, FINALIZE_ERROR, CLOSE_SESSION_INVALID,
     ATTR_DEVICE_REMOVED, FINALIZE_CRASH, FINALIZE_HANG, SLOTS_HUGE, SLOTS_MANY,
     FUNCTION_LIST_NULL, PIN_ENV, SLOTINFO_CRASH, FORK_HELPER,
-    LOGIN_CRASH,
+    LOGIN_CRASH, SLOTINFO_HANG,
 };
 
 #define VENDOR_CODE (CKR_VENDOR_DEFINED + 0x123UL)
@@ -113,6 +113,7 @@ static const struct mode {
     {"fork_helper", FORK_HELPER,
      "C_Initialize forks a helper process that logs its pid and never exits"},
     {"login_crash", LOGIN_CRASH, "C_Login raises SIGSEGV (the real one not called)"},
+    {"slotinfo_hang", SLOTINFO_HANG, "C_GetSlotInfo of the MISBEHAVE_SLOT slot never returns"},
 };
 #define N_MODES (sizeof MODES / sizeof MODES[0])
 #define ON(bit) ((modes >> (bit)) & 1UL)
@@ -302,9 +303,12 @@ static CK_RV mb_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 {
     CK_RV rv;
 
-    if (ON(SLOTINFO_CRASH) && slot_targeted(slot)) {
+    if ((ON(SLOTINFO_CRASH) || ON(SLOTINFO_HANG)) && slot_targeted(slot)) {
         logcall("C_GetSlotInfo slot=%lu rv=0x0 mis=1", slot);
-        raise(SIGSEGV);
+        if (ON(SLOTINFO_CRASH))
+            raise(SIGSEGV);
+        for (;;)
+            pause();
     }
     rv = real->C_GetSlotInfo(slot, info);
 
