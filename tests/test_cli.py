@@ -343,7 +343,7 @@ def test_commands_share_their_options_and_dispatch_by_defaults() -> None:
 
 ROOT = Path(__file__).resolve().parents[1]
 LISTING_CODES = sorted(int(code) for code in ExitCode)
-CHECK_CODES = sorted([*(int(state) for state in CheckState), int(ExitCode.INTERRUPTED)])
+CHECK_CODES = sorted(int(state) for state in CheckState)  # Ctrl-C and SIGTERM are UNKNOWN
 INSPECT_FILE_CODES = sorted(
     int(code)
     for code in (
@@ -352,6 +352,7 @@ INSPECT_FILE_CODES = sorted(
         ExitCode.USAGE,
         ExitCode.INCOMPLETE,
         ExitCode.INTERRUPTED,
+        ExitCode.TERMINATED,
     )
 )
 

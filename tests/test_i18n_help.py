@@ -134,7 +134,8 @@ def test_help_texts_come_from_the_catalogue(cli: Cli) -> None:
     for sentence in expected:
         assert "".join(sentence.split()) in joined
     assert "  5  有内容无法读取（多个模块中的某一个、插槽、令牌或对象）；" in text.splitlines()
-    assert "130  已中断" in text.splitlines()
+    assert "130  已中断（Ctrl-C）" in text.splitlines()
+    assert "143  已终止（SIGTERM）" in text.splitlines()
     # metavars and option names stay as they are
     assert "[--timeout SECONDS]" in text
     assert "--renewal-policies FILE" in text
@@ -159,7 +160,8 @@ def test_english_help(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "  --version       show program's version number and exit" in top
     assert "exit codes (list-tokens, list-modules):" in top
     assert "  0  everything was read" in top
-    assert "130  interrupted" in top
+    assert "130  interrupted (Ctrl-C)" in top
+    assert "143  terminated (SIGTERM)" in top
     listing = help_of(cli, "list-tokens", "--help").splitlines()
     assert (
         listing[0] == "usage: ukeytool list-tokens [-h] [--module PATH] [--warn-days N] [--at WHEN]"

@@ -45,7 +45,9 @@ enum {
     RW_ONLY, LOGIN_PIN_LOCKED, FIND_DEVICE_REMOVED, FIND_SESSION_INVALID,
     ATTR_HUGE_LENGTH, ATTR_UNAVAILABLE_OK, ATTR_SENSITIVE, ATTR_GROWS,
     ATTR_TYPE_INVALID_LABEL, ATTR_TOO_SMALL, FINALIZE_ERROR, CLOSE_SESSION_INVALID,
-    ATTR_DEVICE_REMOVED,
+    ATTR_DEVICE_REMOVED, FINALIZE_CRASH, FINALIZE_HANG, SLOTS_HUGE, SLOTS_MANY,
+    FUNCTION_LIST_NULL, PIN_ENV, SLOTINFO_CRASH, FORK_HELPER,
+    LOGIN_CRASH, SLOTINFO_HANG,
 };
 
 #define VENDOR_CODE (CKR_VENDOR_DEFINED + 0x123UL)
@@ -98,6 +100,20 @@ static const struct mode {
      "C_CloseSession: the real one runs, then CKR_SESSION_HANDLE_INVALID (a dead session)"},
     {"attr_device_removed", ATTR_DEVICE_REMOVED,
      "C_GetAttributeValue: CKR_DEVICE_REMOVED, nothing filled (the token was pulled out)"},
+    {"finalize_crash", FINALIZE_CRASH, "C_Finalize raises SIGSEGV (the real one not called)"},
+    {"finalize_hang", FINALIZE_HANG, "C_Finalize never returns"},
+    {"slots_huge", SLOTS_HUGE, "C_GetSlotList claims 2^62 slots, with CKR_OK"},
+    {"slots_many", SLOTS_MANY, "C_GetSlotList claims 200,000,000 slots, with CKR_OK"},
+    {"function_list_null", FUNCTION_LIST_NULL,
+     "C_GetFunctionList returns CKR_OK and a NULL function list"},
+    {"pin_env", PIN_ENV,
+     "C_Initialize logs whether UKEYTOOL_PIN is in the process's environment"},
+    {"slotinfo_crash", SLOTINFO_CRASH,
+     "C_GetSlotInfo of the MISBEHAVE_SLOT slot raises SIGSEGV"},
+    {"fork_helper", FORK_HELPER,
+     "C_Initialize forks a helper process that logs its pid and never exits"},
+    {"login_crash", LOGIN_CRASH, "C_Login raises SIGSEGV (the real one not called)"},
+    {"slotinfo_hang", SLOTINFO_HANG, "C_GetSlotInfo of the MISBEHAVE_SLOT slot never returns"},
 };
 #define N_MODES (sizeof MODES / sizeof MODES[0])
 #define ON(bit) ((modes >> (bit)) & 1UL)
@@ -214,6 +230,14 @@ static int object_targeted(CK_OBJECT_HANDLE object)
 static CK_RV mb_Initialize(void *args)
 {
     logcall("C_Initialize");
+    if (ON(FORK_HELPER) && fork() == 0) {
+        logcall("helper");
+        for (;;)
+            pause();
+    }
+    if (ON(PIN_ENV))
+        logcall("environ UKEYTOOL_PIN=%d UKEYTOOL_PKCS12_PASSWORD=%d", getenv("UKEYTOOL_PIN") != NULL,
+                getenv("UKEYTOOL_PKCS12_PASSWORD") != NULL);
     if (ON(INIT_HANG))
         for (;;)
             pause();
@@ -228,8 +252,18 @@ static CK_RV mb_Initialize(void *args)
 
 static CK_RV mb_Finalize(void *reserved)
 {
-    CK_RV rv = real->C_Finalize(reserved);
-    int mis = ON(FINALIZE_ERROR) && rv == CKR_OK;
+    CK_RV rv;
+    int mis;
+
+    if (ON(FINALIZE_CRASH) || ON(FINALIZE_HANG)) {
+        logcall("C_Finalize rv=0x0 mis=1");
+        if (ON(FINALIZE_CRASH))
+            raise(SIGSEGV);
+        for (;;)
+            pause();
+    }
+    rv = real->C_Finalize(reserved);
+    mis = ON(FINALIZE_ERROR) && rv == CKR_OK;
 
     if (mis)
         rv = CKR_DEVICE_ERROR;
@@ -249,6 +283,13 @@ static CK_RV mb_GetSlotList(CK_BBOOL present, CK_SLOT_ID *ids, CK_ULONG *count)
 {
     CK_RV rv = real->C_GetSlotList(present, ids, count);
 
+    if ((ON(SLOTS_HUGE) || ON(SLOTS_MANY)) && rv == CKR_OK && count) {
+        /* Claims absurdly many; a fill of that size would get the real slots only. */
+        if (!ids)
+            *count = ON(SLOTS_HUGE) ? (CK_ULONG)1 << 62 : (CK_ULONG)200000000UL;
+        logcall("C_GetSlotList fill=%d count=%lu rv=0x%lx mis=1", ids != NULL, *count, rv);
+        return rv;
+    }
     if (ON(SLOTLIST_GROWS) && ids && rv == CKR_OK && !slotlist_grew) {
         slotlist_grew = 1; /* a token was plugged in between the size query and the fill */
         *count += 1;
@@ -260,7 +301,16 @@ static CK_RV mb_GetSlotList(CK_BBOOL present, CK_SLOT_ID *ids, CK_ULONG *count)
 
 static CK_RV mb_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 {
-    CK_RV rv = real->C_GetSlotInfo(slot, info);
+    CK_RV rv;
+
+    if ((ON(SLOTINFO_CRASH) || ON(SLOTINFO_HANG)) && slot_targeted(slot)) {
+        logcall("C_GetSlotInfo slot=%lu rv=0x0 mis=1", slot);
+        if (ON(SLOTINFO_CRASH))
+            raise(SIGSEGV);
+        for (;;)
+            pause();
+    }
+    rv = real->C_GetSlotInfo(slot, info);
 
     logcall("C_GetSlotInfo slot=%lu rv=0x%lx", slot, rv);
     return rv;
@@ -332,6 +382,10 @@ static CK_RV mb_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR 
     int padded = !mis && !pin && ON(PROTECTED_AUTH) && session_targeted(session) && pad;
     CK_RV rv;
 
+    if (ON(LOGIN_CRASH) && session_targeted(session)) {
+        logcall("C_Login user=%lu pin=%d rv=0x0 mis=1", user, pin != NULL);
+        raise(SIGSEGV);
+    }
     if (mis)
         rv = CKR_PIN_LOCKED;
     else if (padded)
@@ -513,6 +567,6 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
     }
     if (state != 1)
         return CKR_GENERAL_ERROR;
-    *out = &list;
+    *out = ON(FUNCTION_LIST_NULL) ? NULL : &list;
     return CKR_OK;
 }

@@ -24,7 +24,9 @@ from ..i18n import _, using
 from .argparse_i18n import ARGPARSE_MESSAGES, ARGPARSE_PLURALS, argparse_speaks
 from .exits import ExitCode
 from .parser import build_parser, requested_language
+from .prompts import secrets_withheld
 from .reporting import error_line, only_failures, run_command
+from .signals import interruptible, terminated_as_interrupted
 
 __all__ = ["ARGPARSE_MESSAGES", "ARGPARSE_PLURALS", "ExitCode", "build_parser", "main", "run"]
 
@@ -54,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.print_usage(sys.stderr)
                 error_line(_("no command given; try 'ukeytool list-tokens --help'"))
                 return ExitCode.USAGE
-            return run_command(args.run, args, args.reporter)
+            with secrets_withheld(), terminated_as_interrupted():
+                return run_command(interruptible(args.run, args.reporter), args, args.reporter)
 
 
 def run() -> NoReturn:

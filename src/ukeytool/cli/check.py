@@ -34,8 +34,8 @@ exit codes, as a Nagios/Icinga plugin:
   3  UNKNOWN   something could not be read (module, token, certificate; a
                module that timed out or crashed), no certificate is visible,
                a --login was refused or failed, or the command line was wrong
-               (said on the status line too)
-130            interrupted
+               (said on the status line too), or it was interrupted
+               by Ctrl-C or SIGTERM (said on the status line)
 performance data: the days left of each certificate, with the thresholds in
 the plugin guidelines' range syntax, alerting below: -w 30 -c 7 gives 31:;8:
 """)

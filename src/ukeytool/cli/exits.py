@@ -64,6 +64,8 @@ class ExitCode(enum.IntEnum):
     """``--login``: the token rejected the one C_Login (wrong PIN, locked...); not retried."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C)."""
+    TERMINATED = 143
+    """Terminated (SIGTERM): the module's child and its process group were stopped."""
 
 
 PLUGIN_UNKNOWN: Final = 3
@@ -119,7 +121,8 @@ exit codes (list-tokens, list-modules):
   8  --login: no login was tried (PIN locked, final try not confirmed with
      --allow-final-try, PIN length outside the token's range); no PIN try was spent
   9  --login: the token rejected the PIN (one try spent, never retried)
-130  interrupted
+130  interrupted (Ctrl-C)
+143  terminated (SIGTERM)
 exit codes (check): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage errors)
 exit codes (inspect-file): 0 all read, 2 usage error or no file could be opened,
   5 something could not be read (see 'ukeytool inspect-file --help')

@@ -36,7 +36,8 @@ exit codes:
   5  something could not be read: a file of several could not be opened, is not a
      certificate file, is damaged, or needs a password that was not given or is wrong;
      what could be read is listed, problems are shown where they happened
-130  interrupted
+130  interrupted (Ctrl-C)
+143  terminated (SIGTERM)
 """)
 
 

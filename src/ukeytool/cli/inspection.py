@@ -79,7 +79,8 @@ def resolve_modules(given: tuple[str, ...]) -> list[str]:
         return [from_env]
     from ..config.discovery import discover, no_module
 
-    found = [m for m in discover() if m.usable]
+    # A broken catalogue file is a warning here, as in load_renewal: the others are used.
+    found = [m for m in discover(broken_catalogues_warn=True) if m.usable]
     if not found:
         raise UsageError(no_module())
     names = ", ".join(f"{m.path} ({m.source})" for m in found)
@@ -115,10 +116,11 @@ def inspect_all(
     from ..judging.renewal import advise
     from ..pkcs11.inspect import inspect_modules
     from ..pkcs11.selection import filter_report
-    from ..pkcs11.uri import parse_uri
+    from ..pkcs11.uri import parse_uri, refuse_pin_attributes
 
     selection = options.selection
-    uri = parse_uri(selection.uri) if selection.uri else None  # fails before any loading
+    # Fails before any loading; a URI with a PIN in it is refused, never echoed.
+    uri = refuse_pin_attributes(parse_uri(selection.uri)) if selection.uri else None
     isolate, timeout = options.isolation()
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now

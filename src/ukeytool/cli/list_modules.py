@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         explicit=options.modules,
         catalogue_paths=catalogues,
         include_catalogue=not options.no_catalogue,
+        broken_catalogues_warn=True,
+        required_catalogues=[Path(options.catalogue)] if options.catalogue else (),
     )
 
     # Notes and problems are made by discovery (library code) and shown here in the

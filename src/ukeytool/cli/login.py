@@ -12,9 +12,11 @@ import dataclasses
 import datetime
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from ..errors import UkeytoolError, UsageError
 from ..i18n import _, render
+from ..i18n.message import template
 from ..model.text import escape_control
 from .exits import ExitCode
 from .prompts import read_pin
@@ -26,6 +28,12 @@ if TYPE_CHECKING:
     from .options import Inspection
 
 __all__ = ["login_exit", "login_note", "login_pass"]
+
+LOGIN_LISTING_FAILED: Final = template(
+    "login.listing_failed",
+    "the listing with the login could not be made ({reason}); the listing without login is shown",
+)
+INTERNAL_REASON: Final = template("login.internal_error", "internal error {kind}: {error}")
 
 
 def login_pass(
@@ -79,10 +87,43 @@ def login_pass(
             )
         else:
             again = inspect(module.path, at=at, warn_days=options.warn_days, login=request)
+    except UsageError:
+        raise
+    except Exception as exc:
+        # The login child crashed, hung or failed: the listing without login stays, with
+        # the failure on its module (never the whole run's failure).
+        again = _without_second_listing(reports[index], exc)
     finally:
         if pin is not None:
             pin.wipe()
-    return [*reports[:index], again, *reports[index + 1 :]]
+    return [*reports[:index], _keep_first_listing(reports[index], again), *reports[index + 1 :]]
+
+
+def _keep_first_listing(first: Report, again: Report) -> Report:
+    """``again``, where a slot the login child lost (it crashed or hung there, and no
+    token could be read) is the first listing's slot, with the problem that says why."""
+    before = {s.slot.slot_id: s for s in first.slots}
+    slots = []
+    for read in again.slots:
+        earlier = before.get(read.slot.slot_id)
+        if read.token is None and earlier is not None and earlier.token is not None:
+            read = dataclasses.replace(  # noqa: PLW2901 - the slot as it is shown
+                earlier, problems=(*earlier.problems, *read.problems), complete=False
+            )
+        slots.append(read)
+    return dataclasses.replace(again, slots=tuple(slots))
+
+
+def _without_second_listing(report: Report, exc: Exception) -> Report:
+    """The listing without login, with why the one after the login is missing."""
+    from ..model import Problem
+
+    if isinstance(exc, UkeytoolError):
+        reason = exc.message
+    else:
+        reason = INTERNAL_REASON(kind=type(exc).__name__, error=str(exc) or type(exc).__name__)
+    problem = Problem("C_Login", LOGIN_LISTING_FAILED(reason=reason))
+    return dataclasses.replace(report, problems=(*report.problems, problem))
 
 
 def _with_login(

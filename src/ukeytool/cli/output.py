@@ -13,17 +13,27 @@ from ..i18n.message import template
 __all__ = ["CANNOT_WRITE", "emit", "use_color"]
 
 CANNOT_WRITE: Final = template("cli.cannot_write", "cannot write {path}: {reason}")
+NOT_A_REGULAR_FILE: Final = template(
+    "cli.output_not_regular",
+    "--output {path} exists and is not a regular file (a directory, a device, a FIFO, a "
+    "socket or a symbolic link to one); ukeytool replaces regular files only",
+)
 
 
 def emit(text: str, output: str | None = None) -> None:
     """``text`` to ``output`` (atomically, as node_exporter's textfile collector needs)
     or, without one, to standard output; raises :class:`UsageError` for a file that
-    cannot be written."""
+    cannot be written, and for an ``output`` that exists and is not a regular file (a
+    device, a FIFO, a directory, a symbolic link to one: never replaced). A new file
+    gets mode 0644 less the umask; a replaced one keeps its permission bits only
+    (never setuid, setgid or sticky)."""
     if output:
-        from ..rendering.prometheus import write_textfile
+        from ..rendering.prometheus import NotARegularFile, write_textfile
 
         try:
             write_textfile(output, text)
+        except NotARegularFile:
+            raise UsageError(NOT_A_REGULAR_FILE(path=output)) from None
         except OSError as exc:
             # strerror is the operating system's words: a parameter shown as it is.
             reason = exc.strerror or str(exc)

@@ -2,14 +2,18 @@
 
 Neither is ever taken from the command line (argv is visible to every user of the
 machine): each comes from an environment variable, else from a prompt without echo on a
-terminal. A PIN read from the environment is removed from it, so that no child process
-inherits it.
+terminal. Both variables are taken out of the environment when a command starts
+(:func:`secrets_withheld`), before any module is loaded or any child process started, so
+that no module and no child process can read them there; the PIN reaches the login child
+over a pipe only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
 from ..errors import UsageError
@@ -28,6 +32,7 @@ __all__ = [
     "ask_pkcs12_password",
     "pkcs12_password",
     "read_pin",
+    "secrets_withheld",
 ]
 
 PIN_VARIABLE: Final = "UKEYTOOL_PIN"
@@ -42,6 +47,44 @@ LOGIN_NEEDS_PIN: Final = template(
     "(a PIN is never taken from the command line)",
 )
 NO_PIN_ENTERED: Final = template("cli.no_pin_entered", "no PIN was entered; nothing was tried")
+PIN_NOT_UTF8: Final = template(
+    "cli.pin_not_utf8",
+    "the PIN in {variable} is not valid UTF-8 (PKCS#11 PINs are UTF-8 text); nothing was tried",
+)
+
+#: The secret variables taken out of the environment for the command that runs now.
+_withheld: dict[str, bytes] = {}
+
+
+@contextlib.contextmanager
+def secrets_withheld() -> Iterator[None]:
+    """For one command: $UKEYTOOL_PIN and $UKEYTOOL_PKCS12_PASSWORD out of the
+    environment (kept here, as bytes), so that no module loaded in this process and no
+    child process started can see them; put back afterwards, unless the PIN was used."""
+    taken = {}
+    for name in (PIN_VARIABLE, PKCS12_PASSWORD_ENV):
+        value = os.environb.pop(name.encode(), None)
+        if value is not None:
+            taken[name] = value
+    saved = dict(_withheld)
+    _withheld.clear()
+    _withheld.update(taken)
+    try:
+        yield
+    finally:
+        for name, value in taken.items():
+            if name in _withheld:  # not used up: the caller's environment as it was
+                os.environb[name.encode()] = value
+        _withheld.clear()
+        _withheld.update(saved)
+
+
+def _secret(name: str) -> bytes | None:
+    """A secret variable: withheld for this command, else (a library caller that did
+    not withhold it) taken from the environment now."""
+    if name in _withheld:
+        return _withheld[name]
+    return os.environb.get(name.encode())
 
 
 def read_pin(token: TokenInfo) -> Pin:
@@ -49,9 +92,17 @@ def read_pin(token: TokenInfo) -> Pin:
     prompt without echo on the terminal; never from the command line."""
     from ..pkcs11.login import Pin
 
-    value = os.environ.pop(PIN_VARIABLE, None)
-    if value is not None:
-        return Pin(value)
+    raw = _secret(PIN_VARIABLE)
+    if raw is not None:
+        # Used once: gone from this process's environment for good.
+        _withheld.pop(PIN_VARIABLE, None)
+        os.environb.pop(PIN_VARIABLE.encode(), None)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            # Never shown, not even the offending byte.
+            raise UsageError(PIN_NOT_UTF8(variable=PIN_VARIABLE)) from None
+        return Pin(raw)
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(LOGIN_NEEDS_PIN(variable=PIN_VARIABLE))
     import getpass
@@ -68,7 +119,7 @@ def read_pin(token: TokenInfo) -> Pin:
 def pkcs12_password() -> PasswordSource:
     """$UKEYTOOL_PKCS12_PASSWORD (as bytes: it need not be UTF-8), else a prompt when
     standard input is a terminal, else none."""
-    given = os.environb.get(PKCS12_PASSWORD_ENV.encode())
+    given = _secret(PKCS12_PASSWORD_ENV)
     if given is not None:
         return given
     if sys.stdin is not None and sys.stdin.isatty():

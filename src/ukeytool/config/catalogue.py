@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -165,21 +165,31 @@ def default_catalogue_paths(env: Mapping[str, str] | None = None) -> list[Path]:
 
 
 def load_catalogue(
-    paths: Sequence[Path] | None = None, *, env: Mapping[str, str] | None = None
+    paths: Sequence[Path] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    on_broken: Callable[[CatalogueError], None] | None = None,
 ) -> Catalogue:
     """Read and merge catalogue files, highest priority first (default:
     :func:`default_catalogue_paths`).
 
     An entry whose id appeared in an earlier file is dropped (the earlier one replaces
     it); bank hints are kept in order. Every file given must exist and be valid:
-    :class:`CatalogueError` names the file and the entry otherwise.
+    :class:`CatalogueError` names the file and the entry otherwise; with ``on_broken``,
+    that error is handed to it instead (it may raise it) and the file is skipped.
     """
     files = list(default_catalogue_paths(env) if paths is None else paths)
     entries: list[CatalogueEntry] = []
     hints: list[BankHint] = []
     seen: dict[str, str] = {}
     for path in files:
-        file_entries, file_hints = _read_catalogue_file(Path(path))
+        try:
+            file_entries, file_hints = _read_catalogue_file(Path(path))
+        except CatalogueError as exc:
+            if on_broken is None:
+                raise
+            on_broken(exc)
+            continue
         for entry in file_entries:
             if entry.id in seen:
                 log.debug("catalogue %s: entry %r replaced by %s", path, entry.id, seen[entry.id])

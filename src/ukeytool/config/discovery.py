@@ -85,6 +85,9 @@ __all__ = [
     "user_catalogue_path",
 ]
 
+_CATALOGUE_IGNORED: Final = template(
+    "discovery.catalogue_ignored", "{detail}; that catalogue file is ignored"
+)
 #: A catalogue pattern that matches more files than this is cut short (with a warning).
 MAX_MATCHES: Final = 64
 
@@ -219,6 +222,8 @@ def discover(
     include_catalogue: bool = True,
     p11kit_module_path: Sequence[Path] | None = None,
     library_dirs: Sequence[str] | None = None,
+    broken_catalogues_warn: bool = False,
+    required_catalogues: Sequence[Path] = (),
 ) -> list[FoundModule]:
     """Every module ukeytool can find, first source first; nothing is loaded.
 
@@ -233,7 +238,10 @@ def discover(
 
     Explicit and ``PKCS11_MODULE`` paths are always listed, even when absent (then with a
     :attr:`~FoundModule.problem`); registry and catalogue entries only when their file
-    exists. Raises :class:`CatalogueError` for a catalogue that cannot be read.
+    exists. Raises :class:`CatalogueError` for a catalogue that cannot be read; with
+    ``broken_catalogues_warn`` (the command line), such a file is a warning on the
+    ``ukeytool.discovery`` logger instead and is skipped, the others used, unless it is
+    one of ``required_catalogues`` (a file the user named with ``--catalogue``).
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     candidates: list[FoundModule] = []
@@ -255,7 +263,16 @@ def discover(
             )
         )
     if include_catalogue:
-        catalogue = load_catalogue(catalogue_paths, env=env)
+        required = {str(p) for p in required_catalogues}
+
+        def broken(exc: CatalogueError) -> None:
+            if exc.path in required:
+                raise exc
+            warn(_CATALOGUE_IGNORED(detail=exc.message))
+
+        catalogue = load_catalogue(
+            catalogue_paths, env=env, on_broken=broken if broken_catalogues_warn else None
+        )
         libdirs = default_library_dirs() if library_dirs is None else library_dirs
         candidates.extend(_from_catalogue(catalogue, home_directory(env), libdirs))
     return [_checked(m) for m in _merge(candidates)]

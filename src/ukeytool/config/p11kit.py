@@ -21,6 +21,7 @@ from typing import Final
 
 from ..i18n.message import Message, template
 from .catalogue import MAX_CONFIG_BYTES, home_directory
+from .jsonfile import NOT_REGULAR, NotRegularFile, read_config_bytes
 
 __all__ = [
     "P11KIT_ADMIN_DIR",
@@ -167,8 +168,10 @@ def _parse_p11kit(text: str) -> dict[str, str]:
 def _read_p11kit_file(path: Path, *, missing_ok: bool = False) -> dict[str, str] | None:
     """A registry or config file's values; None (with a warning) when it cannot be used."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
+        raw = read_config_bytes(path, limit=MAX_CONFIG_BYTES)
+    except NotRegularFile:
+        warn(FILE_UNREADABLE(path=str(path), reason=NOT_REGULAR()))
+        return None
     except FileNotFoundError:
         if not missing_ok:
             warn(FILE_VANISHED(path=str(path)))

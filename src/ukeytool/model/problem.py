@@ -31,3 +31,7 @@ class Problem:
     """True when :attr:`message` already names the CK_RV (``"cannot read the object:
     CKR_DEVICE_REMOVED (the token was removed)"``): renderers then do not add it again.
     Renderers read these two flags, never the sentence."""
+    after_read: bool = False
+    """True for a fault after everything had been read (the module crashed or hung in
+    C_Finalize): reported, but nothing was lost, so it does not make a report
+    incomplete (:attr:`Report.complete <ukeytool.Report.complete>`)."""

@@ -344,8 +344,10 @@ class Report:
 
     @property
     def complete(self) -> bool:
-        """True when nothing failed anywhere in the report."""
-        return not self.problems and all(
+        """True when nothing failed anywhere in the report (a fault after everything
+        was read, :attr:`Problem.after_read <ukeytool.Problem.after_read>`, loses
+        nothing and does not count)."""
+        return all(p.after_read for p in self.problems) and all(
             s.complete and not s.problems and all(not c.problems for c in s.certificates)
             for s in self.slots
         )

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final
 
-from ..errors import TokenError, UsageError
+from ..errors import ModuleCallFailed, TokenError, UsageError
 from ..i18n.message import Template, template
 from ..model import (
     LoginOutcome,
@@ -60,6 +60,15 @@ log = logging.getLogger("ukeytool.pkcs11")
 FIND_BATCH: Final = 256
 #: A token with more certificate objects than this is surely looping; stop there.
 MAX_OBJECTS: Final = 100_000
+#: A module that claims more slots than this is faulty (no reader, hub or HSM has
+#: them): refused before a buffer that large is made.
+MAX_SLOTS: Final = 65_536
+
+TOO_MANY_SLOTS: Final = template(
+    "module.too_many_slots",
+    "module {path}: C_GetSlotList claims {count} slots, more than the {limit} ukeytool "
+    "reads; the module is faulty: ask its vendor",
+)
 
 CLOSED: Final = template("module.closed", "module {path} is closed")
 FORKED: Final = template(
@@ -250,6 +259,14 @@ class Module:
                 )
                 if rv != ck.CKR_OK:
                     break
+                if count.value > MAX_SLOTS:
+                    raise ModuleCallFailed(
+                        TOO_MANY_SLOTS(path=self._path, count=str(count.value), limit=MAX_SLOTS),
+                        path=self._path,
+                        function="C_GetSlotList",
+                        code=rv,
+                        code_name=ck.ckr_name(rv),
+                    )
                 buf = (ck.CK_SLOT_ID * max(count.value, 1))()
                 rv = self._call(
                     "C_GetSlotList",

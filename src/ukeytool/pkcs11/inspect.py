@@ -7,8 +7,9 @@ One bad thing hides nothing else: a slot, token or object that fails is recorded
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
-from typing import Final
+import logging
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Final
 
 from ..certificates.x509 import read_certificate
 from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
@@ -38,6 +39,11 @@ _TOKEN_NOT_PRESENT = 0xE0
 TIMEOUT_NEEDS_ISOLATION: Final = template(
     "usage.timeout_needs_isolation",
     "a timeout needs isolate=True: a module call in this process cannot be stopped",
+)
+INSPECTION_BUG: Final = template(
+    "module.inspection_bug",
+    "module {path} could not be inspected: internal error {kind}: {error} (this is a "
+    "bug in ukeytool or a module it does not cope with; run with --trace and report it)",
 )
 SLOT_UNREADABLE: Final = template("slot.cannot_read", "cannot read slot info: {code_name}")
 TOKEN_UNREADABLE: Final = template("token.cannot_read", "cannot read the token: {code_name}")
@@ -143,7 +149,21 @@ def inspect_modules(
             code = exc.code if isinstance(exc, Pkcs11Failure) else None
             code_name = exc.code_name if isinstance(exc, Pkcs11Failure) else None
             failures.append(ModuleFailure(path, type(exc).__name__, exc.message, code, code_name))
+        except UsageError:
+            raise  # the caller's mistake (a bad argument), not the module's
+        except Exception as exc:
+            # Anything else inside one module's inspection (an absurd answer ukeytool
+            # did not expect, a bug) is that module's failure, never the whole run's.
+            failures.append(internal_failure(path, exc))
     return reports, failures
+
+
+def internal_failure(path: str, exc: Exception) -> ModuleFailure:
+    """A module's inspection that ended in an unexpected exception, as its failure."""
+    logging.getLogger("ukeytool").debug("inspecting %s failed", path, exc_info=exc)
+    detail = str(exc) or type(exc).__name__
+    message = INSPECTION_BUG(path=path, kind=type(exc).__name__, error=detail)
+    return ModuleFailure(path, "InternalError", message)
 
 
 def _resolve_moment(at: datetime.datetime | None) -> datetime.datetime:
@@ -158,34 +178,53 @@ def inspect_backend(
     at: datetime.datetime,
     warn_days: int = 30,
     login: Login | None = None,
+    skip: Collection[int] = (),
+    progress: Callable[..., Any] | None = None,
 ) -> Report:
-    """Like :func:`inspect`, over an already open backend (a module, or a test double)."""
+    """Like :func:`inspect`, over an already open backend (a module, or a test double).
+
+    ``skip``: slot ids not to read (left out of the report). ``progress``, called as the
+    walk goes (``("head", module_info, slot_ids, problems)``, then ``("slot_start",
+    slot_id)`` and ``("slot", slot_report)`` for each slot): how the isolation child tells
+    the parent what it has read, so that a crash or hang later loses none of it."""
     at = check_moment(at, what="at")
     check_warn_days(warn_days)
     slot_ids, problems = backend.slot_ids()
+    slot_ids = tuple(s for s in slot_ids if s not in skip)
+    tell: Callable[..., None] = progress or (lambda *_args: None)
+    tell("head", backend.info, slot_ids, problems)
     if login is None:
-        slots = tuple(
-            read_slot(backend, slot_id, at=at, warn_days=warn_days) for slot_id in slot_ids
-        )
+        read: list[SlotReport] = []
+        for slot_id in slot_ids:
+            tell("slot_start", slot_id)
+            read.append(read_slot(backend, slot_id, at=at, warn_days=warn_days))
+            tell("slot", read[-1])
+        slots = tuple(read)
     else:
         # Every token's info first, so the one token to log in to is known before any
         # session is opened; zero or several candidates are refused with no C_Login.
-        heads = [_read_head(backend, slot_id) for slot_id in slot_ids]
+        heads = []
+        for slot_id in slot_ids:
+            tell("slot_start", slot_id)
+            heads.append(_read_head(backend, slot_id))
         _, chosen = login_target([(backend.info, head) for head in heads], login)
         target = chosen.slot.slot_id
-        slots = tuple(
-            head
-            if not _readable(head)
-            else _read_certificates(
-                backend,
-                head.slot,
-                head.token,  # type: ignore[arg-type]  # _readable() checked it
-                at,
-                warn_days,
-                login=login if head.slot.slot_id == target else None,
-            )
-            for head in heads
-        )
+        done = []
+        for head in heads:
+            slot = head
+            if _readable(head):
+                tell("slot_start", head.slot.slot_id)
+                slot = _read_certificates(
+                    backend,
+                    head.slot,
+                    head.token,  # type: ignore[arg-type]  # _readable() checked it
+                    at,
+                    warn_days,
+                    login=login if head.slot.slot_id == target else None,
+                )
+            done.append(slot)
+            tell("slot", slot)
+        slots = tuple(done)
     return Report(module=backend.info, slots=slots, at=at, warn_days=warn_days, problems=problems)
 
 

@@ -46,7 +46,8 @@ is itself killed leaves no hanging child behind.
 
 What crosses the pipes:
 
-* standard input: the parent's ``sys.path``, then a :class:`_Request`, both pickled;
+* standard input: the parent's ``sys.path``, then a request
+  (:class:`~ukeytool.pkcs11.isolate_child.Request`), both pickled;
 * standard output: length-prefixed pickled messages: ``ready`` once ukeytool is
   imported, log records and warnings as they happen (so ``--trace`` and a library
   caller's logging see the child's records as if they were their own, and its warnings
@@ -55,6 +56,9 @@ What crosses the pipes:
   output cannot corrupt the messages;
 * standard error: whatever the module (or Python) writes there, copied to the parent's
   ``sys.stderr`` as it comes.
+
+The child's side is :mod:`ukeytool.pkcs11.isolate_child`; reading its pipes,
+:mod:`ukeytool.pkcs11.isolate_pipe`.
 
 The child trusts the parent and the parent trusts the child's pickles: both are the same
 user's processes running the same code, and the module could do anything that user can
@@ -66,56 +70,34 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import logging
 import os
 import pickle
-import selectors
 import signal
 import subprocess
 import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from ..errors import ModuleCrashed, ModuleTimedOut, UkeytoolError, UsageError
-from ..i18n.message import template
-
-if TYPE_CHECKING:
-    from ..model import Report
+from ..errors import ModuleCrashed, ModuleTimedOut, UsageError
+from ..i18n.message import Message, plural_template, template
+from ..model import Problem, Report, SlotInfo, SlotReport
+from .isolate_child import LOGGERS, Request
+from .isolate_pipe import FINALIZE_SECONDS, Conversation
 
 __all__ = ["inspect_in_child"]
 
-#: The loggers whose records the child sends to the parent.
-LOGGERS: Final = ("ukeytool", "ukeytool.pkcs11")
 #: After the child was killed (or answered), how long to wait for it to be reaped. A
 #: process stuck in the kernel (a USB driver) may not die at once; it is left behind
 #: rather than hang the caller.
 REAP_SECONDS: Final = 5.0
-#: Without pidfd (Linux before 5.3), how often to look whether the child has exited.
-POLL_SECONDS: Final = 0.1
-
-_HEADER: Final = 8  # bytes of big-endian length before each pickled message
-
 _BOOTSTRAP: Final = (
     "import pickle, sys\n"
     "sys.path[:] = pickle.load(sys.stdin.buffer)\n"
-    "from ukeytool.pkcs11.isolate import child_main\n"
+    "from ukeytool.pkcs11.isolate_child import child_main\n"
     "child_main()\n"
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class _Request:
-    """What the parent asks of the child."""
-
-    path: str
-    kwargs: dict[str, Any] = dataclasses.field(repr=False)
-    """Passed to :func:`ukeytool.inspect` as they are (never shown: may hold a PIN)."""
-    log_levels: dict[str, int]
-    """The parent's effective level for each of :data:`LOGGERS`."""
-    parent_pid: int
 
 
 BAD_TIMEOUT: Final = template(
@@ -156,7 +138,59 @@ EXITED: Final = template(
     "run with --trace to see the last call it answered",
 )
 
-# --- the parent ------------------------------------------------------------------------
+SECRET_VARIABLES: Final = ("UKEYTOOL_PIN", "UKEYTOOL_PKCS12_PASSWORD")
+"""Never in a child's environment: a vendor module (or a helper it leaves running) could
+read them there. The PIN reaches a child over its standard input only."""
+#: A module that crashes on one slot is inspected again without that slot, at most this
+#: many times (each crash costs a child, and its C_Initialize).
+MAX_RESTARTS: Final = 3
+
+FINALIZE_CRASHED: Final = template(
+    "isolation.finalize_crashed",
+    "module {path} crashed (signal {number}, {name}) in C_Finalize, after everything "
+    "had been read: nothing was lost",
+)
+FINALIZE_EXITED: Final = template(
+    "isolation.finalize_exited",
+    "module {path} ended its process (exit status {status}) in C_Finalize, after "
+    "everything had been read: nothing was lost",
+)
+FINALIZE_HUNG: Final = template(
+    "isolation.finalize_hung",
+    "module {path} did not return from C_Finalize within {timeout} s and was stopped, "
+    "after everything had been read: nothing was lost",
+)
+SLOT_CRASHED: Final = template(
+    "isolation.slot_crashed",
+    "the module crashed (signal {number}, {name}) while this slot was read; the other "
+    "slots were read without it",
+)
+SLOT_EXITED: Final = template(
+    "isolation.slot_exited",
+    "the module ended its process (exit status {status}) while this slot was read; the "
+    "other slots were read without it",
+)
+SLOT_TIMED_OUT: Final = template(
+    "isolation.slot_timed_out",
+    "the module did not answer within {timeout} s while this slot was read and was "
+    "stopped; the slots after it were not read",
+)
+SLOTS_NOT_READ: Final = plural_template(
+    "isolation.slots_not_read",
+    "{n} slot was not read: the module crashed or hung too often",
+    "{n} slots were not read: the module crashed or hung too often",
+)
+
+
+def finalize_seconds(timeout: float | None) -> float:
+    """How long C_Finalize may take once the report is in: the timeout, at most
+    :data:`FINALIZE_SECONDS`."""
+    return FINALIZE_SECONDS if timeout is None else min(timeout, FINALIZE_SECONDS)
+
+
+def child_environment() -> dict[str, str]:
+    """The environment a child is started with: this one without the secrets."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
 def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) -> Report:
@@ -165,7 +199,16 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     ``timeout`` is the number of seconds the child has to answer (None: no limit).
     ``kwargs`` must pickle. Raises what :func:`ukeytool.inspect` raises, and
     :class:`~ukeytool.ModuleTimedOut` or :class:`~ukeytool.ModuleCrashed` for what
-    happened to the child.
+    happened to the child before it had read anything.
+
+    The child reports each slot as soon as it is read, and the whole report before
+    C_Finalize. So what was read is never lost to a later fault: a crash or hang in
+    C_Finalize is a :class:`~ukeytool.Problem` of the report that loses nothing
+    (:attr:`~ukeytool.Problem.after_read`; the report stays complete); a crash while
+    one slot is read becomes a problem on that slot, and the other slots are read by a
+    new child that skips it (at most :data:`MAX_RESTARTS` times; never after a login
+    was asked for, so that no PIN is tried twice); a hang while one slot is read
+    becomes a problem on that slot, the slots read before it listed.
     """
     if timeout is not None and not timeout > 0:
         raise UsageError(BAD_TIMEOUT(timeout=repr(timeout)))
@@ -176,57 +219,180 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     executable = sys.executable
     if not executable:
         raise UsageError(NO_EXECUTABLE())
-    request = _Request(path, dict(kwargs), _log_levels(), os.getpid())
+    skip: list[int] = []
+    read: list[SlotReport] = []
+    module_problems: tuple[Problem, ...] = ()
+    head: tuple[Any, ...] | None = None
+    for restart in range(MAX_RESTARTS + 1):
+        conversation, status, finished = _run_child(path, timeout, kwargs, tuple(skip))
+        outcome = conversation.outcome
+        if outcome is not None and outcome[0] == "report":
+            report: Report = outcome[1]
+            report = _after_report(
+                path, report, conversation, status=status, finished=finished, timeout=timeout
+            )
+            if head is None:
+                return report
+            return dataclasses.replace(
+                report,
+                slots=_in_order(head[1], [*read, *report.slots]),
+                problems=(*module_problems, *report.problems),
+            )
+        if head is not None and (outcome is not None or conversation.head is None):
+            break  # a new child failed before it read anything: keep the first one's
+        if outcome is not None:
+            kind, value, *rest = outcome
+            if kind == "error":
+                raise value
+            # A bug in ukeytool, inside the child: raise it here, with its traceback.
+            raise value from _ChildTraceback(rest[0] if rest else "")
+        if conversation.head is None:
+            if not finished:
+                raise _timed_out(path, timeout)
+            raise _death(path, status, ready=conversation.ready)
+        # The child died or hung part-way: keep what it read, and say where it stopped.
+        if head is None:
+            head = conversation.head
+            module_problems = conversation.head[2]
+        read.extend(conversation.slots)
+        current = conversation.current
+        if current is None or current in skip:  # pragma: no cover - between two slots
+            break
+        skip.extend([*(s.slot.slot_id for s in conversation.slots), current])
+        if not finished:
+            assert timeout is not None
+            read.append(_failed_slot(current, SLOT_TIMED_OUT(timeout=f"{timeout:g}")))
+            break
+        read.append(_failed_slot(current, _slot_death(status)))
+        if "login" in kwargs and kwargs["login"] is not None:
+            break  # a login is never tried a second time
+        if restart == MAX_RESTARTS:
+            break
+    assert head is not None
+    done = {s.slot.slot_id for s in read}
+    missing = [s for s in head[1] if s not in done]
+    if missing:
+        read.extend(_failed_slot(s, SLOTS_NOT_READ(n=len(missing))) for s in missing)
+    from ..judging.validity import check_moment
+
+    at = kwargs.get("at")
+    moment = check_moment(at, what="at") if at is not None else _now()
+    return Report(
+        module=head[0],
+        slots=_in_order(head[1], read),
+        at=moment,
+        warn_days=kwargs.get("warn_days", 30),
+        problems=module_problems,
+    )
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _in_order(slot_ids: tuple[int, ...], slots: list[SlotReport]) -> tuple[SlotReport, ...]:
+    """``slots`` in the module's slot-list order."""
+    order = {s: i for i, s in enumerate(slot_ids)}
+    return tuple(sorted(slots, key=lambda s: order.get(s.slot.slot_id, len(order))))
+
+
+def _failed_slot(slot_id: int, message: Message) -> SlotReport:
+    from ..model.text import decode_text
+
+    empty = decode_text(b"")
+    slot = SlotInfo(slot_id, empty, empty, 0, (), (0, 0), (0, 0))
+    problem = Problem("slot", message)
+    return SlotReport(slot, None, problems=(problem,), complete=False)
+
+
+def _slot_death(status: int | None) -> Message:
+    if status is not None and status < 0:
+        number, name = _signal(-status)
+        return SLOT_CRASHED(number=number, name=name)
+    return SLOT_EXITED(status=str(status))
+
+
+def _signal(number: int) -> tuple[int, str]:
+    try:
+        return number, signal.Signals(number).name
+    except ValueError:
+        return number, f"signal {number}"
+
+
+def _after_report(
+    path: str,
+    report: Report,
+    conversation: Conversation,
+    *,
+    status: int | None,
+    finished: bool,
+    timeout: float | None,
+) -> Report:
+    """The report, with a problem that loses nothing when C_Finalize failed after it."""
+    message: Message | None = None
+    if not finished:
+        message = FINALIZE_HUNG(path=path, timeout=f"{finalize_seconds(timeout):g}")
+    elif status is not None and status < 0:
+        number, name = _signal(-status)
+        message = FINALIZE_CRASHED(path=path, number=number, name=name)
+    elif not conversation.finalized and status not in (0, None):
+        message = FINALIZE_EXITED(path=path, status=str(status))
+    if message is None:
+        return report
+    problem = Problem("C_Finalize", message, says_where=False, after_read=True)
+    return dataclasses.replace(report, problems=(*report.problems, problem))
+
+
+def _timed_out(path: str, timeout: float | None) -> ModuleTimedOut:
+    assert timeout is not None  # without a deadline the conversation always finishes
+    return ModuleTimedOut(
+        TIMED_OUT(path=path, timeout=f"{timeout:g}"), path=path, timeout=float(timeout)
+    )
+
+
+def _run_child(
+    path: str, timeout: float | None, kwargs: dict[str, Any], skip: tuple[int, ...]
+) -> tuple[Conversation, int | None, bool]:
+    """One child: (what it said, its exit status, whether it ended before the deadline).
+    The child and its process group are gone when this returns."""
+    request = Request(path, dict(kwargs), _log_levels(), os.getpid(), skip)
     payload = pickle.dumps(list(sys.path)) + pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     started = time.monotonic()
     try:
         child = subprocess.Popen(
-            [executable, "-c", _BOOTSTRAP],
+            [sys.executable, "-c", _BOOTSTRAP],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            env=child_environment(),
         )
     except OSError as exc:
         # The reason is the OS's words (strerror): kept as they are in every language.
         raise UsageError(
-            CANNOT_START(executable=executable, reason=exc.strerror or str(exc))
+            CANNOT_START(executable=sys.executable, reason=exc.strerror or str(exc))
         ) from None
     conversation = None
     try:
-        conversation = _Conversation(child, payload)
+        conversation = Conversation(child, payload)
+        conversation.finalize_seconds = finalize_seconds(timeout)
         finished = conversation.run(None if timeout is None else started + timeout)
     except BaseException:
-        # KeyboardInterrupt, or a bug of ours: the child must not outlive the call.
+        # KeyboardInterrupt (SIGINT, SIGTERM), or a bug of ours: the child and any
+        # helper the module started must not outlive the call.
         _kill(child)
         _reap(child)
         raise
     finally:
         if conversation is not None:
             conversation.close()
-    if not finished:
-        assert timeout is not None  # without a deadline the conversation always finishes
+    if finished:
+        # Helpers the module started, if any, go with the child's process group.
+        _kill_group(child)
+    else:
         _kill(child)
-        _reap(child)
-        raise ModuleTimedOut(
-            TIMED_OUT(path=path, timeout=f"{timeout:g}"),
-            path=path,
-            timeout=float(timeout),
-        )
-    if conversation.outcome is None:
-        _kill(child)  # helpers the module started, if any
     status = _reap(child)
-    outcome = conversation.outcome
-    if outcome is None:
-        raise _death(path, status, ready=conversation.ready)
-    kind, value, *rest = outcome
-    if kind == "report":
-        report: Report = value
-        return report
-    if kind == "error":
-        raise value
-    # A bug in ukeytool, inside the child: raise it here, with the child's traceback.
-    raise value from _ChildTraceback(rest[0] if rest else "")
+    return conversation, status, finished
 
 
 class _ChildTraceback(Exception):
@@ -280,6 +446,21 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
         child.kill()
 
 
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    """SIGKILL what is left of the child's process group (the module's helpers), also
+    when the child itself has exited but was not reaped yet (its id is still ours)."""
+    if child.returncode is not None:
+        return
+    try:
+        exited = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except (ChildProcessError, AttributeError):  # pragma: no cover - reaped; no waitid
+        return
+    if exited is None:
+        return  # still running (it closed its pipes): _reap waits for it
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
+
+
 def _reap(child: subprocess.Popen[bytes]) -> int | None:
     try:
         return child.wait(REAP_SECONDS)
@@ -288,258 +469,3 @@ def _reap(child: subprocess.Popen[bytes]) -> int | None:
             "the child process %d does not end; left behind", child.pid
         )
         return None
-
-
-class _Conversation:
-    """Feeds the request to the child and reads what it says, until it exits."""
-
-    def __init__(self, child: subprocess.Popen[bytes], payload: bytes) -> None:
-        self.child = child
-        self.payload = memoryview(payload)
-        self.received = bytearray()
-        self.ready = False
-        self.outcome: tuple[Any, ...] | None = None
-        self.selector = selectors.DefaultSelector()
-        self.pidfd: int | None = None
-        self._copy_stderr = _stderr_writer()
-        assert child.stdin is not None
-        assert child.stdout is not None
-        assert child.stderr is not None
-        for stream in (child.stdin, child.stdout, child.stderr):
-            os.set_blocking(stream.fileno(), False)
-        self.selector.register(child.stdin, selectors.EVENT_WRITE, "stdin")
-        self.selector.register(child.stdout, selectors.EVENT_READ, "stdout")
-        self.selector.register(child.stderr, selectors.EVENT_READ, "stderr")
-        pidfd_open = getattr(os, "pidfd_open", None)
-        if pidfd_open is not None:
-            try:
-                self.pidfd = pidfd_open(child.pid)
-            except OSError:
-                self.pidfd = None
-        if self.pidfd is not None:
-            self.selector.register(self.pidfd, selectors.EVENT_READ, "exit")
-
-    def run(self, deadline: float | None) -> bool:
-        """True when the child exited (or closed every pipe), False at the deadline."""
-        while self.selector.get_map():
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                return False
-            if self.pidfd is None:
-                wait = POLL_SECONDS if wait is None else min(wait, POLL_SECONDS)
-            for key, _mask in self.selector.select(wait):
-                if key.data == "exit":
-                    self.drain()
-                    return True
-                getattr(self, "on_" + key.data)(key.fileobj)
-            if self.pidfd is None and self.child.poll() is not None:
-                self.drain()
-                return True
-        return True
-
-    def on_stdin(self, stream: IO[bytes]) -> None:
-        try:
-            written = os.write(stream.fileno(), self.payload[:65536])
-        except BlockingIOError:
-            return
-        except BrokenPipeError:
-            written = len(self.payload)  # the child is gone; its exit says the rest
-        self.payload = self.payload[written:]
-        if not self.payload:
-            self.selector.unregister(stream)
-            stream.close()
-
-    def on_stdout(self, stream: IO[bytes]) -> None:
-        self._take("stdout", self._read(stream))
-
-    def on_stderr(self, stream: IO[bytes]) -> None:
-        self._take("stderr", self._read(stream))
-
-    def _read(self, stream: IO[bytes]) -> bytes:
-        try:
-            chunk = os.read(stream.fileno(), 1 << 16)
-        except BlockingIOError:
-            return b""
-        if not chunk:
-            self.selector.unregister(stream)
-        return chunk
-
-    def _take(self, what: str, chunk: bytes) -> None:
-        if not chunk:
-            return
-        if what == "stderr":
-            self._copy_stderr(chunk)
-            return
-        self.received += chunk
-        self._messages()
-
-    def drain(self) -> None:
-        """The child has exited: take what is still in the pipes, without waiting (a
-        helper process the module started may hold them open)."""
-        for key in list(self.selector.get_map().values()):
-            if key.data in ("stdout", "stderr"):
-                stream: IO[bytes] = key.fileobj  # type: ignore[assignment]
-                while chunk := self._read(stream):
-                    self._take(key.data, chunk)
-
-    def _messages(self) -> None:
-        while len(self.received) >= _HEADER:
-            size = int.from_bytes(self.received[:_HEADER], "big")
-            if len(self.received) < _HEADER + size:
-                return
-            data = bytes(self.received[_HEADER : _HEADER + size])
-            del self.received[: _HEADER + size]
-            self._handle(pickle.loads(data))
-
-    def _handle(self, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "ready":
-            self.ready = True
-        elif kind == "log":
-            record = logging.makeLogRecord(message[1])
-            logger = logging.getLogger(record.name)
-            if logger.isEnabledFor(record.levelno):
-                logger.handle(record)
-        elif kind == "warning":
-            text, category, filename, lineno = message[1:]
-            warnings.warn_explicit(text, category, filename, lineno)
-        else:
-            self.outcome = message
-
-    def close(self) -> None:
-        self.selector.close()
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-        for stream in (self.child.stdin, self.child.stdout, self.child.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):  # a half-written pipe to a dead child
-                    stream.close()
-
-
-def _stderr_writer() -> Callable[[bytes], None]:
-    """A function that copies the child's standard error bytes to ``sys.stderr``."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder("utf-8")("backslashreplace")
-
-    def write(chunk: bytes) -> None:
-        stream = sys.stderr
-        if stream is None:
-            return
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            # Bytes as they are: a vendor module may well write GBK.
-            stream.flush()
-            buffer.write(chunk)
-            buffer.flush()
-        else:
-            stream.write(decoder.decode(chunk))
-            stream.flush()
-
-    return write
-
-
-# --- the child -------------------------------------------------------------------------
-
-
-class _Channel:
-    """Length-prefixed pickled messages to the parent; safe from several threads."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self._out = out
-        self._lock = threading.Lock()
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-        with self._lock:
-            self._out.write(len(data).to_bytes(_HEADER, "big") + data)
-            self._out.flush()
-
-
-class _Forward(logging.Handler):
-    def __init__(self, channel: _Channel) -> None:
-        super().__init__()
-        self._channel = channel
-
-    def emit(self, record: logging.LogRecord) -> None:
-        state = dict(record.__dict__)
-        state["msg"] = record.getMessage()
-        state["args"] = None
-        if record.exc_info:
-            state["exc_text"] = logging.Formatter().formatException(record.exc_info)
-        state["exc_info"] = None
-        try:
-            self._channel.send(("log", state))
-        except Exception:  # pragma: no cover - an unpicklable extra attribute
-            self.handleError(record)
-
-
-def child_main() -> None:
-    """The child's side (run by the bootstrap): read the request, inspect, answer, exit."""
-    results = os.fdopen(os.dup(1), "wb")
-    # A module printing to standard output must not corrupt the messages.
-    os.dup2(2, 1)
-    request: _Request = pickle.load(sys.stdin.buffer)
-    _die_with_parent(request.parent_pid)
-    channel = _Channel(results)
-    for name, level in request.log_levels.items():
-        logging.getLogger(name).setLevel(level)
-    root = logging.getLogger(LOGGERS[0])
-    root.addHandler(_Forward(channel))
-    root.propagate = False
-    if request.log_levels.get("ukeytool.pkcs11", logging.WARNING) <= logging.DEBUG:
-        # Tracing: a crash also shows where in ukeytool the module was called.
-        import faulthandler
-
-        faulthandler.enable()
-    channel.send(("ready",))
-    message: tuple[Any, ...]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # the parent's filters decide
-        try:
-            from .inspect import inspect
-
-            message = ("report", inspect(request.path, **request.kwargs))
-        except UkeytoolError as exc:
-            message = ("error", exc)
-        except BaseException as exc:
-            import traceback
-
-            message = ("bug", _portable(exc), traceback.format_exc())
-    for warning in caught:
-        channel.send(
-            ("warning", str(warning.message), warning.category, warning.filename, warning.lineno)
-        )
-    try:
-        channel.send(message)
-    except Exception as exc:  # pragma: no cover - an outcome that does not pickle
-        channel.send(("bug", RuntimeError(f"cannot send the outcome: {exc!r}"), ""))
-    sys.stderr.flush()
-    # Straight out: the module is finalised already, and nothing at interpreter exit
-    # (a vendor library's destructor) may change or delay the answer.
-    os._exit(0)
-
-
-def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling, else a RuntimeError that says what it was."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: have the kernel kill this process when the parent dies."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - no prctl
-        return
-    if os.getppid() != parent_pid:
-        os._exit(1)  # the parent died before the request was even read

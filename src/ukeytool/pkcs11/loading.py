@@ -156,6 +156,11 @@ GET_FUNCTION_LIST_FAILED: Final = template(
     "module.get_function_list_failed",
     "module {path}: C_GetFunctionList failed with {code_name}",
 )
+NO_FUNCTION_LIST: Final = template(
+    "module.no_function_list",
+    "module {path}: C_GetFunctionList returned CKR_OK but no function list (a NULL "
+    "pointer); the module is faulty: ask its vendor",
+)
 INITIALIZE_FAILED: Final = template(
     "module.initialize_failed",
     "module {path} failed to initialise: C_Initialize returned {code_name}; "
@@ -308,8 +313,12 @@ class LoadedModule:
         get_function_list.argtypes = (ctypes.POINTER(ctypes.POINTER(ck.CK_FUNCTION_LIST)),)
         rv = get_function_list(ctypes.byref(fl))
         if rv != ck.CKR_OK or not fl:
+            if rv != ck.CKR_OK:
+                message = GET_FUNCTION_LIST_FAILED(path=path, code_name=ck.ckr_name(rv))
+            else:
+                message = NO_FUNCTION_LIST(path=path)
             raise ModuleCallFailed(
-                GET_FUNCTION_LIST_FAILED(path=path, code_name=ck.ckr_name(rv)),
+                message,
                 path=path,
                 function="C_GetFunctionList",
                 code=rv,

@@ -22,7 +22,14 @@ from typing import Final
 from ..errors import UsageError
 from ..i18n.message import Message, template
 from ..model import CertificateEntry, ModuleInfo, Report, SlotInfo, SlotReport, TokenInfo
-from .uri import Pkcs11Uri, certificate_uri, parse_uri, shown, token_uri
+from .uri import (
+    Pkcs11Uri,
+    certificate_uri,
+    parse_uri,
+    refuse_pin_attributes,
+    shown,
+    token_uri,
+)
 
 __all__ = [
     "filter_report",
@@ -153,6 +160,8 @@ def uri_matches_certificate(
 
 def _as_uri(uri: Pkcs11Uri | str | None) -> Pkcs11Uri | None:
     result = uri if uri is None or isinstance(uri, Pkcs11Uri) else parse_uri(uri)
+    if result is not None:
+        refuse_pin_attributes(result)
     if result is not None and result.vendor_path:
         names = tuple(name for name, _ in result.vendor_path)
         raise UsageError(UNKNOWN_PATH_ATTRIBUTES(names=names))

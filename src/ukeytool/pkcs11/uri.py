@@ -191,6 +191,12 @@ PIN_SOURCE_AND_VALUE_PARSED: Final = template(
     "uri.pin_source_and_value_given",
     "a PKCS#11 URI must not have both pin-source and pin-value (RFC 7512 says to refuse it)",
 )
+PIN_ATTRIBUTE_REFUSED: Final = template(
+    "uri.pin_attribute_refused",
+    "a PKCS#11 URI that selects tokens must not hold {name} (its value is not shown): "
+    "ukeytool never takes a PIN from a URI or the command line; use --login, with the "
+    "PIN in UKEYTOOL_PIN or typed at the prompt",
+)
 EMPTY_PATH_ATTRIBUTE: Final = template(
     "uri.empty_path_attribute", "empty attribute in the path of a PKCS#11 URI (a stray ';')"
 )
@@ -412,6 +418,16 @@ def _decode(value: str, *, name: str, allowed: frozenset[str]) -> bytes:
 
 def _text_value(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
+
+
+def refuse_pin_attributes(uri: Pkcs11Uri) -> Pkcs11Uri:
+    """``uri``, unless it holds ``pin-value`` or ``pin-source``: a URI that selects tokens
+    is shown back (in a no-match error, a status line), so it must hold no secret.
+    Raises :class:`~ukeytool.UsageError` naming the attribute, never its value."""
+    for name, value in (("pin-value", uri.pin_value), ("pin-source", uri.pin_source)):
+        if value is not None:
+            raise UsageError(PIN_ATTRIBUTE_REFUSED(name=name))
+    return uri
 
 
 def parse_uri(text: str) -> Pkcs11Uri:

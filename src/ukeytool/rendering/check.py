@@ -241,6 +241,16 @@ class _Judge:
     def report(self, report: Report) -> None:
         module = report.module.path
         for problem in report.problems:
+            if problem.after_read:
+                # C_Finalize failed after everything was read: shown, but nothing is lost.
+                self.problem(
+                    module,
+                    None,
+                    problem,
+                    state=CheckState.OK,
+                    reason=_("ignored: everything had been read before"),
+                )
+                continue
             self.problem(
                 module,
                 None,

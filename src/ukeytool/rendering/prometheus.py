@@ -48,8 +48,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 
@@ -65,7 +67,14 @@ from ..model import (
 from ..model.text import Text, escape_control
 from .mask import mask_optional
 
-__all__ = ["FAMILIES", "LABELS", "escape_label_value", "render_prometheus", "write_textfile"]
+__all__ = [
+    "FAMILIES",
+    "LABELS",
+    "NotARegularFile",
+    "escape_label_value",
+    "render_prometheus",
+    "write_textfile",
+]
 
 FAMILIES: dict[str, str] = {
     "ukeytool_module_read_success": "Whether the PKCS#11 module could be inspected (1) or not (0).",
@@ -139,28 +148,53 @@ def write_textfile(path: str | os.PathLike[str], text: str) -> None:
     The text goes to a hidden temporary file in the same directory (named ``.<name>.*.tmp``,
     which the collector's ``*.prom`` pattern does not match), is flushed to disk and then
     renamed over ``path`` with :func:`os.replace`, so a scrape sees the old file or the
-    new one, never half of one. The file gets the mode of the file it replaces, or
-    ``0o644`` when there was none, so the collector can read it. The temporary file is
-    removed when anything fails.
+    new one, never half of one. Only a regular file is replaced: a ``path`` that exists
+    and is anything else (a directory, a device, a FIFO, a socket, or a symbolic link to
+    one) raises :class:`NotARegularFile` and nothing is written. The file gets the
+    permission bits of the file it replaces (never setuid, setgid or sticky), or
+    ``0o644`` less the umask when there was none, so the collector can read it. The
+    temporary file is removed when anything fails.
     """
     target = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(target))
     try:
-        mode = os.stat(target).st_mode & 0o7777
+        st = os.stat(target)
     except FileNotFoundError:
-        mode = 0o644
+        mode = 0o644 & ~_umask()
+    else:
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(errno.EEXIST, "not a regular file", target)
+        mode = stat.S_IMODE(st.st_mode) & 0o777
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
             stream.flush()
+            os.fchmod(stream.fileno(), mode)
             os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+class NotARegularFile(OSError):
+    """:func:`write_textfile`'s target exists and is not a regular file."""
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)  # pragma: no cover - not Linux
+    os.umask(current)  # pragma: no cover
+    return current  # pragma: no cover
 
 
 def escape_label_value(value: str) -> str:

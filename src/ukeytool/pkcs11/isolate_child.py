@@ -1,0 +1,192 @@
+"""The isolation child's side (:mod:`ukeytool.pkcs11.isolate`): read the request from
+standard input, inspect, and tell the parent over the results pipe what was read, slot
+by slot, then the report, before C_Finalize.
+
+Started by the parent's bootstrap (``from ukeytool.pkcs11.isolate_child import
+child_main``) in a fresh interpreter; it imports nothing of the parent's side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import pickle
+import signal
+import sys
+import threading
+import warnings
+from typing import IO, TYPE_CHECKING, Any, Final
+
+from ..errors import UkeytoolError
+
+if TYPE_CHECKING:
+    from ..model import Report
+
+__all__ = ["HEADER", "LOGGERS", "Request", "child_main"]
+
+#: The loggers whose records the child sends to the parent.
+LOGGERS: Final = ("ukeytool", "ukeytool.pkcs11")
+HEADER: Final = 8
+"""Bytes of big-endian length before each pickled message."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What the parent asks of the child."""
+
+    path: str
+    kwargs: dict[str, Any] = dataclasses.field(repr=False)
+    """Passed to :func:`ukeytool.inspect` as they are (never shown: may hold a PIN)."""
+    log_levels: dict[str, int]
+    """The parent's effective level for each of :data:`LOGGERS`."""
+    parent_pid: int
+    skip: tuple[int, ...] = ()
+    """Slot ids not to read: a child before this one crashed on them, or read them."""
+
+
+class _Channel:
+    """Length-prefixed pickled messages to the parent; safe from several threads."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+        with self._lock:
+            self._out.write(len(data).to_bytes(HEADER, "big") + data)
+            self._out.flush()
+
+
+class _Forward(logging.Handler):
+    def __init__(self, channel: _Channel) -> None:
+        super().__init__()
+        self._channel = channel
+
+    def emit(self, record: logging.LogRecord) -> None:
+        state = dict(record.__dict__)
+        state["msg"] = record.getMessage()
+        state["args"] = None
+        if record.exc_info:
+            state["exc_text"] = logging.Formatter().formatException(record.exc_info)
+        state["exc_info"] = None
+        try:
+            self._channel.send(("log", state))
+        except Exception:  # pragma: no cover - an unpicklable extra attribute
+            self.handleError(record)
+
+
+def child_main() -> None:
+    """The child's side (run by the bootstrap): read the request, inspect, answer, exit."""
+    results = os.fdopen(os.dup(1), "wb")
+    # A module printing to standard output must not corrupt the messages.
+    os.dup2(2, 1)
+    request: Request = pickle.load(sys.stdin.buffer)
+    _die_with_parent(request.parent_pid)
+    channel = _Channel(results)
+    for name, level in request.log_levels.items():
+        logging.getLogger(name).setLevel(level)
+    root = logging.getLogger(LOGGERS[0])
+    root.addHandler(_Forward(channel))
+    root.propagate = False
+    if request.log_levels.get("ukeytool.pkcs11", logging.WARNING) <= logging.DEBUG:
+        # Tracing: a crash also shows where in ukeytool the module was called.
+        import faulthandler
+
+        faulthandler.enable()
+    channel.send(("ready",))
+    message: tuple[Any, ...] | None = None
+    module = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # the parent's filters decide
+        try:
+            module = _open(request)
+            report = _inspect(module, request, channel)
+            _send_warnings(channel, caught)
+            # The report goes before C_Finalize: a module that crashes or hangs there
+            # loses nothing that was read.
+            channel.send(("report", report))
+        except UkeytoolError as exc:
+            message = ("error", exc)
+        except BaseException as exc:
+            import traceback
+
+            message = ("bug", _portable(exc), traceback.format_exc())
+        if message is not None:
+            _send_warnings(channel, caught)
+            _send(channel, message)
+        if module is not None:
+            with contextlib.suppress(Exception):  # teardown never changes the outcome
+                module.close()
+            channel.send(("finalized",))
+            _send_warnings(channel, caught)
+    sys.stderr.flush()
+    # Straight out: the module is finalised already, and nothing at interpreter exit
+    # (a vendor library's destructor) may change or delay the answer.
+    os._exit(0)
+
+
+def _open(request: Request) -> Any:
+    from ..judging.validity import check_warn_days
+    from .backend import open_module
+    from .inspect import _resolve_moment
+
+    _resolve_moment(request.kwargs.get("at"))
+    check_warn_days(request.kwargs.get("warn_days", 30))
+    return open_module(request.path)
+
+
+def _inspect(module: Any, request: Request, channel: _Channel) -> Report:
+    from .inspect import _resolve_moment, inspect_backend
+
+    kwargs = dict(request.kwargs)
+    at = _resolve_moment(kwargs.pop("at", None))
+    return inspect_backend(
+        module,
+        at=at,
+        skip=request.skip,
+        progress=lambda *what: channel.send(what),
+        **kwargs,
+    )
+
+
+def _send_warnings(channel: _Channel, caught: list[warnings.WarningMessage]) -> None:
+    for warning in caught:
+        channel.send(
+            ("warning", str(warning.message), warning.category, warning.filename, warning.lineno)
+        )
+    caught.clear()
+
+
+def _send(channel: _Channel, message: tuple[Any, ...]) -> None:
+    try:
+        channel.send(message)
+    except Exception as exc:  # pragma: no cover - an outcome that does not pickle
+        channel.send(("bug", RuntimeError(f"cannot send the outcome: {exc!r}"), ""))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a RuntimeError that says what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: have the kernel kill this process when the parent dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the request was even read
