@@ -83,14 +83,17 @@ def relate(
     """
     entries = tuple(entries)
     certs = [_readable(entry) for entry in entries]
-    issuers = [_issuer(i, entries, certs) for i in range(len(entries))]
+    # Every lookup below goes through an index built once: linear in certificates + keys
+    # (docs/relations.md, "Cost").
+    issuer_index = _IssuerIndex(certs)
+    issuers = [issuer_index.issuer(cert) for cert in certs]
     children = [0] * len(entries)
     for link in issuers:
         if link is not None:
             children[link[0]] += 1
     roles = [_role(certs[i], children[i] > 0) for i in range(len(entries))]
     pairs = _pairs(entries, certs, roles)
-    key_values = [(key, _key_values(key)) for key in keys]
+    key_index = _KeyIndex(keys)
     out = []
     for i, entry in enumerate(entries):
         issued_by = None
@@ -100,7 +103,8 @@ def relate(
             issuer_entry = entries[link[0]]
             issued_by = _link(issuer_entry, link[1])
         pair = pairs.get(i)
-        presence, mismatches = _key_presence(entry, key_values, keys_listed, logged_in)
+        candidates = key_index.candidates(entry)
+        presence, mismatches = _key_presence(entry, candidates, keys_listed, logged_in)
         findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches)
         out.append(
             dataclasses.replace(
@@ -150,33 +154,71 @@ def _self_signed(cert: Certificate) -> bool:
     return ski is None or aki is None or ski == aki
 
 
-def _issuer(
-    i: int, entries: Sequence[CertificateEntry], certs: Sequence[Certificate | None]
-) -> tuple[int, str] | None:
-    """(index, how) of the certificate on the token that issued certificate ``i``."""
-    cert = certs[i]
-    if cert is None or cert.issuer is None or _self_signed(cert):
+class _IssuerIndex:
+    """Which certificate on the token issued which: by key identifier, else by name;
+    among several, CAs before others, then token order. Each list of candidates is
+    ranked once, and a certificate is never its own issuer (nor is a copy of it), so the
+    best candidate is the first of its list, or the first one that is another
+    certificate: constant work per certificate."""
+
+    def __init__(self, certs: Sequence[Certificate | None]) -> None:
+        by_key: dict[bytes, list[int]] = {}
+        by_name: dict[str, list[int]] = {}
+        by_name_without_key: dict[str, list[int]] = {}
+        for j, other in enumerate(certs):
+            if other is None:
+                continue
+            if other.subject_key_identifier is not None:
+                by_key.setdefault(other.subject_key_identifier, []).append(j)
+            name = _name(other.subject)
+            if name is not None:
+                by_name.setdefault(name, []).append(j)
+                if other.subject_key_identifier is None:
+                    by_name_without_key.setdefault(name, []).append(j)
+        self.certs = certs
+        self.by_key = {k: self._best_two(v) for k, v in by_key.items()}
+        self.by_name = {k: self._best_two(v) for k, v in by_name.items()}
+        self.by_name_without_key = {k: self._best_two(v) for k, v in by_name_without_key.items()}
+
+    def _best_two(self, indices: list[int]) -> tuple[int, ...]:
+        """The best-ranked candidate, and the best one that is another certificate."""
+
+        def rank(j: int) -> tuple[int, int]:
+            cert = self.certs[j]
+            return (0 if cert is not None and _is_ca(cert) else 1, j)
+
+        ranked = sorted(indices, key=rank)
+        first = ranked[0]
+        digest = self._sha256(first)
+        other = next((j for j in ranked if self._sha256(j) != digest), None)
+        return (first,) if other is None else (first, other)
+
+    def _sha256(self, j: int) -> str | None:
+        cert = self.certs[j]
+        return None if cert is None else cert.sha256
+
+    def _pick(self, best: tuple[int, ...] | None, cert: Certificate) -> int | None:
+        for j in best or ():
+            if self._sha256(j) != cert.sha256:
+                return j
         return None
-    issuer_name = _name(cert.issuer)
-    aki = cert.authority_key_identifier
-    best: tuple[tuple[int, int, int], int, str] | None = None
-    for j, other in enumerate(certs):
-        if j == i or other is None or other.sha256 == cert.sha256:
-            continue
-        ski = other.subject_key_identifier
-        if aki is not None and ski is not None:
-            if aki != ski:
-                continue  # another key of the same name (a renewed CA): not this one's issuer
-            by = "key_identifier"
-        elif other.subject is not None and _name(other.subject) == issuer_name:
-            by = "name"
+
+    def issuer(self, cert: Certificate | None) -> tuple[int, str] | None:
+        """(index, how) of the certificate on the token that issued ``cert``."""
+        if cert is None or cert.issuer is None or _self_signed(cert):
+            return None
+        issuer_name = _name(cert.issuer) or ""
+        aki = cert.authority_key_identifier
+        if aki is not None:
+            # Key identifiers first; a certificate of the same name with another key
+            # identifier is a renewed CA, not this one's issuer.
+            j = self._pick(self.by_key.get(aki), cert)
+            if j is not None:
+                return j, "key_identifier"
+            j = self._pick(self.by_name_without_key.get(issuer_name), cert)
         else:
-            continue
-        # Key identifiers before names, CAs before others, then token order.
-        rank = (0 if by == "key_identifier" else 1, 0 if _is_ca(other) else 1, j)
-        if best is None or rank < best[0]:
-            best = (rank, j, by)
-    return None if best is None else (best[1], best[2])
+            j = self._pick(self.by_name.get(issuer_name), cert)
+        return None if j is None else (j, "name")
 
 
 def _role(cert: Certificate | None, has_children: bool) -> Role:
@@ -240,10 +282,22 @@ def _pairs(
         (signing if usage == "signing" else encryption).append(i)
     pairs: dict[int, PairLink] = {}
     for signing, encryption in groups.values():
-        # Halves issued together are closest in time: pair those first.
-        candidates = sorted(
-            (_distance(certs[s], certs[e]), s, e) for s in signing for e in encryption
-        )
+        if len(signing) * len(encryption) > _MAX_PAIR_CANDIDATES:
+            # Not a token's pair or two: the halves in the order they were issued, so the
+            # work stays linear.
+            candidates = list(
+                zip(
+                    [(0.0, 0.0)] * len(signing),
+                    sorted(signing, key=lambda i: _issued(certs[i], i)),
+                    sorted(encryption, key=lambda i: _issued(certs[i], i)),
+                    strict=False,
+                )
+            )
+        else:
+            # Halves issued together are closest in time: pair those first.
+            candidates = sorted(
+                (_distance(certs[s], certs[e]), s, e) for s in signing for e in encryption
+            )
         for _, s, e in candidates:
             if s in pairs or e in pairs:
                 continue
@@ -253,6 +307,14 @@ def _pairs(
 
 
 _FAR = 10**12
+_MAX_PAIR_CANDIDATES = 10_000
+"""Above this many signing x encryption candidates for one subject and issuer, halves
+are paired in the order they were issued instead of by closeness in time."""
+
+
+def _issued(cert: Certificate | None, i: int) -> tuple[float, int]:
+    start = cert.not_before if cert is not None else None
+    return (start.timestamp() if start is not None else _FAR, i)
 
 
 def _distance(a: Certificate | None, b: Certificate | None) -> tuple[float, float]:
@@ -314,6 +376,31 @@ def _octet_string(data: bytes) -> bytes | None:
     if start + length != len(data):
         return None
     return data[start:]
+
+
+class _KeyIndex:
+    """The key objects by CKA_ID and by public key, so that finding a certificate's
+    keys costs what it finds, not the number of keys on the token."""
+
+    def __init__(self, keys: Sequence[KeyObject]) -> None:
+        self.keys = [(key, _key_values(key)) for key in keys]
+        self.by_id: dict[bytes, list[int]] = {}
+        self.by_value: dict[bytes, list[int]] = {}
+        for n, (key, values) in enumerate(self.keys):
+            if key.id:
+                self.by_id.setdefault(key.id, []).append(n)
+            for value in values:
+                self.by_value.setdefault(value, []).append(n)
+
+    def candidates(self, entry: CertificateEntry) -> list[tuple[KeyObject, set[bytes]]]:
+        """The keys with the certificate's CKA_ID or its public key, in token order."""
+        found: set[int] = set()
+        if entry.id:
+            found.update(self.by_id.get(entry.id, ()))
+        cert = entry.certificate
+        if cert is not None and cert.public_key is not None:
+            found.update(self.by_value.get(cert.public_key, ()))
+        return [self.keys[n] for n in sorted(found)]
 
 
 def _key_presence(

@@ -86,6 +86,7 @@ from .json_values import (
     escape_nonprinting,
     message_code,
     moment,
+    path_hex,
     problem_list,
     text_members,
     version,
@@ -179,6 +180,7 @@ def _document(
 def _failure(failure: ModuleFailure) -> dict[str, Any]:
     return {
         "path": failure.path,
+        "path_hex": path_hex(failure.path),
         "kind": failure.kind,
         "message": render(failure.message),
         "message_code": message_code(failure.message),
@@ -265,6 +267,7 @@ def render_files_json(
 def _file(report: FileReport) -> dict[str, Any]:
     return {
         "path": report.path,
+        "path_hex": path_hex(report.path),
         "format": report.format,
         "opened": report.opened,
         "complete": report.complete,
@@ -293,7 +296,9 @@ def _file_key(key: FileKey) -> dict[str, Any]:
 def _module(module: ModuleInfo) -> dict[str, Any]:
     return {
         "path": module.path,
+        "path_hex": path_hex(module.path),
         "real_path": module.real_path,
+        "real_path_hex": path_hex(module.real_path),
         **text_members("manufacturer", module.manufacturer),
         **text_members("description", module.description),
         "cryptoki_version": version(module.cryptoki_version),
