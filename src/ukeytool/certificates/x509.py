@@ -219,7 +219,7 @@ def _from_pem(value: bytes) -> tuple[bytes, int] | Message:
 
 def _pem_blocks(value: bytes) -> list[bytes]:
     """The text between each BEGIN CERTIFICATE line and the first END line after it."""
-    blocks = []
+    blocks: list[bytes] = []
     position = 0
     while True:
         begin = _PEM_BEGIN.search(value, position)

@@ -9,6 +9,7 @@ from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import template
+from ..model.text import escape_control
 
 __all__ = ["CANNOT_WRITE", "emit", "use_color"]
 
@@ -18,7 +19,9 @@ CANNOT_WRITE: Final = template("cli.cannot_write", "cannot write {path}: {reason
 def emit(text: str, output: str | None = None) -> None:
     """``text`` to ``output`` (atomically, as node_exporter's textfile collector needs)
     or, without one, to standard output; raises :class:`UsageError` for a file that
-    cannot be written."""
+    cannot be written. Every line goes through
+    :func:`~ukeytool.model.text.escape_control` (ukeytool's own colours kept)."""
+    text = escape_control(text, lines=True, color=True)
     if output:
         from ..rendering.prometheus import write_textfile
 

@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeAlias
 
 from .._version import __version__
 from ..i18n import LANGUAGES, _, language_from_env
+from ..model.text import escape_control
 from . import values
 from .argparse_i18n import translated_error
 from .exits import EXIT_CODES_HELP, ExitCode
@@ -47,7 +48,7 @@ class UsageParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         message = translated_error(message)
         line = _("{prog}: error: {message} (see --help)").format(prog=self.prog, message=message)
-        self.exit(self.usage_exit_code, line + "\n")
+        self.exit(self.usage_exit_code, escape_control(line) + "\n")
 
     def usage_exit_code_for(self, words: Sequence[str]) -> int:
         """The usage error exit code for a command line: the code of the command it

@@ -231,7 +231,7 @@ def _elements(der: bytes, found: Found) -> list[bytes]:
     stop = len(der) if length is None else size + length
     if stop > len(der):
         raise ValueError("the SEQUENCE is cut short")
-    elements = []
+    elements: list[bytes] = []
     offset = size
     while offset < stop:
         if length is None and der[offset : offset + 2] == b"\x00\x00":
