@@ -152,8 +152,11 @@ def _report(path: str, found: Found, at: datetime.datetime, warn_days: int) -> F
     by_public_key: dict[str, list[int]] = {}
     by_id: dict[bytes, list[int]] = {}
     unreadable = 0
+    read: dict[bytes, Certificate] = {}  # a certificate given many times is read once
     for position, raw in enumerate(found.certificates, start=1):
-        certificate = _relocate(read_certificate(raw.der), raw.location)
+        if raw.der not in read:
+            read[raw.der] = read_certificate(raw.der)
+        certificate = _relocate(read[raw.der], raw.location)
         unreadable = unreadable + 1 if certificate.error is not None else 0
         if unreadable > MAX_UNREADABLE_IN_A_ROW:
             count = MAX_UNREADABLE_IN_A_ROW
