@@ -52,8 +52,12 @@ Choices, so consumers can rely on them:
   language chosen (``language`` at the top). Days there are China Standard Time dates,
   ``YYYY-MM-DD``.
 * The text never carries raw control characters: besides the escapes JSON requires, C1
-  controls, format characters (bidi overrides...) and other non-printing characters
-  inside strings are written as ``\\uXXXX`` escapes, which decode to the same value.
+  controls, format characters (bidi overrides...), U+2028, U+2029 and other
+  non-printing characters inside strings are written as ``\\uXXXX`` escapes, which
+  decode to the same value (the characters :func:`~ukeytool.model.text.escape_control`
+  escapes in text).
+* Every file and module path has its bytes beside it (``path_hex``, ``real_path_hex``);
+  a name that is not UTF-8 shows each such byte as the text ``\\xNN``.
 """
 
 from __future__ import annotations
