@@ -74,8 +74,7 @@ TOO_DEEP = template(
 )
 UNREADABLE_IN_A_ROW = template(
     "file.unreadable_in_a_row",
-    "after {count} certificates in a row that could not be read, the rest of the file "
-    "was not read",
+    "after {count} certificates in a row that could not be read, the rest of the file was not read",
 )
 
 
