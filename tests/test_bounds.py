@@ -535,3 +535,28 @@ def test_one_long_cell_does_not_pad_every_row(leaf: Minted, tmp_path: Path) -> N
     assert len(rows) == 1001
     assert max(len(row) for row in rows[1:]) < 300
     assert peak_memory(lambda: render_files_text([report], color=False)) < 64 * 1024 * 1024
+
+
+def test_a_token_of_many_certificates_and_keys_is_listed_in_linear_time(leaf: Minted) -> None:
+    # The whole way, as a module gives them: inspection, relations, text and JSON.
+    from ukeytool.rendering.json import render_json
+    from ukeytool.rendering.text import render_text
+    from ukeytool.testing.fake import FakeBackend, FakeCertificate, FakeKey, FakeToken
+
+    def make(n: int) -> Callable[[], object]:
+        objects: list[FakeCertificate | FakeKey] = []
+        for i in range(n):
+            ident = i.to_bytes(4, "big")
+            objects.append(FakeCertificate(leaf.der, label=f"cert {i}", id=ident))
+            objects.append(FakeKey(key_class=3, id=ident, modulus=b"\x01" + ident))
+            objects.append(FakeKey(key_class=2, id=ident, modulus=b"\x01" + ident))
+        backend = FakeBackend([FakeToken(objects=objects)])
+
+        def work() -> object:
+            report = ukeytool.inspect_backend(backend, at=FIXED_NOW)
+            render_text([report], color=False)
+            return render_json([report], generated_at=FIXED_NOW)
+
+        return work
+
+    assert growth(make, 250) < 8
