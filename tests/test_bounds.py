@@ -194,6 +194,28 @@ def test_content_iterations_beyond_the_cap_without_a_mac(
     assert not report.complete
 
 
+def test_iterations_beyond_the_cap_are_not_handed_to_openssl(
+    leaf: Minted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A scheme ukeytool does not decrypt itself goes to OpenSSL (cryptography's
+    # load_pkcs12), which would run the file's count: it is checked before.
+    from cryptography.hazmat.primitives.serialization import pkcs12 as openssl_pkcs12
+
+    try:
+        data = to_pkcs12(leaf, password=PASSWORD, legacy=True, cert_pbe="PBE-MD5-DES")
+    except RuntimeError as exc:
+        pytest.skip(f"this OpenSSL cannot make it: {exc}")
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("handed to OpenSSL")
+
+    monkeypatch.setattr(openssl_pkcs12, "load_pkcs12", refuse)
+    path = tmp_path / "md5-des.p12"
+    path.write_bytes(_with_content_iterations(data, 2**31 - 1))
+    report = read(path, password=PASSWORD)
+    assert "file.pkcs12_too_many_iterations" in codes(report), report.problems
+
+
 def test_the_cap_itself_is_run() -> None:
     # Only a count over the cap is refused (files under it open as before: the other
     # PKCS#12 tests).

@@ -149,7 +149,8 @@ def pkcs12(data: bytes, path: str, source: PasswordSource, found: Found) -> None
         except Exception as exc:
             found.problems.append(Problem(where, NOT_READ(error=why(exc))))
     if fallback and secret is not None:
-        _fallback(data, secret, fallback, found)
+        infos = [contents[number - 1] for number, _ in fallback]
+        _fallback(data, secret, fallback, found, _fallback_iterations(pfx, infos))
 
 
 def _find_password(
@@ -304,11 +305,37 @@ def _bag(bag: Any, where: Message, found: Found, content: int, depth: int) -> No
     # CRL and secret bags hold no certificate.
 
 
+def _fallback_iterations(pfx: Any, infos: list[Any]) -> Message | None:
+    """Why OpenSSL must not be handed the file: an iteration count over the cap, in its
+    MAC (whatever its digest) or in a content it would decrypt; None when there is none
+    (a count that cannot be read is OpenSSL's to judge)."""
+    counts = []
+    if pfx["mac_data"].native is not None:
+        counts.append(pfx["mac_data"]["iterations"].native or 1)
+    for info in infos:
+        try:
+            algorithm = info["content"]["encrypted_content_info"]["content_encryption_algorithm"]
+            counts.append(algorithm.kdf_iterations)
+        except Exception:  # a scheme asn1crypto does not know
+            continue
+    try:
+        for count in counts:
+            check_iterations(count)
+    except TooManyIterations as exc:
+        return exc.message
+    return None
+
+
 def _fallback(
-    data: bytes, secret: Secret, fallback: list[tuple[int, Message | str]], found: Found
+    data: bytes,
+    secret: Secret,
+    fallback: list[tuple[int, Message | str]],
+    found: Found,
+    refused: Message | None = None,
 ) -> None:
     """Contents encrypted with a scheme the walker does not implement, through
-    cryptography's whole-file reader (the OpenSSL behind it knows more ciphers)."""
+    cryptography's whole-file reader (the OpenSSL behind it knows more ciphers); not
+    when ``refused`` says why not."""
     from cryptography.hazmat.primitives.serialization import pkcs12 as openssl_pkcs12
 
     numbers = tuple(number for number, _ in fallback)
@@ -316,6 +343,9 @@ def _fallback(
         where = PKCS12_CONTENT(number=numbers[0])
     else:
         where = PKCS12_CONTENTS(numbers=numbers)
+    if refused is not None:
+        found.problems.append(Problem(where, refused))
+        return
     schemes = tuple(dict.fromkeys(scheme for _, scheme in fallback))
     try:
         loaded = openssl_pkcs12.load_pkcs12(data, secret.utf8)
