@@ -369,7 +369,8 @@ def test_crash_in_chinese_text_json_and_check(shim: Path, bank: Bank) -> None:
     assert document.returncode == ExitCode.INCOMPLETE, document.stderr
     doc = json.loads(document.stdout)
     assert doc["failed_modules"] == [
-        {"path": str(shim), "kind": "ModuleCrashed", "message": crashed(shim),
+        {"path": str(shim), "path_hex": bytes(shim).hex(),
+         "kind": "ModuleCrashed", "message": crashed(shim),
          "message_code": "isolation.crashed", "code": None, "code_name": None}
     ]  # fmt: skip
 

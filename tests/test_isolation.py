@@ -181,7 +181,8 @@ def test_crashing_module_is_reported_beside_full_results(
         "answered"
     )
     assert doc["failed_modules"] == [
-        {"path": str(shim), "kind": "ModuleCrashed", "message": message,
+        {"path": str(shim), "path_hex": bytes(shim).hex(),
+         "kind": "ModuleCrashed", "message": message,
          "message_code": "isolation.crashed", "code": None, "code_name": None}
     ]  # fmt: skip
     (module,) = doc["modules"]

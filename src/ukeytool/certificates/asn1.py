@@ -64,18 +64,35 @@ def header(data: bytes, start: int) -> tuple[int, int | None] | None:
 
 
 def tlv_end(data: bytes, start: int) -> int | None:
-    """Where the TLV at ``start`` ends, or None when it does not fit in ``data``."""
-    head = header(data, start)
-    if head is None:
-        return None
-    size, length = head
-    if length is None:
-        try:
-            return start + int(asn1_parser.peek(data[start:]))
-        except Exception:
-            return None
-    end = start + size + length
-    return end if end <= len(data) else None
+    """Where the TLV at ``start`` ends, or None when it does not fit in ``data``.
+
+    BER's indefinite lengths are walked here, without copying the rest of ``data``: the
+    cost is the size of the TLV, however many of them a file holds."""
+    offset = start
+    open_ = 0  # indefinite-length TLVs entered and not yet closed
+    while True:
+        if open_ and data[offset : offset + 2] == b"\x00\x00":
+            offset += 2
+            open_ -= 1
+        else:
+            head = header(data, offset)
+            if head is None:
+                return None
+            size, length = head
+            if length is None:
+                if not data[offset] & 0x20 or open_ >= _MAX_INDEFINITE_DEPTH:
+                    return None  # only a constructed TLV may have an indefinite length
+                open_ += 1
+                offset += size
+                continue
+            offset += size + length
+            if offset > len(data):
+                return None
+        if not open_:
+            return offset
+
+
+_MAX_INDEFINITE_DEPTH = 64
 
 
 def oid_at(data: bytes, start: int) -> str | None:

@@ -45,11 +45,11 @@ from .reasons import reason, warning_reason
 
 __all__ = ["public_key_from_info", "read_certificate"]
 
-_PEM = re.compile(
-    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.*?)"
-    rb"-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
-    re.DOTALL,
-)
+# Found one after the other, each search starting where the last one ended: linear in
+# the value, however many BEGIN lines it holds (a lazy BEGIN(.*?)END pattern is
+# quadratic when no END follows them).
+_PEM_BEGIN = re.compile(rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----")
+_PEM_END = re.compile(rb"-----END (?:X509 |TRUSTED )?CERTIFICATE-----")
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 
 VALUE_NOT_BYTES = template("certificate.value_not_bytes", "CKA_VALUE is not bytes but {type}")
@@ -201,7 +201,7 @@ def _anything_read(certificate: Certificate) -> bool:
 
 def _from_pem(value: bytes) -> tuple[bytes, int] | Message:
     """The first certificate's DER and how many there are, or why there is none."""
-    blocks = _PEM.findall(value)
+    blocks = _pem_blocks(value)
     if not blocks:
         label = _PEM_LABEL.search(value)
         kind = label.group(1).decode("ascii") if label else "?"
@@ -215,6 +215,21 @@ def _from_pem(value: bytes) -> tuple[bytes, int] | Message:
         return base64.b64decode(body, validate=True), len(blocks)
     except (binascii.Error, ValueError):
         return PEM_BAD_BASE64()
+
+
+def _pem_blocks(value: bytes) -> list[bytes]:
+    """The text between each BEGIN CERTIFICATE line and the first END line after it."""
+    blocks: list[bytes] = []
+    position = 0
+    while True:
+        begin = _PEM_BEGIN.search(value, position)
+        if begin is None:
+            return blocks
+        end = _PEM_END.search(value, begin.end())
+        if end is None:
+            return blocks  # no END after this BEGIN, so none after a later one either
+        blocks.append(value[begin.end() : end.start()])
+        position = end.end()
 
 
 def _frame(der: bytes) -> bytes | Message:

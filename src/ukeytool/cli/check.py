@@ -114,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
     if options.format == "json":
         import json
 
-        text = json.dumps(check_to_dict(result), ensure_ascii=False, indent=2) + "\n"
+        from ..rendering.json_values import escape_nonprinting
+
+        text = json.dumps(check_to_dict(result), ensure_ascii=False, indent=2)
+        text = escape_nonprinting(text) + "\n"
     elif options.format == "prometheus":
         from ..rendering.prometheus import render_prometheus
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from ..i18n import N_, _, render
+from ..model.text import escape_control
 from .exits import ExitCode
 from .output import emit, use_color
 from .parser import SharedOptions, Subcommands, inherit
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             "ukeytool: give PKCS#12 passwords in the environment variable {env}, "
             "or run ukeytool on a terminal to be asked for them"
         ).format(env=PKCS12_PASSWORD_ENV)
-        sys.stderr.write(hint + "\n")
+        sys.stderr.write(escape_control(hint) + "\n")
     return ExitCode.OK if all(report.complete for report in files) else ExitCode.INCOMPLETE
 
 

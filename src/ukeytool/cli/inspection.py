@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from ..errors import UsageError
 from ..i18n import _, render
 from ..i18n.message import Message, template
+from ..model.text import escape_control
 from ..pkcs11.selection import BOTH, BY_LABEL, BY_SERIAL
 from .login import login_pass
 from .options import Inspection, Selection
@@ -62,7 +63,7 @@ def load_renewal(options: Inspection) -> Renewal:
     except CatalogueError as exc:
         # The module catalogue only adds bank hints here: say so, and go on without them.
         warning = _("ukeytool: warning: {message}; module file names are not used to tell the bank")
-        sys.stderr.write(warning.format(message=render(exc.message)) + "\n")
+        sys.stderr.write(escape_control(warning.format(message=render(exc.message))) + "\n")
         catalogue = Catalogue()
     if options.bank is not None:
         check_bank(options.bank, policies=policies, catalogue=catalogue)
@@ -85,8 +86,15 @@ def resolve_modules(given: tuple[str, ...]) -> list[str]:
         raise UsageError(no_module())
     names = ", ".join(f"{m.path} ({m.source})" for m in found)
     line = _("ukeytool: no module given; using {n} found by discovery: {names}")
-    sys.stderr.write(line.format(n=len(found), names=names) + "\n")
+    sys.stderr.write(escape_control(line.format(n=len(found), names=names)) + "\n")
     return [m.path for m in found]
+
+
+class _EscapingFormatter(logging.Formatter):
+    """Trace lines as every line ukeytool writes: through escape_control."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_control(super().format(record), lines=True)
 
 
 @contextlib.contextmanager
@@ -96,7 +104,7 @@ def tracing(enabled: bool) -> Iterator[None]:
         yield
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("ukeytool trace: %(message)s"))
+    handler.setFormatter(_EscapingFormatter("ukeytool trace: %(message)s"))
     trace = logging.getLogger("ukeytool.pkcs11")
     level = trace.level
     trace.addHandler(handler)

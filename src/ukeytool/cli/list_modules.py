@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         text = json.dumps(
             {"modules": doc, "language": get_language()}, ensure_ascii=False, indent=2
         )
-        emit(text + "\n")
+        from ..rendering.json_values import escape_nonprinting
+
+        emit(escape_nonprinting(text) + "\n")
         return ExitCode.OK
     if not found:
         emit(no_module_message() + "\n")

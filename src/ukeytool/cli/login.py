@@ -70,11 +70,8 @@ def login_pass(
         return _with_login(reports, index, slot, refused)
     if token.protected_authentication_path:
         label = repr(escape_control(token.label.value))
-        sys.stderr.write(
-            "ukeytool: "
-            + _("enter the PIN for token {label} on the reader's PIN pad").format(label=label)
-            + "\n"
-        )
+        line = _("enter the PIN for token {label} on the reader's PIN pad").format(label=label)
+        sys.stderr.write(escape_control(f"ukeytool: {line}") + "\n")
     request = Login(
         pin,
         uri=format_uri(token_uri(token, module)),
@@ -156,4 +153,5 @@ def login_note(reports: Sequence[Report]) -> None:
                 from ..rendering.text import LOGIN_WORDS
 
                 word = _(LOGIN_WORDS[outcome.state])
-                sys.stderr.write(f"ukeytool: {word}: {render(outcome.message)}\n")
+                line = f"ukeytool: {word}: {render(outcome.message)}"
+                sys.stderr.write(escape_control(line) + "\n")

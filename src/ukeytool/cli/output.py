@@ -9,6 +9,7 @@ from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import template
+from ..model.text import escape_control
 
 __all__ = ["CANNOT_WRITE", "emit", "use_color"]
 
@@ -26,7 +27,9 @@ def emit(text: str, output: str | None = None) -> None:
     cannot be written, and for an ``output`` that exists and is not a regular file (a
     device, a FIFO, a directory, a symbolic link to one: never replaced). A new file
     gets mode 0644 less the umask; a replaced one keeps its permission bits only
-    (never setuid, setgid or sticky)."""
+    (never setuid, setgid or sticky). Every line goes through
+    :func:`~ukeytool.model.text.escape_control` (ukeytool's own colours kept)."""
+    text = escape_control(text, lines=True, color=True)
     if output:
         from ..rendering.prometheus import NotARegularFile, write_textfile
 

@@ -18,6 +18,7 @@ from .._version import __version__
 from ..errors import UsageError
 from ..i18n import LANGUAGES, _, language_from_env
 from ..i18n.message import template
+from ..model.text import escape_control
 from . import values
 from .argparse_i18n import translated_error
 from .exits import EXIT_CODES_HELP, PLUGIN_UNKNOWN, ExitCode
@@ -81,9 +82,9 @@ class UsageParser(argparse.ArgumentParser):
             code = self.usage_exit_code_for(self.words)
         if code == PLUGIN_UNKNOWN:
             # A monitoring system shows standard output: the plugin's UNKNOWN status line.
-            sys.stdout.write(f"UKEYTOOL UNKNOWN - {line}\n")
+            sys.stdout.write(f"UKEYTOOL UNKNOWN - {escape_control(line)}\n")
             sys.stdout.flush()
-        self.exit(code, line + "\n")
+        self.exit(code, escape_control(line) + "\n")
 
     def usage_exit_code_for(self, words: Sequence[str]) -> int:
         """The usage error exit code for a command line: the code of the command it

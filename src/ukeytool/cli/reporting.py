@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from ..errors import UkeytoolError
 from ..i18n import _, render
+from ..model.text import escape_control
 from .exits import PLUGIN_UNKNOWN, ExitCode, exit_code, failure_exit_code
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ __all__ = [
 
 def error_line(message: str) -> None:
     """``ukeytool: error: <message>`` on standard error."""
-    sys.stderr.write(_("ukeytool: error: {message}").format(message=message) + "\n")
+    line = _("ukeytool: error: {message}").format(message=message)
+    sys.stderr.write(escape_control(line) + "\n")
 
 
 class Reporter:
@@ -63,7 +65,7 @@ class PluginReporter(Reporter):
     status line a monitoring system reads (standard output)."""
 
     def error(self, exc: UkeytoolError) -> int:
-        sys.stdout.write(f"UKEYTOOL UNKNOWN - {render(exc.message)}\n")
+        sys.stdout.write(escape_control(f"UKEYTOOL UNKNOWN - {render(exc.message)}") + "\n")
         return PLUGIN_UNKNOWN
 
     def internal(self, exc: Exception) -> int:

@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Final
 
 from ..i18n import _
+from ..model.text import escape_control
 from .exits import PLUGIN_UNKNOWN, ExitCode
 from .reporting import PluginReporter, Reporter, error_line
 
@@ -69,7 +70,7 @@ def interruptible(
             terminated = isinstance(exc, Terminated)
             word = _("terminated") if terminated else _("interrupted")
             if isinstance(reporter, PluginReporter):
-                sys.stdout.write(f"UKEYTOOL UNKNOWN - {word}\n")
+                sys.stdout.write(f"UKEYTOOL UNKNOWN - {escape_control(word)}\n")
                 sys.stdout.flush()
                 return PLUGIN_UNKNOWN
             error_line(word)

@@ -31,6 +31,10 @@ from ..model import (
     Severity,
     SlotReport,
 )
+from .relation_index import IssuerIndex, KeyIndex
+from .relation_index import comparable_name as _name
+from .relation_index import is_ca as _is_ca
+from .relation_index import self_signed as _self_signed
 
 __all__ = ["finding_message", "key_presence_reason", "relate", "relate_slot"]
 
@@ -83,14 +87,17 @@ def relate(
     """
     entries = tuple(entries)
     certs = [_readable(entry) for entry in entries]
-    issuers = [_issuer(i, entries, certs) for i in range(len(entries))]
+    # Every lookup below goes through an index built once: linear in certificates + keys
+    # (docs/relations.md, "Cost").
+    issuer_index = IssuerIndex(certs)
+    issuers = [issuer_index.issuer(cert) for cert in certs]
     children = [0] * len(entries)
     for link in issuers:
         if link is not None:
             children[link[0]] += 1
     roles = [_role(certs[i], children[i] > 0) for i in range(len(entries))]
     pairs = _pairs(entries, certs, roles)
-    key_values = [(key, _key_values(key)) for key in keys]
+    key_index = KeyIndex(keys)
     out = []
     for i, entry in enumerate(entries):
         issued_by = None
@@ -100,7 +107,8 @@ def relate(
             issuer_entry = entries[link[0]]
             issued_by = _link(issuer_entry, link[1])
         pair = pairs.get(i)
-        presence, mismatches = _key_presence(entry, key_values, keys_listed, logged_in)
+        candidates = key_index.candidates(entry)
+        presence, mismatches = _key_presence(entry, candidates, keys_listed, logged_in)
         findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches)
         out.append(
             dataclasses.replace(
@@ -123,60 +131,6 @@ def _readable(entry: CertificateEntry) -> Certificate | None:
     if cert is None or cert.error is not None:
         return None
     return cert
-
-
-def _name(value: str | None) -> str | None:
-    """A name for comparing: case and runs of blanks do not count (as RFC 5280 7.1's
-    preparation mostly does)."""
-    if value is None:
-        return None
-    return " ".join(value.casefold().split())
-
-
-def _is_ca(cert: Certificate) -> bool:
-    """Marked as a CA: BasicConstraints cA, or (without BasicConstraints) keyCertSign."""
-    if cert.is_ca is not None:
-        return cert.is_ca
-    return cert.key_usage is not None and "keyCertSign" in cert.key_usage
-
-
-def _self_signed(cert: Certificate) -> bool:
-    if not (
-        cert.self_signed or (cert.subject is not None and _name(cert.subject) == _name(cert.issuer))
-    ):
-        return False
-    # Self-issued with another key (a CA's key rollover certificate) is not self-signed.
-    ski, aki = cert.subject_key_identifier, cert.authority_key_identifier
-    return ski is None or aki is None or ski == aki
-
-
-def _issuer(
-    i: int, entries: Sequence[CertificateEntry], certs: Sequence[Certificate | None]
-) -> tuple[int, str] | None:
-    """(index, how) of the certificate on the token that issued certificate ``i``."""
-    cert = certs[i]
-    if cert is None or cert.issuer is None or _self_signed(cert):
-        return None
-    issuer_name = _name(cert.issuer)
-    aki = cert.authority_key_identifier
-    best: tuple[tuple[int, int, int], int, str] | None = None
-    for j, other in enumerate(certs):
-        if j == i or other is None or other.sha256 == cert.sha256:
-            continue
-        ski = other.subject_key_identifier
-        if aki is not None and ski is not None:
-            if aki != ski:
-                continue  # another key of the same name (a renewed CA): not this one's issuer
-            by = "key_identifier"
-        elif other.subject is not None and _name(other.subject) == issuer_name:
-            by = "name"
-        else:
-            continue
-        # Key identifiers before names, CAs before others, then token order.
-        rank = (0 if by == "key_identifier" else 1, 0 if _is_ca(other) else 1, j)
-        if best is None or rank < best[0]:
-            best = (rank, j, by)
-    return None if best is None else (best[1], best[2])
 
 
 def _role(cert: Certificate | None, has_children: bool) -> Role:
@@ -240,10 +194,22 @@ def _pairs(
         (signing if usage == "signing" else encryption).append(i)
     pairs: dict[int, PairLink] = {}
     for signing, encryption in groups.values():
-        # Halves issued together are closest in time: pair those first.
-        candidates = sorted(
-            (_distance(certs[s], certs[e]), s, e) for s in signing for e in encryption
-        )
+        if len(signing) * len(encryption) > _MAX_PAIR_CANDIDATES:
+            # Not a token's pair or two: the halves in the order they were issued, so the
+            # work stays linear.
+            candidates = list(
+                zip(
+                    [(0.0, 0.0)] * len(signing),
+                    sorted(signing, key=lambda i: _issued(certs[i], i)),
+                    sorted(encryption, key=lambda i: _issued(certs[i], i)),
+                    strict=False,
+                )
+            )
+        else:
+            # Halves issued together are closest in time: pair those first.
+            candidates = sorted(
+                (_distance(certs[s], certs[e]), s, e) for s in signing for e in encryption
+            )
         for _, s, e in candidates:
             if s in pairs or e in pairs:
                 continue
@@ -253,6 +219,14 @@ def _pairs(
 
 
 _FAR = 10**12
+_MAX_PAIR_CANDIDATES = 10_000
+"""Above this many signing x encryption candidates for one subject and issuer, halves
+are paired in the order they were issued instead of by closeness in time."""
+
+
+def _issued(cert: Certificate | None, i: int) -> tuple[float, int]:
+    start = cert.not_before if cert is not None else None
+    return (start.timestamp() if start is not None else _FAR, i)
 
 
 def _distance(a: Certificate | None, b: Certificate | None) -> tuple[float, float]:
@@ -276,44 +250,6 @@ def _pair_link(entry: CertificateEntry, partner: CertificateEntry, usage: str) -
 
 
 # -- keys ---------------------------------------------------------------------------
-
-
-def _key_values(key: KeyObject) -> set[bytes]:
-    """The public key as the key object gives it, in every reading it may have."""
-    values: set[bytes] = set()
-    if key.modulus:
-        values.add(key.modulus.lstrip(b"\x00"))
-    if key.ec_point:
-        values.add(key.ec_point)  # some modules give the bare point
-        unwrapped = _octet_string(key.ec_point)
-        if unwrapped is not None:
-            values.add(unwrapped)  # PKCS#11 2.40: the point DER-wrapped in an OCTET STRING
-    if key.public_key_info:
-        # Imported here: the renderers import this module and must stay light.
-        from ..certificates.x509 import public_key_from_info
-
-        value = public_key_from_info(key.public_key_info)
-        if value is not None:
-            values.add(value)
-    values.discard(b"")
-    return values
-
-
-def _octet_string(data: bytes) -> bytes | None:
-    """The contents of ``data`` when it is exactly one DER OCTET STRING."""
-    if len(data) < 2 or data[0] != 0x04:
-        return None
-    first = data[1]
-    if first < 0x80:
-        start, length = 2, first
-    else:
-        count = first & 0x7F
-        if not 1 <= count <= 4 or len(data) < 2 + count:
-            return None
-        start, length = 2 + count, int.from_bytes(data[2 : 2 + count], "big")
-    if start + length != len(data):
-        return None
-    return data[start:]
 
 
 def _key_presence(

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import functools
+import re
 import unicodedata
 
-__all__ = ["STRING_TYPES", "Text", "decode_text", "escape_control"]
+__all__ = ["STRING_TYPES", "Text", "candidates", "decode_text", "escape_control", "needs_escape"]
 
 STRING_TYPES: dict[int, str] = {
     0x0C: "UTF8String",
@@ -101,14 +103,78 @@ def decode_text(raw: bytes, *, strip_padding: bool = False, string_type: int | N
     return Text(raw, raw.decode("utf-8", "backslashreplace"), "unknown", True)
 
 
-def escape_control(value: str) -> str:
-    """Escape control and format characters so text cannot steer a terminal."""
-    if all(unicodedata.category(ch)[0] != "C" for ch in value):
-        return value
-    out = []
-    for ch in value:
-        if unicodedata.category(ch)[0] == "C":
-            out.append(codecs.encode(ch, "unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
+def escape_control(value: str, *, lines: bool = False, color: bool = False) -> str:
+    """``value`` as ukeytool writes it to a terminal or a log: every character that could
+    steer a terminal or forge a line shown as a backslash escape.
+
+    Escaped: Unicode's control, format, surrogate, private-use and unassigned characters
+    (categories ``C*``: C0 and C1 controls, ESC, BEL, bidi overrides such as U+202E, the
+    BOM...) and the line and paragraph separators U+2028 and U+2029, which some
+    terminals and editors take for line breaks. ``\x1b``, ``\u202e``, ``\U000e0001``
+    are Python's escapes; a byte that was not valid UTF-8 in a file name (decoded by
+    the operating system as a lone surrogate) is shown as that byte, ``\xff``.
+    Already escaped text is unchanged, so a value may go through this more than once.
+
+    With ``lines``, newlines are kept (``value`` is several lines); with ``color``, the
+    colour sequences ukeytool writes itself (SGR, ``ESC [ ... m``) are kept.
+
+    It is the one function for every line ukeytool writes to standard output or
+    standard error; JSON documents escape the same characters
+    (:func:`ukeytool.rendering.json_values.escape_nonprinting`). The text is scanned by
+    a regular expression for the rare characters that need a look; only those are
+    looked up, one at a time."""
+    if not lines and value.isprintable():
+        return value  # the usual case: nothing to look at
+    return candidates(lines, color).sub(_text_escape, value)
+
+
+# Characters that are printable in every Unicode version Python 3.10 and later know, so
+# that the pattern below passes over them without looking them up: printable ASCII and
+# Latin-1, Latin Extended A and B, CJK punctuation, the CJK Unified Ideographs (to
+# U+9FEF, Unicode 11), Hangul syllables and the fullwidth ASCII forms.
+# tests/test_escape.py checks each of them on the running Python.
+SURELY_PRINTABLE = (
+    r"\x20-\x7e\u00a1-\u00ac\u00ae-\u024f\u3001-\u303f\u4e00-\u9fef"
+    r"\uac00-\ud7a3\uff01-\uff5e"
+)
+_SGR = r"\x1b\[[0-9;]*m"
+_PATTERNS: dict[tuple[bool, bool], re.Pattern[str]] = {}
+
+
+def candidates(lines: bool, color: bool) -> re.Pattern[str]:
+    """Matches each character that needs a look (and, with ``color``, each colour
+    sequence as a whole); with ``lines`` not newlines."""
+    key = (lines, color)
+    if key not in _PATTERNS:
+        newline = r"\n" if lines else ""
+        candidate = f"[^{SURELY_PRINTABLE}{newline}]"
+        _PATTERNS[key] = re.compile(f"{_SGR}|{candidate}" if color else candidate)
+    return _PATTERNS[key]
+
+
+def needs_escape(ch: str) -> bool:
+    """Whether :func:`escape_control` escapes the character ``ch``."""
+    return _needs_escape(ch)
+
+
+@functools.lru_cache(maxsize=4096)
+def _needs_escape(ch: str) -> bool:
+    return unicodedata.category(ch) in _ESCAPED_CATEGORIES
+
+
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _text_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if len(ch) > 1 or not _needs_escape(ch):
+        return ch  # a colour sequence, or a character that is fine
+    return _text_escape_char(ch)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_escape_char(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # a byte of a non-UTF-8 file name
+    return codecs.encode(ch, "unicode_escape").decode("ascii")

@@ -181,20 +181,17 @@ def _stderr_writer() -> Callable[[bytes], None]:
     """A function that copies the child's standard error bytes to ``sys.stderr``."""
     import codecs
 
-    decoder = codecs.getincrementaldecoder("utf-8")("backslashreplace")
+    from ..model.text import escape_control
+
+    # Other software's text, escaped as every line ukeytool writes; a byte that is not
+    # UTF-8 (a vendor module may well write GBK) is shown as \xNN.
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
 
     def write(chunk: bytes) -> None:
         stream = sys.stderr
         if stream is None:
             return
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            # Bytes as they are: a vendor module may well write GBK.
-            stream.flush()
-            buffer.write(chunk)
-            buffer.flush()
-        else:
-            stream.write(decoder.decode(chunk))
-            stream.flush()
+        stream.write(escape_control(decoder.decode(chunk), lines=True))
+        stream.flush()
 
     return write

@@ -52,8 +52,12 @@ Choices, so consumers can rely on them:
   language chosen (``language`` at the top). Days there are China Standard Time dates,
   ``YYYY-MM-DD``.
 * The text never carries raw control characters: besides the escapes JSON requires, C1
-  controls, format characters (bidi overrides...) and other non-printing characters
-  inside strings are written as ``\\uXXXX`` escapes, which decode to the same value.
+  controls, format characters (bidi overrides...), U+2028, U+2029 and other
+  non-printing characters inside strings are written as ``\\uXXXX`` escapes, which
+  decode to the same value (the characters :func:`~ukeytool.model.text.escape_control`
+  escapes in text).
+* Every file and module path has its bytes beside it (``path_hex``, ``real_path_hex``);
+  a name that is not UTF-8 shows each such byte as the text ``\\xNN``.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ from .json_values import (
     escape_nonprinting,
     message_code,
     moment,
+    path_hex,
     problem_list,
     text_members,
     version,
@@ -179,6 +184,7 @@ def _document(
 def _failure(failure: ModuleFailure) -> dict[str, Any]:
     return {
         "path": failure.path,
+        "path_hex": path_hex(failure.path),
         "kind": failure.kind,
         "message": render(failure.message),
         "message_code": message_code(failure.message),
@@ -265,6 +271,7 @@ def render_files_json(
 def _file(report: FileReport) -> dict[str, Any]:
     return {
         "path": report.path,
+        "path_hex": path_hex(report.path),
         "format": report.format,
         "opened": report.opened,
         "complete": report.complete,
@@ -293,7 +300,9 @@ def _file_key(key: FileKey) -> dict[str, Any]:
 def _module(module: ModuleInfo) -> dict[str, Any]:
     return {
         "path": module.path,
+        "path_hex": path_hex(module.path),
         "real_path": module.real_path,
+        "real_path_hex": path_hex(module.real_path),
         **text_members("manufacturer", module.manufacturer),
         **text_members("description", module.description),
         "cryptoki_version": version(module.cryptoki_version),

@@ -5,14 +5,15 @@ beside human sentences, and the escaping of non-printing characters."""
 from __future__ import annotations
 
 import datetime
-import unicodedata
+import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from ..i18n import render
 from ..i18n.message import Message
 from ..model import Problem
-from ..model.text import Text
+from ..model.text import Text, candidates, escape_control, needs_escape
 
 __all__ = [
     "day",
@@ -20,6 +21,7 @@ __all__ = [
     "hex_or_none",
     "message_code",
     "moment",
+    "path_hex",
     "problem_list",
     "text_members",
     "version",
@@ -60,6 +62,15 @@ def text_members(name: str, value: Text | None) -> dict[str, Any]:
     }
 
 
+def path_hex(path: str) -> str:
+    """A file name's bytes as the operating system has them, lowercase hex (a name that
+    is not valid UTF-8 came in with its bytes as lone surrogates)."""
+    try:
+        return os.fsencode(path).hex()
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogatepass").hex()
+
+
 def hex_or_none(value: bytes | None) -> str | None:
     return None if value is None else value.hex()
 
@@ -82,19 +93,28 @@ def problem_list(problems: Sequence[Problem]) -> list[dict[str, Any]]:
 
 
 def escape_nonprinting(text: str) -> str:
+    """The JSON document ``text`` (from ``json.dumps(..., ensure_ascii=False)``) with the
+    characters :func:`~ukeytool.model.text.escape_control` escapes written as JSON
+    escapes: C1 controls, DEL, format characters (bidi overrides, the BOM...), U+2028
+    and U+2029 (which json.dumps leaves raw) as ``\\uXXXX``, decoding to the same value.
+    A lone surrogate (a byte of a non-UTF-8 file name, or any other) has no JSON form
+    that strict parsers accept: it becomes the text ``\\xff`` (``\\udXXX``), as the
+    listing shows it. One regular-expression pass: only the rare characters are looked
+    at, never the document character by character."""
     # json.dumps already escapes U+0000..U+001F inside strings, so the only raw control
     # characters left outside strings are the newlines of the indentation.
-    if all(ch == "\n" or unicodedata.category(ch)[0] != "C" for ch in text):
-        return text
-    out = []
-    for ch in text:
-        if ch != "\n" and unicodedata.category(ch)[0] == "C":
-            code = ord(ch)
-            if code > 0xFFFF:
-                code -= 0x10000
-                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-            else:
-                out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return candidates(lines=True, color=False).sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if not needs_escape(ch):
+        return ch
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:
+        # The text of the escape, its backslash escaped for JSON.
+        return "\\" + escape_control(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"

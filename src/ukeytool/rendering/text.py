@@ -97,6 +97,8 @@ _HEADERS = (
 _RIGHT_ALIGNED = frozenset({"DAYS", "#"})
 _GAP = "  "
 _MAX_ID_BYTES = 8
+_MAX_COLUMN = 64
+"""Columns are padded to at most this many terminal columns."""
 """Longer CKA_ID values are cut to their first bytes plus "..." (the JSON has them whole)."""
 
 
@@ -321,8 +323,11 @@ class _Renderer(Pieces):
         names = ("#", *_HEADERS) if numbered else _HEADERS
         headers = [_(h) for h in names]
         rows = [[str(entry.handle)] * numbered + self.row(entry) for entry in entries]
+        # A column is as wide as its widest cell, up to _MAX_COLUMN: a longer cell sticks
+        # out of its row rather than widening every row (so the text stays linear in
+        # what it shows; one 1 MB name once padded every row to 1 MB).
         widths = [
-            max(display_width(h), *(display_width(row[i]) for row in rows))
+            max(display_width(h), *(min(display_width(row[i]), _MAX_COLUMN) for row in rows))
             for i, h in enumerate(headers[:-1])
         ]
 

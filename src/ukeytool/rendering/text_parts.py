@@ -85,6 +85,8 @@ def display_width(text: str) -> int:
     East Asian wide and fullwidth characters take two columns, combining marks and
     format characters none, everything else one.
     """
+    if text.isascii() and text.isprintable():
+        return len(text)  # the usual case, without a loop
     width = 0
     for ch in text:
         if unicodedata.category(ch) in ("Mn", "Me", "Cf"):

@@ -6,6 +6,7 @@ DES); 40-bit RC2 by :mod:`.rc2`. What this module cannot decrypt it says with
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +23,12 @@ from .rc2 import rc2_cbc_decrypt
 
 __all__ = [
     "DIGESTS",
+    "MAX_ITERATIONS",
     "Secret",
+    "TooManyIterations",
     "Undecryptable",
     "Unsupported",
+    "check_iterations",
     "decrypt_content",
     "mac",
 ]
@@ -37,6 +41,31 @@ NO_PADDING = template(
     "file.pkcs12_no_padding",
     "could not be decrypted (no valid padding): a wrong password, or a damaged file",
 )
+
+
+MAX_ITERATIONS = 10_000_000
+"""The most iterations of a key derivation (the MAC's, PBES2's, PKCS#12 PBE's) that
+ukeytool runs for a file. Exporters use 2,000 (Windows), 2,048 (OpenSSL), 10,000 (Java)
+to a few hundred thousand (OWASP's 600,000 for PBKDF2-SHA256): the cap is 16 times the
+highest of them, and bounds what one file costs to a few seconds per password tried,
+where a count from the file itself (2^31 - 1 in a 2.5 kB file) would run for hours."""
+
+TOO_MANY_ITERATIONS = template(
+    "file.pkcs12_too_many_iterations",
+    "the file asks for {count} iterations of its key derivation, more than ukeytool runs "
+    "(at most {limit}); it was not decrypted",
+)
+
+
+class TooManyIterations(Unreadable):
+    """A key derivation asks for more than :data:`MAX_ITERATIONS` iterations."""
+
+
+def check_iterations(count: int) -> None:
+    """Raise :class:`TooManyIterations` when ``count`` is over :data:`MAX_ITERATIONS`,
+    before any key derivation is run."""
+    if count > MAX_ITERATIONS:
+        raise TooManyIterations(TOO_MANY_ITERATIONS(count=count, limit=MAX_ITERATIONS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +127,14 @@ _PBES2_CIPHERS: dict[str, tuple[str, int, Callable[[bytes], Any]]] = {
     "1.2.840.113549.3.7": ("DES-EDE3-CBC", 24, _triple_des),
     "1.3.14.3.2.7": ("DES-CBC", 8, _triple_des),
 }
+# The same digests in hashlib, whose one-call hashing makes the KDF's rounds cheaper.
+_HASHLIB = {
+    "1.3.14.3.2.26": "sha1",
+    "2.16.840.1.101.3.4.2.4": "sha224",
+    "2.16.840.1.101.3.4.2.1": "sha256",
+    "2.16.840.1.101.3.4.2.2": "sha384",
+    "2.16.840.1.101.3.4.2.3": "sha512",
+}
 _SHA1 = "1.3.14.3.2.26"
 _PBES2 = "1.2.840.113549.1.5.13"
 _PBKDF2 = "1.2.840.113549.1.5.12"
@@ -122,6 +159,7 @@ _OTHER_SCHEMES = {
 def mac(oid: str, secret: Secret, salt: bytes, iterations: int, message: bytes) -> bytes:
     factory, _ = DIGESTS[oid]
     size = factory().digest_size
+    check_iterations(iterations)
     key = _pkcs12_kdf(oid, secret.bmp, salt, purpose=3, rounds=iterations, size=size)
     code = hmac.HMAC(key, factory())
     code.update(message)
@@ -144,10 +182,15 @@ def _pkcs12_kdf(
     out = b""
     while len(out) < size:
         digest = bytes([purpose]) * v + block
-        for _ in range(rounds):
-            h = hashes.Hash(factory())
-            h.update(digest)
-            digest = h.finalize()
+        if oid in _HASHLIB:
+            new = getattr(hashlib, _HASHLIB[oid])
+            for _ in range(rounds):
+                digest = new(digest).digest()
+        else:
+            for _ in range(rounds):
+                h = hashes.Hash(factory())
+                h.update(digest)
+                digest = h.finalize()
         out += digest
         if len(out) >= size:
             break
@@ -174,6 +217,7 @@ def _decrypt(algorithm: Any, ciphertext: bytes, secret: Secret) -> bytes:
         _, size, cipher, iv_size = _PKCS12_PBES[oid]
         parameters = algorithm["parameters"]
         salt, rounds = parameters["salt"].native, parameters["iterations"].native
+        check_iterations(rounds)
         key = _pkcs12_kdf(_SHA1, secret.bmp, salt, purpose=1, rounds=rounds, size=size)
         if not iv_size and cipher is not None:
             decryptor = Cipher(cipher(key), mode=None).decryptor()
@@ -201,6 +245,7 @@ def _pbes2(parameters: Any, ciphertext: bytes, secret: Secret) -> bytes:
     if prf_oid not in _PRFS:
         raise Unsupported(PBES2_PRF(cipher=name, oid=prf_oid))
     length = kdf_parameters["key_length"].native or size
+    check_iterations(kdf_parameters["iteration_count"].native)
     key = PBKDF2HMAC(
         algorithm=_PRFS[prf_oid](),
         length=length,

@@ -106,6 +106,8 @@ def _certificates(data: bytes, found: Found) -> None:
                 )
                 found.problems.append(Problem(AT_BYTE(offset=offset), message))
             return
+        if not found.take():
+            return
         number += 1
         end = tlv_end(data, offset)
         # A certificate cut short takes the rest: read_certificate says what is wrong.

@@ -20,6 +20,9 @@ __all__ = [
     "AT_BYTE",
     "DER_CERTIFICATE",
     "IN_CONTAINER",
+    "MAX_DEPTH",
+    "MAX_PARTS",
+    "MAX_UNREADABLE_IN_A_ROW",
     "NOT_READ",
     "PEM_BLOCK",
     "PKCS7_CERTIFICATE",
@@ -48,6 +51,31 @@ PKCS12_INNER_BAG = template("file.location.pkcs12_inner_bag", "{outer}, inner ba
 """A bag in a bag of bags: ``outer`` is the location of the bag that holds it."""
 
 NOT_READ = template("file.part_unreadable", "could not be read: {error}")
+
+MAX_PARTS = 10_000
+"""At most this many parts (PEM blocks, DER certificates, PKCS#7 list elements, PKCS#12
+contents and bags) are read from one file; the rest is a problem. A certificate file
+holds a handful; the largest real bundles (a system's CA store) hold a few hundred."""
+MAX_DEPTH = 8
+"""At most this many containers inside each other (a PKCS#12 bag of bags of bags...);
+real files nest one or two."""
+MAX_UNREADABLE_IN_A_ROW = 100
+"""After this many certificates in a row that cannot be read, the rest of the file is
+not read: it is not a list of certificates (1 MB of empty SEQUENCEs would otherwise be
+half a million unreadable entries)."""
+
+TOO_MANY_PARTS = template(
+    "file.too_many_parts",
+    "the file holds more than {limit} parts; only the first {limit} were read",
+)
+TOO_DEEP = template(
+    "file.too_deep",
+    "containers nested more than {limit} deep; the innermost were not read",
+)
+UNREADABLE_IN_A_ROW = template(
+    "file.unreadable_in_a_row",
+    "after {count} certificates in a row that could not be read, the rest of the file was not read",
+)
 
 
 @dataclasses.dataclass
@@ -79,6 +107,18 @@ class Found:
     certificates: list[Raw] = dataclasses.field(default_factory=list)
     keys: list[Key] = dataclasses.field(default_factory=list)
     problems: list[Problem] = dataclasses.field(default_factory=list)
+    parts: int = 0
+    """How many parts were taken so far (see :data:`MAX_PARTS`)."""
+
+    def take(self) -> bool:
+        """Count one more part; False (and, the first time, a problem) when the file
+        already gave :data:`MAX_PARTS` of them and this one is not to be read."""
+        self.parts += 1
+        if self.parts <= MAX_PARTS:
+            return True
+        if self.parts == MAX_PARTS + 1:
+            self.problems.append(Problem("content", TOO_MANY_PARTS(limit=MAX_PARTS)))
+        return False
 
 
 def why(exc: BaseException) -> Message | str:

@@ -16,7 +16,7 @@ from ...model import Certificate, CertificateEntry, FileKey, FileReport, KeyPres
 from ...model.text import decode_text
 from ..x509 import read_certificate
 from .der import der
-from .found import Found
+from .found import MAX_UNREADABLE_IN_A_ROW, UNREADABLE_IN_A_ROW, Found
 from .keys import certificate_public_key_sha256
 from .pem import BEGIN, pem
 from .pkcs12 import PasswordSource
@@ -146,10 +146,27 @@ def _read(path: str) -> bytes | Problem:
 
 def _report(path: str, found: Found, at: datetime.datetime, warn_days: int) -> FileReport:
     entries = []
-    public_keys: dict[int, str | None] = {}
+    problems = list(found.problems)
+    # Keys are tied to certificates through these, each looked up once: linear in
+    # certificates + keys.
+    by_public_key: dict[str, list[int]] = {}
+    by_id: dict[bytes, list[int]] = {}
+    unreadable = 0
+    read: dict[bytes, Certificate] = {}  # a certificate given many times is read once
     for position, raw in enumerate(found.certificates, start=1):
-        certificate = _relocate(read_certificate(raw.der), raw.location)
-        public_keys[position] = certificate_public_key_sha256(raw.der)
+        if raw.der not in read:
+            read[raw.der] = read_certificate(raw.der)
+        certificate = _relocate(read[raw.der], raw.location)
+        unreadable = unreadable + 1 if certificate.error is not None else 0
+        if unreadable > MAX_UNREADABLE_IN_A_ROW:
+            count = MAX_UNREADABLE_IN_A_ROW
+            problems.append(Problem(raw.location, UNREADABLE_IN_A_ROW(count=count)))
+            break
+        public_key = certificate_public_key_sha256(raw.der)
+        if public_key is not None:
+            by_public_key.setdefault(public_key, []).append(position)
+        if raw.id is not None:
+            by_id.setdefault(raw.id, []).append(position)
         entries.append(
             CertificateEntry(
                 handle=position,
@@ -166,11 +183,9 @@ def _report(path: str, found: Found, at: datetime.datetime, warn_days: int) -> F
     keys = []
     for key in found.keys:
         if key.public_key_sha256 is not None:
-            matches = [p for p, value in public_keys.items() if value == key.public_key_sha256]
+            matches = by_public_key.get(key.public_key_sha256, [])
         elif key.local_key_id is not None:
-            matches = [
-                p for p, raw in enumerate(found.certificates, 1) if raw.id == key.local_key_id
-            ]
+            matches = by_id.get(key.local_key_id, [])
         else:
             matches = []
         keys.append(
@@ -189,7 +204,7 @@ def _report(path: str, found: Found, at: datetime.datetime, warn_days: int) -> F
         at,
         warn_days,
         keys=tuple(keys),
-        problems=tuple(found.problems),
+        problems=tuple(problems),
     )
 
 
@@ -201,9 +216,13 @@ def _related(entries: list[CertificateEntry], keys: list[FileKey]) -> tuple[Cert
 
     related = relate(entries)
     all_tied = all(key.certificates for key in keys)
+    keys_of: dict[int, list[FileKey]] = {}
+    for key in keys:
+        for handle in key.certificates:
+            keys_of.setdefault(handle, []).append(key)
     out = []
     for entry in related:
-        mine = [key for key in keys if entry.handle in key.certificates]
+        mine = keys_of.get(entry.handle, [])
         if mine:
             reason = KEY_IN_FILE(locations=tuple(key.location for key in mine))
             presence = KeyPresence("yes", "yes", (), reason)

@@ -48,17 +48,28 @@ NOTHING_READ = template(
 def pem(data: bytes) -> Found:
     """Every block of the PEM text ``data``."""
     found = Found("pem")
-    begins = list(BEGIN.finditer(data))
-    others: list[str] = []
-    for number, begin in enumerate(begins, start=1):
+    begins = BEGIN.finditer(data)
+    others: dict[str, None] = {}
+    # Each search starts where the last one stopped: linear in the text, however many
+    # blocks it holds (lines are counted from the previous block, not from the start).
+    line, counted = 1, 0
+    begin = next(begins, None)
+    number = 0
+    while begin is not None:
+        number += 1
+        after = next(begins, None)
+        if not found.take():
+            break
         label = begin.group(1).strip()
-        line = data.count(b"\n", 0, begin.start()) + 1
+        line += data.count(b"\n", counted, begin.start())
+        counted = begin.start()
         where = PEM_BLOCK(number=number, line=line)
-        stop = begins[number].start() if number < len(begins) else len(data)
-        end = _END.search(data, begin.end(), stop)
+        stop = after.start() if after is not None else len(data)
+        current, begin = begin, after
         if label not in _READ_LABELS:
-            others.append(_ascii(label))
+            others[_ascii(label)] = None
             continue
+        end = _END.search(data, current.end(), stop)
         if end is None:
             found.problems.append(Problem(where, NO_END(label=_ascii(label))))
             continue
@@ -66,7 +77,7 @@ def pem(data: bytes) -> Found:
             mismatch = END_MISMATCH(label=_ascii(label), end=_ascii(end.group(1).strip()))
             found.problems.append(Problem(where, mismatch))
             continue
-        body, encrypted = _pem_body(data[begin.end() : end.start()])
+        body, encrypted = _pem_body(data[current.end() : end.start()])
         if body is None:
             found.problems.append(Problem(where, BAD_BASE64()))
             continue
@@ -84,7 +95,7 @@ def pem(data: bytes) -> Found:
         else:
             found.keys.append(pem_key(body, label, where))
     if not found.certificates and not found.problems:
-        labels = tuple(dict.fromkeys(others))
+        labels = tuple(others)
         if found.keys and labels:
             message = ONLY_KEY_AND(labels=labels)
         elif found.keys:

@@ -22,20 +22,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from asn1crypto import cms as asn1_cms
 from asn1crypto import pkcs12 as asn1_pkcs12
 
 from ...i18n.message import Message, template
 from ...model import Problem
-from ..asn1 import octets
+from ..asn1 import header, octets, tlv_end
 from ..reasons import Unreadable
-from .decrypt import DIGESTS, Secret, Undecryptable, Unsupported, decrypt_content, mac
+from .decrypt import (
+    DIGESTS,
+    Secret,
+    TooManyIterations,
+    Undecryptable,
+    Unsupported,
+    check_iterations,
+    decrypt_content,
+    mac,
+)
 from .found import (
     IN_CONTAINER,
+    MAX_DEPTH,
     NOT_READ,
     PKCS12_BAG,
     PKCS12_CONTENT,
     PKCS12_CONTENTS,
     PKCS12_INNER_BAG,
+    TOO_DEEP,
     Found,
     Key,
     Raw,
@@ -102,7 +114,7 @@ def pkcs12(data: bytes, path: str, source: PasswordSource, found: Found) -> None
             found.problems.append(Problem("content", SIGNED()))
             return
         auth_safe_der = octets(pfx["auth_safe"]["content"])
-        contents = list(asn1_pkcs12.AuthenticatedSafe.load(auth_safe_der))
+        contents = [asn1_cms.ContentInfo.load(part) for part in _elements(auth_safe_der, found)]
     except Exception as exc:
         found.problems.append(Problem("content", DAMAGED(error=why(exc))))
         return
@@ -137,13 +149,23 @@ def pkcs12(data: bytes, path: str, source: PasswordSource, found: Found) -> None
         except Exception as exc:
             found.problems.append(Problem(where, NOT_READ(error=why(exc))))
     if fallback and secret is not None:
-        _fallback(data, secret, fallback, found)
+        infos = [contents[number - 1] for number, _ in fallback]
+        _fallback(data, secret, fallback, found, _fallback_iterations(pfx, infos))
 
 
 def _find_password(
     pfx: Any, auth_safe_der: bytes, contents: list[Any], path: str, source: PasswordSource
 ) -> tuple[Secret | None, Problem | None]:
     """The password that opens the file, or the problem saying why there is none."""
+    try:
+        return _try_passwords(pfx, auth_safe_der, contents, path, source)
+    except TooManyIterations as exc:  # before any password was tried, or asked for
+        return None, Problem("content", exc.message)
+
+
+def _try_passwords(
+    pfx: Any, auth_safe_der: bytes, contents: list[Any], path: str, source: PasswordSource
+) -> tuple[Secret | None, Problem | None]:
     given = source if isinstance(source, str | bytes) else None
     candidates = ([given] if given else []) + [""]
     test = _password_test(pfx, auth_safe_der, contents)
@@ -172,6 +194,7 @@ def _password_test(pfx: Any, auth_safe_der: bytes, contents: list[Any]) -> Calla
         if oid in DIGESTS:
             salt = mac_data["mac_salt"].native
             iterations = mac_data["iterations"].native or 1
+            check_iterations(iterations)
             expected = mac_data["mac"]["digest"].native
 
             def mac_matches(secret: Secret) -> bool:
@@ -184,7 +207,11 @@ def _password_test(pfx: Any, auth_safe_der: bytes, contents: list[Any]) -> Calla
         if not encrypted:
             return True
         try:
-            asn1_pkcs12.SafeContents.load(decrypt_content(encrypted[0], secret)).native  # noqa: B018
+            plain = decrypt_content(encrypted[0], secret)
+            for bag in _elements(plain, Found(None)):
+                asn1_pkcs12.SafeBag.load(bag).native  # noqa: B018
+        except TooManyIterations:
+            raise
         except Unsupported:
             return True  # no way to tell here; the fallback will
         except Exception:
@@ -194,13 +221,47 @@ def _password_test(pfx: Any, auth_safe_der: bytes, contents: list[Any]) -> Calla
     return decrypts
 
 
+def _elements(der: bytes, found: Found) -> list[bytes]:
+    """The elements of the DER (or BER) SEQUENCE OF ``der``, each one a part of the file
+    (:meth:`Found.take`): walked by hand, so that a list of a million empty elements
+    costs no more than the parts that are read."""
+    head = header(der, 0)
+    if head is None or der[0] != 0x30:
+        raise ValueError("not a SEQUENCE")
+    size, length = head
+    stop = len(der) if length is None else size + length
+    if stop > len(der):
+        raise ValueError("the SEQUENCE is cut short")
+    elements: list[bytes] = []
+    offset = size
+    while offset < stop:
+        if length is None and der[offset : offset + 2] == b"\x00\x00":
+            break
+        end = tlv_end(der, offset)
+        if end is None or end > stop:
+            raise ValueError(f"element {len(elements) + 1} is cut short")
+        if not found.take():
+            break
+        elements.append(der[offset:end])
+        offset = end
+    return elements
+
+
 def _bags(
-    safe_contents_der: bytes, content: int, found: Found, outer: Message | None = None
+    safe_contents_der: bytes,
+    content: int,
+    found: Found,
+    outer: Message | None = None,
+    depth: int = 1,
 ) -> None:
     """The bags of a SafeContents in PKCS#12 content number ``content``; ``outer`` is
-    the location of the bag that holds them when they are a bag of bags."""
+    the location of the bag that holds them when they are a bag of bags, ``depth`` how
+    many SafeContents hold them (see :data:`MAX_DEPTH`)."""
+    if depth > MAX_DEPTH:
+        found.problems.append(Problem(outer or "content", TOO_DEEP(limit=MAX_DEPTH)))
+        return
     try:
-        bags = list(asn1_pkcs12.SafeContents.load(safe_contents_der))
+        bags = [asn1_pkcs12.SafeBag.load(bag) for bag in _elements(safe_contents_der, found)]
         for bag in bags:
             bag["bag_id"].dotted  # noqa: B018 - parse the list now, not half-way through
     except Exception as exc:
@@ -211,12 +272,12 @@ def _bags(
         else:
             here = PKCS12_INNER_BAG(outer=outer, number=number)
         try:
-            _bag(bag, here, found, content)
+            _bag(bag, here, found, content, depth)
         except Exception as exc:
             found.problems.append(Problem(here, NOT_READ(error=why(exc))))
 
 
-def _bag(bag: Any, where: Message, found: Found, content: int) -> None:
+def _bag(bag: Any, where: Message, found: Found, content: int, depth: int) -> None:
     kind = bag["bag_id"].native
     name = local_key_id = None
     for attribute in bag["bag_attributes"]:
@@ -240,15 +301,41 @@ def _bag(bag: Any, where: Message, found: Found, content: int) -> None:
         # Never decrypted: its certificate is the one with the same localKeyId.
         found.keys.append(Key(where, local_key_id=local_key_id))
     elif kind == "safe_contents":
-        _bags(value.untag().dump(), content, found, where)
+        _bags(value.untag().dump(), content, found, where, depth + 1)
     # CRL and secret bags hold no certificate.
 
 
+def _fallback_iterations(pfx: Any, infos: list[Any]) -> Message | None:
+    """Why OpenSSL must not be handed the file: an iteration count over the cap, in its
+    MAC (whatever its digest) or in a content it would decrypt; None when there is none
+    (a count that cannot be read is OpenSSL's to judge)."""
+    counts = []
+    if pfx["mac_data"].native is not None:
+        counts.append(pfx["mac_data"]["iterations"].native or 1)
+    for info in infos:
+        try:
+            algorithm = info["content"]["encrypted_content_info"]["content_encryption_algorithm"]
+            counts.append(algorithm.kdf_iterations)
+        except Exception:  # a scheme asn1crypto does not know
+            continue
+    try:
+        for count in counts:
+            check_iterations(count)
+    except TooManyIterations as exc:
+        return exc.message
+    return None
+
+
 def _fallback(
-    data: bytes, secret: Secret, fallback: list[tuple[int, Message | str]], found: Found
+    data: bytes,
+    secret: Secret,
+    fallback: list[tuple[int, Message | str]],
+    found: Found,
+    refused: Message | None = None,
 ) -> None:
     """Contents encrypted with a scheme the walker does not implement, through
-    cryptography's whole-file reader (the OpenSSL behind it knows more ciphers)."""
+    cryptography's whole-file reader (the OpenSSL behind it knows more ciphers); not
+    when ``refused`` says why not."""
     from cryptography.hazmat.primitives.serialization import pkcs12 as openssl_pkcs12
 
     numbers = tuple(number for number, _ in fallback)
@@ -256,6 +343,9 @@ def _fallback(
         where = PKCS12_CONTENT(number=numbers[0])
     else:
         where = PKCS12_CONTENTS(numbers=numbers)
+    if refused is not None:
+        found.problems.append(Problem(where, refused))
+        return
     schemes = tuple(dict.fromkeys(scheme for _, scheme in fallback))
     try:
         loaded = openssl_pkcs12.load_pkcs12(data, secret.utf8)

@@ -61,7 +61,7 @@ def pkcs7(der: bytes, where: Message | None, found: Found) -> None:
         found.problems.append(Problem(place, NO_CERTIFICATES()))
         return
     offset = number = 0
-    while offset < len(listed):
+    while offset < len(listed) and found.take():
         end = tlv_end(listed, offset)
         if end is None:
             cut = CUT_AFTER_ONE() if number == 1 else CUT_AFTER(number=number)
