@@ -374,3 +374,64 @@ def piv_card(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PivCard]:
         yield PivCard(stand, certs, serial=guid[8:].hex(), label="PIV Holder")
     finally:
         stand.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class TpmToken:
+    """The running TPM stand and what its token holds."""
+
+    stand: Any
+    """The :class:`tests.stands.tpm2.Tpm2Stand`."""
+    certs: dict[str, Minted]
+    """The certificates on the token, by label (each imported with its private key)."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self.stand.env)
+
+    @property
+    def module(self) -> str:
+        return str(self.stand.module)
+
+
+@pytest.fixture(scope="session")
+def tpm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TpmToken]:
+    """swtpm, a private D-Bus and tpm2-abrmd, and a tpm2-pkcs11 token holding a valid RSA
+    certificate, an EC P-256 one expiring in 20 days and an expired RSA one, each with
+    its private key, minted for :data:`FIXED_NOW`; stopped at the end."""
+    from .stands.tpm2 import StandUnavailable, Tpm2Stand, TpmCert
+
+    ca = mint_ca("TPM Test CA", at=FIXED_NOW)
+    certs = {
+        "valid-rsa": mint(
+            subject_cn="TPM Holder",
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 365 * DAY,
+            issuer=ca,
+        ),
+        "expiring-ec": mint(
+            subject_cn="TPM expiring EC",
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 20 * DAY,
+            key="ec-p256",
+            issuer=ca,
+        ),
+        "expired-rsa": mint(
+            subject_cn="TPM expired RSA",
+            not_before=FIXED_NOW - 800 * DAY,
+            not_after=FIXED_NOW - 30 * DAY,
+            issuer=ca,
+        ),
+    }
+    stand = Tpm2Stand(
+        tmp_path_factory.mktemp("tpm2"),
+        [TpmCert(label, m.der, m.key_pkcs8_der, m.key_type) for label, m in certs.items()],
+    )
+    try:
+        stand.start()
+    except StandUnavailable as exc:
+        _stand_missing(exc)
+    try:
+        yield TpmToken(stand, certs)
+    finally:
+        stand.stop()
