@@ -122,6 +122,7 @@ class Tpm2Stand:
             "tpm2-abrmd": ("tpm2-abrmd", "tpm2-abrmd"),
             "dbus-daemon": ("dbus-daemon", "dbus-daemon"),
             "tpm2_ptool": ("tpm2_ptool", "libtpm2-pkcs11-tools"),
+            "dbus-send": ("dbus-send", "dbus-bin"),
         }
         paths: dict[str, str] = {}
         for name, (command, package) in tools.items():
