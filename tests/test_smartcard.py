@@ -14,6 +14,7 @@ stand's environment (``PCSCLITE_CSOCK_NAME``, ``OPENSC_CONF``).
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -248,3 +249,53 @@ def test_card_frozen(cli: Cli, piv_card: PivCard) -> None:
     code, out, _ = run(cli, piv_card, "list-tokens")
     assert code == ExitCode.OK
     assert "3 certificates: 1 valid, 1 expiring, 1 expired" in out
+
+
+def _command_name(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text(encoding="ascii").strip()
+
+
+def test_stand_processes(piv_card: PivCard) -> None:
+    # The stand's own processes, and pcscd in a network namespace of its own (vpcd's
+    # port, open on every interface there, is reachable from nowhere else).
+    pcscd, card = piv_card.stand.pids
+    assert _command_name(pcscd) == "pcscd"
+    assert _command_name(card).startswith("python")
+    network = os.readlink(f"/proc/{pcscd}/ns/net")
+    assert network != os.readlink("/proc/self/ns/net")
+    assert os.readlink(f"/proc/{card}/ns/net") == network
+    assert piv_card.env["PCSCLITE_CSOCK_NAME"] != "/run/pcscd/pcscd.comm"
+
+
+def test_stand_stops_what_it_started(piv_card: PivCard, tmp_path: Path) -> None:
+    # A second stand beside the session's: it starts, and stopping it ends its own two
+    # processes and no other (the session's stand still answers).
+    from .stands.pcsc import PcscStand
+
+    second = PcscStand(tmp_path, {"9A": piv_card.certs["9A"].der}, guid=bytes(16))
+    second.start()
+    try:
+        assert second.readers() == {CARD_READER: True, EMPTY_READER: False}
+        pids = list(second.pids)
+        assert len(pids) == 2
+        assert not set(pids) & set(piv_card.stand.pids)
+    finally:
+        second.stop()
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists()  # ended and reaped
+    assert piv_card.stand.readers()[CARD_READER] is True
+
+
+def test_stand_refuses_without_namespaces(
+    piv_card: PivCard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a namespace the stand would have to use pcscd's fixed socket path (beside
+    # whatever pcscd the system runs) and open vpcd's port on every interface: it
+    # refuses, and starts nothing.
+    from .stands import pcsc
+
+    monkeypatch.setattr(pcsc, "_namespace_prefix", lambda: None)
+    stand = pcsc.PcscStand(tmp_path, {}, guid=bytes(16))
+    with pytest.raises(pcsc.StandUnavailable, match="fixed"):
+        stand.start()
+    assert stand.pids == []

@@ -176,3 +176,15 @@ def test_token_uri_is_p11tools(cli: Cli, tpm_token: TpmToken) -> None:
     code, out, _ = run(cli, tpm_token, "list-tokens", "--json")
     assert code == ExitCode.OK
     assert the_token(json.loads(out))["uri"] == _p11tool_token_url(tpm_token)
+
+
+def test_stand_processes(tpm_token: TpmToken) -> None:
+    # The stand's own swtpm, D-Bus and resource manager, on a bus of its own.
+    from pathlib import Path
+
+    names = [
+        Path(f"/proc/{pid}/comm").read_text(encoding="ascii").strip()
+        for pid in tpm_token.stand.pids
+    ]
+    assert names == ["swtpm", "dbus-daemon", "tpm2-abrmd"]
+    assert tpm_token.env["DBUS_SESSION_BUS_ADDRESS"] == f"unix:path={tpm_token.stand.bus}"
