@@ -13,7 +13,7 @@ Why namespaces. pcscd 1.9.9 (Debian 12) has its socket at a fixed path,
 ``/run/pcscd/pcscd.comm``; only its clients (libpcsclite, so OpenSC) honour
 ``PCSCLITE_CSOCK_NAME``. And vpcd listens for the card on every interface
 (``INADDR_ANY``), while the only mode in which it would connect to 127.0.0.1 instead
-aborts pcscd in Debian's vpcd 0.8 when a card leaves. So pcscd runs under
+aborts pcscd in Debian 12's vpcd when a card leaves. So pcscd runs under
 ``unshare --mount --net``: a private directory is bound over ``/run`` (its socket is
 ``DIR/run/pcscd/pcscd.comm`` for everyone else, beside any system pcscd, which it never
 meets), and its network is a namespace holding only a loopback interface, so vpcd's port

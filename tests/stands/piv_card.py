@@ -4,7 +4,8 @@ Run as a script: ``python piv_card.py CONFIG.json``. The card connects to vpcd a
 127.0.0.1:``port`` (vpcd's server mode, ``DEVICENAME /dev/null:PORT``: vpcd listens and
 the card comes to it, as vsmartcard's own ``vicc`` does) while it is in the reader, and
 again after each removal. (vpcd's client mode, where the reader connects to the card,
-cannot be used: Debian's vpcd 0.8 aborts pcscd when that connection closes.)
+cannot be used: Debian 12's vpcd (vsmartcard 3.3+dfsg) then passes socket -1 to
+``select`` once the card is gone, and glibc aborts pcscd.)
 
 vpcd's protocol (virtualsmartcard/src/vpcd/vpcd.c): every message is a 2-byte big-endian
 length and a payload. A payload of one byte is a control byte: 0 power off, 1 power on,
@@ -21,13 +22,13 @@ CONFIG (JSON): ``{"port": P, "atr": HEX, "pin": "123456", "objects": {"5FC105": 
 ...}}``.
 
 Control, one command a line on standard input, each answered "ok" on standard output:
-``remove`` (the card leaves the reader: connections are closed and new ones refused),
+``remove`` (the card leaves the reader: it closes its connection and stays away),
 ``insert``, ``freeze`` (the card stops answering: APDUs are read and never answered),
 ``thaw`` (the frozen card is pulled out, as by ``remove``; ``insert`` puts it back,
-answering again), ``pins`` (answered ``ok N``: how many VERIFY
-commands presented a PIN so far), ``quit``. With ``PIV_CARD_LOG`` set, every APDU and
-control byte is logged to that file. The first line written is
-``ready``, at once (the card then connects as soon as vpcd listens).
+answering again), ``pins`` (answered ``ok N``: how many VERIFY commands presented a PIN
+so far), ``quit``. The first line written is ``ready``, at once (the card then connects
+as soon as vpcd listens). With ``PIV_CARD_LOG`` set, every APDU and control byte is
+logged to that file.
 """
 
 from __future__ import annotations
