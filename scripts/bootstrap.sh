@@ -20,7 +20,20 @@ cd "$(dirname "$0")/.."
 #                   (tests/shim/misbehave.c, against p11-kit's pkcs11.h)
 #   gettext         msgfmt and xgettext: the i18n tests check the Chinese catalogue with them
 #                   (scripts/update-messages.sh uses them too; ukeytool itself does not)
-PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules ca-certificates openssl gnutls-bin gcc libc6-dev libp11-kit-dev gettext)
+# The smart-card stand (tests/stands/pcsc.py: a virtual PIV card read through OpenSC):
+#   pcscd           the PC/SC daemon, started by the tests with a reader configuration of its own
+#   vsmartcard-vpcd vpcd, the reader driver the virtual card connects to
+#   util-linux iproute2  unshare, nsenter and ip: pcscd runs in mount and network namespaces
+#                   of its own (its socket path is fixed; vpcd listens on every interface)
+# The TPM stand (tests/stands/tpm2.py: tpm2-pkcs11 on a software TPM):
+#   swtpm           the software TPM
+#   tpm2-abrmd libtss2-tcti-tabrmd0  the resource manager (swtpm alone runs out of object
+#                   slots) and the TCTI through which tpm2-pkcs11 reaches it
+#   dbus-daemon dbus-bin  a private session bus for tpm2-abrmd; dbus-send to wait for it
+#   libtpm2-pkcs11-1 libtpm2-pkcs11-tools  the module, and tpm2_ptool that builds its store
+PACKAGES=(softhsm2 opensc opensc-pkcs11 p11-kit-modules ca-certificates openssl gnutls-bin gcc libc6-dev libp11-kit-dev gettext
+  pcscd vsmartcard-vpcd util-linux iproute2
+  swtpm tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon dbus-bin libtpm2-pkcs11-1 libtpm2-pkcs11-tools)
 
 missing_packages() {
   local p out=()

@@ -30,7 +30,7 @@ import dataclasses
 import datetime
 import io
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
@@ -298,3 +298,140 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
         ]
     )
     return Bank(store, first.serial, second.serial, certs)
+
+
+# --- the stands of issue 13: a virtual PIV card through pcscd and OpenSC
+# (tests/stands/pcsc.py) and tpm2-pkcs11 on a software TPM (tests/stands/tpm2.py). Each
+# starts once per session; without its tools it skips, or fails under CI.
+
+
+def _stand_missing(exc: Exception) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(f"required under CI: {exc}")
+    pytest.skip(str(exc))
+
+
+@dataclasses.dataclass(frozen=True)
+class PivCard:
+    """The running smart-card stand and what its card holds."""
+
+    stand: Any
+    """The :class:`tests.stands.pcsc.PcscStand`."""
+    certs: dict[str, Minted]
+    """The certificates on the card, by PIV key reference (``9A``, ``9C``, ``9D``)."""
+    serial: str
+    """The token serial OpenSC makes of the card's CHUID."""
+    label: str
+    """The token label OpenSC makes of the PIV authentication certificate's CN."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self.stand.env)
+
+    @property
+    def module(self) -> str:
+        return str(self.stand.module)
+
+
+@pytest.fixture(scope="session")
+def piv_card(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PivCard]:
+    """pcscd (its own socket, reader configuration and network), vpcd and a virtual PIV
+    card holding a valid RSA certificate (9A), an EC P-256 one expiring in 20 days (9C)
+    and an expired RSA one (9D), minted for :data:`FIXED_NOW`; stopped at the end."""
+    from .stands.pcsc import PcscStand, StandUnavailable
+
+    ca = mint_ca("Stand Test CA", at=FIXED_NOW)
+    certs = {
+        "9A": mint(
+            subject_cn="PIV Holder",
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 365 * DAY,
+            issuer=ca,
+        ),
+        "9C": mint(
+            subject_cn="expiring EC",
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 20 * DAY,
+            key="ec-p256",
+            issuer=ca,
+        ),
+        "9D": mint(
+            subject_cn="expired RSA",
+            not_before=FIXED_NOW - 800 * DAY,
+            not_after=FIXED_NOW - 30 * DAY,
+            issuer=ca,
+        ),
+    }
+    guid = bytes.fromhex("75 6b 65 79 74 6f 6f 6c 20 13 00 01 02 03 04 05".replace(" ", ""))
+    stand = PcscStand(
+        tmp_path_factory.mktemp("pcsc"), {k: v.der for k, v in certs.items()}, guid=guid
+    )
+    try:
+        stand.start()
+    except StandUnavailable as exc:
+        _stand_missing(exc)
+    try:
+        yield PivCard(stand, certs, serial=guid[8:].hex(), label="PIV Holder")
+    finally:
+        stand.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class TpmToken:
+    """The running TPM stand and what its token holds."""
+
+    stand: Any
+    """The :class:`tests.stands.tpm2.Tpm2Stand`."""
+    certs: dict[str, Minted]
+    """The certificates on the token, by label (each imported with its private key)."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self.stand.env)
+
+    @property
+    def module(self) -> str:
+        return str(self.stand.module)
+
+
+@pytest.fixture(scope="session")
+def tpm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TpmToken]:
+    """swtpm, a private D-Bus and tpm2-abrmd, and a tpm2-pkcs11 token holding a valid RSA
+    certificate, an EC P-256 one expiring in 20 days and an expired RSA one, each with
+    its private key, minted for :data:`FIXED_NOW`; stopped at the end."""
+    from .stands.tpm2 import StandUnavailable, Tpm2Stand, TpmCert
+
+    ca = mint_ca("TPM Test CA", at=FIXED_NOW)
+    certs = {
+        "valid-rsa": mint(
+            subject_cn="TPM Holder",
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 365 * DAY,
+            issuer=ca,
+        ),
+        "expiring-ec": mint(
+            subject_cn="TPM expiring EC",
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 20 * DAY,
+            key="ec-p256",
+            issuer=ca,
+        ),
+        "expired-rsa": mint(
+            subject_cn="TPM expired RSA",
+            not_before=FIXED_NOW - 800 * DAY,
+            not_after=FIXED_NOW - 30 * DAY,
+            issuer=ca,
+        ),
+    }
+    stand = Tpm2Stand(
+        tmp_path_factory.mktemp("tpm2"),
+        [TpmCert(label, m.der, m.key_pkcs8_der, m.key_type) for label, m in certs.items()],
+    )
+    try:
+        stand.start()
+    except StandUnavailable as exc:
+        _stand_missing(exc)
+    try:
+        yield TpmToken(stand, certs)
+    finally:
+        stand.stop()
