@@ -25,7 +25,7 @@ from ukeytool.rendering.json import render_files_json
 from ukeytool.rendering.json_values import escape_nonprinting
 from ukeytool.testing.certs import Minted, to_pem
 
-from .conftest import FIXED_NOW
+from .conftest import FIXED_NOW, Cli
 
 DAY = __import__("datetime").timedelta(days=1)
 
@@ -235,3 +235,24 @@ def test_the_one_function_is_the_one_every_writer_uses() -> None:
                 writers.append((path.relative_to(root).as_posix(), number, line.strip()))
     unescaped = [w for w in writers if "escape_control(" not in w[2]]
     assert unescaped == [], unescaped
+
+
+def test_library_warnings_are_escaped_and_said_once(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from ukeytool.config import discovery
+
+    def noisy(**_kwargs: object) -> list[discovery.FoundModule]:
+        log = logging.getLogger("ukeytool.config.p11kit")
+        for _ in range(2):  # discovery and the renewal set-up may meet the same file
+            log.warning("%s", "skipping /etc/pkcs11/modules/x\x1b[31m.module: bad line")
+        return []
+
+    monkeypatch.delenv("PKCS11_MODULE", raising=False)
+    monkeypatch.setattr(discovery, "discover", noisy)
+    code, _out, err = cli("list-tokens")
+    assert code == 2
+    warned = [line for line in err.splitlines() if "bad line" in line]
+    assert warned == ["skipping /etc/pkcs11/modules/x\\x1b[31m.module: bad line"]

@@ -82,3 +82,12 @@ def test_naive_moment_is_refused() -> None:
 def test_bad_warn_days_is_refused(bad: object) -> None:
     with pytest.raises(UsageError, match="warn_days"):
         judge(cert(NOW, NOW), NOW, warn_days=bad)  # type: ignore[arg-type]
+
+
+def test_an_overlong_warning_window_is_refused_not_overflowed() -> None:
+    at = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    judge(None, at, warn_days=36500)
+    with pytest.raises(UsageError) as caught:
+        judge(None, at, warn_days=10**9)
+    assert caught.value.message.code == "validity.warn_days_too_long"
+    assert str(caught.value) == "warn_days must be at most 36500 days, not 1000000000"

@@ -23,6 +23,7 @@ from typing import NoReturn
 from ..i18n import _, using
 from .argparse_i18n import ARGPARSE_MESSAGES, ARGPARSE_PLURALS, argparse_speaks
 from .exits import ExitCode
+from .inspection import warnings_shown
 from .parser import build_parser, requested_language
 from .prompts import secrets_withheld
 from .reporting import error_line, only_failures, run_command
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.print_usage(sys.stderr)
                 error_line(_("no command given; try 'ukeytool list-tokens --help'"))
                 return ExitCode.USAGE
-            with secrets_withheld(), terminated_as_interrupted():
+            with secrets_withheld(), terminated_as_interrupted(), warnings_shown():
                 return run_command(interruptible(args.run, args.reporter), args, args.reporter)
 
 

@@ -97,6 +97,39 @@ class _EscapingFormatter(logging.Formatter):
         return escape_control(super().format(record), lines=True)
 
 
+class _OnceHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """ukeytool's warnings (a p11-kit registry line it skips, a broken catalogue) on
+    standard error: escaped as every line ukeytool writes, and each one once per run
+    (discovery and the renewal set-up may both meet the same broken file)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(_EscapingFormatter("%(message)s"))
+        self.setLevel(logging.WARNING)
+        self._said: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if text in self._said:
+            return
+        self._said.add(text)
+        self.stream = sys.stderr  # the stream of this moment (tests capture it)
+        super().emit(record)
+
+
+@contextlib.contextmanager
+def warnings_shown() -> Iterator[None]:
+    """During one command: the library's warnings go to standard error through
+    :class:`_OnceHandler` instead of Python's last-resort handler, which writes them raw."""
+    handler = _OnceHandler()
+    logger = logging.getLogger("ukeytool")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 @contextlib.contextmanager
 def tracing(enabled: bool) -> Iterator[None]:
     """With --trace, every PKCS#11 call is logged to standard error for the command's run."""

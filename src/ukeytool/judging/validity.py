@@ -25,6 +25,9 @@ NAIVE_DATETIME: Final = template(
     "validity.naive_datetime",
     "{what} {moment} has no time zone; give an aware datetime, e.g. datetime.now(timezone.utc)",
 )
+WARN_DAYS_TOO_LONG: Final = template(
+    "validity.warn_days_too_long", "warn_days must be at most {limit} days, not {value}"
+)
 BAD_WARN_DAYS: Final = template(
     "validity.bad_warn_days", "warn_days must be a whole number of days >= 0, not {value}"
 )
@@ -42,10 +45,17 @@ def check_moment(at: datetime.datetime, *, what: Message | str | None = None) ->
     return at.astimezone(datetime.timezone.utc)
 
 
+MAX_WARN_DAYS: Final = 36500
+"""The longest warning window, a hundred years (as ``--warn-days`` allows): a larger one
+would overflow the date arithmetic."""
+
+
 def check_warn_days(warn_days: int) -> int:
-    """Refuse a negative or non-integer warning window."""
+    """Refuse a negative, non-integer or overlong (over :data:`MAX_WARN_DAYS`) window."""
     if isinstance(warn_days, bool) or not isinstance(warn_days, int) or warn_days < 0:
         raise UsageError(BAD_WARN_DAYS(value=repr(warn_days)))
+    if warn_days > MAX_WARN_DAYS:
+        raise UsageError(WARN_DAYS_TOO_LONG(value=repr(warn_days), limit=MAX_WARN_DAYS))
     return warn_days
 
 
