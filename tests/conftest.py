@@ -333,6 +333,34 @@ class PivCard:
         return str(self.stand.module)
 
 
+def _stand_certificates(ca_name: str, names: tuple[str, str, str]) -> tuple[Minted, ...]:
+    """What a stand's token holds, minted for :data:`FIXED_NOW` by one CA: a valid RSA
+    certificate, an EC P-256 one expiring in 20 days and an expired RSA one."""
+    ca = mint_ca(ca_name, at=FIXED_NOW)
+    valid, expiring, expired = names
+    return (
+        mint(
+            subject_cn=valid,
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 365 * DAY,
+            issuer=ca,
+        ),
+        mint(
+            subject_cn=expiring,
+            not_before=FIXED_NOW - 100 * DAY,
+            not_after=FIXED_NOW + 20 * DAY,
+            key="ec-p256",
+            issuer=ca,
+        ),
+        mint(
+            subject_cn=expired,
+            not_before=FIXED_NOW - 800 * DAY,
+            not_after=FIXED_NOW - 30 * DAY,
+            issuer=ca,
+        ),
+    )
+
+
 @pytest.fixture(scope="session")
 def piv_card(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PivCard]:
     """pcscd (its own socket, reader configuration and network), vpcd and a virtual PIV
@@ -340,28 +368,13 @@ def piv_card(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PivCard]:
     and an expired RSA one (9D), minted for :data:`FIXED_NOW`; stopped at the end."""
     from .stands.pcsc import PcscStand, StandUnavailable
 
-    ca = mint_ca("Stand Test CA", at=FIXED_NOW)
-    certs = {
-        "9A": mint(
-            subject_cn="PIV Holder",
-            not_before=FIXED_NOW - 100 * DAY,
-            not_after=FIXED_NOW + 365 * DAY,
-            issuer=ca,
-        ),
-        "9C": mint(
-            subject_cn="expiring EC",
-            not_before=FIXED_NOW - 100 * DAY,
-            not_after=FIXED_NOW + 20 * DAY,
-            key="ec-p256",
-            issuer=ca,
-        ),
-        "9D": mint(
-            subject_cn="expired RSA",
-            not_before=FIXED_NOW - 800 * DAY,
-            not_after=FIXED_NOW - 30 * DAY,
-            issuer=ca,
-        ),
-    }
+    certs = dict(
+        zip(
+            ("9A", "9C", "9D"),
+            _stand_certificates("Stand Test CA", ("PIV Holder", "expiring EC", "expired RSA")),
+            strict=True,
+        )
+    )
     guid = bytes.fromhex("75 6b 65 79 74 6f 6f 6c 20 13 00 01 02 03 04 05".replace(" ", ""))
     stand = PcscStand(
         tmp_path_factory.mktemp("pcsc"), {k: v.der for k, v in certs.items()}, guid=guid
@@ -401,28 +414,14 @@ def tpm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TpmToken]:
     its private key, minted for :data:`FIXED_NOW`; stopped at the end."""
     from .stands.tpm2 import StandUnavailable, Tpm2Stand, TpmCert
 
-    ca = mint_ca("TPM Test CA", at=FIXED_NOW)
-    certs = {
-        "valid-rsa": mint(
-            subject_cn="TPM Holder",
-            not_before=FIXED_NOW - 100 * DAY,
-            not_after=FIXED_NOW + 365 * DAY,
-            issuer=ca,
-        ),
-        "expiring-ec": mint(
-            subject_cn="TPM expiring EC",
-            not_before=FIXED_NOW - 100 * DAY,
-            not_after=FIXED_NOW + 20 * DAY,
-            key="ec-p256",
-            issuer=ca,
-        ),
-        "expired-rsa": mint(
-            subject_cn="TPM expired RSA",
-            not_before=FIXED_NOW - 800 * DAY,
-            not_after=FIXED_NOW - 30 * DAY,
-            issuer=ca,
-        ),
-    }
+    names = ("TPM Holder", "TPM expiring EC", "TPM expired RSA")
+    certs = dict(
+        zip(
+            ("valid-rsa", "expiring-ec", "expired-rsa"),
+            _stand_certificates("TPM Test CA", names),
+            strict=True,
+        )
+    )
     stand = Tpm2Stand(
         tmp_path_factory.mktemp("tpm2"),
         [TpmCert(label, m.der, m.key_pkcs8_der, m.key_type) for label, m in certs.items()],
