@@ -333,6 +333,17 @@ class PivCard:
         return str(self.stand.module)
 
 
+@pytest.fixture
+def bank_env(bank: Bank, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Bank:
+    """The bank-like token as the only thing the command line can find: its SoftHSM
+    configuration, no user configuration, no catalogue or module from the environment."""
+    monkeypatch.setenv("SOFTHSM2_CONF", str(bank.store.conf_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("UKEYTOOL_CATALOGUE", raising=False)
+    monkeypatch.delenv("PKCS11_MODULE", raising=False)
+    return bank
+
+
 def _stand_certificates(ca_name: str, names: tuple[str, str, str]) -> tuple[Minted, ...]:
     """What a stand's token holds, minted for :data:`FIXED_NOW` by one CA: a valid RSA
     certificate, an EC P-256 one expiring in 20 days and an expired RSA one."""

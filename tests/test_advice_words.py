@@ -549,15 +549,6 @@ def test_the_token_advice_carries_the_banks_words() -> None:
 # --- as a user tries it: --bank icbc --lang zh on a bank-like token ---------------------
 
 
-@pytest.fixture
-def bank_env(bank: Bank, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Bank:
-    monkeypatch.setenv("SOFTHSM2_CONF", str(bank.store.conf_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("UKEYTOOL_CATALOGUE", raising=False)
-    monkeypatch.delenv("PKCS11_MODULE", raising=False)
-    return bank
-
-
 @pytest.mark.softhsm
 @pytest.mark.parametrize("command", ["list-tokens", "check"])
 def test_cli_bank_icbc_in_chinese(

@@ -984,15 +984,6 @@ def test_check_mentions_the_most_urgent_action() -> None:
 AT = ["--at", "2030-01-01T00:00:00Z"]
 
 
-@pytest.fixture
-def bank_env(bank: Bank, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Bank:
-    monkeypatch.setenv("SOFTHSM2_CONF", str(bank.store.conf_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("UKEYTOOL_CATALOGUE", raising=False)
-    monkeypatch.delenv("PKCS11_MODULE", raising=False)
-    return bank
-
-
 @pytest.mark.softhsm
 def test_cli_list_tokens_with_a_bank(bank_env: Bank, capsys: pytest.CaptureFixture[str]) -> None:
     module = str(bank_env.store.module_path)
