@@ -78,13 +78,8 @@ def decode_text(raw: bytes, *, strip_padding: bool = False, string_type: int | N
     a fixed width with blanks (some modules, tpm2-pkcs11 for one, pad with NUL bytes):
     :attr:`Text.raw` drops the trailing blanks only, as RFC 7512 and p11tool do, so that a
     URI built from it names the token as p11tool does; the text is decoded without the
-    trailing blanks and NUL bytes.
-
-    >>> model = decode_text(b"SW   TPM" + bytes(8), strip_padding=True)
-    >>> model.value, len(model.raw)
-    ('SW   TPM', 16)
-    >>> decode_text(b"SoftHSM v2      ", strip_padding=True).raw
-    b'SoftHSM v2'
+    trailing blanks and NUL bytes (``b"SW   TPM"`` followed by eight NUL bytes: the
+    value ``"SW   TPM"``, the raw bytes all sixteen).
 
     ``string_type`` is the ASN.1 universal tag of a string in a certificate (``0x0C``
     UTF8String, ``0x13`` PrintableString, ``0x14`` TeletexString, ``0x1E`` BMPString,
