@@ -414,7 +414,18 @@ def test_only_failed_modules() -> None:
     ("reports", "reason"),
     [
         pytest.param((), "no PKCS#11 module was inspected", id="no-modules"),
-        pytest.param((report(),), "no certificates: no token present", id="no-slots"),
+        pytest.param(
+            (report(),),
+            "no certificates: the module lists no slot "
+            "(no reader, or no reader service: is pcscd running?)",
+            id="no-slots",
+        ),
+        pytest.param(
+            (report(), report()),
+            "no certificates: no module lists a slot "
+            "(no reader, or no reader service: is pcscd running?)",
+            id="no-slots-anywhere",
+        ),
         pytest.param(
             (report(slot(1, None, present=False)),),
             "no certificates: no token present",

@@ -185,7 +185,10 @@ def test_certificate_problems_in_the_chinese_listing(odd_env: Odd, cli: Cli) -> 
     ):
         assert line in lines
     assert f"unreadable: {HELLO}" in english
-    assert "key: yes (public key object, same CKA_ID and public key)" in english
+    assert (
+        "key: yes (public key object, same CKA_ID and public key); "
+        "private key: unknown (not logged in)"
+    ) in english
 
     code, chinese, _err = cli(*listing(odd_env), "--lang", "zh")
     assert code == ExitCode.OK

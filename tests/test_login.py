@@ -201,7 +201,7 @@ def test_text_says_logged_in_and_hidden(keys: Store, monkeypatch: pytest.MonkeyP
         check=False,
     )
     assert logged.returncode == 0, logged.stderr
-    assert "  login logged in: logged in; private objects are listed too\n" in logged.stdout
+    assert "  login: logged in; private objects are listed too\n" in logged.stdout
     assert "hidden" in logged.stdout
 
 

@@ -384,12 +384,14 @@ def test_list_tokens_text(corpus_env: Corpus, capsys: pytest.CaptureFixture[str]
     assert under("inter") == ['intermediate CA, issued by "root" (key identifier)']
     assert under("pub-by-id") == [
         'end entity, issued by "inter" (key identifier); key: yes (public key object, same '
-        "CKA_ID and public key)",
+        "CKA_ID and public key); private key: unknown (not logged in)",
         '[warning] ca-expires-before-child: its issuer "Rel Intermediate CA" is valid only '
         "until 2030-04-11, 265 days before it: it stops validating then, unless the issuer's "
         "CA certificate is renewed",
     ]
-    assert under("pub-by-key")[0].endswith("key: yes (public key object, same public key)")
+    assert under("pub-by-key")[0].endswith(
+        "key: yes (public key object, same public key); private key: unknown (not logged in)"
+    )
     assert under("private-only")[0].endswith("; key: unknown (not logged in)")
     assert under("md5-leaf") == [
         'end entity, issued by "name-root" (name); key: unknown (not logged in)',
@@ -399,7 +401,7 @@ def test_list_tokens_text(corpus_env: Corpus, capsys: pytest.CaptureFixture[str]
     assert under("sm2-sign") == [
         'end entity, issued by "sm2-ca" (key identifier); SM2 signing half, paired with '
         '"sm2-enc" (pair expires 2030-07-20, 200 days); key: yes (public key object, same '
-        "CKA_ID and public key)"
+        "CKA_ID and public key); private key: unknown (not logged in)"
     ]
     assert under("sm2-enc") == [
         'end entity, issued by "sm2-ca" (key identifier); SM2 encryption half, paired with '

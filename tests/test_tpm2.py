@@ -133,10 +133,6 @@ def test_model_nul_padding_in_text(cli: Cli, tpm_token: TpmToken) -> None:
     assert "\x00" not in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 item 5: model_hex is not the raw CK_TOKEN_INFO field (NUL padding stripped)",
-)
 def test_model_hex_is_raw(cli: Cli, tpm_token: TpmToken) -> None:
     code, out, _ = run(cli, tpm_token, "list-tokens", "--json")
     assert code == ExitCode.OK
@@ -167,11 +163,6 @@ def test_p11tool_keeps_the_nul_padding(tpm_token: TpmToken) -> None:
     assert "model=SW%20%20%20TPM%00%00%00%00%00%00%00%00;" in _p11tool_token_url(tpm_token)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 item 5: the token URI drops the model's NUL padding, so p11tool "
-    "finds nothing for it",
-)
 def test_token_uri_is_p11tools(cli: Cli, tpm_token: TpmToken) -> None:
     code, out, _ = run(cli, tpm_token, "list-tokens", "--json")
     assert code == ExitCode.OK

@@ -102,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
         inspection = dataclasses.replace(inspection, timeout=CHECK_TIMEOUT)
     if options.crit_days > inspection.warn_days:
         raise UsageError(CRIT_ABOVE_WARN(crit=options.crit_days, warn=inspection.warn_days))
-    reports, failures, _now = inspect_all(inspection, load_renewal(inspection))
+    reports, failures, _now = inspect_all(
+        inspection, load_renewal(inspection), progress=options.format == "text"
+    )
     personal = inspection.show_personal_data
     result = check_reports(
         reports,

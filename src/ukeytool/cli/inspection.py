@@ -20,6 +20,7 @@ from ..model.text import escape_control
 from ..pkcs11.selection import BOTH, BY_LABEL, BY_SERIAL
 from .login import login_pass
 from .options import Inspection, Selection
+from .progress import progress_line
 
 if TYPE_CHECKING:
     from ..config.discovery import Catalogue
@@ -150,10 +151,11 @@ def tracing(enabled: bool) -> Iterator[None]:
 
 
 def inspect_all(
-    options: Inspection, renewal: Renewal
+    options: Inspection, renewal: Renewal, *, progress: bool = False
 ) -> tuple[list[Report], list[ModuleFailure], datetime.datetime]:
     """Inspect the modules, log in if asked, apply the token selection and advise on
-    renewal; also returns the clock reading (the moment of the run)."""
+    renewal; also returns the clock reading (the moment of the run). With ``progress``
+    (text output), a slow first reading says so on a terminal's standard error."""
     from ..judging.renewal import advise
     from ..pkcs11.inspect import inspect_modules
     from ..pkcs11.selection import filter_report
@@ -167,9 +169,11 @@ def inspect_all(
     at = options.at or now
     paths = resolve_modules(options.modules)
     with tracing(options.trace):
-        reports, failures = inspect_modules(
-            paths, at=at, warn_days=options.warn_days, isolate=isolate, timeout=timeout
-        )
+        # Not around the login pass: the line must not land in the PIN prompt.
+        with progress_line(progress):
+            reports, failures = inspect_modules(
+                paths, at=at, warn_days=options.warn_days, isolate=isolate, timeout=timeout
+            )
         if options.login and reports:
             reports = login_pass(options, reports, uri, at=at, isolate=isolate, timeout=timeout)
     if selection.given:

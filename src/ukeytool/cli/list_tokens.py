@@ -82,7 +82,9 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 def run(args: argparse.Namespace) -> int:
     options = ListTokensOptions.from_args(uri_operand(args))
     inspection = options.inspection
-    reports, failures, now = inspect_all(inspection, load_renewal(inspection))
+    reports, failures, now = inspect_all(
+        inspection, load_renewal(inspection), progress=options.format == "text"
+    )
     if not reports:
         return only_failures(failures)
     personal = inspection.show_personal_data

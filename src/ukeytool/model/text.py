@@ -49,7 +49,8 @@ class Text:
     """A string read as bytes, with how it was decoded."""
 
     raw: bytes
-    """The bytes exactly as read (for CK_TOKEN_INFO fields: without the blank padding)."""
+    """The bytes exactly as read (for CK_TOKEN_INFO and CK_SLOT_INFO fields: without the
+    trailing blanks, NUL bytes kept, as RFC 7512 URIs and p11tool take them)."""
     value: str
     """The decoded text."""
     encoding: str
@@ -73,8 +74,12 @@ class Text:
 def decode_text(raw: bytes, *, strip_padding: bool = False, string_type: int | None = None) -> Text:
     """Decode bytes from a token or certificate into a :class:`Text`.
 
-    With ``strip_padding`` trailing blanks and NUL bytes are removed first, as
-    CK_TOKEN_INFO and CK_SLOT_INFO fields are blank-padded to a fixed width.
+    With ``strip_padding`` the bytes are a CK_TOKEN_INFO or CK_SLOT_INFO field, padded to
+    a fixed width with blanks (some modules, tpm2-pkcs11 for one, pad with NUL bytes):
+    :attr:`Text.raw` drops the trailing blanks only, as RFC 7512 and p11tool do, so that a
+    URI built from it names the token as p11tool does; the text is decoded without the
+    trailing blanks and NUL bytes (``b"SW   TPM"`` followed by eight NUL bytes: the
+    value ``"SW   TPM"``, the raw bytes all sixteen).
 
     ``string_type`` is the ASN.1 universal tag of a string in a certificate (``0x0C``
     UTF8String, ``0x13`` PrintableString, ``0x14`` TeletexString, ``0x1E`` BMPString,
@@ -85,7 +90,13 @@ def decode_text(raw: bytes, *, strip_padding: bool = False, string_type: int | N
     works, ``"unknown"`` with the undecodable bytes as ``\\xNN`` escapes.
     """
     if strip_padding:
-        raw = raw.rstrip(b" \x00")
+        raw = raw.rstrip(b" ")
+        text = _decode(raw.rstrip(b" \x00"), string_type)
+        return dataclasses.replace(text, raw=raw)
+    return _decode(raw, string_type)
+
+
+def _decode(raw: bytes, string_type: int | None) -> Text:
     strict = "utf-8" if string_type is None else _STRICT_CODECS.get(string_type, "ascii")
     try:
         return Text(raw, raw.decode(strict), strict, False)

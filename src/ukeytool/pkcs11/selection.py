@@ -70,9 +70,11 @@ NO_CRITERION: Final = template("select.criterion.none", "the selection")
 
 
 def _same(wanted: bytes | None, actual: bytes) -> bool:
-    # p11-kit pads the URI value with blanks to the field's width before comparing, and
-    # ukeytool stores fields without their padding: compare both without trailing blanks.
-    return wanted is None or wanted.rstrip(b" \x00") == actual
+    # p11-kit pads the URI value with blanks to the field's width before comparing;
+    # ukeytool stores fields without their blank padding but with NUL padding (as
+    # p11tool's URIs have it): compare both without trailing blanks and NUL bytes, so
+    # that a URI with or without the NUL padding matches.
+    return wanted is None or wanted.rstrip(b" \x00") == actual.rstrip(b" \x00")
 
 
 def uri_matches_token(
@@ -172,7 +174,7 @@ def _text_matches(wanted: bytes | str | None, actual_raw: bytes, actual_value: s
     if wanted is None:
         return True
     if isinstance(wanted, bytes):
-        return wanted.rstrip(b" \x00") == actual_raw
+        return _same(wanted, actual_raw)
     return wanted == actual_value
 
 

@@ -445,6 +445,19 @@ class _Judge:
             tokens = [t for report in reports for t in report.tokens]
             if not reports:
                 no_certificates = _("no PKCS#11 module was inspected")
+            elif not any(report.slots for report in reports):
+                # No slot at all is not an empty slot: no reader, or no reader service.
+                no_certificates = (
+                    _(
+                        "no certificates: the module lists no slot "
+                        "(no reader, or no reader service: is pcscd running?)"
+                    )
+                    if len(reports) == 1
+                    else _(
+                        "no certificates: no module lists a slot "
+                        "(no reader, or no reader service: is pcscd running?)"
+                    )
+                )
             elif not tokens:
                 no_certificates = _("no certificates: no token present")
             elif any(t.initialized and t.login_required for t in tokens):

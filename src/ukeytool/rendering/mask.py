@@ -155,7 +155,7 @@ def mask_text(text: Text) -> Text:
 def _with_value(text: Text, value: str) -> Text:
     if text.encoding in _REVERSIBLE:
         try:
-            raw = value.encode(text.encoding)
+            raw = value.encode(text.encoding) + _nul_padding(text)
         except UnicodeEncodeError:
             raw = _mask_bytes(text.raw)
     else:
@@ -163,6 +163,12 @@ def _with_value(text: Text, value: str) -> Text:
     if raw == text.raw and value == text.value:
         return text
     return dataclasses.replace(text, raw=raw, value=value)
+
+
+def _nul_padding(text: Text) -> bytes:
+    # A token field's NUL padding (kept in the raw bytes, not in the value) stays.
+    content = text.raw.rstrip(b"\x00")
+    return b"" if text.value.endswith("\x00") else text.raw[len(content) :]
 
 
 def _mask_bytes(raw: bytes) -> bytes:

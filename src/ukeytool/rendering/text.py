@@ -483,9 +483,10 @@ class _Renderer(Pieces):
 
 # -- relations and findings ------------------------------------------------------------
 
+# The outcome's message says "logged in" (or "already logged in") itself: said once.
 LOGIN_WORDS = {
-    LoginState.LOGGED_IN: N_("login logged in"),
-    LoginState.ALREADY_LOGGED_IN: N_("login already logged in"),
+    LoginState.LOGGED_IN: N_("login"),
+    LoginState.ALREADY_LOGGED_IN: N_("login"),
     LoginState.REFUSED: N_("login refused"),
     LoginState.FAILED: N_("login failed"),
 }

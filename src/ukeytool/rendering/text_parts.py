@@ -376,6 +376,16 @@ class Pieces:
             )
             if match.key_class == "private":
                 return _("key: yes (private key, same {how})").format(how=how)
+            if presence.private_key == "unknown":
+                # As the JSON says: the public key object is there, the private key unknown.
+                if not presence.search_finished:
+                    return _(
+                        "key: yes (public key object, same {how}); "
+                        "private key: unknown (key search incomplete)"
+                    ).format(how=how)
+                return _(
+                    "key: yes (public key object, same {how}); private key: unknown (not logged in)"
+                ).format(how=how)
             return _("key: yes (public key object, same {how})").format(how=how)
         if presence.state == "no":
             return _("key: no (no private key after login)")
