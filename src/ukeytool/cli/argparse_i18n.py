@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Final
 
-from ..i18n import N_, _, get_language, ngettext, translations
+from ..i18n import N_, _, get_language, ngettext
 
 __all__ = ["ARGPARSE_MESSAGES", "ARGPARSE_PLURALS", "argparse_speaks", "translated_error"]
 
@@ -79,6 +79,8 @@ class _ArgparseWords:
     def gettext(cls, message: str) -> str:
         lang = get_language()
         if lang != "en":
+            from ..i18n.catalogue import translations  # read only when Chinese is asked for
+
             translated = translations(lang).gettext(message)
             if translated != message:
                 return translated
@@ -89,6 +91,8 @@ class _ArgparseWords:
     def ngettext(cls, singular: str, plural: str, n: int) -> str:
         lang = get_language()
         if lang != "en":
+            from ..i18n.catalogue import translations
+
             translated = translations(lang).ngettext(singular, plural, n)
             if translated not in (singular, plural):
                 return translated

@@ -17,7 +17,6 @@ from ..errors import UsageError
 from ..i18n import _, render
 from ..i18n.message import Message, template
 from ..model.text import escape_control
-from ..pkcs11.selection import BOTH, BY_LABEL, BY_SERIAL
 from .login import login_pass
 from .options import Inspection, Selection
 from .progress import progress_line
@@ -33,12 +32,9 @@ NO_TOKEN_MATCHES: Final = template(
     "cli.no_token_matches",
     "no token matches {wanted}; run 'ukeytool list-tokens' to see them all",
 )
-# What --uri, --token-label and --serial asked for, in {wanted}; several joined by BOTH.
+# What --uri asked for, in {wanted}; a label, a serial, and "and" between them are said
+# as the library's selection says them (ukeytool.pkcs11.selection).
 WANTED_URI: Final = template("cli.wanted.uri", "URI {value}")
-# A label, a serial or both are said as the selection says them.
-WANTED_LABEL: Final = BY_LABEL
-WANTED_SERIAL: Final = BY_SERIAL
-WANTED_BOTH: Final = BOTH
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,16 +188,18 @@ def inspect_all(
 
 def no_match(selection: Selection) -> Message:
     """What the selection asked for: ``label 'x' and serial 'y'``."""
+    from ..pkcs11.selection import BOTH, BY_LABEL, BY_SERIAL
+
     wanted = [
         made(value=repr(value))
         for made, value in (
             (WANTED_URI, selection.uri),
-            (WANTED_LABEL, selection.label),
-            (WANTED_SERIAL, selection.serial),
+            (BY_LABEL, selection.label),
+            (BY_SERIAL, selection.serial),
         )
         if value is not None
     ]
     joined = wanted[-1]
     for earlier in reversed(wanted[:-1]):
-        joined = WANTED_BOTH(first=earlier, second=joined)
+        joined = BOTH(first=earlier, second=joined)
     return joined

@@ -13,7 +13,9 @@ import contextlib
 import contextvars
 import os
 from collections.abc import Iterator, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from .message import template
 
 __all__ = [
     "LANGUAGES",
@@ -27,10 +29,6 @@ __all__ = [
     "set_language",
     "using",
 ]
-
-from typing import TYPE_CHECKING
-
-from .message import template
 
 if TYPE_CHECKING:
     import gettext

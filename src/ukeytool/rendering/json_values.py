@@ -28,10 +28,10 @@ __all__ = [
 ]
 
 
-def message_code(value: Message | str | None) -> str | None:
+def message_code(value: Message | None) -> str | None:
     """The stable code of the message a sentence was rendered from (``message_code`` in
-    the JSON); None for text made the old way, or no text."""
-    return value.code if isinstance(value, Message) else None
+    the JSON); None where there is no sentence."""
+    return None if value is None else value.code
 
 
 def moment(value: datetime.datetime) -> str:
