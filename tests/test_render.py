@@ -740,10 +740,10 @@ def test_text_problem_says_what_its_flags_and_parameters_say() -> None:
     rv = CRIT_DAYS_INVALID(value="CKR_DEVICE_ERROR")  # a parameter that is the CK_RV name
     report = minimal_report(
         problems=(
-            Problem("C_GetTokenInfo", sentence(stopped), 0x30, "CKR_DEVICE_ERROR"),
-            Problem("C_Login", sentence(stopped), 0x30, "CKR_DEVICE_ERROR", says_where=True),
-            Problem("C_Logout", sentence(stopped), 0x30, "CKR_DEVICE_ERROR", says_code=True),
-            Problem("C_CloseSession", sentence(rv), 0x30, "CKR_DEVICE_ERROR"),
+            Problem("C_GetTokenInfo", stopped, 0x30, "CKR_DEVICE_ERROR"),
+            Problem("C_Login", stopped, 0x30, "CKR_DEVICE_ERROR", says_where=True),
+            Problem("C_Logout", stopped, 0x30, "CKR_DEVICE_ERROR", says_code=True),
+            Problem("C_CloseSession", rv, 0x30, "CKR_DEVICE_ERROR"),
         )
     )
     text = render_text([report], color=False)
