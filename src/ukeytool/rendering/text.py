@@ -204,12 +204,7 @@ class _Renderer(Pieces):
         for report in reports:
             self.lines.append("")
             self.module(report)
-        if self.footnotes:
-            self.lines.append("")
-            self.lines.extend(self.footnotes.values())
-        if self.masked:
-            self.lines.append("")
-            self.lines.append(_(_MASKED_NOTE))
+        self.notes()
         self.lines.append("")
         self.lines.append(self.summary(reports, failures))
         return "\n".join(self.lines) + "\n"
@@ -398,6 +393,16 @@ class _Renderer(Pieces):
 
     # -- certificate files ---------------------------------------------------------
 
+    def notes(self) -> None:
+        """The footnotes on decoded text and the note on masked personal data, after the
+        listing (of tokens or of files) and before its summary."""
+        if self.footnotes:
+            self.lines.append("")
+            self.lines.extend(self.footnotes.values())
+        if self.masked:
+            self.lines.append("")
+            self.lines.append(_(_MASKED_NOTE))
+
     def render_files(self, files: Sequence[FileReport]) -> str:
         if files:
             self.moment(files[0].at, files[0].warn_days)
@@ -406,12 +411,7 @@ class _Renderer(Pieces):
         for report in files:
             self.lines.append("")
             self.file(report)
-        if self.footnotes:
-            self.lines.append("")
-            self.lines.extend(self.footnotes.values())
-        if self.masked:
-            self.lines.append("")
-            self.lines.append(_(_MASKED_NOTE))
+        self.notes()
         self.lines.append("")
         text = self.counts(entry for report in files for entry in report.certificates)
         unopened = sum(not report.opened for report in files)
