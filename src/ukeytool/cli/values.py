@@ -22,6 +22,7 @@ import math
 from typing import Final
 
 from ..i18n import _
+from ..judging.validity import MAX_WARN_DAYS
 
 __all__ = ["EARLIEST", "LATEST", "MAX_DAYS", "MAX_SECONDS", "days", "moment", "seconds"]
 
@@ -29,8 +30,8 @@ EARLIEST: Final = datetime.datetime(1900, 1, 1, tzinfo=datetime.timezone.utc)
 """The earliest --at."""
 LATEST: Final = datetime.datetime(9000, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
 """The latest --at (so that --at plus --warn-days days is still a date)."""
-MAX_DAYS: Final = 36500
-"""The most --warn-days and --crit-days can be."""
+MAX_DAYS: Final = MAX_WARN_DAYS
+"""The most --warn-days and --crit-days can be: what :func:`ukeytool.judge` accepts."""
 MAX_SECONDS: Final = 86400
 """The most --timeout can be."""
 
