@@ -16,6 +16,9 @@
  *   MISBEHAVE_PAD_PIN protected_auth: the PIN "entered on the PIN pad": a C_Login with
  *                     a NULL PIN on the targeted slot is passed on with this PIN (a
  *                     reader with a PIN pad does the same); unset: passed on as NULL
+ *   MISBEHAVE_DELAY_US microseconds every wrapped call (the inspection functions below)
+ *                     sleeps before it runs: a USB key's round trip, for benchmarks;
+ *                     unset or 0: none
  *   MISBEHAVE_LOG     file to append one line per wrapped call to, e.g.
  *                     "C_GetAttributeValue object=7 n=5 rv=0x150 mis=1 pid=42" (never a
  *                     PIN); mis=1: this call misbehaved (changed something); pid: the
@@ -149,6 +152,15 @@ static void logcall(const char *fmt, ...)
     fflush(logfile);
 }
 
+static long delay_us;
+
+/* A round trip to a USB key: every wrapped call waits MISBEHAVE_DELAY_US first. */
+static void round_trip(void)
+{
+    if (delay_us > 0)
+        usleep((useconds_t)delay_us);
+}
+
 static long env_long(const char *name, long fallback)
 {
     const char *text = getenv(name);
@@ -181,6 +193,7 @@ static int configure(void)
     slot_index = env_long("MISBEHAVE_SLOT", -1);
     object_index = env_long("MISBEHAVE_OBJECT", -1);
     after = (unsigned long)env_long("MISBEHAVE_AFTER", 0);
+    delay_us = env_long("MISBEHAVE_DELAY_US", 0);
     path = getenv("MISBEHAVE_LOG");
     if (path && *path && !(logfile = fopen(path, "a"))) {
         fprintf(stderr, "misbehave: cannot open MISBEHAVE_LOG %s\n", path);
@@ -229,6 +242,7 @@ static int object_targeted(CK_OBJECT_HANDLE object)
 
 static CK_RV mb_Initialize(void *args)
 {
+    round_trip();
     logcall("C_Initialize");
     if (ON(FORK_HELPER) && fork() == 0) {
         logcall("helper");
@@ -254,6 +268,7 @@ static CK_RV mb_Finalize(void *reserved)
 {
     CK_RV rv;
     int mis;
+    round_trip();
 
     if (ON(FINALIZE_CRASH) || ON(FINALIZE_HANG)) {
         logcall("C_Finalize rv=0x0 mis=1");
@@ -274,6 +289,7 @@ static CK_RV mb_Finalize(void *reserved)
 static CK_RV mb_GetInfo(CK_INFO *info)
 {
     CK_RV rv = real->C_GetInfo(info);
+    round_trip();
 
     logcall("C_GetInfo rv=0x%lx", rv);
     return rv;
@@ -282,6 +298,7 @@ static CK_RV mb_GetInfo(CK_INFO *info)
 static CK_RV mb_GetSlotList(CK_BBOOL present, CK_SLOT_ID *ids, CK_ULONG *count)
 {
     CK_RV rv = real->C_GetSlotList(present, ids, count);
+    round_trip();
 
     if ((ON(SLOTS_HUGE) || ON(SLOTS_MANY)) && rv == CKR_OK && count) {
         /* Claims absurdly many; a fill of that size would get the real slots only. */
@@ -302,6 +319,7 @@ static CK_RV mb_GetSlotList(CK_BBOOL present, CK_SLOT_ID *ids, CK_ULONG *count)
 static CK_RV mb_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 {
     CK_RV rv;
+    round_trip();
 
     if ((ON(SLOTINFO_CRASH) || ON(SLOTINFO_HANG)) && slot_targeted(slot)) {
         logcall("C_GetSlotInfo slot=%lu rv=0x0 mis=1", slot);
@@ -318,6 +336,7 @@ static CK_RV mb_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 
 static CK_RV mb_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 {
+    round_trip();
     static const struct { int bit; CK_RV rv; } FAIL[] = {
         {TOKENINFO_NOT_PRESENT, CKR_TOKEN_NOT_PRESENT},
         {TOKENINFO_DEVICE_ERROR, CKR_DEVICE_ERROR},
@@ -357,6 +376,7 @@ static CK_RV mb_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOTIF
 {
     int mis = ON(RW_ONLY) && !(flags & CKF_RW_SESSION) && slot_targeted(slot);
     CK_RV rv = mis ? RW_ONLY_CODE : real->C_OpenSession(slot, flags, app, notify, session);
+    round_trip();
 
     logcall("C_OpenSession slot=%lu flags=0x%lx rv=0x%lx mis=%d", slot, flags, rv, mis);
     return rv;
@@ -366,6 +386,7 @@ static CK_RV mb_CloseSession(CK_SESSION_HANDLE session)
 {
     int mis = ON(CLOSE_SESSION_INVALID) && session_targeted(session);
     CK_RV rv = real->C_CloseSession(session); /* closed for real: SoftHSM keeps no leak */
+    round_trip();
 
     if (mis)
         rv = CKR_SESSION_HANDLE_INVALID;
@@ -376,6 +397,7 @@ static CK_RV mb_CloseSession(CK_SESSION_HANDLE session)
 static CK_RV mb_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin,
                       CK_ULONG pin_len)
 {
+    round_trip();
     /* Locked: the real module is not asked, so no test ever spends a PIN try. */
     int mis = ON(LOGIN_PIN_LOCKED) && session_targeted(session);
     const char *pad = getenv("MISBEHAVE_PAD_PIN");
@@ -400,6 +422,7 @@ static CK_RV mb_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR 
 static CK_RV mb_Logout(CK_SESSION_HANDLE session)
 {
     CK_RV rv = real->C_Logout(session);
+    round_trip();
 
     logcall("C_Logout rv=0x%lx", rv);
     return rv;
@@ -408,6 +431,7 @@ static CK_RV mb_Logout(CK_SESSION_HANDLE session)
 static CK_RV mb_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
     CK_RV rv = real->C_FindObjectsInit(session, tmpl, n);
+    round_trip();
 
     find_returned = 0;
     logcall("C_FindObjectsInit n=%lu rv=0x%lx", n, rv);
@@ -420,6 +444,7 @@ static CK_RV mb_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *handles
     int target = session_targeted(session), mis = 0;
     CK_RV rv;
     CK_ULONG i;
+    round_trip();
 
     if (target && (ON(FIND_DEVICE_REMOVED) || ON(FIND_SESSION_INVALID))) {
         if (find_returned >= after) {
@@ -448,6 +473,7 @@ static CK_RV mb_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *handles
 static CK_RV mb_FindObjectsFinal(CK_SESSION_HANDLE session)
 {
     CK_RV rv = real->C_FindObjectsFinal(session);
+    round_trip();
 
     logcall("C_FindObjectsFinal rv=0x%lx", rv);
     return rv;
@@ -473,6 +499,7 @@ static CK_RV mb_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE ob
     int mis = 0;
     CK_ULONG offered[64], i;
     CK_RV rv;
+    round_trip();
 
     for (i = 0; i < n && i < 64; i++)
         offered[i] = tmpl[i].ulValueLen;
