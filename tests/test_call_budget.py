@@ -42,6 +42,7 @@ INSPECTION = {
     "C_GetTokenInfo",
     "C_OpenSession",
     "C_CloseSession",
+    "C_GetSessionInfo",  # is the session still alive at the end of the read (issue 13)
     "C_FindObjectsInit",
     "C_FindObjects",
     "C_FindObjectsFinal",

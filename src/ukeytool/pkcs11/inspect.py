@@ -28,6 +28,7 @@ from ..model import (
     TokenInfo,
 )
 from ..model.text import decode_text
+from .integrity import confirm_same_token
 from .interface import Backend, RawCertificateObject, RawKeyObject
 from .login import Login
 
@@ -344,7 +345,7 @@ def _read_certificates(
         keys_listed=listing.keys_listed,
         logged_in=listing.login is not None and listing.login.logged_in,
     )
-    return SlotReport(
+    read = SlotReport(
         slot,
         token,
         entries,
@@ -354,6 +355,8 @@ def _read_certificates(
         keys_listed=listing.keys_listed,
         login=listing.login,
     )
+    # Issue 13: a token removed or replaced during the read leaves it incomplete.
+    return confirm_same_token(backend, read, listing.session_rv)
 
 
 _KEY_CLASSES = {2: "public", 3: "private"}
