@@ -19,6 +19,9 @@
  *   MISBEHAVE_DELAY_US microseconds every wrapped call (the inspection functions below)
  *                     sleeps before it runs: a USB key's round trip, for benchmarks;
  *                     unset or 0: none
+ *   MISBEHAVE_CLOSE_PAUSE_US microseconds C_CloseSession waits before it returns (block:
+ *                     integrity): time for a test's card, pulled during the read, to be
+ *                     seen gone before ukeytool checks the slot again; unset or 0: none
  *   MISBEHAVE_LOG     file to append one line per wrapped call to, e.g.
  *                     "C_GetAttributeValue object=7 n=5 rv=0x150 mis=1 pid=42" (never a
  *                     PIN); mis=1: this call misbehaved (changed something); pid: the
@@ -154,6 +157,8 @@ static unsigned long n_read_started;
 static CK_SLOT_ID info_seen[MAX_SEEN]; /* token_swapped: slots whose token info was read */
 static unsigned long n_info_seen;
 
+static long close_pause_us; /* MISBEHAVE_CLOSE_PAUSE_US */
+
 static int slot_in(const CK_SLOT_ID *set, unsigned long n, CK_SLOT_ID slot)
 {
     unsigned long i;
@@ -226,6 +231,7 @@ static int configure(void)
     object_index = env_long("MISBEHAVE_OBJECT", -1);
     after = (unsigned long)env_long("MISBEHAVE_AFTER", 0);
     delay_us = env_long("MISBEHAVE_DELAY_US", 0);
+    close_pause_us = env_long("MISBEHAVE_CLOSE_PAUSE_US", 0); /* block: integrity */
     path = getenv("MISBEHAVE_LOG");
     if (path && *path && !(logfile = fopen(path, "a"))) {
         fprintf(stderr, "misbehave: cannot open MISBEHAVE_LOG %s\n", path);
@@ -442,6 +448,8 @@ static CK_RV mb_CloseSession(CK_SESSION_HANDLE session)
 
     if (mis)
         rv = CKR_SESSION_HANDLE_INVALID;
+    if (close_pause_us > 0)
+        usleep((useconds_t)close_pause_us); /* block: integrity */
     logcall("C_CloseSession rv=0x%lx mis=%d", rv, mis);
     return rv;
 }
