@@ -338,6 +338,8 @@ def _read_certificates(
             problems=(_problem(exc, CANNOT_LIST(code_name=exc.code_name)),),
             complete=False,
         )
+    # Issue 13: a token removed or replaced during the read leaves it incomplete.
+    listing = confirm_same_token(backend, slot.slot_id, token, listing)
     entries = tuple(_entry(obj, at, warn_days) for obj in listing.objects)
     entries = relate(
         entries,
@@ -345,7 +347,7 @@ def _read_certificates(
         keys_listed=listing.keys_listed,
         logged_in=listing.login is not None and listing.login.logged_in,
     )
-    read = SlotReport(
+    return SlotReport(
         slot,
         token,
         entries,
@@ -355,8 +357,6 @@ def _read_certificates(
         keys_listed=listing.keys_listed,
         login=listing.login,
     )
-    # Issue 13: a token removed or replaced during the read leaves it incomplete.
-    return confirm_same_token(backend, read, listing.session_rv)
 
 
 _KEY_CLASSES = {2: "public", 3: "private"}

@@ -23,10 +23,10 @@ from typing import Final
 
 from ..errors import TokenError
 from ..i18n.message import template
-from ..model import Problem, SlotReport, TokenInfo
+from ..model import Problem, TokenInfo
 from . import cryptoki as ck
 from .ckr import GONE
-from .interface import Backend
+from .interface import Backend, ObjectListing
 
 __all__ = ["confirm_same_token"]
 
@@ -52,17 +52,20 @@ REPLACED_DURING_READ: Final = template(
 )
 
 
-def confirm_same_token(backend: Backend, slot: SlotReport, session_rv: int | None) -> SlotReport:
-    """``slot`` as read, or made incomplete with a problem when its token was removed or
-    replaced while it was read (see the module's documentation). ``session_rv``: what
-    C_GetSessionInfo returned before the session was closed (None: not asked)."""
-    token = slot.token
-    if token is None or any(p.code in GONE for p in slot.problems):
-        return slot  # nothing read, or the read already says the token went away
-    problem = _still_there(backend, slot.slot.slot_id, token, session_rv)
+def confirm_same_token(
+    backend: Backend, slot_id: int, token: TokenInfo, listing: ObjectListing
+) -> ObjectListing:
+    """``listing`` (what was read of the token ``token`` in slot ``slot_id``) as it is,
+    or made incomplete with a problem when the token was removed or replaced while it
+    was read (see the module's documentation). Called once, right after
+    :meth:`~ukeytool.pkcs11.interface.Backend.certificate_objects`, in the process that
+    holds the backend."""
+    if any(p.code in GONE for p in listing.problems):
+        return listing  # the read already says the token went away
+    problem = _still_there(backend, slot_id, token, listing.session_rv)
     if problem is None:
-        return slot
-    return dataclasses.replace(slot, problems=(*slot.problems, problem), complete=False)
+        return listing
+    return dataclasses.replace(listing, problems=(*listing.problems, problem), complete=False)
 
 
 def _still_there(
