@@ -387,8 +387,11 @@ class Module:
                     self._call("C_Logout", f"{session.value}", session)
                 self._call("C_CloseSession", f"{session.value}", session)
 
-    def _session_alive(self, session: ck.CK_SESSION_HANDLE) -> int:
-        """C_GetSessionInfo's CK_RV: whether the session outlived the read (issue 13)."""
+    def _session_alive(self, session: ck.CK_SESSION_HANDLE) -> int | None:
+        """C_GetSessionInfo's CK_RV: whether the session outlived the read (issue 13);
+        None for a module whose function list has no C_GetSessionInfo at all."""
+        if not self._fl.C_GetSessionInfo:
+            return None
         info = ck.CK_SESSION_INFO()
         return self._call(
             "C_GetSessionInfo", f"{session.value}, &info", session, ctypes.byref(info)
