@@ -15,6 +15,7 @@ import dataclasses
 import datetime
 import json
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import UkeytoolError, UsageError
@@ -283,7 +284,7 @@ def _run(options: WatchOptions) -> int:
         isolate=isolate,
         timeout=timeout,
     )
-    with tracing(inspection.trace), contextlib.closing(events):
+    with tracing(inspection.trace), _closing(events):
         for event in events:
             if not _selected(event, uri, selection):
                 continue
@@ -301,6 +302,17 @@ def _run(options: WatchOptions) -> int:
             if options.until_inserted and report is not None:
                 return _verdict(report, options)
     return 0  # pragma: no cover - the events never end
+
+
+@contextlib.contextmanager
+def _closing(events: Iterator[TokenEvent]) -> Iterator[None]:
+    """Stop the watch (and its child) however the loop ends: Ctrl-C, SIGTERM, an error."""
+    try:
+        yield
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 def _selected(event: TokenEvent, uri: Any, selection: Selection) -> bool:

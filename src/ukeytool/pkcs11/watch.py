@@ -49,7 +49,7 @@ import pickle
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, Final
 
 from ..errors import UsageError
@@ -201,12 +201,12 @@ def watch_backend(
     present: bool = True,
     tick: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
-) -> Generator[TokenEvent, None, None]:
+) -> Iterator[TokenEvent]:
     """The tokens that come and go in an open backend, as they do; never ends by itself.
 
     The first poll reports every token already present as :attr:`EventKind.PRESENT`
     (none with ``present=False``); after that, one poll every ``interval`` seconds (see
-    :mod:`ukeytool.pkcs11.watch`). ``at``: judge every certificate at this moment (aware;
+    docs/watch.md). ``at``: judge every certificate at this moment (aware;
     None: when its token arrives). ``tick`` is called after each poll. Raises what the
     backend raises for a call that fails as a whole (``C_GetSlotList``).
     """
@@ -233,7 +233,7 @@ def watch(
     present: bool = True,
     isolate: bool = True,
     timeout: float | None = 60.0,
-) -> Generator[TokenEvent, None, None]:
+) -> Iterator[TokenEvent]:
     """The tokens that come to and go from the module at ``module_path``, as they do.
 
     An endless iterator of :class:`~ukeytool.TokenEvent`: first the tokens already
@@ -276,7 +276,7 @@ def watch(
     return _watch_here(module_path, kwargs)
 
 
-def _watch_here(module_path: str, kwargs: dict[str, Any]) -> Generator[TokenEvent, None, None]:
+def _watch_here(module_path: str, kwargs: dict[str, Any]) -> Iterator[TokenEvent]:
     from .backend import open_module
 
     with open_module(module_path) as module:
@@ -326,7 +326,7 @@ class _WatchConversation(Conversation):
 
 def _watch_in_child(
     path: str, *, timeout: float | None, kwargs: dict[str, Any]
-) -> Generator[TokenEvent, None, None]:
+) -> Iterator[TokenEvent]:
     from .isolate import (
         CANNOT_START,
         NO_EXECUTABLE,
