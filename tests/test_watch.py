@@ -367,3 +367,30 @@ def test_help_in_both_languages(cli: Cli) -> None:
     assert "--until-inserted" in out
     assert "exit codes" not in out
     assert "拔" in out or "插" in out
+
+
+def test_event_text_in_chinese_and_masked(bank: Bank) -> None:
+    from ukeytool.cli.watch import event_line, event_text
+    from ukeytool.i18n import using
+
+    label = b"110101199003077777"  # an ID number as a label: masked by default
+    backend = FakeBackend([FakeToken(label=label, serial="42")])
+    events = watch_backend(backend, interval=0.01, at=bank_moment())
+    present = next(events)
+    backend._slots[1] = FakeSlot()
+    removed = next(events)
+    events.close()
+    with using("zh"):
+        text = event_text(present, present.report, color=False, show_personal_data=False)
+        gone = event_text(removed, None, color=False, show_personal_data=False)
+    assert "插槽 0x1 中已有令牌" in text
+    assert "序列号 42" in text
+    assert "110101199003077777" not in text
+    assert "令牌已从插槽 0x1 拔出" in gone
+    assert "110101199003077777" not in gone
+    line = json.loads(event_line(removed, None, show_personal_data=False))
+    assert line["event"] == "removed"
+    assert "110101199003077777" not in json.dumps(line)
+    event_validator().validate(line)
+    shown = json.loads(event_line(removed, None, show_personal_data=True))
+    assert shown["token"]["label"] == "110101199003077777"

@@ -260,7 +260,7 @@ def _run(options: WatchOptions) -> int:
     from ..pkcs11.watch import watch
 
     inspection = options.inspection
-    if options.crit_days > inspection.warn_days:
+    if options.until_inserted and options.crit_days > inspection.warn_days:
         raise UsageError(CRIT_ABOVE_WARN(crit=options.crit_days, warn=inspection.warn_days))
     selection = inspection.selection
     uri = refuse_pin_attributes(parse_uri(selection.uri)) if selection.uri else None
