@@ -27,7 +27,7 @@ from .check import CRIT_ABOVE_WARN
 from .exits import PLUGIN_UNKNOWN
 from .inspection import load_renewal, resolve_modules, tracing
 from .options import Inspection, Selection
-from .output import use_color
+from .output import emit, use_color
 from .parser import SharedOptions, Subcommands, inherit
 from .reporting import STANDARD, error_line
 
@@ -295,8 +295,6 @@ def _run(options: WatchOptions) -> int:
                 text = event_text(
                     event, report, color=color, show_personal_data=inspection.show_personal_data
                 )
-            from .output import emit
-
             emit(text)
             sys.stdout.flush()
             if options.until_inserted and report is not None:
