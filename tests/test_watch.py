@@ -394,3 +394,45 @@ def test_event_text_in_chinese_and_masked(bank: Bank) -> None:
     event_validator().validate(line)
     shown = json.loads(event_line(removed, None, show_personal_data=True))
     assert shown["token"]["label"] == "110101199003077777"
+
+
+#: A stand-in watch child: ticks every 0.2 s for ``TICKING`` seconds (a module whose
+#: polls come back), then hangs (a poll that never does); it writes its pid first.
+FAKE_CHILD = """
+import os, pickle, sys, time
+sys.path[:] = pickle.load(sys.stdin.buffer)
+request = pickle.load(sys.stdin.buffer)
+out = os.fdopen(os.dup(1), "wb")
+def send(message):
+    data = pickle.dumps(message)
+    out.write(len(data).to_bytes(8, "big") + data)
+    out.flush()
+send(("ready",))
+open(os.environ["FAKE_CHILD_PID"], "w").write(str(os.getpid()))
+end = time.monotonic() + float(os.environ["TICKING"])
+while time.monotonic() < end:
+    send(("tick",))
+    time.sleep(0.2)
+time.sleep(3600)
+"""
+
+
+def test_each_poll_has_its_deadline(
+    softhsm: SoftHSMStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The deadline runs from the last tick, not from the start: a child that keeps
+    answering for longer than the timeout is left alone; the poll that hangs is stopped,
+    and the child with it."""
+    import ukeytool.pkcs11.watch as watch_module
+
+    monkeypatch.setattr(watch_module, "WATCH_BOOTSTRAP", FAKE_CHILD)
+    monkeypatch.setenv("TICKING", "3")
+    monkeypatch.setenv("FAKE_CHILD_PID", str(tmp_path / "pid"))
+    started = time.monotonic()
+    events = ukeytool.watch(str(softhsm.module_path), interval=0.1, timeout=1)
+    with pytest.raises(ukeytool.ModuleTimedOut, match="did not answer within 1 s"):
+        next(events)
+    assert time.monotonic() - started >= 3  # 3 s of ticks outlived a 1 s timeout
+    pid = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
