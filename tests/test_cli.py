@@ -305,7 +305,7 @@ def test_internal_error_shows_the_exception_text_as_it_is(
 
 
 def test_commands_share_their_options_and_dispatch_by_defaults() -> None:
-    from ukeytool.cli import build_parser, check, inspect_file, list_modules, list_tokens
+    from ukeytool.cli import build_parser, check, inspect_file, list_modules, list_tokens, watch
 
     parser = build_parser()
     assert parser.commands is not None
@@ -315,6 +315,7 @@ def test_commands_share_their_options_and_dispatch_by_defaults() -> None:
         "check": check,
         "list-modules": list_modules,
         "inspect-file": inspect_file,
+        "watch": watch,
     }
     assert set(commands) == set(modules)
     for name, command in commands.items():

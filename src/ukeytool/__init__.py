@@ -133,8 +133,10 @@ if TYPE_CHECKING:
         token_advice_message,
         user_policies_path,
     )
+    from .model.events import EventKind, TokenEvent
     from .pkcs11.backend import Module, open_module
     from .pkcs11.inspect import inspect, inspect_backend, inspect_modules, read_slot
+    from .pkcs11.watch import watch, watch_backend
 
 # Documented and pickled under the name users import them by.
 Message.__module__ = __name__
@@ -151,6 +153,7 @@ __all__ = [
     "CertificateEntry",
     "CertificateError",
     "CertificateLink",
+    "EventKind",
     "FileKey",
     "FileReport",
     "Finding",
@@ -204,6 +207,7 @@ __all__ = [
     "Text",
     "TokenAdvice",
     "TokenError",
+    "TokenEvent",
     "TokenInfo",
     "UkeytoolError",
     "UsageError",
@@ -248,6 +252,8 @@ __all__ = [
     "uri_matches_certificate",
     "uri_matches_token",
     "user_policies_path",
+    "watch",
+    "watch_backend",
 ]
 
 _LAZY = {
@@ -280,6 +286,10 @@ _LAZY = {
     "load_policies": "judging.renewal",
     "token_advice_message": "judging.renewal",
     "user_policies_path": "judging.renewal",
+    "EventKind": "model.events",
+    "TokenEvent": "model.events",
+    "watch": "pkcs11.watch",
+    "watch_backend": "pkcs11.watch",
 }
 
 

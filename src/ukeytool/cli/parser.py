@@ -316,7 +316,7 @@ def shared_options() -> SharedOptions:
 
 def build_parser() -> UsageParser:
     """The whole command line, in the current language."""
-    from . import check, inspect_file, list_modules, list_tokens
+    from . import check, inspect_file, list_modules, list_tokens, watch
 
     shared = shared_options()
     parser = UsageParser(
@@ -338,7 +338,7 @@ def build_parser() -> UsageParser:
     parser.commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=UsageParser
     )
-    for command in (list_tokens, check, list_modules, inspect_file):
+    for command in (list_tokens, check, list_modules, inspect_file, watch):
         command.add_parser(parser.commands, shared)
     return parser
 

@@ -294,6 +294,20 @@ class Module:
             log.info("C_GetSlotList needed %d retries", len(problems))
         return tuple(int(buf[i]) for i in range(count.value)), ()
 
+    def slot_event(self) -> tuple[int, int | None]:
+        """One C_WaitForSlotEvent with CKF_DONT_BLOCK (never waits): the CK_RV, and the
+        slot that saw a token come or go when it is CKR_OK (``ukeytool watch``)."""
+        slot = ck.CK_SLOT_ID(0)
+        with self._loaded.lock:
+            rv = self._call(
+                "C_WaitForSlotEvent",
+                "CKF_DONT_BLOCK, &slot, NULL",
+                ck.CKF_DONT_BLOCK,
+                ctypes.byref(slot),
+                None,
+            )
+        return rv, (int(slot.value) if rv == ck.CKR_OK else None)
+
     def slot_info(self, slot_id: int) -> SlotInfo:
         info = ck.CK_SLOT_INFO()
         with self._loaded.lock:

@@ -33,6 +33,8 @@ CK_BBOOL = ctypes.c_ubyte
 CK_UNAVAILABLE_INFORMATION: Final = ctypes.c_ulong(-1).value
 
 CKF_SERIAL_SESSION: Final = 0x4
+#: C_WaitForSlotEvent: return CKR_NO_EVENT at once rather than wait.
+CKF_DONT_BLOCK: Final = 0x1
 
 CKA_CLASS: Final = 0x0
 CKA_PRIVATE: Final = 0x2
@@ -56,6 +58,8 @@ CKR_BUFFER_TOO_SMALL: Final = 0x150
 CKR_CRYPTOKI_ALREADY_INITIALIZED: Final = 0x191
 CKR_VENDOR_DEFINED: Final = 0x80000000
 CKR_FUNCTION_CANCELED: Final = 0x50
+CKR_NO_EVENT: Final = 0x8
+CKR_FUNCTION_NOT_SUPPORTED: Final = 0x54
 CKR_PIN_INCORRECT: Final = 0xA0
 CKR_PIN_INVALID: Final = 0xA1
 CKR_PIN_LEN_RANGE: Final = 0xA2
@@ -158,6 +162,8 @@ INSPECTION_FUNCTIONS: Final[dict[int, tuple[str, Any]]] = {
         _F(CK_RV, CK_SESSION_HANDLE, _P(CK_OBJECT_HANDLE), CK_ULONG, _P(CK_ULONG)),
     ),
     28: ("C_FindObjectsFinal", _F(CK_RV, CK_SESSION_HANDLE)),
+    # Read-only: which slot saw a token come or go (``ukeytool watch``).
+    67: ("C_WaitForSlotEvent", _F(CK_RV, CK_FLAGS, _P(CK_SLOT_ID), ctypes.c_void_p)),
 }
 
 #: The opt-in login: named so the user-requested login can call them, nothing else.

@@ -1,0 +1,54 @@
+"""The watch child's side (:mod:`ukeytool.pkcs11.watch`): read the request from standard
+input, open the module once, and send each event and a tick after each poll to the
+parent, until the parent kills it.
+
+Started by the parent's bootstrap (``from ukeytool.pkcs11.watch_child import
+watch_main``) in a fresh interpreter, as :mod:`ukeytool.pkcs11.isolate_child` is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import sys
+from typing import Any
+
+from ..errors import UkeytoolError
+from .isolate_child import LOGGERS, Request, _Channel, _die_with_parent, _Forward, _portable
+
+__all__ = ["watch_main"]
+
+
+def watch_main() -> None:
+    """The child's side (run by the bootstrap): watch until killed, or until an error."""
+    results = os.fdopen(os.dup(1), "wb")
+    # A module printing to standard output must not corrupt the messages.
+    os.dup2(2, 1)
+    request: Request = pickle.load(sys.stdin.buffer)
+    _die_with_parent(request.parent_pid)
+    channel = _Channel(results)
+    for name, level in request.log_levels.items():
+        logging.getLogger(name).setLevel(level)
+    root = logging.getLogger(LOGGERS[0])
+    root.addHandler(_Forward(channel))
+    root.propagate = False
+    channel.send(("ready",))
+    message: tuple[Any, ...]
+    try:
+        from .backend import open_module
+        from .watch import watch_backend
+
+        module = open_module(request.path)
+        for event in watch_backend(module, tick=lambda: channel.send(("tick",)), **request.kwargs):
+            channel.send(("event", event))
+    except UkeytoolError as exc:
+        message = ("error", exc)
+    except BaseException as exc:
+        import traceback
+
+        message = ("bug", _portable(exc), traceback.format_exc())
+    channel.send(message)
+    sys.stderr.flush()
+    # Straight out, as the isolation child: nothing at interpreter exit may delay it.
+    os._exit(0)
