@@ -25,7 +25,7 @@ from ukeytool.i18n import _, translations, using
 from .conftest import Cli
 
 SRC = Path(cli_module.__file__).resolve().parents[2]
-COMMANDS = ["list-tokens", "check", "list-modules", "inspect-file"]
+COMMANDS = ["list-tokens", "check", "list-modules", "inspect-file", "watch"]
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +83,10 @@ SAMPLES = {
         "退出码（list-tokens、list-modules）：",
     ),
     "inspect-file": ("PATH                  证书文件", "退出码："),
+    "watch": (
+        "--json                每个事件输出一行 JSON 对象（JSON Lines）",
+        "退出码（watch）：一直运行直到被停止；Ctrl-C 结束时为 130，SIGTERM 为 143；",
+    ),
 }
 
 
