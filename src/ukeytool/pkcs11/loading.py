@@ -328,14 +328,20 @@ class LoadedModule:
         self.owns_init = self._initialise(path)
 
     def _initialise(self, path: str) -> bool:
-        """C_Initialize through python-pkcs11; False when someone else already did it."""
-        import pkcs11
-
+        """C_Initialize through python-pkcs11 (or straight, in a process that is ukeytool's
+        alone: see :func:`initialise_directly`); False when someone else already did it."""
         started = time.perf_counter()
-        try:
-            pkcs11.lib(self.real)
-        except pkcs11.PKCS11Error as exc:
-            code = code_of_pkcs11_exception(exc)
+        if _DIRECT:
+            code = int(self.functions.C_Initialize(None))
+        else:
+            import pkcs11
+
+            try:
+                pkcs11.lib(self.real)
+                code = ck.CKR_OK
+            except pkcs11.PKCS11Error as exc:
+                code = code_of_pkcs11_exception(exc)
+        if code != ck.CKR_OK:
             trace("C_Initialize", "NULL", code, started)
             if code == ck.CKR_CRYPTOKI_ALREADY_INITIALIZED:
                 # Something else in this process (p11-kit-proxy, another library)
@@ -354,9 +360,12 @@ class LoadedModule:
     def finalise(self) -> None:
         if not self.owns_init or self.pid != os.getpid():
             return
+        started = time.perf_counter()
+        if _DIRECT:
+            trace("C_Finalize", "NULL", int(self.functions.C_Finalize(None)), started)
+            return
         import pkcs11
 
-        started = time.perf_counter()
         try:
             pkcs11.unload(self.real)
         except pkcs11.PKCS11Error as exc:
@@ -364,6 +373,19 @@ class LoadedModule:
             trace("C_Finalize", "NULL", code_of_pkcs11_exception(exc), started)
         else:
             trace("C_Finalize", "NULL", ck.CKR_OK, started)
+
+
+#: Set by :func:`initialise_directly`: C_Initialize and C_Finalize through the binding.
+_DIRECT: list[bool] = []
+
+
+def initialise_directly() -> None:
+    """In a process where nothing but ukeytool uses PKCS#11 (the isolation child): call
+    C_Initialize(NULL) and C_Finalize(NULL) through ukeytool's binding, as python-pkcs11
+    would, without importing python-pkcs11 (and asn1crypto with it). Elsewhere
+    python-pkcs11 does it, so that a library caller that uses python-pkcs11 too shares the
+    module with ukeytool."""
+    _DIRECT.append(True)
 
 
 _registry: dict[tuple[int, int], LoadedModule] = {}
