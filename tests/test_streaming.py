@@ -12,6 +12,7 @@ key's pace); and that the output is the same, byte for byte, isolated or not.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pickle
 import re
@@ -328,3 +329,87 @@ def test_many_certificates_assemble_alike_either_way(crowd: SoftHSMStore) -> Non
         lambda r: repr(check_to_dict(check_reports(r))),
     ):
         assert render([streamed]) == render([alone])
+
+
+_IN_PROCESS = """
+import json, os, sys, threading
+import ukeytool
+from ukeytool.pkcs11 import assemble
+log, shim = sys.argv[1], sys.argv[2]
+seen = []
+real = assemble.entry
+
+def recording(obj, *args):
+    text = open(log).read() if os.path.exists(log) else ""
+    seen.append(text.count("C_GetAttributeValue"))
+    return real(obj, *args)
+
+assemble.entry = recording
+report = ukeytool.inspect(shim)
+total = open(log).read().count("C_GetAttributeValue")
+print(json.dumps([seen, total, len(report.certificates), threading.active_count()]))
+"""
+
+
+def test_in_process_a_reader_thread_makes_the_calls(
+    shim: Path, crowd: SoftHSMStore, tmp_path: Path
+) -> None:
+    """Without isolation too, certificate N is parsed while the module works on N+1
+    (a reader thread makes the calls; ctypes lets go of the GIL during each): at the first
+    parse, the module (10 ms a call) has not been asked for every certificate yet. The
+    calls are the same (one C_GetAttributeValue per certificate) and the thread is gone
+    afterwards. (In a child process: the misbehaving module is never loaded by pytest.)"""
+    log = tmp_path / "calls.log"
+    env = shim_env(crowd, log=log)
+    env["MISBEHAVE_DELAY_US"] = "10000"
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_PROCESS, str(log), str(shim)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen, total, certificates, threads = json.loads(done.stdout)
+    assert len(seen) == certificates == total == 10 * COPIES + 1
+    assert seen[0] < total
+    assert threads == 1
+
+
+def test_the_reader_thread_stops_when_the_caller_gives_up(bank: Bank) -> None:
+    """The caller's side fails (here: parsing, on the first certificate): the reader
+    stops before its next event, is waited for, and the error is the caller's."""
+    import threading
+
+    from ukeytool.pkcs11.inspect import read_beside
+    from ukeytool.testing.fake import FakeBackend, FakeCertificate, FakeSlot, FakeToken
+
+    backend = FakeBackend(
+        [FakeSlot(FakeToken(objects=[FakeCertificate(bank.certs["valid"].der)] * 3))]
+    )
+    events: list[str] = []
+
+    def sink(kind: str, *args: Any) -> None:
+        events.append(kind)
+        if kind == "object":
+            raise OverflowError("the parser failed")
+
+    before = threading.active_count()
+    with pytest.raises(OverflowError, match="the parser failed"):
+        read_beside(backend, sink)
+    assert threading.active_count() == before
+    assert events[-1] == "object"
+    assert events.count("object") == 1
+
+
+def test_what_the_reader_raises_is_the_callers(bank: Bank) -> None:
+    from ukeytool import Login, UsageError
+    from ukeytool.pkcs11.inspect import read_beside
+    from ukeytool.testing.fake import FakeBackend, FakeSlot
+
+    events: list[str] = []
+    with pytest.raises(UsageError, match="cannot log in"):
+        # No token to log in to: refused before any session (in the reader thread).
+        read_beside(FakeBackend([FakeSlot()]), lambda *e: events.append(e[0]), login=Login(None))
+    assert events == ["head", "slot_start"]

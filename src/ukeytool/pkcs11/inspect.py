@@ -28,7 +28,15 @@ from .login import Login
 if TYPE_CHECKING:
     from .assemble import Assembler
 
-__all__ = ["Sink", "inspect", "inspect_backend", "inspect_modules", "read_slot", "walk"]
+__all__ = [
+    "Sink",
+    "inspect",
+    "inspect_backend",
+    "inspect_modules",
+    "read_beside",
+    "read_slot",
+    "walk",
+]
 
 Sink = Callable[..., Any]
 """Where :func:`walk` puts what it reads: called as ``sink(kind, *args)`` (the events of
@@ -100,12 +108,62 @@ def inspect(
     that fails after that is reported inside the :class:`~ukeytool.Report`.
     """
     from ..judging.validity import check_warn_days
+    from .assemble import Assembler
     from .backend import open_module
 
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
+    assembler = Assembler(moment, warn_days)
     with open_module(module_path) as module:
-        return inspect_backend(module, at=moment, warn_days=warn_days, login=login)
+        read_beside(module, assembler, login=login)
+    return assembler.report()
+
+
+class _Stopped(Exception):
+    """The reader thread is told to stop: the caller's side gave up."""
+
+
+def read_beside(module: Backend, sink: Sink, *, login: Login | None = None) -> None:
+    """:func:`walk` in a thread of its own, its events handed to ``sink`` in this one.
+
+    ctypes lets go of the GIL during each call into the module, so this thread parses
+    certificate N while the reader waits for the module's answer about N+1. The calls
+    are the same, in the same order. What the walk raises is raised here; when ``sink``
+    raises (or Ctrl-C comes), the reader stops before its next event and is waited for,
+    so that no call is still in the module when it is closed.
+    """
+    import queue
+    import threading
+
+    events: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def put(*event: Any) -> None:
+        if stop.is_set():
+            raise _Stopped
+        events.put(event)
+
+    def read() -> None:
+        try:
+            walk(module, sink=put, login=login)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # raised again in the caller's thread
+            failure.append(exc)
+        finally:
+            events.put(None)
+
+    reader = threading.Thread(target=read, name="ukeytool-reader", daemon=True)
+    reader.start()
+    try:
+        while (event := events.get()) is not None:
+            sink(*event)
+    finally:
+        stop.set()
+        reader.join()
+    if failure:
+        raise failure[0]
 
 
 def inspect_modules(
