@@ -2,11 +2,17 @@
 takes the child down, never the caller.
 
 :func:`inspect_in_child` starts a fresh Python, sends it the request over a pipe, and
-waits for the :class:`~ukeytool.Report` (or the error) to come back, pickled, over
-another. The child calls :func:`ukeytool.inspect` with the keyword arguments it was
-given; they travel only through the pipe, never through argv or the environment, so a
-secret among them (a PIN object) is not visible to other processes. What happens to the
-child becomes an error of its own:
+reads what the module gave as it comes back, pickled, over another. The child imports
+the PKCS#11 binding only and runs :func:`~ukeytool.pkcs11.inspect.walk`: it sends the
+module's info and slot list, each slot's and token's info, each raw certificate and key
+object as soon as its C_GetAttributeValue returned, the end of each slot, and then
+``done``, before C_Finalize. The parent parses, judges and relates
+(:class:`~ukeytool.pkcs11.assemble.Assembler`, the same code as without isolation) while
+the child waits for the module's next answer, so the work hides behind the module's
+round trips. The request (the one login, with its PIN, if any) travels only through the
+pipe, never through argv or the environment, so a secret in it is not visible to other
+processes; the moment and warn_days stay in the parent, which judges. What happens to
+the child becomes an error of its own:
 
 * no answer within ``timeout`` seconds: the child's process group is killed (no retry)
   and :class:`~ukeytool.ModuleTimedOut` raised;
@@ -48,17 +54,22 @@ What crosses the pipes:
 
 * standard input: the parent's ``sys.path``, then a request
   (:class:`~ukeytool.pkcs11.isolate_child.Request`), both pickled;
-* standard output: length-prefixed pickled messages: ``ready`` once ukeytool is
-  imported, log records and warnings as they happen (so ``--trace`` and a library
-  caller's logging see the child's records as if they were their own, and its warnings
-  go through the caller's filters), and finally the outcome. The child moves its own
+* standard output: length-prefixed pickled messages: ``ready`` once the request is in,
+  log records as they happen and warnings at the end of each slot (so ``--trace`` and a
+  library caller's logging see the child's records as if they were their own, and its
+  warnings go through the caller's filters), what was read as it is read (see
+  :class:`~ukeytool.pkcs11.assemble.Assembler` for those events), and finally the
+  outcome (``done``, or the error). The child moves its own
   file descriptor 1 onto its standard error first, so a module that prints to standard
   output cannot corrupt the messages;
 * standard error: whatever the module (or Python) writes there, copied to the parent's
   ``sys.stderr`` as it comes.
 
 The child's side is :mod:`ukeytool.pkcs11.isolate_child`; reading its pipes,
-:mod:`ukeytool.pkcs11.isolate_pipe`.
+:mod:`ukeytool.pkcs11.isolate_pipe`. The command line starts its first child early
+(:func:`prestarted`): the child's interpreter starts and imports the binding while the
+parent reads its configuration, and the parent imports the parser and the renderer
+while the child loads the module.
 
 The child trusts the parent and the parent trusts the child's pickles: both are the same
 user's processes running the same code, and the module could do anything that user can
