@@ -413,3 +413,52 @@ def test_what_the_reader_raises_is_the_callers(bank: Bank) -> None:
         # No token to log in to: refused before any session (in the reader thread).
         read_beside(FakeBackend([FakeSlot()]), lambda *e: events.append(e[0]), login=Login(None))
     assert events == ["head", "slot_start"]
+
+
+def test_a_child_that_dies_mid_slot_leaves_that_slot_incomplete(
+    shim: Path, crowd: SoftHSMStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child is killed after it sent some of a token's certificates: what had
+    arrived of that slot is not shown as if it were all (the slot is incomplete, with
+    the crash as its problem), and a new child reads the other slots."""
+    import signal
+    import threading
+    import time
+
+    from ukeytool.pkcs11.isolate import inspect_in_child
+
+    log = tmp_path / "calls.log"
+    env = shim_env(crowd, log=log)
+    env["MISBEHAVE_DELAY_US"] = "10000"
+    for name in [n for n in os.environ if n.startswith("MISBEHAVE")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def reads() -> list[str]:
+        lines = log.read_text("ascii").splitlines() if log.exists() else []
+        return [line for line in lines if line.startswith("C_GetAttributeValue")]
+
+    def kill() -> None:
+        end = time.monotonic() + 60  # a bound on a broken test, not a timing assumption
+        while len(reads()) < 5 and time.monotonic() < end:
+            time.sleep(0.01)
+        os.kill(int(reads()[0].rsplit("pid=", 1)[1]), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    try:
+        report = inspect_in_child(str(shim), at=FIXED_NOW, timeout=120)
+    finally:
+        killer.join()
+    (first,) = [s for s in report.slots if s.problems]
+    others = [s for s in report.slots if s is not first]
+    assert first.token is None
+    assert not first.complete
+    assert [p.message.code for p in first.problems] == ["isolation.slot_crashed"]
+    assert not report.complete
+    labels = [s.token.label.value for s in others if s.token is not None and s.token.initialized]
+    assert labels == ["second"]
+    assert len(report.certificates) == 1
+    pids = {line.rsplit("pid=", 1)[1] for line in log.read_text("ascii").splitlines()}
+    assert len(pids) == 2  # the second child read the other slots
