@@ -108,7 +108,7 @@ def inspect(
     that fails after that is reported inside the :class:`~ukeytool.Report`.
 
     The module's calls are made in a thread of its own while this one parses what they
-    returned (see :func:`read_beside`): the same calls, one at a time, in the same order.
+    returned: the same calls, one at a time, in the same order.
     """
     from ..judging.validity import check_warn_days
     from .assemble import Assembler
