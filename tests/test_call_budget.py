@@ -42,6 +42,7 @@ INSPECTION = {
     "C_GetTokenInfo",
     "C_OpenSession",
     "C_CloseSession",
+    "C_GetSessionInfo",  # is the session still alive at the end of the read (issue 13)
     "C_FindObjectsInit",
     "C_FindObjects",
     "C_FindObjectsFinal",
@@ -104,6 +105,9 @@ def test_list_tokens_call_budget(big_store: SoftHSMStore, tmp_path: Path) -> Non
     assert counts["C_FindObjectsFinal"] == 3
     assert counts["C_FindObjects"] <= CERTIFICATES // 64 + 2 + 2
     assert counts["C_OpenSession"] == counts["C_CloseSession"] == 1
+    # is the token still there, and the same one? (issue 13): one C_GetSessionInfo before
+    # the close, one C_GetSlotInfo and one C_GetTokenInfo more for the token read
+    assert counts["C_GetSessionInfo"] == 1
     assert counts["C_Initialize"] == counts["C_Finalize"] == 1
     assert "C_GetMechanismList" not in counts
     assert "C_Login" not in counts

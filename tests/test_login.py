@@ -502,11 +502,16 @@ def test_already_logged_in_is_fine_and_left_alone(
     for name, value in keys.store.env.items():
         monkeypatch.setenv(name, value)
     module = str(keys.store.module_path)
-    with ukeytool.open_module(module):  # ukeytool initialises the module and keeps it
-        token = pkcs11.lib(os.path.realpath(module)).get_token(token_serial=keys.serial.encode())
-        with token.open(user_pin=PIN) as other:
+    # python-pkcs11 initialises the module (and finalises it at the end); ukeytool
+    # then uses it as it is.
+    real = os.path.realpath(module)
+    token = pkcs11.lib(real).get_token(token_serial=keys.serial.encode())
+    try:
+        with ukeytool.open_module(module), token.open(user_pin=PIN) as other:
             report = ukeytool.inspect(
-                module, at=FIXED_NOW, login=ukeytool.Login(ukeytool.Pin(PIN), serial=keys.serial)
+                module,
+                at=FIXED_NOW,
+                login=ukeytool.Login(ukeytool.Pin(PIN), serial=keys.serial),
             )
             slot = ukeytool.select_token(report, serial=keys.serial)
             assert slot.login is not None
@@ -520,3 +525,5 @@ def test_already_logged_in_is_fine_and_left_alone(
                 }
             )
             assert len(list(found)) == 1
+    finally:
+        pkcs11.unload(real)

@@ -46,6 +46,8 @@ INSPECTION: frozenset[str] = frozenset(
         "C_GetTokenInfo",
         "C_OpenSession",
         "C_CloseSession",
+        # Whether the session outlived the read (a token pulled out): reads nothing.
+        "C_GetSessionInfo",
         "C_FindObjectsInit",
         "C_FindObjects",
         "C_FindObjectsFinal",

@@ -19,6 +19,9 @@
  *   MISBEHAVE_DELAY_US microseconds every wrapped call (the inspection functions below)
  *                     sleeps before it runs: a USB key's round trip, for benchmarks;
  *                     unset or 0: none
+ *   MISBEHAVE_CLOSE_PAUSE_US microseconds C_CloseSession waits before it returns (block:
+ *                     integrity): time for a test's card, pulled during the read, to be
+ *                     seen gone before ukeytool checks the slot again; unset or 0: none
  *   MISBEHAVE_LOG     file to append one line per wrapped call to, e.g.
  *                     "C_GetAttributeValue object=7 n=5 rv=0x150 mis=1 pid=42" (never a
  *                     PIN); mis=1: this call misbehaved (changed something); pid: the
@@ -51,6 +54,8 @@ enum {
     ATTR_DEVICE_REMOVED, FINALIZE_CRASH, FINALIZE_HANG, SLOTS_HUGE, SLOTS_MANY,
     FUNCTION_LIST_NULL, PIN_ENV, SLOTINFO_CRASH, FORK_HELPER,
     LOGIN_CRASH, SLOTINFO_HANG,
+    /* issue 13, a token removed or swapped during the read (block: integrity) */
+    TOKEN_REMOVED_AFTER_READ, TOKEN_SWAPPED,
 };
 
 #define VENDOR_CODE (CKR_VENDOR_DEFINED + 0x123UL)
@@ -117,6 +122,12 @@ static const struct mode {
      "C_Initialize forks a helper process that logs its pid and never exits"},
     {"login_crash", LOGIN_CRASH, "C_Login raises SIGSEGV (the real one not called)"},
     {"slotinfo_hang", SLOTINFO_HANG, "C_GetSlotInfo of the MISBEHAVE_SLOT slot never returns"},
+    /* issue 13 (block: integrity) */
+    {"token_removed_after_read", TOKEN_REMOVED_AFTER_READ,
+     "once a session was opened on the slot: C_GetSessionInfo CKR_DEVICE_REMOVED, "
+     "C_GetSlotInfo without CKF_TOKEN_PRESENT, C_GetTokenInfo CKR_TOKEN_NOT_PRESENT"},
+    {"token_swapped", TOKEN_SWAPPED,
+     "C_GetTokenInfo: from the second call on a slot, another serial (SWAPPEDTOKEN0001)"},
 };
 #define N_MODES (sizeof MODES / sizeof MODES[0])
 #define ON(bit) ((modes >> (bit)) & 1UL)
@@ -138,6 +149,32 @@ static unsigned long find_returned;
 #define MAX_FOUND 4096
 static CK_OBJECT_HANDLE found[MAX_FOUND];
 static unsigned long n_found;
+
+/* --- issue 13: a token removed or swapped during the read (block: integrity) ---------- */
+#define MAX_SEEN 64
+static CK_SLOT_ID read_started[MAX_SEEN]; /* token_removed_after_read: sessions opened */
+static unsigned long n_read_started;
+static CK_SLOT_ID info_seen[MAX_SEEN]; /* token_swapped: slots whose token info was read */
+static unsigned long n_info_seen;
+
+static long close_pause_us; /* MISBEHAVE_CLOSE_PAUSE_US */
+
+static int slot_in(const CK_SLOT_ID *set, unsigned long n, CK_SLOT_ID slot)
+{
+    unsigned long i;
+
+    for (i = 0; i < n; i++)
+        if (set[i] == slot)
+            return 1;
+    return 0;
+}
+
+static void slot_add(CK_SLOT_ID *set, unsigned long *n, CK_SLOT_ID slot)
+{
+    if (!slot_in(set, *n, slot) && *n < MAX_SEEN)
+        set[(*n)++] = slot;
+}
+/* --- end of block: integrity ---------------------------------------------------------- */
 
 static void logcall(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logcall(const char *fmt, ...)
@@ -194,6 +231,7 @@ static int configure(void)
     object_index = env_long("MISBEHAVE_OBJECT", -1);
     after = (unsigned long)env_long("MISBEHAVE_AFTER", 0);
     delay_us = env_long("MISBEHAVE_DELAY_US", 0);
+    close_pause_us = env_long("MISBEHAVE_CLOSE_PAUSE_US", 0); /* block: integrity */
     path = getenv("MISBEHAVE_LOG");
     if (path && *path && !(logfile = fopen(path, "a"))) {
         fprintf(stderr, "misbehave: cannot open MISBEHAVE_LOG %s\n", path);
@@ -261,6 +299,7 @@ static CK_RV mb_Initialize(void *args)
         return CKR_ARGUMENTS_BAD;
     slotlist_grew = target_resolved = target_exists = 0;
     n_found = find_returned = 0;
+    n_read_started = n_info_seen = 0; /* block: integrity */
     return real->C_Initialize(args);
 }
 
@@ -329,6 +368,12 @@ static CK_RV mb_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
             pause();
     }
     rv = real->C_GetSlotInfo(slot, info);
+    if (ON(TOKEN_REMOVED_AFTER_READ) && rv == CKR_OK && info &&
+        slot_in(read_started, n_read_started, slot)) { /* block: integrity */
+        info->flags &= ~(CK_FLAGS)CKF_TOKEN_PRESENT;
+        logcall("C_GetSlotInfo slot=%lu rv=0x%lx mis=1", slot, rv);
+        return rv;
+    }
 
     logcall("C_GetSlotInfo slot=%lu rv=0x%lx", slot, rv);
     return rv;
@@ -359,8 +404,19 @@ static CK_RV mb_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
             rv = FAIL[i].rv;
             mis = 1;
         }
+    if (ON(TOKEN_REMOVED_AFTER_READ) && slot_in(read_started, n_read_started, slot)) {
+        rv = CKR_TOKEN_NOT_PRESENT; /* block: integrity */
+        mis = 1;
+    }
     if (!mis) {
         rv = real->C_GetTokenInfo(slot, info);
+        if (ON(TOKEN_SWAPPED) && target && rv == CKR_OK && info) { /* block: integrity */
+            if (slot_in(info_seen, n_info_seen, slot)) {
+                memcpy(info->serialNumber, "SWAPPEDTOKEN0001", sizeof info->serialNumber);
+                mis = 1;
+            }
+            slot_add(info_seen, &n_info_seen, slot);
+        }
         for (i = 0; target && rv == CKR_OK && i < sizeof FLAG / sizeof FLAG[0]; i++)
             if (ON(FLAG[i].bit)) {
                 info->flags |= FLAG[i].flag;
@@ -377,6 +433,8 @@ static CK_RV mb_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOTIF
     int mis = ON(RW_ONLY) && !(flags & CKF_RW_SESSION) && slot_targeted(slot);
     CK_RV rv = mis ? RW_ONLY_CODE : real->C_OpenSession(slot, flags, app, notify, session);
     round_trip();
+    if (ON(TOKEN_REMOVED_AFTER_READ) && rv == CKR_OK && slot_targeted(slot))
+        slot_add(read_started, &n_read_started, slot); /* block: integrity */
 
     logcall("C_OpenSession slot=%lu flags=0x%lx rv=0x%lx mis=%d", slot, flags, rv, mis);
     return rv;
@@ -390,9 +448,28 @@ static CK_RV mb_CloseSession(CK_SESSION_HANDLE session)
 
     if (mis)
         rv = CKR_SESSION_HANDLE_INVALID;
+    if (close_pause_us > 0)
+        usleep((useconds_t)close_pause_us); /* block: integrity */
     logcall("C_CloseSession rv=0x%lx mis=%d", rv, mis);
     return rv;
 }
+
+/* block: integrity (issue 13) */
+static CK_RV mb_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
+{
+    CK_RV rv = real->C_GetSessionInfo(session, info);
+    int mis = 0;
+    round_trip();
+
+    if (ON(TOKEN_REMOVED_AFTER_READ) && rv == CKR_OK && info &&
+        slot_in(read_started, n_read_started, info->slotID)) {
+        rv = CKR_DEVICE_REMOVED;
+        mis = 1;
+    }
+    logcall("C_GetSessionInfo rv=0x%lx mis=%d", rv, mis);
+    return rv;
+}
+/* end of block: integrity */
 
 static CK_RV mb_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin,
                       CK_ULONG pin_len)
@@ -584,6 +661,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
         list.C_GetTokenInfo = mb_GetTokenInfo;
         list.C_OpenSession = mb_OpenSession;
         list.C_CloseSession = mb_CloseSession;
+        list.C_GetSessionInfo = mb_GetSessionInfo; /* block: integrity */
         list.C_Login = mb_Login;
         list.C_Logout = mb_Logout;
         list.C_FindObjectsInit = mb_FindObjectsInit;

@@ -383,6 +383,20 @@ class PcscStand:
             self.insert()
 
     @contextlib.contextmanager
+    def pulled_after(self, get_data: int) -> Iterator[None]:
+        """During the block, the card pulls itself out right after answering its next
+        ``get_data`` GET DATA commands (a card pulled in the middle of a read); afterwards
+        it is out of the reader for a moment (so pcscd sees it leave either way) and put
+        back in."""
+        self.command(f"remove_after {get_data}")
+        try:
+            yield
+        finally:
+            self.command("remove_after -1")
+            self.remove()
+            self.insert()
+
+    @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:
         """The card stops answering APDUs for the block; afterwards it is pulled out (so
         vpcd and pcscd let go of it: pcscd must see the reader empty, or it keeps the

@@ -25,10 +25,12 @@ Control, one command a line on standard input, each answered "ok" on standard ou
 ``remove`` (the card leaves the reader: it closes its connection and stays away),
 ``insert``, ``freeze`` (the card stops answering: APDUs are read and never answered),
 ``thaw`` (the frozen card is pulled out, as by ``remove``; ``insert`` puts it back,
-answering again), ``pins`` (answered ``ok N``: how many VERIFY commands presented a PIN
-so far), ``quit``. The first line written is ``ready``, at once (the card then connects
-as soon as vpcd listens). With ``PIV_CARD_LOG`` set, every APDU and control byte is
-logged to that file.
+answering again), ``remove_after N`` (the card pulls itself out, as by ``remove``,
+right after answering its next N GET DATA commands: a card pulled in the middle of a
+read; ``remove_after -1`` cancels it), ``pins`` (answered ``ok N``: how many VERIFY
+commands presented a PIN so far), ``quit``. The first line written is ``ready``, at
+once (the card then connects as soon as vpcd listens). With ``PIV_CARD_LOG`` set,
+every APDU and control byte is logged to that file.
 """
 
 from __future__ import annotations
@@ -190,6 +192,8 @@ class Reader:
         self.frozen = threading.Event()
         self.thawed = threading.Event()
         self.connection: socket.socket | None = None
+        #: ``remove_after``: GET DATA commands left to answer before the card leaves.
+        self.get_data_left: int | None = None
 
     def run(self) -> None:
         while True:
@@ -239,6 +243,12 @@ class Reader:
                     LOG.write(f"{time.monotonic():.3f} {payload.hex()} -> {response[-2:].hex()}\n")
                     LOG.flush()
                 conn.sendall(struct.pack(">H", len(response)) + response)
+                if self.get_data_left is not None and payload[1] == 0xCB:
+                    self.get_data_left -= 1
+                    if self.get_data_left <= 0:  # ``remove_after``: pulled mid-read
+                        self.get_data_left = None
+                        self.set_present(False)
+                        return
         except OSError:
             return
         finally:
@@ -288,6 +298,9 @@ def main(config_path: str) -> int:
             reader.set_present(False)
             reader.frozen.clear()
             reader.thawed.set()
+        elif command.startswith("remove_after "):
+            count = int(command.split()[1])
+            reader.get_data_left = count if count > 0 else None
         elif command == "pins":
             print(f"ok {card.pins_presented}", flush=True)
             continue

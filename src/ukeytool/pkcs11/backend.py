@@ -2,8 +2,9 @@
 
 How the work is split, and why:
 
-* :mod:`ukeytool.pkcs11.loading` checks the module file, loads it and initialises it
-  (through python-pkcs11, which also finalises it), once per process.
+* :mod:`ukeytool.pkcs11.loading` checks the module file, loads it, initialises it and
+  finalises it at the end, once per process (C_GetFunctionList, C_Initialize and
+  C_Finalize, traced like every other call).
 * All other calls go through :mod:`ukeytool.pkcs11.cryptoki`, a ctypes binding over the same
   module's function list that names inspection functions only. python-pkcs11 cannot
   give the raw CK_TOKEN_INFO (it decodes labels with ``errors="replace"``), aborts a
@@ -364,8 +365,9 @@ class Module:
         CKA_CLASS alone (some modules find nothing with an empty or larger template),
         C_FindObjects until it returns none, C_FindObjectsFinal before any attribute is
         read (an open search blocks other operations on some modules), then one
-        C_GetAttributeValue per object, a second only when a value did not fit; C_Logout
-        when ukeytool logged in, and C_CloseSession on every path.
+        C_GetAttributeValue per object, a second only when a value did not fit; then
+        C_GetSessionInfo (is the session still alive? unless the token was already seen
+        gone), C_Logout when ukeytool logged in, and C_CloseSession on every path.
         """
         with self._loaded.lock:
             session = ck.CK_SESSION_HANDLE(0)
@@ -385,13 +387,26 @@ class Module:
                 if login is not None:
                     outcome = self._login(slot_id, session, login)
                 listing = self._list_objects(slot_id, session, each)
-                return dataclasses.replace(listing, login=outcome)
+                alive = None
+                if not any(p.code in GONE for p in listing.problems):
+                    alive = self._session_alive(session)
+                return dataclasses.replace(listing, login=outcome, session_rv=alive)
             finally:
                 # Neither a failing logout nor a failing close may replace what happened
                 # before them: their results are only traced.
                 if outcome is not None and outcome.state is LoginState.LOGGED_IN:
                     self._call("C_Logout", f"{session.value}", session)
                 self._call("C_CloseSession", f"{session.value}", session)
+
+    def _session_alive(self, session: ck.CK_SESSION_HANDLE) -> int | None:
+        """C_GetSessionInfo's CK_RV: whether the session outlived the read (issue 13);
+        None for a module whose function list has no C_GetSessionInfo at all."""
+        if not self._fl.C_GetSessionInfo:
+            return None
+        info = ck.CK_SESSION_INFO()
+        return self._call(
+            "C_GetSessionInfo", f"{session.value}, &info", session, ctypes.byref(info)
+        )
 
     def _login(self, slot_id: int, session: ck.CK_SESSION_HANDLE, login: Login) -> LoginOutcome:
         """The one C_Login, after reading the token's PIN flags again; never retried."""

@@ -1,8 +1,8 @@
 """A narrow ctypes binding to a PKCS#11 module's function list: inspection calls only.
 
-python-pkcs11 loads and initialises the module (see :mod:`ukeytool.pkcs11.loading`);
-everything it cannot do as ukeytool needs goes through this binding over the same
-module's function list:
+Every call ukeytool makes into a module goes through this binding over the module's
+function list (loading and initialising included, see :mod:`ukeytool.pkcs11.loading`),
+rather than through python-pkcs11, which cannot do what ukeytool needs:
 the raw CK_TOKEN_INFO (python-pkcs11 decodes labels lossily and drops fields), slot
 enumeration that survives one bad slot, and a single pre-sized attribute template per
 object (python-pkcs11 reads ten capability attributes per object it yields).
@@ -113,6 +113,15 @@ class CK_TOKEN_INFO(ctypes.Structure):
     )
 
 
+class CK_SESSION_INFO(ctypes.Structure):
+    _fields_ = (
+        ("slotID", CK_SLOT_ID),
+        ("state", CK_ULONG),
+        ("flags", CK_FLAGS),
+        ("ulDeviceError", CK_ULONG),
+    )
+
+
 class CK_ATTRIBUTE(ctypes.Structure):
     _fields_ = (
         ("type", CK_ATTRIBUTE_TYPE),
@@ -137,6 +146,8 @@ INSPECTION_FUNCTIONS: Final[dict[int, tuple[str, Any]]] = {
         _F(CK_RV, CK_SLOT_ID, CK_FLAGS, ctypes.c_void_p, ctypes.c_void_p, _P(CK_SESSION_HANDLE)),
     ),
     13: ("C_CloseSession", _F(CK_RV, CK_SESSION_HANDLE)),
+    # Whether the session is still alive at the end of a read (a token pulled out).
+    15: ("C_GetSessionInfo", _F(CK_RV, CK_SESSION_HANDLE, _P(CK_SESSION_INFO))),
     24: (
         "C_GetAttributeValue",
         _F(CK_RV, CK_SESSION_HANDLE, CK_OBJECT_HANDLE, _P(CK_ATTRIBUTE), CK_ULONG),

@@ -22,6 +22,7 @@ from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
 from ..i18n.message import Message, plural_template, template
 from ..model import ModuleFailure, ModuleInfo, Problem, Report, SlotInfo, SlotReport
 from ..model.text import decode_text
+from .integrity import confirm_same_token
 from .interface import Backend, RawCertificateObject, RawKeyObject
 from .login import Login
 
@@ -422,6 +423,9 @@ def _read_certificates(
     except TokenError as exc:
         sink("slot_end", head, _problem(exc, CANNOT_LIST(code_name=exc.code_name)))
         return
+    # Issue 13: a token removed or replaced during the read leaves it incomplete.
+    assert head.token is not None  # _readable() checked it
+    listing = confirm_same_token(backend, slot_id, head.token, listing)
     if not streams:
         objects: tuple[RawCertificateObject | RawKeyObject, ...] = (
             *listing.objects,

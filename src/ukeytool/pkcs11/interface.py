@@ -1,7 +1,7 @@
 """What the inspection logic needs from a PKCS#11 backend, as a Protocol.
 
 The real backend (:class:`ukeytool.pkcs11.backend.Module`) talks to a module through
-python-pkcs11 and a narrow ctypes binding; a test double or a child-process proxy can
+a narrow ctypes binding; a test double or a child-process proxy can
 stand behind the same interface.
 """
 
@@ -60,6 +60,10 @@ class ObjectListing:
     """True when both key searches (private, public) got to the end."""
     login: LoginOutcome | None = None
     """The outcome of the login asked for; None when none was asked for."""
+    session_rv: int | None = None
+    """What C_GetSessionInfo returned at the end of the read, before the session was
+    closed (a session that died with its token says so); None when it was not asked
+    (the token was already gone, or a backend that has no sessions)."""
 
 
 class Backend(Protocol):

@@ -8,8 +8,8 @@ Started by the parent's bootstrap (``from ukeytool.pkcs11.isolate_child import
 child_main``) in a fresh interpreter. It imports the PKCS#11 binding only
 (:mod:`ukeytool.pkcs11.inspect`'s :func:`~ukeytool.pkcs11.inspect.walk`, the backend
 and what they need): no certificate parser, no judging, no renderer, no message
-catalogue, not even python-pkcs11 (C_Initialize and C_Finalize go through ukeytool's
-own binding here). The parent parses and judges (:mod:`ukeytool.pkcs11.assemble`).
+catalogue, not even python-pkcs11 (ukeytool loads and initialises modules through its
+own binding). The parent parses and judges (:mod:`ukeytool.pkcs11.assemble`).
 """
 
 from __future__ import annotations
@@ -94,9 +94,7 @@ def child_main() -> None:
     # ukeytool.pkcs11.isolate.prestarted) has it ready when the request comes.
     from .backend import open_module
     from .inspect import walk
-    from .loading import initialise_directly
 
-    initialise_directly()  # this process is ukeytool's alone: no python-pkcs11 needed
     request: Request = pickle.load(sys.stdin.buffer)
     _die_with_parent(request.parent_pid)
     channel = _Channel(results)

@@ -6,14 +6,16 @@
   gets its own message (code ``module.*``) instead of a dynamic-loader string.
 * The dynamic loader's refusals are told apart (a missing dependency, an undefined
   symbol); what the loader says (dlerror) is kept as it is, in every language.
-* python-pkcs11 loads and initialises the module (``pkcs11.lib``) and finalises it
-  at the end (``pkcs11.unload``), so C_Finalize runs exactly once and not again from
-  a destructor at interpreter exit.
+* ukeytool calls C_GetFunctionList, C_Initialize and (at the end) C_Finalize itself,
+  through :mod:`ukeytool.pkcs11.cryptoki`, and traces each (``--trace``): no other
+  library calls into the module on ukeytool's behalf, so the trace holds every call
+  the process makes (python-pkcs11's loader would add C_GetFunctionList, C_GetInfo and
+  two C_GetInterface calls of its own, none of them traceable; issue 13).
 
 A loaded module is shared by every :class:`~ukeytool.pkcs11.backend.Module` opened on the
-same file (two spellings of a path, a symlink) and guarded by one lock: python-pkcs11
-initialises modules without CKF_OS_LOCKING_OK, so the module may not protect itself
-against concurrent calls. A forked child neither uses nor finalises its parent's modules.
+same file (two spellings of a path, a symlink) and guarded by one lock: the module is
+initialised without CKF_OS_LOCKING_OK, so it may not protect itself against concurrent
+calls. A forked child neither uses nor finalises its parent's modules.
 """
 
 from __future__ import annotations
@@ -306,12 +308,13 @@ class LoadedModule:
         except AttributeError:
             raise NotAPkcs11Module(NOT_PKCS11(path=path), path=path) from None
         self._cdll = cdll  # keeps the library mapped while our function list is in use
-        # C_GetFunctionList first (the spec allows it before C_Initialize): python-pkcs11
-        # calls it too, and a failure there would be reported as C_Initialize's.
+        # C_GetFunctionList first (the spec allows it before C_Initialize).
         fl = ctypes.POINTER(ck.CK_FUNCTION_LIST)()
         get_function_list.restype = ck.CK_RV
         get_function_list.argtypes = (ctypes.POINTER(ctypes.POINTER(ck.CK_FUNCTION_LIST)),)
+        started = time.perf_counter()
         rv = get_function_list(ctypes.byref(fl))
+        trace("C_GetFunctionList", "&list", rv, started)
         if rv != ck.CKR_OK or not fl:
             if rv != ck.CKR_OK:
                 message = GET_FUNCTION_LIST_FAILED(path=path, code_name=ck.ckr_name(rv))
@@ -328,86 +331,52 @@ class LoadedModule:
         self.owns_init = self._initialise(path)
 
     def _initialise(self, path: str) -> bool:
-        """C_Initialize through python-pkcs11 (or straight, in a process that is ukeytool's
-        alone: see :func:`initialise_directly`); False when someone else already did it."""
+        """C_Initialize(NULL); False when someone else in this process already did it."""
         started = time.perf_counter()
-        if _DIRECT:
-            code = int(self.functions.C_Initialize(None))
-        else:
-            import pkcs11
-
-            try:
-                pkcs11.lib(self.real)
-                code = ck.CKR_OK
-            except pkcs11.PKCS11Error as exc:
-                code = code_of_pkcs11_exception(exc)
+        code = int(self.functions.C_Initialize(None))
+        trace("C_Initialize", "NULL", code, started)
+        if code == ck.CKR_CRYPTOKI_ALREADY_INITIALIZED:
+            if self.real in _initialised_before_fork:
+                # The parent's initialisation, copied into this forked child (a module
+                # without fork detection): this process's to use and to finalise.
+                _initialised_before_fork.discard(self.real)
+                return True
+            # Something else in this process (p11-kit-proxy, another library)
+            # initialised the module: use it as it is and leave finalising to it.
+            return False
         if code != ck.CKR_OK:
-            trace("C_Initialize", "NULL", code, started)
-            if code == ck.CKR_CRYPTOKI_ALREADY_INITIALIZED:
-                # Something else in this process (p11-kit-proxy, another library)
-                # initialised the module: use it as it is and leave finalising to it.
-                return False
             raise ModuleCallFailed(
                 INITIALIZE_FAILED(path=path, code_name=ck.ckr_name(code)),
                 path=path,
                 function="C_Initialize",
                 code=code,
                 code_name=ck.ckr_name(code),
-            ) from None
-        trace("C_Initialize", "NULL", ck.CKR_OK, started)
+            )
         return True
 
     def finalise(self) -> None:
         if not self.owns_init or self.pid != os.getpid():
             return
+        # Teardown must never change the outcome of a run: its result is only traced.
         started = time.perf_counter()
-        if _DIRECT:
-            trace("C_Finalize", "NULL", int(self.functions.C_Finalize(None)), started)
-            return
-        import pkcs11
-
-        try:
-            pkcs11.unload(self.real)
-        except pkcs11.PKCS11Error as exc:
-            # Teardown must never change the outcome of a run: log and go on.
-            trace("C_Finalize", "NULL", code_of_pkcs11_exception(exc), started)
-        else:
-            trace("C_Finalize", "NULL", ck.CKR_OK, started)
-
-
-#: Set by :func:`initialise_directly`: C_Initialize and C_Finalize through the binding.
-_DIRECT: list[bool] = []
-
-
-def initialise_directly() -> None:
-    """In a process where nothing but ukeytool uses PKCS#11 (the isolation child): call
-    C_Initialize(NULL) and C_Finalize(NULL) through ukeytool's binding, as python-pkcs11
-    would, without importing python-pkcs11 (and asn1crypto with it). Elsewhere
-    python-pkcs11 does it, so that a library caller that uses python-pkcs11 too shares the
-    module with ukeytool."""
-    _DIRECT.append(True)
+        code = int(self.functions.C_Finalize(None))
+        trace("C_Finalize", "NULL", code, started)
 
 
 _registry: dict[tuple[int, int], LoadedModule] = {}
 _registry_lock = threading.Lock()
-#: python-pkcs11's objects for modules a parent process had open before it forked:
-#: kept alive and unused in the child, as their destructor would call C_Finalize.
-_inherited: list[object] = []
+#: Real paths of the modules the parent process had initialised when it forked.
+_initialised_before_fork: set[str] = set()
 
 
 def _after_fork_in_child() -> None:
     """A forked child must neither use nor finalise its parent's modules (PKCS#11 wants
     it to initialise its own), nor wait for a module lock that another thread of the
     parent held at the fork. (The registry lock is taken around the fork itself.)"""
-    cache = getattr(sys.modules.get("pkcs11"), "_loaded", None)
     for loaded in _registry.values():
         loaded.lock = threading.RLock()
-        if isinstance(cache, dict) and loaded.owns_init:
-            # Else pkcs11.lib() would hand the child the parent's initialised library
-            # without calling C_Initialize.
-            lib = cache.pop(loaded.real, None)
-            if lib is not None:
-                _inherited.append(lib)
+        if loaded.owns_init:
+            _initialised_before_fork.add(loaded.real)
     _registry.clear()
     _registry_lock.release()
 
@@ -457,7 +426,7 @@ def release(key: tuple[int, int], loaded: LoadedModule) -> None:
         if _registry.get(key) is loaded:
             del _registry[key]
         # Still under the registry lock: an open of the same module meanwhile would get
-        # python-pkcs11's still-initialised library and then lose it to this C_Finalize.
+        # the still-initialised library and then lose it to this C_Finalize.
         with loaded.lock:
             loaded.finalise()
 
