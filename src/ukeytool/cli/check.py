@@ -15,7 +15,7 @@ from ..i18n import N_, _
 from ..i18n.message import template
 from . import values
 from .exits import PLUGIN_UNKNOWN
-from .inspection import inspect_all, load_renewal
+from .inspection import early_child, inspect_all, load_renewal
 from .login import login_exit, login_note
 from .options import Inspection
 from .output import emit
@@ -93,8 +93,6 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..rendering.check import CheckState, check_reports, check_to_dict
-
     options = CheckOptions.from_args(uri_operand(args))
     inspection = options.inspection
     if inspection.timeout is None and not inspection.no_isolation:
@@ -102,9 +100,15 @@ def run(args: argparse.Namespace) -> int:
         inspection = dataclasses.replace(inspection, timeout=CHECK_TIMEOUT)
     if options.crit_days > inspection.warn_days:
         raise UsageError(CRIT_ABOVE_WARN(crit=options.crit_days, warn=inspection.warn_days))
-    reports, failures, _now = inspect_all(
-        inspection, load_renewal(inspection), progress=options.format == "text"
-    )
+    warm = ["ukeytool.rendering.check"]
+    if options.format == "prometheus":
+        warm.append("ukeytool.rendering.prometheus")
+    with early_child(inspection, warm=warm):
+        reports, failures, _now = inspect_all(
+            inspection, load_renewal(inspection), progress=options.format == "text"
+        )
+    from ..rendering.check import CheckState, check_reports, check_to_dict
+
     personal = inspection.show_personal_data
     result = check_reports(
         reports,

@@ -10,7 +10,7 @@ import datetime
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ..errors import UsageError
@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from ..judging.renewal import RenewalPolicies
     from ..model import ModuleFailure, Report
 
-__all__ = ["NO_TOKEN_MATCHES", "Renewal", "inspect_all", "load_renewal", "no_match"]
+__all__ = [
+    "NO_TOKEN_MATCHES",
+    "Renewal",
+    "early_child",
+    "inspect_all",
+    "load_renewal",
+    "no_match",
+]
 
 NO_TOKEN_MATCHES: Final = template(
     "cli.no_token_matches",
@@ -46,6 +53,21 @@ class Renewal:
     catalogue: Catalogue
     """The module catalogue, for bank hints from module file names (empty when it cannot
     be read: the hints are only hints)."""
+
+
+@contextlib.contextmanager
+def early_child(options: Inspection, *, warm: Sequence[str] = ()) -> Iterator[None]:
+    """Around a command's set-up and inspection: with isolation (the default), the
+    child that will read the first module is started at once, so that its interpreter
+    starts while this process reads the renewal rules; once it has its request, this
+    process imports ``warm`` (the renderer) and the certificate parser while the child
+    loads the module. No module is loaded before the inspection itself: a usage
+    mistake found in between still fails with none loaded."""
+    from ..pkcs11.isolate import prestarted
+
+    isolate, _timeout = options.isolation()
+    with prestarted(isolate, warm=warm):
+        yield
 
 
 def load_renewal(options: Inspection) -> Renewal:

@@ -8,7 +8,7 @@ import dataclasses
 
 from ..i18n import _
 from .exits import EXIT_CODES_HELP, ExitCode
-from .inspection import inspect_all, load_renewal
+from .inspection import early_child, inspect_all, load_renewal
 from .login import login_exit, login_note
 from .options import Inspection
 from .output import emit, use_color
@@ -16,6 +16,13 @@ from .parser import SharedOptions, Subcommands, inherit, uri_operand
 from .reporting import STANDARD, only_failures
 
 __all__ = ["ListTokensOptions", "add_parser", "run"]
+
+#: The renderer of each --format, imported while the isolation child reads the module.
+_RENDERERS = {
+    "text": "ukeytool.rendering.text",
+    "json": "ukeytool.rendering.json",
+    "prometheus": "ukeytool.rendering.prometheus",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +89,10 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 def run(args: argparse.Namespace) -> int:
     options = ListTokensOptions.from_args(uri_operand(args))
     inspection = options.inspection
-    reports, failures, now = inspect_all(
-        inspection, load_renewal(inspection), progress=options.format == "text"
-    )
+    with early_child(inspection, warm=(_RENDERERS[options.format],)):
+        reports, failures, now = inspect_all(
+            inspection, load_renewal(inspection), progress=options.format == "text"
+        )
     if not reports:
         return only_failures(failures)
     personal = inspection.show_personal_data

@@ -359,8 +359,19 @@ class Module:
             utc_time=clock.decode("ascii", "replace") if flags & 0x40 and clock else None,
         )
 
-    def certificate_objects(self, slot_id: int, *, login: Login | None = None) -> ObjectListing:
+    def certificate_objects(
+        self,
+        slot_id: int,
+        *,
+        login: Login | None = None,
+        each: Callable[[RawCertificateObject | RawKeyObject], object] | None = None,
+    ) -> ObjectListing:
         """Every certificate and key object visible in one read-only session.
+
+        With ``each``, every object is given to ``each`` as soon as its attributes are
+        read, instead of being kept in the listing (whose ``objects`` and ``keys`` are
+        then empty): the isolation child streams them to the parent this way, which
+        parses one while the module reads the next.
 
         Calls: C_OpenSession (serial, never R/W); with ``login`` only, C_GetTokenInfo
         again and at most one C_Login (see ``login.refusal``); then per
@@ -389,7 +400,7 @@ class Module:
             try:
                 if login is not None:
                     outcome = self._login(slot_id, session, login)
-                listing = self._list_objects(slot_id, session)
+                listing = self._list_objects(slot_id, session, each)
                 alive = None
                 if not any(p.code in GONE for p in listing.problems):
                     alive = self._session_alive(session)
@@ -459,31 +470,41 @@ class Module:
             )
         return login_failed(rv, ck.ckr_name(rv))
 
-    def _list_objects(self, slot_id: int, session: ck.CK_SESSION_HANDLE) -> ObjectListing:
+    def _list_objects(
+        self,
+        slot_id: int,
+        session: ck.CK_SESSION_HANDLE,
+        each: Callable[[RawCertificateObject | RawKeyObject], object] | None = None,
+    ) -> ObjectListing:
         handles, problems, complete = self._find(slot_id, session, ck.CKO_CERTIFICATE)
         gone = any(p.code in GONE for p in problems)
         objects: list[RawCertificateObject] = []
+        keep = objects.append if each is None else each
         reader = AttributeReader(self._call, session, CERTIFICATE_TEMPLATE)
         for handle in handles:
             read = reader.read(handle)
-            objects.append(certificate_object(handle, read))
+            keep(certificate_object(handle, read))
             if read.gone is not None:
                 problems.append(read.gone)
                 return ObjectListing(tuple(objects), tuple(problems), False)
         if gone:  # the token went away during the search: no point looking for keys
             return ObjectListing(tuple(objects), tuple(problems), False)
-        keys, keys_listed, lost = self._list_keys(slot_id, session)
+        keys, keys_listed, lost = self._list_keys(slot_id, session, each)
         if lost is not None:
             problems.append(lost)
             complete = False
         return ObjectListing(tuple(objects), tuple(problems), complete, keys, keys_listed)
 
     def _list_keys(
-        self, slot_id: int, session: ck.CK_SESSION_HANDLE
+        self,
+        slot_id: int,
+        session: ck.CK_SESSION_HANDLE,
+        each: Callable[[RawCertificateObject | RawKeyObject], object] | None = None,
     ) -> tuple[tuple[RawKeyObject, ...], bool, Problem | None]:
         """Private, then public key objects; a failing search only leaves keys unknown,
         unless the token is gone (then the problem is returned)."""
         keys: list[RawKeyObject] = []
+        keep = keys.append if each is None else each
         listed = True
         reader = AttributeReader(self._call, session, KEY_TEMPLATE)
         for key_class in (ck.CKO_PRIVATE_KEY, ck.CKO_PUBLIC_KEY):
@@ -512,7 +533,7 @@ class Module:
                 read = reader.read(handle)
                 if read.gone is not None:
                     return tuple(keys), False, read.gone
-                keys.append(key_object(handle, key_class, read))
+                keep(key_object(handle, key_class, read))
         return tuple(keys), listed, None
 
     def _find(

@@ -2,37 +2,46 @@
 
 One bad thing hides nothing else: a slot, token or object that fails is recorded as a
 :class:`~ukeytool.Problem` where it happened and the walk goes on.
+
+The reading (:func:`walk`: the PKCS#11 calls, raw results) needs the binding only; it
+hands what it reads, as it reads it, to an :class:`~ukeytool.pkcs11.assemble.Assembler`,
+which parses and judges the certificates. The isolation child imports this module and
+not the certificate parser: it runs :func:`walk` and sends the events to the parent,
+which assembles them (see :mod:`ukeytool.pkcs11.isolate`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ..certificates.x509 import read_certificate
 from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
 from ..i18n.message import Message, plural_template, template
-from ..judging.relations import relate
-from ..judging.validity import check_moment, check_warn_days, judge
-from ..model import (
-    CertificateEntry,
-    KeyObject,
-    ModuleFailure,
-    ModuleInfo,
-    Problem,
-    Report,
-    SlotInfo,
-    SlotReport,
-    TokenInfo,
-)
+from ..model import ModuleFailure, ModuleInfo, Problem, Report, SlotInfo, SlotReport
 from ..model.text import decode_text
 from .integrity import confirm_same_token
 from .interface import Backend, RawCertificateObject, RawKeyObject
 from .login import Login
 
-__all__ = ["inspect", "inspect_backend", "inspect_modules", "read_slot"]
+if TYPE_CHECKING:
+    from .assemble import Assembler
+
+__all__ = [
+    "Sink",
+    "inspect",
+    "inspect_backend",
+    "inspect_modules",
+    "read_beside",
+    "read_slot",
+    "walk",
+]
+
+Sink = Callable[..., Any]
+"""Where :func:`walk` puts what it reads: called as ``sink(kind, *args)`` (the events of
+:class:`~ukeytool.pkcs11.assemble.Assembler`)."""
 
 #: CKR_TOKEN_NOT_PRESENT: the slot said a token was there, the token call disagrees.
 _TOKEN_NOT_PRESENT = 0xE0
@@ -98,13 +107,67 @@ def inspect(
     :class:`~ukeytool.ModuleError` when the module cannot be loaded or initialised, and
     :class:`~ukeytool.UsageError` when ``login`` matches no token or several; anything
     that fails after that is reported inside the :class:`~ukeytool.Report`.
+
+    The module's calls are made in a thread of its own while this one parses what they
+    returned: the same calls, one at a time, in the same order.
     """
+    from ..judging.validity import check_warn_days
+    from .assemble import Assembler
     from .backend import open_module
 
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
+    assembler = Assembler(moment, warn_days)
     with open_module(module_path) as module:
-        return inspect_backend(module, at=moment, warn_days=warn_days, login=login)
+        read_beside(module, assembler, login=login)
+    return assembler.report()
+
+
+class _Stopped(Exception):
+    """The reader thread is told to stop: the caller's side gave up."""
+
+
+def read_beside(module: Backend, sink: Sink, *, login: Login | None = None) -> None:
+    """:func:`walk` in a thread of its own, its events handed to ``sink`` in this one.
+
+    ctypes lets go of the GIL during each call into the module, so this thread parses
+    certificate N while the reader waits for the module's answer about N+1. The calls
+    are the same, in the same order. What the walk raises is raised here; when ``sink``
+    raises (or Ctrl-C comes), the reader stops before its next event and is waited for,
+    so that no call is still in the module when it is closed.
+    """
+    import queue
+    import threading
+
+    events: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def put(*event: Any) -> None:
+        if stop.is_set():
+            raise _Stopped
+        events.put(event)
+
+    def read() -> None:
+        try:
+            walk(module, sink=put, login=login)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # raised again in the caller's thread
+            failure.append(exc)
+        finally:
+            events.put(None)
+
+    reader = threading.Thread(target=read, name="ukeytool-reader", daemon=True)
+    reader.start()
+    try:
+        while (event := events.get()) is not None:
+            sink(*event)
+    finally:
+        stop.set()
+        reader.join()
+    if failure:
+        raise failure[0]
 
 
 def inspect_modules(
@@ -127,6 +190,8 @@ def inspect_modules(
     ``"ModuleCrashed"``, and the other modules are inspected as usual. ``timeout``
     needs ``isolate``: a call into a module in this process cannot be interrupted.
     """
+    from ..judging.validity import check_warn_days
+
     moment = _resolve_moment(at)
     check_warn_days(warn_days)
     if timeout is not None and not isolate:
@@ -168,6 +233,8 @@ def internal_failure(path: str, exc: Exception) -> ModuleFailure:
 
 
 def _resolve_moment(at: datetime.datetime | None) -> datetime.datetime:
+    from ..judging.validity import check_moment
+
     if at is None:
         return datetime.datetime.now(datetime.timezone.utc)
     return check_moment(at, what="at")
@@ -186,47 +253,51 @@ def inspect_backend(
 
     ``skip``: slot ids not to read (left out of the report). ``progress``, called as the
     walk goes (``("head", module_info, slot_ids, problems)``, then ``("slot_start",
-    slot_id)`` and ``("slot", slot_report)`` for each slot): how the isolation child tells
-    the parent what it has read, so that a crash or hang later loses none of it."""
+    slot_id)`` and ``("slot", slot_report)`` for each slot)."""
+    from ..judging.validity import check_moment, check_warn_days
+    from .assemble import Assembler
+
     at = check_moment(at, what="at")
     check_warn_days(warn_days)
+    assembler = Assembler(at, warn_days, progress)
+    walk(backend, login=login, skip=skip, sink=assembler)
+    return assembler.report()
+
+
+def walk(
+    backend: Backend,
+    *,
+    sink: Sink,
+    login: Login | None = None,
+    skip: Collection[int] = (),
+) -> None:
+    """Read the module: every slot (but those in ``skip``), its token, and the token's
+    certificate and key objects, raw, each handed to ``sink`` as soon as it is read (see
+    :class:`~ukeytool.pkcs11.assemble.Assembler` for the events). With ``login``, every
+    token's info first, so that the one token to log in to is known before any session
+    is opened; zero or several candidates are refused with no C_Login (UsageError)."""
     slot_ids, problems = backend.slot_ids()
     slot_ids = tuple(s for s in slot_ids if s not in skip)
-    tell: Callable[..., None] = progress or (lambda *_args: None)
-    tell("head", backend.info, slot_ids, problems)
+    sink("head", backend.info, slot_ids, problems)
     if login is None:
-        read: list[SlotReport] = []
         for slot_id in slot_ids:
-            tell("slot_start", slot_id)
-            read.append(read_slot(backend, slot_id, at=at, warn_days=warn_days))
-            tell("slot", read[-1])
-        slots = tuple(read)
-    else:
-        # Every token's info first, so the one token to log in to is known before any
-        # session is opened; zero or several candidates are refused with no C_Login.
-        heads = []
-        for slot_id in slot_ids:
-            tell("slot_start", slot_id)
-            heads.append(_read_head(backend, slot_id))
-        _, chosen = login_target([(backend.info, head) for head in heads], login)
-        target = chosen.slot.slot_id
-        done = []
-        for head in heads:
-            slot = head
-            if _readable(head):
-                tell("slot_start", head.slot.slot_id)
-                slot = _read_certificates(
-                    backend,
-                    head.slot,
-                    head.token,  # type: ignore[arg-type]  # _readable() checked it
-                    at,
-                    warn_days,
-                    login=login if head.slot.slot_id == target else None,
-                )
-            done.append(slot)
-            tell("slot", slot)
-        slots = tuple(done)
-    return Report(module=backend.info, slots=slots, at=at, warn_days=warn_days, problems=problems)
+            sink("slot_start", slot_id)
+            _walk_slot(backend, slot_id, sink)
+        return
+    heads = []
+    for slot_id in slot_ids:
+        sink("slot_start", slot_id)
+        heads.append(_read_head(backend, slot_id))
+    _, chosen = login_target([(backend.info, head) for head in heads], login)
+    target = chosen.slot.slot_id
+    for head in heads:
+        if _readable(head):
+            sink("slot_start", head.slot.slot_id)
+            _read_certificates(
+                backend, head, sink, login=login if head.slot.slot_id == target else None
+            )
+        else:
+            sink("slot_end", head, None)
 
 
 def login_target(
@@ -268,31 +339,8 @@ def login_target(
 
 
 def _read_head(backend: Backend, slot_id: int) -> SlotReport:
-    """A slot's info and its token's info, without opening a session."""
-    return read_slot(backend, slot_id, at=_EPOCH, warn_days=0, certificates=False)
-
-
-def _readable(head: SlotReport) -> bool:
-    return head.token is not None and head.token.initialized and not head.problems
-
-
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-
-
-def _problem(exc: TokenError, message: Message) -> Problem:
-    return Problem(exc.function, message, exc.code, exc.code_name)
-
-
-def read_slot(
-    backend: Backend,
-    slot_id: int,
-    *,
-    at: datetime.datetime,
-    warn_days: int = 30,
-    certificates: bool = True,
-) -> SlotReport:
-    """One slot: its info, its token's info, and (with ``certificates``) the token's
-    certificate and key objects."""
+    """A slot's info and its token's info, without opening a session: the slot's report
+    without certificates, or with the problem that stopped the reading there."""
     try:
         slot = backend.slot_info(slot_id)
     except TokenError as exc:
@@ -314,81 +362,76 @@ def read_slot(
         else:
             message = TOKEN_UNREADABLE(code_name=exc.code_name)
         return SlotReport(slot, None, problems=(_problem(exc, message),))
-    if not token.initialized or not certificates:
+    return SlotReport(slot, token)
+
+
+def _readable(head: SlotReport) -> bool:
+    return head.token is not None and head.token.initialized and not head.problems
+
+
+def _problem(exc: TokenError, message: Message) -> Problem:
+    return Problem(exc.function, message, exc.code, exc.code_name)
+
+
+def read_slot(
+    backend: Backend,
+    slot_id: int,
+    *,
+    at: datetime.datetime,
+    warn_days: int = 30,
+    certificates: bool = True,
+) -> SlotReport:
+    """One slot: its info, its token's info, and (with ``certificates``) the token's
+    certificate and key objects."""
+    assembler = _assembler(at, warn_days)
+    assembler("slot_start", slot_id)
+    _walk_slot(backend, slot_id, assembler, certificates=certificates)
+    return assembler.slots[-1]
+
+
+def _assembler(at: datetime.datetime, warn_days: int) -> Assembler:
+    from .assemble import Assembler
+
+    return Assembler(at, warn_days)
+
+
+def _walk_slot(backend: Backend, slot_id: int, sink: Sink, *, certificates: bool = True) -> None:
+    head = _read_head(backend, slot_id)
+    if not certificates or not _readable(head):
         # An uninitialised token has no objects, and opening a session on one fails.
-        return SlotReport(slot, token)
-    return _read_certificates(backend, slot, token, at, warn_days)
+        sink("slot_end", head, None)
+        return
+    _read_certificates(backend, head, sink)
 
 
 def _read_certificates(
-    backend: Backend,
-    slot: SlotInfo,
-    token: TokenInfo,
-    at: datetime.datetime,
-    warn_days: int,
-    *,
-    login: Login | None = None,
-) -> SlotReport:
+    backend: Backend, head: SlotReport, sink: Sink, *, login: Login | None = None
+) -> None:
+    """The token's objects, each to ``sink`` as it is read, then the end of the slot."""
+    from .backend import Module
+
+    slot_id = head.slot.slot_id
+    streams = False
     try:
-        listing = backend.certificate_objects(slot.slot_id, login=login)
+        if isinstance(backend, Module):
+            streams = True
+            listing = backend.certificate_objects(
+                slot_id, login=login, each=lambda raw: sink("object", raw)
+            )
+        else:
+            listing = backend.certificate_objects(slot_id, login=login)
     except TokenError as exc:
-        return SlotReport(
-            slot,
-            token,
-            problems=(_problem(exc, CANNOT_LIST(code_name=exc.code_name)),),
-            complete=False,
-        )
+        sink("slot_end", head, _problem(exc, CANNOT_LIST(code_name=exc.code_name)))
+        return
     # Issue 13: a token removed or replaced during the read leaves it incomplete.
-    listing = confirm_same_token(backend, slot.slot_id, token, listing)
-    entries = tuple(_entry(obj, at, warn_days) for obj in listing.objects)
-    entries = relate(
-        entries,
-        tuple(_key(obj) for obj in listing.keys),
-        keys_listed=listing.keys_listed,
-        logged_in=listing.login is not None and listing.login.logged_in,
-    )
-    return SlotReport(
-        slot,
-        token,
-        entries,
-        problems=listing.problems,
-        complete=listing.complete,
-        keys=tuple(_key(obj) for obj in listing.keys),
-        keys_listed=listing.keys_listed,
-        login=listing.login,
-    )
-
-
-_KEY_CLASSES = {2: "public", 3: "private"}
-_KEY_TYPES = {0x0: "RSA", 0x1: "DSA", 0x2: "DH", 0x3: "EC", 0x40: "EC_EDWARDS"}
-
-
-def _key(obj: RawKeyObject) -> KeyObject:
-    key_type = None
-    if obj.key_type is not None:
-        key_type = _KEY_TYPES.get(obj.key_type, f"0x{obj.key_type:x}")
-    return KeyObject(
-        handle=obj.handle,
-        key_class=_KEY_CLASSES.get(obj.key_class, f"0x{obj.key_class:x}"),
-        id=obj.id,
-        label=decode_text(obj.label) if obj.label is not None else None,
-        key_type=key_type,
-        public_key_info=obj.public_key_info,
-        modulus=obj.modulus,
-        ec_point=obj.ec_point,
-        problems=obj.problems,
-    )
-
-
-def _entry(obj: RawCertificateObject, at: datetime.datetime, warn_days: int) -> CertificateEntry:
-    certificate = read_certificate(obj.value) if obj.value is not None else None
-    return CertificateEntry(
-        handle=obj.handle,
-        label=decode_text(obj.label) if obj.label is not None else None,
-        id=obj.id,
-        certificate_type=obj.certificate_type,
-        private=obj.private,
-        certificate=certificate,
-        validity=judge(certificate, at, warn_days),
-        problems=obj.problems,
-    )
+    assert head.token is not None  # _readable() checked it
+    listing = confirm_same_token(backend, slot_id, head.token, listing)
+    if not streams:
+        objects: tuple[RawCertificateObject | RawKeyObject, ...] = (
+            *listing.objects,
+            *listing.keys,
+        )
+        for raw in objects:
+            sink("object", raw)
+        listing = dataclasses.replace(listing, objects=(), keys=())
+    sink("slot_end", head, listing)

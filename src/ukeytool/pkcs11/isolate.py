@@ -2,11 +2,17 @@
 takes the child down, never the caller.
 
 :func:`inspect_in_child` starts a fresh Python, sends it the request over a pipe, and
-waits for the :class:`~ukeytool.Report` (or the error) to come back, pickled, over
-another. The child calls :func:`ukeytool.inspect` with the keyword arguments it was
-given; they travel only through the pipe, never through argv or the environment, so a
-secret among them (a PIN object) is not visible to other processes. What happens to the
-child becomes an error of its own:
+reads what the module gave as it comes back, pickled, over another. The child imports
+the PKCS#11 binding only and runs :func:`~ukeytool.pkcs11.inspect.walk`: it sends the
+module's info and slot list, each slot's and token's info, each raw certificate and key
+object as soon as its C_GetAttributeValue returned, the end of each slot, and then
+``done``, before C_Finalize. The parent parses, judges and relates
+(:class:`~ukeytool.pkcs11.assemble.Assembler`, the same code as without isolation) while
+the child waits for the module's next answer, so the work hides behind the module's
+round trips. The request (the one login, with its PIN, if any) travels only through the
+pipe, never through argv or the environment, so a secret in it is not visible to other
+processes; the moment and warn_days stay in the parent, which judges. What happens to
+the child becomes an error of its own:
 
 * no answer within ``timeout`` seconds: the child's process group is killed (no retry)
   and :class:`~ukeytool.ModuleTimedOut` raised;
@@ -48,17 +54,22 @@ What crosses the pipes:
 
 * standard input: the parent's ``sys.path``, then a request
   (:class:`~ukeytool.pkcs11.isolate_child.Request`), both pickled;
-* standard output: length-prefixed pickled messages: ``ready`` once ukeytool is
-  imported, log records and warnings as they happen (so ``--trace`` and a library
-  caller's logging see the child's records as if they were their own, and its warnings
-  go through the caller's filters), and finally the outcome. The child moves its own
+* standard output: length-prefixed pickled messages: ``ready`` once the request is in,
+  log records as they happen and warnings at the end of each slot (so ``--trace`` and a
+  library caller's logging see the child's records as if they were their own, and its
+  warnings go through the caller's filters), what was read as it is read (see
+  :class:`~ukeytool.pkcs11.assemble.Assembler` for those events), and finally the
+  outcome (``done``, or the error). The child moves its own
   file descriptor 1 onto its standard error first, so a module that prints to standard
   output cannot corrupt the messages;
 * standard error: whatever the module (or Python) writes there, copied to the parent's
   ``sys.stderr`` as it comes.
 
 The child's side is :mod:`ukeytool.pkcs11.isolate_child`; reading its pipes,
-:mod:`ukeytool.pkcs11.isolate_pipe`.
+:mod:`ukeytool.pkcs11.isolate_pipe`. The command line starts its first child early
+(:func:`prestarted`): the child's interpreter starts and imports the binding while the
+parent reads its configuration, and the parent imports the parser and the renderer
+while the child loads the module.
 
 The child trusts the parent and the parent trusts the child's pickles: both are the same
 user's processes running the same code, and the module could do anything that user can
@@ -71,6 +82,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import importlib
 import logging
 import os
 import pickle
@@ -78,7 +90,8 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any, Final
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ModuleCrashed, ModuleTimedOut, UsageError
 from ..i18n.message import Message, plural_template, template
@@ -86,7 +99,10 @@ from ..model import Problem, Report, SlotInfo, SlotReport
 from .isolate_child import LOGGERS, Request
 from .isolate_pipe import FINALIZE_SECONDS, Conversation
 
-__all__ = ["inspect_in_child"]
+if TYPE_CHECKING:
+    from .login import Login
+
+__all__ = ["inspect_in_child", "prestarted"]
 
 #: After the child was killed (or answered), how long to wait for it to be reaped. A
 #: process stuck in the kernel (a USB driver) may not die at once; it is left behind
@@ -193,43 +209,62 @@ def child_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
-def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) -> Report:
-    """:func:`ukeytool.inspect` ``(path, **kwargs)`` in a child process.
+def inspect_in_child(
+    path: str,
+    *,
+    timeout: float | None = None,
+    at: datetime.datetime | None = None,
+    warn_days: int = 30,
+    login: Login | None = None,
+) -> Report:
+    """:func:`ukeytool.inspect` ``(path, at=at, warn_days=warn_days, login=login)`` in a
+    child process.
 
     ``timeout`` is the number of seconds the child has to answer (None: no limit).
-    ``kwargs`` must pickle. Raises what :func:`ukeytool.inspect` raises, and
-    :class:`~ukeytool.ModuleTimedOut` or :class:`~ukeytool.ModuleCrashed` for what
-    happened to the child before it had read anything.
+    Raises what :func:`ukeytool.inspect` raises, and :class:`~ukeytool.ModuleTimedOut`
+    or :class:`~ukeytool.ModuleCrashed` for what happened to the child before it had
+    read anything.
 
-    The child reports each slot as soon as it is read, and the whole report before
-    C_Finalize. So what was read is never lost to a later fault: a crash or hang in
-    C_Finalize is a :class:`~ukeytool.Problem` of the report that loses nothing
-    (:attr:`~ukeytool.Problem.after_read`; the report stays complete); a crash while
-    one slot is read becomes a problem on that slot, and the other slots are read by a
-    new child that skips it (at most :data:`MAX_RESTARTS` times; never after a login
-    was asked for, so that no PIN is tried twice); a hang while one slot is read
-    becomes a problem on that slot, the slots read before it listed.
+    The child sends what it reads as it reads it (each certificate object as soon as
+    the module gave it), and this process parses and judges each certificate while the
+    child waits for the module's next answer. So what was read is never lost to a later
+    fault: a crash or hang in C_Finalize is a :class:`~ukeytool.Problem` of the report
+    that loses nothing (:attr:`~ukeytool.Problem.after_read`; the report stays
+    complete); a crash while one slot is read becomes a problem on that slot (which is
+    incomplete: what had arrived of it is not shown as if it were all), and the other
+    slots are read by a new child that skips it (at most :data:`MAX_RESTARTS` times;
+    never after a login was asked for, so that no PIN is tried twice); a hang while one
+    slot is read becomes a problem on that slot, the slots read before it listed.
     """
     if timeout is not None and not timeout > 0:
         raise UsageError(BAD_TIMEOUT(timeout=repr(timeout)))
+    from ..judging.validity import check_moment, check_warn_days
     from .loading import check_module_file
 
+    moment = check_moment(at, what="at") if at is not None else _now()
+    check_warn_days(warn_days)
     # The file's own mistakes (not found, wrong CPU...) need no child to be found.
     check_module_file(path)
-    executable = sys.executable
-    if not executable:
+    if not sys.executable:
         raise UsageError(NO_EXECUTABLE())
     skip: list[int] = []
     read: list[SlotReport] = []
     module_problems: tuple[Problem, ...] = ()
     head: tuple[Any, ...] | None = None
     for restart in range(MAX_RESTARTS + 1):
-        conversation, status, finished = _run_child(path, timeout, kwargs, tuple(skip))
+        conversation, status, finished = _run_child(
+            path, timeout, login, tuple(skip), (moment, warn_days)
+        )
         outcome = conversation.outcome
-        if outcome is not None and outcome[0] == "report":
-            report: Report = outcome[1]
+        if outcome is not None and outcome[0] == "done":
+            assert conversation.assembler is not None
             report = _after_report(
-                path, report, conversation, status=status, finished=finished, timeout=timeout
+                path,
+                conversation.assembler.report(),
+                conversation,
+                status=status,
+                finished=finished,
+                timeout=timeout,
             )
             if head is None:
                 return report
@@ -264,7 +299,7 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
             read.append(_failed_slot(current, SLOT_TIMED_OUT(timeout=f"{timeout:g}")))
             break
         read.append(_failed_slot(current, _slot_death(status)))
-        if "login" in kwargs and kwargs["login"] is not None:
+        if login is not None:
             break  # a login is never tried a second time
         if restart == MAX_RESTARTS:
             break
@@ -273,15 +308,11 @@ def inspect_in_child(path: str, *, timeout: float | None = None, **kwargs: Any) 
     missing = [s for s in head[1] if s not in done]
     if missing:
         read.extend(_failed_slot(s, SLOTS_NOT_READ(n=len(missing))) for s in missing)
-    from ..judging.validity import check_moment
-
-    at = kwargs.get("at")
-    moment = check_moment(at, what="at") if at is not None else _now()
     return Report(
         module=head[0],
         slots=_in_order(head[1], read),
         at=moment,
-        warn_days=kwargs.get("warn_days", 30),
+        warn_days=warn_days,
         problems=module_problems,
     )
 
@@ -350,32 +381,128 @@ def _timed_out(path: str, timeout: float | None) -> ModuleTimedOut:
     )
 
 
-def _run_child(
-    path: str, timeout: float | None, kwargs: dict[str, Any], skip: tuple[int, ...]
-) -> tuple[Conversation, int | None, bool]:
-    """One child: (what it said, its exit status, whether it ended before the deadline).
-    The child and its process group are gone when this returns."""
-    request = Request(path, dict(kwargs), _log_levels(), os.getpid(), skip)
-    payload = pickle.dumps(list(sys.path)) + pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
-    started = time.monotonic()
+@dataclasses.dataclass
+class _Spare:
+    """A child started before it was needed (:func:`prestarted`), waiting for its request."""
+
+    child: subprocess.Popen[bytes]
+    executable: str
+    environment: dict[str, str]
+    path: list[str]
+    warm: tuple[str, ...]
+
+
+#: The spare child, while a :func:`prestarted` block has one (at most one).
+_SPARE: list[_Spare] = []
+
+
+@contextlib.contextmanager
+def prestarted(enabled: bool = True, *, warm: Sequence[str] = ()) -> Iterator[None]:
+    """Start the next isolation child now, so that its interpreter starts and imports
+    the PKCS#11 binding while this process does other work (reads configuration,
+    imports the certificate parser and the renderers): the first
+    :func:`inspect_in_child` inside the block takes it, sends it its request, and then
+    imports the modules named in ``warm`` while the child loads the module. The child
+    loads no module before its request: a mistake found before the first inspection
+    still fails with no module loaded. A child not taken is stopped when the block ends.
+    Not for threads: the command line's one inspection at a time."""
+    if not enabled or _SPARE or not sys.executable:
+        yield
+        return
+    environment = child_environment()
+    path = list(sys.path)
     try:
-        child = subprocess.Popen(
-            [sys.executable, "-c", _BOOTSTRAP],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=child_environment(),
-        )
+        child = _spawn(sys.executable, environment, path)
+    except OSError:
+        yield  # inspect_in_child will say why, when a child is needed
+        return
+    _SPARE.append(_Spare(child, sys.executable, environment, path, tuple(warm)))
+    try:
+        yield
+    finally:
+        while _SPARE:
+            _discard(_SPARE.pop().child)
+
+
+def _spawn(
+    executable: str, environment: dict[str, str], path: list[str]
+) -> subprocess.Popen[bytes]:
+    child = subprocess.Popen(
+        [executable, "-c", _BOOTSTRAP],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=environment,
+    )
+    assert child.stdin is not None
+    try:
+        # A few hundred bytes into an empty pipe: never blocks.
+        child.stdin.write(pickle.dumps(path))
+        child.stdin.flush()
+    except OSError:  # pragma: no cover - the child died at once; its exit says why
+        pass
+    return child
+
+
+def _discard(child: subprocess.Popen[bytes]) -> None:
+    _kill(child)
+    _reap(child)
+    for stream in (child.stdin, child.stdout, child.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def _child() -> tuple[subprocess.Popen[bytes], tuple[str, ...]]:
+    """The spare child when it fits this moment (same Python, environment and path),
+    else a new one; and the modules to import while it works."""
+    spare = _SPARE.pop() if _SPARE else None
+    environment = child_environment()
+    if spare is not None:
+        if (
+            spare.child.poll() is None
+            and spare.executable == sys.executable
+            and spare.environment == environment
+            and spare.path == sys.path
+        ):
+            return spare.child, spare.warm
+        _discard(spare.child)
+    try:
+        return _spawn(sys.executable, environment, list(sys.path)), ()
     except OSError as exc:
         # The reason is the OS's words (strerror): kept as they are in every language.
         raise UsageError(
             CANNOT_START(executable=sys.executable, reason=exc.strerror or str(exc))
         ) from None
+
+
+def _run_child(
+    path: str,
+    timeout: float | None,
+    login: Login | None,
+    skip: tuple[int, ...],
+    judging: tuple[datetime.datetime, int],
+) -> tuple[Conversation, int | None, bool]:
+    """One child: (what it said, its exit status, whether it ended before the deadline).
+    The child and its process group are gone when this returns. ``judging``: the moment
+    and warn_days the certificates are judged with, here, as they arrive."""
+    request = Request(path, login, _log_levels(), os.getpid(), skip)
+    payload = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
+    started = time.monotonic()
+    child, warm = _child()
     conversation = None
     try:
         conversation = Conversation(child, payload)
         conversation.finalize_seconds = finalize_seconds(timeout)
+        assert child.stdin is not None
+        conversation.on_stdin(child.stdin)  # the request, at once: the child can start
+        # This process's own imports happen while the child loads the module.
+        from .assemble import Assembler
+
+        for name in warm:
+            importlib.import_module(name)
+        conversation.assembler = Assembler(*judging)
         finished = conversation.run(None if timeout is None else started + timeout)
     except BaseException:
         # KeyboardInterrupt (SIGINT, SIGTERM), or a bug of ours: the child and any

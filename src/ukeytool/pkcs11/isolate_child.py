@@ -1,9 +1,15 @@
 """The isolation child's side (:mod:`ukeytool.pkcs11.isolate`): read the request from
-standard input, inspect, and tell the parent over the results pipe what was read, slot
-by slot, then the report, before C_Finalize.
+standard input, read the module, and tell the parent over the results pipe what was
+read as it is read (the module, its slots, each raw object as soon as its
+C_GetAttributeValue returned, the end of each slot), then that everything was read,
+before C_Finalize.
 
 Started by the parent's bootstrap (``from ukeytool.pkcs11.isolate_child import
-child_main``) in a fresh interpreter; it imports nothing of the parent's side.
+child_main``) in a fresh interpreter. It imports the PKCS#11 binding only
+(:mod:`ukeytool.pkcs11.inspect`'s :func:`~ukeytool.pkcs11.inspect.walk`, the backend
+and what they need): no certificate parser, no judging, no renderer, no message
+catalogue, not even python-pkcs11 (ukeytool loads and initialises modules through its
+own binding). The parent parses and judges (:mod:`ukeytool.pkcs11.assemble`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from ..errors import UkeytoolError
 
 if TYPE_CHECKING:
-    from ..model import Report
+    from .login import Login
 
 __all__ = ["HEADER", "LOGGERS", "Request", "child_main"]
 
@@ -37,8 +43,8 @@ class Request:
     """What the parent asks of the child."""
 
     path: str
-    kwargs: dict[str, Any] = dataclasses.field(repr=False)
-    """Passed to :func:`ukeytool.inspect` as they are (never shown: may hold a PIN)."""
+    login: Login | None = dataclasses.field(repr=False)
+    """The one login asked for, if any (never shown: may hold a PIN)."""
     log_levels: dict[str, int]
     """The parent's effective level for each of :data:`LOGGERS`."""
     parent_pid: int
@@ -79,10 +85,16 @@ class _Forward(logging.Handler):
 
 
 def child_main() -> None:
-    """The child's side (run by the bootstrap): read the request, inspect, answer, exit."""
+    """The child's side (run by the bootstrap): read the request, read the module and
+    say what was read as it goes, finalise, exit."""
     results = os.fdopen(os.dup(1), "wb")
     # A module printing to standard output must not corrupt the messages.
     os.dup2(2, 1)
+    # The binding is imported before the request is read: a child started early (see
+    # ukeytool.pkcs11.isolate.prestarted) has it ready when the request comes.
+    from .backend import open_module
+    from .inspect import walk
+
     request: Request = pickle.load(sys.stdin.buffer)
     _die_with_parent(request.parent_pid)
     channel = _Channel(results)
@@ -101,13 +113,19 @@ def child_main() -> None:
     module = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # the parent's filters decide
+
+        def sink(*event: Any) -> None:
+            channel.send(event)
+            if event[0] == "slot_end":
+                _send_warnings(channel, caught)
+
         try:
-            module = _open(request)
-            report = _inspect(module, request, channel)
+            module = open_module(request.path)
+            walk(module, sink=sink, login=request.login, skip=request.skip)
             _send_warnings(channel, caught)
-            # The report goes before C_Finalize: a module that crashes or hangs there
-            # loses nothing that was read.
-            channel.send(("report", report))
+            # Before C_Finalize: a module that crashes or hangs there loses nothing
+            # that was read.
+            channel.send(("done",))
         except UkeytoolError as exc:
             message = ("error", exc)
         except BaseException as exc:
@@ -126,30 +144,6 @@ def child_main() -> None:
     # Straight out: the module is finalised already, and nothing at interpreter exit
     # (a vendor library's destructor) may change or delay the answer.
     os._exit(0)
-
-
-def _open(request: Request) -> Any:
-    from ..judging.validity import check_warn_days
-    from .backend import open_module
-    from .inspect import _resolve_moment
-
-    _resolve_moment(request.kwargs.get("at"))
-    check_warn_days(request.kwargs.get("warn_days", 30))
-    return open_module(request.path)
-
-
-def _inspect(module: Any, request: Request, channel: _Channel) -> Report:
-    from .inspect import _resolve_moment, inspect_backend
-
-    kwargs = dict(request.kwargs)
-    at = _resolve_moment(kwargs.pop("at", None))
-    return inspect_backend(
-        module,
-        at=at,
-        skip=request.skip,
-        progress=lambda *what: channel.send(what),
-        **kwargs,
-    )
 
 
 def _send_warnings(channel: _Channel, caught: list[warnings.WarningMessage]) -> None:

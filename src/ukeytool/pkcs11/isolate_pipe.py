@@ -1,6 +1,8 @@
 """The parent's side of the pipes to the isolation child (:mod:`ukeytool.pkcs11.isolate`):
-feeds it the request, reads what it says (log records, warnings, each slot, the report)
-and copies its standard error, until it exits."""
+feeds it the request, reads what it says (log records, warnings, what it read, as it
+reads it) and copies its standard error, until it exits. What was read goes to an
+:class:`~ukeytool.pkcs11.assemble.Assembler` as it arrives: each certificate is parsed
+here while the child waits for the module's next answer."""
 
 from __future__ import annotations
 
@@ -14,16 +16,21 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
-from ..model import SlotReport
 from .isolate_child import HEADER
+
+if TYPE_CHECKING:
+    from ..model import SlotReport
+    from .assemble import Assembler
 
 __all__ = ["FINALIZE_SECONDS", "Conversation"]
 
 #: Without pidfd (Linux before 5.3), how often to look whether the child has exited.
 POLL_SECONDS: Final = 0.1
-#: After the report arrived, how long C_Finalize (and the child's exit) may take at most
+#: The child's messages about what it read, for the assembler.
+_READING: Final = frozenset({"head", "slot_start", "object", "slot_end"})
+#: After everything was read, how long C_Finalize (and the child's exit) may take at most
 #: (less when the timeout is shorter).
 FINALIZE_SECONDS: Final = 10.0
 
@@ -37,12 +44,11 @@ class Conversation:
         self.received = bytearray()
         self.ready = False
         self.outcome: tuple[Any, ...] | None = None
+        """("done",) once everything was read; ("error", exc) or ("bug", exc, traceback)."""
         self.head: tuple[Any, ...] | None = None
-        """("head", module info, slot ids, module problems), once the slots are listed."""
-        self.slots: list[SlotReport] = []
-        """The slots read so far, in the order they were read."""
-        self.current: int | None = None
-        """The slot being read (None between slots)."""
+        """(module info, slot ids, module problems), once the slots are listed."""
+        self.assembler: Assembler | None = None
+        """Builds the slots from what the child read (set before :meth:`run`)."""
         self.finalized = False
         self.reported_at: float | None = None
         self.finalize_seconds = FINALIZE_SECONDS
@@ -66,11 +72,21 @@ class Conversation:
         if self.pidfd is not None:
             self.selector.register(self.pidfd, selectors.EVENT_READ, "exit")
 
+    @property
+    def slots(self) -> list[SlotReport]:
+        """The slots read to the end so far, in the order they were read."""
+        return [] if self.assembler is None else self.assembler.slots
+
+    @property
+    def current(self) -> int | None:
+        """The slot being read (None between slots)."""
+        return None if self.assembler is None else self.assembler.current
+
     def run(self, deadline: float | None) -> bool:
         """True when the child exited (or closed every pipe), False at the deadline."""
         while self.selector.get_map():
             if self.reported_at is not None:
-                # The report is in: C_Finalize and the exit get a while of their own.
+                # Everything was read: C_Finalize and the exit get a while of their own.
                 deadline = self.reported_at + self.finalize_seconds
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
@@ -143,7 +159,12 @@ class Conversation:
 
     def _handle(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
-        if kind == "ready":
+        if kind in _READING:
+            assert self.assembler is not None
+            self.assembler(*message)
+            if kind == "head":
+                self.head = message[1:]
+        elif kind == "ready":
             self.ready = True
         elif kind == "log":
             record = logging.makeLogRecord(message[1])
@@ -153,17 +174,10 @@ class Conversation:
         elif kind == "warning":
             text, category, filename, lineno = message[1:]
             warnings.warn_explicit(text, category, filename, lineno)
-        elif kind == "head":
-            self.head = message[1:]
-        elif kind == "slot_start":
-            self.current = message[1]
-        elif kind == "slot":
-            self.slots.append(message[1])
-            self.current = None
         elif kind == "finalized":
             self.finalized = True
         else:
-            if kind == "report":
+            if kind == "done":
                 self.reported_at = time.monotonic()
             self.outcome = message
 
