@@ -63,7 +63,6 @@ Choices, so consumers can rely on them:
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,6 +85,7 @@ from ..model import (
 from ..pkcs11.uri import token_uri
 from .json_certificate import certificate as _certificate
 from .json_certificate import token_advice
+from .json_encode import dumps_indented
 from .json_values import (
     escape_nonprinting,
     message_code,
@@ -205,16 +205,14 @@ def render_json(
     inspected): UTF-8 friendly, indented by 2, ending in a newline. ID numbers are
     masked unless ``show_personal_data``; ``lang``: the language of the advice
     sentences."""
-    text = json.dumps(
+    text = dumps_indented(
         report_to_dict(
             reports,
             generated_at=generated_at,
             failures=failures,
             show_personal_data=show_personal_data,
             lang=lang,
-        ),
-        ensure_ascii=False,
-        indent=2,
+        )
     )
     return escape_nonprinting(text) + "\n"
 
@@ -264,7 +262,7 @@ def render_files_json(
     document = files_to_dict(
         files, generated_at=generated_at, show_personal_data=show_personal_data, lang=lang
     )
-    text = json.dumps(document, ensure_ascii=False, indent=2)
+    text = dumps_indented(document)
     return escape_nonprinting(text) + "\n"
 
 

@@ -1,0 +1,136 @@
+"""``json.dumps(value, ensure_ascii=False, indent=2)``, the same text, several times faster.
+
+The standard library's C encoder does not indent (before Python 3.14), so with
+``indent`` every value goes through its pure-Python generators: for a document of 300
+certificates (200,000 values) that took longer than reading the certificates. Here one
+recursive function appends to one list, the strings are escaped by the same C function
+(``json.encoder.encode_basestring``) and the common leaves are handled in the loop, without
+a call. The output is byte-identical to ``json.dumps``'s (``tests/test_json_encode.py``
+compares them on every document the tests make and on odd values).
+
+>>> print(dumps_indented({"a": [1, 2.5, None], "b": {}, "c": "证书"}))
+{
+  "a": [
+    1,
+    2.5,
+    null
+  ],
+  "b": {},
+  "c": "证书"
+}
+"""
+
+from __future__ import annotations
+
+import math
+from json.encoder import encode_basestring
+from typing import Any
+
+__all__ = ["dumps_indented"]
+
+_INDENT = "  "
+_INFINITY = float("inf")
+
+
+def dumps_indented(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=2)``: dicts, lists, tuples, str,
+    int, float, bool and None (subclasses as ``json`` treats them); anything else raises
+    TypeError as ``json.dumps`` does."""
+    parts: list[str] = []
+    _value(value, parts, "\n")
+    return "".join(parts)
+
+
+def _float(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if value == _INFINITY:
+        return "Infinity"
+    if value == -_INFINITY:
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+def _scalar(value: Any) -> str:
+    """The JSON text of a value that is not a container."""
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return _float(value)
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, float):
+        return _float(key)
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if key is None:
+        return "null"
+    if isinstance(key, int):
+        return int.__repr__(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
+
+
+def _value(value: Any, parts: list[str], newline: str) -> None:
+    """Appends ``value``'s text to ``parts``; ``newline`` is a newline and the current
+    indentation."""
+    if isinstance(value, dict):
+        if not value:
+            parts.append("{}")
+            return
+        inner = newline + _INDENT
+        separator = "," + inner
+        append = parts.append
+        append("{" + inner)
+        first = True
+        for key, item in value.items():
+            if first:
+                first = False
+            else:
+                append(separator)
+            append(encode_basestring(key if type(key) is str else _key(key)) + ": ")
+            if type(item) is str:
+                append(encode_basestring(item))
+            elif item is None:
+                append("null")
+            elif isinstance(item, (dict, list, tuple)):
+                _value(item, parts, inner)
+            else:
+                append(_scalar(item))
+        append(newline + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            parts.append("[]")
+            return
+        inner = newline + _INDENT
+        separator = "," + inner
+        append = parts.append
+        append("[" + inner)
+        first = True
+        for item in value:
+            if first:
+                first = False
+            else:
+                append(separator)
+            if type(item) is str:
+                append(encode_basestring(item))
+            elif isinstance(item, (dict, list, tuple)):
+                _value(item, parts, inner)
+            else:
+                append(_scalar(item))
+        append(newline + "]")
+    else:
+        parts.append(_scalar(value))
