@@ -17,9 +17,9 @@ The words in :attr:`Holder.kind`, :attr:`Holder.id_type_name`,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
@@ -27,7 +27,8 @@ from ..i18n import N_
 from ..i18n.message import Message, template
 from ..model import Holder, IdentityNumber, NameAttribute
 from ..model.text import STRING_TYPES, Text, decode_text
-from .asn1 import contents, tlvs
+from .asn1 import contents, oid_text, tlvs
+from .parts import Extension
 from .reasons import Unreadable
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "decoding_note",
     "escape",
     "holder",
+    "identity_numbers_of",
     "lenient_identity_numbers",
     "rfc4514",
     "strict_identity_numbers",
@@ -100,7 +102,7 @@ def attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
             if len(parts) != 2:
                 raise Unreadable(ATTRIBUTE_PARTS(count=len(parts)))
             oid_tlv, value_tlv = parts
-            oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
+            oid = oid_text(oid_tlv.encoded)
             kind = STRING_TYPES.get(value_tlv.tag)
             if kind is not None:
                 text = decode_text(value_tlv.contents, string_type=value_tlv.tag)
@@ -310,3 +312,10 @@ def lenient_identity_numbers(certificate: Any) -> tuple[IdentityNumber, ...]:
             raw = bytes(extension["extn_value"].contents)
             numbers.append(_identity_number(oid, raw, bool(extension["critical"].native)))
     return tuple(numbers)
+
+
+def identity_numbers_of(extensions: Iterable[Extension]) -> tuple[IdentityNumber, ...]:
+    """The identity numbers among a certificate's raw extensions (:mod:`.parts`)."""
+    return tuple(
+        _identity_number(e.oid, e.value, e.critical) for e in extensions if _is_identity(e.oid)
+    )
