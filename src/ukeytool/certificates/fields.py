@@ -115,6 +115,7 @@ class Reader:
         self._strict = strict
         self._lenient = lenient
         self.problems = problems
+        self._caught: list[warnings.WarningMessage] = []
         # The raw parts, when the DER was plain enough to find them in one walk: then
         # the fields asn1crypto would read come from them (the same bytes, far cheaper).
         self._parts = parts if lenient is not None else None
@@ -127,6 +128,19 @@ class Reader:
     ) -> Certificate:
         """The certificate; ``relations``: its relation fields and the problems reading
         them (:func:`.identifiers.relation_fields`), which go after the others."""
+        # One record of warnings for all fields (entering one costs as much as reading a
+        # field): each strict read looks at the warnings it added itself.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._caught = caught
+            return self._read(der, encoding, relations)
+
+    def _read(
+        self,
+        der: bytes,
+        encoding: str,
+        relations: tuple[dict[str, Any], list[Problem]] | None,
+    ) -> Certificate:
         parts = self._parts
         subject = self._field("subject", _strict_subject, self._lenient_subject)
         issuer = self._field("issuer", _strict_issuer, self._lenient_issuer)
@@ -211,13 +225,13 @@ class Reader:
     ) -> _V | None:
         refused: Message | str | None = None
         if self._strict is not None and strict is not None:
+            caught = self._caught
+            mark = len(caught)
             try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    value = strict(self._strict)
-                if not caught:
+                value = strict(self._strict)
+                if len(caught) == mark:
                     return value
-                refused = warning_reason(caught[0].message)
+                refused = warning_reason(caught[mark].message)
             except Exception as exc:
                 refused = reason(exc)
         if self._lenient is None:
