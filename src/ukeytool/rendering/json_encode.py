@@ -32,12 +32,17 @@ _INDENT = "  "
 _INFINITY = float("inf")
 
 
-def dumps_indented(value: Any) -> str:
-    """``json.dumps(value, ensure_ascii=False, indent=2)``: dicts, lists, tuples, str,
-    int, float, bool and None (subclasses as ``json`` treats them); anything else raises
-    TypeError as ``json.dumps`` does."""
+def dumps_indented(value: Any, end: str = "") -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=2) + end``: dicts, lists, tuples,
+    str, int, float, bool and None (subclasses as ``json`` treats them); anything else
+    raises TypeError as ``json.dumps`` does.
+
+    Each container in a list is joined into one string on its own, so the pieces held
+    at once are those of one certificate, not of the whole document (for 5000
+    certificates, millions of small strings)."""
     parts: list[str] = []
     _value(value, parts, "\n")
+    parts.append(end)
     return "".join(parts)
 
 
@@ -128,7 +133,9 @@ def _value(value: Any, parts: list[str], newline: str) -> None:
             if type(item) is str:
                 append(encode_basestring(item))
             elif isinstance(item, (dict, list, tuple)):
-                _value(item, parts, inner)
+                pieces: list[str] = []
+                _value(item, pieces, inner)
+                append("".join(pieces))
             else:
                 append(_scalar(item))
         append(newline + "]")
