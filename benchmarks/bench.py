@@ -288,6 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the latency row's delay on every PKCS#11 call, in µs (default 2000)",
     )
     parser.add_argument("--no-spy", action="store_true", help="do not count the calls")
+    parser.add_argument(
+        "--no-warmup",
+        action="store_true",
+        help="measure from the first round (by default one round runs first, unmeasured: "
+        "it writes the bytecode caches and fills the page cache)",
+    )
     options = parser.parse_args(argv)
 
     from ukeytool.testing.softhsm import find_softhsm_module
@@ -299,7 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ukeytool = ukeytool_argv()
     pkcs11_tool = shutil.which("pkcs11-tool")
     p11tool = shutil.which("p11tool")
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("PKCS11SPY", "MISB"))}
+    # Bytecode caches as an installed ukeytool has them (the warm-up round writes them).
+    base_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PKCS11SPY", "MISB")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     base_env.setdefault("LC_ALL", "C.UTF-8")
 
     cases: list[Case] = [
@@ -365,6 +376,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = {case.name: Result() for case in cases}
     with tempfile.TemporaryDirectory() as temporary:
         out = Path(temporary) / "measured"
+        if not options.no_warmup:
+            print("warm-up round", file=sys.stderr)
+            for case in cases:
+                run_once(case, Result(), measure, out)
         for round_number in range(options.repeat):
             print(f"round {round_number + 1} of {options.repeat}", file=sys.stderr)
             for case in cases:
@@ -407,6 +422,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if result.failed:
             print(f"{case.name}: {result.failed}", file=sys.stderr)
     print(table(rows, options.markdown))
+    ratios = []
+    for n in sizes:
+        for isolation in ("", " --no-isolation"):
+            text = results.get(f"ukeytool list-tokens{isolation}@{n}")
+            json = results.get(f"ukeytool list-tokens{isolation} --json@{n}")
+            if text and json and text.seconds and json.seconds:
+                ratio = statistics.median(json.seconds) / statistics.median(text.seconds)
+                ratios.append(f"{n}{isolation or ''} {ratio:.2f}")
+    largest = [n for n in sizes if f"ukeytool list-tokens --json@{n}" in results]
+    growth = ""
+    if 1000 in largest and 5000 in largest:
+        times = {
+            n: statistics.median(results[f"ukeytool list-tokens --json@{n}"].seconds)
+            for n in (1000, 5000)
+        }
+        growth = f"; --json at 5000 certificates over 1000: {times[5000] / times[1000]:.2f}×"
+    print(f"\n--json over the text listing: {', '.join(ratios)}{growth}")
     load = os.getloadavg()
     print(
         f"\n{options.repeat} interleaved rounds, medians; {os.cpu_count()} CPUs, load average "
