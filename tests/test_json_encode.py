@@ -61,3 +61,39 @@ def test_what_json_refuses_is_refused(value: Any) -> None:
         json.dumps(value, ensure_ascii=False, indent=2)
     with pytest.raises(TypeError):
         dumps_indented(value)
+
+
+def test_the_document_in_pieces_is_json_dumps_text(mint_cached: Any) -> None:
+    # The whole document the way the old code wrote it, in both languages, and the
+    # caller's language untouched between the pieces.
+    import datetime
+
+    import ukeytool
+    from ukeytool.i18n import get_language
+    from ukeytool.rendering.json import iter_json, render_json, report_to_dict
+    from ukeytool.rendering.json_values import escape_nonprinting
+    from ukeytool.testing.fake import FakeBackend, FakeCertificate, FakeToken
+
+    from .conftest import FIXED_NOW
+
+    day = datetime.timedelta(days=1)
+    certificates = [
+        mint_cached(
+            subject_cn=f"pieces {i}",
+            not_before=FIXED_NOW - 30 * day,
+            not_after=FIXED_NOW + (i * 20 - 10) * day,
+        )
+        for i in range(3)
+    ]
+    objects = [FakeCertificate(m.der, label=f"证书 {i}") for i, m in enumerate(certificates)]
+    report = ukeytool.inspect_backend(FakeBackend([FakeToken(objects=objects)]), at=FIXED_NOW)
+    for lang in ("en", "zh"):
+        document = report_to_dict([report], generated_at=FIXED_NOW, lang=lang)
+        expected = escape_nonprinting(json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
+        assert render_json([report], generated_at=FIXED_NOW, lang=lang) == expected
+        pieces = []
+        for piece in iter_json([report], generated_at=FIXED_NOW, lang=lang):
+            assert get_language() == "en"
+            pieces.append(piece)
+        assert len(pieces) > 3
+        assert "".join(pieces) == expected

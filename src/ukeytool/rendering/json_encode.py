@@ -23,10 +23,11 @@ compares them on every document the tests make and on odd values).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring
 from typing import Any
 
-__all__ = ["dumps_indented"]
+__all__ = ["Items", "dumps_indented", "iter_indented"]
 
 _INDENT = "  "
 _INFINITY = float("inf")
@@ -44,6 +45,67 @@ def dumps_indented(value: Any, end: str = "") -> str:
     _value(value, parts, "\n")
     parts.append(end)
     return "".join(parts)
+
+
+class Items:
+    """A JSON array whose items are made only when it is written, one at a time, and
+    dropped once written (a token's certificates, in :func:`iter_indented`): the
+    document never holds them all as Python objects."""
+
+    __slots__ = ("_count", "_make")
+
+    def __init__(self, count: int, make: Callable[[], Iterable[Any]]) -> None:
+        self._count = count
+        self._make = make
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._make())
+
+
+def iter_indented(value: Any, end: str = "") -> Iterator[str]:
+    """:func:`dumps_indented`'s text in pieces: one for each item of an :class:`Items`
+    array, a few for the containers around them. ``"".join`` of the pieces is the text."""
+    yield from _pieces(value, "\n")
+    if end:
+        yield end
+
+
+def _pieces(value: Any, newline: str) -> Iterator[str]:
+    if isinstance(value, Items):
+        if not len(value):
+            yield "[]"
+            return
+        inner = newline + _INDENT
+        opening = "[" + inner
+        for item in value:
+            parts = [opening]
+            _value(item, parts, inner)
+            yield "".join(parts)
+            opening = "," + inner
+        yield newline + "]"
+    elif isinstance(value, dict) and value:
+        inner = newline + _INDENT
+        opening = "{" + inner
+        for key, item in value.items():
+            yield opening + encode_basestring(key if type(key) is str else _key(key)) + ": "
+            yield from _pieces(item, inner)
+            opening = "," + inner
+        yield newline + "}"
+    elif isinstance(value, (list, tuple)) and value:
+        inner = newline + _INDENT
+        opening = "[" + inner
+        for item in value:
+            yield opening
+            yield from _pieces(item, inner)
+            opening = "," + inner
+        yield newline + "]"
+    else:
+        text: list[str] = []
+        _value(value, text, newline)
+        yield "".join(text)
 
 
 def _float(value: float) -> str:
@@ -111,12 +173,12 @@ def _value(value: Any, parts: list[str], newline: str) -> None:
                 append(encode_basestring(item))
             elif item is None:
                 append("null")
-            elif isinstance(item, (dict, list, tuple)):
+            elif isinstance(item, (dict, list, tuple, Items)):
                 _value(item, parts, inner)
             else:
                 append(_scalar(item))
         append(newline + "}")
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple, Items)):
         if not value:
             parts.append("[]")
             return
@@ -132,7 +194,7 @@ def _value(value: Any, parts: list[str], newline: str) -> None:
                 append(separator)
             if type(item) is str:
                 append(encode_basestring(item))
-            elif isinstance(item, (dict, list, tuple)):
+            elif isinstance(item, (dict, list, tuple, Items)):
                 pieces: list[str] = []
                 _value(item, pieces, inner)
                 append("".join(pieces))
