@@ -196,23 +196,25 @@ def build_measure(build: Path) -> Path:
     return target
 
 
-def count_calls(argv: Sequence[str], env: Mapping[str, str], real_module: str) -> Counter:
+CALL = re.compile(r"^\d+: (C_\w+)$")
+"""A call's first line in pkcs11-spy's log: ``12: C_GetAttributeValue``."""
+
+
+def count_calls(
+    argv: Sequence[str], env: Mapping[str, str], real_module: str
+) -> collections.Counter[str]:
     """The PKCS#11 calls of one run of ``argv`` (whose module is the spy), by name."""
     with tempfile.TemporaryDirectory() as temporary:
         log = Path(temporary) / "spy.log"
         spied = {**env, "PKCS11SPY": real_module, "PKCS11SPY_OUTPUT": str(log)}
         subprocess.run(argv, env=spied, capture_output=True, timeout=900, check=False)
-        calls = collections.Counter()
+        calls: collections.Counter[str] = collections.Counter()
         with open(log, encoding="utf-8", errors="replace") as lines:
             for line in lines:
                 match = CALL.match(line)
                 if match:
                     calls[match.group(1)] += 1
         return calls
-
-
-Counter = collections.Counter  # of str
-CALL = re.compile(r"^\d+: (C_\w+)$")
 
 
 def find_spy() -> str | None:
@@ -258,8 +260,10 @@ def table(rows: Sequence[Row], markdown: bool) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADERS))]
     lines = []
     for row in cells:
-        parts = [cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in
-                 enumerate(zip(row, widths))]
+        parts = [
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
 
