@@ -11,13 +11,15 @@ DEMO_DIR := .demo
 # .venv-X.Y (made by `scripts/bootstrap.sh pythons`); tox runs the versions between.
 TEST_PYTHONS := 3.10 3.13
 
-.PHONY: help setup demo test pytest pytest-pythons lint format types docs clean
+.PHONY: help setup demo test pytest pytest-pythons lint format types docs bench clean
 
 help:
 	@echo "make demo    build a demo SoftHSM token with bank-like certificates and list it"
 	@echo "make test    lint, type-check, build the docs (with doctests) and run the whole test suite"
 	@echo "             on Python $(firstword $(TEST_PYTHONS)) and $(lastword $(TEST_PYTHONS))"
 	@echo "make pytest  only the tests, once, in .venv;  make lint / types / docs / format / clean"
+	@echo "make bench   ukeytool against pkcs11-tool and p11tool on SoftHSM tokens of 10 to 5000"
+	@echo "             certificates (docs/performance.md; BENCH_ARGS=\"--quick --repeat 3 --markdown\")"
 
 setup:
 	@TEST_PYTHONS="$(TEST_PYTHONS)" scripts/bootstrap.sh all
@@ -49,12 +51,12 @@ pytest-pythons: setup
 	done
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 format: setup
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
 
 types: setup
 	$(BIN)/mypy
@@ -62,6 +64,11 @@ types: setup
 docs: setup
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	$(BIN)/sphinx-build -W --keep-going -q -b doctest docs docs/_build/doctest
+
+# Tokens and the shim are kept in build/bench between runs; the repetitions are
+# BENCH_ARGS="--repeat N" or $$UKEYTOOL_BENCH_REPEAT (default 5).
+bench: setup
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(addprefix .venv-,$(TEST_PYTHONS)) $(DEMO_DIR) docs/_build build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

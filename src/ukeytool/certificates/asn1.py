@@ -20,6 +20,7 @@ __all__ = [
     "header",
     "octets",
     "oid_at",
+    "oid_text",
     "small_integer_at",
     "tlv_end",
     "tlvs",
@@ -35,15 +36,48 @@ class Tlv(NamedTuple):
 
 def tlvs(data: bytes) -> Iterator[Tlv]:
     """The TLVs one after another in ``data`` (BER lengths accepted)."""
-    while data:
-        _class, _method, _tag, head, body, trailer = asn1_parser.parse(data)
-        size = len(head) + len(body) + len(trailer)
-        yield Tlv(head[0], body, data[:size])
-        data = data[size:]
+    data = bytes(data)
+    start, end = 0, len(data)
+    while start < end:
+        plain = _definite(data, start, end)
+        if plain is not None:
+            body, stop = plain
+            yield Tlv(data[start], data[body:stop], data[start:stop])
+            start = stop
+            continue
+        # BER's indefinite lengths, long tags, and what is broken (asn1crypto's words
+        # say how): asn1crypto's parser.
+        _class, _method, _tag, head, body_bytes, trailer = asn1_parser.parse(data[start:])
+        size = len(head) + len(body_bytes) + len(trailer)
+        yield Tlv(head[0], body_bytes, data[start : start + size])
+        start += size
+
+
+def _definite(data: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """(start, end) of the contents of the TLV at ``start`` when it has a low tag number
+    and a definite length that fits (the common case, read here without asn1crypto's
+    parser), else None."""
+    if start + 2 > end or data[start] & 0x1F == 0x1F:
+        return None
+    first = data[start + 1]
+    if first < 0x80:
+        body = start + 2
+        stop = body + first
+    elif 0x81 <= first <= 0x84:
+        body = start + 2 + (first & 0x7F)
+        if body > end:
+            return None
+        stop = body + int.from_bytes(data[start + 2 : body], "big")
+    else:
+        return None
+    return (body, stop) if stop <= end else None
 
 
 def contents(tlv: bytes) -> bytes:
     """The contents octets of the TLV ``tlv``."""
+    plain = _definite(tlv, 0, len(tlv))
+    if plain is not None:
+        return bytes(tlv[plain[0] : plain[1]])
     return bytes(asn1_parser.parse(tlv)[4])
 
 
@@ -93,6 +127,20 @@ def tlv_end(data: bytes, start: int) -> int | None:
 
 
 _MAX_INDEFINITE_DEPTH = 64
+
+
+_OIDS: dict[bytes, str] = {}
+
+
+def oid_text(encoded: bytes) -> str:
+    """The dotted form of an OBJECT IDENTIFIER's whole TLV (remembered: a token's
+    certificates use a few dozen OIDs between them)."""
+    text = _OIDS.get(encoded)
+    if text is None:
+        text = str(asn1_core.ObjectIdentifier.load(encoded).dotted)
+        if len(_OIDS) < 4096:
+            _OIDS[encoded] = text
+    return text
 
 
 def oid_at(data: bytes, start: int) -> str | None:

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
-from asn1crypto import core as asn1_core
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -41,14 +40,16 @@ from .algorithms import (
     SM2,
     curve_name,
 )
-from .asn1 import contents, tlvs
+from .asn1 import contents, oid_text, tlvs
 from .names import (
     attributes,
     holder,
+    identity_numbers_of,
     lenient_identity_numbers,
     rfc4514,
     strict_identity_numbers,
 )
+from .parts import Parts
 from .reasons import Unreadable, reason, warning_reason
 
 __all__ = ["COULD_NOT_READ", "Reader", "lenient_extension", "sm3"]
@@ -109,15 +110,45 @@ class Reader:
         strict: x509.Certificate | None,
         lenient: Any,  # asn1crypto.x509.Certificate; None when only cryptography parsed it
         problems: list[Problem],
+        parts: Parts | None = None,
     ) -> None:
         self._strict = strict
         self._lenient = lenient
         self.problems = problems
+        self._caught: list[warnings.WarningMessage] = []
+        # The raw parts, when the DER was plain enough to find them in one walk: then
+        # the fields asn1crypto would read come from them (the same bytes, far cheaper).
+        self._parts = parts if lenient is not None else None
 
-    def read(self, der: bytes, encoding: str) -> Certificate:
+    def read(
+        self,
+        der: bytes,
+        encoding: str,
+        relations: tuple[dict[str, Any], list[Problem]] | None = None,
+    ) -> Certificate:
+        """The certificate; ``relations``: its relation fields and the problems reading
+        them (:func:`.identifiers.relation_fields`), which go after the others."""
+        # One record of warnings for all fields (entering one costs as much as reading a
+        # field): each strict read looks at the warnings it added itself.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._caught = caught
+            return self._read(der, encoding, relations)
+
+    def _read(
+        self,
+        der: bytes,
+        encoding: str,
+        relations: tuple[dict[str, Any], list[Problem]] | None,
+    ) -> Certificate:
+        parts = self._parts
         subject = self._field("subject", _strict_subject, self._lenient_subject)
         issuer = self._field("issuer", _strict_issuer, self._lenient_issuer)
-        key = self._field("key_algorithm", None, self._lenient_key)
+        key = self._field(
+            "key_algorithm",
+            None,
+            self._lenient_key if parts is None else lambda _: self._key(parts.public_key_info),
+        )
         signature = self._field("signature_algorithm", _strict_signature, self._lenient_signature)
         if signature is not None:
             self._check_signature_match(signature[1])
@@ -128,17 +159,23 @@ class Reader:
         subject_attributes = self._field(
             "subject_attributes",
             (lambda c: attributes(c.subject.public_bytes())) if only_strict else None,
-            lambda c: attributes(c["tbs_certificate"]["subject"].dump()),
+            (lambda c: attributes(c["tbs_certificate"]["subject"].dump()))
+            if parts is None
+            else lambda _: attributes(parts.subject),
         )
         issuer_attributes = self._field(
             "issuer_attributes",
             (lambda c: attributes(c.issuer.public_bytes())) if only_strict else None,
-            lambda c: attributes(c["tbs_certificate"]["issuer"].dump()),
+            (lambda c: attributes(c["tbs_certificate"]["issuer"].dump()))
+            if parts is None
+            else lambda _: attributes(parts.issuer),
         )
         identity_numbers = self._field(
             "identity_numbers",
             strict_identity_numbers if only_strict else None,
-            lenient_identity_numbers,
+            lenient_identity_numbers
+            if parts is None
+            else lambda _: identity_numbers_of(parts.extensions or ()),
         )
         return Certificate(
             der=der,
@@ -166,13 +203,18 @@ class Reader:
                 "extended_key_usage", _strict_extended_key_usage, _lenient_extended_key_usage
             ),
             is_ca=self._field("is_ca", _strict_is_ca, _lenient_is_ca),
-            self_signed=self._field("self_signed", None, _lenient_self_signed),
+            self_signed=self._field(
+                "self_signed",
+                None,
+                _lenient_self_signed if parts is None else lambda _: parts.issuer == parts.subject,
+            ),
             subject_attributes=subject_attributes,
             issuer_attributes=issuer_attributes,
             holder=holder(subject[1]) if subject else None,
             identity_numbers=identity_numbers or (),
             encoding=encoding,
-            problems=tuple(self.problems),
+            problems=(*self.problems, *relations[1]) if relations else tuple(self.problems),
+            **(relations[0] if relations else {}),
         )
 
     def _field(
@@ -183,13 +225,13 @@ class Reader:
     ) -> _V | None:
         refused: Message | str | None = None
         if self._strict is not None and strict is not None:
+            caught = self._caught
+            mark = len(caught)
             try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    value = strict(self._strict)
-                if not caught:
+                value = strict(self._strict)
+                if len(caught) == mark:
                     return value
-                refused = warning_reason(caught[0].message)
+                refused = warning_reason(caught[mark].message)
             except Exception as exc:
                 refused = reason(exc)
         if self._lenient is None:
@@ -236,12 +278,14 @@ class Reader:
         return moment.astimezone(datetime.timezone.utc)
 
     def _lenient_key(self, certificate: Any) -> _Key:
+        return self._key(certificate["tbs_certificate"]["subject_public_key_info"].dump())
+
+    def _key(self, info: bytes) -> _Key:
         # Walked by hand: asn1crypto looks the parameters' type up by the algorithm OID
         # and raises KeyError for one it does not know (SM2's, or anything new).
-        info = certificate["tbs_certificate"]["subject_public_key_info"].dump()
         algorithm, public_key = list(tlvs(contents(info)))[:2]
         oid_tlv, *rest = tlvs(algorithm.contents)
-        oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
+        oid = oid_text(oid_tlv.encoded)
         parameters = rest[0].encoded if rest else b""
         if oid in RSA_KEYS:
             modulus = asn1_keys.RSAPublicKey.load(public_key.contents[1:])["modulus"]
@@ -264,7 +308,7 @@ class Reader:
         curve_oid = None
         size = None
         if parameters[:1] == b"\x06":
-            curve_oid = asn1_core.ObjectIdentifier.load(parameters).dotted
+            curve_oid = oid_text(parameters)
         elif parameters[:1] == b"\x30":
             domain = asn1_keys.SpecifiedECDomain.load(parameters)
             prime = int(domain["field_id"]["parameters"].native)
@@ -291,7 +335,10 @@ class Reader:
         if self._lenient is None:
             return
         try:
-            inner = str(self._lenient["tbs_certificate"]["signature"]["algorithm"].dotted)
+            if self._parts is not None:
+                inner = self._parts.inner_signature_oid
+            else:
+                inner = str(self._lenient["tbs_certificate"]["signature"]["algorithm"].dotted)
         except Exception:
             return  # reading the signature algorithm already said what is wrong
         if inner != outer:

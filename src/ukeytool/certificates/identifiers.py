@@ -12,18 +12,18 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from asn1crypto import core as asn1_core
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 
 from ..i18n.message import template
 from ..model import Certificate, Problem
 from .algorithms import EC_KEY, RSA_KEYS, SM2
-from .asn1 import contents, tlvs
+from .asn1 import contents, oid_text, tlvs
 from .fields import COULD_NOT_READ, lenient_extension
+from .parts import Parts
 from .reasons import Unreadable, reason
 
-__all__ = ["public_key_from_info", "with_relation_fields"]
+__all__ = ["public_key_from_info", "relation_fields", "with_relation_fields"]
 
 _SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
 _AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
@@ -40,25 +40,52 @@ KEY_NOT_BITS = template("certificate.key_not_bits", "the public key is not a BIT
 def with_relation_fields(certificate: Certificate) -> Certificate:
     """``certificate`` with its key identifiers and public key filled in, where readable.
 
-    Never raises.
+    Never raises. (:func:`~ukeytool.read_certificate` fills them in as it reads, from the
+    parsed certificate it has already; this is for a certificate made otherwise.)
     """
     if certificate.error is not None:
         return certificate
     try:
         parsed = asn1_x509.Certificate.load(certificate.der)
-        parsed["tbs_certificate"]
     except Exception:
         return certificate  # the reader already said what is wrong with it
+    found = relation_fields(parsed, None)
+    if found is None:
+        return certificate
+    values, problems = found
+    return dataclasses.replace(certificate, problems=(*certificate.problems, *problems), **values)
+
+
+def relation_fields(
+    parsed: Any, parts: Parts | None
+) -> tuple[dict[str, Any], list[Problem]] | None:
+    """The relation fields of a certificate and the problems reading them, from its raw
+    ``parts`` when there are any, else from asn1crypto's ``parsed`` certificate; None
+    when asn1crypto cannot even find the signed part (the reader has said why)."""
+    readers: tuple[tuple[str, Callable[[Any], Any]], ...]
+    if parts is not None:
+        source: Any = parts
+        readers = (
+            ("subject_key_identifier", _ski_of_parts),
+            ("authority_key_identifier", _aki_of_parts),
+            ("public_key_info", _info_of_parts),
+        )
+    else:
+        try:
+            parsed["tbs_certificate"]
+        except Exception:
+            return None
+        source = parsed
+        readers = (
+            ("subject_key_identifier", _subject_key_identifier),
+            ("authority_key_identifier", _authority_key_identifier),
+            ("public_key_info", _public_key_info),
+        )
     problems: list[Problem] = []
     values: dict[str, Any] = {}
-    readers: tuple[tuple[str, Callable[[Any], Any]], ...] = (
-        ("subject_key_identifier", _subject_key_identifier),
-        ("authority_key_identifier", _authority_key_identifier),
-        ("public_key_info", _public_key_info),
-    )
     for where, reader in readers:
         try:
-            values[where] = reader(parsed)
+            values[where] = reader(source)
         except Exception as exc:
             problems.append(Problem(where, COULD_NOT_READ(detail=reason(exc))))
     if values.get("public_key_info") is not None:
@@ -66,11 +93,26 @@ def with_relation_fields(certificate: Certificate) -> Certificate:
             values["public_key"] = public_key_from_info(values["public_key_info"], strict=True)
         except Exception as exc:
             problems.append(Problem("public_key", COULD_NOT_READ(detail=reason(exc))))
-    return dataclasses.replace(certificate, problems=(*certificate.problems, *problems), **values)
+    return values, problems
+
+
+def _ski_of_parts(parts: Parts) -> bytes | None:
+    return _ski(parts.extension(_SUBJECT_KEY_IDENTIFIER))
+
+
+def _aki_of_parts(parts: Parts) -> bytes | None:
+    return _aki(parts.extension(_AUTHORITY_KEY_IDENTIFIER))
+
+
+def _info_of_parts(parts: Parts) -> bytes:
+    return parts.public_key_info
 
 
 def _subject_key_identifier(certificate: Any) -> bytes | None:
-    value = lenient_extension(certificate, _SUBJECT_KEY_IDENTIFIER)
+    return _ski(lenient_extension(certificate, _SUBJECT_KEY_IDENTIFIER))
+
+
+def _ski(value: bytes | None) -> bytes | None:
     if value is None:
         return None
     if value[:1] != b"\x04":
@@ -79,7 +121,10 @@ def _subject_key_identifier(certificate: Any) -> bytes | None:
 
 
 def _authority_key_identifier(certificate: Any) -> bytes | None:
-    value = lenient_extension(certificate, _AUTHORITY_KEY_IDENTIFIER)
+    return _aki(lenient_extension(certificate, _AUTHORITY_KEY_IDENTIFIER))
+
+
+def _aki(value: bytes | None) -> bytes | None:
     if value is None:
         return None
     if value[:1] != b"\x30":
@@ -104,7 +149,7 @@ def public_key_from_info(info: bytes, *, strict: bool = False) -> bytes | None:
     try:
         algorithm, key = list(tlvs(contents(info)))[:2]
         oid_tlv = next(tlvs(algorithm.contents))
-        oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
+        oid = oid_text(oid_tlv.encoded)
         if key.tag != 0x03 or not key.contents:
             raise Unreadable(KEY_NOT_BITS())
         bits = key.contents[1:]

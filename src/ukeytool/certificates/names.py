@@ -17,9 +17,9 @@ The words in :attr:`Holder.kind`, :attr:`Holder.id_type_name`,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
@@ -27,7 +27,8 @@ from ..i18n import N_
 from ..i18n.message import Message, template
 from ..model import Holder, IdentityNumber, NameAttribute
 from ..model.text import STRING_TYPES, Text, decode_text
-from .asn1 import contents, tlvs
+from .asn1 import contents, oid_text, tlvs
+from .parts import Extension
 from .reasons import Unreadable
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "decoding_note",
     "escape",
     "holder",
+    "identity_numbers_of",
     "lenient_identity_numbers",
     "rfc4514",
     "strict_identity_numbers",
@@ -93,6 +95,9 @@ def attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
     guessed at when they are not what it says); a value of another type keeps its whole
     encoding and reads ``#<hex>``, as RFC 4514 writes it.
     """
+    plain = _plain_attributes(name_der)
+    if plain is not None:
+        return tuple(_attribute(*found) for found in plain)
     found = []
     for index, rdn in enumerate(tlvs(contents(name_der))):
         for atv in tlvs(rdn.contents):
@@ -100,16 +105,78 @@ def attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
             if len(parts) != 2:
                 raise Unreadable(ATTRIBUTE_PARTS(count=len(parts)))
             oid_tlv, value_tlv = parts
-            oid = str(asn1_core.ObjectIdentifier.load(oid_tlv.encoded).dotted)
-            kind = STRING_TYPES.get(value_tlv.tag)
-            if kind is not None:
-                text = decode_text(value_tlv.contents, string_type=value_tlv.tag)
-            else:
-                kind = _OTHER_TYPES.get(value_tlv.tag, f"[tag 0x{value_tlv.tag:02x}]")
-                raw = value_tlv.encoded
-                text = Text(raw, "#" + raw.hex(), "unknown", False)
-            found.append(NameAttribute(oid, _ATTRIBUTE_NAMES.get(oid, oid), kind, text, index))
+            found.append(
+                _attribute(
+                    oid_tlv.encoded, value_tlv.tag, value_tlv.contents, value_tlv.encoded, index
+                )
+            )
     return tuple(found)
+
+
+def _attribute(oid_tlv: bytes, tag: int, value: bytes, encoded: bytes, index: int) -> NameAttribute:
+    oid = oid_text(oid_tlv)
+    kind = STRING_TYPES.get(tag)
+    if kind is not None:
+        text = decode_text(value, string_type=tag)
+    else:
+        kind = _OTHER_TYPES.get(tag, f"[tag 0x{tag:02x}]")
+        text = Text(encoded, "#" + encoded.hex(), "unknown", False)
+    return NameAttribute(oid, _ATTRIBUTE_NAMES.get(oid, oid), kind, text, index)
+
+
+def _plain_attributes(der: bytes) -> list[tuple[bytes, int, bytes, bytes, int]] | None:
+    """(OID TLV, value tag, value contents, value TLV, RDN index) of each attribute of
+    a Name in plain DER (definite lengths, low tags, two parts an attribute), found by
+    offsets; None for anything else, which :func:`attributes` walks the general way."""
+    head = _head(der, 0, len(der))
+    if head is None or head[2] != len(der):
+        return None
+    _tag, position, end = head
+    found = []
+    index = 0
+    while position < end:
+        rdn = _head(der, position, end)
+        if rdn is None:
+            return None
+        _tag, inner, rdn_end = rdn
+        while inner < rdn_end:
+            atv = _head(der, inner, rdn_end)
+            if atv is None:
+                return None
+            _tag, body, atv_end = atv
+            oid = _head(der, body, atv_end)
+            value = None if oid is None else _head(der, oid[2], atv_end)
+            if oid is None or value is None or value[2] != atv_end:
+                return None
+            found.append(
+                (
+                    der[body : oid[2]],
+                    der[oid[2]],
+                    der[value[1] : atv_end],
+                    der[oid[2] : atv_end],
+                    index,
+                )
+            )
+            inner = atv_end
+        position = rdn_end
+        index += 1
+    return found
+
+
+def _head(data: bytes, start: int, end: int) -> tuple[int, int, int] | None:
+    """(tag, start of contents, end) of a plain TLV at ``start`` within ``end``."""
+    if start + 2 > end or data[start] & 0x1F == 0x1F:
+        return None
+    first = data[start + 1]
+    if first < 0x80:
+        body = start + 2
+        stop = body + first
+    elif 0x81 <= first <= 0x84:
+        body = start + 2 + (first & 0x7F)
+        stop = body + int.from_bytes(data[start + 2 : body], "big")
+    else:
+        return None
+    return (data[start], body, stop) if stop <= end else None
 
 
 def rfc4514(name_der: bytes) -> tuple[str, str | None, Message | None]:
@@ -310,3 +377,10 @@ def lenient_identity_numbers(certificate: Any) -> tuple[IdentityNumber, ...]:
             raw = bytes(extension["extn_value"].contents)
             numbers.append(_identity_number(oid, raw, bool(extension["critical"].native)))
     return tuple(numbers)
+
+
+def identity_numbers_of(extensions: Iterable[Extension]) -> tuple[IdentityNumber, ...]:
+    """The identity numbers among a certificate's raw extensions (:mod:`.parts`)."""
+    return tuple(
+        _identity_number(e.oid, e.value, e.critical) for e in extensions if _is_identity(e.oid)
+    )

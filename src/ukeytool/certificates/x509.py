@@ -40,7 +40,8 @@ from cryptography import x509
 from ..i18n.message import Message, template
 from ..model import Certificate, Problem
 from .fields import Reader, sm3
-from .identifiers import public_key_from_info, with_relation_fields
+from .identifiers import public_key_from_info, relation_fields
+from .parts import split
 from .reasons import reason, warning_reason
 
 __all__ = ["public_key_from_info", "read_certificate"]
@@ -115,7 +116,7 @@ def read_certificate(value: bytes) -> Certificate:
         # the ones that matter are caught and recorded closer to where they arise.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return with_relation_fields(_read(raw))
+            return _read(raw)
     except Exception as exc:  # a bug here must not cost the rest of the token's report
         return _unreadable(raw, READ_FAILED(detail=reason(exc)))
 
@@ -156,11 +157,15 @@ def _read(value: bytes) -> Certificate:
             why = NOT_DER(detail=refusal or reason(exc))
             return _unreadable(der, why, encoding=encoding, problems=problems)
         lenient = None
+    # Each parser parses the certificate once: the reader and the relation fields share
+    # the parsed objects (and, for the plain DER cryptography takes, the raw parts).
+    parts = split(der) if strict is not None else None
+    relations = None if lenient is None else relation_fields(lenient, parts)
     if strict is not None:
-        return Reader(strict, lenient, problems).read(der, encoding)
+        return Reader(strict, lenient, problems, parts).read(der, encoding, relations)
 
     note = Problem("CKA_VALUE", READ_LENIENTLY(detail=refusal or ""))
-    certificate = Reader(None, lenient, [*problems, note]).read(der, "lenient")
+    certificate = Reader(None, lenient, [*problems, note]).read(der, "lenient", relations)
     if not _anything_read(certificate):
         return _unreadable(
             der,

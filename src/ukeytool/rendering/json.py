@@ -63,8 +63,8 @@ Choices, so consumers can rely on them:
 from __future__ import annotations
 
 import datetime
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from .._version import __version__
@@ -86,6 +86,7 @@ from ..model import (
 from ..pkcs11.uri import token_uri
 from .json_certificate import certificate as _certificate
 from .json_certificate import token_advice
+from .json_encode import Items, dumps_indented, iter_indented
 from .json_values import (
     escape_nonprinting,
     message_code,
@@ -101,6 +102,7 @@ __all__ = [
     "SCHEMA_ID",
     "SCHEMA_VERSION",
     "files_to_dict",
+    "iter_json",
     "render_files_json",
     "render_json",
     "report_to_dict",
@@ -205,18 +207,58 @@ def render_json(
     inspected): UTF-8 friendly, indented by 2, ending in a newline. ID numbers are
     masked unless ``show_personal_data``; ``lang``: the language of the advice
     sentences."""
-    text = json.dumps(
-        report_to_dict(
+    return "".join(
+        iter_json(
             reports,
             generated_at=generated_at,
             failures=failures,
             show_personal_data=show_personal_data,
             lang=lang,
-        ),
-        ensure_ascii=False,
-        indent=2,
+        )
     )
-    return escape_nonprinting(text) + "\n"
+
+
+def iter_json(
+    reports: Sequence[Report],
+    *,
+    generated_at: datetime.datetime,
+    failures: Sequence[ModuleFailure] = (),
+    show_personal_data: bool = False,
+    lang: str | None = None,
+) -> Iterator[str]:
+    """:func:`render_json`'s document in pieces, one a certificate (and a few around
+    them), each made when it is asked for: write them as they come and the document is
+    never held whole, neither as text nor as Python objects (for 5000 certificates, a
+    few hundred MB). Raises what :func:`render_json` raises before the first piece."""
+    with using(lang):
+        lazy = _LAZY.set(True)
+        try:
+            document = _document(
+                reports,
+                generated_at=generated_at,
+                failures=failures,
+                show_personal_data=show_personal_data,
+            )
+        finally:
+            _LAZY.reset(lazy)
+    return _escaped(iter_indented(document, end="\n"), lang)
+
+
+def _escaped(pieces: Iterator[str], lang: str | None) -> Iterator[str]:
+    # Each piece is made in the document's language (a certificate's advice sentences),
+    # and the language is the caller's again between pieces. A piece never splits a
+    # string, and the newline is never escaped: pieces are escaped one by one.
+    while True:
+        with using(lang):
+            piece = next(pieces, None)
+        if piece is None:
+            return
+        yield escape_nonprinting(piece)
+
+
+_LAZY: ContextVar[bool] = ContextVar("_LAZY", default=False)
+"""Set while :func:`iter_json` builds its document: a token's certificates become an
+:class:`~.json_encode.Items` array, made as it is written."""
 
 
 def files_to_dict(
@@ -264,8 +306,7 @@ def render_files_json(
     document = files_to_dict(
         files, generated_at=generated_at, show_personal_data=show_personal_data, lang=lang
     )
-    text = json.dumps(document, ensure_ascii=False, indent=2)
-    return escape_nonprinting(text) + "\n"
+    return escape_nonprinting(dumps_indented(document, end="\n"))
 
 
 def _file(report: FileReport) -> dict[str, Any]:
@@ -388,6 +429,10 @@ def _token(
         "hardware_version": version(token.hardware_version),
         "firmware_version": version(token.firmware_version),
         "utc_time": token.utc_time,
-        "certificates": [_certificate(token, entry) for entry in certificates],
+        "certificates": Items(
+            len(certificates), lambda: (_certificate(token, entry) for entry in certificates)
+        )
+        if _LAZY.get()
+        else [_certificate(token, entry) for entry in certificates],
         **({} if advice is None else {"advice": token_advice(advice)}),
     }

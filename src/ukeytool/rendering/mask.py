@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any, TypeVar
 
 from ..i18n.message import Message, Param
 from ..model import (
@@ -92,6 +93,9 @@ _CFCA_PERSON = re.compile(
 
 # Full-width digits and X map one character to one character, so offsets found in the
 # folded text are offsets in the original.
+# What either pattern needs before folding: "051@" or 15 digits in a row, ASCII or
+# full-width. Most text has neither, and is given back after this one search.
+_MAYBE_PERSONAL = re.compile("[0\uff10][5\uff15][1\uff11]@|[0-9\uff10-\uff19]{15}")
 _FOLD = str.maketrans(
     {**{0xFF10 + i: str(i) for i in range(10)}, 0xFF38: "X", 0xFF58: "x"}  # ０-９, Ｘ, ｘ
 )
@@ -108,6 +112,8 @@ def mask_number(number: str) -> str:
 
 def mask_personal(text: str) -> str:
     """``text`` with ID-card numbers masked (see the module documentation for the rules)."""
+    if _MAYBE_PERSONAL.search(text) is None:
+        return text
     folded = text.translate(_FOLD)
     spans = [m.span("number") for m in _CFCA_PERSON.finditer(folded)]
     spans.extend(
@@ -135,6 +141,28 @@ def mask_optional(text: str | None, *, show_personal_data: bool) -> str | None:
 
 
 # -- masked copies of the model, for renderers ------------------------------------------
+#
+# Most values hold no personal data: every function below gives back the very object it
+# was given when masking changed nothing in it, and _copy copies only what changed (a
+# dataclass copy of a certificate costs more than masking it).
+
+_T = TypeVar("_T")
+
+
+def _copy(obj: _T, **changes: Any) -> _T:
+    """``obj`` itself when every change is the value it holds already, else a copy."""
+    for name, value in changes.items():
+        if value is not getattr(obj, name):
+            return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+    return obj
+
+
+def _same(new: tuple[_T, ...], old: tuple[_T, ...]) -> tuple[_T, ...]:
+    """``old`` when ``new`` holds the same objects, else ``new``."""
+    if len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True)):
+        return old
+    return new
+
 
 _REVERSIBLE = frozenset({"utf-8", "gb18030", "ascii", "utf-16-be", "utf-32-be"})
 
@@ -173,7 +201,9 @@ def _nul_padding(text: Text) -> bytes:
 
 def _mask_bytes(raw: bytes) -> bytes:
     # Latin-1 maps each byte to one character and back, so offsets stay byte offsets.
-    return mask_personal(raw.decode("latin-1")).encode("latin-1")
+    text = raw.decode("latin-1")
+    masked = mask_personal(text)
+    return raw if masked is text else masked.encode("latin-1")
 
 
 def mask_certificate(certificate: Certificate) -> Certificate:
@@ -187,8 +217,9 @@ def mask_certificate(certificate: Certificate) -> Certificate:
         # when it has the shape of an ID-card number.
         number = holder.id_number
         masked = mask_number(number) if holder.type_code == "051" else mask_personal(number)
-        holder = dataclasses.replace(holder, id_number=masked)
-    return dataclasses.replace(
+        if masked != number:
+            holder = dataclasses.replace(holder, id_number=masked)
+    return _copy(
         certificate,
         subject=_name(certificate.subject),
         subject_cn=_optional(certificate.subject_cn),
@@ -197,7 +228,10 @@ def mask_certificate(certificate: Certificate) -> Certificate:
         subject_attributes=_attributes(certificate.subject_attributes),
         issuer_attributes=_attributes(certificate.issuer_attributes),
         holder=holder,
-        identity_numbers=tuple(_identity(n) for n in certificate.identity_numbers),
+        identity_numbers=_same(
+            tuple(_identity(n) for n in certificate.identity_numbers),
+            certificate.identity_numbers,
+        ),
         error=_optional_message(certificate.error),
         problems=_problems(certificate.problems),
     )
@@ -214,12 +248,16 @@ def _optional_message(message: Message | None) -> Message | None:
 def mask_message(message: Message) -> Message:
     """``message`` with ID-card numbers masked in its text parameters (a message's own
     words hold none), nested messages and lists included."""
-    return Message(message.template, tuple((k, _mask_param(v)) for k, v in message.params))
+    params = message.params
+    masked = tuple((k, _mask_param(v)) for k, v in params)
+    if all(new[1] is old[1] for new, old in zip(masked, params, strict=True)):
+        return message
+    return Message(message.template, masked)
 
 
 def _mask_param(value: Param) -> Param:
     if isinstance(value, tuple):
-        return tuple(_mask_item(item) for item in value)
+        return _same(tuple(_mask_item(item) for item in value), value)
     return _mask_item(value)
 
 
@@ -239,9 +277,13 @@ def _name(text: str | None) -> str | None:
     encoding (attribute values that are not strings), whose bytes are masked."""
     if text is None:
         return None
-    return _HEX_VALUE.sub(
-        lambda m: "#" + _mask_bytes(bytes.fromhex(m.group(1))).hex(), mask_personal(text)
+    masked = mask_personal(text)
+    if "#" not in masked:
+        return masked
+    hex_masked = _HEX_VALUE.sub(
+        lambda m: "#" + _mask_bytes(bytes.fromhex(m.group(1))).hex(), masked
     )
+    return text if hex_masked == text else hex_masked
 
 
 def _attributes(
@@ -254,11 +296,14 @@ def _attributes(
         if attribute.decoding == "not_a_string":
             # "#<hex>" of the whole encoding: masked in the bytes, then shown again.
             raw = _mask_bytes(attribute.text.raw)
-            text = dataclasses.replace(attribute.text, raw=raw, value="#" + raw.hex())
+            value = "#" + raw.hex()
+            text = attribute.text
+            if raw is not text.raw or value != text.value:
+                text = dataclasses.replace(text, raw=raw, value=value)
         else:
             text = mask_text(attribute.text)
-        out.append(dataclasses.replace(attribute, text=text))
-    return tuple(out)
+        out.append(_copy(attribute, text=text))
+    return _same(tuple(out), attributes)
 
 
 def _identity(number: IdentityNumber) -> IdentityNumber:
@@ -274,7 +319,7 @@ def _identity(number: IdentityNumber) -> IdentityNumber:
 
 
 def _problems(problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
-    return tuple(dataclasses.replace(p, message=mask_message(p.message)) for p in problems)
+    return _same(tuple(_copy(p, message=mask_message(p.message)) for p in problems), problems)
 
 
 def mask_report(report: Report) -> Report:
@@ -337,7 +382,7 @@ def _slot(slot: SlotReport) -> SlotReport:
 
 def _entry(entry: CertificateEntry) -> CertificateEntry:
     return _relations(
-        dataclasses.replace(
+        _copy(
             entry,
             label=None if entry.label is None else mask_text(entry.label),
             certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
@@ -350,9 +395,7 @@ def _entry(entry: CertificateEntry) -> CertificateEntry:
 def _advice(advice: Advice) -> Advice:
     """Advice names what decided the bank (an issuer name can hold an ID number)."""
     bank = advice.bank
-    return dataclasses.replace(
-        advice, bank=dataclasses.replace(bank, evidence=_optional(bank.evidence))
-    )
+    return _copy(advice, bank=_copy(bank, evidence=_optional(bank.evidence)))
 
 
 def _token_advice(advice: TokenAdvice) -> TokenAdvice:
@@ -368,27 +411,31 @@ def _relations(entry: CertificateEntry) -> CertificateEntry:
     messages (which may name an issuer), masked like the rest (docs/relations.md)."""
     pair = entry.pair
     presence = entry.key_on_token
-    return dataclasses.replace(
+    return _copy(
         entry,
         issued_by=None if entry.issued_by is None else _link(entry.issued_by),
-        pair=None if pair is None else dataclasses.replace(pair, partner=_link(pair.partner)),
+        pair=None if pair is None else _copy(pair, partner=_link(pair.partner)),
         key_on_token=None
         if presence is None
-        else dataclasses.replace(
+        else _copy(
             presence,
-            matches=tuple(
-                dataclasses.replace(m, label=None if m.label is None else mask_text(m.label))
-                for m in presence.matches
+            matches=_same(
+                tuple(
+                    _copy(m, label=None if m.label is None else mask_text(m.label))
+                    for m in presence.matches
+                ),
+                presence.matches,
             ),
         ),
-        findings=tuple(
-            dataclasses.replace(f, message=mask_message(f.message)) for f in entry.findings
+        findings=_same(
+            tuple(_copy(f, message=mask_message(f.message)) for f in entry.findings),
+            entry.findings,
         ),
     )
 
 
 def _link(link: CertificateLink) -> CertificateLink:
-    return dataclasses.replace(
+    return _copy(
         link,
         label=None if link.label is None else mask_text(link.label),
         subject_cn=_optional(link.subject_cn),

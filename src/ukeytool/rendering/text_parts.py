@@ -87,12 +87,22 @@ def display_width(text: str) -> int:
     """
     if text.isascii() and text.isprintable():
         return len(text)  # the usual case, without a loop
-    width = 0
-    for ch in text:
+    # Each character's width looked up in C (map over a dict); only a character not
+    # seen before costs a Python call.
+    return sum(map(_WIDTHS.__getitem__, text))
+
+
+class _Widths(dict[str, int]):
+    def __missing__(self, ch: str) -> int:
         if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
+            width = 0
+        else:
+            width = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        self[ch] = width
+        return width
+
+
+_WIDTHS = _Widths()
 
 
 def pad(text: str, width: int, *, right: bool = False) -> str:

@@ -1,0 +1,99 @@
+"""The fast indenting encoder writes exactly what ``json.dumps(..., ensure_ascii=False,
+indent=2)`` writes (issue 12: the pure-Python ``json`` encoder cost more than reading the
+certificates)."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from typing import Any
+
+import pytest
+
+from ukeytool.rendering.json_encode import dumps_indented
+
+
+class Colour(str, enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+VALUES: list[Any] = [
+    {},
+    [],
+    (),
+    "",
+    0,
+    -1,
+    2**70,
+    1.5,
+    -0.0,
+    1e300,
+    math.inf,
+    -math.inf,
+    True,
+    False,
+    None,
+    '证书 \u2028 \x00 \ud800 "quoted" \\ \t\n',
+    {"nested": {"list": [1, [2, [3, {}]], []], "empty": {}}, "tuple": (1, "x")},
+    {7: "int key", 2.5: "float key", True: "bool key", False: "no", None: "none key"},
+    {"enum": Colour.RED, "int enum": Level.HIGH, Colour.RED: "enum key", Level.HIGH: 1},
+    [None, True, False, 0, 1.0, "s", [], {}, [[]], [{}]],
+]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
+def test_the_same_text_as_json_dumps(value: Any) -> None:
+    assert dumps_indented(value) == json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def test_nan_as_json_writes_it() -> None:
+    assert dumps_indented([math.nan]) == json.dumps([math.nan], indent=2)
+
+
+@pytest.mark.parametrize("value", [{"a": object()}, [b"bytes"], {(1, 2): "tuple key"}])
+def test_what_json_refuses_is_refused(value: Any) -> None:
+    with pytest.raises(TypeError):
+        json.dumps(value, ensure_ascii=False, indent=2)
+    with pytest.raises(TypeError):
+        dumps_indented(value)
+
+
+def test_the_document_in_pieces_is_json_dumps_text(mint_cached: Any) -> None:
+    # The whole document the way the old code wrote it, in both languages, and the
+    # caller's language untouched between the pieces.
+    import datetime
+
+    import ukeytool
+    from ukeytool.i18n import get_language
+    from ukeytool.rendering.json import iter_json, render_json, report_to_dict
+    from ukeytool.rendering.json_values import escape_nonprinting
+    from ukeytool.testing.fake import FakeBackend, FakeCertificate, FakeToken
+
+    from .conftest import FIXED_NOW
+
+    day = datetime.timedelta(days=1)
+    certificates = [
+        mint_cached(
+            subject_cn=f"pieces {i}",
+            not_before=FIXED_NOW - 30 * day,
+            not_after=FIXED_NOW + (i * 20 - 10) * day,
+        )
+        for i in range(3)
+    ]
+    objects = [FakeCertificate(m.der, label=f"证书 {i}") for i, m in enumerate(certificates)]
+    report = ukeytool.inspect_backend(FakeBackend([FakeToken(objects=objects)]), at=FIXED_NOW)
+    for lang in ("en", "zh"):
+        document = report_to_dict([report], generated_at=FIXED_NOW, lang=lang)
+        expected = escape_nonprinting(json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
+        assert render_json([report], generated_at=FIXED_NOW, lang=lang) == expected
+        pieces = []
+        for piece in iter_json([report], generated_at=FIXED_NOW, lang=lang):
+            assert get_language() == "en"
+            pieces.append(piece)
+        assert len(pieces) > 3
+        assert "".join(pieces) == expected
