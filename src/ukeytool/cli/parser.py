@@ -3,30 +3,31 @@ module adds its own), and the options several commands share, each declared once
 argparse parent parser.
 
 The parsers are built anew by every main() call, inside the language main() chose, so that
-every help text is looked up in that language.
+every help text is looked up in that language; and only the command being run is built in
+full (:func:`build_parser`), so that ``--version``, ``--help`` and each command import only
+what they use (docs/development.md, "Start-up").
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-from collections.abc import Sequence
-from typing import Any, Final, NoReturn, TypeAlias
 
 from .._version import __version__
-from ..errors import UsageError
-from ..i18n import LANGUAGES, _, language_from_env
+from ..i18n import LANGUAGES, N_, _, language_from_env
 from ..i18n.message import template
-from ..model.text import escape_control
-from . import values
 from .argparse_i18n import translated_error
 from .exits import EXIT_CODES_HELP, PLUGIN_UNKNOWN, ExitCode
-from .layout import HelpFormatter
-from .options import DEFAULT_TIMEOUT
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Final, NoReturn, TypeAlias
 
 __all__ = [
     "CHECK_TIMEOUT",
+    "COMMANDS",
     "SharedOptions",
     "Subcommands",
     "UsageParser",
@@ -40,6 +41,29 @@ __all__ = [
 #: give a check by default, so that the plugin's own UNKNOWN line arrives first.
 #: list-tokens keeps :data:`~.options.DEFAULT_TIMEOUT` (60), having no such caller.
 CHECK_TIMEOUT: Final = 50.0
+
+COMMANDS: Final = (
+    ("list-tokens", "list_tokens", N_("list slots, tokens and certificates with their validity")),
+    (
+        "check",
+        "check",
+        N_("monitoring check: Nagios/Icinga exit codes, performance data, Prometheus"),
+    ),
+    (
+        "list-modules",
+        "list_modules",
+        N_("show the PKCS#11 modules ukeytool can find, and where from"),
+    ),
+    (
+        "inspect-file",
+        "inspect_file",
+        N_("read certificates from files (PEM, DER, PKCS#7, PKCS#12) instead of a token"),
+    ),
+)
+"""The commands, in the order ``--help`` lists them: each one's name, its module (which
+adds its parser) and its one-line help, the same words as the module's own ``help=`` (a
+test keeps them equal), so that ``ukeytool --help`` lists every command without importing
+their modules."""
 
 URI_OPERAND_NOT_URI: Final = template(
     "cli.uri_operand_not_uri",
@@ -62,7 +86,7 @@ class UsageParser(argparse.ArgumentParser):
     """The top level's subparsers (None for a command's parser)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs.setdefault("formatter_class", _help_formatter)
         super().__init__(*args, **kwargs)
 
     words: Sequence[str] | None = None
@@ -75,6 +99,8 @@ class UsageParser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
+        from ..model.text import escape_control
+
         message = translated_error(message)
         line = _("{prog}: error: {message} (see --help)").format(prog=self.prog, message=message)
         code = self.usage_exit_code
@@ -97,6 +123,24 @@ class UsageParser(argparse.ArgumentParser):
 Subcommands: TypeAlias = "argparse._SubParsersAction[UsageParser]"
 
 
+class _VersionAction(argparse._VersionAction):
+    """argparse's ``--version``, written as it is: argparse would lay the one short line
+    out through the help formatter, whose set-up (asking for the terminal's size) costs
+    ``ukeytool --version`` more than the rest of its run."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
+        parser._print_message(f"{self.version}\n", sys.stdout)
+        parser.exit()
+
+
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    """:class:`~.layout.HelpFormatter`, imported when help, usage or an error is laid out
+    (argparse calls ``formatter_class(prog=...)``), not when a parser is made."""
+    from .layout import HelpFormatter
+
+    return HelpFormatter(prog)
+
+
 def inherit(parser: argparse.ArgumentParser, *parents: argparse.ArgumentParser) -> None:
     """Add the options of ``parents`` to ``parser`` at this point of its option list.
 
@@ -111,9 +155,10 @@ def _parent() -> UsageParser:
     return UsageParser(add_help=False)
 
 
-@dataclasses.dataclass(frozen=True)
 class SharedOptions:
     """The options several commands share, each declared once, as parent parsers."""
+
+    __slots__ = ("color", "inspection", "json", "judging", "lang", "plugin")
 
     judging: UsageParser
     """--warn-days and --at: list-tokens, check, inspect-file."""
@@ -130,9 +175,24 @@ class SharedOptions:
     color: UsageParser
     """--color: list-tokens, inspect-file."""
 
+    def __init__(
+        self,
+        *,
+        judging: UsageParser,
+        inspection: UsageParser,
+        plugin: UsageParser,
+        lang: UsageParser,
+        json: UsageParser,
+        color: UsageParser,
+    ) -> None:
+        self.judging, self.inspection, self.plugin = judging, inspection, plugin
+        self.lang, self.json, self.color = lang, json, color
+
 
 def _judging(*, plugin: bool = False) -> UsageParser:
     """--warn-days and --at; ``plugin``: with the monitoring plugins' ``-w``."""
+    from . import values
+
     parser = _parent()
     parser.add_argument(
         *(("-w", "--warn-days") if plugin else ("--warn-days",)),
@@ -190,6 +250,9 @@ def _color() -> UsageParser:
 def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False) -> UsageParser:
     """The options list-tokens and check share; ``plugin``: check's, with ``-t`` and
     :data:`CHECK_TIMEOUT` as --timeout's default."""
+    from . import values
+    from .options import DEFAULT_TIMEOUT
+
     parser = _parent()
     parser.add_argument(
         "--module",
@@ -301,9 +364,9 @@ def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False
     return parser
 
 
-def shared_options() -> SharedOptions:
-    """The shared options, in the current language."""
-    judging, lang = _judging(), _lang()
+def shared_options(lang: UsageParser | None = None) -> SharedOptions:
+    """The shared options, in the current language (``lang``: --lang, made already)."""
+    judging, lang = _judging(), lang or _lang()
     return SharedOptions(
         judging=judging,
         inspection=_inspection(judging, lang),
@@ -314,11 +377,15 @@ def shared_options() -> SharedOptions:
     )
 
 
-def build_parser() -> UsageParser:
-    """The whole command line, in the current language."""
-    from . import check, inspect_file, list_modules, list_tokens
+def build_parser(words: Sequence[str] | None = None) -> UsageParser:
+    """The whole command line, in the current language.
 
-    shared = shared_options()
+    Given the ``words`` about to be parsed, only the commands named among them are built
+    in full (importing their modules); the others get a parser with their name and help
+    only, which is all that ``ukeytool --help`` and an unknown command's error show, and
+    which argparse never runs, since their name is not among the words."""
+    shared: SharedOptions | None = None
+    lang = _lang()
     parser = UsageParser(
         prog="ukeytool",
         description=_(
@@ -330,16 +397,28 @@ def build_parser() -> UsageParser:
     )
     parser.add_argument(
         "--version",
-        action="version",
+        action=_VersionAction,
         version=f"ukeytool {__version__}",
         help=_("show program's version number and exit"),  # argparse's own words
     )
-    inherit(parser, shared.lang)
+    inherit(parser, lang)
     parser.commands = parser.add_subparsers(
-        dest="command", metavar="COMMAND", parser_class=UsageParser
+        # prog: what argparse would work out (the top level has no positional argument)
+        # through a help formatter, which asks for the terminal's size
+        dest="command",
+        metavar="COMMAND",
+        parser_class=UsageParser,
+        prog=parser.prog,
     )
-    for command in (list_tokens, check, list_modules, inspect_file):
-        command.add_parser(parser.commands, shared)
+    for name, module, help_text in COMMANDS:
+        if words is not None and name not in words:
+            parser.commands.add_parser(name, help=_(help_text))
+            continue
+        if shared is None:
+            shared = shared_options(lang)
+        from importlib import import_module
+
+        import_module(f"{__package__}.{module}").add_parser(parser.commands, shared)
     return parser
 
 
@@ -379,6 +458,7 @@ def uri_operand(args: argparse.Namespace) -> argparse.Namespace:
     operand: str | None = getattr(args, "uri_operand", None)
     if operand is None:
         return args
+    from ..errors import UsageError
     from ..pkcs11.uri import parse_uri
 
     if not operand.strip().lower().startswith("pkcs11:"):
