@@ -18,6 +18,7 @@ from ..i18n import LANGUAGES, N_, _, language_from_env
 from ..i18n.message import template
 from .argparse_i18n import translated_error
 from .exits import EXIT_CODES_HELP, PLUGIN_UNKNOWN, ExitCode
+from .layout import HelpFormatter
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -86,7 +87,7 @@ class UsageParser(argparse.ArgumentParser):
     """The top level's subparsers (None for a command's parser)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _help_formatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     words: Sequence[str] | None = None
@@ -121,24 +122,6 @@ class UsageParser(argparse.ArgumentParser):
 
 
 Subcommands: TypeAlias = "argparse._SubParsersAction[UsageParser]"
-
-
-class _VersionAction(argparse._VersionAction):
-    """argparse's ``--version``, written as it is: argparse would lay the one short line
-    out through the help formatter, whose set-up (asking for the terminal's size) costs
-    ``ukeytool --version`` more than the rest of its run."""
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
-        parser._print_message(f"{self.version}\n", sys.stdout)
-        parser.exit()
-
-
-def _help_formatter(prog: str) -> argparse.HelpFormatter:
-    """:class:`~.layout.HelpFormatter`, imported when help, usage or an error is laid out
-    (argparse calls ``formatter_class(prog=...)``), not when a parser is made."""
-    from .layout import HelpFormatter
-
-    return HelpFormatter(prog)
 
 
 def inherit(parser: argparse.ArgumentParser, *parents: argparse.ArgumentParser) -> None:
@@ -397,18 +380,13 @@ def build_parser(words: Sequence[str] | None = None) -> UsageParser:
     )
     parser.add_argument(
         "--version",
-        action=_VersionAction,
+        action="version",
         version=f"ukeytool {__version__}",
         help=_("show program's version number and exit"),  # argparse's own words
     )
     inherit(parser, lang)
     parser.commands = parser.add_subparsers(
-        # prog: what argparse would work out (the top level has no positional argument)
-        # through a help formatter, which asks for the terminal's size
-        dest="command",
-        metavar="COMMAND",
-        parser_class=UsageParser,
-        prog=parser.prog,
+        dest="command", metavar="COMMAND", parser_class=UsageParser
     )
     for name, module, help_text in COMMANDS:
         if words is not None and name not in words:
