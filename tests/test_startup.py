@@ -171,7 +171,11 @@ def test_list_modules_loads_no_module_and_no_parser(tmp_path: Path) -> None:
     modules, code = _run_cli(["list-modules"], tmp_path, env)
     assert code == 0
     assert _loaded(modules, [*PARSERS, *CATALOGUE, *OTHER_OUTPUT]) == []
-    assert _loaded(modules, ["ukeytool.pkcs11.inspect", "ukeytool.judging"]) == []
+    # a module file is checked (ukeytool.pkcs11.loading), never opened: no backend
+    assert _loaded(modules, ["ukeytool.pkcs11.backend", "ukeytool.pkcs11.inspect"]) == []
+    assert _loaded(modules, ["ukeytool.judging", "ukeytool.model.report"]) == []
+    # nor the options list-modules does not have, nor the other commands
+    assert _loaded(modules, ["ukeytool.cli.values", "ukeytool.cli.options"]) == []
     assert _loaded(modules, ["ukeytool.cli.list_tokens", "ukeytool.cli.check"]) == []
 
 

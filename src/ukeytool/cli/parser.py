@@ -11,6 +11,7 @@ what they use (docs/development.md, "Start-up").
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from .._version import __version__
@@ -139,37 +140,40 @@ def _parent() -> UsageParser:
 
 
 class SharedOptions:
-    """The options several commands share, each declared once, as parent parsers."""
+    """The options several commands share, each declared once, as parent parsers; each
+    is made when a command first asks for it, so that a command builds (and imports the
+    types of) only the options it has."""
 
-    __slots__ = ("color", "inspection", "json", "judging", "lang", "plugin")
+    def __init__(self, lang: UsageParser | None = None) -> None:
+        self.lang = lang or _lang()
+        """--lang: every command and the top level."""
 
-    judging: UsageParser
-    """--warn-days and --at: list-tokens, check, inspect-file."""
-    inspection: UsageParser
-    """Everything list-tokens and check share: modules, judging, selection, --output,
-    login, --trace, --show-personal-data, isolation, renewal advice and --lang."""
-    plugin: UsageParser
-    """The same for check, as monitoring plugins name them: ``-w``, ``-t``, and
-    :data:`CHECK_TIMEOUT` as --timeout's default."""
-    lang: UsageParser
-    """--lang: every command and the top level."""
-    json: UsageParser
-    """--json as the same as --format json: list-tokens, inspect-file."""
-    color: UsageParser
-    """--color: list-tokens, inspect-file."""
+    @functools.cached_property
+    def judging(self) -> UsageParser:
+        """--warn-days and --at: list-tokens, check, inspect-file."""
+        return _judging()
 
-    def __init__(
-        self,
-        *,
-        judging: UsageParser,
-        inspection: UsageParser,
-        plugin: UsageParser,
-        lang: UsageParser,
-        json: UsageParser,
-        color: UsageParser,
-    ) -> None:
-        self.judging, self.inspection, self.plugin = judging, inspection, plugin
-        self.lang, self.json, self.color = lang, json, color
+    @functools.cached_property
+    def inspection(self) -> UsageParser:
+        """Everything list-tokens and check share: modules, judging, selection, --output,
+        login, --trace, --show-personal-data, isolation, renewal advice and --lang."""
+        return _inspection(self.judging, self.lang)
+
+    @functools.cached_property
+    def plugin(self) -> UsageParser:
+        """The same for check, as monitoring plugins name them: ``-w``, ``-t``, and
+        :data:`CHECK_TIMEOUT` as --timeout's default."""
+        return _inspection(_judging(plugin=True), self.lang, plugin=True)
+
+    @functools.cached_property
+    def json(self) -> UsageParser:
+        """--json as the same as --format json: list-tokens, inspect-file."""
+        return _json()
+
+    @functools.cached_property
+    def color(self) -> UsageParser:
+        """--color: list-tokens, inspect-file."""
+        return _color()
 
 
 def _judging(*, plugin: bool = False) -> UsageParser:
@@ -349,15 +353,7 @@ def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False
 
 def shared_options(lang: UsageParser | None = None) -> SharedOptions:
     """The shared options, in the current language (``lang``: --lang, made already)."""
-    judging, lang = _judging(), lang or _lang()
-    return SharedOptions(
-        judging=judging,
-        inspection=_inspection(judging, lang),
-        plugin=_inspection(_judging(plugin=True), lang, plugin=True),
-        lang=lang,
-        json=_json(),
-        color=_color(),
-    )
+    return SharedOptions(lang)
 
 
 def build_parser(words: Sequence[str] | None = None) -> UsageParser:
