@@ -26,16 +26,18 @@ parameters with :meth:`str.format`: its cost does not depend on the catalogue's 
 and no sentence is ever parsed back. Messages pickle, so the isolation child sends them
 to the parent as values.
 
-This module imports nothing at all (the command line's start-up needs it); the catalogue is read
-(:mod:`ukeytool.i18n`) only when a message is rendered in a language other than English.
+This module imports nothing that the interpreter has not imported already (every start of
+the command line needs it); the catalogue is read (:mod:`ukeytool.i18n`) only when a
+message is rendered in a language other than English.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
     from typing import Final, TypeAlias
 
 __all__ = [
@@ -59,7 +61,8 @@ class Template:
     """One sentence with a stable code; call it with the parameters to make a message.
 
     Frozen, compared and hashed by its fields, as a frozen dataclass is (written out by
-    hand: :mod:`dataclasses` costs the command line's start-up more than it saves here)."""
+    hand: importing ``dataclasses`` would cost the command line's start-up more than it
+    saves here)."""
 
     __slots__ = ("code", "context", "msgid", "plural")
     __match_args__ = ("code", "msgid", "plural", "context")
