@@ -357,3 +357,22 @@ def test_max_days_is_what_judge_accepts() -> None:
     assert values.MAX_DAYS == MAX_WARN_DAYS
     with pytest.raises(AttributeError):
         _ = values.NOTHING  # type: ignore[attr-defined]
+
+
+def test_the_values_of_slots_and_tokens_come_without_those_of_certificates(
+    tmp_path: Path,
+) -> None:
+    # What the isolation child needs to send a slot and its token (ukeytool.model.report),
+    # without what a certificate says, its relations and renewal advice.
+    modules, _ = _modules_after("import ukeytool.model.report", tmp_path)
+    assert _ukeytool(modules) == {
+        "ukeytool",
+        "ukeytool._version",
+        "ukeytool.i18n",
+        "ukeytool.i18n.language",
+        "ukeytool.i18n.message",
+        "ukeytool.model",
+        "ukeytool.model.problem",
+        "ukeytool.model.report",
+        "ukeytool.model.text",
+    }
