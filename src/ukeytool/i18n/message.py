@@ -55,6 +55,7 @@ Param: TypeAlias = "str | int | Message | tuple[str | int | Message, ...]"
 """What may fill a placeholder: a nested message, verbatim text, a number, or a list."""
 
 _REGISTRY: dict[str, Template] = {}
+_set = object.__setattr__  # how a frozen value sets its fields, once, in __init__
 
 
 class Template:
@@ -80,7 +81,7 @@ class Template:
     def __init__(
         self, code: str, msgid: str, plural: str | None = None, context: str | None = None
     ) -> None:
-        _fill(self, code=code, msgid=msgid, plural=plural, context=context)
+        _fill(self, code, msgid, plural, context)
         known = _REGISTRY.get(code)
         if known is not None and known != self:
             raise ValueError(f"message code {code!r} is used for two templates")
@@ -117,14 +118,16 @@ class Template:
         return Message(self, tuple(params.items()))
 
 
-def _fill(instance: object, **values: object) -> None:
-    for name, value in values.items():
-        object.__setattr__(instance, name, value)
+def _fill(made: Template, code: str, msgid: str, plural: str | None, context: str | None) -> None:
+    _set(made, "code", code)
+    _set(made, "msgid", msgid)
+    _set(made, "plural", plural)
+    _set(made, "context", context)
 
 
 def _template(code: str, msgid: str, plural: str | None, context: str | None) -> Template:
     made = object.__new__(Template)
-    _fill(made, code=code, msgid=msgid, plural=plural, context=context)
+    _fill(made, code, msgid, plural, context)
     return made
 
 
@@ -167,7 +170,8 @@ class Message:
     """The parameters, in the order given."""
 
     def __init__(self, template: Template, params: tuple[tuple[str, Param], ...]) -> None:
-        _fill(self, template=template, params=params)
+        _set(self, "template", template)
+        _set(self, "params", params)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Message) and other.__class__ is self.__class__:
