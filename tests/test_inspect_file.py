@@ -576,6 +576,8 @@ def plain(value: object) -> bool:
         return True
     if isinstance(value, tuple):
         return all(plain(item) for item in value)
+    if isinstance(value, Message):  # a value written out, not a dataclass (start-up cost)
+        return plain((value.code, value.msgid, value.params))
     if dataclasses.is_dataclass(value) and type(value).__module__.split(".")[0] == "ukeytool":
         return all(plain(getattr(value, f.name)) for f in dataclasses.fields(value))
     return False

@@ -30,91 +30,43 @@ Every sentence ukeytool makes for a person (a :class:`Problem`'s message, a
 :attr:`~Message.code` and its parameters; ``str(message)`` is English and
 ``message.render("zh")`` Simplified Chinese.
 
-Heavy dependencies (python-pkcs11, cryptography) are imported on first use, so that
-``import ukeytool`` and ``ukeytool --version`` stay fast.
+Every name is imported on first use (:pep:`562`): ``import ukeytool`` loads nothing but
+the version, ``from ukeytool import judge`` only the modules that name needs, and heavy
+dependencies (python-pkcs11, cryptography, asn1crypto) only with what uses them, so that
+the command line starts fast (docs/development.md, "Start-up").
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__
-from .errors import (
-    AuthenticationError,
-    CertificateError,
-    MissingDependency,
-    ModuleCallFailed,
-    ModuleCrashed,
-    ModuleError,
-    ModuleNotFound,
-    ModuleTimedOut,
-    NotAPkcs11Module,
-    NotASharedLibrary,
-    Pkcs11Failure,
-    TokenError,
-    UkeytoolError,
-    UsageError,
-    WrongArchitecture,
-)
-from .i18n.message import Message, Template
-from .judging.relations import relate, relate_slot
-from .judging.validity import judge
-from .model import (
-    Advice,
-    BankChoice,
-    BankRule,
-    Certificate,
-    CertificateEntry,
-    CertificateLink,
-    FileKey,
-    FileReport,
-    Finding,
-    Holder,
-    IdentityNumber,
-    KeyMatch,
-    KeyObject,
-    KeyPresence,
-    LoginOutcome,
-    LoginState,
-    ModuleFailure,
-    ModuleInfo,
-    NameAttribute,
-    PairLink,
-    PinState,
-    Problem,
-    RenewalAction,
-    RenewalPhase,
-    RenewalWindow,
-    Report,
-    Role,
-    Severity,
-    SlotInfo,
-    SlotReport,
-    Status,
-    TokenAdvice,
-    TokenInfo,
-    Validity,
-    WindowState,
-)
-from .model.text import Text, decode_text
-from .pkcs11.interface import Backend, ObjectListing, RawCertificateObject, RawKeyObject
-from .pkcs11.login import Login, Pin
-from .pkcs11.selection import (
-    filter_report,
-    select_certificate,
-    select_certificates,
-    select_token,
-    select_tokens,
-    uri_matches_certificate,
-    uri_matches_token,
-)
-from .pkcs11.uri import Pkcs11Uri, certificate_uri, format_uri, parse_uri, token_uri
-from .rendering.mask import mask_certificate, mask_report
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .certificates.files import inspect_file, inspect_files
     from .certificates.x509 import read_certificate
     from .config.discovery import CatalogueError, FoundModule, discover, no_module_message
+    from .errors import (
+        AuthenticationError,
+        CertificateError,
+        MissingDependency,
+        ModuleCallFailed,
+        ModuleCrashed,
+        ModuleError,
+        ModuleNotFound,
+        ModuleTimedOut,
+        NotAPkcs11Module,
+        NotASharedLibrary,
+        Pkcs11Failure,
+        TokenError,
+        UkeytoolError,
+        UsageError,
+        WrongArchitecture,
+    )
+    from .i18n.message import Message, Template
+    from .judging.relations import relate, relate_slot
     from .judging.renewal import (
         IssuerHint,
         OtherClose,
@@ -133,14 +85,67 @@ if TYPE_CHECKING:
         token_advice_message,
         user_policies_path,
     )
+    from .judging.validity import judge
+    from .model.certificate import (
+        Certificate,
+        Holder,
+        IdentityNumber,
+        NameAttribute,
+        Status,
+        Validity,
+    )
     from .model.events import EventKind, TokenEvent
+    from .model.files import FileKey, FileReport
+    from .model.problem import Problem
+    from .model.relations import (
+        CertificateLink,
+        Finding,
+        KeyMatch,
+        KeyPresence,
+        PairLink,
+        Role,
+        Severity,
+    )
+    from .model.renewal import (
+        Advice,
+        BankChoice,
+        BankRule,
+        RenewalAction,
+        RenewalPhase,
+        RenewalWindow,
+        TokenAdvice,
+        WindowState,
+    )
+    from .model.report import (
+        CertificateEntry,
+        KeyObject,
+        LoginOutcome,
+        LoginState,
+        ModuleFailure,
+        ModuleInfo,
+        PinState,
+        Report,
+        SlotInfo,
+        SlotReport,
+        TokenInfo,
+    )
+    from .model.text import Text, decode_text
     from .pkcs11.backend import Module, open_module
     from .pkcs11.inspect import inspect, inspect_backend, inspect_modules, read_slot
+    from .pkcs11.interface import Backend, ObjectListing, RawCertificateObject, RawKeyObject
+    from .pkcs11.login import Login, Pin
+    from .pkcs11.selection import (
+        filter_report,
+        select_certificate,
+        select_certificates,
+        select_token,
+        select_tokens,
+        uri_matches_certificate,
+        uri_matches_token,
+    )
+    from .pkcs11.uri import Pkcs11Uri, certificate_uri, format_uri, parse_uri, token_uri
     from .pkcs11.watch import watch, watch_backend
-
-# Documented and pickled under the name users import them by.
-Message.__module__ = __name__
-Template.__module__ = __name__
+    from .rendering.mask import mask_certificate, mask_report
 
 __all__ = [
     "Advice",
@@ -256,50 +261,84 @@ __all__ = [
     "watch_backend",
 ]
 
-_LAZY = {
-    "CatalogueError": "config.discovery",
-    "FoundModule": "config.discovery",
-    "discover": "config.discovery",
-    "no_module_message": "config.discovery",
-    "Module": "pkcs11.backend",
-    "open_module": "pkcs11.backend",
-    "read_certificate": "certificates.x509",
-    "inspect": "pkcs11.inspect",
-    "inspect_backend": "pkcs11.inspect",
-    "inspect_modules": "pkcs11.inspect",
-    "read_slot": "pkcs11.inspect",
-    "inspect_file": "certificates.files",
-    "inspect_files": "certificates.files",
-    "IssuerHint": "judging.renewal",
-    "OtherClose": "judging.renewal",
-    "PolicyChannel": "judging.renewal",
-    "RenewalPolicies": "judging.renewal",
-    "RenewalPolicy": "judging.renewal",
-    "RenewalPolicyError": "judging.renewal",
-    "WindowEdge": "judging.renewal",
-    "advice_message": "judging.renewal",
-    "advice_summary": "judging.renewal",
-    "advise": "judging.renewal",
-    "advise_certificate": "judging.renewal",
-    "bank_message": "judging.renewal",
-    "choose_bank": "judging.renewal",
-    "load_policies": "judging.renewal",
-    "token_advice_message": "judging.renewal",
-    "user_policies_path": "judging.renewal",
-    "EventKind": "model.events",
-    "TokenEvent": "model.events",
-    "watch": "pkcs11.watch",
-    "watch_backend": "pkcs11.watch",
+#: Where each public name is defined: imported from there on first use (:pep:`562`).
+#: (tests/test_startup.py checks this table against ``__all__`` and the imports above.)
+_SOURCES: dict[str, str] = {
+    "certificates.files": "inspect_file inspect_files",
+    "certificates.x509": "read_certificate",
+    "config.discovery": "CatalogueError FoundModule discover no_module_message",
+    "errors": (
+        "AuthenticationError CertificateError MissingDependency "
+        "ModuleCallFailed ModuleCrashed ModuleError ModuleNotFound "
+        "ModuleTimedOut NotAPkcs11Module NotASharedLibrary Pkcs11Failure "
+        "TokenError UkeytoolError UsageError WrongArchitecture"
+    ),
+    "i18n.message": "Message Template",
+    "judging.relations": "relate relate_slot",
+    "judging.renewal": (
+        "IssuerHint OtherClose PolicyChannel RenewalPolicies RenewalPolicy "
+        "RenewalPolicyError WindowEdge advice_message advice_summary advise "
+        "advise_certificate bank_message choose_bank load_policies "
+        "token_advice_message user_policies_path"
+    ),
+    "judging.validity": "judge",
+    "model.certificate": "Certificate Holder IdentityNumber NameAttribute Status Validity",
+    "model.events": "EventKind TokenEvent",
+    "model.files": "FileKey FileReport",
+    "model.problem": "Problem",
+    "model.relations": "CertificateLink Finding KeyMatch KeyPresence PairLink Role Severity",
+    "model.renewal": (
+        "Advice BankChoice BankRule RenewalAction RenewalPhase RenewalWindow "
+        "TokenAdvice WindowState"
+    ),
+    "model.report": (
+        "CertificateEntry KeyObject LoginOutcome LoginState ModuleFailure "
+        "ModuleInfo PinState Report SlotInfo SlotReport TokenInfo"
+    ),
+    "model.text": "Text decode_text",
+    "pkcs11.backend": "Module open_module",
+    "pkcs11.inspect": "inspect inspect_backend inspect_modules read_slot",
+    "pkcs11.interface": "Backend ObjectListing RawCertificateObject RawKeyObject",
+    "pkcs11.login": "Login Pin",
+    "pkcs11.selection": (
+        "filter_report select_certificate select_certificates select_token "
+        "select_tokens uri_matches_certificate uri_matches_token"
+    ),
+    "pkcs11.uri": "Pkcs11Uri certificate_uri format_uri parse_uri token_uri",
+    "pkcs11.watch": "watch watch_backend",
+    "rendering.mask": "mask_certificate mask_report",
 }
+_LAZY: dict[str, str] = {
+    name: module for module, names in _SOURCES.items() for name in names.split()
+}
+
+#: The subpackages, imported on first use as attributes too (``ukeytool.model.Report``
+#: after ``import ukeytool`` alone), as when ``import ukeytool`` imported them all.
+_SUBPACKAGES = frozenset(
+    {
+        "certificates",
+        "cli",
+        "config",
+        "errors",
+        "i18n",
+        "judging",
+        "model",
+        "pkcs11",
+        "rendering",
+        "testing",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ukeytool' has no attribute {name!r}")
-    import importlib
+    if module is None and name not in _SUBPACKAGES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-    value = getattr(importlib.import_module(f"ukeytool.{module}"), name)
+    if module is None:
+        return import_module(f"{__name__}.{name}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
 

@@ -37,9 +37,11 @@ cross from the child process a module is inspected in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .i18n.message import Message
 
 __all__ = [

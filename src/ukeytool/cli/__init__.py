@@ -10,40 +10,57 @@ inspecting tokens (:mod:`.inspection`, :mod:`.login`), the secrets asked for
 (:mod:`.prompts`), where output goes (:mod:`.output`), and argparse in Chinese
 (:mod:`.argparse_i18n`, :mod:`.layout`).
 
-It imports nothing heavy at start-up: ``--version`` and ``--help`` answer without
-loading python-pkcs11 or cryptography. It is the one place that reads the clock.
+It imports nothing at start-up that the run does not use: ``--version`` and ``--help``
+build the top-level parser alone, a command imports its own module and what it runs,
+and nothing loads python-pkcs11, cryptography or the Chinese catalogue unless it is used
+(docs/development.md, "Start-up"). It is the one place that reads the clock.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
 from ..i18n import _, using
-from .argparse_i18n import ARGPARSE_MESSAGES, ARGPARSE_PLURALS, argparse_speaks
+from .argparse_i18n import argparse_speaks
 from .exits import ExitCode
-from .inspection import warnings_shown
 from .parser import build_parser, requested_language
-from .prompts import secrets_withheld
-from .reporting import error_line, only_failures, run_command
-from .signals import interruptible, terminated_as_interrupted
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, NoReturn
+
+    from .argparse_i18n import ARGPARSE_MESSAGES, ARGPARSE_PLURALS
+    from .reporting import only_failures as _only_failures  # noqa: F401 (__getattr__)
 
 __all__ = ["ARGPARSE_MESSAGES", "ARGPARSE_PLURALS", "ExitCode", "build_parser", "main", "run"]
 
-#: Kept for the tests and scripts that import it from here.
-_only_failures = only_failures
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, for the tests and scripts that import them from here
+    # (_only_failures is reporting.only_failures).
+    if name in ("ARGPARSE_MESSAGES", "ARGPARSE_PLURALS"):
+        from . import argparse_i18n
+
+        return getattr(argparse_i18n, name)
+    if name == "_only_failures":
+        from .reporting import only_failures
+
+        return only_failures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ukeytool with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
     The language (``--lang``, else the locale) is chosen before the parser is built, so
-    that ``--help`` and argparse's own messages are in it too."""
+    that ``--help`` and argparse's own messages are in it too. Only the command named in
+    ``argv`` is built and imported (see :func:`.parser.build_parser`)."""
     words = list(sys.argv[1:] if argv is None else argv)
     lang = requested_language(words)
     with using(lang), argparse_speaks():
-        parser = build_parser()
+        parser = build_parser(words)
         try:
             args = parser.parse_args(words)
         except SystemExit as exc:  # --help, --version, or a usage error already printed
@@ -54,9 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # --lang may also have been given abbreviated (--la zh), which only argparse knows.
         with using(vars(args).get("lang") or lang):
             if args.command is None:
+                from .reporting import error_line
+
                 parser.print_usage(sys.stderr)
                 error_line(_("no command given; try 'ukeytool list-tokens --help'"))
                 return ExitCode.USAGE
+            from .inspection import warnings_shown
+            from .prompts import secrets_withheld
+            from .reporting import run_command
+            from .signals import interruptible, terminated_as_interrupted
+
             with secrets_withheld(), terminated_as_interrupted(), warnings_shown():
                 return run_command(interruptible(args.run, args.reporter), args, args.reporter)
 

@@ -8,14 +8,18 @@ at ukeytool's catalogue while main() runs, and puts argparse's own functions bac
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import contextlib
 import re
-import threading
-from collections.abc import Iterator
-from typing import Any, Final
 
 from ..i18n import N_, _, get_language, ngettext
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any, Final
 
 __all__ = ["ARGPARSE_MESSAGES", "ARGPARSE_PLURALS", "argparse_speaks", "translated_error"]
 
@@ -71,7 +75,7 @@ class _ArgparseWords:
     patch, counted, and the last one out puts argparse's functions back.
     """
 
-    lock = threading.Lock()
+    lock = _thread.allocate_lock()  # threading.Lock, without importing threading
     users = 0
     saved: tuple[Any, Any] = (None, None)
 

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ..errors import UsageError
 from ..i18n import N_, _
 from ..i18n.message import template
 from . import values
 from .exits import PLUGIN_UNKNOWN
-from .inspection import early_child, inspect_all, load_renewal
-from .login import login_exit, login_note
-from .options import Inspection
-from .output import emit
 from .parser import CHECK_TIMEOUT, SharedOptions, Subcommands, uri_operand
 from .reporting import PLUGIN
+
+if TYPE_CHECKING:
+    from .options import Inspection
 
 __all__ = ["CHECK_EXIT_HELP", "CheckOptions", "add_parser", "run"]
 
@@ -58,6 +57,8 @@ class CheckOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CheckOptions:
+        from .options import Inspection
+
         return cls(Inspection.from_args(args), crit_days=args.crit_days, format=args.format)
 
 
@@ -93,6 +94,10 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .inspection import early_child, inspect_all, load_renewal
+    from .login import login_exit, login_note
+    from .output import emit
+
     options = CheckOptions.from_args(uri_operand(args))
     inspection = options.inspection
     if inspection.timeout is None and not inspection.no_isolation:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import enum
 import types
-from collections.abc import Mapping
-from typing import Final
 
 from .. import errors
 from ..errors import (
@@ -23,6 +21,12 @@ from ..errors import (
     UsageError,
 )
 from ..i18n import N_
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Final
 
 __all__ = [
     "ERROR_EXITS",

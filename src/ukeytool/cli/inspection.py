@@ -17,14 +17,12 @@ from ..errors import UsageError
 from ..i18n import _, render
 from ..i18n.message import Message, template
 from ..model.text import escape_control
-from .login import login_pass
-from .options import Inspection, Selection
-from .progress import progress_line
 
 if TYPE_CHECKING:
     from ..config.discovery import Catalogue
     from ..judging.renewal import RenewalPolicies
     from ..model import ModuleFailure, Report
+    from .options import Inspection, Selection
 
 __all__ = [
     "NO_TOKEN_MATCHES",
@@ -178,6 +176,8 @@ def inspect_all(
     from ..pkcs11.inspect import inspect_modules
     from ..pkcs11.selection import filter_report
     from ..pkcs11.uri import parse_uri, refuse_pin_attributes
+    from .login import login_pass
+    from .progress import progress_line
 
     selection = options.selection
     # Fails before any loading; a URI with a PIN in it is refused, never echoed.

@@ -12,9 +12,12 @@ import argparse
 import re
 import textwrap
 import unicodedata
-from typing import Any, Final
 
 from ..i18n import _, get_language
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 __all__ = ["HelpFormatter", "is_wide", "wrap_wide"]
 
@@ -34,7 +37,7 @@ def wrap_wide(text: str, width: int, indent: str = "") -> list[str]:
     characters counting two: breaks at spaces, and between wide characters except
     before closing and after opening punctuation. ``indent`` starts every line after
     the first one."""
-    from ..rendering.text import display_width
+    from ..i18n.columns import display_width
 
     units: list[tuple[str, bool]] = []  # unbreakable pieces; whether a space comes first
     space = glue = False
@@ -101,7 +104,7 @@ def _fill_item(item: list[str], width: int, indent: str) -> list[str]:
     """One item laid out as written when every line fits ``width``; else its text
     wrapped, the first line starting as written (``  2  CRITICAL  ``) and the others
     under its text (as far in as its continuation lines were)."""
-    from ..rendering.text import display_width
+    from ..i18n.columns import display_width
 
     if all(display_width(indent + line) <= width for line in item):
         return [indent + line for line in item]
@@ -154,7 +157,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
     def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any) -> str:
-        from ..rendering.text import display_width
+        from ..i18n.columns import display_width
 
         if prefix is None:
             prefix = _("usage: ")
@@ -176,7 +179,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().start_section(heading)
 
     def format_help(self) -> str:
-        from ..rendering.text import display_width
+        from ..i18n.columns import display_width
 
         text = str(super().format_help())
         lines: list[str] = []

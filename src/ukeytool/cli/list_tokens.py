@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ..i18n import _
 from .exits import EXIT_CODES_HELP, ExitCode
-from .inspection import early_child, inspect_all, load_renewal
-from .login import login_exit, login_note
-from .options import Inspection
-from .output import emit, use_color
 from .parser import SharedOptions, Subcommands, inherit, uri_operand
 from .reporting import STANDARD, only_failures
+
+if TYPE_CHECKING:
+    from .options import Inspection
 
 __all__ = ["ListTokensOptions", "add_parser", "run"]
 
@@ -41,6 +41,8 @@ class ListTokensOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ListTokensOptions:
+        from .options import Inspection
+
         return cls(
             inspection=Inspection.from_args(args),
             format="json" if args.json else args.format,
@@ -87,6 +89,10 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .inspection import early_child, inspect_all, load_renewal
+    from .login import login_exit, login_note
+    from .output import emit, use_color
+
     options = ListTokensOptions.from_args(uri_operand(args))
     inspection = options.inspection
     with early_child(inspection, warm=(_RENDERERS[options.format],)):

@@ -3,30 +3,33 @@ module adds its own), and the options several commands share, each declared once
 argparse parent parser.
 
 The parsers are built anew by every main() call, inside the language main() chose, so that
-every help text is looked up in that language.
+every help text is looked up in that language; and only the command being run is built in
+full (:func:`build_parser`), so that ``--version``, ``--help`` and each command import only
+what they use (docs/development.md, "Start-up").
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import functools
 import sys
-from collections.abc import Sequence
-from typing import Any, Final, NoReturn, TypeAlias
 
 from .._version import __version__
-from ..errors import UsageError
-from ..i18n import LANGUAGES, _, language_from_env
+from ..i18n import LANGUAGES, N_, _, language_from_env
 from ..i18n.message import template
-from ..model.text import escape_control
-from . import values
 from .argparse_i18n import translated_error
 from .exits import EXIT_CODES_HELP, PLUGIN_UNKNOWN, ExitCode
 from .layout import HelpFormatter
-from .options import DEFAULT_TIMEOUT
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Final, NoReturn, TypeAlias
 
 __all__ = [
     "CHECK_TIMEOUT",
+    "COMMANDS",
     "SharedOptions",
     "Subcommands",
     "UsageParser",
@@ -40,6 +43,30 @@ __all__ = [
 #: give a check by default, so that the plugin's own UNKNOWN line arrives first.
 #: list-tokens keeps :data:`~.options.DEFAULT_TIMEOUT` (60), having no such caller.
 CHECK_TIMEOUT: Final = 50.0
+
+COMMANDS: Final = (
+    ("list-tokens", "list_tokens", N_("list slots, tokens and certificates with their validity")),
+    (
+        "check",
+        "check",
+        N_("monitoring check: Nagios/Icinga exit codes, performance data, Prometheus"),
+    ),
+    (
+        "list-modules",
+        "list_modules",
+        N_("show the PKCS#11 modules ukeytool can find, and where from"),
+    ),
+    (
+        "inspect-file",
+        "inspect_file",
+        N_("read certificates from files (PEM, DER, PKCS#7, PKCS#12) instead of a token"),
+    ),
+    ("watch", "watch", N_("wait for tokens to be plugged in and pulled out, and list each one")),
+)
+"""The commands, in the order ``--help`` lists them: each one's name, its module (which
+adds its parser) and its one-line help, the same words as the module's own ``help=`` (a
+test keeps them equal), so that ``ukeytool --help`` lists every command without importing
+their modules."""
 
 URI_OPERAND_NOT_URI: Final = template(
     "cli.uri_operand_not_uri",
@@ -75,6 +102,8 @@ class UsageParser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
+        from ..model.text import escape_control
+
         message = translated_error(message)
         line = _("{prog}: error: {message} (see --help)").format(prog=self.prog, message=message)
         code = self.usage_exit_code
@@ -111,28 +140,47 @@ def _parent() -> UsageParser:
     return UsageParser(add_help=False)
 
 
-@dataclasses.dataclass(frozen=True)
 class SharedOptions:
-    """The options several commands share, each declared once, as parent parsers."""
+    """The options several commands share, each declared once, as parent parsers; each
+    is made when a command first asks for it, so that a command builds (and imports the
+    types of) only the options it has."""
 
-    judging: UsageParser
-    """--warn-days and --at: list-tokens, check, inspect-file."""
-    inspection: UsageParser
-    """Everything list-tokens and check share: modules, judging, selection, --output,
-    login, --trace, --show-personal-data, isolation, renewal advice and --lang."""
-    plugin: UsageParser
-    """The same for check, as monitoring plugins name them: ``-w``, ``-t``, and
-    :data:`CHECK_TIMEOUT` as --timeout's default."""
-    lang: UsageParser
-    """--lang: every command and the top level."""
-    json: UsageParser
-    """--json as the same as --format json: list-tokens, inspect-file."""
-    color: UsageParser
-    """--color: list-tokens, inspect-file."""
+    def __init__(self, lang: UsageParser | None = None) -> None:
+        self.lang = lang or _lang()
+        """--lang: every command and the top level."""
+
+    @functools.cached_property
+    def judging(self) -> UsageParser:
+        """--warn-days and --at: list-tokens, check, inspect-file."""
+        return _judging()
+
+    @functools.cached_property
+    def inspection(self) -> UsageParser:
+        """Everything list-tokens and check share: modules, judging, selection, --output,
+        login, --trace, --show-personal-data, isolation, renewal advice and --lang."""
+        return _inspection(self.judging, self.lang)
+
+    @functools.cached_property
+    def plugin(self) -> UsageParser:
+        """The same for check, as monitoring plugins name them: ``-w``, ``-t``, and
+        :data:`CHECK_TIMEOUT` as --timeout's default."""
+        return _inspection(_judging(plugin=True), self.lang, plugin=True)
+
+    @functools.cached_property
+    def json(self) -> UsageParser:
+        """--json as the same as --format json: list-tokens, inspect-file."""
+        return _json()
+
+    @functools.cached_property
+    def color(self) -> UsageParser:
+        """--color: list-tokens, inspect-file."""
+        return _color()
 
 
 def _judging(*, plugin: bool = False) -> UsageParser:
     """--warn-days and --at; ``plugin``: with the monitoring plugins' ``-w``."""
+    from . import values
+
     parser = _parent()
     parser.add_argument(
         *(("-w", "--warn-days") if plugin else ("--warn-days",)),
@@ -190,6 +238,9 @@ def _color() -> UsageParser:
 def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False) -> UsageParser:
     """The options list-tokens and check share; ``plugin``: check's, with ``-t`` and
     :data:`CHECK_TIMEOUT` as --timeout's default."""
+    from . import values
+    from .options import DEFAULT_TIMEOUT
+
     parser = _parent()
     parser.add_argument(
         "--module",
@@ -301,24 +352,20 @@ def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False
     return parser
 
 
-def shared_options() -> SharedOptions:
-    """The shared options, in the current language."""
-    judging, lang = _judging(), _lang()
-    return SharedOptions(
-        judging=judging,
-        inspection=_inspection(judging, lang),
-        plugin=_inspection(_judging(plugin=True), lang, plugin=True),
-        lang=lang,
-        json=_json(),
-        color=_color(),
-    )
+def shared_options(lang: UsageParser | None = None) -> SharedOptions:
+    """The shared options, in the current language (``lang``: --lang, made already)."""
+    return SharedOptions(lang)
 
 
-def build_parser() -> UsageParser:
-    """The whole command line, in the current language."""
-    from . import check, inspect_file, list_modules, list_tokens, watch
+def build_parser(words: Sequence[str] | None = None) -> UsageParser:
+    """The whole command line, in the current language.
 
-    shared = shared_options()
+    Given the ``words`` about to be parsed, only the commands named among them are built
+    in full (importing their modules); the others get a parser with their name and help
+    only, which is all that ``ukeytool --help`` and an unknown command's error show, and
+    which argparse never runs, since their name is not among the words."""
+    shared: SharedOptions | None = None
+    lang = _lang()
     parser = UsageParser(
         prog="ukeytool",
         description=_(
@@ -334,12 +381,19 @@ def build_parser() -> UsageParser:
         version=f"ukeytool {__version__}",
         help=_("show program's version number and exit"),  # argparse's own words
     )
-    inherit(parser, shared.lang)
+    inherit(parser, lang)
     parser.commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=UsageParser
     )
-    for command in (list_tokens, check, list_modules, inspect_file, watch):
-        command.add_parser(parser.commands, shared)
+    for name, module, help_text in COMMANDS:
+        if words is not None and name not in words:
+            parser.commands.add_parser(name, help=_(help_text))
+            continue
+        if shared is None:
+            shared = shared_options(lang)
+        from importlib import import_module
+
+        import_module(f"{__package__}.{module}").add_parser(parser.commands, shared)
     return parser
 
 
@@ -379,6 +433,7 @@ def uri_operand(args: argparse.Namespace) -> argparse.Namespace:
     operand: str | None = getattr(args, "uri_operand", None)
     if operand is None:
         return args
+    from ..errors import UsageError
     from ..pkcs11.uri import parse_uri
 
     if not operand.strip().lower().startswith("pkcs11:"):

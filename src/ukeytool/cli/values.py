@@ -9,7 +9,8 @@ option                                 range
 =====================================  ===================================================
 ``--at``                               :data:`EARLIEST` to :data:`LATEST` (1900-01-01 to
                                        9000-12-31T23:59:59, UTC, after its offset)
-``--warn-days``, ``--crit-days``       0 to :data:`MAX_DAYS` (36500, about 100 years)
+``--warn-days``, ``--crit-days``       0 to ``MAX_DAYS`` (36500, about 100 years:
+                                       what :func:`ukeytool.judge` accepts)
 ``--timeout``                          0 (no limit) to :data:`MAX_SECONDS` (86400, a day)
 =====================================  ===================================================
 """
@@ -19,10 +20,15 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
-from typing import Final
 
 from ..i18n import _
-from ..judging.validity import MAX_WARN_DAYS
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
+    from ..judging.validity import MAX_WARN_DAYS as MAX_DAYS
 
 __all__ = ["EARLIEST", "LATEST", "MAX_DAYS", "MAX_SECONDS", "days", "moment", "seconds"]
 
@@ -30,10 +36,19 @@ EARLIEST: Final = datetime.datetime(1900, 1, 1, tzinfo=datetime.timezone.utc)
 """The earliest --at."""
 LATEST: Final = datetime.datetime(9000, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
 """The latest --at (so that --at plus --warn-days days is still a date)."""
-MAX_DAYS: Final = MAX_WARN_DAYS
-"""The most --warn-days and --crit-days can be: what :func:`ukeytool.judge` accepts."""
 MAX_SECONDS: Final = 86400
 """The most --timeout can be."""
+
+
+def __getattr__(name: str) -> int:
+    # MAX_DAYS, the most --warn-days and --crit-days can be, is what ukeytool.judge()
+    # accepts: judging.validity.MAX_WARN_DAYS, imported when a number of days is given
+    # (the judging module and the model it imports are not needed to parse the others).
+    if name == "MAX_DAYS":
+        from ..judging.validity import MAX_WARN_DAYS
+
+        return MAX_WARN_DAYS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def moment(text: str) -> datetime.datetime:
@@ -70,7 +85,7 @@ def moment(text: str) -> datetime.datetime:
 
 
 def days(text: str) -> int:
-    """--warn-days, --crit-days: a whole number of days, 0 to :data:`MAX_DAYS`."""
+    """--warn-days, --crit-days: a whole number of days, 0 to ``MAX_DAYS``."""
     try:
         count = int(text)
     except ValueError:
@@ -79,10 +94,12 @@ def days(text: str) -> int:
         raise argparse.ArgumentTypeError(
             _("{value} is not a whole number of days >= 0").format(value=repr(text))
         )
-    if count > MAX_DAYS:
+    from ..judging.validity import MAX_WARN_DAYS
+
+    if count > MAX_WARN_DAYS:
         raise argparse.ArgumentTypeError(
             _("{value} is outside the range 0 to {most} days").format(
-                value=repr(text), most=MAX_DAYS
+                value=repr(text), most=MAX_WARN_DAYS
             )
         )
     return count

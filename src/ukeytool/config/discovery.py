@@ -317,7 +317,7 @@ def _also_found(note: Message | None, source: str) -> Message:
 
 
 def _checked(module: FoundModule) -> FoundModule:
-    from ..pkcs11.backend import check_module_file
+    from ..pkcs11.loading import check_module_file
 
     try:
         check_module_file(module.path)

@@ -22,8 +22,6 @@ in every language; only its human sentences follow the language.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .language import (
     LANGUAGES,
     N_,
@@ -46,7 +44,11 @@ from .message import (
     template,
 )
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .catalogue import DOMAIN, LOCALE_DIR, translations
     from .po import PoError, compile_mo, parse_po
 

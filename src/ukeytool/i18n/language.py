@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Final
 
 from .message import template
 
@@ -30,8 +28,12 @@ __all__ = [
     "using",
 ]
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import gettext
+    from collections.abc import Iterator, Mapping
+    from typing import Final
 
 
 LANGUAGES: Final = ("en", "zh")

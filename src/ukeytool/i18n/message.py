@@ -26,15 +26,19 @@ parameters with :meth:`str.format`: its cost does not depend on the catalogue's 
 and no sentence is ever parsed back. Messages pickle, so the isolation child sends them
 to the parent as values.
 
-This module imports nothing heavier than :mod:`dataclasses`; the catalogue is read
-(:mod:`ukeytool.i18n`) only when a message is rendered in a language other than English.
+This module imports nothing that the interpreter has not imported already (every start of
+the command line needs it); the catalogue is read (:mod:`ukeytool.i18n`) only when a
+message is rendered in a language other than English.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
-from typing import Final, TypeAlias, Union
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final, TypeAlias
 
 __all__ = [
     "Message",
@@ -47,34 +51,84 @@ __all__ = [
     "templates",
 ]
 
-Param: TypeAlias = Union[str, int, "Message", tuple[Union[str, int, "Message"], ...]]
+Param: TypeAlias = "str | int | Message | tuple[str | int | Message, ...]"
 """What may fill a placeholder: a nested message, verbatim text, a number, or a list."""
 
 _REGISTRY: dict[str, Template] = {}
+_set = object.__setattr__  # how a frozen value sets its fields, once, in __init__
 
 
-@dataclasses.dataclass(frozen=True)
 class Template:
-    """One sentence with a stable code; call it with the parameters to make a message."""
+    """One sentence with a stable code; call it with the parameters to make a message.
+
+    Frozen, compared and hashed by its fields, as a frozen dataclass is (written out by
+    hand: importing ``dataclasses`` would cost the command line's start-up more than it
+    saves here)."""
+
+    __slots__ = ("code", "context", "msgid", "plural")
+    __match_args__ = ("code", "msgid", "plural", "context")
 
     code: str
     """Stable and machine-readable (``"certificate.der_truncated"``), shown in JSON as
     ``message_code``; scripts branch on it, never on the sentence."""
     msgid: str
     """The English sentence with ``{name}`` placeholders: the gettext msgid."""
-    plural: str | None = None
+    plural: str | None
     """The English plural form (then the ``n`` parameter chooses the form)."""
-    context: str | None = None
+    context: str | None
     """The gettext context, where one English text needs two translations."""
 
-    def __post_init__(self) -> None:
-        known = _REGISTRY.get(self.code)
+    def __init__(
+        self, code: str, msgid: str, plural: str | None = None, context: str | None = None
+    ) -> None:
+        _fill(self, code, msgid, plural, context)
+        known = _REGISTRY.get(code)
         if known is not None and known != self:
-            raise ValueError(f"message code {self.code!r} is used for two templates")
-        _REGISTRY[self.code] = self
+            raise ValueError(f"message code {code!r} is used for two templates")
+        _REGISTRY[code] = self
+
+    def _fields(self) -> tuple[str, str, str | None, str | None]:
+        return (self.code, self.msgid, self.plural, self.context)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Template) and other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"Template(code={self.code!r}, msgid={self.msgid!r}, plural={self.plural!r}, "
+            f"context={self.context!r})"
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[object, tuple[str, str, str | None, str | None]]:
+        # Unpickled as it was, without registering it again (as a dataclass would be).
+        return (_template, self._fields())
 
     def __call__(self, **params: Param) -> Message:
         return Message(self, tuple(params.items()))
+
+
+def _fill(made: Template, code: str, msgid: str, plural: str | None, context: str | None) -> None:
+    _set(made, "code", code)
+    _set(made, "msgid", msgid)
+    _set(made, "plural", plural)
+    _set(made, "context", context)
+
+
+def _template(code: str, msgid: str, plural: str | None, context: str | None) -> Template:
+    made = object.__new__(Template)
+    _fill(made, code, msgid, plural, context)
+    return made
 
 
 def template(code: str, msgid: str) -> Template:
@@ -103,13 +157,41 @@ LIST_SEPARATOR: Final = context_template("list.separator", "list", ", ")
 """What joins the items of a tuple parameter: ``", "`` in English, ``"、"`` in Chinese."""
 
 
-@dataclasses.dataclass(frozen=True)
 class Message:
-    """A sentence for a person, kept as its template and parameters until it is shown."""
+    """A sentence for a person, kept as its template and parameters until it is shown.
+
+    Frozen, compared and hashed by its template and parameters."""
+
+    __slots__ = ("params", "template")
+    __match_args__ = ("template", "params")
 
     template: Template
     params: tuple[tuple[str, Param], ...]
     """The parameters, in the order given."""
+
+    def __init__(self, template: Template, params: tuple[tuple[str, Param], ...]) -> None:
+        _set(self, "template", template)
+        _set(self, "params", params)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Message) and other.__class__ is self.__class__:
+            return (self.template, self.params) == (other.template, other.params)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.template, self.params))
+
+    def __repr__(self) -> str:
+        return f"Message(template={self.template!r}, params={self.params!r})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[object, tuple[Template, tuple[tuple[str, Param], ...]]]:
+        return (Message, (self.template, self.params))
 
     @property
     def code(self) -> str:
@@ -190,3 +272,9 @@ def _format(message: Message, lang: str) -> str:
     if not params:
         return text
     return text.format_map({name: _value(value, lang) for name, value in params.items()})
+
+
+# Documented and pickled under the name users import them by (``ukeytool.Message``, which
+# :mod:`ukeytool` resolves on first use).
+Message.__module__ = "ukeytool"
+Template.__module__ = "ukeytool"

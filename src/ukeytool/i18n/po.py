@@ -23,31 +23,31 @@ def _unquote(text: str, line: int) -> str:
     body = text[1:-1]
     out: list[str] = []
     i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch == '"':
+    while True:
+        # The text up to the next backslash is taken whole (most strings have none).
+        escape = body.find("\\", i)
+        plain = body[i:] if escape < 0 else body[i:escape]
+        if '"' in plain:
             raise PoError(f'line {line}: unescaped " inside a string')
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
-        if i + 1 >= len(body):
+        out.append(plain)
+        if escape < 0:
+            return "".join(out)
+        if escape + 1 >= len(body):
             raise PoError(f"line {line}: a string ends in a lone backslash")
-        nxt = body[i + 1]
+        nxt = body[escape + 1]
         if nxt in _ESCAPES or nxt in _ESCAPES_MORE:
             out.append(_ESCAPES.get(nxt) or _ESCAPES_MORE[nxt])
-            i += 2
+            i = escape + 2
         elif nxt in "01234567":
             octal = nxt
-            for d in body[i + 2 : i + 4]:
+            for d in body[escape + 2 : escape + 4]:
                 if d not in "01234567":
                     break
                 octal += d
             out.append(chr(int(octal, 8)))
-            i += 1 + len(octal)
+            i = escape + 1 + len(octal)
         else:
             raise PoError(f"line {line}: unknown escape \\{nxt}")
-    return "".join(out)
 
 
 def parse_po(text: str) -> dict[str | tuple[str, str], str | list[str]]:

@@ -11,45 +11,52 @@ The values live in submodules by idea, and every name is importable from here:
 logins), :mod:`.certificate` (what a certificate says and its validity),
 :mod:`.relations` (roles, links, key presence, findings), :mod:`.renewal` (renewal
 advice), :mod:`.files` (certificate files) and :mod:`.text` (bytes kept with their text).
+Each name is imported from its submodule on first use (:pep:`562`), so that the command
+line loads only the values it uses.
 """
 
 from __future__ import annotations
 
-from .certificate import Certificate, Holder, IdentityNumber, NameAttribute, Status, Validity
-from .files import FileKey, FileReport
-from .problem import Problem
-from .relations import (
-    CertificateLink,
-    Finding,
-    KeyMatch,
-    KeyPresence,
-    PairLink,
-    Role,
-    Severity,
-)
-from .renewal import (
-    Advice,
-    BankChoice,
-    BankRule,
-    RenewalAction,
-    RenewalPhase,
-    RenewalWindow,
-    TokenAdvice,
-    WindowState,
-)
-from .report import (
-    CertificateEntry,
-    KeyObject,
-    LoginOutcome,
-    LoginState,
-    ModuleFailure,
-    ModuleInfo,
-    PinState,
-    Report,
-    SlotInfo,
-    SlotReport,
-    TokenInfo,
-)
+# typing.TYPE_CHECKING without importing typing (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .certificate import Certificate, Holder, IdentityNumber, NameAttribute, Status, Validity
+    from .files import FileKey, FileReport
+    from .problem import Problem
+    from .relations import (
+        CertificateLink,
+        Finding,
+        KeyMatch,
+        KeyPresence,
+        PairLink,
+        Role,
+        Severity,
+    )
+    from .renewal import (
+        Advice,
+        BankChoice,
+        BankRule,
+        RenewalAction,
+        RenewalPhase,
+        RenewalWindow,
+        TokenAdvice,
+        WindowState,
+    )
+    from .report import (
+        CertificateEntry,
+        KeyObject,
+        LoginOutcome,
+        LoginState,
+        ModuleFailure,
+        ModuleInfo,
+        PinState,
+        Report,
+        SlotInfo,
+        SlotReport,
+        TokenInfo,
+    )
 
 __all__ = [
     "Advice",
@@ -88,3 +95,36 @@ __all__ = [
     "Validity",
     "WindowState",
 ]
+
+_SOURCES: dict[str, str] = {
+    "certificate": "Certificate Holder IdentityNumber NameAttribute Status Validity",
+    "files": "FileKey FileReport",
+    "problem": "Problem",
+    "relations": "CertificateLink Finding KeyMatch KeyPresence PairLink Role Severity",
+    "renewal": (
+        "Advice BankChoice BankRule RenewalAction RenewalPhase RenewalWindow "
+        "TokenAdvice WindowState"
+    ),
+    "report": (
+        "CertificateEntry KeyObject LoginOutcome LoginState ModuleFailure "
+        "ModuleInfo PinState Report SlotInfo SlotReport TokenInfo"
+    ),
+}
+_LAZY: dict[str, str] = {
+    name: module for module, names in _SOURCES.items() for name in names.split()
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

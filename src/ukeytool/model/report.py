@@ -9,11 +9,17 @@ import datetime
 import enum
 
 from ..i18n.message import Message, template
-from .certificate import Certificate, Status, Validity
 from .problem import Problem
-from .relations import CertificateLink, Finding, KeyPresence, PairLink, Role
-from .renewal import Advice, TokenAdvice
 from .text import Text
+
+# typing.TYPE_CHECKING without importing typing (mypy reads the name). What a certificate
+# says, its relations and renewal advice are imported where they are used, so that the
+# isolation child, which reads slots and tokens, does not import them.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .certificate import Certificate, Status, Validity
+    from .relations import CertificateLink, Finding, KeyPresence, PairLink, Role
+    from .renewal import Advice, TokenAdvice
 
 __all__ = [
     "DATES_UNREADABLE",
@@ -253,6 +259,8 @@ class CertificateEntry:
     @property
     def unreadable_reason(self) -> Message | str | None:
         """Why the status is :attr:`Status.UNREADABLE`, in one sentence; None otherwise."""
+        from .certificate import Status
+
         if self.validity.status is not Status.UNREADABLE:
             return None
         cert = self.certificate

@@ -1,0 +1,378 @@
+"""What the command line imports at start: only what the command it runs uses.
+
+Speed is not timed here (the machine may be busy); what is proved is the work that
+start-up does, by the modules a fresh interpreter has imported after one run of
+``ukeytool.cli.main``: ``--version`` and ``--help`` import the top-level parser alone (no
+command module, no model, no dataclasses or typing unless argparse itself needs them),
+``list-tokens --help`` its own parser, ``list-modules`` no PKCS#11 binding and no
+certificate parser, ``list-tokens`` in English no JSON renderer, monitoring output or
+Chinese catalogue; the ``.po`` catalogue is read only when Chinese is asked for. Then the
+lazy public API (:pep:`562`) against ``__all__``, and what the lean start must not change:
+help, ``--version`` and errors the same as when every command's parser is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+import ukeytool
+import ukeytool.model
+from ukeytool.cli import main
+from ukeytool.cli.parser import COMMANDS, build_parser
+from ukeytool.i18n import using
+from ukeytool.i18n.message import Message, Template
+
+from .conftest import Bank
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+#: What no start-up path imports unless it uses it.
+PARSERS = ("pkcs11", "cryptography", "asn1crypto")
+CATALOGUE = ("ukeytool.i18n.catalogue", "ukeytool.i18n.po")
+OTHER_OUTPUT = (
+    "ukeytool.rendering.json",
+    "ukeytool.rendering.prometheus",
+    "ukeytool.rendering.check",
+    "jsonschema",
+    "prometheus_client",
+)
+#: The standard library's heavier modules that ukeytool's start does not need.
+STDLIB = ("dataclasses", "typing", "logging", "inspect", "threading", "json", "pathlib")
+
+#: Every ukeytool module ``--version`` and ``--help`` import.
+TOP_LEVEL = {
+    "ukeytool",
+    "ukeytool._version",
+    "ukeytool.cli",
+    "ukeytool.cli.argparse_i18n",
+    "ukeytool.cli.exits",
+    "ukeytool.cli.layout",
+    "ukeytool.cli.parser",
+    "ukeytool.errors",
+    "ukeytool.i18n",
+    "ukeytool.i18n.columns",
+    "ukeytool.i18n.language",
+    "ukeytool.i18n.message",
+}
+
+
+def _english(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
+    clean["LANG"] = "C.UTF-8"
+    clean.update(env or {})
+    if SRC.is_dir():  # a checkout or an unpacked sdist: the code under test, not an install
+        clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), clean.get("PYTHONPATH")]))
+    return clean
+
+
+def _modules_after(
+    code: str, tmp_path: Path, env: Mapping[str, str] | None = None
+) -> tuple[set[str], Mapping[str, object]]:
+    """The modules a fresh interpreter holds after running ``code`` (which may set
+    ``RESULT``), and what the code put in ``RESULT``; ``json`` is imported after."""
+    out = tmp_path / "modules.json"
+    program = (
+        f"RESULT = {{}}\n{code}\n"
+        "import json, sys\n"
+        f"with open({str(out)!r}, 'w') as f:\n"
+        "    json.dump({'modules': sorted(sys.modules), 'result': RESULT}, f)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        env=_english(env),
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text("utf-8"))
+    return set(data["modules"]), data["result"]
+
+
+def _run_cli(
+    argv: Sequence[str], tmp_path: Path, env: Mapping[str, str] | None = None
+) -> tuple[set[str], int]:
+    """The modules imported by one ``ukeytool ARGV`` (as the console script runs it:
+    ``ukeytool.cli.main``), and its exit code; output goes to /dev/null."""
+    code = (
+        "import os\n"
+        "from ukeytool.cli import main\n"
+        "try:\n"
+        f"    RESULT['code'] = main({list(argv)!r})\n"
+        "finally:\n"
+        "    null = os.open(os.devnull, os.O_WRONLY)\n"
+        "    os.dup2(null, 1)\n"
+    )
+    modules, result = _modules_after(code, tmp_path, env)
+    exit_code = result["code"]
+    assert isinstance(exit_code, int)
+    return modules, exit_code
+
+
+@pytest.fixture(scope="module")
+def argparse_baseline(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """What ``import argparse`` alone imports on this Python: allowed at every start."""
+    modules, _ = _modules_after("import argparse", tmp_path_factory.mktemp("argparse"))
+    return modules
+
+
+def _loaded(modules: set[str], names: Sequence[str]) -> list[str]:
+    """Which of ``names`` (modules or packages) are among ``modules``."""
+    return sorted(n for n in names if n in modules or any(m.startswith(n + ".") for m in modules))
+
+
+def _ukeytool(modules: set[str]) -> set[str]:
+    return {m for m in modules if m == "ukeytool" or m.startswith("ukeytool.")}
+
+
+# --- the command line in a fresh interpreter
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"]], ids=" ".join)
+def test_version_and_help_import_the_top_level_parser_alone(
+    argv: list[str], tmp_path: Path, argparse_baseline: set[str]
+) -> None:
+    modules, code = _run_cli(argv, tmp_path)
+    assert code == 0
+    assert _ukeytool(modules) <= TOP_LEVEL, sorted(_ukeytool(modules) - TOP_LEVEL)
+    assert _loaded(modules, STDLIB) == _loaded(argparse_baseline, STDLIB)
+
+
+def test_a_command_help_imports_that_command_alone(
+    tmp_path: Path, argparse_baseline: set[str]
+) -> None:
+    modules, code = _run_cli(["list-tokens", "--help"], tmp_path)
+    assert code == 0
+    assert "ukeytool.cli.list_tokens" in modules
+    others = ("ukeytool.cli.check", "ukeytool.cli.list_modules", "ukeytool.cli.inspect_file")
+    heavy = ("ukeytool.cli.inspection", "ukeytool.model.report", "ukeytool.judging")
+    rest = ("ukeytool.rendering", "ukeytool.config", "ukeytool.pkcs11", "ukeytool.certificates")
+    assert _loaded(modules, [*others, *heavy, *rest, *PARSERS, *CATALOGUE]) == []
+    assert _loaded(modules, ["logging"]) == _loaded(argparse_baseline, ["logging"])
+
+
+def test_list_modules_loads_no_module_and_no_parser(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {"XDG_CONFIG_HOME": str(empty), "UKEYTOOL_CATALOGUE": "", "PKCS11_MODULE": ""}
+    modules, code = _run_cli(["list-modules"], tmp_path, env)
+    assert code == 0
+    assert _loaded(modules, [*PARSERS, *CATALOGUE, *OTHER_OUTPUT]) == []
+    # a module file is checked (ukeytool.pkcs11.loading), never opened: no backend
+    assert _loaded(modules, ["ukeytool.pkcs11.backend", "ukeytool.pkcs11.inspect"]) == []
+    assert _loaded(modules, ["ukeytool.judging", "ukeytool.model.report"]) == []
+    # nor the options list-modules does not have, nor the other commands
+    assert _loaded(modules, ["ukeytool.cli.values", "ukeytool.cli.options"]) == []
+    assert _loaded(modules, ["ukeytool.cli.list_tokens", "ukeytool.cli.check"]) == []
+
+
+@pytest.mark.softhsm
+def test_list_tokens_in_english_imports_no_other_output_and_no_catalogue(
+    bank: Bank, softhsm_module: str, tmp_path: Path
+) -> None:
+    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    modules, code = _run_cli(argv, tmp_path, env)
+    assert code in (0, 5)  # the bank token holds unreadable certificates on purpose
+    assert "ukeytool.rendering.text" in modules
+    assert _loaded(modules, [*CATALOGUE, *OTHER_OUTPUT]) == []
+    others = ("ukeytool.cli.check", "ukeytool.cli.list_modules", "ukeytool.cli.inspect_file")
+    assert _loaded(modules, others) == []
+
+
+@pytest.mark.softhsm
+def test_the_catalogue_is_read_only_for_chinese(
+    bank: Bank, softhsm_module: str, tmp_path: Path
+) -> None:
+    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01", "--lang", "zh"]
+    modules, _code = _run_cli(argv, tmp_path, env)
+    assert _loaded(modules, CATALOGUE) == list(CATALOGUE)
+    modules, _code = _run_cli(["--help"], tmp_path, {"LANG": "zh_CN.UTF-8"})
+    assert _loaded(modules, CATALOGUE) == list(CATALOGUE)
+    modules, _code = _run_cli(["--help"], tmp_path, {"LANG": "en_US.UTF-8"})
+    assert _loaded(modules, CATALOGUE) == []
+
+
+def test_import_ukeytool_imports_the_version_alone(tmp_path: Path) -> None:
+    modules, _ = _modules_after("import ukeytool", tmp_path)
+    assert _ukeytool(modules) == {"ukeytool", "ukeytool._version"}
+    modules, result = _modules_after(
+        "import ukeytool\nRESULT['judge'] = ukeytool.judge.__module__", tmp_path
+    )
+    assert result == {"judge": "ukeytool.judging.validity"}
+    assert _loaded(modules, [*PARSERS, *CATALOGUE, "ukeytool.pkcs11", "ukeytool.rendering"]) == []
+
+
+# --- the lazy public API
+
+
+def _type_checking_imports(path: Path) -> dict[str, str]:
+    """The names the ``if TYPE_CHECKING:`` block of ``path`` imports, by module."""
+    tree = ast.parse(path.read_text("utf-8"))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+    )
+    return {
+        alias.name: node.module or ""
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and node.level == 1
+        for alias in node.names
+    }
+
+
+@pytest.mark.parametrize("package", [ukeytool, ukeytool.model], ids=lambda p: p.__name__)
+def test_every_public_name_is_found_where_the_type_checker_finds_it(package: object) -> None:
+    lazy: dict[str, str] = vars(package)["_LAZY"]
+    names = set(vars(package)["__all__"]) - {"__version__"}
+    assert set(lazy) == names
+    file = vars(package)["__file__"]
+    assert _type_checking_imports(Path(file)) == lazy
+    for name, module in lazy.items():
+        value = getattr(package, name)
+        assert value is vars(sys.modules[f"{vars(package)['__name__']}.{module}"])[name]
+    assert set(vars(package)["__all__"]) <= set(dir(package))
+
+
+def test_unknown_names_and_subpackages() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _ = ukeytool.nothing  # type: ignore[attr-defined]
+    with pytest.raises(ImportError):
+        from ukeytool import nothing  # type: ignore[attr-defined]  # noqa: F401
+    # As when `import ukeytool` imported every subpackage: reachable as attributes.
+    assert ukeytool.model.Report is ukeytool.Report
+
+
+def test_messages_and_templates_stay_frozen_values() -> None:
+    tpl = Template("test.startup", "{n} thing", plural="{n} things")
+    again = Template("test.startup", "{n} thing", plural="{n} things")
+    assert tpl == again
+    assert hash(tpl) == hash(again)
+    assert tpl is not again
+    with pytest.raises(ValueError, match="used for two templates"):
+        Template("test.startup", "another sentence")
+    message = tpl(n=2, what=Message(tpl, (("n", 1),)))
+    assert message == tpl(n=2, what=Message(tpl, (("n", 1),)))
+    assert message != tpl(n=3, what=Message(tpl, (("n", 1),)))
+    assert repr(message) == (
+        "Message(template=Template(code='test.startup', msgid='{n} thing', "
+        "plural='{n} things', context=None), params=(('n', 2), ('what', Message(template="
+        "Template(code='test.startup', msgid='{n} thing', plural='{n} things', "
+        "context=None), params=(('n', 1),)))))"
+    )
+    for value in (tpl, message):
+        with pytest.raises(AttributeError):
+            value.code = "x"  # type: ignore[misc]
+        with pytest.raises(AttributeError):
+            del value.params  # type: ignore[attr-defined]
+        with pytest.raises(AttributeError):
+            value.extra = 1  # type: ignore[attr-defined]
+    copied = pickle.loads(pickle.dumps(message))
+    assert copied == message
+    assert str(copied) == "2 things"
+    assert b"ukeytool\nMessage" in pickle.dumps(message, protocol=0)
+    assert Message.__module__ == Template.__module__ == "ukeytool"
+
+
+# --- the lean start changes no output
+
+
+def _help(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        contextlib.suppress(SystemExit),
+    ):
+        parser.parse_args(argv)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["--version"], ["bogus"], ["--bogus"], ["list-tokens", "--help"]],
+    ids=" ".join,
+)
+def test_the_top_level_parser_alone_says_what_the_whole_one_says(
+    lang: str, argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    from ukeytool.cli.argparse_i18n import argparse_speaks
+
+    with using(lang), argparse_speaks():
+        whole = _help(build_parser(), argv)
+        lean = _help(build_parser(argv), argv)
+    assert lean == whole
+    assert any(whole)
+
+
+def test_commands_lists_each_command_with_its_own_help() -> None:
+    parser = build_parser()
+    assert parser.commands is not None
+    shown = {action.dest: action.help for action in parser.commands._choices_actions}
+    assert shown == {name: help_text for name, _module, help_text in COMMANDS}
+    assert list(parser.commands.choices) == [name for name, _module, _help_text in COMMANDS]
+
+
+def test_version_is_what_argparse_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    plain = argparse.ArgumentParser(prog="ukeytool")
+    plain.add_argument("--version", action="version", version=f"ukeytool {ukeytool.__version__}")
+    with pytest.raises(SystemExit):
+        plain.parse_args(["--version"])
+    expected = capsys.readouterr()
+    assert main(["--version"]) == 0
+    assert capsys.readouterr() == expected
+
+
+def test_the_layout_measures_as_the_renderers_do() -> None:
+    from ukeytool.i18n.columns import display_width
+    from ukeytool.rendering.text import display_width as rendering_width
+
+    for text in ("", "abc", "工行U盾", "e\u0301", "a\u200bb", "ｆｕｌｌ", "\x1b[31m", "한국"):
+        assert display_width(text) == rendering_width(text), text
+
+
+def test_max_days_is_what_judge_accepts() -> None:
+    from ukeytool.cli import values
+    from ukeytool.judging.validity import MAX_WARN_DAYS
+
+    assert values.MAX_DAYS == MAX_WARN_DAYS
+    with pytest.raises(AttributeError):
+        _ = values.NOTHING  # type: ignore[attr-defined]
+
+
+def test_the_values_of_slots_and_tokens_come_without_those_of_certificates(
+    tmp_path: Path,
+) -> None:
+    # What the isolation child needs to send a slot and its token (ukeytool.model.report),
+    # without what a certificate says, its relations and renewal advice.
+    modules, _ = _modules_after("import ukeytool.model.report", tmp_path)
+    assert _ukeytool(modules) == {
+        "ukeytool",
+        "ukeytool._version",
+        "ukeytool.i18n",
+        "ukeytool.i18n.language",
+        "ukeytool.i18n.message",
+        "ukeytool.model",
+        "ukeytool.model.problem",
+        "ukeytool.model.report",
+        "ukeytool.model.text",
+    }
