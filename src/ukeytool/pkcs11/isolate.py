@@ -396,6 +396,20 @@ class _Spare:
 _SPARE: list[_Spare] = []
 
 
+def _import_whole(names: Sequence[str]) -> None:
+    """Import ``names`` with SIGINT and SIGTERM held back until they are imported: a
+    Ctrl-C then interrupts the run at the next line, not a module half-way through its
+    import (which left Python to die of the signal after the interruption was reported)."""
+    if all(name in sys.modules for name in names):
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        for name in names:
+            importlib.import_module(name)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 @contextlib.contextmanager
 def prestarted(enabled: bool = True, *, warm: Sequence[str] = ()) -> Iterator[None]:
     """Start the next isolation child now, so that its interpreter starts and imports
@@ -498,10 +512,9 @@ def _run_child(
         assert child.stdin is not None
         conversation.on_stdin(child.stdin)  # the request, at once: the child can start
         # This process's own imports happen while the child loads the module.
+        _import_whole(("ukeytool.pkcs11.assemble", *warm))
         from .assemble import Assembler
 
-        for name in warm:
-            importlib.import_module(name)
         conversation.assembler = Assembler(*judging)
         finished = conversation.run(None if timeout is None else started + timeout)
     except BaseException:

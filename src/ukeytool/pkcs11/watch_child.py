@@ -8,6 +8,7 @@ watch_main``) in a fresh interpreter, as :mod:`ukeytool.pkcs11.isolate_child` is
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pickle
@@ -15,9 +16,21 @@ import sys
 from typing import Any
 
 from ..errors import UkeytoolError
-from .isolate_child import LOGGERS, Request, _Channel, _die_with_parent, _Forward, _portable
+from .isolate_child import LOGGERS, _Channel, _die_with_parent, _Forward, _portable
 
-__all__ = ["watch_main"]
+__all__ = ["WatchRequest", "watch_main"]
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchRequest:
+    """What the parent asks of the watch child."""
+
+    path: str
+    kwargs: dict[str, Any] = dataclasses.field(repr=False)
+    """Passed to :func:`ukeytool.pkcs11.watch.watch_backend` as they are."""
+    log_levels: dict[str, int]
+    """The parent's effective level for each of the loggers the child forwards."""
+    parent_pid: int
 
 
 def watch_main() -> None:
@@ -25,7 +38,7 @@ def watch_main() -> None:
     results = os.fdopen(os.dup(1), "wb")
     # A module printing to standard output must not corrupt the messages.
     os.dup2(2, 1)
-    request: Request = pickle.load(sys.stdin.buffer)
+    request: WatchRequest = pickle.load(sys.stdin.buffer)
     _die_with_parent(request.parent_pid)
     channel = _Channel(results)
     for name, level in request.log_levels.items():
