@@ -129,12 +129,12 @@ class _Watcher:
 
     def scan(self) -> dict[int, TokenInfo]:
         """The tokens present now, by slot (a slot whose token cannot be read is empty)."""
-        from .inspect import _EPOCH, read_slot
+        from .inspect import _read_head
 
         slot_ids, _problems = self.backend.slot_ids()
         found: dict[int, TokenInfo] = {}
         for slot_id in slot_ids:
-            head = read_slot(self.backend, slot_id, at=_EPOCH, warn_days=0, certificates=False)
+            head = _read_head(self.backend, slot_id)
             if head.token is not None:
                 found[slot_id] = head.token
         return found
@@ -344,7 +344,7 @@ def _watch_in_child(
     check_module_file(path)
     if not sys.executable:
         raise UsageError(NO_EXECUTABLE())
-    request = Request(path, dict(kwargs), _log_levels(), os.getpid())
+    request = Request(path, None, _log_levels(), os.getpid(), kwargs=dict(kwargs))
     payload = pickle.dumps(list(sys.path)) + pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     try:
         child = subprocess.Popen(
