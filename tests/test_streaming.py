@@ -27,6 +27,7 @@ from ukeytool.model import ModuleInfo, Problem, SlotInfo, SlotReport, TokenInfo
 from ukeytool.pkcs11.interface import ObjectListing, RawCertificateObject, RawKeyObject
 from ukeytool.pkcs11.isolate import _BOOTSTRAP
 from ukeytool.pkcs11.isolate_child import HEADER, Request
+from ukeytool.pkcs11.isolate_pipe import raw_object
 from ukeytool.testing.softhsm import CertObject, PrivateKeyObject, SoftHSMStore, TokenSpec
 
 from .conftest import FIXED_NOW, Bank, Cli, _new_store
@@ -98,7 +99,10 @@ def run_child(env: dict[str, str], module: str) -> tuple[list[tuple[Any, ...]], 
     data = done.stdout
     while data:
         size = int.from_bytes(data[:HEADER], "big")
-        messages.append(pickle.loads(data[HEADER : HEADER + size]))
+        message = pickle.loads(data[HEADER : HEADER + size])
+        # Raw objects cross as plain tuples, several in one list when they gather.
+        for each in message if type(message) is list else [message]:
+            messages.append(("object", raw_object(each)) if each[0] in ("c", "k") else each)
         data = data[HEADER + size :]
     imported = set(re.findall(rb"^import time:[^|]*\|[^|]*\| +(\S+)$", done.stderr, re.M))
     return messages, {name.decode() for name in imported}

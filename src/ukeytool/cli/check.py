@@ -123,12 +123,11 @@ def run(args: argparse.Namespace) -> int:
         show_personal_data=personal,
     )
     if options.format == "json":
-        import json
-
+        from ..rendering.json_encode import dumps_indented
         from ..rendering.json_values import escape_nonprinting
 
-        text = json.dumps(check_to_dict(result), ensure_ascii=False, indent=2)
-        text = escape_nonprinting(text) + "\n"
+        # json.dumps(..., ensure_ascii=False, indent=2)'s text, made in C-sized steps.
+        text = escape_nonprinting(dumps_indented(check_to_dict(result), end="\n"))
     elif options.format == "prometheus":
         from ..rendering.prometheus import render_prometheus
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..i18n import _
@@ -102,12 +103,12 @@ def run(args: argparse.Namespace) -> int:
     if not reports:
         return only_failures(failures)
     personal = inspection.show_personal_data
+    text: str | Iterator[str]
     if options.format == "json":
-        from ..rendering.json import render_json
+        from ..rendering.json import iter_json
 
-        text = render_json(
-            reports, generated_at=now, failures=failures, show_personal_data=personal
-        )
+        # Written piece by piece as it is made: never held whole.
+        text = iter_json(reports, generated_at=now, failures=failures, show_personal_data=personal)
     elif options.format == "prometheus":
         from ..rendering.prometheus import render_prometheus
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import Final
 
 from ..errors import UsageError
@@ -21,20 +22,27 @@ NOT_A_REGULAR_FILE: Final = template(
 )
 
 
-def emit(text: str, output: str | None = None) -> None:
+def emit(text: str | Iterable[str], output: str | None = None) -> None:
     """``text`` to ``output`` (atomically, as node_exporter's textfile collector needs)
     or, without one, to standard output; raises :class:`UsageError` for a file that
     cannot be written, and for an ``output`` that exists and is not a regular file (a
     device, a FIFO, a directory, a symbolic link to one: never replaced). A new file
     gets mode 0644 less the umask; a replaced one keeps its permission bits only
     (never setuid, setgid or sticky). Every line goes through
-    :func:`~ukeytool.model.text.escape_control` (ukeytool's own colours kept)."""
-    text = escape_control(text, lines=True, color=True)
+    :func:`~ukeytool.model.text.escape_control` (ukeytool's own colours kept).
+
+    ``text`` may come in pieces (:func:`~ukeytool.rendering.json.iter_json`'s): each is
+    escaped and written as it comes, so the whole is never held at once; the bytes are
+    those of the joined text (a piece never splits a colour sequence). To a file, the
+    pieces go to the temporary file, which replaces ``output`` only once all are
+    written."""
+    pieces = [text] if isinstance(text, str) else text
+    escaped = (escape_control(piece, lines=True, color=True) for piece in pieces)
     if output:
         from ..rendering.prometheus import NotARegularFile, write_textfile
 
         try:
-            write_textfile(output, text)
+            write_textfile(output, escaped)
         except NotARegularFile:
             raise UsageError(NOT_A_REGULAR_FILE(path=output)) from None
         except OSError as exc:
@@ -42,10 +50,11 @@ def emit(text: str, output: str | None = None) -> None:
             reason = exc.strerror or str(exc)
             raise UsageError(CANNOT_WRITE(path=output, reason=reason)) from None
         return
-    data = text.encode("utf-8", "backslashreplace")
     sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    out = sys.stdout.buffer
+    for piece in escaped:
+        out.write(piece.encode("utf-8", "backslashreplace"))
+    out.flush()
 
 
 def use_color(choice: str) -> bool:

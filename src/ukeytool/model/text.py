@@ -134,8 +134,9 @@ def escape_control(value: str, *, lines: bool = False, color: bool = False) -> s
     (:func:`ukeytool.rendering.json_values.escape_nonprinting`). The text is scanned by
     a regular expression for the rare characters that need a look; only those are
     looked up, one at a time."""
-    if not lines and value.isprintable():
-        return value  # the usual case: nothing to look at
+    if (value if not lines else value.replace("\n", "")).isprintable():
+        # The usual case: nothing to look at (printable: no category C*, Zl or Zp).
+        return value
     return candidates(lines, color).sub(_text_escape, value)
 
 

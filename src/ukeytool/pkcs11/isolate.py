@@ -58,8 +58,9 @@ What crosses the pipes:
   log records as they happen and warnings at the end of each slot (so ``--trace`` and a
   library caller's logging see the child's records as if they were their own, and its
   warnings go through the caller's filters), what was read as it is read (see
-  :class:`~ukeytool.pkcs11.assemble.Assembler` for those events), and finally the
-  outcome (``done``, or the error). The child moves its own
+  :class:`~ukeytool.pkcs11.assemble.Assembler` for those events; each raw object as a
+  plain tuple, several in one message when they come faster than the parent takes
+  them), and finally the outcome (``done``, or the error). The child moves its own
   file descriptor 1 onto its standard error first, so a module that prints to standard
   output cannot corrupt the messages;
 * standard error: whatever the module (or Python) writes there, copied to the parent's

@@ -26,6 +26,7 @@ import warnings
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from ..errors import UkeytoolError
+from .interface import RawCertificateObject, RawKeyObject
 
 if TYPE_CHECKING:
     from .login import Login
@@ -53,16 +54,86 @@ class Request:
 
 
 class _Channel:
-    """Length-prefixed pickled messages to the parent; safe from several threads."""
+    """Length-prefixed pickled messages to the parent; safe from several threads.
+
+    :meth:`send` returns once the message is written. :meth:`send_soon` (the raw
+    objects, which come as fast as the module gives them) queues it for a writer thread
+    of its own, which writes at once what is queued and, while the parent is busy and
+    the pipe full, lets the next ones gather: they then cross as one message, a list of
+    several (the parent takes both shapes). The first is never held back, and a
+    :meth:`send` after queued messages writes them first, in order: what the parent
+    must not lose to a later crash (the end of a slot, the outcome, log records) is
+    written before the module is called again."""
 
     def __init__(self, out: IO[bytes]) -> None:
         self._out = out
         self._lock = threading.Lock()
+        self._changed = threading.Condition(threading.Lock())
+        self._queue: list[tuple[Any, ...] | bytes] = []
+        self._queued = 0
+        self._written = 0
+        self._failure: BaseException | None = None
+        self._writer: threading.Thread | None = None
 
     def send(self, message: tuple[Any, ...]) -> None:
+        # Pickled here: a message that does not pickle raises in the sender.
         data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+        if self._writer is None:
+            self._write([data])
+            return
+        with self._changed:
+            self._queue.append(data)
+            self._queued += 1
+            target = self._queued
+            self._changed.notify_all()
+            while self._written < target and self._failure is None:
+                self._changed.wait()
+            if self._failure is not None:
+                raise self._failure
+
+    def send_soon(self, message: tuple[Any, ...]) -> None:
+        with self._changed:
+            if self._failure is not None:
+                raise self._failure
+            self._queue.append(message)
+            self._queued += 1
+            self._changed.notify_all()
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._run, name="ukeytool-writer", daemon=True)
+            self._writer.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._queue:
+                    self._changed.wait()
+                batch, self._queue = self._queue, []
+            try:
+                self._write(batch)
+            except BaseException as exc:  # the parent is gone: every sender hears it
+                with self._changed:
+                    self._failure = exc
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._written += len(batch)
+                self._changed.notify_all()
+
+    def _write(self, batch: list[tuple[Any, ...] | bytes]) -> None:
+        chunks: list[bytes] = []
+        plain: list[tuple[Any, ...]] = []
+        for item in [*batch, b""]:
+            if isinstance(item, tuple):
+                plain.append(item)
+                continue
+            if plain:
+                chunks.append(pickle.dumps(plain[0] if len(plain) == 1 else plain, 5))
+                plain = []
+            if item:
+                chunks.append(item)
+        data = b"".join(len(c).to_bytes(HEADER, "big") + c for c in chunks)
         with self._lock:
-            self._out.write(len(data).to_bytes(HEADER, "big") + data)
+            self._out.write(data)
             self._out.flush()
 
 
@@ -115,6 +186,9 @@ def child_main() -> None:
         warnings.simplefilter("always")  # the parent's filters decide
 
         def sink(*event: Any) -> None:
+            if event[0] == "object":
+                channel.send_soon(plain_object(event[1]))
+                return
             channel.send(event)
             if event[0] == "slot_end":
                 _send_warnings(channel, caught)
@@ -144,6 +218,28 @@ def child_main() -> None:
     # Straight out: the module is finalised already, and nothing at interpreter exit
     # (a vendor library's destructor) may change or delay the answer.
     os._exit(0)
+
+
+def plain_object(raw: RawCertificateObject | RawKeyObject) -> tuple[Any, ...]:
+    """A raw object as the child sends it: a plain tuple of bytes and ints (``"c"`` a
+    certificate, ``"k"`` a key), which pickles and unpickles far faster than the
+    dataclass; :func:`~ukeytool.pkcs11.isolate_pipe.raw_object` makes the dataclass
+    again. One with problems (messages) goes as the ``("object", raw)`` event itself."""
+    if raw.problems:
+        return ("object", raw)
+    if isinstance(raw, RawCertificateObject):
+        return ("c", raw.handle, raw.value, raw.label, raw.id, raw.certificate_type, raw.private)
+    return (
+        "k",
+        raw.handle,
+        raw.key_class,
+        raw.id,
+        raw.label,
+        raw.key_type,
+        raw.public_key_info,
+        raw.modulus,
+        raw.ec_point,
+    )
 
 
 def _send_warnings(channel: _Channel, caught: list[warnings.WarningMessage]) -> None:

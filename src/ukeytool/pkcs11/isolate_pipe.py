@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from .interface import RawCertificateObject, RawKeyObject
 from .isolate_child import HEADER
 
 if TYPE_CHECKING:
@@ -149,16 +150,30 @@ class Conversation:
                     self._take(key.data, chunk)
 
     def _messages(self) -> None:
-        while len(self.received) >= HEADER:
-            size = int.from_bytes(self.received[:HEADER], "big")
-            if len(self.received) < HEADER + size:
-                return
-            data = bytes(self.received[HEADER : HEADER + size])
-            del self.received[: HEADER + size]
-            self._handle(pickle.loads(data))
+        received = self.received
+        start = 0
+        end = len(received)
+        try:
+            while end - start >= HEADER:
+                size = int.from_bytes(received[start : start + HEADER], "big")
+                if end - start < HEADER + size:
+                    return
+                message = pickle.loads(received[start + HEADER : start + HEADER + size])
+                start += HEADER + size
+                if type(message) is list:  # several that gathered in the child
+                    for each in message:
+                        self._handle(each)
+                else:
+                    self._handle(message)
+        finally:
+            del received[:start]
 
     def _handle(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
+        if kind in {"c", "k"}:  # the bulk: a raw object, as a plain tuple
+            assert self.assembler is not None
+            self.assembler("object", raw_object(message))
+            return
         if kind in _READING:
             assert self.assembler is not None
             self.assembler(*message)
@@ -189,6 +204,14 @@ class Conversation:
             if stream is not None:
                 with contextlib.suppress(OSError):  # a half-written pipe to a dead child
                     stream.close()
+
+
+def raw_object(plain: tuple[Any, ...]) -> RawCertificateObject | RawKeyObject:
+    """The dataclass of a raw object the child sent as a plain tuple
+    (:func:`~ukeytool.pkcs11.isolate_child.plain_object`)."""
+    if plain[0] == "c":
+        return RawCertificateObject(*plain[1:])
+    return RawKeyObject(*plain[1:])
 
 
 def _stderr_writer() -> Callable[[bytes], None]:

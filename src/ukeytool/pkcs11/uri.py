@@ -62,6 +62,7 @@ __all__ = [
     "OBJECT_TYPES",
     "Pkcs11Uri",
     "certificate_uri",
+    "certificate_uri_text",
     "format_uri",
     "parse_uri",
     "shown",
@@ -547,15 +548,51 @@ def certificate_uri(
     An empty or absent CKA_ID or CKA_LABEL is left out, as p11tool does. Without ``token``
     (its information could not be read) the URI has the object attributes only.
     """
-    base = Pkcs11Uri() if token is None else token_uri(token, module)
-    if token is None and module is not None:
-        base = Pkcs11Uri(
-            library_description=module.description.raw,
-            library_manufacturer=module.manufacturer.raw,
-        )
     return dataclasses.replace(
-        base,
+        _token_part(token, module)[0],
         id=entry.id or None,
         object=None if entry.label is None or not entry.label.raw else entry.label.raw,
         type="cert",
     )
+
+
+def certificate_uri_text(
+    token: TokenInfo | None, entry: CertificateEntry, module: ModuleInfo | None = None
+) -> str:
+    """``str(certificate_uri(token, entry, module))``, made without a
+    :class:`Pkcs11Uri`: the token's part is built, checked and written once per token
+    (the listings write one URI per certificate), the object's attributes added to it."""
+    text = _token_part(token, module)[1]
+    if entry.id:
+        text += "id=" + _encode(entry.id, every_byte=True) + ";"
+    if entry.label is not None and entry.label.raw:
+        text += "object=" + _encode(entry.label.raw) + ";"
+    return text + "type=cert"
+
+
+_LAST_TOKEN: list[tuple[TokenInfo | None, ModuleInfo | None, Pkcs11Uri, str]] = []
+"""The token part last made (:func:`_token_part`): the certificates of a token come
+one after the other."""
+
+
+def _token_part(token: TokenInfo | None, module: ModuleInfo | None) -> tuple[Pkcs11Uri, str]:
+    """The URI of ``token``'s certificates without the object's attributes, and its text
+    followed by ``;`` (or ``pkcs11:`` alone when it has no attribute)."""
+    last = _LAST_TOKEN[-1] if _LAST_TOKEN else None
+    if last is not None and last[0] is token and last[1] is module:
+        return last[2], last[3]
+    if token is not None:
+        base = token_uri(token, module)
+    elif module is not None:
+        base = Pkcs11Uri(
+            library_description=module.description.raw,
+            library_manufacturer=module.manufacturer.raw,
+        )
+    else:
+        base = Pkcs11Uri()
+    text = format_uri(base)
+    if text != f"{SCHEME}:":
+        text += ";"
+    # Identity: the same (frozen) objects give the same part; kept alive by the cache.
+    _LAST_TOKEN[:] = [(token, module, base, text)]
+    return base, text

@@ -20,7 +20,7 @@ from ..model import (
     TokenAdvice,
     TokenInfo,
 )
-from ..pkcs11.uri import certificate_uri
+from ..pkcs11.uri import certificate_uri_text
 from .json_values import day, hex_or_none, message_code, moment, problem_list, text_members
 
 __all__ = ["certificate", "token_advice"]
@@ -37,7 +37,7 @@ def certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, A
         "id": None if entry.id is None else entry.id.hex(),
         "certificate_type": entry.certificate_type,
         "private": entry.private,
-        "uri": str(certificate_uri(token, entry)),
+        "uri": certificate_uri_text(token, entry),
         "status": entry.status.value,
         "days_left": entry.days_left,
         "subject": None if cert is None else cert.subject,

@@ -103,6 +103,8 @@ def escape_nonprinting(text: str) -> str:
     at, never the document character by character."""
     # json.dumps already escapes U+0000..U+001F inside strings, so the only raw control
     # characters left outside strings are the newlines of the indentation.
+    if text.replace("\n", "").isprintable():
+        return text  # the usual case: nothing to look at
     return candidates(lines=True, color=False).sub(_json_escape, text)
 
 

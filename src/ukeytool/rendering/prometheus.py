@@ -53,7 +53,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ..model import (
     CertificateEntry,
@@ -142,7 +142,7 @@ def render_prometheus(
     return _Renderer(show_personal_data).render(reports, failures)
 
 
-def write_textfile(path: str | os.PathLike[str], text: str) -> None:
+def write_textfile(path: str | os.PathLike[str], text: str | Iterable[str]) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically, for node_exporter's textfile collector.
 
     The text goes to a hidden temporary file in the same directory (named ``.<name>.*.tmp``,
@@ -153,7 +153,8 @@ def write_textfile(path: str | os.PathLike[str], text: str) -> None:
     one) raises :class:`NotARegularFile` and nothing is written. The file gets the
     permission bits of the file it replaces (never setuid, setgid or sticky), or
     ``0o644`` less the umask when there was none, so the collector can read it. The
-    temporary file is removed when anything fails.
+    temporary file is removed when anything fails. ``text`` may come in pieces (an
+    iterable of str): each is written as it comes.
     """
     target = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(target))
@@ -168,7 +169,7 @@ def write_textfile(path: str | os.PathLike[str], text: str) -> None:
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+            stream.writelines([text] if isinstance(text, str) else text)
             stream.flush()
             os.fchmod(stream.fileno(), mode)
             os.fsync(stream.fileno())

@@ -46,7 +46,7 @@ from ..model import (
     TokenInfo,
 )
 from ..model.text import escape_control
-from ..pkcs11.uri import certificate_uri, token_uri
+from ..pkcs11.uri import certificate_uri_text, token_uri
 from .mask import mask_certificate, mask_failure, mask_report
 from .text_parts import (
     BOLD_RED,
@@ -337,7 +337,7 @@ class _Renderer(Pieces):
         for entry, row in zip(entries, rows, strict=True):
             self.lines.append(line(row, self.status(entry)))
             if self.certificate_uris and not numbered:
-                self.lines.append(f"      {certificate_uri(token, entry)}")
+                self.lines.append(f"      {certificate_uri_text(token, entry)}")
             self.relations(entry)
             if self.show_details and entry.certificate is not None:
                 self.details(entry.certificate, "      ")
