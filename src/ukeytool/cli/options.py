@@ -80,9 +80,11 @@ class Inspection:
             warn_days=args.warn_days,
             at=args.at,
             selection=Selection(uri=args.uri, label=args.token_label, serial=args.serial),
-            output=args.output,
-            login=args.login,
-            allow_final_try=args.allow_final_try,
+            # Commands without --output or --login (watch) write to standard output and
+            # never log in.
+            output=getattr(args, "output", None),
+            login=getattr(args, "login", False),
+            allow_final_try=getattr(args, "allow_final_try", False),
             trace=args.trace,
             show_personal_data=args.show_personal_data,
             no_isolation=args.no_isolation,

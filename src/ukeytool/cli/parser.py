@@ -33,6 +33,9 @@ __all__ = [
     "SharedOptions",
     "Subcommands",
     "UsageParser",
+    "add_no_isolation_and_renewal",
+    "add_selection",
+    "add_trace_and_personal_data",
     "build_parser",
     "inherit",
     "requested_language",
@@ -235,60 +238,25 @@ def _color() -> UsageParser:
     return parser
 
 
-def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False) -> UsageParser:
-    """The options list-tokens and check share; ``plugin``: check's, with ``-t`` and
-    :data:`CHECK_TIMEOUT` as --timeout's default."""
-    from . import values
-    from .options import DEFAULT_TIMEOUT
-
-    parser = _parent()
-    parser.add_argument(
-        "--module",
-        metavar="PATH",
-        action="append",
-        help=_(
-            "a vendor's PKCS#11 module (.so); repeat for several. Default: $PKCS11_MODULE, "
-            "else every module found by discovery (see list-modules)"
-        ),
-    )
-    inherit(parser, judging)
+def add_selection(parser: argparse.ArgumentParser, *, operand: bool) -> None:
+    """--uri, --token-label and --serial (``operand``: and a URI operand), as a group."""
     select = parser.add_argument_group(
         _("selecting tokens (a URI matches the raw bytes; a label or serial the text as shown)")
     )
-    select.add_argument(
-        "uri_operand",
-        nargs="?",
-        metavar="URI",
-        help=_("an RFC 7512 pkcs11: URI, as p11tool takes it: the same as --uri"),
-    )
+    if operand:
+        select.add_argument(
+            "uri_operand",
+            nargs="?",
+            metavar="URI",
+            help=_("an RFC 7512 pkcs11: URI, as p11tool takes it: the same as --uri"),
+        )
     select.add_argument("--uri", metavar="URI", help=_("an RFC 7512 pkcs11: URI"))
     select.add_argument("--token-label", metavar="LABEL", help=_("the token's label"))
     select.add_argument("--serial", metavar="SERIAL", help=_("the token's serial number"))
-    parser.add_argument(
-        "--output",
-        metavar="FILE",
-        help=_(
-            "write to FILE (atomically: a temporary file renamed into place, as "
-            "node_exporter's textfile collector needs) instead of standard output"
-        ),
-    )
-    login = parser.add_argument_group(
-        _("logging in (opt-in: only to see private objects; the PIN is never an option)")
-    )
-    login.add_argument(
-        "--login",
-        action="store_true",
-        help=_(
-            "log in to the one selected token (or the only one) to list private objects "
-            "too. The PIN comes from $UKEYTOOL_PIN or is asked for without echo; it is tried "
-            "at most once, never on a locked token"
-        ),
-    )
-    login.add_argument(
-        "--allow-final-try",
-        action="store_true",
-        help=_("with --login: log in even though the token says one more wrong PIN locks it"),
-    )
+
+
+def add_trace_and_personal_data(parser: argparse.ArgumentParser) -> None:
+    """--trace and --show-personal-data."""
     parser.add_argument(
         "--trace",
         action="store_true",
@@ -305,21 +273,13 @@ def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False
             "partly masked (110***********002X) in every format"
         ),
     )
-    isolation = parser.add_argument_group(
-        _(
-            "isolation (each module is inspected in a child process of its own, so a module "
-            "that hangs or crashes cannot take ukeytool down)"
-        )
-    )
-    isolation.add_argument(
-        *(("-t", "--timeout") if plugin else ("--timeout",)),
-        type=values.seconds,
-        metavar="SECONDS",
-        help=_(
-            "stop a module that has not answered within SECONDS (default: {default}; "
-            "0: no limit); it is reported, the other modules are still listed"
-        ).format(default=f"{CHECK_TIMEOUT if plugin else DEFAULT_TIMEOUT:g}"),
-    )
+
+
+def add_no_isolation_and_renewal(
+    parser: argparse.ArgumentParser, isolation: argparse._ArgumentGroup
+) -> None:
+    """--no-isolation (in the ``isolation`` group, after --timeout), then the renewal
+    advice group: --bank and --renewal-policies."""
     isolation.add_argument(
         "--no-isolation",
         action="store_true",
@@ -348,6 +308,68 @@ def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False
             "and $XDG_CONFIG_HOME/ukeytool/renewal.json; it is tried first"
         ),
     )
+
+
+def _inspection(judging: UsageParser, lang: UsageParser, *, plugin: bool = False) -> UsageParser:
+    """The options list-tokens and check share; ``plugin``: check's, with ``-t`` and
+    :data:`CHECK_TIMEOUT` as --timeout's default."""
+    from . import values
+    from .options import DEFAULT_TIMEOUT
+
+    parser = _parent()
+    parser.add_argument(
+        "--module",
+        metavar="PATH",
+        action="append",
+        help=_(
+            "a vendor's PKCS#11 module (.so); repeat for several. Default: $PKCS11_MODULE, "
+            "else every module found by discovery (see list-modules)"
+        ),
+    )
+    inherit(parser, judging)
+    add_selection(parser, operand=True)
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        help=_(
+            "write to FILE (atomically: a temporary file renamed into place, as "
+            "node_exporter's textfile collector needs) instead of standard output"
+        ),
+    )
+    login = parser.add_argument_group(
+        _("logging in (opt-in: only to see private objects; the PIN is never an option)")
+    )
+    login.add_argument(
+        "--login",
+        action="store_true",
+        help=_(
+            "log in to the one selected token (or the only one) to list private objects "
+            "too. The PIN comes from $UKEYTOOL_PIN or is asked for without echo; it is tried "
+            "at most once, never on a locked token"
+        ),
+    )
+    login.add_argument(
+        "--allow-final-try",
+        action="store_true",
+        help=_("with --login: log in even though the token says one more wrong PIN locks it"),
+    )
+    add_trace_and_personal_data(parser)
+    isolation = parser.add_argument_group(
+        _(
+            "isolation (each module is inspected in a child process of its own, so a module "
+            "that hangs or crashes cannot take ukeytool down)"
+        )
+    )
+    isolation.add_argument(
+        *(("-t", "--timeout") if plugin else ("--timeout",)),
+        type=values.seconds,
+        metavar="SECONDS",
+        help=_(
+            "stop a module that has not answered within SECONDS (default: {default}; "
+            "0: no limit); it is reported, the other modules are still listed"
+        ).format(default=f"{CHECK_TIMEOUT if plugin else DEFAULT_TIMEOUT:g}"),
+    )
+    add_no_isolation_and_renewal(parser, isolation)
     inherit(parser, lang)
     return parser
 

@@ -28,7 +28,14 @@ from .exits import PLUGIN_UNKNOWN
 from .inspection import load_renewal, resolve_modules, tracing
 from .options import Inspection, Selection
 from .output import emit, use_color
-from .parser import SharedOptions, Subcommands, inherit
+from .parser import (
+    SharedOptions,
+    Subcommands,
+    add_no_isolation_and_renewal,
+    add_selection,
+    add_trace_and_personal_data,
+    inherit,
+)
 from .reporting import STANDARD, error_line
 
 if TYPE_CHECKING:
@@ -77,23 +84,8 @@ class WatchOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> WatchOptions:
-        inspection = Inspection(
-            modules=tuple(args.module or ()),
-            warn_days=args.warn_days,
-            at=args.at,
-            selection=Selection(uri=args.uri, label=args.token_label, serial=args.serial),
-            output=None,
-            login=False,
-            allow_final_try=False,
-            trace=args.trace,
-            show_personal_data=args.show_personal_data,
-            no_isolation=args.no_isolation,
-            timeout=args.timeout,
-            bank=args.bank,
-            renewal_policies=args.renewal_policies,
-        )
         return cls(
-            inspection,
+            Inspection.from_args(args),
             interval=args.interval,
             until_inserted=args.until_inserted,
             ignore_present=args.ignore_present,
@@ -168,34 +160,14 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
         action="store_true",
         help=_("do not report the tokens already present at the start; wait for new ones"),
     )
-    select = parser.add_argument_group(
-        _("selecting tokens (a URI matches the raw bytes; a label or serial the text as shown)")
-    )
-    select.add_argument("--uri", metavar="URI", help=_("an RFC 7512 pkcs11: URI"))
-    select.add_argument("--token-label", metavar="LABEL", help=_("the token's label"))
-    select.add_argument("--serial", metavar="SERIAL", help=_("the token's serial number"))
+    add_selection(parser, operand=False)
     parser.add_argument(
         "--json",
         action="store_true",
         help=_("one JSON object per line for each event (JSON Lines)"),
     )
     inherit(parser, shared.color)
-    parser.add_argument(
-        "--trace",
-        action="store_true",
-        help=_(
-            "log every PKCS#11 call (arguments' shape, result, duration) to standard "
-            "error, for a support desk"
-        ),
-    )
-    parser.add_argument(
-        "--show-personal-data",
-        action="store_true",
-        help=_(
-            "show ID-card and other identity numbers in full; by default they are "
-            "partly masked (110***********002X) in every format"
-        ),
-    )
+    add_trace_and_personal_data(parser)
     isolation = parser.add_argument_group(
         _(
             "isolation (the module runs in a child process of its own, so a module that "
@@ -211,34 +183,7 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
             "came) has not answered within SECONDS (default: {default}; 0: no limit)"
         ).format(default="60"),
     )
-    isolation.add_argument(
-        "--no-isolation",
-        action="store_true",
-        help=_(
-            "inspect the modules inside ukeytool's own process (for a debugger); a "
-            "module that hangs or crashes then hangs or crashes ukeytool"
-        ),
-    )
-    renewal = parser.add_argument_group(
-        _("renewal advice (each bank's rules: docs/renewal.md in the source distribution)")
-    )
-    renewal.add_argument(
-        "--bank",
-        metavar="BANK",
-        help=_(
-            "the bank whose renewal rules apply to every certificate: a code (ICBC, ABC, "
-            "CCB, BOC, generic), a name such as 工行, or a policy id such as ccb-wangyindun-gd. "
-            "Default: from the module's file name, else the issuer's name, else general advice"
-        ),
-    )
-    renewal.add_argument(
-        "--renewal-policies",
-        metavar="FILE",
-        help=_(
-            "a renewal policy file (JSON) that replaces or adds to the shipped policies "
-            "and $XDG_CONFIG_HOME/ukeytool/renewal.json; it is tried first"
-        ),
-    )
+    add_no_isolation_and_renewal(parser, isolation)
     inherit(parser, shared.lang)
     parser.set_defaults(run=run, reporter=STANDARD)
 
