@@ -76,13 +76,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.print_usage(sys.stderr)
                 error_line(_("no command given; try 'ukeytool list-tokens --help'"))
                 return ExitCode.USAGE
-            from .inspection import warnings_shown
-            from .prompts import secrets_withheld
-            from .reporting import run_command
-            from .signals import interruptible, terminated_as_interrupted
+            with _early_child(args):
+                from .inspection import warnings_shown
+                from .prompts import secrets_withheld
+                from .reporting import run_command
+                from .signals import interruptible, terminated_as_interrupted
 
-            with secrets_withheld(), terminated_as_interrupted(), warnings_shown():
-                return run_command(interruptible(args.run, args.reporter), args, args.reporter)
+                with secrets_withheld(), terminated_as_interrupted(), warnings_shown():
+                    return run_command(interruptible(args.run, args.reporter), args, args.reporter)
+
+
+class _NoChild:
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _early_child(args: Any) -> Any:
+    """For a command that inspects with isolation (``early_child`` in its defaults, no
+    --no-isolation): the isolation child is started now, before this process imports
+    what the command needs, so that both start at once (see
+    :class:`ukeytool.pkcs11.isolate_spawn.Prestart`)."""
+    options = vars(args)
+    if not options.get("early_child") or options.get("no_isolation"):
+        return _NoChild()
+    from ..pkcs11.isolate_spawn import Prestart
+
+    return Prestart()
 
 
 def run() -> NoReturn:
