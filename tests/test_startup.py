@@ -376,3 +376,121 @@ def test_the_values_of_slots_and_tokens_come_without_those_of_certificates(
         "ukeytool.model.report",
         "ukeytool.model.text",
     }
+
+
+# --- the isolation child: started first, importing the binding alone
+
+#: What ``list-tokens`` and ``check`` may not have imported when they start the isolation
+#: child: the child starts right after the arguments are parsed (ukeytool.cli's
+#: _early_child), and everything else is imported while it starts.
+NOT_BEFORE_THE_CHILD = (
+    *PARSERS,
+    "ukeytool.certificates",
+    "ukeytool.judging",
+    "ukeytool.rendering",
+    "ukeytool.config",
+    "ukeytool.pkcs11.isolate",
+    "ukeytool.pkcs11.isolate_child",
+    "ukeytool.pkcs11.isolate_pipe",
+    "ukeytool.pkcs11.backend",
+    "ukeytool.pkcs11.inspect",
+    "ukeytool.cli.inspection",
+    "ukeytool.cli.login",
+    "ukeytool.cli.output",
+    "ctypes",
+    "logging",
+    "json",
+)
+
+
+def _modules_at_the_spawn(argv: Sequence[str], tmp_path: Path) -> set[str] | None:
+    """The modules this process held when ``ukeytool ARGV`` started its isolation child
+    (seen by an audit hook on ``subprocess.Popen``; the run stops there), or None when
+    the run ended without starting one."""
+    code = (
+        "import json, os, sys\n"
+        "def hook(event, args):\n"
+        "    if event == 'subprocess.Popen' and '-c' in list(args[1]):\n"
+        "        held = sorted(sys.modules)\n"
+        f"        with open({str(tmp_path / 'spawn.json')!r}, 'w') as f:\n"
+        "            json.dump(held, f)\n"
+        "        os._exit(0)\n"
+        "sys.addaudithook(hook)\n"
+        "from ukeytool.cli import main\n"
+        f"main({list(argv)!r})\n"
+        "os._exit(3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_english({"XDG_CONFIG_HOME": str(tmp_path / "config")}),
+        check=False,
+        timeout=60,
+    )
+    if done.returncode == 3:
+        return None
+    assert done.returncode == 0, done.stderr
+    held = json.loads((tmp_path / "spawn.json").read_text("utf-8"))
+    # json is imported by the hook itself, after the spawn was seen
+    return set(held) - {"json", "json.decoder", "json.scanner", "json.encoder", "_json"}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["list-tokens", "--module", "/nonexistent/module.so"], ["check", "--module", "/no.so"]],
+    ids=lambda argv: argv[0],
+)
+def test_the_child_is_started_before_the_command_imports_what_it_needs(
+    argv: list[str], tmp_path: Path
+) -> None:
+    modules = _modules_at_the_spawn(argv, tmp_path)
+    assert modules is not None, "no child was started"
+    assert "ukeytool.pkcs11.isolate_spawn" in modules
+    assert _loaded(modules, NOT_BEFORE_THE_CHILD) == []
+
+
+def test_no_child_is_started_without_isolation(tmp_path: Path) -> None:
+    argv = ["list-tokens", "--no-isolation", "--module", "/nonexistent/module.so"]
+    assert _modules_at_the_spawn(argv, tmp_path) is None
+
+
+def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: Path) -> None:
+    """The child's own start (``-S``: no ``site``, no ``.pth`` files) and what it
+    imports before it is given its request: the binding, nothing of the parsers, the
+    judging, the rendering, the configuration or the catalogue."""
+    from ukeytool.pkcs11.isolate_spawn import BOOTSTRAP
+
+    program = BOOTSTRAP.replace(
+        "child_main()\n",
+        "import ukeytool.pkcs11.backend, ukeytool.pkcs11.inspect\n"
+        "print('\\n'.join(sorted(sys.modules)))\n",
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", program],
+        input=pickle.dumps([str(SRC), *sys.path]),
+        capture_output=True,
+        env=_english(),
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(done.stdout.decode().split())
+    assert "ukeytool.pkcs11.isolate_child" in modules
+    assert "site" not in modules
+    forbidden = (
+        *PARSERS,
+        *CATALOGUE,
+        "gettext",
+        "ukeytool.certificates",
+        "ukeytool.judging",
+        "ukeytool.rendering",
+        "ukeytool.config",
+        "ukeytool.cli",
+        "ukeytool.model.certificate",
+        "ukeytool.model.relations",
+        "json",
+        "subprocess",
+        "argparse",
+    )
+    assert _loaded(modules, forbidden) == []
