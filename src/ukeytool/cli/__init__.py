@@ -18,6 +18,7 @@ and nothing loads python-pkcs11, cryptography or the Chinese catalogue unless it
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..i18n import _, using
@@ -109,4 +110,33 @@ def _early_child(args: Any) -> Any:
 
 def run() -> NoReturn:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    _straight_out(code)
+    sys.exit(code)
+
+
+def _straight_out(code: int) -> None:
+    """End the process at once, everything written: the interpreter's teardown (freeing
+    every module's objects, OpenSSL's exit handlers) costs about 20 ms a run and writes
+    nothing. The exit functions (:mod:`atexit`: logging's flush among them) still run.
+    Not when another thread runs (the normal exit waits for it) or when standard output
+    or error cannot be flushed (the normal exit then says so as it always did): this
+    returns, and the caller exits the usual way."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        return
+    import atexit
+
+    atexit._run_exitfuncs()
+    atexit._clear()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        return
+    os._exit(code)
