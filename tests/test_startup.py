@@ -191,6 +191,9 @@ def test_list_tokens_in_english_imports_no_other_output_and_no_catalogue(
     assert _loaded(modules, [*CATALOGUE, *OTHER_OUTPUT]) == []
     others = ("ukeytool.cli.check", "ukeytool.cli.list_modules", "ukeytool.cli.inspect_file")
     assert _loaded(modules, others) == []
+    # --module given: the catalogue (bank hints) is read, discovery is not needed
+    assert "ukeytool.config.catalogue" in modules
+    assert _loaded(modules, ["ukeytool.config.discovery", "ukeytool.config.p11kit"]) == []
 
 
 @pytest.mark.softhsm

@@ -19,7 +19,7 @@ from ..i18n.message import Message, template
 from ..model.text import escape_control
 
 if TYPE_CHECKING:
-    from ..config.discovery import Catalogue
+    from ..config.catalogue import Catalogue
     from ..judging.renewal import RenewalPolicies
     from ..model import ModuleFailure, Report
     from .options import Inspection, Selection
@@ -71,7 +71,7 @@ def early_child(options: Inspection, *, warm: Sequence[str] = ()) -> Iterator[No
 def load_renewal(options: Inspection) -> Renewal:
     """Read the renewal policies (shipped, user file, --renewal-policies) and check
     --bank, so that a bad file or an unknown bank fails before any module is loaded."""
-    from ..config.discovery import Catalogue, CatalogueError, load_catalogue
+    from ..config.catalogue import Catalogue, CatalogueError, load_catalogue
     from ..judging.renewal import check_bank, load_policies
 
     policies = load_policies(extra=options.renewal_policies)
