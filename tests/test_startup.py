@@ -384,10 +384,19 @@ def test_the_values_of_slots_and_tokens_come_without_those_of_certificates(
 # --- the isolation child: started first, importing the binding alone
 
 #: What ``list-tokens`` and ``check`` may not have imported when they start the isolation
-#: child: the child starts right after the arguments are parsed (ukeytool.cli's
-#: _early_child), and everything else is imported while it starts.
+#: child: the child starts as soon as the words name such a command (ukeytool.cli's
+#: _early_child), before the command's parser is built, and everything else is imported
+#: while it starts.
 NOT_BEFORE_THE_CHILD = (
     *PARSERS,
+    "ukeytool.cli.list_tokens",
+    "ukeytool.cli.check",
+    "ukeytool.cli.options",
+    "ukeytool.cli.reporting",
+    "ukeytool.model",
+    "dataclasses",
+    "typing",
+    "inspect",
     "ukeytool.certificates",
     "ukeytool.judging",
     "ukeytool.rendering",
@@ -453,9 +462,54 @@ def test_the_child_is_started_before_the_command_imports_what_it_needs(
     assert _loaded(modules, NOT_BEFORE_THE_CHILD) == []
 
 
-def test_no_child_is_started_without_isolation(tmp_path: Path) -> None:
-    argv = ["list-tokens", "--no-isolation", "--module", "/nonexistent/module.so"]
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list-tokens", "--no-isolation", "--module", "/nonexistent/module.so"],
+        ["check", "--no-iso", "--module", "/nonexistent/module.so"],  # abbreviated
+        ["list-tokens", "--help"],
+        ["check", "-h"],
+        ["list-modules"],
+    ],
+    ids=" ".join,
+)
+def test_no_child_is_started_when_none_is_used(argv: list[str], tmp_path: Path) -> None:
     assert _modules_at_the_spawn(argv, tmp_path) is None
+
+
+def test_a_child_started_for_a_usage_error_is_stopped(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from ukeytool.cli import main\n"
+        "from ukeytool.pkcs11 import isolate_spawn\n"
+        "children = []\n"
+        "spawn = isolate_spawn.spawn\n"
+        "def counted(*args):\n"
+        "    child = spawn(*args)\n"
+        "    children.append(child)\n"
+        "    return child\n"
+        "isolate_spawn.spawn = counted\n"
+        "RESULT['code'] = main(['list-tokens', '--bogus'])\n"
+        "RESULT['started'] = len(children)\n"
+        "RESULT['ended'] = [c.returncode is not None for c in children]\n"
+        "RESULT['spares'] = len(isolate_spawn.SPARES)\n"
+    )
+    _, result = _modules_after(code, tmp_path)
+    assert result["code"] == 2
+    assert result["started"] == 1
+    assert result["ended"] == [True]
+    assert result["spares"] == 0
+
+
+def test_the_commands_that_start_a_child_early_are_those_that_use_one() -> None:
+    from ukeytool.cli import EARLY_CHILD_COMMANDS
+
+    wanting = set()
+    for name, _module, _help in COMMANDS:
+        command = build_parser([name]).commands.choices[name]
+        if command.get_default("early_child"):
+            wanting.add(name)
+    assert wanting == set(EARLY_CHILD_COMMANDS)
 
 
 def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: Path) -> None:

@@ -137,11 +137,16 @@ class Prestart:
     def __enter__(self) -> None:
         self._started = self._enabled and start_spare()
 
+    def stop(self) -> None:
+        """Stop the child this block started, if no inspection took it yet."""
+        if self._started:
+            self._started = False
+            discard_spares()
+
     def __exit__(
         self,
         kind: type[BaseException] | None,
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._started:
-            discard_spares()
+        self.stop()
