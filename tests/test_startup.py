@@ -553,3 +553,57 @@ def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: P
         "argparse",
     )
     assert _loaded(modules, forbidden) == []
+
+
+@pytest.mark.parametrize("argv", [["list-tokens"], ["list-tokens", "--no-isolation"]], ids=" ".join)
+def test_the_console_script_pauses_the_collector_until_the_inspection_starts(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """The console script (``cli.run``) runs the start-up without the cyclic garbage
+    collector, and turns it on (what exists frozen) before the work that grows with the
+    certificates: seen from the inspection itself."""
+    code = (
+        "import gc, json, os, sys\n"
+        "import ukeytool.cli as cli\n"
+        "import ukeytool.pkcs11.inspect as inspect\n"
+        "state = {}\n"
+        "build_parser = cli.build_parser\n"
+        "def parsing(words):\n"
+        "    state['at_parse'] = gc.isenabled()\n"
+        "    return build_parser(words)\n"
+        "def seen(*args, **kwargs):\n"
+        "    state.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count())\n"
+        f"    with open({str(tmp_path / 'gc.json')!r}, 'w') as f:\n"
+        "        json.dump(state, f)\n"
+        "    os._exit(0)\n"
+        "cli.build_parser = parsing\n"
+        "inspect.inspect_modules = seen\n"
+        "from ukeytool.cli import run\n"
+        f"sys.argv[1:] = {[*argv, '--module', '/nonexistent/module.so']!r}\n"
+        "run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_english({"XDG_CONFIG_HOME": str(tmp_path / "config")}),
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    state = json.loads((tmp_path / "gc.json").read_text("utf-8"))
+    assert state["at_parse"] is False
+    assert state["enabled"] is True
+    assert state["frozen"] > 1000  # the start-up's objects, never scanned again
+
+
+def test_main_leaves_the_collector_alone(tmp_path: Path) -> None:
+    code = (
+        "import gc\n"
+        "from ukeytool.cli import main\n"
+        "main(['list-modules'])\n"
+        "RESULT['enabled'] = gc.isenabled()\n"
+        "RESULT['frozen'] = gc.get_freeze_count()\n"
+    )
+    _, result = _modules_after(code, tmp_path)
+    assert result == {"enabled": True, "frozen": 0}

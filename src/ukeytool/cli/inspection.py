@@ -186,6 +186,9 @@ def inspect_all(
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now
     paths = resolve_modules(options.modules)
+    from . import start_up_done
+
+    start_up_done()  # the garbage collector on again: the work per certificate starts
     with tracing(options.trace):
         # Not around the login pass: the line must not land in the PIN prompt.
         with progress_line(progress):
