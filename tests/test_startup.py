@@ -149,6 +149,8 @@ def test_version_and_help_import_the_top_level_parser_alone(
     assert code == 0
     assert _ukeytool(modules) <= TOP_LEVEL, sorted(_ukeytool(modules) - TOP_LEVEL)
     assert _loaded(modules, STDLIB) == _loaded(argparse_baseline, STDLIB)
+    # argparse makes a formatter for every option: its width is found without shutil
+    assert "shutil" not in modules
 
 
 def test_a_command_help_imports_that_command_alone(
@@ -191,6 +193,9 @@ def test_list_tokens_in_english_imports_no_other_output_and_no_catalogue(
     assert _loaded(modules, [*CATALOGUE, *OTHER_OUTPUT]) == []
     others = ("ukeytool.cli.check", "ukeytool.cli.list_modules", "ukeytool.cli.inspect_file")
     assert _loaded(modules, others) == []
+    # --module given: the catalogue (bank hints) is read, discovery is not needed
+    assert "ukeytool.config.catalogue" in modules
+    assert _loaded(modules, ["ukeytool.config.discovery", "ukeytool.config.p11kit"]) == []
 
 
 @pytest.mark.softhsm
@@ -376,3 +381,229 @@ def test_the_values_of_slots_and_tokens_come_without_those_of_certificates(
         "ukeytool.model.report",
         "ukeytool.model.text",
     }
+
+
+# --- the isolation child: started first, importing the binding alone
+
+#: What ``list-tokens`` and ``check`` may not have imported when they start the isolation
+#: child: the child starts as soon as the words name such a command (ukeytool.cli's
+#: _early_child), before the command's parser is built, and everything else is imported
+#: while it starts.
+NOT_BEFORE_THE_CHILD = (
+    *PARSERS,
+    "ukeytool.cli.list_tokens",
+    "ukeytool.cli.check",
+    "ukeytool.cli.options",
+    "ukeytool.cli.reporting",
+    "ukeytool.model",
+    "dataclasses",
+    "typing",
+    "inspect",
+    "ukeytool.certificates",
+    "ukeytool.judging",
+    "ukeytool.rendering",
+    "ukeytool.config",
+    "ukeytool.pkcs11.isolate",
+    "ukeytool.pkcs11.isolate_child",
+    "ukeytool.pkcs11.isolate_pipe",
+    "ukeytool.pkcs11.backend",
+    "ukeytool.pkcs11.inspect",
+    "ukeytool.cli.inspection",
+    "ukeytool.cli.login",
+    "ukeytool.cli.output",
+    "ctypes",
+    "logging",
+    "json",
+)
+
+
+def _modules_at_the_spawn(argv: Sequence[str], tmp_path: Path) -> set[str] | None:
+    """The modules this process held when ``ukeytool ARGV`` started its isolation child
+    (seen by an audit hook on ``subprocess.Popen``; the run stops there), or None when
+    the run ended without starting one."""
+    code = (
+        "import json, os, sys\n"
+        "def hook(event, args):\n"
+        "    if event == 'subprocess.Popen' and '-c' in list(args[1]):\n"
+        "        held = sorted(sys.modules)\n"
+        f"        with open({str(tmp_path / 'spawn.json')!r}, 'w') as f:\n"
+        "            json.dump(held, f)\n"
+        "        os._exit(0)\n"
+        "sys.addaudithook(hook)\n"
+        "from ukeytool.cli import main\n"
+        f"main({list(argv)!r})\n"
+        "os._exit(3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_english({"XDG_CONFIG_HOME": str(tmp_path / "config")}),
+        check=False,
+        timeout=60,
+    )
+    if done.returncode == 3:
+        return None
+    assert done.returncode == 0, done.stderr
+    held = json.loads((tmp_path / "spawn.json").read_text("utf-8"))
+    # json is imported by the hook itself, after the spawn was seen
+    return set(held) - {"json", "json.decoder", "json.scanner", "json.encoder", "_json"}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["list-tokens", "--module", "/nonexistent/module.so"], ["check", "--module", "/no.so"]],
+    ids=lambda argv: argv[0],
+)
+def test_the_child_is_started_before_the_command_imports_what_it_needs(
+    argv: list[str], tmp_path: Path
+) -> None:
+    modules = _modules_at_the_spawn(argv, tmp_path)
+    assert modules is not None, "no child was started"
+    assert "ukeytool.pkcs11.isolate_spawn" in modules
+    assert _loaded(modules, NOT_BEFORE_THE_CHILD) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list-tokens", "--no-isolation", "--module", "/nonexistent/module.so"],
+        ["check", "--no-iso", "--module", "/nonexistent/module.so"],  # abbreviated
+        ["list-tokens", "--help"],
+        ["check", "-h"],
+        ["list-modules"],
+    ],
+    ids=" ".join,
+)
+def test_no_child_is_started_when_none_is_used(argv: list[str], tmp_path: Path) -> None:
+    assert _modules_at_the_spawn(argv, tmp_path) is None
+
+
+def test_a_child_started_for_a_usage_error_is_stopped(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from ukeytool.cli import main\n"
+        "from ukeytool.pkcs11 import isolate_spawn\n"
+        "children = []\n"
+        "spawn = isolate_spawn.spawn\n"
+        "def counted(*args):\n"
+        "    child = spawn(*args)\n"
+        "    children.append(child)\n"
+        "    return child\n"
+        "isolate_spawn.spawn = counted\n"
+        "RESULT['code'] = main(['list-tokens', '--bogus'])\n"
+        "RESULT['started'] = len(children)\n"
+        "RESULT['ended'] = [c.returncode is not None for c in children]\n"
+        "RESULT['spares'] = len(isolate_spawn.SPARES)\n"
+    )
+    _, result = _modules_after(code, tmp_path)
+    assert result["code"] == 2
+    assert result["started"] == 1
+    assert result["ended"] == [True]
+    assert result["spares"] == 0
+
+
+def test_the_commands_that_start_a_child_early_are_those_that_use_one() -> None:
+    from ukeytool.cli import EARLY_CHILD_COMMANDS
+
+    wanting = set()
+    for name, _module, _help in COMMANDS:
+        command = build_parser([name]).commands.choices[name]
+        if command.get_default("early_child"):
+            wanting.add(name)
+    assert wanting == set(EARLY_CHILD_COMMANDS)
+
+
+def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: Path) -> None:
+    """The child's own start (``-S``: no ``site``, no ``.pth`` files) and what it
+    imports before it is given its request: the binding, nothing of the parsers, the
+    judging, the rendering, the configuration or the catalogue."""
+    from ukeytool.pkcs11.isolate_spawn import BOOTSTRAP
+
+    program = BOOTSTRAP.replace(
+        "child_main()\n",
+        "import ukeytool.pkcs11.backend, ukeytool.pkcs11.inspect\n"
+        "print('\\n'.join(sorted(sys.modules)))\n",
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", program],
+        input=pickle.dumps([str(SRC), *sys.path]),
+        capture_output=True,
+        env=_english(),
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(done.stdout.decode().split())
+    assert "ukeytool.pkcs11.isolate_child" in modules
+    assert "site" not in modules
+    forbidden = (
+        *PARSERS,
+        *CATALOGUE,
+        "gettext",
+        "ukeytool.certificates",
+        "ukeytool.judging",
+        "ukeytool.rendering",
+        "ukeytool.config",
+        "ukeytool.cli",
+        "ukeytool.model.certificate",
+        "ukeytool.model.relations",
+        "json",
+        "subprocess",
+        "argparse",
+    )
+    assert _loaded(modules, forbidden) == []
+
+
+@pytest.mark.parametrize("argv", [["list-tokens"], ["list-tokens", "--no-isolation"]], ids=" ".join)
+def test_the_console_script_pauses_the_collector_until_the_inspection_starts(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """The console script (``cli.run``) runs the start-up without the cyclic garbage
+    collector, and turns it on (what exists frozen) before the work that grows with the
+    certificates: seen from the inspection itself."""
+    code = (
+        "import gc, json, os, sys\n"
+        "import ukeytool.cli as cli\n"
+        "import ukeytool.pkcs11.inspect as inspect\n"
+        "state = {}\n"
+        "build_parser = cli.build_parser\n"
+        "def parsing(words):\n"
+        "    state['at_parse'] = gc.isenabled()\n"
+        "    return build_parser(words)\n"
+        "def seen(*args, **kwargs):\n"
+        "    state.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count())\n"
+        f"    with open({str(tmp_path / 'gc.json')!r}, 'w') as f:\n"
+        "        json.dump(state, f)\n"
+        "    os._exit(0)\n"
+        "cli.build_parser = parsing\n"
+        "inspect.inspect_modules = seen\n"
+        "from ukeytool.cli import run\n"
+        f"sys.argv[1:] = {[*argv, '--module', '/nonexistent/module.so']!r}\n"
+        "run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_english({"XDG_CONFIG_HOME": str(tmp_path / "config")}),
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    state = json.loads((tmp_path / "gc.json").read_text("utf-8"))
+    assert state["at_parse"] is False
+    assert state["enabled"] is True
+    assert state["frozen"] > 1000  # the start-up's objects, never scanned again
+
+
+def test_main_leaves_the_collector_alone(tmp_path: Path) -> None:
+    code = (
+        "import gc\n"
+        "from ukeytool.cli import main\n"
+        "main(['list-modules'])\n"
+        "RESULT['enabled'] = gc.isenabled()\n"
+        "RESULT['frozen'] = gc.get_freeze_count()\n"
+    )
+    _, result = _modules_after(code, tmp_path)
+    assert result == {"enabled": True, "frozen": 0}

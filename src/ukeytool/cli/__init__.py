@@ -18,12 +18,13 @@ and nothing loads python-pkcs11, cryptography or the Chinese catalogue unless it
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..i18n import _, using
 from .argparse_i18n import argparse_speaks
 from .exits import ExitCode
-from .parser import build_parser, requested_language
+from .parser import _command_of, build_parser, requested_language
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -58,6 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     that ``--help`` and argparse's own messages are in it too. Only the command named in
     ``argv`` is built and imported (see :func:`.parser.build_parser`)."""
     words = list(sys.argv[1:] if argv is None else argv)
+    early = _early_child(words)
+    with early:
+        return _main(words, early)
+
+
+def _main(words: list[str], early: Any) -> int:
     lang = requested_language(words)
     with using(lang), argparse_speaks():
         parser = build_parser(words)
@@ -76,15 +83,121 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.print_usage(sys.stderr)
                 error_line(_("no command given; try 'ukeytool list-tokens --help'"))
                 return ExitCode.USAGE
+            options = vars(args)
+            if not options.get("early_child") or options.get("no_isolation"):
+                early.stop()  # started for words that turned out to ask for none
             from .inspection import warnings_shown
             from .prompts import secrets_withheld
             from .reporting import run_command
             from .signals import interruptible, terminated_as_interrupted
 
+            if not options.get("early_child"):
+                start_up_done()  # (list-tokens and check: when their inspection starts)
             with secrets_withheld(), terminated_as_interrupted(), warnings_shown():
                 return run_command(interruptible(args.run, args.reporter), args, args.reporter)
 
 
+#: The commands that inspect tokens with isolation unless --no-isolation is given (they
+#: say ``early_child=True`` in their parser's defaults; a test compares the two).
+EARLY_CHILD_COMMANDS = ("list-tokens", "check")
+#: Options after which no child is started early: they ask for none, or for no run at
+#: all. argparse takes a long option abbreviated, so any prefix of them counts.
+_NO_EARLY_CHILD = ("--no-isolation", "--help", "--version")
+
+
+class _NoChild:
+    """No child started early (what :class:`~ukeytool.pkcs11.isolate_spawn.Prestart`
+    does, doing nothing)."""
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def _early_child(words: Sequence[str]) -> Any:
+    """When ``words`` name a command that inspects with isolation, and none of them asks
+    for no isolation or for help: the isolation child is started now, before the parser
+    is built and before this process imports what the command needs, so that the two
+    interpreters start at once (:class:`ukeytool.pkcs11.isolate_spawn.Prestart`; the
+    child loads no module before its request). Read from the words alone, before
+    argparse: if the parsed arguments want no child after all, ``stop()`` stops
+    it; a usage error stops it on the way out."""
+    if _command_of(words) not in EARLY_CHILD_COMMANDS:
+        return _NoChild()
+    for word in words:
+        if word == "--":
+            break
+        option = word.partition("=")[0]
+        if option == "-h" or (
+            len(option) > 2 and any(name.startswith(option) for name in _NO_EARLY_CHILD)
+        ):
+            return _NoChild()
+    from ..pkcs11.isolate_spawn import Prestart
+
+    return Prestart()
+
+
+#: True while the console script keeps the cyclic garbage collector paused (run()).
+_GC_PAUSED = [False]
+
+
 def run() -> NoReturn:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point.
+
+    The cyclic garbage collector is paused during the start-up: the imports make some
+    hundred thousand objects and hardly any garbage, and its collections cost about
+    10 ms a run. :func:`start_up_done` starts it again (with what exists by then frozen,
+    never scanned again) before the command's own work: for ``list-tokens`` and
+    ``check`` when their inspection starts, so that the work that grows with the
+    certificates always runs with it."""
+    import gc
+
+    gc.disable()
+    _GC_PAUSED[0] = True
+    code = main()
+    _straight_out(code)
+    sys.exit(code)
+
+
+def start_up_done() -> None:
+    """The start-up is over: the garbage collector the console script paused goes on
+    again, the objects made so far frozen (:func:`gc.freeze`). Nothing when it was not
+    paused (``main()`` called in a process of its own: the tests, a library caller)."""
+    if _GC_PAUSED[0]:
+        import gc
+
+        _GC_PAUSED[0] = False
+        gc.freeze()
+        gc.enable()
+
+
+def _straight_out(code: int) -> None:
+    """End the process at once, everything written: the interpreter's teardown (freeing
+    every module's objects, OpenSSL's exit handlers) costs about 20 ms a run and writes
+    nothing. The exit functions (:mod:`atexit`: logging's flush among them) still run.
+    Not when another thread runs (the normal exit waits for it) or when standard output
+    or error cannot be flushed (the normal exit then says so as it always did): this
+    returns, and the caller exits the usual way."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        return
+    import atexit
+
+    atexit._run_exitfuncs()
+    atexit._clear()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        return
+    os._exit(code)

@@ -90,7 +90,7 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
         default="text",
         help=_("plugin output (default), JSON verdicts, or Prometheus text exposition"),
     )
-    check.set_defaults(run=run, reporter=PLUGIN)
+    check.set_defaults(run=run, reporter=PLUGIN, early_child=True)
 
 
 def run(args: argparse.Namespace) -> int:

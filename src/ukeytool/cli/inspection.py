@@ -19,7 +19,7 @@ from ..i18n.message import Message, template
 from ..model.text import escape_control
 
 if TYPE_CHECKING:
-    from ..config.discovery import Catalogue
+    from ..config.catalogue import Catalogue
     from ..judging.renewal import RenewalPolicies
     from ..model import ModuleFailure, Report
     from .options import Inspection, Selection
@@ -71,7 +71,7 @@ def early_child(options: Inspection, *, warm: Sequence[str] = ()) -> Iterator[No
 def load_renewal(options: Inspection) -> Renewal:
     """Read the renewal policies (shipped, user file, --renewal-policies) and check
     --bank, so that a bad file or an unknown bank fails before any module is loaded."""
-    from ..config.discovery import Catalogue, CatalogueError, load_catalogue
+    from ..config.catalogue import Catalogue, CatalogueError, load_catalogue
     from ..judging.renewal import check_bank, load_policies
 
     policies = load_policies(extra=options.renewal_policies)
@@ -186,6 +186,9 @@ def inspect_all(
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now
     paths = resolve_modules(options.modules)
+    from . import start_up_done
+
+    start_up_done()  # the garbage collector on again: the work per certificate starts
     with tracing(options.trace):
         # Not around the login pass: the line must not land in the PIN prompt.
         with progress_line(progress):

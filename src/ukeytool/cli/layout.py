@@ -9,7 +9,9 @@ hyphen: ``ccb-wangyindun-gd`` and ``--warn-days`` stay whole).
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
 import textwrap
 import unicodedata
 
@@ -130,6 +132,21 @@ def _fill_item(item: list[str], width: int, indent: str) -> list[str]:
     return [indent + first + piece for first, piece in zip(heads, wrapped, strict=True)]
 
 
+def terminal_columns() -> int:
+    """:func:`shutil.get_terminal_size`'s columns: ``$COLUMNS`` when it is a positive
+    number, else the width of the terminal on standard output, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """The help layout: descriptions and epilogs line by line as written (argparse's
     RawDescriptionHelpFormatter), a line longer than the terminal wrapped (continuation
@@ -141,6 +158,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     language's colon on every Python (argparse translates it from 3.13 on)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 4 and kwargs.get("width") is None:
+            # What argparse computes, without importing shutil (and bz2, lzma) for it:
+            # argparse makes a formatter for every option it is given.
+            kwargs["width"] = terminal_columns() - 2
         super().__init__(*args, **kwargs)
         self._ukeytool_headings: list[str] = []
 

@@ -86,7 +86,7 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
         ),
     )
     inherit(listing, shared.color)
-    listing.set_defaults(run=run, reporter=STANDARD)
+    listing.set_defaults(run=run, reporter=STANDARD, early_child=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -99,22 +99,26 @@ from ..i18n.message import Message, plural_template, template
 from ..model import Problem, Report, SlotInfo, SlotReport
 from .isolate_child import LOGGERS, Request
 from .isolate_pipe import FINALIZE_SECONDS, Conversation
+from .isolate_spawn import (
+    BOOTSTRAP,
+    SPARES,
+    child_environment,
+    discard,
+    discard_spares,
+    spawn,
+    start_spare,
+)
 
 if TYPE_CHECKING:
     from .login import Login
 
-__all__ = ["inspect_in_child", "prestarted"]
+__all__ = ["child_environment", "inspect_in_child", "prestarted"]
 
 #: After the child was killed (or answered), how long to wait for it to be reaped. A
 #: process stuck in the kernel (a USB driver) may not die at once; it is left behind
 #: rather than hang the caller.
 REAP_SECONDS: Final = 5.0
-_BOOTSTRAP: Final = (
-    "import pickle, sys\n"
-    "sys.path[:] = pickle.load(sys.stdin.buffer)\n"
-    "from ukeytool.pkcs11.isolate_child import child_main\n"
-    "child_main()\n"
-)
+_BOOTSTRAP: Final = BOOTSTRAP
 
 
 BAD_TIMEOUT: Final = template(
@@ -155,9 +159,6 @@ EXITED: Final = template(
     "run with --trace to see the last call it answered",
 )
 
-SECRET_VARIABLES: Final = ("UKEYTOOL_PIN", "UKEYTOOL_PKCS12_PASSWORD")
-"""Never in a child's environment: a vendor module (or a helper it leaves running) could
-read them there. The PIN reaches a child over its standard input only."""
 #: A module that crashes on one slot is inspected again without that slot, at most this
 #: many times (each crash costs a child, and its C_Initialize).
 MAX_RESTARTS: Final = 3
@@ -203,11 +204,6 @@ def finalize_seconds(timeout: float | None) -> float:
     """How long C_Finalize may take once the report is in: the timeout, at most
     :data:`FINALIZE_SECONDS`."""
     return FINALIZE_SECONDS if timeout is None else min(timeout, FINALIZE_SECONDS)
-
-
-def child_environment() -> dict[str, str]:
-    """The environment a child is started with: this one without the secrets."""
-    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
 def inspect_in_child(
@@ -382,21 +378,6 @@ def _timed_out(path: str, timeout: float | None) -> ModuleTimedOut:
     )
 
 
-@dataclasses.dataclass
-class _Spare:
-    """A child started before it was needed (:func:`prestarted`), waiting for its request."""
-
-    child: subprocess.Popen[bytes]
-    executable: str
-    environment: dict[str, str]
-    path: list[str]
-    warm: tuple[str, ...]
-
-
-#: The spare child, while a :func:`prestarted` block has one (at most one).
-_SPARE: list[_Spare] = []
-
-
 def _import_whole(names: Sequence[str]) -> None:
     """Import ``names`` with SIGINT and SIGTERM held back until they are imported: a
     Ctrl-C then interrupts the run at the next line, not a module half-way through its
@@ -420,59 +401,22 @@ def prestarted(enabled: bool = True, *, warm: Sequence[str] = ()) -> Iterator[No
     imports the modules named in ``warm`` while the child loads the module. The child
     loads no module before its request: a mistake found before the first inspection
     still fails with no module loaded. A child not taken is stopped when the block ends.
-    Not for threads: the command line's one inspection at a time."""
-    if not enabled or _SPARE or not sys.executable:
-        yield
-        return
-    environment = child_environment()
-    path = list(sys.path)
-    try:
-        child = _spawn(sys.executable, environment, path)
-    except OSError:
-        yield  # inspect_in_child will say why, when a child is needed
-        return
-    _SPARE.append(_Spare(child, sys.executable, environment, path, tuple(warm)))
+    When a spare child was started earlier still
+    (:class:`~ukeytool.pkcs11.isolate_spawn.Prestart`, right after the command line was
+    parsed), that one is used and ``warm`` given to it. Not for threads: the command
+    line's one inspection at a time."""
+    started = enabled and start_spare(warm)
     try:
         yield
     finally:
-        while _SPARE:
-            _discard(_SPARE.pop().child)
-
-
-def _spawn(
-    executable: str, environment: dict[str, str], path: list[str]
-) -> subprocess.Popen[bytes]:
-    child = subprocess.Popen(
-        [executable, "-c", _BOOTSTRAP],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env=environment,
-    )
-    assert child.stdin is not None
-    try:
-        # A few hundred bytes into an empty pipe: never blocks.
-        child.stdin.write(pickle.dumps(path))
-        child.stdin.flush()
-    except OSError:  # pragma: no cover - the child died at once; its exit says why
-        pass
-    return child
-
-
-def _discard(child: subprocess.Popen[bytes]) -> None:
-    _kill(child)
-    _reap(child)
-    for stream in (child.stdin, child.stdout, child.stderr):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
+        if started:
+            discard_spares()
 
 
 def _child() -> tuple[subprocess.Popen[bytes], tuple[str, ...]]:
     """The spare child when it fits this moment (same Python, environment and path),
     else a new one; and the modules to import while it works."""
-    spare = _SPARE.pop() if _SPARE else None
+    spare = SPARES.pop() if SPARES else None
     environment = child_environment()
     if spare is not None:
         if (
@@ -482,9 +426,9 @@ def _child() -> tuple[subprocess.Popen[bytes], tuple[str, ...]]:
             and spare.path == sys.path
         ):
             return spare.child, spare.warm
-        _discard(spare.child)
+        discard(spare.child)
     try:
-        return _spawn(sys.executable, environment, list(sys.path)), ()
+        return spawn(sys.executable, environment, list(sys.path)), ()
     except OSError as exc:
         # The reason is the OS's words (strerror): kept as they are in every language.
         raise UsageError(
