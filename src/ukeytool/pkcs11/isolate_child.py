@@ -31,7 +31,7 @@ from .interface import RawCertificateObject, RawKeyObject
 if TYPE_CHECKING:
     from .login import Login
 
-__all__ = ["HEADER", "LOGGERS", "Request", "child_main"]
+__all__ = ["HEADER", "LOGGERS", "Request", "child_main", "connect", "results_pipe"]
 
 #: The loggers whose records the child sends to the parent.
 LOGGERS: Final = ("ukeytool", "ukeytool.pkcs11")
@@ -155,31 +155,44 @@ class _Forward(logging.Handler):
             self.handleError(record)
 
 
+def results_pipe() -> IO[bytes]:
+    """The pipe to the parent (standard output as started), kept apart: standard output
+    becomes standard error, so that a module printing to it cannot corrupt the messages."""
+    results = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    return results
+
+
+def connect(results: IO[bytes], parent_pid: int, log_levels: dict[str, int]) -> _Channel:
+    """Die with the parent, forward the log records at the parent's levels over the
+    channel (and with tracing, show where a crash happened), and say ``ready``."""
+    _die_with_parent(parent_pid)
+    channel = _Channel(results)
+    for name, level in log_levels.items():
+        logging.getLogger(name).setLevel(level)
+    root = logging.getLogger(LOGGERS[0])
+    root.addHandler(_Forward(channel))
+    root.propagate = False
+    if log_levels.get("ukeytool.pkcs11", logging.WARNING) <= logging.DEBUG:
+        # Tracing: a crash also shows where in ukeytool the module was called.
+        import faulthandler
+
+        faulthandler.enable()
+    channel.send(("ready",))
+    return channel
+
+
 def child_main() -> None:
     """The child's side (run by the bootstrap): read the request, read the module and
     say what was read as it goes, finalise, exit."""
-    results = os.fdopen(os.dup(1), "wb")
-    # A module printing to standard output must not corrupt the messages.
-    os.dup2(2, 1)
+    results = results_pipe()
     # The binding is imported before the request is read: a child started early (see
     # ukeytool.pkcs11.isolate.prestarted) has it ready when the request comes.
     from .backend import open_module
     from .inspect import walk
 
     request: Request = pickle.load(sys.stdin.buffer)
-    _die_with_parent(request.parent_pid)
-    channel = _Channel(results)
-    for name, level in request.log_levels.items():
-        logging.getLogger(name).setLevel(level)
-    root = logging.getLogger(LOGGERS[0])
-    root.addHandler(_Forward(channel))
-    root.propagate = False
-    if request.log_levels.get("ukeytool.pkcs11", logging.WARNING) <= logging.DEBUG:
-        # Tracing: a crash also shows where in ukeytool the module was called.
-        import faulthandler
-
-        faulthandler.enable()
-    channel.send(("ready",))
+    channel = connect(results, request.parent_pid, request.log_levels)
     message: tuple[Any, ...] | None = None
     module = None
     with warnings.catch_warnings(record=True) as caught:

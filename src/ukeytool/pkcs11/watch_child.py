@@ -9,14 +9,13 @@ watch_main``) in a fresh interpreter, as :mod:`ukeytool.pkcs11.isolate_child` is
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pickle
 import sys
 from typing import Any
 
 from ..errors import UkeytoolError
-from .isolate_child import LOGGERS, _Channel, _die_with_parent, _Forward, _portable
+from .isolate_child import _portable, connect, results_pipe
 
 __all__ = ["WatchRequest", "watch_main"]
 
@@ -35,18 +34,9 @@ class WatchRequest:
 
 def watch_main() -> None:
     """The child's side (run by the bootstrap): watch until killed, or until an error."""
-    results = os.fdopen(os.dup(1), "wb")
-    # A module printing to standard output must not corrupt the messages.
-    os.dup2(2, 1)
+    results = results_pipe()
     request: WatchRequest = pickle.load(sys.stdin.buffer)
-    _die_with_parent(request.parent_pid)
-    channel = _Channel(results)
-    for name, level in request.log_levels.items():
-        logging.getLogger(name).setLevel(level)
-    root = logging.getLogger(LOGGERS[0])
-    root.addHandler(_Forward(channel))
-    root.propagate = False
-    channel.send(("ready",))
+    channel = connect(results, request.parent_pid, request.log_levels)
     message: tuple[Any, ...]
     try:
         from .backend import open_module
