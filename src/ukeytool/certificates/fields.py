@@ -140,14 +140,20 @@ class Reader:
         der: bytes,
         encoding: str,
         relations: tuple[dict[str, Any], list[Problem]] | None = None,
+        caught: list[warnings.WarningMessage] | None = None,
     ) -> Certificate:
         """The certificate; ``relations``: its relation fields and the problems reading
-        them (:func:`.identifiers.relation_fields`), which go after the others."""
+        them (:func:`.identifiers.relation_fields`), which go after the others;
+        ``caught``: the record of warnings the caller keeps (``simplefilter("always")``),
+        else one is kept here."""
         # One record of warnings for all fields (entering one costs as much as reading a
         # field): each strict read looks at the warnings it added itself.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        if caught is not None:
             self._caught = caught
+            return self._read(der, encoding, relations)
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            self._caught = record
             return self._read(der, encoding, relations)
 
     def _read(
