@@ -1131,3 +1131,30 @@ def test_cli_check_with_a_bank(bank_env: Bank, capsys: pytest.CaptureFixture[str
     assert code == 2  # an expired certificate: CRITICAL, as without advice
     assert out.splitlines()[-1].startswith("advice: token 工行U盾 serial ")
     assert "Most urgent: “expired”" in out.splitlines()[-1]
+
+
+def test_the_quick_replace_is_dataclasses_replace() -> None:
+    # judging.copying.replace copies a model dataclass by its __dict__: the copy must be
+    # what dataclasses.replace makes, and a class it cannot copy so goes the usual way.
+    from ukeytool.judging.copying import replace
+
+    original = at_now("ICBC Sub CA", 20, "expiring", 3)
+    advice = advise_certificate(original, FIXED_NOW, policies=POLICIES, catalogue=CATALOGUE)
+    quick = replace(original, advice=advice, role=None)
+    assert quick == dataclasses.replace(original, advice=advice, role=None)
+    assert quick.__dict__ == dataclasses.replace(original, advice=advice).__dict__
+    assert original.advice is None  # the original is untouched
+    assert hash(quick) == hash(dataclasses.replace(original, advice=advice))
+
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            if self.value < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(ValueError, match="negative"):
+        replace(Checked(1), value=-1)
+    with pytest.raises(TypeError):
+        replace(original, no_such_field=1)

@@ -51,6 +51,7 @@ from ..model import (
     WindowState,
 )
 from .advice_text import advice_message, advice_summary, bank_message, token_advice_message
+from .copying import replace
 from .policies import (
     CHINA_STANDARD_TIME,
     IssuerHint,
@@ -468,7 +469,7 @@ def advise(
     for slot in report.slots:
         by_handle = {entry.handle: entry for entry in slot.certificates}
         entries = tuple(
-            dataclasses.replace(
+            replace(
                 entry,
                 advice=advise_certificate(
                     entry,
