@@ -50,10 +50,11 @@ def replace(obj: _T, **changes: Any) -> _T:
     """``dataclasses.replace(obj, **changes)``."""
     cls = type(obj)
     names = _fields_if_plain(cls)
-    if names is None or not names.issuperset(changes):
+    state = getattr(obj, "__dict__", None)
+    if names is None or state is None or len(state) != len(names) or not names.issuperset(changes):
         return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
     new = object.__new__(cls)
-    state = new.__dict__
-    state.update(obj.__dict__)
-    state.update(changes)
+    copied = new.__dict__
+    copied.update(state)
+    copied.update(changes)
     return new
