@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ukeytool.certificates import asn1, names, parts, x509
+from ukeytool.certificates import asn1, fields, names, parts, x509
 from ukeytool.certificates.x509 import read_certificate
 from ukeytool.model import Certificate
 from ukeytool.testing.certs import (
@@ -113,3 +113,29 @@ def test_both_ways_read_the_same(
     assert parts.split(samples["ec"]) is not None
     for name, der in samples.items():
         assert read_certificate(der) == quick[name], name
+
+
+def test_an_issuer_read_once_is_read_the_same_again(
+    samples: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The issuer name of a clean certificate is kept by its DER (certificates.fields
+    # ._ISSUERS): the next certificate of that issuer, and the same one read again, must
+    # read as they read without it, in every field and problem.
+    dates = {"not_before": NOT_BEFORE, "not_after": NOT_AFTER}
+    ca = mint(subject_cn="Issuer CA", key="ec-p256", is_ca=True, **dates)
+    leaves = {
+        f"leaf {i}": mint(subject_cn=f"holder {i}", key="ec-p256", issuer=ca, **dates).der
+        for i in range(3)
+    }
+    everything = {**samples, **leaves}
+    fields._ISSUERS.clear()
+    first = {name: read_certificate(der) for name, der in everything.items()}
+    assert parts.split(leaves["leaf 0"]).issuer in fields._ISSUERS  # type: ignore[union-attr]
+    again = {name: read_certificate(der) for name, der in everything.items()}
+    monkeypatch.setattr(fields, "_remember_issuer", lambda *args: None)
+    fields._ISSUERS.clear()
+    alone = {name: read_certificate(der) for name, der in everything.items()}
+    assert not fields._ISSUERS
+    for name in everything:
+        assert first[name] == again[name] == alone[name], name
+    assert alone["leaf 1"].issuer == "CN=Issuer CA,C=CN"

@@ -300,3 +300,33 @@ def test_inspect_file_is_masked_too(
     out, _ = capsys.readouterr()
     assert code == 0
     assert SENTINEL in out
+
+
+def test_an_issuer_masked_once_is_masked_the_same_for_the_next() -> None:
+    # mask_certificate keeps an issuer's masked name for the next certificate of that
+    # issuer (rendering.mask._ISSUER_*): the masking must be what it is without it, and
+    # a certificate with nothing to mask must still come back as itself (no copy).
+    from ukeytool.rendering import mask
+
+    start = datetime.datetime(2029, 1, 1, tzinfo=datetime.timezone.utc)
+    dates = {"not_before": start, "not_after": start + 400 * DAY}
+    personal_ca = mint(subject_cn=f"CA {SENTINEL}", key="ec-p256", is_ca=True, **dates)
+    plain_ca = mint(subject_cn="Plain CA", key="ec-p256", is_ca=True, **dates)
+    certificates = [
+        read_certificate(mint(subject_cn=f"holder {i}", key="ec-p256", issuer=ca, **dates).der)
+        for i, ca in enumerate([personal_ca, plain_ca, personal_ca, plain_ca, plain_ca])
+    ]
+    for memo in (mask._ISSUER_NAMES, mask._ISSUER_ATTRIBUTES):
+        memo.clear()
+    alone = []
+    for cert in certificates:
+        alone.append(mask_certificate(cert))
+        for memo in (mask._ISSUER_NAMES, mask._ISSUER_ATTRIBUTES):
+            memo.clear()
+    kept = [mask_certificate(cert) for cert in certificates]
+    again = [mask_certificate(cert) for cert in certificates]
+    assert kept == again == alone
+    assert all(m.issuer is not None and MASKED in m.issuer for m in kept[0:3:2])
+    assert_no_sentinel(repr(kept[2].issuer_attributes), "issuer attributes")
+    for cert, masked in zip(certificates[1::2], kept[1::2], strict=True):
+        assert masked is cert

@@ -457,6 +457,54 @@ def test_key_type_by_token_manufacturer() -> None:
     assert choice(bank="CCB", manufacturer="G&D").policy == "ccb-wangyindun-gd"
 
 
+def test_one_choice_per_issuer_and_token_is_the_choice_for_each(tmp_path: Path) -> None:
+    # advise() chooses once per issuer and token (choose_bank's memo): the choices must be
+    # those made one by one, with two tokens of one bank whose key types differ, one
+    # issuer name that two banks' hints match (the first hint wins, every time), and
+    # issuers that no hint matches.
+    shared = dict(
+        USER_FILE,
+        issuer_hints=[
+            {"issuer": ["Shared CA"], "bank": "SPDB", "confidence": "low"},
+            {"issuer": ["Shared CA"], "bank": "ICBC", "confidence": "high"},
+        ],
+    )
+    policies = load_policies([write(tmp_path / "p.json", shared), SHIPPED_POLICIES])
+    issuers = ["CCB CA 2", "Shared CA", "CCB CA 2", "Unknown CA", "Shared CA", None]
+    slots = []
+    for number, maker in enumerate(("Giesecke & Devrient", "Feitian")):
+        entries = tuple(
+            at_now(issuer, 100 + i, f"c{i}", i) if issuer else entry(None, FIXED_NOW, handle=i)
+            for i, issuer in enumerate(issuers, start=1)
+        )
+        token = make_token_info(manufacturer=maker, serial=f"serial-{number}")
+        slots.append(SlotReport(make_slot_info(slot_id=number), token, entries))
+    report = Report(make_module_info(), tuple(slots), FIXED_NOW, 30)
+    for bank in (None, "CCB"):
+        advised = advise(report, bank=bank, policies=policies, catalogue=CATALOGUE)
+        for slot, original in zip(advised.slots, report.slots, strict=True):
+            for advised_entry, alone in zip(slot.certificates, original.certificates, strict=True):
+                assert advised_entry.advice == advise_certificate(
+                    alone,
+                    FIXED_NOW,
+                    token=original.token,
+                    module_path=report.module.path,
+                    real_path=report.module.real_path,
+                    policies=policies,
+                    bank=bank,
+                    catalogue=CATALOGUE,
+                )
+    chosen = advise(report, policies=policies, catalogue=CATALOGUE)
+    policies_by_token = [
+        [e.advice.bank.policy if e.advice else None for e in slot.certificates]
+        for slot in chosen.slots
+    ]
+    assert policies_by_token[0][0] == "ccb-wangyindun-gd"
+    assert policies_by_token[1][0] == "ccb-wangyindun"
+    banks = [e.advice.bank.bank for e in chosen.slots[0].certificates if e.advice]
+    assert banks[1] == banks[4] == "SPDB"
+
+
 # --- policy files: user override, extra file, errors ---------------------------------
 
 USER_FILE = {
@@ -1083,3 +1131,30 @@ def test_cli_check_with_a_bank(bank_env: Bank, capsys: pytest.CaptureFixture[str
     assert code == 2  # an expired certificate: CRITICAL, as without advice
     assert out.splitlines()[-1].startswith("advice: token 工行U盾 serial ")
     assert "Most urgent: “expired”" in out.splitlines()[-1]
+
+
+def test_the_quick_replace_is_dataclasses_replace() -> None:
+    # judging.copying.replace copies a model dataclass by its __dict__: the copy must be
+    # what dataclasses.replace makes, and a class it cannot copy so goes the usual way.
+    from ukeytool.judging.copying import replace
+
+    original = at_now("ICBC Sub CA", 20, "expiring", 3)
+    advice = advise_certificate(original, FIXED_NOW, policies=POLICIES, catalogue=CATALOGUE)
+    quick = replace(original, advice=advice, role=None)
+    assert quick == dataclasses.replace(original, advice=advice, role=None)
+    assert quick.__dict__ == dataclasses.replace(original, advice=advice).__dict__
+    assert original.advice is None  # the original is untouched
+    assert hash(quick) == hash(dataclasses.replace(original, advice=advice))
+
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            if self.value < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(ValueError, match="negative"):
+        replace(Checked(1), value=-1)
+    with pytest.raises(TypeError):
+        replace(original, no_such_field=1)

@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from ..i18n.message import Message, template
-from ..model import Certificate, Problem
+from ..model import Certificate, NameAttribute, Problem
 from ..model.text import decode_text
 from .algorithms import (
     BASIC_CONSTRAINTS,
@@ -95,6 +95,21 @@ def sm3(data: bytes) -> str | None:
         return None
 
 
+_ISSUERS: dict[bytes, tuple[tuple[str, str | None], tuple[NameAttribute, ...]]] = {}
+"""The issuer names read cleanly (no problem, no warning: both parsers took them), by
+their DER: the same bytes are read the same way, so a token's next certificate from the
+same issuer takes them from here. Bounded: emptied when full."""
+_ISSUERS_MAX = 256
+
+
+def _remember_issuer(
+    der: bytes, found: tuple[tuple[str, str | None], tuple[NameAttribute, ...]]
+) -> None:
+    if len(_ISSUERS) >= _ISSUERS_MAX:
+        _ISSUERS.clear()
+    _ISSUERS[der] = found
+
+
 class _Key(NamedTuple):
     algorithm: str
     size: int | None
@@ -125,14 +140,20 @@ class Reader:
         der: bytes,
         encoding: str,
         relations: tuple[dict[str, Any], list[Problem]] | None = None,
+        caught: list[warnings.WarningMessage] | None = None,
     ) -> Certificate:
         """The certificate; ``relations``: its relation fields and the problems reading
-        them (:func:`.identifiers.relation_fields`), which go after the others."""
+        them (:func:`.identifiers.relation_fields`), which go after the others;
+        ``caught``: the record of warnings the caller keeps (``simplefilter("always")``),
+        else one is kept here."""
         # One record of warnings for all fields (entering one costs as much as reading a
         # field): each strict read looks at the warnings it added itself.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        if caught is not None:
             self._caught = caught
+            return self._read(der, encoding, relations)
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            self._caught = record
             return self._read(der, encoding, relations)
 
     def _read(
@@ -143,7 +164,15 @@ class Reader:
     ) -> Certificate:
         parts = self._parts
         subject = self._field("subject", _strict_subject, self._lenient_subject)
-        issuer = self._field("issuer", _strict_issuer, self._lenient_issuer)
+        # The certificates of a token mostly share one issuer: its name is read once.
+        known = None if parts is None else _ISSUERS.get(parts.issuer)
+        mark = len(self.problems)
+        issuer = (
+            known[0]
+            if known is not None
+            else self._field("issuer", _strict_issuer, self._lenient_issuer)
+        )
+        issuer_clean = len(self.problems) == mark
         key = self._field(
             "key_algorithm",
             None,
@@ -163,13 +192,26 @@ class Reader:
             if parts is None
             else lambda _: attributes(parts.subject),
         )
-        issuer_attributes = self._field(
-            "issuer_attributes",
-            (lambda c: attributes(c.issuer.public_bytes())) if only_strict else None,
-            (lambda c: attributes(c["tbs_certificate"]["issuer"].dump()))
-            if parts is None
-            else lambda _: attributes(parts.issuer),
-        )
+        issuer_attributes: tuple[NameAttribute, ...] | None
+        if known is not None:
+            issuer_attributes = known[1]
+        else:
+            mark = len(self.problems)
+            issuer_attributes = self._field(
+                "issuer_attributes",
+                (lambda c: attributes(c.issuer.public_bytes())) if only_strict else None,
+                (lambda c: attributes(c["tbs_certificate"]["issuer"].dump()))
+                if parts is None
+                else lambda _: attributes(parts.issuer),
+            )
+            if (
+                parts is not None
+                and issuer_clean
+                and len(self.problems) == mark
+                and issuer is not None
+                and issuer_attributes is not None
+            ):
+                _remember_issuer(parts.issuer, (issuer, issuer_attributes))
         identity_numbers = self._field(
             "identity_numbers",
             strict_identity_numbers if only_strict else None,

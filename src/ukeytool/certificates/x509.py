@@ -112,16 +112,18 @@ def read_certificate(value: bytes) -> Certificate:
         return _unreadable(b"", VALUE_NOT_BYTES(type=type(value).__name__))
     raw = bytes(value)
     try:
-        # A warning nobody expected must not become an exception under -W error either;
-        # the ones that matter are caught and recorded closer to where they arise.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return _read(raw)
+        # A warning nobody expected must not become an exception under -W error either:
+        # all are recorded, in one record for the whole reading (entering one costs as
+        # much as reading a field), and the ones that matter are looked at where they
+        # arise (each strict read looks at the warnings it added itself).
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return _read(raw, caught)
     except Exception as exc:  # a bug here must not cost the rest of the token's report
         return _unreadable(raw, READ_FAILED(detail=reason(exc)))
 
 
-def _read(value: bytes) -> Certificate:
+def _read(value: bytes, caught: list[warnings.WarningMessage]) -> Certificate:
     if not value:
         return _unreadable(value, VALUE_EMPTY())
     problems: list[Problem] = []
@@ -149,7 +151,7 @@ def _read(value: bytes) -> Certificate:
         problems.append(Problem("CKA_VALUE", ignored))
         der = framed
 
-    strict, refusal = _load_strict(der)
+    strict, refusal = _load_strict(der, caught)
     try:
         lenient = asn1_x509.Certificate.load(der)
     except Exception as exc:
@@ -162,10 +164,10 @@ def _read(value: bytes) -> Certificate:
     parts = split(der) if strict is not None else None
     relations = None if lenient is None else relation_fields(lenient, parts)
     if strict is not None:
-        return Reader(strict, lenient, problems, parts).read(der, encoding, relations)
+        return Reader(strict, lenient, problems, parts).read(der, encoding, relations, caught)
 
     note = Problem("CKA_VALUE", READ_LENIENTLY(detail=refusal or ""))
-    certificate = Reader(None, lenient, [*problems, note]).read(der, "lenient", relations)
+    certificate = Reader(None, lenient, [*problems, note]).read(der, "lenient", relations, caught)
     if not _anything_read(certificate):
         return _unreadable(
             der,
@@ -266,14 +268,16 @@ def _frame(der: bytes) -> bytes | Message:
     return der[:total]
 
 
-def _load_strict(der: bytes) -> tuple[x509.Certificate | None, Message | str | None]:
-    """cryptography's certificate, or why it refused (or warned about) this one."""
+def _load_strict(
+    der: bytes, caught: list[warnings.WarningMessage]
+) -> tuple[x509.Certificate | None, Message | str | None]:
+    """cryptography's certificate, or why it refused (or warned about) this one;
+    ``caught``: the warnings recorded (``simplefilter("always")``) while it loads."""
+    mark = len(caught)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            certificate = x509.load_der_x509_certificate(der)
+        certificate = x509.load_der_x509_certificate(der)
     except Exception as exc:
         return None, reason(exc)
-    if caught:
-        return None, warning_reason(caught[0].message)
+    if len(caught) > mark:
+        return None, warning_reason(caught[mark].message)
     return certificate, None

@@ -31,6 +31,7 @@ from ..model import (
     Severity,
     SlotReport,
 )
+from .copying import replace
 from .relation_index import IssuerIndex, KeyIndex
 from .relation_index import comparable_name as _name
 from .relation_index import is_ca as _is_ca
@@ -111,7 +112,7 @@ def relate(
         presence, mismatches = _key_presence(entry, candidates, keys_listed, logged_in)
         findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches)
         out.append(
-            dataclasses.replace(
+            replace(
                 entry,
                 role=roles[i],
                 issued_by=issued_by,

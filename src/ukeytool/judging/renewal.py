@@ -51,6 +51,7 @@ from ..model import (
     WindowState,
 )
 from .advice_text import advice_message, advice_summary, bank_message, token_advice_message
+from .copying import replace
 from .policies import (
     CHINA_STANDARD_TIME,
     IssuerHint,
@@ -151,6 +152,7 @@ def choose_bank(
     policies: RenewalPolicies,
     bank: str | None = None,
     catalogue: Catalogue | None = None,
+    memo: dict[Any, tuple[BankChoice, RenewalPolicy]] | None = None,
 ) -> tuple[BankChoice, RenewalPolicy]:
     """Which bank ``entry`` belongs to, and the policy to advise with.
 
@@ -160,11 +162,44 @@ def choose_bank(
     beats an issuer hint matching the certificate's issuer beats the generic fallback.
     A bank without a policy of its own gets the generic policy. Raises
     :class:`~ukeytool.errors.UsageError` for an unknown ``bank``.
+
+    ``memo``: a dict to keep the choices in, keyed by the issuer and the other
+    arguments: the certificates of one issuer on one token get the same choice, made
+    once (the issuer hints and the bank catalogue are walked once per issuer, not once
+    per certificate). Keep it no longer than ``policies`` and ``catalogue`` live.
     """
     cert = entry.certificate
     issuer = None
     if cert is not None:
         issuer = cert.issuer_cn if cert.issuer_cn else cert.issuer
+    arguments: dict[str, Any] = {
+        "token": token,
+        "module_path": module_path,
+        "real_path": real_path,
+        "policies": policies,
+        "bank": bank,
+        "catalogue": catalogue,
+    }
+    if memo is None:
+        return _choose(issuer, **arguments)
+    # The objects are alive as long as the memo is (see above), so their ids are theirs.
+    key = (issuer, id(token), module_path, real_path, id(policies), bank, id(catalogue))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _choose(issuer, **arguments)
+    return found
+
+
+def _choose(
+    issuer: str | None,
+    *,
+    token: TokenInfo | None,
+    module_path: str | None,
+    real_path: str | None,
+    policies: RenewalPolicies,
+    bank: str | None,
+    catalogue: Catalogue | None,
+) -> tuple[BankChoice, RenewalPolicy]:
     code: str | None = None
     forced: RenewalPolicy | None = None
     rule = BankRule.FALLBACK
@@ -254,6 +289,7 @@ def advise_certificate(
     bank: str | None = None,
     catalogue: Catalogue | None = None,
     partner: CertificateEntry | None = None,
+    memo: dict[Any, tuple[BankChoice, RenewalPolicy]] | None = None,
 ) -> Advice:
     """The renewal advice for one certificate object at ``at`` (see the module
     documentation for how days and window edges are counted).
@@ -261,7 +297,8 @@ def advise_certificate(
     ``partner``: the other half of the certificate's SM2 signing + encryption pair
     (:attr:`CertificateEntry.pair`); when that half expires first, the advice is the
     pair's, for the pair's earlier expiry (:attr:`PairLink.not_after
-    <ukeytool.PairLink.not_after>`), since the pair is renewed together."""
+    <ukeytool.PairLink.not_after>`), since the pair is renewed together.
+    ``memo``: see :func:`choose_bank`."""
     if policies is None:
         policies = load_policies()
     choice, policy = choose_bank(
@@ -272,6 +309,7 @@ def advise_certificate(
         policies=policies,
         bank=bank,
         catalogue=catalogue,
+        memo=memo,
     )
     cert = entry.certificate
     common: dict[str, Any] = {
@@ -427,10 +465,11 @@ def advise(
     if bank is not None:
         check_bank(bank, policies=policies, catalogue=catalogue)  # fails even without certificates
     slots = []
+    memo: dict[Any, tuple[BankChoice, RenewalPolicy]] = {}  # one choice per issuer and token
     for slot in report.slots:
         by_handle = {entry.handle: entry for entry in slot.certificates}
         entries = tuple(
-            dataclasses.replace(
+            replace(
                 entry,
                 advice=advise_certificate(
                     entry,
@@ -444,6 +483,7 @@ def advise(
                     partner=None
                     if entry.pair is None
                     else by_handle.get(entry.pair.partner.handle),
+                    memo=memo,
                 ),
             )
             for entry in slot.certificates

@@ -37,10 +37,13 @@ def check_moment(at: datetime.datetime, *, what: Message | str | None = None) ->
     """Return ``at`` in UTC, refusing a naive datetime (its time zone would be a guess).
 
     ``what``: the parameter's name (``"at"``) in the message; default "the moment"."""
-    name = THE_MOMENT() if what is None else what
     if not isinstance(at, datetime.datetime):
+        name = THE_MOMENT() if what is None else what
         raise UsageError(NOT_A_DATETIME(what=name, type=type(at).__name__))
+    if at.tzinfo is datetime.timezone.utc:
+        return at  # the usual case (a report's moment), once per certificate
     if at.tzinfo is None or at.utcoffset() is None:
+        name = THE_MOMENT() if what is None else what
         raise UsageError(NAIVE_DATETIME(what=name, moment=at.isoformat()))
     return at.astimezone(datetime.timezone.utc)
 

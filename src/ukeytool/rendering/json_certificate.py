@@ -4,7 +4,9 @@ and its findings (docs/relations.md), and its renewal advice."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from ..i18n import render
@@ -24,6 +26,22 @@ from ..pkcs11.uri import certificate_uri_text
 from .json_values import day, hex_or_none, message_code, moment, problem_list, text_members
 
 __all__ = ["certificate", "token_advice"]
+
+
+@functools.cache
+def _renewal() -> ModuleType:
+    # Imported when first needed (a document without advice does without it), and then
+    # looked up once, not once per certificate (an import statement costs a microsecond).
+    from ..judging import renewal
+
+    return renewal
+
+
+@functools.cache
+def _relations_module() -> ModuleType:
+    from ..judging import relations
+
+    return relations
 
 
 def certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, Any]:
@@ -127,8 +145,7 @@ def _identity_number(number: IdentityNumber) -> dict[str, Any]:
 
 
 def _bank(choice: BankChoice) -> dict[str, Any]:
-    from ..judging.renewal import bank_message
-
+    bank_message = _renewal().bank_message
     return {
         "bank": choice.bank,
         "bank_name": choice.bank_name,
@@ -142,8 +159,7 @@ def _bank(choice: BankChoice) -> dict[str, Any]:
 
 
 def _advice(advice: Advice) -> dict[str, Any]:
-    from ..judging.renewal import advice_message, advice_summary
-
+    renewal = _renewal()
     return {
         "phase": advice.phase.value,
         "action": advice.action.value,
@@ -190,8 +206,8 @@ def _advice(advice: Advice) -> dict[str, Any]:
         "pair_partner_handle": advice.pair_partner,
         "pair_partner_label": advice.pair_partner_label,
         "own_expiry_date": day(advice.own_expiry_date),
-        "summary": advice_summary(advice),
-        "message": advice_message(advice),
+        "summary": renewal.advice_summary(advice),
+        "message": renewal.advice_message(advice),
     }
 
 
@@ -210,8 +226,8 @@ def token_advice(advice: TokenAdvice) -> dict[str, Any]:
 
 def _relations(entry: CertificateEntry) -> dict[str, Any]:
     """The members relating a certificate to its token (see docs/relations.md)."""
-    from ..judging.relations import finding_message, key_presence_reason
-
+    relations = _relations_module()
+    finding_message, key_presence_reason = relations.finding_message, relations.key_presence_reason
     cert = entry.certificate
     presence = entry.key_on_token
     return {

@@ -151,9 +151,28 @@ def _key(key: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
 
 
+_KEYS: dict[str, str] = {}
+"""``"key": `` of the str keys seen (the same few dozen in every certificate), so that
+each is escaped once; bounded, for documents whose keys are data."""
+_KEYS_MAX = 4096
+
+
+def _key_text(key: Any) -> str:
+    if type(key) is not str:
+        return encode_basestring(_key(key)) + ": "
+    text = _KEYS.get(key)
+    if text is None:
+        text = encode_basestring(key) + ": "
+        if len(_KEYS) < _KEYS_MAX:
+            _KEYS[key] = text
+    return text
+
+
 def _value(value: Any, parts: list[str], newline: str) -> None:
     """Appends ``value``'s text to ``parts``; ``newline`` is a newline and the current
     indentation."""
+    # The exact types first (by far the most common), one comparison each; subclasses
+    # and the rest go the general way, as ``json`` treats them.
     if isinstance(value, dict):
         if not value:
             parts.append("{}")
@@ -161,22 +180,32 @@ def _value(value: Any, parts: list[str], newline: str) -> None:
         inner = newline + _INDENT
         separator = "," + inner
         append = parts.append
-        append("{" + inner)
-        first = True
+        keys = _KEYS
+        opening = "{" + inner
         for key, item in value.items():
-            if first:
-                first = False
-            else:
-                append(separator)
-            append(encode_basestring(key if type(key) is str else _key(key)) + ": ")
-            if type(item) is str:
-                append(encode_basestring(item))
+            key_text = keys.get(key) if type(key) is str else None
+            if key_text is None:
+                key_text = _key_text(key)
+            kind = type(item)
+            if kind is str:
+                append(opening + key_text + encode_basestring(item))
             elif item is None:
-                append("null")
+                append(opening + key_text + "null")
+            elif kind is dict or kind is list or kind is tuple:
+                append(opening + key_text)
+                _value(item, parts, inner)
+            elif kind is int:
+                append(opening + key_text + int.__repr__(item))
+            elif item is True:
+                append(opening + key_text + "true")
+            elif item is False:
+                append(opening + key_text + "false")
             elif isinstance(item, (dict, list, tuple, Items)):
+                append(opening + key_text)
                 _value(item, parts, inner)
             else:
-                append(_scalar(item))
+                append(opening + key_text + _scalar(item))
+            opening = separator
         append(newline + "}")
     elif isinstance(value, (list, tuple, Items)):
         if not value:
@@ -185,21 +214,23 @@ def _value(value: Any, parts: list[str], newline: str) -> None:
         inner = newline + _INDENT
         separator = "," + inner
         append = parts.append
-        append("[" + inner)
-        first = True
+        opening = "[" + inner
         for item in value:
-            if first:
-                first = False
-            else:
-                append(separator)
-            if type(item) is str:
-                append(encode_basestring(item))
-            elif isinstance(item, (dict, list, tuple, Items)):
-                pieces: list[str] = []
+            kind = type(item)
+            if kind is str:
+                append(opening + encode_basestring(item))
+            elif (
+                kind is dict
+                or kind is list
+                or kind is tuple
+                or isinstance(item, (dict, list, tuple, Items))
+            ):
+                pieces: list[str] = [opening]
                 _value(item, pieces, inner)
                 append("".join(pieces))
             else:
-                append(_scalar(item))
+                append(opening + _scalar(item))
+            opening = separator
         append(newline + "]")
     else:
         parts.append(_scalar(value))

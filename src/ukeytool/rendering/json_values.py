@@ -35,9 +35,10 @@ def message_code(value: Message | None) -> str | None:
 
 
 def moment(value: datetime.datetime) -> str:
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    value = value.astimezone(datetime.timezone.utc)
+    if value.tzinfo is not datetime.timezone.utc:  # the certificates' times are UTC already
+        if value.tzinfo is None or value.utcoffset() is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        value = value.astimezone(datetime.timezone.utc)
     text = (
         f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
         f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"

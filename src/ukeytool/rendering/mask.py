@@ -223,10 +223,10 @@ def mask_certificate(certificate: Certificate) -> Certificate:
         certificate,
         subject=_name(certificate.subject),
         subject_cn=_optional(certificate.subject_cn),
-        issuer=_name(certificate.issuer),
-        issuer_cn=_optional(certificate.issuer_cn),
+        issuer=_issuer_name(certificate.issuer),
+        issuer_cn=_issuer_name(certificate.issuer_cn, cn=True),
         subject_attributes=_attributes(certificate.subject_attributes),
-        issuer_attributes=_attributes(certificate.issuer_attributes),
+        issuer_attributes=_issuer_attributes(certificate.issuer_attributes),
         holder=holder,
         identity_numbers=_same(
             tuple(_identity(n) for n in certificate.identity_numbers),
@@ -235,6 +235,46 @@ def mask_certificate(certificate: Certificate) -> Certificate:
         error=_optional_message(certificate.error),
         problems=_problems(certificate.problems),
     )
+
+
+# The certificates of a token mostly share one issuer: its name is masked once. Keyed by
+# the text, or for the attributes by the tuple's identity (the reader gives the
+# certificates of one issuer the same tuple), the tuple kept so its id stays its own.
+# Bounded: emptied when full.
+_ISSUER_NAMES: dict[tuple[str, bool], str] = {}
+_ISSUER_ATTRIBUTES: dict[
+    int, tuple[tuple[NameAttribute, ...], tuple[NameAttribute, ...] | None]
+] = {}
+_MEMO_MAX = 256
+
+
+def _issuer_name(text: str | None, *, cn: bool = False) -> str | None:
+    if text is None:
+        return None
+    key = (text, cn)
+    masked = _ISSUER_NAMES.get(key)
+    if masked is None:
+        if len(_ISSUER_NAMES) >= _MEMO_MAX:
+            _ISSUER_NAMES.clear()
+        masked = mask_personal(text) if cn else _name(text) or ""
+        _ISSUER_NAMES[key] = masked
+    # This certificate's own string when nothing changed: _copy then copies nothing.
+    return text if masked == text else masked
+
+
+def _issuer_attributes(
+    attributes: tuple[NameAttribute, ...] | None,
+) -> tuple[NameAttribute, ...] | None:
+    if attributes is None:
+        return None
+    kept = _ISSUER_ATTRIBUTES.get(id(attributes))
+    if kept is not None and kept[0] is attributes:
+        return kept[1]
+    masked = _attributes(attributes)
+    if len(_ISSUER_ATTRIBUTES) >= _MEMO_MAX:
+        _ISSUER_ATTRIBUTES.clear()
+    _ISSUER_ATTRIBUTES[id(attributes)] = (attributes, masked)
+    return masked
 
 
 def _optional(text: str | None) -> str | None:
