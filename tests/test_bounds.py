@@ -65,10 +65,15 @@ def best_time(work: Callable[[], object], repeat: int = 3) -> float:
 
 def growth(make: Callable[[int], Callable[[], object]], n: int) -> float:
     """Time at 4n over time at n (taken as at least 10 ms, so that noise does not rule):
-    about 4 for linear work, 16 for quadratic; the tests ask for less than 8."""
-    small = best_time(make(n))
-    large = best_time(make(4 * n))
-    return large / max(small, 0.01)
+    about 4 for linear work, 16 for quadratic; the tests ask for less than 8. A ratio
+    above 6 is measured again, twice at most, and the least kept: a busy machine can
+    slow one size's runs, but quadratic work is about 16 every time."""
+    ratios: list[float] = []
+    while len(ratios) < 3 and (not ratios or min(ratios) > 6):
+        small = best_time(make(n))
+        large = best_time(make(4 * n))
+        ratios.append(large / max(small, 0.01))
+    return min(ratios)
 
 
 def peak_memory(work: Callable[[], object]) -> int:

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -250,14 +249,13 @@ def test_foreign_directory_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.softhsm
-def test_300_certificates_take_seconds(fresh_softhsm: SoftHSMStore, rsa_cert: Minted) -> None:
+def test_300_certificates_on_one_token(fresh_softhsm: SoftHSMStore, rsa_cert: Minted) -> None:
+    # How long building takes is the benchmark's to show (make bench builds up to 5000),
+    # not a timed test's.
     objects = [
         CertObject(rsa_cert.der, label=f"cert {i}", id=i.to_bytes(2, "big")) for i in range(300)
     ]
-    started = time.monotonic()
     token = fresh_softhsm.add_token(TokenSpec(label="many", objects=objects))
-    elapsed = time.monotonic() - started
-    assert elapsed < 20, f"{elapsed:.1f} s"  # about 2 s on a laptop-class machine
     certs = pkcs11_tool(
         fresh_softhsm, "--slot", str(token.slot_id), "--list-objects", "--type", "cert"
     )
