@@ -2,7 +2,7 @@
 
 A certificate cryptography takes is taken apart by offsets (``certificates.parts``), a
 plain Name by offsets (``names._plain_attributes``) and plain TLVs without asn1crypto's
-parser (``asn1._definite``); anything they do not expect goes the general way. Each
+parser (``asn1.definite``); anything they do not expect goes the general way. Each
 certificate below is read both ways, and the two readings must be equal in every field
 and problem.
 """
@@ -101,7 +101,7 @@ def _general(monkeypatch: pytest.MonkeyPatch) -> None:
     never: Callable[..., None] = lambda *args, **kwargs: None  # noqa: E731
     monkeypatch.setattr(x509, "split", never)
     monkeypatch.setattr(names, "_plain_attributes", never)
-    monkeypatch.setattr(asn1, "_definite", never)
+    monkeypatch.setattr(asn1, "definite", never)
 
 
 def test_both_ways_read_the_same(

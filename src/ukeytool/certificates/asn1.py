@@ -17,6 +17,7 @@ from asn1crypto import parser as asn1_parser
 __all__ = [
     "Tlv",
     "contents",
+    "definite",
     "header",
     "octets",
     "oid_at",
@@ -39,7 +40,7 @@ def tlvs(data: bytes) -> Iterator[Tlv]:
     data = bytes(data)
     start, end = 0, len(data)
     while start < end:
-        plain = _definite(data, start, end)
+        plain = definite(data, start, end)
         if plain is not None:
             body, stop = plain
             yield Tlv(data[start], data[body:stop], data[start:stop])
@@ -53,7 +54,7 @@ def tlvs(data: bytes) -> Iterator[Tlv]:
         start += size
 
 
-def _definite(data: bytes, start: int, end: int) -> tuple[int, int] | None:
+def definite(data: bytes, start: int, end: int) -> tuple[int, int] | None:
     """(start, end) of the contents of the TLV at ``start`` when it has a low tag number
     and a definite length that fits (the common case, read here without asn1crypto's
     parser), else None."""
@@ -75,7 +76,7 @@ def _definite(data: bytes, start: int, end: int) -> tuple[int, int] | None:
 
 def contents(tlv: bytes) -> bytes:
     """The contents octets of the TLV ``tlv``."""
-    plain = _definite(tlv, 0, len(tlv))
+    plain = definite(tlv, 0, len(tlv))
     if plain is not None:
         return bytes(tlv[plain[0] : plain[1]])
     return bytes(asn1_parser.parse(tlv)[4])

@@ -27,7 +27,7 @@ from ..i18n import N_
 from ..i18n.message import Message, template
 from ..model import Holder, IdentityNumber, NameAttribute
 from ..model.text import STRING_TYPES, Text, decode_text
-from .asn1 import contents, oid_text, tlvs
+from .asn1 import contents, definite, oid_text, tlvs
 from .parts import Extension
 from .reasons import Unreadable
 
@@ -165,18 +165,8 @@ def _plain_attributes(der: bytes) -> list[tuple[bytes, int, bytes, bytes, int]] 
 
 def _head(data: bytes, start: int, end: int) -> tuple[int, int, int] | None:
     """(tag, start of contents, end) of a plain TLV at ``start`` within ``end``."""
-    if start + 2 > end or data[start] & 0x1F == 0x1F:
-        return None
-    first = data[start + 1]
-    if first < 0x80:
-        body = start + 2
-        stop = body + first
-    elif 0x81 <= first <= 0x84:
-        body = start + 2 + (first & 0x7F)
-        stop = body + int.from_bytes(data[start + 2 : body], "big")
-    else:
-        return None
-    return (data[start], body, stop) if stop <= end else None
+    span = definite(data, start, end)
+    return None if span is None else (data[start], *span)
 
 
 def rfc4514(name_der: bytes) -> tuple[str, str | None, Message | None]:
