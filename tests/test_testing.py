@@ -20,7 +20,7 @@ import pytest
 
 from ukeytool.testing import demo, softhsm
 from ukeytool.testing.certs import Minted, to_pem
-from ukeytool.testing.softhsm import (
+from ukeytool.testing.objects import (
     CKA_CLASS,
     CKA_EC_PARAMS,
     CKA_ISSUER,
@@ -28,6 +28,8 @@ from ukeytool.testing.softhsm import (
     CKA_SUBJECT,
     CKA_TOKEN,
     CKO_CERTIFICATE,
+)
+from ukeytool.testing.softhsm import (
     CertObject,
     PrivateKeyObject,
     PublicKeyObject,
