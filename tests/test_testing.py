@@ -28,6 +28,11 @@ from ukeytool.testing.objects import (
     CKA_SUBJECT,
     CKA_TOKEN,
     CKO_CERTIFICATE,
+    certificate_template,
+    ck_bool,
+    ck_ulong,
+    private_key_template,
+    public_key_template,
 )
 from ukeytool.testing.softhsm import (
     CertObject,
@@ -38,12 +43,7 @@ from ukeytool.testing.softhsm import (
     SoftHSMStore,
     TokenObject,
     TokenSpec,
-    certificate_template,
-    ck_bool,
-    ck_ulong,
     find_softhsm_module,
-    private_key_template,
-    public_key_template,
 )
 
 GBK_ICBC = "工行U盾".encode("gbk")
