@@ -22,16 +22,30 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Final
 
-__all__ = ["BOOTSTRAP", "SECRET_VARIABLES", "Prestart", "Spare", "child_environment", "spawn"]
+__all__ = [
+    "BOOTSTRAP",
+    "SECRET_VARIABLES",
+    "Prestart",
+    "Spare",
+    "bootstrap",
+    "child_environment",
+    "spawn",
+]
 
-BOOTSTRAP: Final = (
-    "import pickle, sys\n"
-    "sys.path[:] = pickle.load(sys.stdin.buffer)\n"
-    "from ukeytool.pkcs11.isolate_child import child_main\n"
-    "child_main()\n"
-)
-"""The child's program (``python -S -c BOOTSTRAP``): this process's ``sys.path`` from
-standard input, then :func:`~ukeytool.pkcs11.isolate_child.child_main`."""
+
+def bootstrap(module: str, function: str) -> str:
+    """A child's program (``python -S -c``): this process's ``sys.path`` from standard
+    input, then ``function()`` of ``module``."""
+    return (
+        "import pickle, sys\n"
+        "sys.path[:] = pickle.load(sys.stdin.buffer)\n"
+        f"from {module} import {function}\n"
+        f"{function}()\n"
+    )
+
+
+BOOTSTRAP: Final = bootstrap("ukeytool.pkcs11.isolate_child", "child_main")
+"""The inspection child's program: :func:`~ukeytool.pkcs11.isolate_child.child_main`."""
 
 SECRET_VARIABLES: Final = ("UKEYTOOL_PIN", "UKEYTOOL_PKCS12_PASSWORD")
 """Never in a child's environment: a vendor module (or a helper it leaves running) could
@@ -43,11 +57,14 @@ def child_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
-def spawn(executable: str, environment: dict[str, str], path: list[str]) -> subprocess.Popen[bytes]:
-    """A new child, in a session of its own, given ``path`` (its ``sys.path``) at once;
-    it then imports the binding and waits for its request."""
+def spawn(
+    executable: str, environment: dict[str, str], path: list[str], program: str = BOOTSTRAP
+) -> subprocess.Popen[bytes]:
+    """A new child running ``program`` (a :func:`bootstrap`), in a session of its own,
+    given ``path`` (its ``sys.path``) at once; it then imports what it needs and waits
+    for its request."""
     child = subprocess.Popen(
-        [executable, "-S", "-c", BOOTSTRAP],
+        [executable, "-S", "-c", program],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -59,6 +59,7 @@ from ..model.events import EventKind, TokenEvent
 from . import cryptoki as ck
 from .interface import Backend
 from .isolate_pipe import POLL_SECONDS, Conversation
+from .isolate_spawn import bootstrap, spawn
 
 __all__ = ["MAX_EVENTS", "watch", "watch_backend"]
 
@@ -73,12 +74,7 @@ DEFAULT_INTERVAL: Final = 1.0
 BAD_INTERVAL: Final = template(
     "usage.bad_interval", "the interval must be a number of seconds > 0, not {interval}"
 )
-WATCH_BOOTSTRAP: Final = (
-    "import pickle, sys\n"
-    "sys.path[:] = pickle.load(sys.stdin.buffer)\n"
-    "from ukeytool.pkcs11.watch_child import watch_main\n"
-    "watch_main()\n"
-)
+WATCH_BOOTSTRAP: Final = bootstrap("ukeytool.pkcs11.watch_child", "watch_main")
 
 
 def _identity(token: TokenInfo) -> tuple[bytes, ...]:
@@ -345,16 +341,9 @@ def _watch_in_child(
     if not sys.executable:
         raise UsageError(NO_EXECUTABLE())
     request = WatchRequest(path, dict(kwargs), _log_levels(), os.getpid())
-    payload = pickle.dumps(list(sys.path)) + pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     try:
-        child = subprocess.Popen(
-            [sys.executable, "-c", WATCH_BOOTSTRAP],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=child_environment(),
-        )
+        child = spawn(sys.executable, child_environment(), list(sys.path), WATCH_BOOTSTRAP)
     except OSError as exc:
         raise UsageError(
             CANNOT_START(executable=sys.executable, reason=exc.strerror or str(exc))
