@@ -77,6 +77,18 @@ def _english(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return clean
 
 
+def _python(code: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE`` in a fresh interpreter, in English, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_english(env),
+        check=False,
+        timeout=60,
+    )
+
+
 def _modules_after(
     code: str, tmp_path: Path, env: Mapping[str, str] | None = None
 ) -> tuple[set[str], Mapping[str, object]]:
@@ -89,14 +101,7 @@ def _modules_after(
         f"with open({str(out)!r}, 'w') as f:\n"
         "    json.dump({'modules': sorted(sys.modules), 'result': RESULT}, f)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program],
-        capture_output=True,
-        text=True,
-        env=_english(env),
-        check=False,
-        timeout=60,
-    )
+    done = _python(program, env)
     assert done.returncode == 0, done.stderr
     data = json.loads(out.read_text("utf-8"))
     return set(data["modules"]), data["result"]
@@ -434,14 +439,7 @@ def _modules_at_the_spawn(argv: Sequence[str], tmp_path: Path) -> set[str] | Non
         f"main({list(argv)!r})\n"
         "os._exit(3)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=_english({"XDG_CONFIG_HOME": str(tmp_path / "config")}),
-        check=False,
-        timeout=60,
-    )
+    done = _python(code, {"XDG_CONFIG_HOME": str(tmp_path / "config")})
     if done.returncode == 3:
         return None
     assert done.returncode == 0, done.stderr
@@ -582,14 +580,7 @@ def test_the_console_script_pauses_the_collector_until_the_inspection_starts(
         f"sys.argv[1:] = {[*argv, '--module', '/nonexistent/module.so']!r}\n"
         "run()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=_english({"XDG_CONFIG_HOME": str(tmp_path / "config")}),
-        check=False,
-        timeout=60,
-    )
+    done = _python(code, {"XDG_CONFIG_HOME": str(tmp_path / "config")})
     assert done.returncode == 0, done.stderr
     state = json.loads((tmp_path / "gc.json").read_text("utf-8"))
     assert state["at_parse"] is False
