@@ -91,7 +91,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ModuleCrashed, ModuleTimedOut, UsageError
@@ -102,11 +102,10 @@ from .isolate_pipe import FINALIZE_SECONDS, Conversation
 from .isolate_spawn import (
     BOOTSTRAP,
     SPARES,
+    Prestart,
     child_environment,
     discard,
-    discard_spares,
     spawn,
-    start_spare,
 )
 
 if TYPE_CHECKING:
@@ -392,8 +391,7 @@ def _import_whole(names: Sequence[str]) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
-@contextlib.contextmanager
-def prestarted(enabled: bool = True, *, warm: Sequence[str] = ()) -> Iterator[None]:
+def prestarted(enabled: bool = True, *, warm: Sequence[str] = ()) -> Prestart:
     """Start the next isolation child now, so that its interpreter starts and imports
     the PKCS#11 binding while this process does other work (reads configuration,
     imports the certificate parser and the renderers): the first
@@ -405,12 +403,7 @@ def prestarted(enabled: bool = True, *, warm: Sequence[str] = ()) -> Iterator[No
     (:class:`~ukeytool.pkcs11.isolate_spawn.Prestart`, right after the command line was
     parsed), that one is used and ``warm`` given to it. Not for threads: the command
     line's one inspection at a time."""
-    started = enabled and start_spare(warm)
-    try:
-        yield
-    finally:
-        if started:
-            discard_spares()
+    return Prestart(enabled, warm=warm)
 
 
 def _child() -> tuple[subprocess.Popen[bytes], tuple[str, ...]]:

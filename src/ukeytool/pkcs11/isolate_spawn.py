@@ -147,12 +147,13 @@ class Prestart:
     there is none yet), and stopped on exit if no inspection took it. The command line
     uses it around a command that inspects with isolation, right after parsing."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, *, warm: Sequence[str] = ()) -> None:
         self._enabled = enabled
+        self._warm = warm
         self._started = False
 
     def __enter__(self) -> None:
-        self._started = self._enabled and start_spare()
+        self._started = self._enabled and start_spare(self._warm)
 
     def stop(self) -> None:
         """Stop the child this block started, if no inspection took it yet."""
