@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,11 +62,7 @@ def _fields(source: str, cls: ast.ClassDef) -> list[Field]:
             raise SystemExit(f"{cls.name}.{stmt.target.id}: ClassVar/InitVar not supported")
         field = Field(stmt.target.id, annotation, None)
         value = stmt.value
-        if (
-            isinstance(value, ast.Call)
-            and isinstance(value.func, ast.Name)
-            and value.func.id == "field"
-        ):
+        if isinstance(value, ast.Call) and _named(value.func, "field"):
             for keyword in value.keywords:
                 if keyword.arg == "default":
                     field.default = _text(source, keyword.value)
@@ -80,7 +77,14 @@ def _fields(source: str, cls: ast.ClassDef) -> list[Field]:
 
 
 def _is_value(cls: ast.ClassDef) -> bool:
-    return any(isinstance(d, ast.Name) and d.id == "value" for d in cls.decorator_list)
+    return any(_named(d, "value") for d in cls.decorator_list)
+
+
+def _named(node: ast.expr, name: str) -> bool:
+    """``name`` or ``_value.name`` (where the module has a variable of that name)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == name and isinstance(node.value, ast.Name)
+    return isinstance(node, ast.Name) and node.id == name
 
 
 def _wrap(indent: str, head: str, items: list[str], tail: str) -> list[str]:
@@ -146,7 +150,11 @@ def generate(source: str) -> str:
 
 
 def _modules() -> list[Path]:
-    return sorted(p for p in SOURCES.rglob("*.py") if "@value" in p.read_text("utf-8"))
+    return sorted(
+        p
+        for p in SOURCES.rglob("*.py")
+        if re.search(r"^@(_value\.)?value$", p.read_text("utf-8"), re.M)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

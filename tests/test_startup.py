@@ -203,6 +203,42 @@ def test_list_tokens_in_english_imports_no_other_output_and_no_catalogue(
     assert _loaded(modules, ["ukeytool.config.discovery", "ukeytool.config.p11kit"]) == []
 
 
+#: Records, in ``RESULT['importers']``, which module first imported each of ``WATCHED``.
+_IMPORTERS = """
+import sys
+WATCHED = ("dataclasses", "inspect")
+RESULT["importers"] = {}
+class Watch:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name in WATCHED and name not in RESULT["importers"]:
+            frame = sys._getframe(1)
+            while frame.f_globals.get("__name__", "").startswith(("importlib", "_frozen")):
+                frame = frame.f_back
+            RESULT["importers"][name] = frame.f_globals.get("__name__")
+        return None
+sys.meta_path.insert(0, Watch)
+"""
+
+
+@pytest.mark.softhsm
+def test_list_tokens_makes_its_values_without_dataclasses(
+    bank: Bank, softhsm_module: str, tmp_path: Path
+) -> None:
+    # The value classes' methods are compiled source (ukeytool.model._value): making the
+    # classes costs nothing, and no ukeytool module imports dataclasses (nor its inspect,
+    # ast, dis, tokenize...). The certificate parsers may: cryptography.x509 imports
+    # dataclasses, asn1crypto inspect.
+    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    code = _IMPORTERS + f"from ukeytool.cli import main\nRESULT['code'] = main({argv!r})\n"
+    _, result = _modules_after(code, tmp_path, env)
+    assert result["code"] in (0, 5)
+    importers = result["importers"]
+    assert isinstance(importers, dict)
+    assert [m for m in importers.values() if m and m.startswith("ukeytool")] == []
+
+
 @pytest.mark.softhsm
 def test_the_catalogue_is_read_only_for_chinese(
     bank: Bank, softhsm_module: str, tmp_path: Path
@@ -382,6 +418,7 @@ def test_the_values_of_slots_and_tokens_come_without_those_of_certificates(
         "ukeytool.i18n.language",
         "ukeytool.i18n.message",
         "ukeytool.model",
+        "ukeytool.model._value",
         "ukeytool.model.problem",
         "ukeytool.model.report",
         "ukeytool.model.text",
@@ -549,6 +586,8 @@ def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: P
         "json",
         "subprocess",
         "argparse",
+        "dataclasses",
+        "inspect",
     )
     assert _loaded(modules, forbidden) == []
 

@@ -8,7 +8,6 @@ absent extension is no problem).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from asn1crypto import x509 as asn1_x509
 
 from ..i18n.message import template
 from ..model import Certificate, Problem
+from ..model._value import replace
 from .algorithms import EC_KEY, RSA_KEYS, SM2
 from .asn1 import contents, oid_text, tlvs
 from .fields import COULD_NOT_READ, lenient_extension
@@ -53,7 +53,7 @@ def with_relation_fields(certificate: Certificate) -> Certificate:
     if found is None:
         return certificate
     values, problems = found
-    return dataclasses.replace(certificate, problems=(*certificate.problems, *problems), **values)
+    return replace(certificate, problems=(*certificate.problems, *problems), **values)
 
 
 def relation_fields(
