@@ -144,6 +144,8 @@ def generate(source: str) -> str:
         }
         if own & {"__init__", "__setattr__", "__delattr__", "__replace__", "__hash__"}:
             raise SystemExit(f"{cls.name} defines a method that is generated")
+        if ast.get_docstring(cls) is None:  # dataclasses would write one
+            raise SystemExit(f"{cls.name}: a value class needs a docstring")
         block = _block(_fields(source, cls), own, indent)
         lines[start:stop] = lead + block
     return "\n".join(lines) + "\n"

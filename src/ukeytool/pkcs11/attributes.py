@@ -56,6 +56,8 @@ CANNOT_READ: Final = template("attribute.cannot_read", "{attribute} could not be
 
 @value
 class _Attr:
+    """One attribute of a read template: its type, name, first and retry buffer sizes."""
+
     attribute: int
     name: str
     size: int

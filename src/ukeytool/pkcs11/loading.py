@@ -78,6 +78,8 @@ _ELF_MACHINES: Final = {
 
 @value
 class _Elf:
+    """What an ELF header says of a shared object: word size, machine, whether shared."""
+
     bits: int
     machine: int
     shared: bool
