@@ -163,7 +163,11 @@ def replace(obj: _T, /, **changes: Any) -> _T:
     """A copy of ``obj`` with ``changes``, as :func:`dataclasses.replace` makes it (the
     class's ``__init__`` runs, with its ``__post_init__``); the value classes'
     ``__replace__`` (:func:`copy.replace` on Python 3.13)."""
-    return obj.__class__(**{**obj.__dict__, **changes})
+    cls = obj.__class__
+    for name in cls.__match_args__:  # type: ignore[attr-defined]
+        if name not in changes:
+            changes[name] = getattr(obj, name)
+    return cls(**changes)
 
 
 def _key(names: tuple[str, ...]) -> Callable[[object], tuple[object, ...]]:
