@@ -7,11 +7,11 @@ being made by :func:`dataclasses.dataclass` at every import. This script reads e
 such class's annotated fields (``name: type``, ``name: type = default`` or
 ``name: type = field(default=..., repr=False, compare=False)``) and writes, between
 two marker comments at the end of the class body, what ``dataclasses.dataclass(frozen=True)``
-would compile at import and cannot be shared between classes: ``__match_args__`` and
-``__init__`` (each field set by ``object.__setattr__``, then ``__post_init__`` when the
-class has one). The other methods (``__repr__``, ``__eq__``, ``__hash__``, the frozen
-``__setattr__`` and ``__delattr__``, ``__replace__``) are the same functions for every
-class, set by ``@value``.
+would compile at import and cannot be shared between classes: ``__init__`` (each field
+set by ``object.__setattr__``, then ``__post_init__`` when the class has one), whose
+parameters ``@value`` reads as ``__match_args__``. The other methods (``__repr__``,
+``__eq__``, ``__hash__``, the frozen ``__setattr__`` and ``__delattr__``,
+``__replace__``) are the same functions for every class, set by ``@value``.
 
     python3 scripts/values.py            # rewrite every module whose code is stale
     python3 scripts/values.py --check    # exit 1, naming them, when any is stale
@@ -95,18 +95,9 @@ def _wrap(indent: str, head: str, items: list[str], tail: str) -> list[str]:
     return [indent + head, *(f"{indent}    {item}," for item in items), indent + tail]
 
 
-def _tuple(items: list[str]) -> str:
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-
-
 def _block(fields: list[Field], own: set[str], indent: str) -> list[str]:
     i1, i2 = indent, indent + "    "
-    names = [f'"{f.name}"' for f in fields]
-    out = [i1 + BEGIN, ""]
-    if len(i1 + "__match_args__ = " + _tuple(names)) <= WIDTH:
-        out.append(i1 + "__match_args__ = " + _tuple(names))
-    else:
-        out += [i1 + "__match_args__ = (", *(f"{i2}{n}," for n in names), i1 + ")"]
+    out = [i1 + BEGIN]
     params = ["self"]
     for f in fields:
         default = "" if f.default is None else f" = {f.default}"
@@ -114,7 +105,7 @@ def _block(fields: list[Field], own: set[str], indent: str) -> list[str]:
     noqa = "  # noqa: PLR0917" if len(params) > 6 else ""
     init = _wrap(i1, "def __init__(", params, ") -> None:")
     init[0] += noqa
-    out += ["", *init]
+    out += init
     out += [f'{i2}set_field(self, "{f.name}", {f.name})' for f in fields]
     if "__post_init__" in own:
         out.append(f"{i2}self.__post_init__()")

@@ -1,28 +1,34 @@
-"""Frozen dataclasses that cost nothing to create: the value classes' methods are written
-in their modules (compiled once into the ``.pyc``), generated from the fields by
-``scripts/values.py``, and what :mod:`dataclasses` knows of a class is made only when
-someone asks for it.
+"""Frozen dataclasses that cost nothing to create: the value classes' ``__init__`` is
+written in their modules (compiled once into the ``.pyc``), generated from the fields by
+``scripts/values.py``; their other methods are shared; and what :mod:`dataclasses`
+knows of a class is made only when someone asks for it.
 
-:func:`dataclasses.dataclass` writes each class's methods as source and compiles them at
-import (one ``exec`` per method), after importing :mod:`inspect`, :mod:`ast` and more:
-about 25 ms for the module and 1 ms per class, paid by every start of the command line
-and of the isolation child. A class decorated with :func:`value` has the same methods
-(``__init__``, ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``,
-``__match_args__``, and ``__replace__`` as Python 3.13 gives), generated between marker
-comments in its body; its ``__dataclass_fields__`` and ``__dataclass_params__`` are those
+``dataclasses.dataclass`` writes each class's methods as source and compiles them at
+import (one ``exec`` per method), after importing ``inspect``, ``ast`` and more: tens of
+milliseconds for the module and most of one per class, paid by every start of the
+command line and of the isolation child. A class decorated with :func:`value` has the
+same methods: its ``__init__`` generated between marker comments in its body (with
+``__match_args__``, its parameters), and ``__repr__``, ``__eq__``, ``__hash__``,
+``__setattr__``, ``__delattr__`` and ``__replace__`` (as Python 3.13 gives) shared by
+all value classes; its ``__dataclass_fields__`` and ``__dataclass_params__`` are those
 of a real ``dataclasses.dataclass(frozen=True)`` twin with the same annotations and
-defaults, made on first use. So :func:`dataclasses.fields`, :func:`~dataclasses.replace`,
-:func:`~dataclasses.asdict` and :func:`~dataclasses.is_dataclass` work as on a dataclass,
-and nothing imports :mod:`dataclasses` until one of them is called.
+defaults, made on first use. So ``dataclasses.fields``, ``replace``, ``asdict`` and
+``is_dataclass`` work as on a dataclass, and nothing imports :mod:`dataclasses` until
+one of them is called.
 
 >>> @value
 ... class Point:
+...     'A point.'
 ...     x: int
 ...     y: int = field(default=0, repr=False)
-...     __match_args__ = ("x", "y")
+...     def __init__(self, x: int, y: int = 0) -> None:
+...         set_field(self, "x", x)
+...         set_field(self, "y", y)
+>>> Point(1, 2), Point.__match_args__, Point.y
+(Point(x=1), ('x', 'y'), 0)
 >>> import dataclasses
->>> [f.name for f in dataclasses.fields(Point)], Point.y
-(['x', 'y'], 0)
+>>> [f.name for f in dataclasses.fields(Point)], dataclasses.replace(Point(1), y=3).y
+(['x', 'y'], 3)
 """
 
 from __future__ import annotations
@@ -189,9 +195,11 @@ else:
 
     def value(cls):
         """Make ``cls``, whose ``__init__`` ``scripts/values.py`` generated, a frozen
-        dataclass: the shared methods, and a field given by :func:`field` becomes its
-        default on the class (or nothing), as ``dataclasses.dataclass`` leaves it."""
-        names = cls.__dict__["__match_args__"]
+        dataclass: ``__match_args__`` (the ``__init__``'s parameters), the shared
+        methods, and a field given by :func:`field` becomes its default on the class
+        (or nothing), as ``dataclasses.dataclass`` leaves it."""
+        code = cls.__dict__["__init__"].__code__  # the fields, as scripts/values.py wrote it
+        names = cls.__match_args__ = code.co_varnames[1 : code.co_argcount]
         specs = {}
         for name in names:
             spec = cls.__dict__.get(name)
