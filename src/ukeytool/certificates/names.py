@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
-
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from ..i18n import N_
 from ..i18n.message import Message, template
@@ -30,6 +27,9 @@ from ..model.text import STRING_TYPES, Text, decode_text
 from .asn1 import contents, definite, oid_text, tlvs
 from .parts import Extension
 from .reasons import Unreadable
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = [
     "COMMON_NAME",
@@ -345,6 +345,8 @@ def _identity_value(raw: bytes) -> tuple[Text | None, str | None, int | None]:
 
 def strict_identity_numbers(certificate: x509.Certificate) -> tuple[IdentityNumber, ...]:
     """The identity numbers of a certificate cryptography parsed."""
+    from cryptography import x509
+
     numbers = []
     for extension in certificate.extensions:
         oid = extension.oid.dotted_string
@@ -357,6 +359,8 @@ def strict_identity_numbers(certificate: x509.Certificate) -> tuple[IdentityNumb
 
 def lenient_identity_numbers(certificate: Any) -> tuple[IdentityNumber, ...]:
     """The identity numbers of a certificate asn1crypto parsed."""
+    from asn1crypto import x509 as asn1_x509
+
     extensions = certificate["tbs_certificate"]["extensions"]
     if not isinstance(extensions, asn1_x509.Extensions):
         return ()  # a v1 certificate, or v3 without extensions
