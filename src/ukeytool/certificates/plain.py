@@ -45,12 +45,12 @@ import re
 from typing import Any
 
 from ..model import Certificate, NameAttribute, Problem
+from . import fields as field_readers
 from .algorithms import CURVES, EC_KEY, EDWARDS_KEYS, EKU_NAMES, KEY_USAGE_BITS, SIGNATURE_NAMES
 from .asn1 import dotted
 from .fields import sm3
-from .identifiers import relation_fields
-from .names import attributes, escape, holder, identity_numbers_of
-from .parts import split
+from .names import escape, holder, identity_numbers_of, name_attribute
+from .parts import Extension
 
 __all__ = ["read_plain"]
 
@@ -123,6 +123,10 @@ _MAX_OID = 32
 
 def _oid(data: bytes, body: int, stop: int) -> str:
     """An OBJECT IDENTIFIER's contents, strictly: minimal arcs of at most 28 bits."""
+    contents = data[body:stop]
+    known = _OIDS.get(contents)
+    if known is not None:
+        return known  # checked when it was first met
     if not 0 < stop - body <= _MAX_OID or data[stop - 1] & 0x80:
         raise _Decline
     arc_start = True
@@ -134,19 +138,14 @@ def _oid(data: bytes, body: int, stop: int) -> str:
         if size > 3:
             raise _Decline  # an arc over 28 bits
         arc_start = not byte & 0x80
-    return _dotted(data[body:stop])
+    text = dotted(contents)
+    if len(_OIDS) < 4096:
+        _OIDS[contents] = text
+    return text
 
 
 _OIDS: dict[bytes, str] = {}
-
-
-def _dotted(body: bytes) -> str:
-    text = _OIDS.get(body)
-    if text is None:
-        text = dotted(body)
-        if len(_OIDS) < 4096:
-            _OIDS[body] = text
-    return text
+"""The OIDs checked so far, by their contents: a token's certificates share a few dozen."""
 
 
 def _oid_tlv(data: bytes, start: int, end: int) -> tuple[str, int]:
@@ -221,12 +220,16 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
     subject_der = der[subject[1] : subject[3]]
     issuer_name = _name_of(issuer_der)
     subject_name = issuer_name if subject_der == issuer_der else _name_of(subject_der)
+    if issuer_der not in field_readers._ISSUERS:
+        # Read as both parsers read it (a name inside the subset): the reader of the
+        # certificates this one declines may take it from there too.
+        field_readers._remember_issuer(issuer_der, (issuer_name[:2], issuer_name[2]))
     times = _children(der, validity[2], validity[3])
     if len(times) != 2:
         raise _Decline
     not_before = _time(der, *times[0])
     not_after = _time(der, *times[1])
-    key_algorithm, key_size, key_curve = _key(der, info[2], info[3])
+    key_algorithm, key_size, key_curve, public_key = _key(der, info[2], info[3])
     usage = _Usage()
     for oid, _critical, value_start, value_end in extensions:
         check = _EXTENSIONS.get(oid)
@@ -235,14 +238,6 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
         elif oid in _KNOWN_ELSEWHERE or oid.startswith(_KNOWN_ARCS):
             raise _Decline
 
-    parts = split(der)
-    if parts is None:
-        raise _Decline
-    relations = relation_fields(None, parts)
-    if relations is None or relations[1]:
-        raise _Decline
-    values, _no_problems = relations
-    identity_numbers = identity_numbers_of(parts.extensions or ())
     subject_text, subject_cn, subject_attributes = subject_name
     issuer_text, issuer_cn, issuer_attributes = issuer_name
     return Certificate(
@@ -265,14 +260,19 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
         key_usage=usage.key_usage,
         extended_key_usage=usage.extended_key_usage,
         is_ca=usage.is_ca,
-        self_signed=parts.issuer == parts.subject,
+        self_signed=issuer_der == subject_der,
         subject_attributes=subject_attributes,
         issuer_attributes=issuer_attributes,
         holder=holder(subject_cn),
-        identity_numbers=identity_numbers,
+        identity_numbers=identity_numbers_of(
+            Extension(oid, critical, der[start:stop]) for oid, critical, start, stop in extensions
+        ),
         encoding=encoding,
         problems=tuple(problems),
-        **values,
+        subject_key_identifier=usage.subject_key_identifier,
+        authority_key_identifier=usage.authority_key_identifier,
+        public_key_info=der[info[1] : info[3]],
+        public_key=public_key,
     )
 
 
@@ -309,7 +309,9 @@ def _signature_algorithm(data: bytes, body: int, stop: int) -> str:
     return oid
 
 
-def _key(data: bytes, body: int, stop: int) -> tuple[str, int, str | None]:
+def _key(data: bytes, body: int, stop: int) -> tuple[str, int, str | None, bytes | None]:
+    """The key's algorithm, size and curve (as the readers name them) and the public key
+    (as :func:`.identifiers.public_key_from_info` gives it)."""
     found = _children(data, body, stop)
     if len(found) != 2 or found[0][0] != 0x30 or found[1][0] != 0x03:
         raise _Decline
@@ -329,7 +331,8 @@ def _key(data: bytes, body: int, stop: int) -> tuple[str, int, str | None]:
             raise _Decline
         modulus = _positive(bits, numbers[0][2], numbers[0][3])
         _positive(bits, numbers[1][2], numbers[1][3])
-        return "RSA", modulus.bit_length(), None
+        octets = bits[numbers[0][2] : numbers[0][3]].lstrip(b"\x00")
+        return "RSA", modulus.bit_length(), None, octets
     if oid == EC_KEY:
         if parameters is None or parameters[0] != 0x06:
             raise _Decline
@@ -337,10 +340,10 @@ def _key(data: bytes, body: int, stop: int) -> tuple[str, int, str | None]:
         if curve not in CURVES or not bits:
             raise _Decline
         name, size = CURVES[curve]
-        return ("SM2" if name == "sm2p256v1" else "EC"), size, name
+        return ("SM2" if name == "sm2p256v1" else "EC"), size, name, bits
     if oid in EDWARDS_KEYS and parameters is None:
         name, size = EDWARDS_KEYS[oid]
-        return name, size, None
+        return name, size, None, None
     raise _Decline
 
 
@@ -404,23 +407,26 @@ _NAMES_MAX = 256
 
 def _name_of(name_der: bytes) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
     """A Name's RFC 4514 text as cryptography writes it, its last common name, and its
-    attributes (:func:`.names.attributes`); remembered by their DER, as a token's
-    certificates share a few issuers."""
+    attributes (as :func:`.names.attributes` reads them); remembered by their DER, as a
+    token's certificates share a few issuers."""
     found = _NAMES.get(name_der)
     if found is None:
         body, end = _only(name_der, 0, len(name_der), 0x30)
-        text, cn = _name(name_der, body, end)
-        found = (text, cn, attributes(name_der))
+        collected: list[NameAttribute] = []
+        text, cn = _name(name_der, body, end, collected)
+        found = (text, cn, tuple(collected))
         if len(_NAMES) >= _NAMES_MAX:
             _NAMES.clear()
         _NAMES[name_der] = found
     return found
 
 
-def _name(data: bytes, body: int, end: int) -> tuple[str, str | None]:
+def _name(
+    data: bytes, body: int, end: int, collected: list[NameAttribute] | None = None
+) -> tuple[str, str | None]:
     rdns = []
     cn = None
-    for tag, _start, rdn_body, rdn_end in _children(data, body, end):
+    for index, (tag, _start, rdn_body, rdn_end) in enumerate(_children(data, body, end)):
         if tag != 0x31:
             raise _Decline
         members = _children(data, rdn_body, rdn_end)
@@ -440,7 +446,8 @@ def _name(data: bytes, body: int, end: int) -> tuple[str, str | None]:
             if value_end != member_end or kind is None or oid in seen:
                 raise _Decline
             seen.add(oid)
-            value = data[value_body:value_end].decode(kind[0])
+            raw = data[value_body:value_end]
+            value = raw.decode(kind[0])
             if kind[1] is not None and not kind[1].fullmatch(value):
                 raise _Decline  # cryptography refuses characters the type does not allow
             limits = _LENGTH_LIMITS.get(oid)
@@ -449,6 +456,10 @@ def _name(data: bytes, body: int, end: int) -> tuple[str, str | None]:
             if oid == _COMMON_NAME:
                 cn = value
             shown.append(f"{_SHORT_NAMES.get(oid, oid)}={escape(value)}")
+            if collected is not None:
+                collected.append(
+                    name_attribute(data[member_body:at], value_tag, raw, data[at:value_end], index)
+                )
         rdns.append("+".join(shown))
     return ",".join(reversed(rdns)), cn
 
@@ -463,6 +474,8 @@ class _Usage:
         self.key_usage: tuple[str, ...] | None = None
         self.extended_key_usage: tuple[str, ...] | None = None
         self.is_ca: bool | None = None
+        self.subject_key_identifier: bytes | None = None
+        self.authority_key_identifier: bytes | None = None
 
 
 def _extensions(data: bytes, start: int, end: int) -> list[tuple[str, bool, int, int]]:
@@ -534,15 +547,18 @@ def _extended_key_usage(data: bytes, start: int, end: int, usage: _Usage) -> Non
     usage.extended_key_usage = tuple(purposes)
 
 
-def _subject_key_identifier(data: bytes, start: int, end: int, _usage: _Usage) -> None:
-    _only(data, start, end, 0x04)
+def _subject_key_identifier(data: bytes, start: int, end: int, usage: _Usage) -> None:
+    body, stop = _only(data, start, end, 0x04)
+    usage.subject_key_identifier = data[body:stop]
 
 
-def _authority_key_identifier(data: bytes, start: int, end: int, _usage: _Usage) -> None:
+def _authority_key_identifier(data: bytes, start: int, end: int, usage: _Usage) -> None:
     body, stop = _only(data, start, end, 0x30)
     members = _children(data, body, stop)
     if len(members) > 1 or (members and members[0][0] != 0x80):
         raise _Decline  # an issuer and serial: not read here
+    if members:
+        usage.authority_key_identifier = data[members[0][2] : members[0][3]]
 
 
 def _general_names(data: bytes, body: int, stop: int) -> None:
