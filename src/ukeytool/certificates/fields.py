@@ -5,7 +5,8 @@ still fails on is read again with asn1crypto, and a :class:`~ukeytool.Problem` s
 When cryptography refused the certificate every field is read with asn1crypto. Each
 field is read in its own ``try``: one that fails is None with a Problem, the others are
 still filled. The key is always read from the SubjectPublicKeyInfo by hand, as
-cryptography cannot load SM2 public keys at all.
+cryptography cannot load SM2 public keys at all. (A clean certificate never comes here:
+:mod:`.plain` reads it; the parsers are imported only when a field is read with them.)
 """
 
 from __future__ import annotations

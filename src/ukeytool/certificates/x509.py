@@ -14,15 +14,24 @@ neither alone reads all of them well (see docs/domain.md):
   with asn1crypto (``encoding="lenient"``). cryptography cannot load SM2 public keys at
   all, so the key is always read from the SubjectPublicKeyInfo with asn1crypto.
 
+Most certificates on a token are clean, though, and importing the two parsers costs
+more than reading a token of them: :mod:`.plain` reads a certificate inside a
+conservative subset (strict DER, the usual algorithms, names and extensions checked as
+cryptography checks them) in one walk, giving exactly what the two parsers give, and
+declines anything else. :func:`read_certificate` tries it first; only a certificate it
+declines imports and uses the parsers (:func:`read_with_parsers` is that path alone).
+
 This module takes the value apart (PEM text, the outer TLV, trailing bytes) and hands
-it to the parsers; the fields are read in :mod:`.fields`, the names in :mod:`.names`, the
-key identifiers and public key in :mod:`.identifiers`. The SM3 fingerprint is there when
-the interpreter's OpenSSL has SM3. :func:`read_certificate` never raises.
+it to the plain reader, then to the parsers; the fields are read in :mod:`.fields`, the
+names in :mod:`.names`, the key identifiers and public key in :mod:`.identifiers`. The
+SM3 fingerprint is there when the interpreter's OpenSSL has SM3.
+:func:`read_certificate` never raises.
 
 Every problem and error is a :class:`~ukeytool.Message` from a template below (codes
 ``certificate.*``); a parser's own words go in as text. Only the modules of
 :mod:`ukeytool.certificates` (besides :mod:`ukeytool.testing`) import cryptography or
-asn1crypto; none of their types leave them.
+asn1crypto, and only when they are used (a listing of clean certificates imports
+neither); none of their types leave them.
 """
 
 from __future__ import annotations
