@@ -453,6 +453,8 @@ def _name(
             limits = _LENGTH_LIMITS.get(oid)
             if limits is not None and not limits[0] <= len(value.encode()) <= limits[1]:
                 raise _Decline  # cryptography warns
+            if value == " ":
+                raise _Decline  # cryptography 45 writes it "\\\\ ", 51 "\\ ": versions differ
             if oid == _COMMON_NAME:
                 cn = value
             shown.append(f"{_SHORT_NAMES.get(oid, oid)}={escape(value)}")
