@@ -616,8 +616,9 @@ def corpus() -> dict[str, bytes]:
     found.update(_times(_build()))
     found.update(_broken_extensions(_build(_rich_extensions()["bc"])))
     found.update(_encodings(base))
-    found["generalized_2050"] = _build(not_after=datetime.datetime(2050, 1, 1, tzinfo=datetime.timezone.utc))
-    found["year_1950"] = _build(not_before=datetime.datetime(1950, 1, 1, tzinfo=datetime.timezone.utc))
+    utc = datetime.timezone.utc
+    found["generalized_2050"] = _build(not_after=datetime.datetime(2050, 1, 1, tzinfo=utc))
+    found["year_1950"] = _build(not_before=datetime.datetime(1950, 1, 1, tzinfo=utc))
     found["serial_big"] = _build(serial=(1 << 159) - 1)
     found["serial_one"] = _build(serial=1)
     found["duplicate_ext"] = with_extension(base, "2.5.29.19", b"\x30\x00")
