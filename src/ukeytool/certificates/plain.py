@@ -204,15 +204,23 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
         raise _Decline
     serial, inner_algorithm, issuer, validity, subject, info = fields[:6]
     rest = fields[6:]
-    extensions: list[tuple[str, bool, int, int]] = []
+    usage = _Usage()
+    extensions: list[Extension] = []
     if rest:
         if version != 3 or len(rest) != 1 or rest[0][0] != 0xA3:
             raise _Decline  # unique identifiers, or extensions in a v1 certificate
-        extensions = _extensions(der, rest[0][2], rest[0][3])
+        extensions = _extensions(der, rest[0][2], rest[0][3], usage)
 
     if der[inner_algorithm[1] : inner_algorithm[3]] != der[outer_algorithm[1] : outer_algorithm[3]]:
         raise _Decline
-    signature_oid = _signature_algorithm(der, outer_algorithm[2], outer_algorithm[3])
+    algorithm = der[outer_algorithm[1] : outer_algorithm[3]]
+    signature_oid = _SIGNATURES.get(algorithm)
+    if signature_oid is None:
+        signature_oid = _signature_algorithm(
+            algorithm, outer_algorithm[2] - outer_algorithm[1], len(algorithm)
+        )
+        if len(_SIGNATURES) < 64:
+            _SIGNATURES[algorithm] = signature_oid
     number = _positive(der, serial[2], serial[3])
     if serial[3] - serial[2] > 21:
         raise _Decline
@@ -230,13 +238,6 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
     not_before = _time(der, *times[0])
     not_after = _time(der, *times[1])
     key_algorithm, key_size, key_curve, public_key = _key(der, info[2], info[3])
-    usage = _Usage()
-    for oid, _critical, value_start, value_end in extensions:
-        check = _EXTENSIONS.get(oid)
-        if check is not None:
-            check(der, value_start, value_end, usage)
-        elif oid in _KNOWN_ELSEWHERE or oid.startswith(_KNOWN_ARCS):
-            raise _Decline
 
     subject_text, subject_cn, subject_attributes = subject_name
     issuer_text, issuer_cn, issuer_attributes = issuer_name
@@ -264,9 +265,7 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
         subject_attributes=subject_attributes,
         issuer_attributes=issuer_attributes,
         holder=holder(subject_cn),
-        identity_numbers=identity_numbers_of(
-            Extension(oid, critical, der[start:stop]) for oid, critical, start, stop in extensions
-        ),
+        identity_numbers=identity_numbers_of(extensions),
         encoding=encoding,
         problems=tuple(problems),
         subject_key_identifier=usage.subject_key_identifier,
@@ -294,6 +293,10 @@ def _algorithm(data: bytes, body: int, stop: int) -> tuple[str, bytes | None]:
     if end != stop:
         raise _Decline
     return oid, data[at:stop]
+
+
+_SIGNATURES: dict[bytes, str] = {}
+"""The signature AlgorithmIdentifiers checked so far, by their encoding."""
 
 
 def _signature_algorithm(data: bytes, body: int, stop: int) -> str:
@@ -412,58 +415,80 @@ def _name_of(name_der: bytes) -> tuple[str, str | None, tuple[NameAttribute, ...
     found = _NAMES.get(name_der)
     if found is None:
         body, end = _only(name_der, 0, len(name_der), 0x30)
-        collected: list[NameAttribute] = []
-        text, cn = _name(name_der, body, end, collected)
-        found = (text, cn, tuple(collected))
+        found = _name(name_der, body, end)
         if len(_NAMES) >= _NAMES_MAX:
             _NAMES.clear()
         _NAMES[name_der] = found
     return found
 
 
-def _name(
-    data: bytes, body: int, end: int, collected: list[NameAttribute] | None = None
-) -> tuple[str, str | None]:
-    rdns = []
+def _name(data: bytes, body: int, end: int) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
+    """The contents of a Name: its text, last common name and attributes."""
+    shown = []
     cn = None
-    for index, (tag, _start, rdn_body, rdn_end) in enumerate(_children(data, body, end)):
+    attributes: list[NameAttribute] = []
+    for index, (tag, start, _body, rdn_end) in enumerate(_children(data, body, end)):
         if tag != 0x31:
             raise _Decline
-        members = _children(data, rdn_body, rdn_end)
-        if not members:
-            raise _Decline  # cryptography refuses an empty RDN
-        shown = []
-        seen: set[str] = set()
-        previous = b""
-        for member_tag, start, member_body, member_end in members:
-            encoded = data[start:member_end]
-            if member_tag != 0x30 or (previous and encoded <= previous):
-                raise _Decline  # not a SEQUENCE, or a SET OF not in DER order
-            previous = encoded
-            oid, at = _oid_tlv(data, member_body, member_end)
-            value_tag, value_body, value_end = _tlv(data, at, member_end)
-            kind = _STRING_TYPES.get(value_tag)
-            if value_end != member_end or kind is None or oid in seen:
-                raise _Decline
-            seen.add(oid)
-            raw = data[value_body:value_end]
-            value = raw.decode(kind[0])
-            if kind[1] is not None and not kind[1].fullmatch(value):
-                raise _Decline  # cryptography refuses characters the type does not allow
-            limits = _LENGTH_LIMITS.get(oid)
-            if limits is not None and not limits[0] <= len(value.encode()) <= limits[1]:
-                raise _Decline  # cryptography warns
-            if value == " ":
-                raise _Decline  # cryptography 45 writes it "\\\\ ", 51 "\\ ": versions differ
-            if oid == _COMMON_NAME:
-                cn = value
-            shown.append(f"{_SHORT_NAMES.get(oid, oid)}={escape(value)}")
-            if collected is not None:
-                collected.append(
-                    name_attribute(data[member_body:at], value_tag, raw, data[at:value_end], index)
-                )
-        rdns.append("+".join(shown))
-    return ",".join(reversed(rdns)), cn
+        key = (data[start:rdn_end], index)
+        rdn = _RDNS.get(key)
+        if rdn is None:
+            rdn = _rdn(key[0], index)
+            if len(_RDNS) >= _RDNS_MAX:
+                _RDNS.clear()
+            _RDNS[key] = rdn
+        shown.append(rdn[0])
+        if rdn[1] is not None:
+            cn = rdn[1]
+        attributes += rdn[2]
+    return ",".join(reversed(shown)), cn, tuple(attributes)
+
+
+_RDNS: dict[tuple[bytes, int], tuple[str, str | None, tuple[NameAttribute, ...]]] = {}
+"""The RDNs read so far, by their DER and place: the certificates of a token share most
+(country, organisation, units), only the common name differs."""
+_RDNS_MAX = 1024
+
+
+def _rdn(data: bytes, index: int) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
+    """One RDN (its whole TLV, the ``index``-th of its Name): its text, its last common
+    name, its attributes."""
+    _tag, body, end = _tlv(data, 0, len(data))
+    members = _children(data, body, end)
+    if not members or end != len(data):
+        raise _Decline  # cryptography refuses an empty RDN
+    shown = []
+    cn = None
+    attributes = []
+    seen: set[str] = set()
+    previous = b""
+    for member_tag, start, member_body, member_end in members:
+        encoded = data[start:member_end]
+        if member_tag != 0x30 or (previous and encoded <= previous):
+            raise _Decline  # not a SEQUENCE, or a SET OF not in DER order
+        previous = encoded
+        oid, at = _oid_tlv(data, member_body, member_end)
+        value_tag, value_body, value_end = _tlv(data, at, member_end)
+        kind = _STRING_TYPES.get(value_tag)
+        if value_end != member_end or kind is None or oid in seen:
+            raise _Decline
+        seen.add(oid)
+        raw = data[value_body:value_end]
+        value = raw.decode(kind[0])
+        if kind[1] is not None and not kind[1].fullmatch(value):
+            raise _Decline  # cryptography refuses characters the type does not allow
+        limits = _LENGTH_LIMITS.get(oid)
+        if limits is not None and not limits[0] <= len(value.encode()) <= limits[1]:
+            raise _Decline  # cryptography warns
+        if value == " ":
+            raise _Decline  # cryptography 45 writes it "\\\\ ", 51 "\\ ": versions differ
+        if oid == _COMMON_NAME:
+            cn = value
+        shown.append(f"{_SHORT_NAMES.get(oid, oid)}={escape(value)}")
+        attributes.append(
+            name_attribute(data[member_body:at], value_tag, raw, data[at:value_end], index)
+        )
+    return "+".join(shown), cn, tuple(attributes)
 
 
 # --- extensions ---------------------------------------------------------------------
@@ -480,30 +505,61 @@ class _Usage:
         self.authority_key_identifier: bytes | None = None
 
 
-def _extensions(data: bytes, start: int, end: int) -> list[tuple[str, bool, int, int]]:
+def _extensions(data: bytes, start: int, end: int, usage: _Usage) -> list[Extension]:
+    """The extensions, each checked (or left unparsed, as cryptography leaves the ones it
+    does not know); what they say that the certificate shows goes into ``usage``."""
     body, stop = _only(data, start, end, 0x30)
     found = []
     seen: set[str] = set()
-    for extension_tag, _start, extension_body, extension_end in _children(data, body, stop):
-        if extension_tag != 0x30:
-            raise _Decline
-        oid, at = _oid_tlv(data, extension_body, extension_end)
-        if oid in seen:
+    for _tag, extension_start, _body, extension_end in _children(data, body, stop):
+        encoded = data[extension_start:extension_end]
+        checked = _CHECKED.get(encoded)
+        if checked is None:
+            checked = _check(encoded)
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+            _CHECKED[encoded] = checked
+        extension, shows = checked
+        if extension.oid in seen:
             raise _Decline  # cryptography raises DuplicateExtension
-        seen.add(oid)
-        tag, value_body, value_end = _tlv(data, at, extension_end)
-        critical = False
-        if tag == 0x01:
-            if data[value_body:value_end] != b"\xff":
-                raise _Decline  # FALSE is a DEFAULT DER leaves out; other octets are BER
-            critical = True
-            tag, value_body, value_end = _tlv(data, value_end, extension_end)
-        if tag != 0x04 or value_end != extension_end:
-            raise _Decline
-        found.append((oid, critical, value_body, value_end))
+        seen.add(extension.oid)
+        vars(usage).update(shows)
+        found.append(extension)
     if not found:
         raise _Decline
     return found
+
+
+_CHECKED: dict[bytes, tuple[Extension, dict[str, Any]]] = {}
+"""The extensions checked so far, by their whole encoding, and what each shows: a token's
+certificates share most of theirs (their CA's key identifier, policies, CRL points)."""
+_CHECKED_MAX = 1024
+
+
+def _check(encoded: bytes) -> tuple[Extension, dict[str, Any]]:
+    """One Extension (its whole TLV), checked, and what it shows (:class:`_Usage`'s
+    attributes it sets)."""
+    tag, body, end = _tlv(encoded, 0, len(encoded))
+    if tag != 0x30 or end != len(encoded):
+        raise _Decline
+    oid, at = _oid_tlv(encoded, body, end)
+    tag, value_body, value_end = _tlv(encoded, at, end)
+    critical = False
+    if tag == 0x01:
+        if encoded[value_body:value_end] != b"\xff":
+            raise _Decline  # FALSE is a DEFAULT DER leaves out; other octets are BER
+        critical = True
+        tag, value_body, value_end = _tlv(encoded, value_end, end)
+    if tag != 0x04 or value_end != end:
+        raise _Decline
+    shows = _Usage()
+    check = _EXTENSIONS.get(oid)
+    if check is not None:
+        check(encoded, value_body, value_end, shows)
+    elif oid in _KNOWN_ELSEWHERE or oid.startswith(_KNOWN_ARCS):
+        raise _Decline
+    said = {name: value for name, value in vars(shows).items() if value is not None}
+    return Extension(oid, critical, encoded[value_body:value_end]), said
 
 
 def _basic_constraints(data: bytes, start: int, end: int, usage: _Usage) -> None:
@@ -581,7 +637,7 @@ def _general_name(data: bytes, tag: int, body: int, stop: int) -> None:
         _oid(data, body, stop)
     elif tag == 0xA4:  # directoryName: [4] EXPLICIT Name
         name_body, name_end = _only(data, body, stop, 0x30)
-        _name(data, name_body, name_end)
+        _name(data, name_body, name_end)  # checked as cryptography checks it, or declined
     else:
         raise _Decline  # otherName, x400Address, ediPartyName
 
