@@ -35,6 +35,11 @@ cryptography, because wherever cryptography refuses or warns the output says so:
   registered ID and directory names) checked as cryptography checks them; every other
   extension that cryptography knows declines, the ones it does not know pass, as they
   do there (it keeps them unparsed).
+
+A value cryptography 45 and 51 write differently (a name value of a single space) is
+declined too. What a token's certificates share (their issuer, most RDNs of their
+subjects, most extensions, the algorithms) is checked once and remembered by its DER, in
+bounded tables: checking depends on the bytes alone.
 """
 
 from __future__ import annotations
