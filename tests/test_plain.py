@@ -54,7 +54,8 @@ from ukeytool.testing.der import (
 from .conftest import _certs
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path("/work/shared/samples/sm2")
+# Public SM2 certificates kept next to the checkout (never in it), when they are at hand.
+SAMPLES = ROOT.parent / "shared" / "samples" / "sm2"
 NOW = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
 
