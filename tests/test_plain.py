@@ -3,7 +3,7 @@
 Whenever the plain reader takes a certificate, what it gives must be exactly what reading
 it with cryptography and asn1crypto gives (the whole :class:`Certificate`, problems
 included); whenever it declines, the parsers read it as before. Proved on every kind of
-certificate the suite makes (minted at test time: the bank token's, the benchmark's, ones
+certificate the suite makes (minted at test time: the bank and demo tokens', the benchmark's, ones
 with every extension cryptography knows, odd names, odd times, odd encodings, each
 extension malformed in turn, and the public SM2 samples when they are at hand) and on
 mutations of them. And it must take the clean certificates that matter, so that the fast
@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 
 from ukeytool.certificates.plain import read_plain
 from ukeytool.certificates.x509 import read_certificate, read_with_parsers
+from ukeytool.testing.demo import _demo_objects
 from ukeytool.testing.der import (
     oid_tlv,
     tlv,
@@ -50,6 +51,7 @@ from ukeytool.testing.der import (
     with_signature_algorithm,
     with_subject_value,
 )
+from ukeytool.testing.objects import CertObject
 
 from .conftest import _certs
 
@@ -593,6 +595,8 @@ def clean() -> dict[str, bytes]:
     """The clean certificates that matter: the plain reader must take each."""
     found = {f"bank_{name}": minted.der for name, minted in _certs().items()}
     found.update({f"bench_{i}": der for i, der in enumerate(_bench_certificates())})
+    demo = [o for o in _demo_objects(NOW) if isinstance(o, CertObject)]  # the demo token's
+    found.update({f"demo_{i}": o.value for i, o in enumerate(demo)})
     # All but one: a serial of -1, which cryptography warns about.
     found.update({k: v for k, v in _samples().items() if "tjfoc" not in k})
     extensions = _rich_extensions()
