@@ -6,8 +6,8 @@ included); whenever it declines, the parsers read it as before. Proved on every 
 certificate the suite makes (minted at test time: the bank and demo tokens', the
 benchmark's, ones with every extension cryptography knows, odd names, odd times, odd
 encodings, each extension malformed in turn, and the public SM2 samples when they are at
-hand) and on mutations of them. And it must take the clean certificates that matter, so that the fast
-path is the common one.
+hand) and on mutations of them. And it must take the clean certificates that matter, so
+that the fast path is the common one.
 """
 
 from __future__ import annotations
