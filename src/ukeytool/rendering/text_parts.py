@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ..i18n import N_, _, ngettext, render
 from ..i18n.message import Message
 from ..model import (
+    Advice,
     Certificate,
     CertificateEntry,
     CertificateLink,
@@ -164,6 +165,11 @@ def _label(text: str) -> str:
 
 
 _FINDING_COLOR = {Severity.CRITICAL: BOLD_RED, Severity.WARNING: YELLOW, Severity.INFO: ""}
+
+
+_ADVICE_WORDS: list[Callable[[Advice], str]] = []
+"""judging.advice_text's advice_summary and advice_message, once imported (the renderers
+import judging lazily: a listing without advice does not need it)."""
 
 
 class Pieces:
@@ -333,10 +339,9 @@ class Pieces:
             self.lines.append("      " + _("; ").join(part for part in parts if part))
         for finding in entry.findings:
             color = _FINDING_COLOR[finding.severity]
-            from ..judging.relations import finding_message
-
             mark = self.paint(f"[{_(_SEVERITY_WORDS[finding.severity])}]", color)
-            message = escape_control(finding_message(finding))
+            # As judging.relations.finding_message says it, without importing it here.
+            message = escape_control(render(finding.message))
             self.lines.append(f"      {mark} {finding.code}: {message}")
 
     def link(self, link: CertificateLink) -> str:
@@ -404,15 +409,19 @@ class Pieces:
         return _("key: unknown (not logged in)")
 
     def certificate_advice(self, entry: CertificateEntry) -> None:
-        from ..judging.renewal import advice_message, advice_summary
+        words = _ADVICE_WORDS
+        if not words:
+            # Imported at the first certificate with advice, not once per certificate.
+            from ..judging.advice_text import advice_message, advice_summary
 
+            words.extend((advice_summary, advice_message))
         advice = entry.advice
         assert advice is not None
         color = RED if advice.needs_action else ""
-        summary = self.paint(advice_summary(advice), color)
+        summary = self.paint(words[0](advice), color)
         self.lines.append("      " + _("renewal: {summary}").format(summary=summary))
         if advice.phase not in (RenewalPhase.NOT_BANK_CERTIFICATE, RenewalPhase.NO_DATES):
-            self.lines.append("        " + advice_message(advice))
+            self.lines.append("        " + words[1](advice))
 
     def counts(self, entries: Iterable[CertificateEntry]) -> str:
         """``N certificates: n1 valid, n2 expired...``."""
