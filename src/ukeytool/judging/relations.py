@@ -91,12 +91,15 @@ def relate(
     # Every lookup below goes through an index built once: linear in certificates + keys
     # (docs/relations.md, "Cost").
     issuer_index = IssuerIndex(certs)
-    issuers = [issuer_index.issuer(cert) for cert in certs]
+    signed = [cert is not None and _self_signed(cert, issuer_index.name) for cert in certs]
+    issuers = [
+        issuer_index.issuer(cert, signed_by_itself=signed[i]) for i, cert in enumerate(certs)
+    ]
     children = [0] * len(entries)
     for link in issuers:
         if link is not None:
             children[link[0]] += 1
-    roles = [_role(certs[i], children[i] > 0) for i in range(len(entries))]
+    roles = [_role(certs[i], children[i] > 0, signed[i]) for i in range(len(entries))]
     pairs = _pairs(entries, certs, roles)
     key_index = KeyIndex(keys)
     out = []
@@ -134,11 +137,11 @@ def _readable(entry: CertificateEntry) -> Certificate | None:
     return cert
 
 
-def _role(cert: Certificate | None, has_children: bool) -> Role:
+def _role(cert: Certificate | None, has_children: bool, signed_by_itself: bool) -> Role:
     if cert is None or cert.subject is None:
         return Role.UNKNOWN
     ca = _is_ca(cert) or (has_children and cert.is_ca is not False)
-    if _self_signed(cert):
+    if signed_by_itself:
         return Role.ROOT if ca else Role.SELF_SIGNED
     if cert.issuer is None:
         return Role.UNKNOWN

@@ -172,21 +172,23 @@ def choose_bank(
     issuer = None
     if cert is not None:
         issuer = cert.issuer_cn if cert.issuer_cn else cert.issuer
-    arguments: dict[str, Any] = {
-        "token": token,
-        "module_path": module_path,
-        "real_path": real_path,
-        "policies": policies,
-        "bank": bank,
-        "catalogue": catalogue,
-    }
-    if memo is None:
-        return _choose(issuer, **arguments)
-    # The objects are alive as long as the memo is (see above), so their ids are theirs.
-    key = (issuer, id(token), module_path, real_path, id(policies), bank, id(catalogue))
-    found = memo.get(key)
-    if found is None:
-        found = memo[key] = _choose(issuer, **arguments)
+    if memo is not None:
+        # The objects are alive as long as the memo is (see above), so their ids are theirs.
+        key = (issuer, id(token), module_path, real_path, id(policies), bank, id(catalogue))
+        found = memo.get(key)
+        if found is not None:
+            return found
+    found = _choose(
+        issuer,
+        token=token,
+        module_path=module_path,
+        real_path=real_path,
+        policies=policies,
+        bank=bank,
+        catalogue=catalogue,
+    )
+    if memo is not None:
+        memo[key] = found
     return found
 
 
