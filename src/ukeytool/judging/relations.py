@@ -102,6 +102,12 @@ def relate(
     roles = [_role(certs[i], children[i] > 0, signed[i]) for i in range(len(entries))]
     pairs = _pairs(entries, certs, roles)
     key_index = KeyIndex(keys)
+    # What is the same for many certificates is made once and shared (the values are
+    # frozen): the link to an issuer, the key presence of a certificate without key
+    # objects, a finding without parameters.
+    links: dict[tuple[int, str], CertificateLink] = {}
+    no_key: tuple[KeyPresence, list[KeyObject]] | None = None
+    shared: dict[str, Finding] = {}
     out = []
     for i, entry in enumerate(entries):
         issued_by = None
@@ -109,11 +115,18 @@ def relate(
         link = issuers[i]
         if link is not None:
             issuer_entry = entries[link[0]]
-            issued_by = _link(issuer_entry, link[1])
+            issued_by = links.get(link)
+            if issued_by is None:
+                issued_by = links[link] = _link(issuer_entry, link[1])
         pair = pairs.get(i)
         candidates = key_index.candidates(entry)
-        presence, mismatches = _key_presence(entry, candidates, keys_listed, logged_in)
-        findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches)
+        if candidates:
+            presence, mismatches = _key_presence(entry, candidates, keys_listed, logged_in)
+        else:
+            if no_key is None:
+                no_key = _key_presence(entry, candidates, keys_listed, logged_in)
+            presence, mismatches = no_key
+        findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches, shared)
         out.append(
             replace(
                 entry,
@@ -363,12 +376,13 @@ def _findings(  # noqa: PLR0917 - one caller, all of it is needed
     issuer: CertificateEntry | None,
     pair: PairLink | None,
     mismatches: Sequence[KeyObject],
+    shared: dict[str, Finding] | None = None,
 ) -> tuple[Finding, ...]:
     found: list[Finding] = []
     if cert is not None:
         found.extend(_key_findings(cert))
         found.extend(_signature_findings(cert, role))
-        found.extend(_usage_findings(cert, role, pair))
+        found.extend(_usage_findings(cert, role, pair, shared))
         found.extend(_expiry_findings(cert, issuer))
     for key in mismatches:
         ident = entry.id.hex() if entry.id else ""
@@ -416,17 +430,22 @@ def _signature_findings(cert: Certificate, role: Role) -> list[Finding]:
     ]
 
 
-def _usage_findings(cert: Certificate, role: Role, pair: PairLink | None) -> list[Finding]:
+def _usage_findings(
+    cert: Certificate,
+    role: Role,
+    pair: PairLink | None,
+    shared: dict[str, Finding] | None = None,
+) -> list[Finding]:
+    """``shared``: findings without parameters made once (per token) and shared."""
     if role not in (Role.END_ENTITY, Role.SELF_SIGNED):
         return []
     if cert.key_usage is None:
-        return [
-            Finding(
-                "no-key-usage",
-                Severity.INFO,
-                _NO_KEY_USAGE(),
-            )
-        ]
+        finding = None if shared is None else shared.get("no-key-usage")
+        if finding is None:
+            finding = Finding("no-key-usage", Severity.INFO, _NO_KEY_USAGE())
+            if shared is not None:
+                shared["no-key-usage"] = finding
+        return [finding]
     if set(cert.key_usage) & _SIGNING_USAGES:
         return []
     if pair is not None:

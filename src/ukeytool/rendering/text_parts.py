@@ -5,8 +5,10 @@ and one certificate's status, details, relations, findings and renewal advice.""
 from __future__ import annotations
 
 import datetime
+import operator
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..i18n import N_, _, ngettext, render
 from ..i18n.message import Message
@@ -15,6 +17,7 @@ from ..model import (
     Certificate,
     CertificateEntry,
     CertificateLink,
+    Finding,
     NameAttribute,
     PairLink,
     Problem,
@@ -189,6 +192,13 @@ class Pieces:
         self.masked = masked
         self.lines: list[str] = []
         self.footnotes: dict[tuple[bytes, str], str] = {}
+        # Lines made once and shown again for the next certificate that shares the same
+        # (frozen) objects: the certificates of one issuer share its link, those without
+        # key objects one key presence, a finding without parameters is one object
+        # (judging.relations). Keyed by the objects' ids, the objects kept with the line
+        # (so that an id is never taken for another object's).
+        self._relation_lines: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+        self._finding_lines: dict[int, tuple[Finding, str]] = {}
 
     def paint(self, text: str, code: str) -> str:
         if not self.color or not code:
@@ -315,6 +325,31 @@ class Pieces:
 
     def relations(self, entry: CertificateEntry) -> None:
         """A line saying what the certificate is on its token, then one per finding."""
+        objects = (entry.issued_by, entry.pair, entry.key_on_token)
+        key = (entry.role, entry.location is None, *map(id, objects))
+        known = self._relation_lines.get(key)
+        if known is not None and all(map(operator.is_, known[0], objects)):
+            line = known[1]
+        else:
+            line = self._relation_line(entry)
+            self._relation_lines[key] = (objects, line)
+        if line:
+            self.lines.append(line)
+        for finding in entry.findings:
+            said = self._finding_lines.get(id(finding))
+            if said is None or said[0] is not finding:
+                said = self._finding_lines[id(finding)] = (finding, self._finding_line(finding))
+            self.lines.append(said[1])
+
+    def _finding_line(self, finding: Finding) -> str:
+        color = _FINDING_COLOR[finding.severity]
+        mark = self.paint(f"[{_(_SEVERITY_WORDS[finding.severity])}]", color)
+        # As judging.relations.finding_message says it, without importing it here.
+        message = escape_control(render(finding.message))
+        return f"      {mark} {finding.code}: {message}"
+
+    def _relation_line(self, entry: CertificateEntry) -> str:
+        """What the certificate is on its token ("" when there is nothing to say)."""
         role = _ROLE_WORDS.get(entry.role, "") if entry.role is not None else ""
         words = [_(role) if role else ""]
         if entry.issued_by is not None:
@@ -336,13 +371,8 @@ class Pieces:
         if key:
             parts.append(key)
         if any(parts):
-            self.lines.append("      " + _("; ").join(part for part in parts if part))
-        for finding in entry.findings:
-            color = _FINDING_COLOR[finding.severity]
-            mark = self.paint(f"[{_(_SEVERITY_WORDS[finding.severity])}]", color)
-            # As judging.relations.finding_message says it, without importing it here.
-            message = escape_control(render(finding.message))
-            self.lines.append(f"      {mark} {finding.code}: {message}")
+            return "      " + _("; ").join(part for part in parts if part)
+        return ""
 
     def link(self, link: CertificateLink) -> str:
         name = self.text(link.label)
