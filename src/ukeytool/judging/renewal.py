@@ -255,7 +255,15 @@ def _cst_day(moment: datetime.datetime) -> datetime.date:
     return moment.astimezone(CHINA_STANDARD_TIME).date()
 
 
-def _window(channel: PolicyChannel, expiry: datetime.date, today: datetime.date) -> RenewalWindow:
+def _window(
+    channel: PolicyChannel,
+    expiry: datetime.date,
+    today: datetime.date,
+    made: dict[int, tuple[PolicyChannel, RenewalWindow]] | None = None,
+) -> RenewalWindow:
+    """``channel``'s window for a certificate expiring on ``expiry``. ``made``: per run of
+    :func:`advise`, a window of each channel already made, copied with this one's dates
+    (a copy costs less than making every field again)."""
     opens = None if channel.opens_before is None else channel.opens_before.before(expiry)
     closes = None if channel.closes_after is None else channel.closes_after.after(expiry)
     if opens is not None and today < opens:
@@ -264,6 +272,16 @@ def _window(channel: PolicyChannel, expiry: datetime.date, today: datetime.date)
         state = WindowState.CLOSED
     else:
         state = WindowState.OPEN
+    if made is not None:
+        known = made.get(id(channel))
+        if known is None or known[0] is not channel:
+            known = made[id(channel)] = (channel, _window(channel, expiry, today))
+        if channel.other_closes:
+            other_closes = tuple(o.closes_after.after(expiry) for o in channel.other_closes)
+            return replace(
+                known[1], opens=opens, closes=closes, state=state, other_closes=other_closes
+            )
+        return replace(known[1], opens=opens, closes=closes, state=state)
     return RenewalWindow(
         channel.channel,
         opens,
@@ -313,23 +331,57 @@ def advise_certificate(
         catalogue=catalogue,
         memo=memo,
     )
+    return _advice(entry, at, choice, policy, partner)
+
+
+_Made = dict[tuple[int, int], tuple[BankChoice, RenewalPolicy, Advice]]
+"""Per run of :func:`advise`: for each bank choice and policy, the advice without dates
+(what every certificate of that choice shares), by the ids of the two."""
+
+
+def _advice(  # noqa: PLR0917 - the parts of advise_certificate, and what a run shares
+    entry: CertificateEntry,
+    at: datetime.datetime,
+    choice: BankChoice,
+    policy: RenewalPolicy,
+    partner: CertificateEntry | None,
+    made: _Made | None = None,
+    today: datetime.date | None = None,
+    window_made: dict[int, tuple[PolicyChannel, RenewalWindow]] | None = None,
+) -> Advice:
+    """:func:`advise_certificate` once the bank is chosen. ``made`` and ``today`` (the
+    day of ``at``) and ``window_made`` (see :func:`_window`) are what a run of
+    :func:`advise` keeps for all its certificates."""
+    key = (id(choice), id(policy))
+    known = None if made is None else made.get(key)
+    if known is not None and known[0] is choice and known[1] is policy:
+        base = known[2]
+    else:
+        base = Advice(
+            RenewalPhase.NO_DATES,
+            RenewalAction.NONE,
+            False,
+            bank=choice,
+            key_name=policy.key_name,
+            branch_items=policy.bring,
+            branch_note=policy.branch_note,
+            branch_note_zh=policy.branch_note_zh,
+            validity_years=policy.validity_years,
+            term=policy.term,
+            term_zh=policy.term_zh,
+            stops_working=policy.stops_working,
+            branch_steps=policy.branch_steps,
+            branch_steps_zh=policy.branch_steps_zh,
+            branch_sources=policy.branch_sources,
+        )
+        if made is not None:
+            made[key] = (choice, policy, base)
     cert = entry.certificate
-    common: dict[str, Any] = {
-        "bank": choice,
-        "key_name": policy.key_name,
-        "branch_items": policy.bring,
-        "branch_note": policy.branch_note,
-        "branch_note_zh": policy.branch_note_zh,
-        "validity_years": policy.validity_years,
-        "term": policy.term,
-        "term_zh": policy.term_zh,
-        "stops_working": policy.stops_working,
-        "branch_steps": policy.branch_steps,
-        "branch_steps_zh": policy.branch_steps_zh,
-        "branch_sources": policy.branch_sources,
-    }
     if cert is None or cert.not_after is None or entry.status is Status.UNREADABLE:
-        return Advice(RenewalPhase.NO_DATES, RenewalAction.NONE, False, **common)
+        return base
+    # The rest differs from ``base`` in these fields only (copied with them: a copy of
+    # the shared part costs less than making every field again).
+    common: dict[str, Any] = {}
     status: Status = entry.status
     not_after = cert.not_after
     pair = entry.pair
@@ -355,11 +407,10 @@ def advise_certificate(
         dates["not_yet_valid"] = True
         dates["valid_from"] = None if cert.not_before is None else _cst_day(cert.not_before)
     if cert.is_ca or cert.self_signed:
-        return Advice(
-            RenewalPhase.NOT_BANK_CERTIFICATE, RenewalAction.NONE, False, **common, **dates
-        )
-    today = _cst_day(at)
-    windows = tuple(_window(c, expiry, today) for c in policy.channels)
+        return replace(base, phase=RenewalPhase.NOT_BANK_CERTIFICATE, **common, **dates)
+    if today is None:
+        today = _cst_day(at)
+    windows = tuple([_window(c, expiry, today, window_made) for c in policy.channels])
     opens = [w.opens for w in windows]
     closes = [w.closes for w in windows]
     dates["window_opens"] = None if None in opens else min(d for d in opens if d is not None)
@@ -376,7 +427,9 @@ def advise_certificate(
         phase = RenewalPhase.BRANCH_ONLY
         action = RenewalAction.CONTACT_BANK if generic else RenewalAction.VISIT_BRANCH
         needs = True
-    return Advice(phase, action, needs, **common, **dates, windows=windows)
+    return replace(
+        base, phase=phase, action=action, needs_action=needs, **common, **dates, windows=windows
+    )
 
 
 def _label(entry: CertificateEntry) -> str:
@@ -468,28 +521,26 @@ def advise(
         check_bank(bank, policies=policies, catalogue=catalogue)  # fails even without certificates
     slots = []
     memo: dict[Any, tuple[BankChoice, RenewalPolicy]] = {}  # one choice per issuer and token
+    made: _Made = {}  # one advice without dates per choice
+    window_made: dict[int, tuple[PolicyChannel, RenewalWindow]] = {}  # one per channel
+    today = _cst_day(report.at)
     for slot in report.slots:
         by_handle = {entry.handle: entry for entry in slot.certificates}
-        entries = tuple(
-            replace(
+        entries = []
+        for entry in slot.certificates:
+            choice, policy = choose_bank(
                 entry,
-                advice=advise_certificate(
-                    entry,
-                    report.at,
-                    token=slot.token,
-                    module_path=report.module.path,
-                    real_path=report.module.real_path,
-                    policies=policies,
-                    bank=bank,
-                    catalogue=catalogue,
-                    partner=None
-                    if entry.pair is None
-                    else by_handle.get(entry.pair.partner.handle),
-                    memo=memo,
-                ),
+                token=slot.token,
+                module_path=report.module.path,
+                real_path=report.module.real_path,
+                policies=policies,
+                bank=bank,
+                catalogue=catalogue,
+                memo=memo,
             )
-            for entry in slot.certificates
-        )
-        advised = dataclasses.replace(slot, certificates=entries)
+            partner = None if entry.pair is None else by_handle.get(entry.pair.partner.handle)
+            advice = _advice(entry, report.at, choice, policy, partner, made, today, window_made)
+            entries.append(replace(entry, advice=advice))
+        advised = dataclasses.replace(slot, certificates=tuple(entries))
         slots.append(dataclasses.replace(advised, advice=token_advice(advised)))
     return dataclasses.replace(report, slots=tuple(slots))
