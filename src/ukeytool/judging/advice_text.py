@@ -179,11 +179,15 @@ def advice_summary(advice: Advice, *, lang: str | None = None) -> str:
         return _("online renewal closed on {closes}: branch only").format(
             closes=_day(advice.window_closes)
         )
-    closes = max(
-        (w.closes for w in advice.windows if w.state is WindowState.OPEN and w.closes),
-        default=None,
-    )
-    open_ended = any(w.state is WindowState.OPEN and w.closes is None for w in advice.windows)
+    # The latest end of an open window, and whether an open one never ends: one pass.
+    closes: datetime.date | None = None
+    open_ended = False
+    for window in advice.windows:
+        if window.state is WindowState.OPEN:
+            if window.closes is None:
+                open_ended = True
+            elif closes is None or window.closes > closes:
+                closes = window.closes
     if closes is not None and closes == advice.expiry_date and not open_ended:
         if generic:
             text = _("open until it expires on {expiry}")

@@ -389,7 +389,8 @@ def _findings(  # noqa: PLR0917 - one caller, all of it is needed
         # The model's key classes are "private" and "public" only.
         made = _KEY_ID_MISMATCH_PUBLIC if key.key_class == "public" else _KEY_ID_MISMATCH
         found.append(Finding("key-id-mismatch", Severity.WARNING, made(ident=ident)))
-    found.sort(key=lambda f: _SEVERITY_ORDER.index(f.severity))
+    if len(found) > 1:
+        found.sort(key=lambda f: _SEVERITY_ORDER.index(f.severity))
     return tuple(found)
 
 

@@ -60,6 +60,7 @@ from .text_parts import (
     last_cn,
     pad,
     utc,
+    utc_day,
     version,
 )
 
@@ -379,7 +380,7 @@ class _Renderer(Pieces):
                 if cert.key_size is not None and cert.key_algorithm not in ("Ed25519", "Ed448"):
                     key += f"-{cert.key_size}"
             if cert.not_after is not None:
-                not_after = f"{utc(cert.not_after):%Y-%m-%d}"
+                not_after = utc_day(cert.not_after)
         days = "-" if entry.days_left is None else str(entry.days_left)
         label = self.text(entry.label, empty="-")
         return [label, ident, subject, issuer, key, not_after, days]
