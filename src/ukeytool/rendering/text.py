@@ -349,11 +349,11 @@ class _Renderer(Pieces):
             self.relations(entry)
             if self.show_details and entry.certificate is not None:
                 self.details(entry.certificate, "      ")
-            problems = list(entry.problems)
-            if entry.certificate is not None:
-                problems.extend(entry.certificate.problems)
-            for problem in problems:
+            for problem in entry.problems:
                 self.problem(problem, "      ")
+            if entry.certificate is not None:
+                for problem in entry.certificate.problems:
+                    self.problem(problem, "      ")
             if entry.advice is not None:
                 self.certificate_advice(entry)
 
