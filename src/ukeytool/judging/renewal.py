@@ -411,12 +411,18 @@ def _advice(  # noqa: PLR0917 - the parts of advise_certificate, and what a run 
     if today is None:
         today = _cst_day(at)
     windows = tuple([_window(c, expiry, today, window_made) for c in policy.channels])
-    opens = [w.opens for w in windows]
-    closes = [w.closes for w in windows]
-    dates["window_opens"] = None if None in opens else min(d for d in opens if d is not None)
-    dates["window_closes"] = None if None in closes else max(d for d in closes if d is not None)
-    generic = all(w.channel == "bank" for w in windows)
-    states = {w.state for w in windows}
+    if len(windows) == 1:  # the usual case (the generic policy has one): as below
+        (only,) = windows
+        dates["window_opens"], dates["window_closes"] = only.opens, only.closes
+        generic = only.channel == "bank"
+        states = {only.state}
+    else:
+        opens = [w.opens for w in windows]
+        closes = [w.closes for w in windows]
+        dates["window_opens"] = None if None in opens else min(d for d in opens if d is not None)
+        dates["window_closes"] = None if None in closes else max(d for d in closes if d is not None)
+        generic = all(w.channel == "bank" for w in windows)
+        states = {w.state for w in windows}
     if WindowState.OPEN in states:
         phase = RenewalPhase.ONLINE_OPEN
         action = RenewalAction.RENEW if generic else RenewalAction.RENEW_ONLINE
