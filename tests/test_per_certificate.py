@@ -1,7 +1,9 @@
 """What is the same for every certificate of a token is done once, not once per
-certificate (issue 12, item 3): names folded for comparing once per distinct name, no
-masked copy of a certificate that holds nothing to mask, no language context entered
-per certificate, the advice words imported once.
+certificate (issue 12, item 3): names folded for comparing once per distinct name, one
+link per issuer, one key presence and one finding of a kind shared, one advice per
+bank choice copied with each certificate's dates, no masked copy of a certificate that
+holds nothing to mask, a shared line written once, no language context entered per
+certificate.
 
 Proved by counting calls for n and 5n certificates, never by the clock.
 """
@@ -19,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 import ukeytool
-from ukeytool.judging import advice_text, relation_index
+from ukeytool.i18n import message
+from ukeytool.judging import advice_text, relation_index, relations, renewal
 from ukeytool.rendering import mask
 from ukeytool.rendering.text import render_text
 from ukeytool.testing.fake import FakeBackend, FakeCertificate, FakeToken
@@ -142,3 +145,54 @@ def test_the_text_listing_enters_no_language_context_per_certificate(
     # The token's bank and advice lines, not the 251 certificates' advice lines.
     assert entered[0] == for_small <= 4
     assert text.count("\n      renewal: " if lang == "en" else "\n      证书更新：") == 251
+
+
+@pytest.mark.parametrize("n", [50, 250])
+def test_what_an_issuer_or_token_shares_is_made_once(
+    certificates: list[bytes], monkeypatch: pytest.MonkeyPatch, n: int
+) -> None:
+    # One link to the issuer, one key presence for the certificates without key
+    # objects (there are none here), one "no-key-usage" finding: made once, shared.
+    links = _counting(monkeypatch, relations, "_link")
+    presences = _counting(monkeypatch, relations, "_key_presence")
+    no_key_usage = _counting(monkeypatch, relations, "_NO_KEY_USAGE")
+    report = _report(certificates[: n + 1])
+    assert (links[0], presences[0], no_key_usage[0]) == (1, 1, 1)
+    holders = report.certificates[1:]
+    assert {e.issued_by for e in holders} == {holders[0].issued_by}
+    assert all(e.key_on_token is holders[0].key_on_token for e in holders)
+    assert [f.code for f in holders[-1].findings] == ["no-key-usage"]
+
+
+@pytest.mark.parametrize("n", [50, 250])
+def test_advice_is_made_once_per_bank_choice_and_copied_with_dates(
+    certificates: list[bytes], monkeypatch: pytest.MonkeyPatch, n: int
+) -> None:
+    objects = [FakeCertificate(der, label=f"cert {i}") for i, der in enumerate(certificates)]
+    backend = FakeBackend([FakeToken(objects=objects[: n + 1])])
+    report = ukeytool.inspect_backend(backend, at=FIXED_NOW)
+    made = _counting(monkeypatch, renewal, "Advice")
+    windows = _counting(monkeypatch, renewal, "RenewalWindow")
+    advised = ukeytool.advise(report)
+    # The generic policy (one choice, one channel): one advice and one window made,
+    # the others copied with their dates.
+    assert (made[0], windows[0]) == (1, 1)
+    monkeypatch.undo()
+    # The same advice as each certificate's own, made alone.
+    for entry in advised.certificates[:: max(1, n // 10)]:
+        alone = renewal.advise_certificate(entry, FIXED_NOW)
+        assert entry.advice == alone
+
+
+@pytest.mark.parametrize("n", [50, 250])
+def test_a_shared_finding_or_relations_line_is_written_once(
+    certificates: list[bytes], monkeypatch: pytest.MonkeyPatch, n: int
+) -> None:
+    report = _report(certificates[: n + 1])
+    render_text([report], color=False)  # imports what it imports once
+    said = _counting(monkeypatch, message, "_format")
+    text = render_text([report], color=False)
+    # The token's few messages and the one finding: not one per certificate.
+    assert said[0] <= 8
+    assert text.count("[info] no-key-usage: no KeyUsage extension") == n
+    assert text.count('end entity, issued by "cert 0" (name); key: unknown') == n
