@@ -196,3 +196,24 @@ def test_a_shared_finding_or_relations_line_is_written_once(
     assert said[0] <= 8
     assert text.count("[info] no-key-usage: no KeyUsage extension") == n
     assert text.count('end entity, issued by "cert 0" (name); key: unknown') == n
+
+
+def test_a_shared_link_is_masked_once_and_stays_masked(certificates: list[bytes]) -> None:
+    person = "051@张三@Z110105194912310021@0001"
+    objects = [FakeCertificate(certificates[0], label=person)]
+    objects += [FakeCertificate(der, label=f"cert {i}") for i, der in enumerate(certificates[1:6])]
+    report = ukeytool.advise(
+        ukeytool.inspect_backend(FakeBackend([FakeToken(objects=objects)]), at=FIXED_NOW)
+    )
+    for _ in range(2):  # the second time from what was kept
+        masked = mask.mask_report(report)
+        links = {id(e.issued_by) for e in masked.certificates[1:]}
+        assert len(links) == 1
+        link = masked.certificates[1].issued_by
+        assert link is not None
+        assert link.label is not None
+        assert link.label.value == "051@张三@Z110***********0021@0001"
+        assert person not in render_text([report], color=False)
+        assert report.certificates[1].issued_by is not None
+        assert report.certificates[1].issued_by.label is not None
+        assert report.certificates[1].issued_by.label.value == person

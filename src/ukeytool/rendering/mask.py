@@ -523,7 +523,23 @@ def _relations(entry: CertificateEntry) -> CertificateEntry:
     )
 
 
+# The certificates of one issuer share one link to it (judging.relations): masked once,
+# kept by the link's identity (the link kept so its id stays its own). Bounded.
+_LINKS: dict[int, tuple[CertificateLink, CertificateLink]] = {}
+
+
 def _link(link: CertificateLink) -> CertificateLink:
+    known = _LINKS.get(id(link))
+    if known is not None and known[0] is link:
+        return known[1]
+    masked = _mask_link(link)
+    if len(_LINKS) >= _MEMO_MAX:
+        _LINKS.clear()
+    _LINKS[id(link)] = (link, masked)
+    return masked
+
+
+def _mask_link(link: CertificateLink) -> CertificateLink:
     label = None if link.label is None else mask_text(link.label)
     subject_cn = _optional(link.subject_cn)
     if label is link.label and subject_cn is link.subject_cn:

@@ -268,13 +268,15 @@ class Pieces:
         self.lines.append(f"{indent}{self.paint('!', BOLD_RED)} {line}")
 
     def status(self, entry: CertificateEntry) -> str:
-        word = _(_STATUS_WORDS[entry.status])
-        reason = entry.unreadable_reason
+        status = entry.status
+        word = _(_STATUS_WORDS[status])
+        # (Only an unreadable certificate has a reason: not asked of the others.)
+        reason = entry.unreadable_reason if status is Status.UNREADABLE else None
         if reason is not None:
             # The reason is a problem's message, made in English: shown translated.
             reason = render(reason)
             word = _("{status}: {reason}").format(status=word, reason=escape_control(reason))
-        return self.paint(word, _STATUS_COLOR[entry.status])
+        return self.paint(word, _STATUS_COLOR[status])
 
     def details(self, cert: Certificate, indent: str) -> None:
         """Fingerprints, names attribute by attribute, holder and identity numbers."""
