@@ -171,12 +171,14 @@ def test_advice_is_made_once_per_bank_choice_and_copied_with_dates(
     objects = [FakeCertificate(der, label=f"cert {i}") for i, der in enumerate(certificates)]
     backend = FakeBackend([FakeToken(objects=objects[: n + 1])])
     report = ukeytool.inspect_backend(backend, at=FIXED_NOW)
+    chosen = _counting(monkeypatch, renewal, "choose_bank")
     made = _counting(monkeypatch, renewal, "Advice")
     windows = _counting(monkeypatch, renewal, "RenewalWindow")
     advised = ukeytool.advise(report)
-    # The generic policy (one choice, one channel): one advice and one window made,
-    # the others copied with their dates.
-    assert (made[0], windows[0]) == (1, 1)
+    # One issuer (the CA's own name too): the bank chosen once. The generic policy (one
+    # choice, one channel): one advice and one window made, the others copied with
+    # their dates.
+    assert (chosen[0], made[0], windows[0]) == (1, 1, 1)
     monkeypatch.undo()
     # The same advice as each certificate's own, made alone.
     for entry in advised.certificates[:: max(1, n // 10)]:

@@ -533,17 +533,25 @@ def advise(
     for slot in report.slots:
         by_handle = {entry.handle: entry for entry in slot.certificates}
         entries = []
+        # This slot's choices by issuer (what choose_bank's memo is keyed by, the rest
+        # being the same for the whole slot): asked of choose_bank once per issuer.
+        choices: dict[str | None, tuple[BankChoice, RenewalPolicy]] = {}
         for entry in slot.certificates:
-            choice, policy = choose_bank(
-                entry,
-                token=slot.token,
-                module_path=report.module.path,
-                real_path=report.module.real_path,
-                policies=policies,
-                bank=bank,
-                catalogue=catalogue,
-                memo=memo,
-            )
+            cert = entry.certificate
+            issuer = None if cert is None else (cert.issuer_cn if cert.issuer_cn else cert.issuer)
+            found = choices.get(issuer)
+            if found is None:
+                found = choices[issuer] = choose_bank(
+                    entry,
+                    token=slot.token,
+                    module_path=report.module.path,
+                    real_path=report.module.real_path,
+                    policies=policies,
+                    bank=bank,
+                    catalogue=catalogue,
+                    memo=memo,
+                )
+            choice, policy = found
             partner = None if entry.pair is None else by_handle.get(entry.pair.partner.handle)
             advice = _advice(entry, report.at, choice, policy, partner, made, today, window_made)
             entries.append(replace(entry, advice=advice))
