@@ -4,7 +4,7 @@ built once per token, so that a lookup costs what it finds, not the token's size
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ..model import Certificate, CertificateEntry, KeyObject
 
@@ -26,11 +26,10 @@ def is_ca(cert: Certificate) -> bool:
     return cert.key_usage is not None and "keyCertSign" in cert.key_usage
 
 
-def self_signed(
-    cert: Certificate, name: Callable[[str | None], str | None] = comparable_name
-) -> bool:
-    """Self-signed: said so by the parser, or subject and issuer the same name (compared
-    as ``name`` makes them comparable), and not a key rollover."""
+def self_signed(cert: Certificate, index: IssuerIndex | None = None) -> bool:
+    """Self-signed: said so by the parser, or subject and issuer the same name, and not a
+    key rollover. ``index``: the token's, whose names are folded once."""
+    name = comparable_name if index is None else index.name
     if not (
         cert.self_signed or (cert.subject is not None and name(cert.subject) == name(cert.issuer))
     ):
@@ -81,7 +80,7 @@ class IssuerIndex:
 
     def self_signed(self, cert: Certificate) -> bool:
         """:func:`self_signed`, with the names folded once."""
-        return self_signed(cert, self.name)
+        return self_signed(cert, self)
 
     def _best_two(self, indices: list[int]) -> tuple[int, ...]:
         """The best-ranked candidate, and the best one that is another certificate."""

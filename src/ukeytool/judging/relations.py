@@ -91,7 +91,7 @@ def relate(
     # Every lookup below goes through an index built once: linear in certificates + keys
     # (docs/relations.md, "Cost").
     issuer_index = IssuerIndex(certs)
-    signed = [cert is not None and _self_signed(cert, issuer_index.name) for cert in certs]
+    signed = [cert is not None and _self_signed(cert, issuer_index) for cert in certs]
     issuers = [
         issuer_index.issuer(cert, signed_by_itself=signed[i]) for i, cert in enumerate(certs)
     ]
