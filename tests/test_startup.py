@@ -60,6 +60,7 @@ TOP_LEVEL = {
     "ukeytool.cli.exits",
     "ukeytool.cli.layout",
     "ukeytool.cli.parser",
+    "ukeytool.cli.words",
     "ukeytool.errors",
     "ukeytool.i18n",
     "ukeytool.i18n.columns",
@@ -563,9 +564,10 @@ def test_the_console_script_pauses_the_collector_until_the_inspection_starts(
     code = (
         "import gc, json, os, sys\n"
         "import ukeytool.cli as cli\n"
+        "import ukeytool.cli.parser as cli_parser\n"
         "import ukeytool.pkcs11.inspect as inspect\n"
         "state = {}\n"
-        "build_parser = cli.build_parser\n"
+        "build_parser = cli_parser.build_parser\n"
         "def parsing(words):\n"
         "    state['at_parse'] = gc.isenabled()\n"
         "    return build_parser(words)\n"
@@ -574,7 +576,7 @@ def test_the_console_script_pauses_the_collector_until_the_inspection_starts(
         f"    with open({str(tmp_path / 'gc.json')!r}, 'w') as f:\n"
         "        json.dump(state, f)\n"
         "    os._exit(0)\n"
-        "cli.build_parser = parsing\n"
+        "cli_parser.build_parser = parsing\n"
         "inspect.inspect_modules = seen\n"
         "from ukeytool.cli import run\n"
         f"sys.argv[1:] = {[*argv, '--module', '/nonexistent/module.so']!r}\n"
