@@ -11,14 +11,17 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Final
 
 from ..errors import UsageError
 from ..i18n import _, render
 from ..i18n.message import Message, template
 from ..model.text import escape_control
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
+
     from ..config.catalogue import Catalogue
     from ..judging.renewal import RenewalPolicies
     from ..model import ModuleFailure, Report

@@ -7,10 +7,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import template
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["DEFAULT_TIMEOUT", "Inspection", "Selection"]
 

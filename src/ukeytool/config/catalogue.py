@@ -18,7 +18,6 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
 
 from ..errors import UsageError
 from ..i18n.message import Message, Param, Template, template
@@ -32,6 +31,11 @@ from .jsonfile import (
     JsonFileProblem,
     read_json_file,
 )
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final, NoReturn
 
 __all__ = [
     "BankHint",

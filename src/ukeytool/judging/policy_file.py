@@ -17,7 +17,6 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
 
 from ..config.jsonfile import (
     BAD_CONFIDENCE,
@@ -40,6 +39,11 @@ from .policies import (
     RenewalPolicyError,
     WindowEdge,
 )
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final, NoReturn
 
 __all__ = [
     "SHIPPED_POLICIES",

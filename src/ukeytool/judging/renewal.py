@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import UsageError
 from ..i18n.message import template
@@ -70,7 +69,11 @@ from .policy_file import (
     user_policies_path,
 )
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from ..config.catalogue import Catalogue
 
 __all__ = [

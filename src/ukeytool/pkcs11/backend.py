@@ -26,7 +26,6 @@ import os
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final
 
 from ..errors import ModuleCallFailed, TokenError, UsageError
 from ..i18n.message import Template, template
@@ -52,6 +51,11 @@ from .ckr import GONE, explain
 from .interface import ObjectListing, RawCertificateObject, RawKeyObject
 from .loading import LoadedModule, acquire, call_failed, check_module_file, release, trace
 from .login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, Login, login_failed, refusal
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 __all__ = ["Module", "check_module_file", "open_module", "pin_state"]
 

@@ -16,18 +16,22 @@ import dataclasses
 import datetime
 import logging
 from collections.abc import Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
 from ..i18n.message import Message, plural_template, template
 from ..model import ModuleFailure, ModuleInfo, Problem, Report, SlotInfo, SlotReport
 from ..model.text import decode_text
 from .integrity import confirm_same_token
-from .interface import Backend, RawCertificateObject, RawKeyObject
+from .interface import RawCertificateObject, RawKeyObject
 from .login import Login
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final, TypeAlias
+
     from .assemble import Assembler
+    from .interface import Backend
 
 __all__ = [
     "Sink",
@@ -39,7 +43,7 @@ __all__ = [
     "walk",
 ]
 
-Sink = Callable[..., Any]
+Sink: TypeAlias = "Callable[..., Any]"
 """Where :func:`walk` puts what it reads: called as ``sink(kind, *args)`` (the events of
 :class:`~ukeytool.pkcs11.assemble.Assembler`)."""
 

@@ -92,7 +92,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ModuleCrashed, ModuleTimedOut, UsageError
 from ..i18n.message import Message, plural_template, template
@@ -108,7 +107,11 @@ from .isolate_spawn import (
     spawn,
 )
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from .login import Login
 
 __all__ = ["child_environment", "inspect_in_child", "prestarted"]

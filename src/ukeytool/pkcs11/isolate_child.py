@@ -23,12 +23,15 @@ import signal
 import sys
 import threading
 import warnings
-from typing import IO, TYPE_CHECKING, Any, Final
 
 from ..errors import UkeytoolError
 from .interface import RawCertificateObject, RawKeyObject
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO, Any, Final
+
     from .login import Login
 
 __all__ = ["HEADER", "LOGGERS", "Request", "child_main", "connect", "results_pipe"]

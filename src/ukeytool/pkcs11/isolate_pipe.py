@@ -16,12 +16,15 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Final
 
 from .interface import RawCertificateObject, RawKeyObject
 from .isolate_child import HEADER
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO, Any, Final
+
     from ..model import SlotReport
     from .assemble import Assembler
 

@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Final
 
 from ..errors import (
     MissingDependency,
@@ -45,6 +44,11 @@ from ..errors import (
 )
 from ..i18n.message import template
 from . import cryptoki as ck
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = [
     "LoadedModule",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import Message, template
@@ -30,6 +29,11 @@ from .uri import (
     shown,
     token_uri,
 )
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = [
     "filter_report",

@@ -51,12 +51,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Final
 
 from ..errors import UsageError
 from ..i18n.message import template
 from ..model import CertificateEntry, ModuleInfo, TokenInfo
 from ..model.text import escape_control
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 __all__ = [
     "OBJECT_TYPES",
