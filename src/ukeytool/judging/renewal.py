@@ -63,7 +63,6 @@ from .policies import (
     add_months,
 )
 from .policy_file import (
-    SHIPPED_POLICIES,
     default_policy_paths,
     load_policies,
     user_policies_path,
@@ -75,6 +74,7 @@ if TYPE_CHECKING:
     from typing import Any, Final
 
     from ..config.catalogue import Catalogue
+    from .policy_file import SHIPPED_POLICIES
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -99,6 +99,18 @@ __all__ = [
     "token_advice_message",
     "user_policies_path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # A Path, made on first use (policy_file): the listing does without pathlib.
+    if name == "SHIPPED_POLICIES":
+        from . import policy_file
+
+        value = policy_file.SHIPPED_POLICIES
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 UNKNOWN_BANK: Final = template(
     "renewal.unknown_bank",
