@@ -21,9 +21,7 @@ from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
 from ..i18n.message import Message, plural_template, template
 from ..model import ModuleFailure, ModuleInfo, Problem, Report, SlotInfo, SlotReport
 from ..model.text import decode_text
-from .integrity import confirm_same_token
 from .interface import RawCertificateObject, RawKeyObject
-from .login import Login
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -32,6 +30,7 @@ if TYPE_CHECKING:
 
     from .assemble import Assembler
     from .interface import Backend
+    from .login import Login
 
 __all__ = [
     "Sink",
@@ -505,6 +504,7 @@ def _read_certificates(
 ) -> None:
     """The token's objects, each to ``sink`` as it is read, then the end of the slot."""
     from .backend import Module
+    from .integrity import confirm_same_token
 
     slot_id = head.slot.slot_id
     streams = False

@@ -20,7 +20,6 @@ calls. A forked child neither uses nor finalises its parent's modules.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import functools
 import logging
@@ -43,11 +42,11 @@ from ..errors import (
     WrongArchitecture,
 )
 from ..i18n.message import template
-from . import cryptoki as ck
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import ctypes
     from typing import Final
 
 __all__ = [
@@ -230,6 +229,8 @@ _UNDEFINED = re.compile(r"undefined symbol: (?P<sym>\S+)")
 
 
 def _dlopen(path: str, real: str) -> ctypes.CDLL:
+    import ctypes
+
     try:
         return ctypes.CDLL(real)
     except OSError as exc:
@@ -256,6 +257,8 @@ def _dlopen(path: str, real: str) -> ctypes.CDLL:
 
 def call_failed(path: str, function: str, rv: int) -> ModuleCallFailed:
     """A module-wide call that returned ``rv`` (C_GetInfo, C_GetSlotList)."""
+    from . import cryptoki as ck
+
     return ModuleCallFailed(
         CALL_FAILED(path=path, function=function, code_name=ck.ckr_name(rv)),
         path=path,
@@ -277,11 +280,12 @@ _SPELLING: Final = {
     "RandomNoRNG": "CKR_RANDOM_NO_RNG",
     "PinIncorrect": "CKR_PIN_INCORRECT",
 }
-_CODES_BY_NAME: Final = {name: code for code, name in ck.CKR_NAMES.items()}
 
 
 def code_of_pkcs11_exception(exc: BaseException) -> int:
     """The CK_RV behind a python-pkcs11 exception (it keeps only a class per code)."""
+    from . import cryptoki as ck
+
     text = str(exc)
     if "already initialized" in text:
         return ck.CKR_CRYPTOKI_ALREADY_INITIALIZED
@@ -292,7 +296,8 @@ def code_of_pkcs11_exception(exc: BaseException) -> int:
         return int(m.group(1), 16)
     cls = type(exc).__name__
     name = _SPELLING.get(cls) or "CKR_" + re.sub(r"(?<!^)(?=[A-Z])", "_", cls).upper()
-    return _CODES_BY_NAME.get(name, 0x5)  # CKR_GENERAL_ERROR when nothing fits
+    codes = {name: code for code, name in ck.CKR_NAMES.items()}
+    return codes.get(name, 0x5)  # CKR_GENERAL_ERROR when nothing fits
 
 
 # --- the shared, loaded module -------------------------------------------------------
@@ -302,6 +307,10 @@ class LoadedModule:
     """One module file, loaded and initialised once per process."""
 
     def __init__(self, path: str, real: str) -> None:
+        import ctypes
+
+        from . import cryptoki as ck
+
         self.real = real
         self.lock = threading.RLock()
         self.pid = os.getpid()
@@ -336,6 +345,8 @@ class LoadedModule:
 
     def _initialise(self, path: str) -> bool:
         """C_Initialize(NULL); False when someone else in this process already did it."""
+        from . import cryptoki as ck
+
         started = time.perf_counter()
         code = int(self.functions.C_Initialize(None))
         trace("C_Initialize", "NULL", code, started)
@@ -393,6 +404,8 @@ os.register_at_fork(
 
 
 def trace(function: str, shape: str, rv: int, started: float) -> None:
+    from . import cryptoki as ck
+
     if log.isEnabledFor(logging.DEBUG):
         log.debug(
             "%s(%s) -> %s [%.3f ms]",
