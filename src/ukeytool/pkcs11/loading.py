@@ -224,8 +224,8 @@ def _unreadable(path: str, absolute: str, exc: OSError) -> ModuleError:
     return ModuleError(UNREADABLE(path=absolute, reason=exc.strerror or str(exc)), path=path)
 
 
-_MISSING_DEP = re.compile(r"^(?P<dep>[^:]+): cannot open shared object file")
-_UNDEFINED = re.compile(r"undefined symbol: (?P<sym>\S+)")
+_MISSING_DEP = r"^(?P<dep>[^:]+): cannot open shared object file"
+_UNDEFINED = r"undefined symbol: (?P<sym>\S+)"
 
 
 def _dlopen(path: str, real: str) -> ctypes.CDLL:
@@ -237,7 +237,7 @@ def _dlopen(path: str, real: str) -> ctypes.CDLL:
         # The dynamic loader's words (dlerror) are read for the library's or symbol's
         # name, and otherwise kept as they are: they are another program's words.
         text = str(exc)
-        m = _MISSING_DEP.match(text)
+        m = re.match(_MISSING_DEP, text)
         if m and os.path.realpath(m.group("dep")) != real:
             dep = m.group("dep")
             raise MissingDependency(
@@ -245,7 +245,7 @@ def _dlopen(path: str, real: str) -> ctypes.CDLL:
                 path=path,
                 dependency=dep,
             ) from None
-        m = _UNDEFINED.search(text)
+        m = re.search(_UNDEFINED, text)
         if m:
             raise MissingDependency(
                 MISSING_SYMBOL(path=path, symbol=m.group("sym"), real=real),
