@@ -600,3 +600,146 @@ def test_main_leaves_the_collector_alone(tmp_path: Path) -> None:
     )
     _, result = _modules_after(code, tmp_path)
     assert result == {"enabled": True, "frozen": 0}
+
+
+# --- issue 12: what the listing's fixed cost leaves out
+
+
+#: What an isolated ``list-tokens`` imports only when the certificate reader or the text
+#: renderer import it themselves: the configuration files are read without pathlib (and
+#: its urllib.parse and ipaddress), the parent loads no module (no ctypes, no binding),
+#: ukeytool's own modules need no typing at run time, textwrap is for help.
+NOT_FOR_A_LISTING = (
+    "pathlib",
+    "urllib",
+    "ipaddress",
+    "typing",
+    "ctypes",
+    "textwrap",
+    "ukeytool.pkcs11.cryptoki",
+    "ukeytool.pkcs11.backend",
+    "ukeytool.pkcs11.backend_protocol",
+    "ukeytool.pkcs11.integrity",
+    "ukeytool.pkcs11.login",
+)
+
+
+@pytest.mark.softhsm
+def test_an_isolated_listing_imports_no_pathlib_ctypes_or_typing_of_its_own(
+    bank: Bank, softhsm_module: str, tmp_path: Path
+) -> None:
+    baseline, _ = _modules_after(
+        "import ukeytool.certificates.x509, ukeytool.rendering.text", tmp_path
+    )
+    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    modules, code = _run_cli(argv, tmp_path, env)
+    assert code in (0, 5)
+    assert "ukeytool.pkcs11.isolate" in modules
+    assert _loaded(modules, NOT_FOR_A_LISTING) == _loaded(baseline, NOT_FOR_A_LISTING)
+
+
+def test_the_child_is_started_before_argparse_is_imported(tmp_path: Path) -> None:
+    """``main()`` reads the command from the words (``cli.words``) and starts the
+    isolation child before it imports argparse, the parser or the language's lookups."""
+    modules = _modules_at_the_spawn(["list-tokens", "--module", "/nonexistent.so"], tmp_path)
+    assert modules is not None
+    early = ("argparse", "gettext", "ukeytool.cli.parser", "ukeytool.cli.argparse_i18n")
+    assert _loaded(modules, [*early, "ukeytool.i18n"]) == []
+    assert _ukeytool(modules) == {
+        "ukeytool",
+        "ukeytool._version",
+        "ukeytool.cli",
+        "ukeytool.cli.words",
+        "ukeytool.pkcs11",
+        "ukeytool.pkcs11.isolate_spawn",
+    }
+
+
+def test_the_child_imports_no_typing(tmp_path: Path) -> None:
+    """The binding the isolation child imports (the backend, the walk, the channel)
+    needs no typing at run time; the Backend protocol is made on first use."""
+    from ukeytool.pkcs11.isolate_spawn import BOOTSTRAP
+
+    program = BOOTSTRAP.replace(
+        "child_main()\n",
+        "import ukeytool.pkcs11.backend, ukeytool.pkcs11.inspect\n"
+        "print('\\n'.join(sorted(sys.modules)))\n",
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", program],
+        input=pickle.dumps([str(SRC), *sys.path]),
+        capture_output=True,
+        env=_english(),
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(done.stdout.decode().split())
+    assert _loaded(modules, ["typing", "pathlib", "ukeytool.pkcs11.backend_protocol"]) == []
+    modules, result = _modules_after(
+        "import ukeytool.pkcs11.interface as i\nRESULT['name'] = i.Backend.__qualname__", tmp_path
+    )
+    assert result == {"name": "Backend"}
+    assert "ukeytool.pkcs11.backend_protocol" in modules
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        ".",
+        "/",
+        "//",
+        "///",
+        "////a",
+        "//a//b/",
+        "a/./b",
+        "./a",
+        "/x/../y",
+        "a//b///c/",
+        "/a/b/.",
+        "~/x",
+        "a b/ü",
+        "..",
+        "../a/",
+        "/tmp/x/ukeytool/modules.json",
+    ],
+)
+def test_a_configuration_path_is_spelt_as_pathlib_spells_it(text: str) -> None:
+    """The catalogue and the renewal policies are read without pathlib: their files are
+    named in messages (and ``Catalogue.files``) as ``str(Path(...))`` names them."""
+    from ukeytool.config.paths import join_path, path_text
+
+    assert path_text(text) == str(Path(text))
+    assert path_text(Path(text)) == str(Path(text))
+    if text:
+        assert join_path(text, "ukeytool", "modules.json") == str(
+            Path(text) / "ukeytool" / "modules.json"
+        )
+
+
+def test_the_shipped_files_are_paths_made_on_first_use(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from ukeytool.config import catalogue\n"
+        "from ukeytool.judging import renewal\n"
+        "RESULT['before'] = 'pathlib' in sys.modules\n"
+        "RESULT['files'] = list(catalogue.load_catalogue().files)\n"
+        "RESULT['policies'] = list(renewal.load_policies().files)\n"
+        "RESULT['still'] = 'pathlib' in sys.modules\n"
+        "RESULT['shipped'] = [str(catalogue.SHIPPED_CATALOGUE), str(renewal.SHIPPED_POLICIES)]\n"
+        "RESULT['paths'] = [str(p) for p in catalogue.default_catalogue_paths()]\n"
+    )
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "UKEYTOOL_CATALOGUE": ""}
+    _, result = _modules_after(code, tmp_path, env)
+    shipped = result["shipped"]
+    assert isinstance(shipped, list)
+    assert result["before"] is False
+    assert result["still"] is False
+    assert result["files"] == result["paths"] == [shipped[0]]
+    assert result["policies"] == [shipped[1]]
+    assert shipped == [
+        str(SRC / "ukeytool" / "data" / "modules.json"),
+        str(SRC / "ukeytool" / "data" / "renewal.json"),
+    ]

@@ -34,4 +34,6 @@ def path_text(path: str | os.PathLike[str]) -> str:
 
 def join_path(first: str | os.PathLike[str], *more: str) -> str:
     """``str(pathlib.Path(first, *more))`` for relative ``more`` parts."""
-    return path_text("/".join([os.fspath(first), *more]))
+    base = path_text(first)
+    separator = "" if base.endswith("/") else "/"  # the roots "/" and "//" end in one
+    return path_text(base + separator + "/".join(more))
