@@ -35,10 +35,10 @@ from .paths import join_path, path_text
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
+    import pathlib
     from typing import Any, Final, NoReturn
 
-    SHIPPED_CATALOGUE: Path
+    SHIPPED_CATALOGUE: pathlib.Path
     """The catalogue shipped with ukeytool."""
 
 __all__ = [
@@ -164,7 +164,7 @@ def _shipped_file() -> str:
     return _SHIPPED_FILE if replaced is None else path_text(replaced)
 
 
-def user_catalogue_path(env: Mapping[str, str] | None = None) -> Path | None:
+def user_catalogue_path(env: Mapping[str, str] | None = None) -> pathlib.Path | None:
     """``$XDG_CONFIG_HOME/ukeytool/modules.json`` (default ``~/.config/...``), whether or
     not it exists; None when there is no home directory to put it in."""
     from pathlib import Path
@@ -182,7 +182,7 @@ def _user_catalogue_file(env: Mapping[str, str] | None) -> str | None:
     return None if home is None else join_path(home, ".config", "ukeytool", "modules.json")
 
 
-def default_catalogue_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+def default_catalogue_paths(env: Mapping[str, str] | None = None) -> list[pathlib.Path]:
     """The catalogue files to read, highest priority first: each path in
     ``$UKEYTOOL_CATALOGUE`` (``:``-separated), the user catalogue when it exists, and
     the shipped one."""
@@ -203,7 +203,7 @@ def _default_catalogue_files(env: Mapping[str, str] | None) -> list[str]:
 
 
 def load_catalogue(
-    paths: Sequence[Path] | None = None,
+    paths: Sequence[pathlib.Path] | None = None,
     *,
     env: Mapping[str, str] | None = None,
     on_broken: Callable[[CatalogueError], None] | None = None,

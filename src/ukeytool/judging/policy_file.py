@@ -43,10 +43,10 @@ from .policies import (
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
+    import pathlib
     from typing import Any, Final, NoReturn
 
-    SHIPPED_POLICIES: Path
+    SHIPPED_POLICIES: pathlib.Path
     """The renewal policies shipped with ukeytool."""
 
 __all__ = [
@@ -80,7 +80,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def user_policies_path(env: Mapping[str, str] | None = None) -> Path | None:
+def user_policies_path(env: Mapping[str, str] | None = None) -> pathlib.Path | None:
     """``$XDG_CONFIG_HOME/ukeytool/renewal.json`` (default ``~/.config/ukeytool/...``),
     whether or not it exists; None when there is no home directory."""
     from pathlib import Path
@@ -104,7 +104,7 @@ def _user_policies_file(env: Mapping[str, str] | None) -> str | None:
 
 def default_policy_paths(
     extra: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
-) -> list[Path]:
+) -> list[pathlib.Path]:
     """The policy files to read, highest priority first: ``extra`` (the
     ``--renewal-policies`` file), the user file when it exists, the shipped one."""
     from pathlib import Path

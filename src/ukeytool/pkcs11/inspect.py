@@ -113,7 +113,7 @@ def inspect(
 
     When the module is slow (a USB key's round trips), what it returned is parsed in a
     thread of its own while the module works on the next object; on a fast one, inline
-    (see :func:`read_beside`): the same calls, one at a time, in the same order.
+    (see ``read_beside``): the same calls, one at a time, in the same order.
     """
     from ..judging.validity import check_warn_days
     from .assemble import Assembler
