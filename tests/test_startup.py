@@ -658,7 +658,8 @@ def test_the_child_is_started_before_argparse_is_imported(tmp_path: Path) -> Non
 
 def test_the_child_imports_no_typing(tmp_path: Path) -> None:
     """The binding the isolation child imports (the backend, the walk, the channel)
-    needs no typing at run time; the Backend protocol is made on first use."""
+    needs no typing at run time; the Backend protocol is made on first use, the login's
+    module when a login is asked for."""
     from ukeytool.pkcs11.isolate_spawn import BOOTSTRAP
 
     program = BOOTSTRAP.replace(
@@ -677,6 +678,8 @@ def test_the_child_imports_no_typing(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     modules = set(done.stdout.decode().split())
     assert _loaded(modules, ["typing", "pathlib", "ukeytool.pkcs11.backend_protocol"]) == []
+    # nor the login's values and words before a login is asked for
+    assert _loaded(modules, ["ukeytool.pkcs11.login", "ukeytool.pkcs11.integrity"]) == []
     modules, result = _modules_after(
         "import ukeytool.pkcs11.interface as i\nRESULT['name'] = i.Backend.__qualname__", tmp_path
     )

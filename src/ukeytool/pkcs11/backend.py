@@ -50,12 +50,13 @@ from .attributes import (
 from .ckr import GONE, explain
 from .interface import ObjectListing, RawCertificateObject, RawKeyObject
 from .loading import LoadedModule, acquire, call_failed, check_module_file, release, trace
-from .login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, Login, login_failed, refusal
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Final
+
+    from .login import Login
 
 __all__ = ["Module", "check_module_file", "open_module", "pin_state"]
 
@@ -428,6 +429,10 @@ class Module:
 
     def _login(self, slot_id: int, session: ck.CK_SESSION_HANDLE, login: Login) -> LoginOutcome:
         """The one C_Login, after reading the token's PIN flags again; never retried."""
+        # Imported here: a listing without --login (and the isolation child's start)
+        # needs none of it.
+        from .login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, login_failed, refusal
+
         try:
             token = self.token_info(slot_id)
         except TokenError as exc:
