@@ -608,7 +608,8 @@ def test_main_leaves_the_collector_alone(tmp_path: Path) -> None:
 #: What an isolated ``list-tokens`` imports only when the certificate reader or the text
 #: renderer import it themselves: the configuration files are read without pathlib (and
 #: its urllib.parse and ipaddress), the parent loads no module (no ctypes, no binding),
-#: ukeytool's own modules need no typing at run time, textwrap is for help.
+#: ukeytool's own modules need no typing at run time, textwrap is for help, and logging
+#: waits for a record (ukeytool.pkcs11.logs).
 NOT_FOR_A_LISTING = (
     "pathlib",
     "urllib",
@@ -616,6 +617,8 @@ NOT_FOR_A_LISTING = (
     "typing",
     "ctypes",
     "textwrap",
+    "logging",
+    "traceback",
     "ukeytool.pkcs11.cryptoki",
     "ukeytool.pkcs11.backend",
     "ukeytool.pkcs11.backend_protocol",
@@ -678,6 +681,7 @@ def test_the_child_imports_no_typing(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     modules = set(done.stdout.decode().split())
     assert _loaded(modules, ["typing", "pathlib", "ukeytool.pkcs11.backend_protocol"]) == []
+    assert _loaded(modules, ["logging", "traceback"]) == []
     # nor the login's values and words before a login is asked for
     assert _loaded(modules, ["ukeytool.pkcs11.login", "ukeytool.pkcs11.integrity"]) == []
     modules, result = _modules_after(
@@ -746,3 +750,66 @@ def test_the_shipped_files_are_paths_made_on_first_use(tmp_path: Path) -> None:
         str(SRC / "ukeytool" / "data" / "modules.json"),
         str(SRC / "ukeytool" / "data" / "renewal.json"),
     ]
+
+
+def test_a_warning_made_after_the_start_is_shown_by_the_command_lines_handler(
+    tmp_path: Path,
+) -> None:
+    """A run that logs nothing never imports logging; the first warning imports it, and
+    the command line's handler is in place before that record is handled: escaped, and
+    shown once. Nothing of the hook is left after the run."""
+    code = (
+        "import io, sys\n"
+        "from ukeytool.cli import main\n"
+        "from ukeytool.pkcs11 import isolate\n"
+        "def noisy(path, **kwargs):\n"
+        "    RESULT['logging_before'] = 'logging' in sys.modules\n"
+        "    from ukeytool.pkcs11.logs import logger\n"
+        "    logger('ukeytool.pkcs11').warning('odd \\x1b[31m %s', 'thing')\n"
+        "    logger('ukeytool').warning('odd \\x1b[31m %s', 'thing')\n"
+        "    logger('ukeytool').info('not shown')\n"
+        "    raise KeyboardInterrupt\n"
+        "isolate.inspect_in_child = noisy\n"
+        "err, sys.stderr = sys.stderr, io.StringIO()\n"
+        "RESULT['code'] = main(['list-tokens', '--module', '/usr/lib/no-such-module.so'])\n"
+        "RESULT['stderr'], sys.stderr = sys.stderr.getvalue(), err\n"
+        "RESULT['hooks'] = [type(f).__name__ for f in sys.meta_path\n"
+        "                   if 'AfterImport' in type(f).__name__]\n"
+        "import logging\n"
+        "RESULT['handlers'] = len(logging.getLogger('ukeytool').handlers)\n"
+    )
+    _, result = _modules_after(code, tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert result["logging_before"] is False
+    assert result["code"] == 130
+    stderr = result["stderr"]
+    assert isinstance(stderr, str)
+    lines = [line for line in stderr.splitlines() if "odd" in line]
+    assert lines == ["odd \\x1b[31m thing"]
+    assert "not shown" not in stderr
+    assert result["hooks"] == []
+    assert result["handlers"] == 0
+
+
+def test_the_child_forwards_a_warning_made_before_logging_was_imported(tmp_path: Path) -> None:
+    """In the isolation child, connect() at the default levels imports no logging; the
+    first warning imports it, and its record reaches the parent over the channel."""
+    code = (
+        "import os, pickle, sys\n"
+        "from ukeytool.pkcs11.isolate_child import HEADER, connect\n"
+        "read, write = os.pipe()\n"
+        "levels = {'ukeytool': 30, 'ukeytool.pkcs11': 30}\n"
+        "channel = connect(os.fdopen(write, 'wb'), os.getppid(), levels)\n"
+        "RESULT['logging_after_connect'] = 'logging' in sys.modules\n"
+        "from ukeytool.pkcs11.logs import logger\n"
+        "logger('ukeytool.pkcs11').warning('slot %d odd', 3)\n"
+        "data = os.read(read, 1 << 16)\n"
+        "messages = []\n"
+        "while data:\n"
+        "    size = int.from_bytes(data[:HEADER], 'big')\n"
+        "    messages.append(pickle.loads(data[HEADER:HEADER + size]))\n"
+        "    data = data[HEADER + size:]\n"
+        "RESULT['messages'] = [[m[0], m[1]['msg'] if m[0] == 'log' else None] for m in messages]\n"
+    )
+    _, result = _modules_after(code, tmp_path)
+    assert result["logging_after_connect"] is False
+    assert result["messages"] == [["ready", None], ["log", "slot 3 odd"]]

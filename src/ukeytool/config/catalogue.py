@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import json
-import logging
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import UsageError
@@ -35,10 +35,12 @@ from .paths import join_path, path_text
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import logging
     import pathlib
     from typing import Any, Final, NoReturn
 
     SHIPPED_CATALOGUE: pathlib.Path
+    log: logging.Logger
     """The catalogue shipped with ukeytool."""
 
 __all__ = [
@@ -52,7 +54,6 @@ __all__ = [
     "user_catalogue_path",
 ]
 
-log = logging.getLogger("ukeytool.discovery")
 
 #: The catalogue format this ukeytool reads.
 CATALOGUE_VERSION: Final = 1
@@ -150,6 +151,10 @@ class Catalogue:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "log":  # discovery's logger (imports logging, as discovery does anyway)
+        import logging
+
+        return logging.getLogger("ukeytool.discovery")
     if name == "SHIPPED_CATALOGUE":
         from pathlib import Path
 
@@ -157,6 +162,13 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value  # (and a test may replace it)
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _debug(message: str, *args: object) -> None:
+    # Without logging imported nobody asked for debug records: they are dropped.
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("ukeytool.discovery").debug(message, *args)
 
 
 def _shipped_file() -> str:
@@ -232,7 +244,7 @@ def load_catalogue(
             continue
         for entry in file_entries:
             if entry.id in seen:
-                log.debug("catalogue %s: entry %r replaced by %s", path, entry.id, seen[entry.id])
+                _debug("catalogue %s: entry %r replaced by %s", path, entry.id, seen[entry.id])
                 continue
             seen[entry.id] = entry.origin
             entries.append(entry)

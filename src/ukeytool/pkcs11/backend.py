@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -60,7 +59,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Module", "check_module_file", "open_module", "pin_state"]
 
-log = logging.getLogger("ukeytool.pkcs11")
 
 #: Handles asked for per C_FindObjects call.
 FIND_BATCH: Final = 256
@@ -296,7 +294,9 @@ class Module:
             raise call_failed(self._path, "C_GetSlotList", rv)
         if problems:
             # It worked in the end: the retry is worth a trace, not a problem.
-            log.info("C_GetSlotList needed %d retries", len(problems))
+            from .logs import info
+
+            info("ukeytool.pkcs11", "C_GetSlotList needed %d retries", len(problems))
         return tuple(int(buf[i]) for i in range(count.value)), ()
 
     def slot_event(self) -> tuple[int, int | None]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import logging
 from collections.abc import Callable, Collection, Sequence
 
 from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
@@ -321,7 +320,9 @@ def inspect_modules(
 
 def internal_failure(path: str, exc: Exception) -> ModuleFailure:
     """A module's inspection that ended in an unexpected exception, as its failure."""
-    logging.getLogger("ukeytool").debug("inspecting %s failed", path, exc_info=exc)
+    from .logs import debug
+
+    debug("ukeytool", "inspecting %s failed", path, exc_info=exc)
     detail = str(exc) or type(exc).__name__
     message = INSPECTION_BUG(path=path, kind=type(exc).__name__, error=detail)
     return ModuleFailure(path, "InternalError", message)

@@ -84,7 +84,6 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
-import logging
 import os
 import pickle
 import signal
@@ -484,7 +483,9 @@ class _ChildTraceback(Exception):
 
 
 def _log_levels() -> dict[str, int]:
-    return {name: logging.getLogger(name).getEffectiveLevel() for name in LOGGERS}
+    from .logs import effective_level
+
+    return {name: effective_level(name) for name in LOGGERS}
 
 
 def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
@@ -546,7 +547,7 @@ def _reap(child: subprocess.Popen[bytes]) -> int | None:
     try:
         return child.wait(REAP_SECONDS)
     except subprocess.TimeoutExpired:
-        logging.getLogger("ukeytool").warning(
-            "the child process %d does not end; left behind", child.pid
-        )
+        from .logs import logger
+
+        logger("ukeytool").warning("the child process %d does not end; left behind", child.pid)
         return None

@@ -7,7 +7,6 @@ here while the child waits for the module's next answer."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import pickle
 import selectors
@@ -185,6 +184,8 @@ class Conversation:
         elif kind == "ready":
             self.ready = True
         elif kind == "log":
+            import logging  # (a record from the child: logging is imported by now)
+
             record = logging.makeLogRecord(message[1])
             logger = logging.getLogger(record.name)
             if logger.isEnabledFor(record.levelno):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 import os
 import re
 import stat
@@ -47,7 +46,7 @@ from ..i18n.message import template
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ctypes
-    from typing import Final
+    from typing import Any, Final
 
 __all__ = [
     "LoadedModule",
@@ -59,7 +58,8 @@ __all__ = [
     "trace",
 ]
 
-log = logging.getLogger("ukeytool.pkcs11")
+#: The trace's logger, once logging is imported (a run without --trace never imports it).
+_TRACE: list[Any] = []
 
 
 _ELF_MACHINES: Final = {
@@ -404,9 +404,15 @@ os.register_at_fork(
 
 
 def trace(function: str, shape: str, rv: int, started: float) -> None:
-    from . import cryptoki as ck
+    if not _TRACE:
+        logging = sys.modules.get("logging")
+        if logging is None:
+            return  # not imported: nobody asked for debug records
+        _TRACE.append(logging.getLogger("ukeytool.pkcs11"))
+    log = _TRACE[0]
+    if log.isEnabledFor(10):  # logging.DEBUG
+        from . import cryptoki as ck
 
-    if log.isEnabledFor(logging.DEBUG):
         log.debug(
             "%s(%s) -> %s [%.3f ms]",
             function,
