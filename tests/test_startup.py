@@ -61,6 +61,7 @@ TOP_LEVEL = {
     "ukeytool.cli.exits",
     "ukeytool.cli.layout",
     "ukeytool.cli.parser",
+    "ukeytool.cli.words",
     "ukeytool.errors",
     "ukeytool.i18n",
     "ukeytool.i18n.columns",
@@ -660,9 +661,10 @@ def test_the_console_script_pauses_the_collector_until_the_inspection_starts(
     code = (
         "import gc, json, os, sys\n"
         "import ukeytool.cli as cli\n"
+        "import ukeytool.cli.parser as cli_parser\n"
         "import ukeytool.pkcs11.inspect as inspect\n"
         "state = {}\n"
-        "build_parser = cli.build_parser\n"
+        "build_parser = cli_parser.build_parser\n"
         "def parsing(words):\n"
         "    state['at_parse'] = gc.isenabled()\n"
         "    return build_parser(words)\n"
@@ -671,7 +673,7 @@ def test_the_console_script_pauses_the_collector_until_the_inspection_starts(
         f"    with open({str(tmp_path / 'gc.json')!r}, 'w') as f:\n"
         "        json.dump(state, f)\n"
         "    os._exit(0)\n"
-        "cli.build_parser = parsing\n"
+        "cli_parser.build_parser = parsing\n"
         "inspect.inspect_modules = seen\n"
         "from ukeytool.cli import run\n"
         f"sys.argv[1:] = {[*argv, '--module', '/nonexistent/module.so']!r}\n"
@@ -695,3 +697,216 @@ def test_main_leaves_the_collector_alone(tmp_path: Path) -> None:
     )
     _, result = _modules_after(code, tmp_path)
     assert result == {"enabled": True, "frozen": 0}
+
+
+# --- issue 12: what the listing's fixed cost leaves out
+
+
+#: What an isolated ``list-tokens`` imports only when the certificate reader or the text
+#: renderer import it themselves: the configuration files are read without pathlib (and
+#: its urllib.parse and ipaddress), the parent loads no module (no ctypes, no binding),
+#: ukeytool's own modules need no typing at run time, textwrap is for help, and logging
+#: waits for a record (ukeytool.pkcs11.logs).
+NOT_FOR_A_LISTING = (
+    "pathlib",
+    "urllib",
+    "ipaddress",
+    "typing",
+    "ctypes",
+    "textwrap",
+    "logging",
+    "traceback",
+    "ukeytool.pkcs11.cryptoki",
+    "ukeytool.pkcs11.backend",
+    "ukeytool.pkcs11.backend_protocol",
+    "ukeytool.pkcs11.integrity",
+    "ukeytool.pkcs11.login",
+)
+
+
+@pytest.mark.softhsm
+def test_an_isolated_listing_imports_no_pathlib_ctypes_or_typing_of_its_own(
+    bank: Bank, softhsm_module: str, tmp_path: Path
+) -> None:
+    baseline, _ = _modules_after(
+        "import ukeytool.certificates.x509, ukeytool.rendering.text", tmp_path
+    )
+    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    modules, code = _run_cli(argv, tmp_path, env)
+    assert code in (0, 5)
+    assert "ukeytool.pkcs11.isolate" in modules
+    assert _loaded(modules, NOT_FOR_A_LISTING) == _loaded(baseline, NOT_FOR_A_LISTING)
+
+
+def test_the_child_is_started_before_argparse_is_imported(tmp_path: Path) -> None:
+    """``main()`` reads the command from the words (``cli.words``) and starts the
+    isolation child before it imports argparse, the parser or the language's lookups."""
+    modules = _modules_at_the_spawn(["list-tokens", "--module", "/nonexistent.so"], tmp_path)
+    assert modules is not None
+    early = ("argparse", "gettext", "ukeytool.cli.parser", "ukeytool.cli.argparse_i18n")
+    assert _loaded(modules, [*early, "ukeytool.i18n"]) == []
+    assert _ukeytool(modules) == {
+        "ukeytool",
+        "ukeytool._version",
+        "ukeytool.cli",
+        "ukeytool.cli.words",
+        "ukeytool.pkcs11",
+        "ukeytool.pkcs11.isolate_spawn",
+    }
+
+
+def test_the_child_imports_no_typing(tmp_path: Path) -> None:
+    """The binding the isolation child imports (the backend, the walk, the channel)
+    needs no typing at run time; the Backend protocol is made on first use, the login's
+    module when a login is asked for."""
+    from ukeytool.pkcs11.isolate_spawn import BOOTSTRAP
+
+    program = BOOTSTRAP.replace(
+        "child_main()\n",
+        "import ukeytool.pkcs11.backend, ukeytool.pkcs11.inspect\n"
+        "print('\\n'.join(sorted(sys.modules)))\n",
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", program],
+        input=pickle.dumps([str(SRC), *sys.path]),
+        capture_output=True,
+        env=_english(),
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(done.stdout.decode().split())
+    assert _loaded(modules, ["typing", "pathlib", "ukeytool.pkcs11.backend_protocol"]) == []
+    assert _loaded(modules, ["logging", "traceback"]) == []
+    # nor the login's values and words before a login is asked for
+    assert _loaded(modules, ["ukeytool.pkcs11.login", "ukeytool.pkcs11.integrity"]) == []
+    modules, result = _modules_after(
+        "import ukeytool.pkcs11.interface as i\nRESULT['name'] = i.Backend.__qualname__", tmp_path
+    )
+    assert result == {"name": "Backend"}
+    assert "ukeytool.pkcs11.backend_protocol" in modules
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        ".",
+        "/",
+        "//",
+        "///",
+        "////a",
+        "//a//b/",
+        "a/./b",
+        "./a",
+        "/x/../y",
+        "a//b///c/",
+        "/a/b/.",
+        "~/x",
+        "a b/ü",
+        "..",
+        "../a/",
+        "/tmp/x/ukeytool/modules.json",
+    ],
+)
+def test_a_configuration_path_is_spelt_as_pathlib_spells_it(text: str) -> None:
+    """The catalogue and the renewal policies are read without pathlib: their files are
+    named in messages (and ``Catalogue.files``) as ``str(Path(...))`` names them."""
+    from ukeytool.config.paths import join_path, path_text
+
+    assert path_text(text) == str(Path(text))
+    assert path_text(Path(text)) == str(Path(text))
+    if text:
+        assert join_path(text, "ukeytool", "modules.json") == str(
+            Path(text) / "ukeytool" / "modules.json"
+        )
+
+
+def test_the_shipped_files_are_paths_made_on_first_use(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from ukeytool.config import catalogue\n"
+        "from ukeytool.judging import renewal\n"
+        "RESULT['before'] = 'pathlib' in sys.modules\n"
+        "RESULT['files'] = list(catalogue.load_catalogue().files)\n"
+        "RESULT['policies'] = list(renewal.load_policies().files)\n"
+        "RESULT['still'] = 'pathlib' in sys.modules\n"
+        "RESULT['shipped'] = [str(catalogue.SHIPPED_CATALOGUE), str(renewal.SHIPPED_POLICIES)]\n"
+        "RESULT['paths'] = [str(p) for p in catalogue.default_catalogue_paths()]\n"
+    )
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "UKEYTOOL_CATALOGUE": ""}
+    _, result = _modules_after(code, tmp_path, env)
+    shipped = result["shipped"]
+    assert isinstance(shipped, list)
+    assert result["before"] is False
+    assert result["still"] is False
+    assert result["files"] == result["paths"] == [shipped[0]]
+    assert result["policies"] == [shipped[1]]
+    assert shipped == [
+        str(SRC / "ukeytool" / "data" / "modules.json"),
+        str(SRC / "ukeytool" / "data" / "renewal.json"),
+    ]
+
+
+def test_a_warning_made_after_the_start_is_shown_by_the_command_lines_handler(
+    tmp_path: Path,
+) -> None:
+    """A run that logs nothing never imports logging; the first warning imports it, and
+    the command line's handler is in place before that record is handled: escaped, and
+    shown once. Nothing of the hook is left after the run."""
+    code = (
+        "import io, sys\n"
+        "from ukeytool.cli import main\n"
+        "from ukeytool.pkcs11 import isolate\n"
+        "def noisy(path, **kwargs):\n"
+        "    RESULT['logging_before'] = 'logging' in sys.modules\n"
+        "    from ukeytool.pkcs11.logs import logger\n"
+        "    logger('ukeytool.pkcs11').warning('odd \\x1b[31m %s', 'thing')\n"
+        "    logger('ukeytool').warning('odd \\x1b[31m %s', 'thing')\n"
+        "    logger('ukeytool').info('not shown')\n"
+        "    raise KeyboardInterrupt\n"
+        "isolate.inspect_in_child = noisy\n"
+        "err, sys.stderr = sys.stderr, io.StringIO()\n"
+        "RESULT['code'] = main(['list-tokens', '--module', '/usr/lib/no-such-module.so'])\n"
+        "RESULT['stderr'], sys.stderr = sys.stderr.getvalue(), err\n"
+        "RESULT['hooks'] = [type(f).__name__ for f in sys.meta_path\n"
+        "                   if 'AfterImport' in type(f).__name__]\n"
+        "import logging\n"
+        "RESULT['handlers'] = len(logging.getLogger('ukeytool').handlers)\n"
+    )
+    _, result = _modules_after(code, tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert result["logging_before"] is False
+    assert result["code"] == 130
+    stderr = result["stderr"]
+    assert isinstance(stderr, str)
+    lines = [line for line in stderr.splitlines() if "odd" in line]
+    assert lines == ["odd \\x1b[31m thing"]
+    assert "not shown" not in stderr
+    assert result["hooks"] == []
+    assert result["handlers"] == 0
+
+
+def test_the_child_forwards_a_warning_made_before_logging_was_imported(tmp_path: Path) -> None:
+    """In the isolation child, connect() at the default levels imports no logging; the
+    first warning imports it, and its record reaches the parent over the channel."""
+    code = (
+        "import os, pickle, sys\n"
+        "from ukeytool.pkcs11.isolate_child import HEADER, connect\n"
+        "read, write = os.pipe()\n"
+        "levels = {'ukeytool': 30, 'ukeytool.pkcs11': 30}\n"
+        "channel = connect(os.fdopen(write, 'wb'), os.getppid(), levels)\n"
+        "RESULT['logging_after_connect'] = 'logging' in sys.modules\n"
+        "from ukeytool.pkcs11.logs import logger\n"
+        "logger('ukeytool.pkcs11').warning('slot %d odd', 3)\n"
+        "data = os.read(read, 1 << 16)\n"
+        "messages = []\n"
+        "while data:\n"
+        "    size = int.from_bytes(data[:HEADER], 'big')\n"
+        "    messages.append(pickle.loads(data[HEADER:HEADER + size]))\n"
+        "    data = data[HEADER + size:]\n"
+        "RESULT['messages'] = [[m[0], m[1]['msg'] if m[0] == 'log' else None] for m in messages]\n"
+    )
+    _, result = _modules_after(code, tmp_path)
+    assert result["logging_after_connect"] is False
+    assert result["messages"] == [["ready", None], ["log", "slot 3 odd"]]

@@ -342,27 +342,31 @@ from ukeytool.pkcs11 import assemble
 log, shim = sys.argv[1], sys.argv[2]
 seen = []
 real = assemble.entry
+threads = []
 
 def recording(obj, *args):
     text = open(log).read() if os.path.exists(log) else ""
     seen.append(text.count("C_GetAttributeValue"))
+    threads.append(threading.current_thread() is threading.main_thread())
     return real(obj, *args)
 
 assemble.entry = recording
 report = ukeytool.inspect(shim)
 total = open(log).read().count("C_GetAttributeValue")
-print(json.dumps([seen, total, len(report.certificates), threading.active_count()]))
+print(json.dumps([seen, total, len(report.certificates), threading.active_count(), threads]))
 """
 
 
 def test_in_process_a_reader_thread_makes_the_calls(
     shim: Path, crowd: SoftHSMStore, tmp_path: Path
 ) -> None:
-    """Without isolation too, certificate N is parsed while the module works on N+1
-    (a reader thread makes the calls; ctypes lets go of the GIL during each): at the first
-    parse, the module (10 ms a call) has not been asked for every certificate yet. The
-    calls are the same (one C_GetAttributeValue per certificate) and the thread is gone
-    afterwards. (In a child process: the misbehaving module is never loaded by pytest.)"""
+    """Without isolation too, on a slow module certificate N is parsed while the module
+    works on N+1: the module (10 ms a call) is slower than the parsing, so after the first
+    certificates the events go to a parser thread (ctypes lets go of the GIL during each
+    call); at the first parse, the module has not been asked for every certificate yet.
+    The calls are the same (one C_GetAttributeValue per certificate) and the thread is
+    gone afterwards. (In a child process: the misbehaving module is never loaded by
+    pytest.)"""
     log = tmp_path / "calls.log"
     env = shim_env(crowd, log=log)
     env["MISBEHAVE_DELAY_US"] = "10000"
@@ -375,15 +379,20 @@ def test_in_process_a_reader_thread_makes_the_calls(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    seen, total, certificates, threads = json.loads(done.stdout)
+    seen, total, certificates, threads, in_main = json.loads(done.stdout)
     assert len(seen) == certificates == total == 10 * COPIES + 1
     assert seen[0] < total
     assert threads == 1
+    # The first certificates inline (the walk's own thread), then beside it: for good.
+    assert in_main[:2] == [True, True]
+    assert not any(in_main[3:])
 
 
-def test_the_reader_thread_stops_when_the_caller_gives_up(bank: Bank) -> None:
-    """The caller's side fails (here: parsing, on the first certificate): the reader
-    stops before its next event, is waited for, and the error is the caller's."""
+@pytest.mark.parametrize("overlap", [None, True], ids=["decided", "beside"])
+def test_the_reader_thread_stops_when_the_caller_gives_up(bank: Bank, overlap: bool | None) -> None:
+    """The caller's side fails (here: parsing, on the first certificate): the walk
+    stops before its next event, the parser thread (if any) is waited for, and the
+    error is the caller's."""
     import threading
 
     from ukeytool.pkcs11.inspect import read_beside
@@ -401,22 +410,105 @@ def test_the_reader_thread_stops_when_the_caller_gives_up(bank: Bank) -> None:
 
     before = threading.active_count()
     with pytest.raises(OverflowError, match="the parser failed"):
-        read_beside(backend, sink)
+        read_beside(backend, sink, overlap=overlap)
     assert threading.active_count() == before
     assert events[-1] == "object"
     assert events.count("object") == 1
 
 
-def test_what_the_reader_raises_is_the_callers(bank: Bank) -> None:
+@pytest.mark.parametrize("overlap", [None, True], ids=["decided", "beside"])
+def test_what_the_reader_raises_is_the_callers(bank: Bank, overlap: bool | None) -> None:
     from ukeytool import Login, UsageError
     from ukeytool.pkcs11.inspect import read_beside
     from ukeytool.testing.fake import FakeBackend, FakeSlot
 
     events: list[str] = []
     with pytest.raises(UsageError, match="cannot log in"):
-        # No token to log in to: refused before any session (in the reader thread).
-        read_beside(FakeBackend([FakeSlot()]), lambda *e: events.append(e[0]), login=Login(None))
+        # No token to log in to: refused before any session, after the events before it.
+        read_beside(
+            FakeBackend([FakeSlot()]),
+            lambda *e: events.append(e[0]),
+            login=Login(None),
+            overlap=overlap,
+        )
     assert events == ["head", "slot_start"]
+
+
+def _many_certificates(bank: Bank, n: int) -> Any:
+    from ukeytool.testing.fake import FakeBackend, FakeCertificate, FakeSlot, FakeToken
+
+    token = FakeToken(objects=[FakeCertificate(bank.certs["valid"].der)] * n)
+    return FakeBackend([FakeSlot(token), FakeSlot(FakeToken(label=b"second"))])
+
+
+def test_a_fast_module_is_read_inline(bank: Bank) -> None:
+    """A module that answers faster than a certificate is parsed (the fake backend
+    answers at once; the sink takes a millisecond an object) is read with no second
+    thread: every event is handled in the caller's thread, none is started, and the
+    events are the walk's own, in its order."""
+    import threading
+    import time
+
+    from ukeytool.pkcs11.inspect import read_beside, walk
+
+    backend = _many_certificates(bank, 40)
+    expected: list[tuple[Any, ...]] = []
+    walk(backend, sink=lambda *e: expected.append(e))
+    events: list[tuple[Any, ...]] = []
+    where: set[tuple[bool, int]] = set()
+    before = threading.active_count()
+
+    def sink(*event: Any) -> None:
+        where.add((threading.current_thread() is threading.main_thread(), threading.active_count()))
+        if event[0] == "object":
+            time.sleep(0.001)  # a parse, slower than the fake module's answer
+        events.append(event)
+
+    read_beside(backend, sink)
+    assert events == expected
+    assert where == {(True, before)}
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OverflowError])
+def test_beside_the_events_keep_their_order_and_a_failure_stops_the_walk(
+    bank: Bank, failure: type[BaseException]
+) -> None:
+    """Beside the walk (``overlap=True``; what a slow module gets), the parser thread is
+    given the walk's events in its order; when it fails (an error, Ctrl-C), the walk
+    stops before its next event, the thread is gone and the failure is the caller's."""
+    import threading
+
+    from ukeytool.pkcs11.inspect import read_beside, walk
+
+    backend = _many_certificates(bank, 20)
+    expected: list[tuple[Any, ...]] = []
+    walk(backend, sink=lambda *e: expected.append(e))
+    events: list[tuple[Any, ...]] = []
+    threads: set[bool] = set()
+    read_beside(
+        backend,
+        lambda *e: (
+            events.append(e),
+            threads.add(threading.current_thread().name == "ukeytool-parser"),
+        ),
+        overlap=True,
+    )
+    assert events == expected
+    assert threads == {True}
+
+    before = threading.active_count()
+    seen: list[str] = []
+
+    def failing(kind: str, *args: Any) -> None:
+        seen.append(kind)
+        if seen.count("object") == 3:
+            raise failure
+
+    with pytest.raises(failure):
+        read_beside(backend, failing, overlap=True)
+    assert threading.active_count() == before
+    assert seen.count("object") == 3
+    assert seen[-1] == "object"
 
 
 def test_a_child_that_dies_mid_slot_leaves_that_slot_incomplete(

@@ -21,11 +21,6 @@ from __future__ import annotations
 import os
 import sys
 
-from ..i18n import _, using
-from .argparse_i18n import argparse_speaks
-from .exits import ExitCode
-from .parser import _command_of, build_parser, requested_language
-
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,6 +28,8 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
     from .argparse_i18n import ARGPARSE_MESSAGES, ARGPARSE_PLURALS
+    from .exits import ExitCode
+    from .parser import build_parser
     from .reporting import only_failures as _only_failures  # noqa: F401 (__getattr__)
 
 __all__ = ["ARGPARSE_MESSAGES", "ARGPARSE_PLURALS", "ExitCode", "build_parser", "main", "run"]
@@ -40,11 +37,20 @@ __all__ = ["ARGPARSE_MESSAGES", "ARGPARSE_PLURALS", "ExitCode", "build_parser", 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use, for the tests and scripts that import them from here
-    # (_only_failures is reporting.only_failures).
+    # (_only_failures is reporting.only_failures): main() itself imports the parser
+    # only after it started the isolation child (_early_child).
     if name in ("ARGPARSE_MESSAGES", "ARGPARSE_PLURALS"):
         from . import argparse_i18n
 
         return getattr(argparse_i18n, name)
+    if name == "ExitCode":
+        from .exits import ExitCode
+
+        return ExitCode
+    if name == "build_parser":
+        from .parser import build_parser
+
+        return build_parser
     if name == "_only_failures":
         from .reporting import only_failures
 
@@ -57,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     The language (``--lang``, else the locale) is chosen before the parser is built, so
     that ``--help`` and argparse's own messages are in it too. Only the command named in
-    ``argv`` is built and imported (see :func:`.parser.build_parser`)."""
+    ``argv`` is built and imported (see :func:`.parser.build_parser`). A command that
+    inspects with isolation starts its child first, from the words alone, before even
+    argparse is imported (:func:`_early_child`)."""
     words = list(sys.argv[1:] if argv is None else argv)
     early = _early_child(words)
     with early:
@@ -65,6 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(words: list[str], early: Any) -> int:
+    from ..i18n import _, using
+    from .argparse_i18n import argparse_speaks
+    from .exits import ExitCode
+    from .parser import build_parser, requested_language
+
     lang = requested_language(words)
     with using(lang), argparse_speaks():
         parser = build_parser(words)
@@ -126,8 +139,11 @@ def _early_child(words: Sequence[str]) -> Any:
     interpreters start at once (:class:`ukeytool.pkcs11.isolate_spawn.Prestart`; the
     child loads no module before its request). Read from the words alone, before
     argparse: if the parsed arguments want no child after all, ``stop()`` stops
-    it; a usage error stops it on the way out."""
-    if _command_of(words) not in EARLY_CHILD_COMMANDS:
+    it; a usage error stops it on the way out. This runs before the parser and argparse
+    are imported: the child's interpreter starts while this one imports them."""
+    from .words import command_of
+
+    if command_of(words) not in EARLY_CHILD_COMMANDS:
         return _NoChild()
     for word in words:
         if word == "--":

@@ -7,7 +7,6 @@ A plugin's caller reads its exit code: every failure, usage errors included, is 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Final
 
 from ..errors import UsageError
 from ..i18n import N_, _
@@ -18,7 +17,11 @@ from .exits import PLUGIN_UNKNOWN
 from .parser import CHECK_TIMEOUT, SharedOptions, Subcommands, uri_operand
 from .reporting import PLUGIN
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
+
     from .options import Inspection
 
 __all__ = ["CHECK_EXIT_HELP", "CheckOptions", "add_parser", "run"]

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Final
 
 from ..errors import UsageError
 from ..i18n import _, render
@@ -18,7 +16,11 @@ from ..i18n.message import Message, template
 from ..model._value import set_field, value
 from ..model.text import escape_control
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from ..config.catalogue import Catalogue
     from ..judging.renewal import RenewalPolicies
     from ..model import ModuleFailure, Report
@@ -114,44 +116,32 @@ def resolve_modules(given: tuple[str, ...]) -> list[str]:
     return [m.path for m in found]
 
 
-class _EscapingFormatter(logging.Formatter):
-    """Trace lines as every line ukeytool writes: through escape_control."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return escape_control(super().format(record), lines=True)
-
-
-class _OnceHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """ukeytool's warnings (a p11-kit registry line it skips, a broken catalogue) on
-    standard error: escaped as every line ukeytool writes, and each one once per run
-    (discovery and the renewal set-up may both meet the same broken file)."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-        self.setFormatter(_EscapingFormatter("%(message)s"))
-        self.setLevel(logging.WARNING)
-        self._said: set[str] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if text in self._said:
-            return
-        self._said.add(text)
-        self.stream = sys.stderr  # the stream of this moment (tests capture it)
-        super().emit(record)
-
-
 @contextlib.contextmanager
 def warnings_shown() -> Iterator[None]:
     """During one command: the library's warnings go to standard error through
-    :class:`_OnceHandler` instead of Python's last-resort handler, which writes them raw."""
-    handler = _OnceHandler()
-    logger = logging.getLogger("ukeytool")
-    logger.addHandler(handler)
+    :class:`~ukeytool.cli.log_handlers.OnceHandler` instead of Python's last-resort
+    handler, which writes them raw. Put in place when :mod:`logging` is imported (now if
+    it is; a run that logs nothing never imports it: :mod:`ukeytool.pkcs11.logs`)."""
+    from ..pkcs11.logs import when_imported
+
+    installed: list[Any] = []
+
+    def install() -> None:
+        from .log_handlers import OnceHandler, ukeytool_logger
+
+        handler = OnceHandler()
+        ukeytool_logger().addHandler(handler)
+        installed.append(handler)
+
+    cancel = when_imported(install)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
+        cancel()
+        if installed:
+            from .log_handlers import ukeytool_logger
+
+            ukeytool_logger().removeHandler(installed[0])
 
 
 @contextlib.contextmanager
@@ -160,8 +150,12 @@ def tracing(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
+    import logging
+
+    from .log_handlers import EscapingFormatter
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_EscapingFormatter("ukeytool trace: %(message)s"))
+    handler.setFormatter(EscapingFormatter("ukeytool trace: %(message)s"))
     trace = logging.getLogger("ukeytool.pkcs11")
     level = trace.level
     trace.addHandler(handler)

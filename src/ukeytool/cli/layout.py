@@ -12,7 +12,6 @@ import argparse
 import os
 import re
 import sys
-import textwrap
 import unicodedata
 
 from ..i18n import _, get_language
@@ -72,8 +71,9 @@ def wrap_wide(text: str, width: int, indent: str = "") -> list[str]:
 
 
 #: What a line of a table of exit codes starts with: spaces, the code, and a state
-#: (``  2  CRITICAL  ``); its text wraps under what follows.
-_LEAD: Final = re.compile(r"\s*(?:\d+\s+(?:[A-Z]{2,}\s+)?)?")
+#: (``  2  CRITICAL  ``); its text wraps under what follows. (Compiled on first use, by re:
+#: help only.)
+_LEAD: Final = r"\s*(?:\d+\s+(?:[A-Z]{2,}\s+)?)?"
 
 
 def _indent(line: str) -> int:
@@ -111,7 +111,7 @@ def _fill_item(item: list[str], width: int, indent: str) -> list[str]:
     if all(display_width(indent + line) <= width for line in item):
         return [indent + line for line in item]
     first = item[0]
-    lead = _LEAD.match(first)
+    lead = re.match(_LEAD, first)
     head = lead.group() if lead else ""
     hang = display_width(head)
     if len(item) > 1:
@@ -167,6 +167,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _split_lines(self, text: str, width: int) -> list[str]:
         if not any(is_wide(ch) for ch in text):
+            import textwrap  # (help only: not at every start)
+
             # argparse's own wrapping, but never at a hyphen.
             return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
         return wrap_wide(" ".join(text.split()), width)

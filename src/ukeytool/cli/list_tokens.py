@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from ..i18n import _
 from ..model._value import set_field, value
@@ -13,6 +12,8 @@ from .exits import EXIT_CODES_HELP, ExitCode
 from .parser import SharedOptions, Subcommands, inherit, uri_operand
 from .reporting import STANDARD, only_failures
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .options import Inspection
 

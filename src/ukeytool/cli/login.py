@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
 
 from ..errors import UkeytoolError, UsageError
 from ..i18n import _, render
@@ -21,7 +20,11 @@ from ..model.text import escape_control
 from .exits import ExitCode
 from .prompts import read_pin
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
+
     from ..model import LoginOutcome, Report, SlotReport
     from ..pkcs11.login import Pin
     from ..pkcs11.uri import Pkcs11Uri

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import template
 from ..model._value import set_field, value
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["DEFAULT_TIMEOUT", "Inspection", "Selection"]
 

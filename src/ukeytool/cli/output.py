@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import template
 from ..model.text import escape_control
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["CANNOT_WRITE", "emit", "use_color"]
 

@@ -20,6 +20,7 @@ from ..i18n.message import template
 from .argparse_i18n import translated_error
 from .exits import EXIT_CODES_HELP, PLUGIN_UNKNOWN, ExitCode
 from .layout import HelpFormatter
+from .words import command_of as _command_of
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -417,17 +418,6 @@ def build_parser(words: Sequence[str] | None = None) -> UsageParser:
 
         import_module(f"{__package__}.{module}").add_parser(parser.commands, shared)
     return parser
-
-
-def _command_of(words: Sequence[str]) -> str | None:
-    """The command's name in ``words``: the first word that is neither an option nor
-    the value of the top-level ``--lang``."""
-    after_lang = False
-    for word in words:
-        if not after_lang and not word.startswith("-"):
-            return word
-        after_lang = word == "--lang"
-    return None
 
 
 def requested_language(words: Sequence[str]) -> str:

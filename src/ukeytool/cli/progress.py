@@ -11,11 +11,15 @@ import contextlib
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Final
 
 from ..i18n import render
 from ..i18n.message import template
 from ..model.text import escape_control
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["DELAY", "STILL_READING", "progress_line"]
 

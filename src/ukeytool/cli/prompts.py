@@ -14,14 +14,17 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Final
 
 from ..errors import UsageError
 from ..i18n import _
 from ..i18n.message import template
 from ..model.text import escape_control
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
+
     from ..certificates.files import PasswordSource
     from ..model import TokenInfo
     from ..pkcs11.login import Pin

@@ -11,15 +11,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
 
 from ..errors import UkeytoolError
 from ..i18n import _, render
 from ..model.text import escape_control
 from .exits import PLUGIN_UNKNOWN, ExitCode, exit_code, failure_exit_code
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Final
 
     from ..model import ModuleFailure
 

@@ -22,12 +22,16 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Final
 
 from ..i18n import _
 from ..model.text import escape_control
 from .exits import PLUGIN_UNKNOWN, ExitCode
 from .reporting import PluginReporter, Reporter, error_line
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["TERMINATED", "Terminated", "interruptible", "terminated_as_interrupted"]
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import logging
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Final, NoReturn
 
 from ..errors import UsageError
 from ..i18n.message import Message, Param, Template, template
@@ -33,6 +31,18 @@ from .jsonfile import (
     JsonFileProblem,
     read_json_file,
 )
+from .paths import join_path, path_text
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    import pathlib
+    from typing import Any, Final, NoReturn
+
+    SHIPPED_CATALOGUE: pathlib.Path
+    log: logging.Logger
+    """The catalogue shipped with ukeytool."""
 
 __all__ = [
     "BankHint",
@@ -45,12 +55,12 @@ __all__ = [
     "user_catalogue_path",
 ]
 
-log = logging.getLogger("ukeytool.discovery")
 
 #: The catalogue format this ukeytool reads.
 CATALOGUE_VERSION: Final = 1
-#: The catalogue shipped with ukeytool.
-SHIPPED_CATALOGUE: Final = Path(__file__).parent.parent / "data" / "modules.json"
+#: The catalogue shipped with ukeytool (:data:`SHIPPED_CATALOGUE`, a Path made on first
+#: use: the listing reads the file without importing pathlib).
+_SHIPPED_FILE: Final = join_path(os.path.dirname(os.path.dirname(__file__)), "data", "modules.json")
 #: Larger catalogue (or p11-kit registry) files are refused rather than read.
 MAX_CONFIG_BYTES: Final = 1 << 20
 
@@ -202,32 +212,72 @@ class Catalogue:
     # --- end of generated code ---
 
 
-def user_catalogue_path(env: Mapping[str, str] | None = None) -> Path | None:
+def __getattr__(name: str) -> Any:
+    if name == "log":  # discovery's logger (imports logging, as discovery does anyway)
+        import logging
+
+        return logging.getLogger("ukeytool.discovery")
+    if name == "SHIPPED_CATALOGUE":
+        from pathlib import Path
+
+        value = Path(_SHIPPED_FILE)
+        globals()[name] = value  # (and a test may replace it)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _debug(message: str, *args: object) -> None:
+    # Without logging imported nobody asked for debug records: they are dropped.
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("ukeytool.discovery").debug(message, *args)
+
+
+def _shipped_file() -> str:
+    replaced = globals().get("SHIPPED_CATALOGUE")
+    return _SHIPPED_FILE if replaced is None else path_text(replaced)
+
+
+def user_catalogue_path(env: Mapping[str, str] | None = None) -> pathlib.Path | None:
     """``$XDG_CONFIG_HOME/ukeytool/modules.json`` (default ``~/.config/...``), whether or
     not it exists; None when there is no home directory to put it in."""
+    from pathlib import Path
+
+    user = _user_catalogue_file(env)
+    return None if user is None else Path(user)
+
+
+def _user_catalogue_file(env: Mapping[str, str] | None) -> str | None:
     environ = os.environ if env is None else env
     config = environ.get("XDG_CONFIG_HOME", "")
     if os.path.isabs(config):
-        return Path(config) / "ukeytool" / "modules.json"
+        return join_path(config, "ukeytool", "modules.json")
     home = home_directory(env)
-    return None if home is None else Path(home) / ".config" / "ukeytool" / "modules.json"
+    return None if home is None else join_path(home, ".config", "ukeytool", "modules.json")
 
 
-def default_catalogue_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+def default_catalogue_paths(env: Mapping[str, str] | None = None) -> list[pathlib.Path]:
     """The catalogue files to read, highest priority first: each path in
     ``$UKEYTOOL_CATALOGUE`` (``:``-separated), the user catalogue when it exists, and
     the shipped one."""
+    from pathlib import Path
+
+    return [Path(p) for p in _default_catalogue_files(env)]
+
+
+def _default_catalogue_files(env: Mapping[str, str] | None) -> list[str]:
+    """:func:`default_catalogue_paths` as text."""
     environ = os.environ if env is None else env
-    paths = [Path(p) for p in environ.get("UKEYTOOL_CATALOGUE", "").split(os.pathsep) if p]
-    user = user_catalogue_path(env)
-    if user is not None and user.exists():
+    paths = [path_text(p) for p in environ.get("UKEYTOOL_CATALOGUE", "").split(os.pathsep) if p]
+    user = _user_catalogue_file(env)
+    if user is not None and os.path.exists(user):
         paths.append(user)
-    paths.append(SHIPPED_CATALOGUE)
+    paths.append(_shipped_file())
     return paths
 
 
 def load_catalogue(
-    paths: Sequence[Path] | None = None,
+    paths: Sequence[pathlib.Path] | None = None,
     *,
     env: Mapping[str, str] | None = None,
     on_broken: Callable[[CatalogueError], None] | None = None,
@@ -240,13 +290,15 @@ def load_catalogue(
     :class:`CatalogueError` names the file and the entry otherwise; with ``on_broken``,
     that error is handed to it instead (it may raise it) and the file is skipped.
     """
-    files = list(default_catalogue_paths(env) if paths is None else paths)
+    files: list[str | os.PathLike[str]] = [
+        *(_default_catalogue_files(env) if paths is None else paths)
+    ]
     entries: list[CatalogueEntry] = []
     hints: list[BankHint] = []
     seen: dict[str, str] = {}
     for path in files:
         try:
-            file_entries, file_hints = _read_catalogue_file(Path(path))
+            file_entries, file_hints = _read_catalogue_file(path_text(path))
         except CatalogueError as exc:
             if on_broken is None:
                 raise
@@ -254,7 +306,7 @@ def load_catalogue(
             continue
         for entry in file_entries:
             if entry.id in seen:
-                log.debug("catalogue %s: entry %r replaced by %s", path, entry.id, seen[entry.id])
+                _debug("catalogue %s: entry %r replaced by %s", path, entry.id, seen[entry.id])
                 continue
             seen[entry.id] = entry.origin
             entries.append(entry)
@@ -323,8 +375,8 @@ def _catalogue_error(where: str, reason: Message, index: int | None = None) -> C
     return CatalogueError(CATALOGUE_FILE(path=where, detail=reason), path=where, index=index)
 
 
-def _read_catalogue_file(path: Path) -> tuple[list[CatalogueEntry], list[BankHint]]:
-    where = str(path)
+def _read_catalogue_file(path: str) -> tuple[list[CatalogueEntry], list[BankHint]]:
+    where = path
     try:
         data = read_json_file(path, limit=MAX_CONFIG_BYTES)
     except JsonFileProblem as exc:

@@ -11,10 +11,14 @@ import json
 import os
 import re
 import stat
-from pathlib import Path
-from typing import Any, Final
 
 from ..i18n.message import Message, template
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Final
 
 __all__ = ["JsonFileProblem", "NotRegularFile", "read_config_bytes", "read_json_file"]
 

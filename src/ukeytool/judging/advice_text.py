@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
 
 from ..i18n import N_, _, get_language, pgettext, using
 from ..i18n.message import Message, Param, template
@@ -29,6 +28,11 @@ from ..model import (
 )
 from ..model.text import escape_control
 from .policies import GENERIC
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["advice_message", "advice_summary", "bank_message", "token_advice_message"]
 

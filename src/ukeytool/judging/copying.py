@@ -20,13 +20,16 @@ Point(x=1, y=5)
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 from ..model import _value
 
-__all__ = ["replace"]
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
 
-_T = TypeVar("_T")
+    _T = TypeVar("_T")
+
+__all__ = ["replace"]
 
 _PLAIN: dict[type, frozenset[str]] = {}
 """The classes that can be copied by their ``__dict__``, with their field names."""

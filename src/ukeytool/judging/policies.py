@@ -8,12 +8,16 @@ from __future__ import annotations
 import datetime
 import fnmatch
 from collections.abc import Iterable
-from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import Message, template
 from ..model import TokenInfo
 from ..model._value import set_field, value
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = [
     "CHINA_STANDARD_TIME",

@@ -15,8 +15,6 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, Final, NoReturn
 
 from ..config.jsonfile import (
     BAD_CONFIDENCE,
@@ -28,6 +26,7 @@ from ..config.jsonfile import (
     JsonFileProblem,
     read_json_file,
 )
+from ..config.paths import join_path, path_text
 from ..i18n.message import Message, Param, Template, template
 from ..model import _value
 from ..model._value import set_field
@@ -42,6 +41,15 @@ from .policies import (
     WindowEdge,
 )
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import pathlib
+    from typing import Any, Final, NoReturn
+
+    SHIPPED_POLICIES: pathlib.Path
+    """The renewal policies shipped with ukeytool."""
+
 __all__ = [
     "SHIPPED_POLICIES",
     "default_policy_paths",
@@ -49,7 +57,9 @@ __all__ = [
     "user_policies_path",
 ]
 
-SHIPPED_POLICIES: Final = Path(__file__).parent.parent / "data" / "renewal.json"
+#: The policies shipped with ukeytool (:data:`SHIPPED_POLICIES`, a Path made on first
+#: use: the listing reads the file without importing pathlib).
+_SHIPPED_FILE: Final = join_path(os.path.dirname(os.path.dirname(__file__)), "data", "renewal.json")
 POLICY_VERSION: Final = 1
 """The renewal policy format this ukeytool reads."""
 MAX_POLICY_BYTES: Final = 1 << 20
@@ -61,31 +71,58 @@ _STOPS: Final = ("online_banking_login", "mobile_banking", "signing")
 _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
-def user_policies_path(env: Mapping[str, str] | None = None) -> Path | None:
+def __getattr__(name: str) -> Any:
+    if name == "SHIPPED_POLICIES":
+        from pathlib import Path
+
+        value = Path(_SHIPPED_FILE)
+        globals()[name] = value  # (and a test may replace it)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def user_policies_path(env: Mapping[str, str] | None = None) -> pathlib.Path | None:
     """``$XDG_CONFIG_HOME/ukeytool/renewal.json`` (default ``~/.config/ukeytool/...``),
     whether or not it exists; None when there is no home directory."""
+    from pathlib import Path
+
+    user = _user_policies_file(env)
+    return None if user is None else Path(user)
+
+
+def _user_policies_file(env: Mapping[str, str] | None) -> str | None:
     environ = os.environ if env is None else env
     config = environ.get("XDG_CONFIG_HOME", "")
     if os.path.isabs(config):
-        return Path(config) / "ukeytool" / "renewal.json"
+        return join_path(config, "ukeytool", "renewal.json")
     home = environ.get("HOME", "")
     if not os.path.isabs(home) and env is None:
         home = os.path.expanduser("~")
     if not os.path.isabs(home):
         return None
-    return Path(home) / ".config" / "ukeytool" / "renewal.json"
+    return join_path(home, ".config", "ukeytool", "renewal.json")
 
 
 def default_policy_paths(
     extra: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
-) -> list[Path]:
+) -> list[pathlib.Path]:
     """The policy files to read, highest priority first: ``extra`` (the
     ``--renewal-policies`` file), the user file when it exists, the shipped one."""
-    paths = [] if extra is None else [Path(extra)]
-    user = user_policies_path(env)
-    if user is not None and user.exists():
+    from pathlib import Path
+
+    return [Path(p) for p in _default_policy_files(extra, env)]
+
+
+def _default_policy_files(
+    extra: str | os.PathLike[str] | None, env: Mapping[str, str] | None
+) -> list[str]:
+    """:func:`default_policy_paths` as text."""
+    paths = [] if extra is None else [path_text(extra)]
+    user = _user_policies_file(env)
+    if user is not None and os.path.exists(user):
         paths.append(user)
-    paths.append(SHIPPED_POLICIES)
+    replaced = globals().get("SHIPPED_POLICIES")
+    paths.append(_SHIPPED_FILE if replaced is None else path_text(replaced))
     return paths
 
 
@@ -103,7 +140,7 @@ def load_policies(
     policy (the shipped file has one). Every file given must exist and be valid:
     :class:`RenewalPolicyError` otherwise.
     """
-    files = [Path(p) for p in (default_policy_paths(extra, env=env) if paths is None else paths)]
+    files = _default_policy_files(extra, env) if paths is None else [path_text(p) for p in paths]
     policies: list[RenewalPolicy] = []
     hints: list[IssuerHint] = []
     seen: set[str] = set()
@@ -247,7 +284,7 @@ class _Place:
     # --- end of generated code ---
 
 
-def _read_policy_file(path: Path) -> tuple[list[RenewalPolicy], list[IssuerHint]]:
+def _read_policy_file(path: str) -> tuple[list[RenewalPolicy], list[IssuerHint]]:
     where = str(path)
 
     def fail(reason: Message) -> NoReturn:

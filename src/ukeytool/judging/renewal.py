@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import UsageError
 from ..i18n.message import template
@@ -63,14 +62,18 @@ from .policies import (
     add_months,
 )
 from .policy_file import (
-    SHIPPED_POLICIES,
     default_policy_paths,
     load_policies,
     user_policies_path,
 )
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from ..config.catalogue import Catalogue
+    from .policy_file import SHIPPED_POLICIES
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -95,6 +98,18 @@ __all__ = [
     "token_advice_message",
     "user_policies_path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # A Path, made on first use (policy_file): the listing does without pathlib.
+    if name == "SHIPPED_POLICIES":
+        from . import policy_file
+
+        value = policy_file.SHIPPED_POLICIES
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 UNKNOWN_BANK: Final = template(
     "renewal.unknown_bank",

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime
 import math
-from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import Message, template
 from ..model import Certificate, Status, Validity
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["check_moment", "judge"]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import Any
 
 from ..certificates.x509 import read_certificate
 from ..judging.relations import relate
@@ -28,6 +27,11 @@ from ..model import (
 )
 from ..model.text import decode_text
 from .interface import ObjectListing, RawCertificateObject, RawKeyObject
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Assembler"]
 

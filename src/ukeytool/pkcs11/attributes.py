@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import sys
 from collections.abc import Callable
-from typing import Final
 
 from ..i18n.message import Template, template
 from ..model import Problem
@@ -20,6 +19,11 @@ from ..model._value import set_field, value
 from . import cryptoki as ck
 from .ckr import GONE, explain
 from .interface import RawCertificateObject, RawKeyObject
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = [
     "CERTIFICATE_TEMPLATE",

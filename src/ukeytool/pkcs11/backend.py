@@ -20,12 +20,10 @@ A call about one slot that fails raises :class:`~ukeytool.TokenError` (codes
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final
 
 from ..errors import ModuleCallFailed, TokenError, UsageError
 from ..i18n.message import Template, template
@@ -51,11 +49,16 @@ from .attributes import (
 from .ckr import GONE, explain
 from .interface import ObjectListing, RawCertificateObject, RawKeyObject
 from .loading import LoadedModule, acquire, call_failed, check_module_file, release, trace
-from .login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, Login, login_failed, refusal
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    from .login import Login
 
 __all__ = ["Module", "check_module_file", "open_module", "pin_state"]
 
-log = logging.getLogger("ukeytool.pkcs11")
 
 #: Handles asked for per C_FindObjects call.
 FIND_BATCH: Final = 256
@@ -291,7 +294,9 @@ class Module:
             raise call_failed(self._path, "C_GetSlotList", rv)
         if problems:
             # It worked in the end: the retry is worth a trace, not a problem.
-            log.info("C_GetSlotList needed %d retries", len(problems))
+            from .logs import info
+
+            info("ukeytool.pkcs11", "C_GetSlotList needed %d retries", len(problems))
         return tuple(int(buf[i]) for i in range(count.value)), ()
 
     def slot_event(self) -> tuple[int, int | None]:
@@ -424,6 +429,10 @@ class Module:
 
     def _login(self, slot_id: int, session: ck.CK_SESSION_HANDLE, login: Login) -> LoginOutcome:
         """The one C_Login, after reading the token's PIN flags again; never retried."""
+        # Imported here: a listing without --login (and the isolation child's start)
+        # needs none of it.
+        from .login import ALREADY_LOGGED_IN, LOGGED_IN, NOT_READ_AGAIN, login_failed, refusal
+
         try:
             token = self.token_info(slot_id)
         except TokenError as exc:

@@ -8,10 +8,13 @@ and is translated with it.
 
 from __future__ import annotations
 
-from typing import Final
-
 from ..i18n.message import Message, template
 from . import cryptoki as ck
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["GONE", "explain"]
 

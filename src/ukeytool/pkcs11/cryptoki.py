@@ -17,7 +17,11 @@ are named (:data:`LOGIN_FUNCTIONS`) for the one opt-in login path
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Final
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 CK_ULONG = ctypes.c_ulong
 CK_RV = CK_ULONG

@@ -13,21 +13,23 @@ which assembles them (see :mod:`ukeytool.pkcs11.isolate`).
 from __future__ import annotations
 
 import datetime
-import logging
 from collections.abc import Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
 from ..i18n.message import Message, plural_template, template
 from ..model import ModuleFailure, ModuleInfo, Problem, Report, SlotInfo, SlotReport
 from ..model._value import replace
 from ..model.text import decode_text
-from .integrity import confirm_same_token
-from .interface import Backend, RawCertificateObject, RawKeyObject
-from .login import Login
+from .interface import RawCertificateObject, RawKeyObject
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final, TypeAlias
+
     from .assemble import Assembler
+    from .interface import Backend
+    from .login import Login
 
 __all__ = [
     "Sink",
@@ -39,7 +41,7 @@ __all__ = [
     "walk",
 ]
 
-Sink = Callable[..., Any]
+Sink: TypeAlias = "Callable[..., Any]"
 """Where :func:`walk` puts what it reads: called as ``sink(kind, *args)`` (the events of
 :class:`~ukeytool.pkcs11.assemble.Assembler`)."""
 
@@ -108,8 +110,9 @@ def inspect(
     :class:`~ukeytool.UsageError` when ``login`` matches no token or several; anything
     that fails after that is reported inside the :class:`~ukeytool.Report`.
 
-    The module's calls are made in a thread of its own while this one parses what they
-    returned: the same calls, one at a time, in the same order.
+    When the module is slow (a USB key's round trips), what it returned is parsed in a
+    thread of its own while the module works on the next object; on a fast one, inline
+    (see ``read_beside``): the same calls, one at a time, in the same order.
     """
     from ..judging.validity import check_warn_days
     from .assemble import Assembler
@@ -124,50 +127,141 @@ def inspect(
 
 
 class _Stopped(Exception):
-    """The reader thread is told to stop: the caller's side gave up."""
+    """The reading is told to stop: the other side gave up."""
 
 
-def read_beside(module: Backend, sink: Sink, *, login: Login | None = None) -> None:
-    """:func:`walk` in a thread of its own, its events handed to ``sink`` in this one.
+#: The certificates read inline before the first comparison of the module's time with
+#: the parsing's (the first one's module time holds the session's set-up).
+_MEASURED_AFTER: Final = 1
+#: How many objects' times are compared (from the second on) before the reading is
+#: taken as fast for good.
+_DECIDE_WITHIN: Final = 32
 
-    ctypes lets go of the GIL during each call into the module, so this thread parses
-    certificate N while the reader waits for the module's answer about N+1. The calls
-    are the same, in the same order. What the walk raises is raised here; when ``sink``
-    raises (or Ctrl-C comes), the reader stops before its next event and is waited for,
-    so that no call is still in the module when it is closed.
-    """
-    import queue
-    import threading
 
-    events: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-    stop = threading.Event()
-    failure: list[BaseException] = []
+def read_beside(
+    module: Backend, sink: Sink, *, login: Login | None = None, overlap: bool | None = None
+) -> None:
+    """:func:`walk` with its events handed to ``sink``: inline while the module answers
+    faster than ``sink`` takes each object, beside it when the module is the slower.
 
-    def put(*event: Any) -> None:
-        if stop.is_set():
-            raise _Stopped
-        events.put(event)
+    Inline (the walk calls ``sink`` itself, in this thread): on a fast module (SoftHSM
+    answers in microseconds) a second thread would only fight the parser for the GIL.
+    As the walk goes, the module's time for each object (from the end of the previous
+    event to this one: its calls) is added up against ``sink``'s; from the second object
+    on, once the module has taken longer, the rest of the events are handed to a parser
+    thread of their own (with this context), and this thread keeps making the calls:
+    ctypes lets go of the GIL during each, so certificate N is parsed while the module
+    works on N+1. After :data:`_DECIDE_WITHIN` objects compared, a reading that stayed
+    inline stays so. ``overlap`` True or False decides it from the start instead.
 
-    def read() -> None:
-        try:
-            walk(module, sink=put, login=login)
-        except _Stopped:
-            pass
-        except BaseException as exc:  # raised again in the caller's thread
-            failure.append(exc)
-        finally:
-            events.put(None)
-
-    reader = threading.Thread(target=read, name="ukeytool-reader", daemon=True)
-    reader.start()
+    Either way the calls are the same, in the same order, and so are the events
+    ``sink`` is given. What the walk raises is raised here; when ``sink`` raises (or
+    Ctrl-C comes), the walk stops before its next event and the parser thread is waited
+    for, so that no call is still in the module when it is closed, and the error is the
+    caller's."""
+    reading = _Reading(sink, overlap)
     try:
-        while (event := events.get()) is not None:
-            sink(*event)
-    finally:
-        stop.set()
-        reader.join()
-    if failure:
-        raise failure[0]
+        walk(module, sink=reading.put, login=login)
+    except _Stopped:  # sink failed: its error is raised below
+        reading.close(finish=False)
+    except Exception:
+        # The walk's error comes after the events before it, as they came.
+        reading.close(finish=True)
+        reading.raise_failure()
+        raise
+    except BaseException:  # Ctrl-C: parse no more
+        reading.close(finish=False)
+        raise
+    else:
+        reading.close(finish=True)
+    reading.raise_failure()
+
+
+class _Reading:
+    """The sink of :func:`read_beside`'s walk: inline, then (once the module is the
+    slower) a queue to a parser thread."""
+
+    def __init__(self, sink: Sink, overlap: bool | None) -> None:
+        import time
+
+        self._sink = sink
+        self._clock = time.perf_counter
+        self._decided = overlap is not None
+        self._objects = 0
+        self._module_time = 0.0
+        self._sink_time = 0.0
+        self._returned = self._clock()
+        self._failure: list[BaseException] = []
+        self._events: Any = None  # queue.SimpleQueue, once the parser thread runs
+        self._parser: Any = None  # threading.Thread
+        self._stop: Any = None  # threading.Event
+        if overlap:
+            self._start_parser()
+
+    def put(self, *event: Any) -> None:
+        if self._parser is not None:
+            if self._stop.is_set():
+                raise _Stopped
+            self._events.put(event)
+            return
+        started = self._clock()
+        try:
+            self._sink(*event)
+        except BaseException as exc:  # the caller's, raised again after the walk stops
+            self._failure.append(exc)
+            raise _Stopped from None
+        returned = self._clock()
+        if not self._decided and event[0] == "object":
+            self._objects += 1
+            if self._objects > _MEASURED_AFTER:
+                self._module_time += started - self._returned
+                self._sink_time += returned - started
+                if self._module_time > self._sink_time:
+                    self._decided = True
+                    self._start_parser()
+                elif self._objects >= _MEASURED_AFTER + _DECIDE_WITHIN:
+                    self._decided = True
+        self._returned = self._clock()
+
+    def _start_parser(self) -> None:
+        import contextvars
+        import queue
+        import threading
+
+        self._events = queue.SimpleQueue()
+        self._stop = threading.Event()
+        context = contextvars.copy_context()  # the caller's language, for the sink
+        self._parser = threading.Thread(
+            target=context.run, args=(self._parse,), name="ukeytool-parser", daemon=True
+        )
+        self._parser.start()
+
+    def _parse(self) -> None:
+        try:
+            while (event := self._events.get()) is not None and not self._stop.is_set():
+                self._sink(*event)
+        except BaseException as exc:  # raised again in the caller's thread
+            self._failure.append(exc)
+            self._stop.set()
+
+    def close(self, *, finish: bool) -> None:
+        """The walk ended: the parser thread takes what is queued (with ``finish``; else
+        it stops at once) and is waited for."""
+        if self._parser is None:
+            return
+        if not finish:
+            self._stop.set()
+        self._events.put(None)
+        self._parser.join()
+
+    def raise_failure(self) -> None:
+        if self._failure:
+            raise self._failure[0]
+
+    @property
+    def overlapped(self) -> bool:
+        """Whether the events went to a parser thread (from some point on)."""
+        return self._parser is not None
 
 
 def inspect_modules(
@@ -226,7 +320,9 @@ def inspect_modules(
 
 def internal_failure(path: str, exc: Exception) -> ModuleFailure:
     """A module's inspection that ended in an unexpected exception, as its failure."""
-    logging.getLogger("ukeytool").debug("inspecting %s failed", path, exc_info=exc)
+    from .logs import debug
+
+    debug("ukeytool", "inspecting %s failed", path, exc_info=exc)
     detail = str(exc) or type(exc).__name__
     message = INSPECTION_BUG(path=path, kind=type(exc).__name__, error=detail)
     return ModuleFailure(path, "InternalError", message)
@@ -409,6 +505,7 @@ def _read_certificates(
 ) -> None:
     """The token's objects, each to ``sink`` as it is read, then the end of the slot."""
     from .backend import Module
+    from .integrity import confirm_same_token
 
     slot_id = head.slot.slot_id
     streams = False

@@ -18,15 +18,20 @@ C_GetSessionInfo) proves nothing either way and is only traced.
 
 from __future__ import annotations
 
-from typing import Final
-
 from ..errors import TokenError
 from ..i18n.message import template
 from ..model import Problem, TokenInfo
 from ..model._value import replace
 from . import cryptoki as ck
 from .ckr import GONE
-from .interface import Backend, ObjectListing
+from .interface import ObjectListing
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
+    from .interface import Backend
 
 __all__ = ["confirm_same_token"]
 

@@ -7,13 +7,15 @@ stand behind the same interface.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
-
-from ..model import LoginOutcome, ModuleInfo, Problem, SlotInfo, TokenInfo
+from ..model import LoginOutcome, Problem
 from ..model._value import set_field, value
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .login import Login
+    from typing import Any
+
+    from .backend_protocol import Backend
 
 __all__ = ["Backend", "ObjectListing", "RawCertificateObject", "RawKeyObject"]
 
@@ -133,25 +135,12 @@ class ObjectListing:
     # --- end of generated code ---
 
 
-class Backend(Protocol):
-    """One loaded PKCS#11 module, from the inspection logic's point of view.
+def __getattr__(name: str) -> Any:
+    # The Protocol needs typing, which the isolation child and the command line's
+    # start need not import: it is made on first use.
+    if name == "Backend":
+        from .backend_protocol import Backend
 
-    Each method raises :class:`~ukeytool.TokenError` (or a
-    :class:`~ukeytool.ModuleError`) when its call fails as a whole.
-    """
-
-    @property
-    def info(self) -> ModuleInfo: ...
-
-    def slot_ids(self) -> tuple[tuple[int, ...], tuple[Problem, ...]]:
-        """Every slot, with or without a token; problems met while listing them."""
-        ...
-
-    def slot_info(self, slot_id: int) -> SlotInfo: ...
-
-    def token_info(self, slot_id: int) -> TokenInfo: ...
-
-    def certificate_objects(self, slot_id: int, *, login: Login | None = None) -> ObjectListing:
-        """Every certificate and key object visible in one read-only session; with
-        ``login``, after the one C_Login that request allows (see :class:`~ukeytool.Login`)."""
-        ...
+        globals()["Backend"] = Backend
+        return Backend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -83,7 +83,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import importlib
-import logging
 import os
 import pickle
 import signal
@@ -91,7 +90,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ModuleCrashed, ModuleTimedOut, UsageError
 from ..i18n.message import Message, plural_template, template
@@ -108,7 +106,11 @@ from .isolate_spawn import (
     spawn,
 )
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from .login import Login
 
 __all__ = ["child_environment", "inspect_in_child", "prestarted"]
@@ -481,7 +483,9 @@ class _ChildTraceback(Exception):
 
 
 def _log_levels() -> dict[str, int]:
-    return {name: logging.getLogger(name).getEffectiveLevel() for name in LOGGERS}
+    from .logs import effective_level
+
+    return {name: effective_level(name) for name in LOGGERS}
 
 
 def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
@@ -543,7 +547,7 @@ def _reap(child: subprocess.Popen[bytes]) -> int | None:
     try:
         return child.wait(REAP_SECONDS)
     except subprocess.TimeoutExpired:
-        logging.getLogger("ukeytool").warning(
-            "the child process %d does not end; left behind", child.pid
-        )
+        from .logs import logger
+
+        logger("ukeytool").warning("the child process %d does not end; left behind", child.pid)
         return None

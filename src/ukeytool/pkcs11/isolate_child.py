@@ -15,20 +15,23 @@ own binding). The parent parses and judges (:mod:`ukeytool.pkcs11.assemble`).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import pickle
 import signal
 import sys
 import threading
 import warnings
-from typing import IO, TYPE_CHECKING, Any, Final
 
 from ..errors import UkeytoolError
 from ..model._value import field, set_field, value
 from .interface import RawCertificateObject, RawKeyObject
+from .logs import DEFAULT_LEVEL, logger, when_imported
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO, Any, Final
+
     from .login import Login
 
 __all__ = ["HEADER", "LOGGERS", "Request", "child_main", "connect", "results_pipe"]
@@ -154,22 +157,24 @@ class _Channel:
             self._out.flush()
 
 
-class _Forward(logging.Handler):
-    def __init__(self, channel: _Channel) -> None:
-        super().__init__()
-        self._channel = channel
+def _forwarder(channel: _Channel) -> Any:
+    """A logging handler that sends each record to the parent over ``channel``."""
+    import logging
 
-    def emit(self, record: logging.LogRecord) -> None:
-        state = dict(record.__dict__)
-        state["msg"] = record.getMessage()
-        state["args"] = None
-        if record.exc_info:
-            state["exc_text"] = logging.Formatter().formatException(record.exc_info)
-        state["exc_info"] = None
-        try:
-            self._channel.send(("log", state))
-        except Exception:  # pragma: no cover - an unpicklable extra attribute
-            self.handleError(record)
+    class _Forward(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            state = dict(record.__dict__)
+            state["msg"] = record.getMessage()
+            state["args"] = None
+            if record.exc_info:
+                state["exc_text"] = logging.Formatter().formatException(record.exc_info)
+            state["exc_info"] = None
+            try:
+                channel.send(("log", state))
+            except Exception:  # pragma: no cover - an unpicklable extra attribute
+                self.handleError(record)
+
+    return _Forward()
 
 
 def results_pipe() -> IO[bytes]:
@@ -185,12 +190,20 @@ def connect(results: IO[bytes], parent_pid: int, log_levels: dict[str, int]) -> 
     channel (and with tracing, show where a crash happened), and say ``ready``."""
     _die_with_parent(parent_pid)
     channel = _Channel(results)
-    for name, level in log_levels.items():
-        logging.getLogger(name).setLevel(level)
-    root = logging.getLogger(LOGGERS[0])
-    root.addHandler(_Forward(channel))
-    root.propagate = False
-    if log_levels.get("ukeytool.pkcs11", logging.WARNING) <= logging.DEBUG:
+
+    def forward() -> None:
+        import logging
+
+        for name, level in log_levels.items():
+            logging.getLogger(name).setLevel(level)
+        root = logging.getLogger(LOGGERS[0])
+        root.addHandler(_forwarder(channel))
+        root.propagate = False
+
+    if any(level != DEFAULT_LEVEL for level in log_levels.values()):
+        logger(LOGGERS[0])  # the parent asks for other records: logging now, so they come
+    when_imported(forward)  # (else once something logs a warning: before its first record)
+    if log_levels.get("ukeytool.pkcs11", DEFAULT_LEVEL) <= 10:  # logging.DEBUG
         # Tracing: a crash also shows where in ukeytool the module was called.
         import faulthandler
 

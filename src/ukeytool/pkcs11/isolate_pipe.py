@@ -7,7 +7,6 @@ here while the child waits for the module's next answer."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import pickle
 import selectors
@@ -16,12 +15,15 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Final
 
 from .interface import RawCertificateObject, RawKeyObject
 from .isolate_child import HEADER
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO, Any, Final
+
     from ..model import SlotReport
     from .assemble import Assembler
 
@@ -182,6 +184,8 @@ class Conversation:
         elif kind == "ready":
             self.ready = True
         elif kind == "log":
+            import logging  # (a record from the child: logging is imported by now)
+
             record = logging.makeLogRecord(message[1])
             logger = logging.getLogger(record.name)
             if logger.isEnabledFor(record.levelno):

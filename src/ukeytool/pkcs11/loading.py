@@ -20,9 +20,7 @@ calls. A forked child neither uses nor finalises its parent's modules.
 
 from __future__ import annotations
 
-import ctypes
 import functools
-import logging
 import os
 import re
 import stat
@@ -30,7 +28,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Final
 
 from ..errors import (
     MissingDependency,
@@ -44,7 +41,12 @@ from ..errors import (
 )
 from ..i18n.message import template
 from ..model._value import set_field, value
-from . import cryptoki as ck
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ctypes
+    from typing import Any, Final
 
 __all__ = [
     "LoadedModule",
@@ -56,7 +58,8 @@ __all__ = [
     "trace",
 ]
 
-log = logging.getLogger("ukeytool.pkcs11")
+#: The trace's logger, once logging is imported (a run without --trace never imports it).
+_TRACE: list[Any] = []
 
 
 _ELF_MACHINES: Final = {
@@ -231,18 +234,20 @@ def _unreadable(path: str, absolute: str, exc: OSError) -> ModuleError:
     return ModuleError(UNREADABLE(path=absolute, reason=exc.strerror or str(exc)), path=path)
 
 
-_MISSING_DEP = re.compile(r"^(?P<dep>[^:]+): cannot open shared object file")
-_UNDEFINED = re.compile(r"undefined symbol: (?P<sym>\S+)")
+_MISSING_DEP = r"^(?P<dep>[^:]+): cannot open shared object file"
+_UNDEFINED = r"undefined symbol: (?P<sym>\S+)"
 
 
 def _dlopen(path: str, real: str) -> ctypes.CDLL:
+    import ctypes
+
     try:
         return ctypes.CDLL(real)
     except OSError as exc:
         # The dynamic loader's words (dlerror) are read for the library's or symbol's
         # name, and otherwise kept as they are: they are another program's words.
         text = str(exc)
-        m = _MISSING_DEP.match(text)
+        m = re.match(_MISSING_DEP, text)
         if m and os.path.realpath(m.group("dep")) != real:
             dep = m.group("dep")
             raise MissingDependency(
@@ -250,7 +255,7 @@ def _dlopen(path: str, real: str) -> ctypes.CDLL:
                 path=path,
                 dependency=dep,
             ) from None
-        m = _UNDEFINED.search(text)
+        m = re.search(_UNDEFINED, text)
         if m:
             raise MissingDependency(
                 MISSING_SYMBOL(path=path, symbol=m.group("sym"), real=real),
@@ -262,6 +267,8 @@ def _dlopen(path: str, real: str) -> ctypes.CDLL:
 
 def call_failed(path: str, function: str, rv: int) -> ModuleCallFailed:
     """A module-wide call that returned ``rv`` (C_GetInfo, C_GetSlotList)."""
+    from . import cryptoki as ck
+
     return ModuleCallFailed(
         CALL_FAILED(path=path, function=function, code_name=ck.ckr_name(rv)),
         path=path,
@@ -283,11 +290,12 @@ _SPELLING: Final = {
     "RandomNoRNG": "CKR_RANDOM_NO_RNG",
     "PinIncorrect": "CKR_PIN_INCORRECT",
 }
-_CODES_BY_NAME: Final = {name: code for code, name in ck.CKR_NAMES.items()}
 
 
 def code_of_pkcs11_exception(exc: BaseException) -> int:
     """The CK_RV behind a python-pkcs11 exception (it keeps only a class per code)."""
+    from . import cryptoki as ck
+
     text = str(exc)
     if "already initialized" in text:
         return ck.CKR_CRYPTOKI_ALREADY_INITIALIZED
@@ -298,7 +306,8 @@ def code_of_pkcs11_exception(exc: BaseException) -> int:
         return int(m.group(1), 16)
     cls = type(exc).__name__
     name = _SPELLING.get(cls) or "CKR_" + re.sub(r"(?<!^)(?=[A-Z])", "_", cls).upper()
-    return _CODES_BY_NAME.get(name, 0x5)  # CKR_GENERAL_ERROR when nothing fits
+    codes = {name: code for code, name in ck.CKR_NAMES.items()}
+    return codes.get(name, 0x5)  # CKR_GENERAL_ERROR when nothing fits
 
 
 # --- the shared, loaded module -------------------------------------------------------
@@ -308,6 +317,10 @@ class LoadedModule:
     """One module file, loaded and initialised once per process."""
 
     def __init__(self, path: str, real: str) -> None:
+        import ctypes
+
+        from . import cryptoki as ck
+
         self.real = real
         self.lock = threading.RLock()
         self.pid = os.getpid()
@@ -342,6 +355,8 @@ class LoadedModule:
 
     def _initialise(self, path: str) -> bool:
         """C_Initialize(NULL); False when someone else in this process already did it."""
+        from . import cryptoki as ck
+
         started = time.perf_counter()
         code = int(self.functions.C_Initialize(None))
         trace("C_Initialize", "NULL", code, started)
@@ -399,7 +414,15 @@ os.register_at_fork(
 
 
 def trace(function: str, shape: str, rv: int, started: float) -> None:
-    if log.isEnabledFor(logging.DEBUG):
+    if not _TRACE:
+        logging = sys.modules.get("logging")
+        if logging is None:
+            return  # not imported: nobody asked for debug records
+        _TRACE.append(logging.getLogger("ukeytool.pkcs11"))
+    log = _TRACE[0]
+    if log.isEnabledFor(10):  # logging.DEBUG
+        from . import cryptoki as ck
+
         log.debug(
             "%s(%s) -> %s [%.3f ms]",
             function,

@@ -18,13 +18,15 @@ language where it is shown. No message ever holds the PIN.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
-
 from ..i18n.message import Message, Template, template
 from ..model import LoginOutcome, LoginState, PinState, TokenInfo
 from ..model._value import set_field, value
 
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
+
     from .uri import Pkcs11Uri
 
 __all__ = ["Login", "Pin", "login_failed", "login_message", "refusal", "state_refusal"]

@@ -16,7 +16,6 @@ with their URIs (codes ``select.*``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import Message, template
@@ -30,6 +29,11 @@ from .uri import (
     shown,
     token_uri,
 )
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = [
     "filter_report",

@@ -50,13 +50,17 @@ given, never translated.
 from __future__ import annotations
 
 import re
-from typing import Any, Final
 
 from ..errors import UsageError
 from ..i18n.message import template
 from ..model import CertificateEntry, ModuleInfo, TokenInfo, _value
 from ..model._value import set_field
 from ..model.text import escape_control
+
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 __all__ = [
     "OBJECT_TYPES",
@@ -109,10 +113,11 @@ _RES_AVAIL: Final = frozenset(
 _PATH_CHARS: Final = _RES_AVAIL | {"&"}
 _QUERY_CHARS: Final = _RES_AVAIL | {"/", "?", "|"}
 
-_NAME: Final = re.compile(r"[A-Za-z0-9_-]+")
-_WRAP: Final = re.compile(r"[ \t]*\r?\n[ \t]*")
-_VERSION: Final = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
-_DIGITS: Final = re.compile(r"[0-9]+")
+# Patterns compiled on first use (re keeps them): a listing that parses no URI compiles none.
+_NAME: Final = r"[A-Za-z0-9_-]+"
+_WRAP: Final = r"[ \t]*\r?\n[ \t]*"
+_VERSION: Final = r"([0-9]+)(?:\.([0-9]+))?"
+_DIGITS: Final = r"[0-9]+"
 
 _Vendor = tuple[tuple[str, bytes], ...]
 
@@ -374,7 +379,7 @@ class Pkcs11Uri:
 
 
 def _check_vendor_name(name: str) -> None:
-    if not _NAME.fullmatch(name):
+    if not re.fullmatch(_NAME, name):
         raise UsageError(BAD_NAME(name=shown(name)))
     if name in _PATH_FIELDS or name in _QUERY_FIELDS:
         raise UsageError(STANDARD_NAME(name=repr(name)))
@@ -487,7 +492,7 @@ def parse_uri(text: str) -> Pkcs11Uri:
     """
     if not isinstance(text, str):
         raise UsageError(NOT_TEXT())
-    joined = _WRAP.sub("", text.strip())
+    joined = re.sub(_WRAP, "", text.strip())
     scheme, colon, rest = joined.partition(":")
     if not colon or scheme.lower() != SCHEME:
         raise UsageError(NO_SCHEME(text=shown(text)))
@@ -510,7 +515,7 @@ def parse_uri(text: str) -> Pkcs11Uri:
         elif field == "library_version":
             fields[field] = _parse_version(value)
         elif field == "slot_id":
-            if not _DIGITS.fullmatch(value):
+            if not re.fullmatch(_DIGITS, value):
                 raise UsageError(BAD_SLOT_ID(value=shown(value)))
             fields[field] = int(value)
         elif field == "type":
@@ -550,13 +555,13 @@ def _split_attribute(attribute: str, *, part: str) -> tuple[str, str]:
         raise UsageError(EMPTY_PATH_ATTRIBUTE() if part == "path" else EMPTY_QUERY_ATTRIBUTE())
     if not equals:
         raise UsageError(NO_EQUALS(attribute=shown(attribute), separator=repr(separator)))
-    if not _NAME.fullmatch(name):
+    if not re.fullmatch(_NAME, name):
         raise UsageError(BAD_NAME(name=shown(name)))
     return name, value
 
 
 def _parse_version(value: str) -> tuple[int, int]:
-    match = _VERSION.fullmatch(value)
+    match = re.fullmatch(_VERSION, value)
     if match is None:
         raise UsageError(BAD_VERSION(value=shown(value)))
     major, minor = int(match.group(1)), int(match.group(2) or 0)
