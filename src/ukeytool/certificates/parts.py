@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .asn1 import oid_text
+from .asn1 import definite, oid_text
 
 __all__ = ["Extension", "Parts", "oid_text", "split"]
 
@@ -51,24 +51,10 @@ class _NotPlain(Exception):
 
 def _next(data: bytes, start: int, end: int) -> tuple[int, int, int]:
     """(tag, start of contents, end) of the definite-length TLV at ``start``."""
-    if start + 2 > end:
+    found = definite(data, start, end)
+    if found is None:
         raise _NotPlain
-    tag = data[start]
-    if tag & 0x1F == 0x1F:
-        raise _NotPlain
-    first = data[start + 1]
-    if first < 0x80:
-        body = start + 2
-        stop = body + first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4:
-            raise _NotPlain
-        body = start + 2 + count
-        stop = body + int.from_bytes(data[start + 2 : body], "big")
-    if stop > end:
-        raise _NotPlain
-    return tag, body, stop
+    return data[start], found[0], found[1]
 
 
 def split(der: bytes) -> Parts | None:
