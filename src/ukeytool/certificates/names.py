@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 __all__ = [
+    "ATTRIBUTE_NAMES",
     "COMMON_NAME",
     "attributes",
     "decoding_note",
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 # The same short names cryptography's rfc4514_string uses, so both parsers agree.
-_ATTRIBUTE_NAMES = {
+ATTRIBUTE_NAMES = {
     "2.5.4.3": "CN",
     "2.5.4.7": "L",
     "2.5.4.8": "ST",
@@ -125,7 +126,7 @@ def name_attribute(
     else:
         kind = _OTHER_TYPES.get(tag, f"[tag 0x{tag:02x}]")
         text = Text(encoded, "#" + encoded.hex(), "unknown", False)
-    return NameAttribute(oid, _ATTRIBUTE_NAMES.get(oid, oid), kind, text, index)
+    return NameAttribute(oid, ATTRIBUTE_NAMES.get(oid, oid), kind, text, index)
 
 
 def _plain_attributes(der: bytes) -> list[tuple[bytes, int, bytes, bytes, int]] | None:

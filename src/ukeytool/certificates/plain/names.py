@@ -6,27 +6,14 @@ from __future__ import annotations
 import re
 
 from ...model import NameAttribute
-from ..names import escape, name_attribute
+from ..names import ATTRIBUTE_NAMES, COMMON_NAME, escape, name_attribute
 from .der import Decline, children, oid_tlv, only, tlv
 
 __all__ = ["name_contents", "name_of"]
 
 
-# cryptography's short names in rfc4514_string (the same table as .names uses).
-_SHORT_NAMES = {
-    "2.5.4.3": "CN",
-    "2.5.4.7": "L",
-    "2.5.4.8": "ST",
-    "2.5.4.10": "O",
-    "2.5.4.11": "OU",
-    "2.5.4.6": "C",
-    "2.5.4.9": "STREET",
-    "0.9.2342.19200300.100.1.25": "DC",
-    "0.9.2342.19200300.100.1.1": "UID",
-}
-_COMMON_NAME = "2.5.4.3"
 # The length limits cryptography's NameAttribute warns about (in UTF-8 octets).
-_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2), _COMMON_NAME: (1, 64)}
+_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2), COMMON_NAME: (1, 64)}
 # The string types read here, how cryptography decodes them, and the characters that
 # it (or some version of it) checks the type allows: others are declined.
 _STRING_TYPES = {
@@ -119,9 +106,9 @@ def _rdn(data: bytes, index: int) -> tuple[str, str | None, tuple[NameAttribute,
             raise Decline  # cryptography warns
         if value == " ":
             raise Decline  # cryptography 45 writes it "\\\\ ", 51 "\\ ": versions differ
-        if oid == _COMMON_NAME:
+        if oid == COMMON_NAME:
             cn = value
-        shown.append(f"{_SHORT_NAMES.get(oid, oid)}={escape(value)}")
+        shown.append(f"{ATTRIBUTE_NAMES.get(oid, oid)}={escape(value)}")
         attributes.append(
             name_attribute(data[member_body:at], value_tag, raw, data[at:value_end], index)
         )
