@@ -15,7 +15,7 @@ import datetime
 import hashlib
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, TypeVar
 
 from ..i18n.message import Message, template
 from ..model import Certificate, NameAttribute, Problem
@@ -51,9 +51,18 @@ from .reasons import Unreadable, reason, warning_reason
 if TYPE_CHECKING:
     from cryptography import x509
 
-__all__ = ["COULD_NOT_READ", "Reader", "lenient_extension", "sm3"]
+__all__ = ["COULD_NOT_READ", "Reader", "fingerprints", "lenient_extension", "sm3"]
 
 _V = TypeVar("_V")
+
+
+class Fingerprints(TypedDict):
+    """A certificate's fingerprints, as :class:`~ukeytool.Certificate` takes them."""
+
+    sha256: str
+    sha1: str
+    sm3: str | None
+
 
 COULD_NOT_READ = template("certificate.field_unreadable", "could not be read: {detail}")
 COULD_NOT_READ_EITHER = template(
@@ -92,6 +101,15 @@ def sm3(data: bytes) -> str | None:
         return hashlib.new("sm3", data).hexdigest()
     except ValueError:
         return None
+
+
+def fingerprints(data: bytes) -> Fingerprints:
+    """:attr:`Certificate.sha256`, ``sha1`` and ``sm3`` of ``data``, as keywords."""
+    return {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha1": hashlib.sha1(data).hexdigest(),
+        "sm3": sm3(data),
+    }
 
 
 _ISSUERS: dict[bytes, tuple[tuple[str, str | None], tuple[NameAttribute, ...]]] = {}
@@ -220,9 +238,7 @@ class Reader:
         )
         return Certificate(
             der=der,
-            sha256=hashlib.sha256(der).hexdigest(),
-            sha1=hashlib.sha1(der).hexdigest(),
-            sm3=sm3(der),
+            **fingerprints(der),
             subject=subject[0] if subject else None,
             subject_cn=subject[1] if subject else None,
             issuer=issuer[0] if issuer else None,

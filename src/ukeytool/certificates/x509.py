@@ -38,14 +38,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 import warnings
 from typing import TYPE_CHECKING
 
 from ..i18n.message import Message, template
 from ..model import Certificate, Problem
-from .fields import Reader, sm3
+from .fields import Reader, fingerprints
 from .identifiers import public_key_from_info, relation_fields
 from .parts import split
 from .plain import read_plain
@@ -218,9 +217,7 @@ def _unreadable(
 ) -> Certificate:
     return Certificate(
         der=raw,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        sha1=hashlib.sha1(raw).hexdigest(),
-        sm3=sm3(raw),
+        **fingerprints(raw),
         encoding=encoding,
         problems=tuple(problems or ()),
         error=error,

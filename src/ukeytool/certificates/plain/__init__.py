@@ -45,12 +45,11 @@ bounded tables: checking depends on the bytes alone.
 from __future__ import annotations
 
 import datetime
-import hashlib
 
 from ...model import Certificate, Problem
 from .. import fields as field_readers
 from ..algorithms import CURVES, EC_KEY, EDWARDS_KEYS, SIGNATURE_NAMES
-from ..fields import sm3
+from ..fields import fingerprints
 from ..names import holder, identity_numbers_of
 from ..parts import Extension
 from .der import Decline, bit_string, children, oid_tlv, positive, tlv
@@ -132,9 +131,7 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
     issuer_text, issuer_cn, issuer_attributes = issuer_name
     return Certificate(
         der=der,
-        sha256=hashlib.sha256(der).hexdigest(),
-        sha1=hashlib.sha1(der).hexdigest(),
-        sm3=sm3(der),
+        **fingerprints(der),
         subject=subject_text,
         subject_cn=subject_cn,
         issuer=issuer_text,
