@@ -240,24 +240,27 @@ def _key(key: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
 
 
-_KEYS: dict[str, str] = {}
-"""``"key": `` of the printable str keys seen (the same few dozen in every certificate),
-so that each is escaped once, whatever the escaping; bounded, for documents whose keys
-are data."""
+_MEMBERS: dict[str, dict[str, str]] = {}
+"""For each indentation, ``,<newline>"key": `` of the printable str keys seen there (the
+same few dozen in every certificate), so that each is escaped and joined once, whatever
+the escaping; bounded, for documents whose keys are data."""
 _KEYS_MAX = 4096
 
 
-def _key_text(key: Any, escape: Escape | None) -> str:
+def _member(key: Any, inner: str, escape: Escape | None, members: dict[str, str]) -> str:
+    """``,<inner>"key": ``, remembered in ``members`` (the indentation's) when it can be."""
     if type(key) is not str:
-        return _string(_key(key), escape) + ": "
-    text = _KEYS.get(key)
-    if text is None:
-        if not key.isprintable():
-            return _string(key, escape) + ": "
-        text = encode_basestring(key) + ": "
-        if len(_KEYS) < _KEYS_MAX:
-            _KEYS[key] = text
+        return "," + inner + _string(_key(key), escape) + ": "
+    if not key.isprintable():
+        return "," + inner + _string(key, escape) + ": "
+    text = "," + inner + encode_basestring(key) + ": "
+    if len(members) < _KEYS_MAX:
+        members[key] = text
     return text
+
+
+def _key_text(key: Any, escape: Escape | None) -> str:
+    return _member(key, "", escape, {})[1:]
 
 
 def _value(value: Any, parts: list[str], newline: str, escape: Escape | None) -> None:
@@ -270,39 +273,40 @@ def _value(value: Any, parts: list[str], newline: str, escape: Escape | None) ->
             parts.append("{}")
             return
         inner = newline + _INDENT
-        separator = "," + inner
         append = parts.append
-        keys = _KEYS
-        opening = "{" + inner
+        members = _MEMBERS.get(inner)
+        if members is None:
+            members = _MEMBERS[inner] = {}
+        first = len(parts)
         for key, item in value.items():
-            key_text = keys.get(key) if type(key) is str else None
-            if key_text is None:
-                key_text = _key_text(key, escape)
+            member = members.get(key) if type(key) is str else None
+            if member is None:
+                member = _member(key, inner, escape, members)
             kind = type(item)
             if kind is str:
                 if escape is None or item.isprintable():
-                    append(opening + key_text + encode_basestring(item))
+                    append(member + encode_basestring(item))
                 else:
-                    append(opening + key_text + escape(encode_basestring(item)))
+                    append(member + escape(encode_basestring(item)))
             elif item is None:
-                append(opening + key_text + "null")
+                append(member + "null")
             elif kind is dict or kind is list or kind is tuple:
-                append(opening + key_text)
+                append(member)
                 _value(item, parts, inner, escape)
             elif kind is int:
-                append(opening + key_text + int.__repr__(item))
+                append(member + int.__repr__(item))
             elif item is True:
-                append(opening + key_text + "true")
+                append(member + "true")
             elif item is False:
-                append(opening + key_text + "false")
+                append(member + "false")
             elif kind is Shared:
-                append(opening + key_text + item.text(inner, escape))
+                append(member + item.text(inner, escape))
             elif isinstance(item, (dict, list, tuple, Items, Shared)):
-                append(opening + key_text)
+                append(member)
                 _value(item, parts, inner, escape)
             else:
-                append(opening + key_text + _scalar(item, escape))
-            opening = separator
+                append(member + _scalar(item, escape))
+        parts[first] = "{" + parts[first][1:]  # the first member's "," opens the object
         append(newline + "}")
     elif isinstance(value, (list, tuple, Items)):
         if not value:
