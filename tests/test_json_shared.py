@@ -328,3 +328,25 @@ def test_the_shared_parts_are_made_once_whatever_the_certificates(
     )
     # 100 more certificates: 100 more subject common names (their own), nothing else.
     assert encoded_200 - encoded_100 == 100
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc),
+        datetime.datetime(999, 12, 31, 23, 59, 59, 1, tzinfo=datetime.timezone.utc),
+        datetime.datetime(2030, 6, 1, 8, 0, 0, 500000),
+        datetime.datetime(2030, 6, 1, 8, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8))),
+        datetime.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.timezone.utc),
+    ],
+)
+def test_moments_are_written_as_before(value: datetime.datetime) -> None:
+    from ukeytool.rendering.json_values import moment
+
+    utc = value.replace(tzinfo=datetime.timezone.utc) if value.tzinfo is None else value
+    utc = utc.astimezone(datetime.timezone.utc)
+    before = (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+    ) + (f".{utc.microsecond:06d}" if utc.microsecond else "")
+    assert moment(value) == before + "Z"
