@@ -249,6 +249,9 @@ def _in_language(pieces: Iterator[str], lang: str | None) -> Iterator[str]:
     # and the language is the caller's again between pieces. The encoder escapes the
     # non-printing characters of each string as it writes it (escape_string): the
     # pieces are not scanned again.
+    if lang is None:  # the current language throughout
+        yield from pieces
+        return
     while True:
         with using(lang):
             piece = next(pieces, None)

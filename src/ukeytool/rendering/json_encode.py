@@ -319,7 +319,10 @@ def _value(value: Any, parts: list[str], newline: str, escape: Escape | None) ->
         for item in value:
             kind = type(item)
             if kind is str:
-                append(opening + _string(item, escape))
+                if escape is None or item.isprintable():
+                    append(opening + encode_basestring(item))
+                else:
+                    append(opening + escape(encode_basestring(item)))
             elif kind is Shared:
                 append(opening + item.text(inner, escape))
             elif (
