@@ -143,6 +143,9 @@ def test_shared_parts_are_bounded() -> None:
     assert made == "-1"  # past the bound: made each time, not held
     assert isinstance(parts.get(str, 3), Shared)  # those held are still found
     assert parts.get(str, 3) is parts.get(str, 3)
+    unhashable = [1, 2]
+    assert parts.get(len, unhashable) == 2  # made, not held
+    assert parts.get(len, unhashable) == 2
 
 
 # --- whole documents: the new writing against json.dumps of the old structure

@@ -108,7 +108,8 @@ class SharedParts:
     value)`` is ``make(value)``, made once for all the equal ``value``\\ s (frozen model
     values, whose equality is that of what they write) and then held as one
     :class:`Shared`. The same object (an issuer's name, read once for all its
-    certificates) is found by its identity, without hashing it. Bounded: past
+    certificates) is found by its identity, without hashing it; a value that cannot be
+    hashed is made each time. Bounded: past
     :data:`PARTS_MAX` parts, a new one is made each time it is asked for (a document whose
     parts are all different)."""
 
@@ -124,7 +125,10 @@ class SharedParts:
         if found is not None and found[0] is value:  # held, so its id is not reused
             return found[1]
         by_value = self._by_value
-        shared = by_value.get((make, value))
+        try:
+            shared = by_value.get((make, value))
+        except TypeError:  # a value that cannot be hashed: made each time
+            return make(value)
         if shared is None:
             made = make(value)
             if len(by_value) >= PARTS_MAX:
