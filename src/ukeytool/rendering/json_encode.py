@@ -109,9 +109,8 @@ class SharedParts:
     values, whose equality is that of what they write) and then held as one
     :class:`Shared`. The same object (an issuer's name, read once for all its
     certificates) is found by its identity, without hashing it; a value that cannot be
-    hashed is made each time. Bounded: past
-    :data:`PARTS_MAX` parts, a new one is made each time it is asked for (a document whose
-    parts are all different)."""
+    hashed is made each time. Bounded: past :data:`PARTS_MAX` parts, a new one is made
+    each time it is asked for (a document whose parts are all different)."""
 
     __slots__ = ("_by_id", "_by_value")
 
