@@ -114,10 +114,15 @@ def parser_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 
 def test_each_certificate_is_parsed_once_by_each_parser(
-    certificates: list[bytes], parser_calls: dict[str, int]
+    certificates: list[bytes], parser_calls: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     backend = _backend(certificates[:300])
     _everything(backend)
+    # Clean certificates are read in one walk, without either parser (.plain) ...
+    assert parser_calls == {"cryptography": 0, "asn1crypto": 0}
+    # ... and when that reader declines, each parser parses each certificate once.
+    monkeypatch.setattr("ukeytool.certificates.x509.read_plain", lambda *args: None)
+    _everything(_backend(certificates[:300]))
     assert parser_calls == {"cryptography": 300, "asn1crypto": 300}
 
 

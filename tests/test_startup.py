@@ -20,6 +20,7 @@ import io
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,7 @@ from ukeytool.cli.parser import COMMANDS, build_parser
 from ukeytool.i18n import using
 from ukeytool.i18n.message import Message, Template
 
-from .conftest import Bank
+from .conftest import Bank, Cli, _new_store
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -201,6 +202,99 @@ def test_list_tokens_in_english_imports_no_other_output_and_no_catalogue(
     # --module given: the catalogue (bank hints) is read, discovery is not needed
     assert "ukeytool.config.catalogue" in modules
     assert _loaded(modules, ["ukeytool.config.discovery", "ukeytool.config.p11kit"]) == []
+
+
+#: Records, in ``RESULT['importers']``, which module first imported each of ``WATCHED``.
+_IMPORTERS = """
+import sys
+WATCHED = ("dataclasses", "inspect")
+RESULT["importers"] = {}
+class Watch:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name in WATCHED and name not in RESULT["importers"]:
+            frame = sys._getframe(1)
+            while frame.f_globals.get("__name__", "").startswith(("importlib", "_frozen")):
+                frame = frame.f_back
+            RESULT["importers"][name] = frame.f_globals.get("__name__")
+        return None
+sys.meta_path.insert(0, Watch)
+"""
+
+
+@pytest.mark.softhsm
+def test_list_tokens_makes_its_values_without_dataclasses(
+    bank: Bank, softhsm_module: str, tmp_path: Path
+) -> None:
+    # The value classes' methods are compiled source (ukeytool.model._value): making the
+    # classes costs nothing, and no ukeytool module imports dataclasses (nor its inspect,
+    # ast, dis, tokenize...). The certificate parsers may: cryptography.x509 imports
+    # dataclasses, asn1crypto inspect.
+    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    code = _IMPORTERS + f"from ukeytool.cli import main\nRESULT['code'] = main({argv!r})\n"
+    _, result = _modules_after(code, tmp_path, env)
+    assert result["code"] in (0, 5)
+    importers = result["importers"]
+    assert isinstance(importers, dict)
+    assert [m for m in importers.values() if m and m.startswith("ukeytool")] == []
+
+
+@pytest.fixture(scope="module")
+def plain_stores(bank: Bank, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """Two stores of a token each: one of clean certificates (which the plain reader
+    takes), one that also holds a certificate with a negative serial (which it leaves to
+    the parsers)."""
+    from ukeytool.testing.der import with_negative_serial
+    from ukeytool.testing.softhsm import CertObject, TokenSpec
+
+    certs = bank.certs
+    clean = [
+        CertObject(certs[name].der, label=name, id=bytes([i]))
+        for i, name in enumerate(("ca", "valid", "expired", "sm2_sign", "sm2_enc"), 1)
+    ]
+    odd = CertObject(with_negative_serial(certs["valid"].der), label="negative", id=b"\x09")
+    envs = {}
+    for label, objects in (("clean", clean), ("declined", [*clean, odd])):
+        store = _new_store(tmp_path_factory.mktemp(label))
+        store.add_tokens([TokenSpec(label=label, objects=objects)])
+        envs[label] = store.env
+    return envs
+
+
+@pytest.mark.softhsm
+@pytest.mark.parametrize("token", ["clean", "declined"])
+def test_a_listing_of_clean_certificates_imports_neither_parser(
+    plain_stores: dict[str, dict[str, str]], token: str, softhsm_module: str, tmp_path: Path
+) -> None:
+    env = {**plain_stores[token], "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    modules, code = _run_cli(argv, tmp_path, env)
+    assert code in (0, 1, 2)
+    parsers = ["asn1crypto", "cryptography"]
+    assert _loaded(modules, parsers) == ([] if token == "clean" else parsers)
+
+
+@pytest.mark.softhsm
+@pytest.mark.parametrize("token", ["clean", "declined"])
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_the_plain_reader_changes_no_output(
+    plain_stores: dict[str, dict[str, str]],
+    token: str,
+    json_output: bool,
+    softhsm_module: str,
+    cli: Cli,
+) -> None:
+    env: dict[str, str | None] = {**plain_stores[token]}
+    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01", "--details"]
+    argv += ["--json"] if json_output else []
+    fast = cli(*argv, env=env)
+    cli.monkeypatch.setattr("ukeytool.certificates.x509.read_plain", lambda *args: None)
+    parsers = cli(*argv, env=env)
+    moment = re.compile(r'"generated_at": "[^"]*"')  # when it ran, not what it read
+    assert moment.sub("", fast.out) == moment.sub("", parsers.out)
+    assert (fast.code, fast.err) == (parsers.code, parsers.err)
+    assert "SM2" in fast.out
 
 
 @pytest.mark.softhsm
@@ -382,6 +476,7 @@ def test_the_values_of_slots_and_tokens_come_without_those_of_certificates(
         "ukeytool.i18n.language",
         "ukeytool.i18n.message",
         "ukeytool.model",
+        "ukeytool.model._value",
         "ukeytool.model.problem",
         "ukeytool.model.report",
         "ukeytool.model.text",
@@ -549,6 +644,8 @@ def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: P
         "json",
         "subprocess",
         "argparse",
+        "dataclasses",
+        "inspect",
     )
     assert _loaded(modules, forbidden) == []
 

@@ -3,8 +3,6 @@ for them (OpenSSL's where it has one), for both parsers alike."""
 
 from __future__ import annotations
 
-from asn1crypto import keys as asn1_keys
-
 __all__ = [
     "BASIC_CONSTRAINTS",
     "CURVES",
@@ -102,4 +100,6 @@ EXTENDED_KEY_USAGE = "2.5.29.37"
 
 def curve_name(oid: str) -> str:
     """asn1crypto's name for a curve outside our table, or the OID."""
+    from asn1crypto import keys as asn1_keys
+
     return str(asn1_keys.NamedCurve.map(oid))

@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from asn1crypto import core as asn1_core
-from asn1crypto import parser as asn1_parser
-
 __all__ = [
     "Tlv",
     "contents",
     "definite",
+    "dotted",
     "header",
     "octets",
     "oid_at",
     "oid_text",
+    "rsa_modulus",
     "small_integer_at",
     "tlv_end",
     "tlvs",
@@ -48,6 +47,8 @@ def tlvs(data: bytes) -> Iterator[Tlv]:
             continue
         # BER's indefinite lengths, long tags, and what is broken (asn1crypto's words
         # say how): asn1crypto's parser.
+        from asn1crypto import parser as asn1_parser
+
         _class, _method, _tag, head, body_bytes, trailer = asn1_parser.parse(data[start:])
         size = len(head) + len(body_bytes) + len(trailer)
         yield Tlv(head[0], body_bytes, data[start : start + size])
@@ -79,6 +80,8 @@ def contents(tlv: bytes) -> bytes:
     plain = definite(tlv, 0, len(tlv))
     if plain is not None:
         return bytes(tlv[plain[0] : plain[1]])
+    from asn1crypto import parser as asn1_parser
+
     return bytes(asn1_parser.parse(tlv)[4])
 
 
@@ -138,10 +141,37 @@ def oid_text(encoded: bytes) -> str:
     certificates use a few dozen OIDs between them)."""
     text = _OIDS.get(encoded)
     if text is None:
-        text = str(asn1_core.ObjectIdentifier.load(encoded).dotted)
+        span = definite(encoded, 0, len(encoded))
+        if encoded[:1] == b"\x06" and span is not None and span[0] < span[1] == len(encoded):
+            text = dotted(encoded[span[0] :])
+        else:  # not one plain OID TLV: asn1crypto says what it makes of it
+            from asn1crypto import core as asn1_core
+
+            text = str(asn1_core.ObjectIdentifier.load(encoded).dotted)
         if len(_OIDS) < 4096:
             _OIDS[encoded] = text
     return text
+
+
+def dotted(body: bytes) -> str:
+    """The dotted form of an OBJECT IDENTIFIER's contents, computed as asn1crypto does
+    (also for encodings DER forbids: leading 0x80 octets add nothing, an unfinished last
+    arc is dropped)."""
+    arcs: list[str] = []
+    part = 0
+    for byte in body:
+        part = part * 128 + (byte & 0x7F)
+        if not byte & 0x80:
+            if arcs:
+                arcs.append(str(part))
+            elif part >= 80:
+                arcs += ["2", str(part - 80)]
+            elif part >= 40:
+                arcs += ["1", str(part - 40)]
+            else:
+                arcs += ["0", str(part)]
+            part = 0
+    return ".".join(arcs)
 
 
 def oid_at(data: bytes, start: int) -> str | None:
@@ -150,6 +180,8 @@ def oid_at(data: bytes, start: int) -> str | None:
     if end is None or data[start] != 0x06:
         return None
     try:
+        from asn1crypto import core as asn1_core
+
         return str(asn1_core.ObjectIdentifier.load(data[start:end]).dotted)
     except Exception:
         return None
@@ -167,3 +199,25 @@ def small_integer_at(data: bytes, start: int) -> int | None:
 def octets(value: Any) -> bytes:
     """An asn1crypto OCTET STRING's bytes, also when BER split it into pieces."""
     return bytes(value.__bytes__())
+
+
+def rsa_modulus(key: bytes) -> int:
+    """The modulus of an RSAPublicKey (the BIT STRING's contents after its first octet),
+    as asn1crypto reads it; found by offsets when the key is plain DER of the right shape
+    (a SEQUENCE of exactly two INTEGERs), else by asn1crypto."""
+    outer = definite(key, 0, len(key))
+    if key[:1] == b"\x30" and outer is not None and outer[1] == len(key):
+        modulus = definite(key, outer[0], outer[1])
+        exponent = None if modulus is None else definite(key, modulus[1], outer[1])
+        if (
+            modulus is not None
+            and exponent is not None
+            and exponent[1] == outer[1]
+            and key[outer[0]] == key[modulus[1]] == 0x02
+            and modulus[0] < modulus[1]
+            and exponent[0] < exponent[1]
+        ):
+            return int.from_bytes(key[modulus[0] : modulus[1]], "big", signed=True)
+    from asn1crypto import keys as asn1_keys
+
+    return int(asn1_keys.RSAPublicKey.load(key)["modulus"].native)

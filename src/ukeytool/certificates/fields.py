@@ -5,7 +5,8 @@ still fails on is read again with asn1crypto, and a :class:`~ukeytool.Problem` s
 When cryptography refused the certificate every field is read with asn1crypto. Each
 field is read in its own ``try``: one that fails is None with a Problem, the others are
 still filled. The key is always read from the SubjectPublicKeyInfo by hand, as
-cryptography cannot load SM2 public keys at all.
+cryptography cannot load SM2 public keys at all. (A clean certificate never comes here:
+:mod:`.plain` reads it; the parsers are imported only when a field is read with them.)
 """
 
 from __future__ import annotations
@@ -14,12 +15,7 @@ import datetime
 import hashlib
 import warnings
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
-
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from ..i18n.message import Message, template
 from ..model import Certificate, NameAttribute, Problem
@@ -40,7 +36,7 @@ from .algorithms import (
     SM2,
     curve_name,
 )
-from .asn1 import contents, oid_text, tlvs
+from .asn1 import contents, oid_text, rsa_modulus, tlvs
 from .names import (
     attributes,
     holder,
@@ -51,6 +47,9 @@ from .names import (
 )
 from .parts import Parts
 from .reasons import Unreadable, reason, warning_reason
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = ["COULD_NOT_READ", "Reader", "lenient_extension", "sm3"]
 
@@ -330,13 +329,14 @@ class Reader:
         oid = oid_text(oid_tlv.encoded)
         parameters = rest[0].encoded if rest else b""
         if oid in RSA_KEYS:
-            modulus = asn1_keys.RSAPublicKey.load(public_key.contents[1:])["modulus"]
-            return _Key("RSA", int(modulus.native).bit_length(), None)
+            return _Key("RSA", rsa_modulus(public_key.contents[1:]).bit_length(), None)
         if oid in (EC_KEY, SM2):
             return self._curve_key(oid, parameters)
         if oid == DSA_KEY:
             size = None
             if parameters:
+                from asn1crypto import keys as asn1_keys
+
                 size = int(asn1_keys.DSAParams.load(parameters)["p"].native).bit_length()
             else:
                 self.problems.append(Problem("key_size", DSA_INHERITED()))
@@ -352,6 +352,8 @@ class Reader:
         if parameters[:1] == b"\x06":
             curve_oid = oid_text(parameters)
         elif parameters[:1] == b"\x30":
+            from asn1crypto import keys as asn1_keys
+
             domain = asn1_keys.SpecifiedECDomain.load(parameters)
             prime = int(domain["field_id"]["parameters"].native)
             curve_oid = CURVE_PRIMES.get(prime)
@@ -404,6 +406,8 @@ def _strict_issuer(certificate: x509.Certificate) -> tuple[str, str | None]:
 
 
 def _strict_cn(name: x509.Name) -> str | None:
+    from cryptography.x509.oid import NameOID
+
     values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not values:
         return None
@@ -437,6 +441,8 @@ def _strict_signature(certificate: x509.Certificate) -> tuple[str, str]:
 
 
 def _strict_key_usage(certificate: x509.Certificate) -> tuple[str, ...] | None:
+    from cryptography import x509
+
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -457,6 +463,8 @@ def _strict_key_usage(certificate: x509.Certificate) -> tuple[str, ...] | None:
 
 
 def _strict_extended_key_usage(certificate: x509.Certificate) -> tuple[str, ...] | None:
+    from cryptography import x509
+
     try:
         usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
@@ -465,6 +473,8 @@ def _strict_extended_key_usage(certificate: x509.Certificate) -> tuple[str, ...]
 
 
 def _strict_is_ca(certificate: x509.Certificate) -> bool | None:
+    from cryptography import x509
+
     try:
         return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
@@ -498,6 +508,8 @@ def _lenient_extended_key_usage(certificate: Any) -> tuple[str, ...] | None:
     value = lenient_extension(certificate, EXTENDED_KEY_USAGE)
     if value is None:
         return None
+    from asn1crypto import x509 as asn1_x509
+
     purposes = asn1_x509.ExtKeyUsageSyntax.load(value)
     return tuple(EKU_NAMES.get(p.dotted, str(p.dotted)) for p in purposes)
 
@@ -506,6 +518,8 @@ def _lenient_is_ca(certificate: Any) -> bool | None:
     value = lenient_extension(certificate, BASIC_CONSTRAINTS)
     if value is None:
         return None
+    from asn1crypto import x509 as asn1_x509
+
     return bool(asn1_x509.BasicConstraints.load(value)["ca"].native)
 
 

@@ -8,17 +8,14 @@ absent extension is no problem).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
-
 from ..i18n.message import template
 from ..model import Certificate, Problem
+from ..model._value import replace
 from .algorithms import EC_KEY, RSA_KEYS, SM2
-from .asn1 import contents, oid_text, tlvs
+from .asn1 import contents, oid_text, rsa_modulus, tlvs
 from .fields import COULD_NOT_READ, lenient_extension
 from .parts import Parts
 from .reasons import Unreadable, reason
@@ -45,6 +42,8 @@ def with_relation_fields(certificate: Certificate) -> Certificate:
     """
     if certificate.error is not None:
         return certificate
+    from asn1crypto import x509 as asn1_x509
+
     try:
         parsed = asn1_x509.Certificate.load(certificate.der)
     except Exception:
@@ -53,7 +52,7 @@ def with_relation_fields(certificate: Certificate) -> Certificate:
     if found is None:
         return certificate
     values, problems = found
-    return dataclasses.replace(certificate, problems=(*certificate.problems, *problems), **values)
+    return replace(certificate, problems=(*certificate.problems, *problems), **values)
 
 
 def relation_fields(
@@ -154,7 +153,7 @@ def public_key_from_info(info: bytes, *, strict: bool = False) -> bytes | None:
             raise Unreadable(KEY_NOT_BITS())
         bits = key.contents[1:]
         if oid in RSA_KEYS:
-            modulus = int(asn1_keys.RSAPublicKey.load(bits)["modulus"].native)
+            modulus = rsa_modulus(bits)
             return modulus.to_bytes((modulus.bit_length() + 7) // 8, "big")
         if oid in (EC_KEY, SM2):
             return bytes(bits)

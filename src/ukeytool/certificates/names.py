@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
-
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from ..i18n import N_
 from ..i18n.message import Message, template
@@ -31,6 +28,9 @@ from .asn1 import contents, definite, oid_text, tlvs
 from .parts import Extension
 from .reasons import Unreadable
 
+if TYPE_CHECKING:
+    from cryptography import x509
+
 __all__ = [
     "COMMON_NAME",
     "attributes",
@@ -39,6 +39,7 @@ __all__ = [
     "holder",
     "identity_numbers_of",
     "lenient_identity_numbers",
+    "name_attribute",
     "rfc4514",
     "strict_identity_numbers",
 ]
@@ -97,7 +98,7 @@ def attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
     """
     plain = _plain_attributes(name_der)
     if plain is not None:
-        return tuple(_attribute(*found) for found in plain)
+        return tuple(name_attribute(*found) for found in plain)
     found = []
     for index, rdn in enumerate(tlvs(contents(name_der))):
         for atv in tlvs(rdn.contents):
@@ -106,14 +107,17 @@ def attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
                 raise Unreadable(ATTRIBUTE_PARTS(count=len(parts)))
             oid_tlv, value_tlv = parts
             found.append(
-                _attribute(
+                name_attribute(
                     oid_tlv.encoded, value_tlv.tag, value_tlv.contents, value_tlv.encoded, index
                 )
             )
     return tuple(found)
 
 
-def _attribute(oid_tlv: bytes, tag: int, value: bytes, encoded: bytes, index: int) -> NameAttribute:
+def name_attribute(
+    oid_tlv: bytes, tag: int, value: bytes, encoded: bytes, index: int
+) -> NameAttribute:
+    """One attribute: its OID's TLV, its value's tag, contents and TLV, its RDN's index."""
     oid = oid_text(oid_tlv)
     kind = STRING_TYPES.get(tag)
     if kind is not None:
@@ -345,6 +349,8 @@ def _identity_value(raw: bytes) -> tuple[Text | None, str | None, int | None]:
 
 def strict_identity_numbers(certificate: x509.Certificate) -> tuple[IdentityNumber, ...]:
     """The identity numbers of a certificate cryptography parsed."""
+    from cryptography import x509
+
     numbers = []
     for extension in certificate.extensions:
         oid = extension.oid.dotted_string
@@ -357,6 +363,8 @@ def strict_identity_numbers(certificate: x509.Certificate) -> tuple[IdentityNumb
 
 def lenient_identity_numbers(certificate: Any) -> tuple[IdentityNumber, ...]:
     """The identity numbers of a certificate asn1crypto parsed."""
+    from asn1crypto import x509 as asn1_x509
+
     extensions = certificate["tbs_certificate"]["extensions"]
     if not isinstance(extensions, asn1_x509.Extensions):
         return ()  # a v1 certificate, or v3 without extensions

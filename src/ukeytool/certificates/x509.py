@@ -14,15 +14,24 @@ neither alone reads all of them well (see docs/domain.md):
   with asn1crypto (``encoding="lenient"``). cryptography cannot load SM2 public keys at
   all, so the key is always read from the SubjectPublicKeyInfo with asn1crypto.
 
+Most certificates on a token are clean, though, and importing the two parsers costs
+more than reading a token of them: :mod:`.plain` reads a certificate inside a
+conservative subset (strict DER, the usual algorithms, names and extensions checked as
+cryptography checks them) in one walk, giving exactly what the two parsers give, and
+declines anything else. :func:`read_certificate` tries it first; only a certificate it
+declines imports and uses the parsers (:func:`read_with_parsers` is that path alone).
+
 This module takes the value apart (PEM text, the outer TLV, trailing bytes) and hands
-it to the parsers; the fields are read in :mod:`.fields`, the names in :mod:`.names`, the
-key identifiers and public key in :mod:`.identifiers`. The SM3 fingerprint is there when
-the interpreter's OpenSSL has SM3. :func:`read_certificate` never raises.
+it to the plain reader, then to the parsers; the fields are read in :mod:`.fields`, the
+names in :mod:`.names`, the key identifiers and public key in :mod:`.identifiers`. The
+SM3 fingerprint is there when the interpreter's OpenSSL has SM3.
+:func:`read_certificate` never raises.
 
 Every problem and error is a :class:`~ukeytool.Message` from a template below (codes
 ``certificate.*``); a parser's own words go in as text. Only the modules of
 :mod:`ukeytool.certificates` (besides :mod:`ukeytool.testing`) import cryptography or
-asn1crypto; none of their types leave them.
+asn1crypto, and only when they are used (a listing of clean certificates imports
+neither); none of their types leave them.
 """
 
 from __future__ import annotations
@@ -32,19 +41,20 @@ import binascii
 import hashlib
 import re
 import warnings
-
-from asn1crypto import parser as asn1_parser
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from ..i18n.message import Message, template
 from ..model import Certificate, Problem
 from .fields import Reader, sm3
 from .identifiers import public_key_from_info, relation_fields
 from .parts import split
+from .plain import read_plain
 from .reasons import reason, warning_reason
 
-__all__ = ["public_key_from_info", "read_certificate"]
+if TYPE_CHECKING:
+    from cryptography import x509
+
+__all__ = ["public_key_from_info", "read_certificate", "read_with_parsers"]
 
 # Found one after the other, each search starting where the last one ended: linear in
 # the value, however many BEGIN lines it holds (a lazy BEGIN(.*?)END pattern is
@@ -108,22 +118,27 @@ def read_certificate(value: bytes) -> Certificate:
     (or as decoded from PEM). :attr:`Certificate.encoding` is ``"lenient"`` whenever
     cryptography refused the certificate, also for PEM text (whose problem says so).
     """
+    return _read_value(value, plain=True)
+
+
+def read_with_parsers(value: bytes) -> Certificate:
+    """What :func:`read_certificate` gives when the plain reader declines: ``value`` read
+    with cryptography and asn1crypto, whatever it holds. (For tests that compare the
+    two ways of reading, and for the curious; never raises.)"""
+    return _read_value(value, plain=False)
+
+
+def _read_value(value: bytes, *, plain: bool) -> Certificate:
     if not isinstance(value, bytes | bytearray | memoryview):
         return _unreadable(b"", VALUE_NOT_BYTES(type=type(value).__name__))
     raw = bytes(value)
     try:
-        # A warning nobody expected must not become an exception under -W error either:
-        # all are recorded, in one record for the whole reading (entering one costs as
-        # much as reading a field), and the ones that matter are looked at where they
-        # arise (each strict read looks at the warnings it added itself).
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            return _read(raw, caught)
+        return _read(raw, plain)
     except Exception as exc:  # a bug here must not cost the rest of the token's report
         return _unreadable(raw, READ_FAILED(detail=reason(exc)))
 
 
-def _read(value: bytes, caught: list[warnings.WarningMessage]) -> Certificate:
+def _read(value: bytes, plain: bool) -> Certificate:
     if not value:
         return _unreadable(value, VALUE_EMPTY())
     problems: list[Problem] = []
@@ -150,6 +165,26 @@ def _read(value: bytes, caught: list[warnings.WarningMessage]) -> Certificate:
         ignored = TRAILING_BYTE() if extra == 1 else TRAILING_BYTES(count=extra)
         problems.append(Problem("CKA_VALUE", ignored))
         der = framed
+
+    if plain:
+        # The common case, a clean certificate, read in one walk without either parser
+        # (see .plain); anything it does not vouch for is left to the parsers below.
+        certificate = read_plain(der, encoding, problems)
+        if certificate is not None:
+            return certificate
+    # A warning nobody expected must not become an exception under -W error either:
+    # all are recorded, in one record for the whole reading (entering one costs as
+    # much as reading a field), and the ones that matter are looked at where they
+    # arise (each strict read looks at the warnings it added itself).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        return _parsed(der, encoding, problems, caught)
+
+
+def _parsed(
+    der: bytes, encoding: str, problems: list[Problem], caught: list[warnings.WarningMessage]
+) -> Certificate:
+    from asn1crypto import x509 as asn1_x509
 
     strict, refusal = _load_strict(der, caught)
     try:
@@ -248,6 +283,8 @@ def _frame(der: bytes) -> bytes | Message:
     first = der[1]
     if first == 0x80:
         # BER indefinite length: only a parser walking the contents finds the end.
+        from asn1crypto import parser as asn1_parser
+
         try:
             return der[: asn1_parser.peek(der)]
         except Exception as exc:
@@ -273,6 +310,8 @@ def _load_strict(
 ) -> tuple[x509.Certificate | None, Message | str | None]:
     """cryptography's certificate, or why it refused (or warned about) this one;
     ``caught``: the warnings recorded (``simplefilter("always")``) while it loads."""
+    from cryptography import x509
+
     mark = len(caught)
     try:
         certificate = x509.load_der_x509_certificate(der)

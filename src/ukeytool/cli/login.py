@@ -8,7 +8,6 @@ token, on standard error, and in the exit code.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import sys
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from ..errors import UkeytoolError, UsageError
 from ..i18n import _, render
 from ..i18n.message import template
+from ..model._value import replace
 from ..model.text import escape_control
 from .exits import ExitCode
 from .prompts import read_pin
@@ -104,11 +104,11 @@ def _keep_first_listing(first: Report, again: Report) -> Report:
     for read in again.slots:
         earlier = before.get(read.slot.slot_id)
         if read.token is None and earlier is not None and earlier.token is not None:
-            read = dataclasses.replace(  # noqa: PLW2901 - the slot as it is shown
+            read = replace(  # noqa: PLW2901 - the slot as it is shown
                 earlier, problems=(*earlier.problems, *read.problems), complete=False
             )
         slots.append(read)
-    return dataclasses.replace(again, slots=tuple(slots))
+    return replace(again, slots=tuple(slots))
 
 
 def _without_second_listing(report: Report, exc: Exception) -> Report:
@@ -120,7 +120,7 @@ def _without_second_listing(report: Report, exc: Exception) -> Report:
     else:
         reason = INTERNAL_REASON(kind=type(exc).__name__, error=str(exc) or type(exc).__name__)
     problem = Problem("C_Login", LOGIN_LISTING_FAILED(reason=reason))
-    return dataclasses.replace(report, problems=(*report.problems, problem))
+    return replace(report, problems=(*report.problems, problem))
 
 
 def _with_login(
@@ -128,8 +128,8 @@ def _with_login(
 ) -> list[Report]:
     """The listing as it was, with the refused login recorded on its token."""
     report = reports[index]
-    slots = tuple(dataclasses.replace(s, login=outcome) if s is slot else s for s in report.slots)
-    return [*reports[:index], dataclasses.replace(report, slots=slots), *reports[index + 1 :]]
+    slots = tuple(replace(s, login=outcome) if s is slot else s for s in report.slots)
+    return [*reports[:index], replace(report, slots=slots), *reports[index + 1 :]]
 
 
 def login_exit(reports: Sequence[Report]) -> ExitCode | None:

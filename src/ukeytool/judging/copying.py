@@ -6,7 +6,8 @@ makes it, at a fraction of the cost.
 :class:`~ukeytool.CertificateEntry`, paid once per certificate by the relations and once
 by the renewal advice. For a class without ``__post_init__`` or ``__slots__`` whose
 fields are all set by ``__init__`` the result is the same object state, made by copying
-the instance's ``__dict__``; any other class goes through ``dataclasses.replace``.
+the instance's ``__dict__``; any other class goes through ``dataclasses.replace``
+(imported then: the value classes, ``ukeytool.model._value``, never need it).
 
 >>> import dataclasses
 >>> @dataclasses.dataclass(frozen=True)
@@ -19,8 +20,9 @@ Point(x=1, y=5)
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, TypeVar
+
+from ..model import _value
 
 __all__ = ["replace"]
 
@@ -34,14 +36,14 @@ def _fields_if_plain(cls: type) -> frozenset[str] | None:
     known = _PLAIN.get(cls)
     if known is not None:
         return known
+    # a value class (its fields are __match_args__, all set by __init__)
     if (
-        not dataclasses.is_dataclass(cls)
+        "_value_key" not in cls.__dict__
         or hasattr(cls, "__post_init__")
         or "__slots__" in cls.__dict__
-        or any(not f.init for f in dataclasses.fields(cls))
     ):
         return None
-    names = frozenset(f.name for f in dataclasses.fields(cls))
+    names = frozenset(cls.__dict__["__match_args__"])
     _PLAIN[cls] = names
     return names
 
@@ -52,6 +54,10 @@ def replace(obj: _T, **changes: Any) -> _T:
     names = _fields_if_plain(cls)
     state = getattr(obj, "__dict__", None)
     if names is None or state is None or len(state) != len(names) or not names.issuperset(changes):
+        if "_value_key" in cls.__dict__:
+            return _value.replace(obj, **changes)
+        import dataclasses
+
         return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
     new = object.__new__(cls)
     copied = new.__dict__

@@ -13,7 +13,6 @@ any input the model can hold.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from collections.abc import Sequence
 
@@ -70,7 +69,7 @@ def relate_slot(slot: SlotReport) -> SlotReport:
     entries = relate(
         slot.certificates, slot.keys, keys_listed=slot.keys_listed, logged_in=slot.logged_in
     )
-    return dataclasses.replace(slot, certificates=entries)
+    return replace(slot, certificates=entries)
 
 
 def relate(

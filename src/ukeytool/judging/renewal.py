@@ -27,7 +27,6 @@ month's end (31 May minus 3 months is 28 or 29 February).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 from typing import TYPE_CHECKING, Any, Final
@@ -488,6 +487,6 @@ def advise(
             )
             for entry in slot.certificates
         )
-        advised = dataclasses.replace(slot, certificates=entries)
-        slots.append(dataclasses.replace(advised, advice=token_advice(advised)))
-    return dataclasses.replace(report, slots=tuple(slots))
+        advised = replace(slot, certificates=entries)
+        slots.append(replace(advised, advice=token_advice(advised)))
+    return replace(report, slots=tuple(slots))

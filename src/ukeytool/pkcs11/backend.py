@@ -20,7 +20,6 @@ A call about one slot that fails raises :class:`~ukeytool.TokenError` (codes
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import logging
 import os
 import time
@@ -39,6 +38,7 @@ from ..model import (
     SlotInfo,
     TokenInfo,
 )
+from ..model._value import replace
 from ..model.text import decode_text
 from . import cryptoki as ck
 from .attributes import (
@@ -404,7 +404,7 @@ class Module:
                 alive = None
                 if not any(p.code in GONE for p in listing.problems):
                     alive = self._session_alive(session)
-                return dataclasses.replace(listing, login=outcome, session_rv=alive)
+                return replace(listing, login=outcome, session_rv=alive)
             finally:
                 # Neither a failing logout nor a failing close may replace what happened
                 # before them: their results are only traced.

@@ -12,7 +12,6 @@ which assembles them (see :mod:`ukeytool.pkcs11.isolate`).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import logging
 from collections.abc import Callable, Collection, Sequence
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import ModuleError, Pkcs11Failure, TokenError, UsageError
 from ..i18n.message import Message, plural_template, template
 from ..model import ModuleFailure, ModuleInfo, Problem, Report, SlotInfo, SlotReport
+from ..model._value import replace
 from ..model.text import decode_text
 from .integrity import confirm_same_token
 from .interface import Backend, RawCertificateObject, RawKeyObject
@@ -433,5 +433,5 @@ def _read_certificates(
         )
         for raw in objects:
             sink("object", raw)
-        listing = dataclasses.replace(listing, objects=(), keys=())
+        listing = replace(listing, objects=(), keys=())
     sink("slot_end", head, listing)

@@ -18,12 +18,12 @@ C_GetSessionInfo) proves nothing either way and is only traced.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Final
 
 from ..errors import TokenError
 from ..i18n.message import template
 from ..model import Problem, TokenInfo
+from ..model._value import replace
 from . import cryptoki as ck
 from .ckr import GONE
 from .interface import Backend, ObjectListing
@@ -65,7 +65,7 @@ def confirm_same_token(
     problem = _still_there(backend, slot_id, token, listing.session_rv)
     if problem is None:
         return listing
-    return dataclasses.replace(listing, problems=(*listing.problems, problem), complete=False)
+    return replace(listing, problems=(*listing.problems, problem), complete=False)
 
 
 def _still_there(

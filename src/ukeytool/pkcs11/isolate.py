@@ -81,7 +81,6 @@ malicious.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import importlib
 import logging
@@ -97,6 +96,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import ModuleCrashed, ModuleTimedOut, UsageError
 from ..i18n.message import Message, plural_template, template
 from ..model import Problem, Report, SlotInfo, SlotReport
+from ..model._value import replace
 from .isolate_child import LOGGERS, Request
 from .isolate_pipe import FINALIZE_SECONDS, Conversation
 from .isolate_spawn import (
@@ -264,7 +264,7 @@ def inspect_in_child(
             )
             if head is None:
                 return report
-            return dataclasses.replace(
+            return replace(
                 report,
                 slots=_in_order(head[1], [*read, *report.slots]),
                 problems=(*module_problems, *report.problems),
@@ -367,7 +367,7 @@ def _after_report(
     if message is None:
         return report
     problem = Problem("C_Finalize", message, says_where=False, after_read=True)
-    return dataclasses.replace(report, problems=(*report.problems, problem))
+    return replace(report, problems=(*report.problems, problem))
 
 
 def _timed_out(path: str, timeout: float | None) -> ModuleTimedOut:

@@ -15,13 +15,13 @@ with their URIs (codes ``select.*``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Final
 
 from ..errors import UsageError
 from ..i18n.message import Message, template
 from ..model import CertificateEntry, ModuleInfo, Report, SlotInfo, SlotReport, TokenInfo
+from ..model._value import replace
 from .uri import (
     Pkcs11Uri,
     certificate_uri,
@@ -353,7 +353,7 @@ def filter_report(
                     parsed, selected.token, entry, report.module, slot=selected.slot
                 )
             )
-            slots.append(dataclasses.replace(selected, certificates=kept))
+            slots.append(replace(selected, certificates=kept))
         else:
             slots.append(selected)
-    return dataclasses.replace(report, slots=tuple(slots))
+    return replace(report, slots=tuple(slots))

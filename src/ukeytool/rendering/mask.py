@@ -44,7 +44,6 @@ masked serial could make two certificates look alike).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any, TypeVar
 
@@ -63,6 +62,7 @@ from ..model import (
     SlotReport,
     TokenAdvice,
 )
+from ..model._value import replace
 from ..model.text import Text
 
 __all__ = [
@@ -153,7 +153,7 @@ def _copy(obj: _T, **changes: Any) -> _T:
     """``obj`` itself when every change is the value it holds already, else a copy."""
     for name, value in changes.items():
         if value is not getattr(obj, name):
-            return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+            return replace(obj, **changes)
     return obj
 
 
@@ -190,7 +190,7 @@ def _with_value(text: Text, value: str) -> Text:
         raw = _mask_bytes(text.raw)
     if raw == text.raw and value == text.value:
         return text
-    return dataclasses.replace(text, raw=raw, value=value)
+    return replace(text, raw=raw, value=value)
 
 
 def _nul_padding(text: Text) -> bytes:
@@ -218,7 +218,7 @@ def mask_certificate(certificate: Certificate) -> Certificate:
         number = holder.id_number
         masked = mask_number(number) if holder.type_code == "051" else mask_personal(number)
         if masked != number:
-            holder = dataclasses.replace(holder, id_number=masked)
+            holder = replace(holder, id_number=masked)
     return _copy(
         certificate,
         subject=_name(certificate.subject),
@@ -339,7 +339,7 @@ def _attributes(
             value = "#" + raw.hex()
             text = attribute.text
             if raw is not text.raw or value != text.value:
-                text = dataclasses.replace(text, raw=raw, value=value)
+                text = replace(text, raw=raw, value=value)
         else:
             text = mask_text(attribute.text)
         out.append(_copy(attribute, text=text))
@@ -349,13 +349,13 @@ def _attributes(
 def _identity(number: IdentityNumber) -> IdentityNumber:
     text = number.number
     if text is None:
-        return dataclasses.replace(number, raw=_mask_bytes(number.raw))
+        return replace(number, raw=_mask_bytes(number.raw))
     value = mask_number(text.value) if number.personal else mask_personal(text.value)
     masked = _with_value(text, value)
     raw = number.raw
     if text.raw and masked.raw != text.raw:
         raw = raw.replace(text.raw, masked.raw)
-    return dataclasses.replace(number, number=masked, raw=_mask_bytes(raw))
+    return replace(number, number=masked, raw=_mask_bytes(raw))
 
 
 def _problems(problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
@@ -372,9 +372,9 @@ def mask_report(report: Report) -> Report:
     the true data, and renderers mask only what they show.
     """
     module = report.module
-    return dataclasses.replace(
+    return replace(
         report,
-        module=dataclasses.replace(
+        module=replace(
             module,
             path=mask_personal(module.path),
             real_path=mask_personal(module.real_path),
@@ -389,15 +389,15 @@ def mask_report(report: Report) -> Report:
 def _slot(slot: SlotReport) -> SlotReport:
     token = slot.token
     if token is not None:
-        token = dataclasses.replace(
+        token = replace(
             token,
             label=mask_text(token.label),
             manufacturer=mask_text(token.manufacturer),
             model=mask_text(token.model),
         )
-    return dataclasses.replace(
+    return replace(
         slot,
-        slot=dataclasses.replace(
+        slot=replace(
             slot.slot,
             description=mask_text(slot.slot.description),
             manufacturer=mask_text(slot.slot.manufacturer),
@@ -406,7 +406,7 @@ def _slot(slot: SlotReport) -> SlotReport:
         certificates=tuple(_entry(entry) for entry in slot.certificates),
         problems=_problems(slot.problems),
         keys=tuple(
-            dataclasses.replace(
+            replace(
                 key,
                 label=None if key.label is None else mask_text(key.label),
                 problems=_problems(key.problems),
@@ -415,7 +415,7 @@ def _slot(slot: SlotReport) -> SlotReport:
         ),
         login=None
         if slot.login is None
-        else dataclasses.replace(slot.login, message=mask_message(slot.login.message)),
+        else replace(slot.login, message=mask_message(slot.login.message)),
         advice=None if slot.advice is None else _token_advice(slot.advice),
     )
 
@@ -439,7 +439,7 @@ def _advice(advice: Advice) -> Advice:
 
 
 def _token_advice(advice: TokenAdvice) -> TokenAdvice:
-    return dataclasses.replace(
+    return replace(
         advice,
         certificate_label=_optional(advice.certificate_label),
         advice=None if advice.advice is None else _advice(advice.advice),
@@ -484,16 +484,14 @@ def _link(link: CertificateLink) -> CertificateLink:
 
 def mask_failure(failure: ModuleFailure) -> ModuleFailure:
     """A copy of ``failure`` with personal data masked in its path and message."""
-    return dataclasses.replace(
-        failure, path=mask_personal(failure.path), message=mask_message(failure.message)
-    )
+    return replace(failure, path=mask_personal(failure.path), message=mask_message(failure.message))
 
 
 def mask_file(report: FileReport) -> FileReport:
     """A copy of a file's report with personal data masked as :func:`mask_report` masks a
     token's: the path, certificate labels (PKCS#12 friendlyNames), the certificates and
     the problem messages."""
-    return dataclasses.replace(
+    return replace(
         report,
         path=mask_personal(report.path),
         certificates=tuple(_entry(entry) for entry in report.certificates),

@@ -1,0 +1,128 @@
+"""Names for the plain reader: checked as cryptography checks them, written as its
+``rfc4514_string`` writes them, their attributes as :func:`..names.attributes` reads them."""
+
+from __future__ import annotations
+
+import re
+
+from ...model import NameAttribute
+from ..names import escape, name_attribute
+from .der import Decline, children, oid_tlv, only, tlv
+
+__all__ = ["name_contents", "name_of"]
+
+
+# cryptography's short names in rfc4514_string (the same table as .names uses).
+_SHORT_NAMES = {
+    "2.5.4.3": "CN",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.6": "C",
+    "2.5.4.9": "STREET",
+    "0.9.2342.19200300.100.1.25": "DC",
+    "0.9.2342.19200300.100.1.1": "UID",
+}
+_COMMON_NAME = "2.5.4.3"
+# The length limits cryptography's NameAttribute warns about (in UTF-8 octets).
+_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2), _COMMON_NAME: (1, 64)}
+# The string types read here, how cryptography decodes them, and the characters that
+# it (or some version of it) checks the type allows: others are declined.
+_STRING_TYPES = {
+    0x0C: ("utf-8", None),  # UTF8String
+    0x12: ("utf-8", re.compile(r"[0-9 ]*")),  # NumericString
+    0x13: ("utf-8", re.compile(r"[A-Za-z0-9 '()+,\-./:=?]*")),  # PrintableString
+    0x16: ("utf-8", re.compile(r"[\x20-\x7e]*")),  # IA5String, visible characters only
+    0x1A: ("utf-8", re.compile(r"[\x20-\x7e]*")),  # VisibleString
+    0x1C: ("utf-32-be", None),  # UniversalString
+    0x1E: ("utf-16-be", None),  # BMPString
+}
+
+_NAMES: dict[bytes, tuple[str, str | None, tuple[NameAttribute, ...]]] = {}
+_NAMES_MAX = 256
+
+
+def name_of(name_der: bytes) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
+    """A Name's RFC 4514 text as cryptography writes it, its last common name, and its
+    attributes (as :func:`.names.attributes` reads them); remembered by their DER, as a
+    token's certificates share a few issuers."""
+    found = _NAMES.get(name_der)
+    if found is None:
+        body, end = only(name_der, 0, len(name_der), 0x30)
+        found = name_contents(name_der, body, end)
+        if len(_NAMES) >= _NAMES_MAX:
+            _NAMES.clear()
+        _NAMES[name_der] = found
+    return found
+
+
+def name_contents(
+    data: bytes, body: int, end: int
+) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
+    """The contents of a Name: its text, last common name and attributes."""
+    shown = []
+    cn = None
+    attributes: list[NameAttribute] = []
+    for index, (tag, start, _body, rdn_end) in enumerate(children(data, body, end)):
+        if tag != 0x31:
+            raise Decline
+        key = (data[start:rdn_end], index)
+        rdn = _RDNS.get(key)
+        if rdn is None:
+            rdn = _rdn(key[0], index)
+            if len(_RDNS) >= _RDNS_MAX:
+                _RDNS.clear()
+            _RDNS[key] = rdn
+        shown.append(rdn[0])
+        if rdn[1] is not None:
+            cn = rdn[1]
+        attributes += rdn[2]
+    return ",".join(reversed(shown)), cn, tuple(attributes)
+
+
+_RDNS: dict[tuple[bytes, int], tuple[str, str | None, tuple[NameAttribute, ...]]] = {}
+"""The RDNs read so far, by their DER and place: the certificates of a token share most
+(country, organisation, units), only the common name differs."""
+_RDNS_MAX = 1024
+
+
+def _rdn(data: bytes, index: int) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
+    """One RDN (its whole TLV, the ``index``-th of its Name): its text, its last common
+    name, its attributes."""
+    _tag, body, end = tlv(data, 0, len(data))
+    members = children(data, body, end)
+    if not members or end != len(data):
+        raise Decline  # cryptography refuses an empty RDN
+    shown = []
+    cn = None
+    attributes = []
+    seen: set[str] = set()
+    previous = b""
+    for member_tag, start, member_body, member_end in members:
+        encoded = data[start:member_end]
+        if member_tag != 0x30 or (previous and encoded <= previous):
+            raise Decline  # not a SEQUENCE, or a SET OF not in DER order
+        previous = encoded
+        oid, at = oid_tlv(data, member_body, member_end)
+        value_tag, value_body, value_end = tlv(data, at, member_end)
+        kind = _STRING_TYPES.get(value_tag)
+        if value_end != member_end or kind is None or oid in seen:
+            raise Decline
+        seen.add(oid)
+        raw = data[value_body:value_end]
+        value = raw.decode(kind[0])
+        if kind[1] is not None and not kind[1].fullmatch(value):
+            raise Decline  # cryptography refuses characters the type does not allow
+        limits = _LENGTH_LIMITS.get(oid)
+        if limits is not None and not limits[0] <= len(value.encode()) <= limits[1]:
+            raise Decline  # cryptography warns
+        if value == " ":
+            raise Decline  # cryptography 45 writes it "\\\\ ", 51 "\\ ": versions differ
+        if oid == _COMMON_NAME:
+            cn = value
+        shown.append(f"{_SHORT_NAMES.get(oid, oid)}={escape(value)}")
+        attributes.append(
+            name_attribute(data[member_body:at], value_tag, raw, data[at:value_end], index)
+        )
+    return "+".join(shown), cn, tuple(attributes)
