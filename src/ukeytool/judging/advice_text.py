@@ -157,135 +157,143 @@ def _generic(advice: Advice) -> bool:
 def advice_summary(advice: Advice, *, lang: str | None = None) -> str:
     """The phase and the dates that matter, in a few words:
     ``"online renewal open until 2035-02-09; expires 2030-03-05"``."""
-    with using(lang):
-        expiry = _day(advice.expiry_date)
-        phase = advice.phase
-        if phase is RenewalPhase.NO_DATES:
-            return _("no dates: no advice")
-        if phase is RenewalPhase.NOT_BANK_CERTIFICATE:
-            return _("not a bank certificate")
-        generic = _generic(advice)
-        if phase is RenewalPhase.NOT_OPEN:
-            return _("not open yet: opens {opens}; expires {expiry}").format(
-                opens=_day(advice.window_opens), expiry=expiry
-            )
-        if phase is RenewalPhase.BRANCH_ONLY:
-            if generic:
-                return _("window closed on {closes}: contact your bank").format(
-                    closes=_day(advice.window_closes)
-                )
-            return _("online renewal closed on {closes}: branch only").format(
+    if lang is not None:
+        with using(lang):
+            return advice_summary(advice)
+    expiry = _day(advice.expiry_date)
+    phase = advice.phase
+    if phase is RenewalPhase.NO_DATES:
+        return _("no dates: no advice")
+    if phase is RenewalPhase.NOT_BANK_CERTIFICATE:
+        return _("not a bank certificate")
+    generic = _generic(advice)
+    if phase is RenewalPhase.NOT_OPEN:
+        return _("not open yet: opens {opens}; expires {expiry}").format(
+            opens=_day(advice.window_opens), expiry=expiry
+        )
+    if phase is RenewalPhase.BRANCH_ONLY:
+        if generic:
+            return _("window closed on {closes}: contact your bank").format(
                 closes=_day(advice.window_closes)
             )
-        closes = max(
-            (w.closes for w in advice.windows if w.state is WindowState.OPEN and w.closes),
-            default=None,
+        return _("online renewal closed on {closes}: branch only").format(
+            closes=_day(advice.window_closes)
         )
-        open_ended = any(w.state is WindowState.OPEN and w.closes is None for w in advice.windows)
-        if closes is not None and closes == advice.expiry_date and not open_ended:
-            if generic:
-                text = _("open until it expires on {expiry}")
-            else:
-                text = _("online renewal open until it expires on {expiry}")
-        elif generic:
-            text = _("open until {closes}; expires {expiry}")
-        elif open_ended or closes is None:
-            text = _("online renewal open; expires {expiry}")
+    # The latest end of an open window, and whether an open one never ends: one pass.
+    closes: datetime.date | None = None
+    open_ended = False
+    for window in advice.windows:
+        if window.state is WindowState.OPEN:
+            if window.closes is None:
+                open_ended = True
+            elif closes is None or window.closes > closes:
+                closes = window.closes
+    if closes is not None and closes == advice.expiry_date and not open_ended:
+        if generic:
+            text = _("open until it expires on {expiry}")
         else:
-            others = sorted(
-                {
-                    day
-                    for w in advice.windows
-                    if w.state is WindowState.OPEN
-                    for day in w.other_closes
-                    if day < closes
-                }
+            text = _("online renewal open until it expires on {expiry}")
+    elif generic:
+        text = _("open until {closes}; expires {expiry}")
+    elif open_ended or closes is None:
+        text = _("online renewal open; expires {expiry}")
+    else:
+        others = sorted(
+            {
+                day
+                for w in advice.windows
+                if w.state is WindowState.OPEN
+                for day in w.other_closes
+                if day < closes
+            }
+        )
+        if others:
+            return _say(
+                _SUMMARY_DISPUTED,
+                closes=_day(closes),
+                others=tuple(_day(d) for d in others),
+                expiry=expiry,
             )
-            if others:
-                return _say(
-                    _SUMMARY_DISPUTED,
-                    closes=_day(closes),
-                    others=tuple(_day(d) for d in others),
-                    expiry=expiry,
-                )
-            text = _("online renewal open until {closes}; expires {expiry}")
-        return text.format(closes=_day(closes), expiry=expiry)
+        text = _("online renewal open until {closes}; expires {expiry}")
+    return text.format(closes=_day(closes), expiry=expiry)
 
 
 def advice_message(advice: Advice, *, lang: str | None = None) -> str:
     """What to do, in one to three sentences, in ``lang`` (default: the current
     language)."""
-    with using(lang):
-        phase = advice.phase
-        if phase is RenewalPhase.NO_DATES:
-            return _("No renewal advice: the certificate's dates could not be read.")
-        if phase is RenewalPhase.NOT_BANK_CERTIFICATE:
-            return _("A CA or self-signed certificate: nothing for the key's holder to renew.")
-        expiry = _day(advice.expiry_date)
-        if advice.not_yet_valid:
-            return _say(_NOT_YET_VALID, start=_day(advice.valid_from))
-        if _generic(advice):
-            if phase is RenewalPhase.BRANCH_ONLY or advice.expired:
-                return _(
-                    "It expired on {expiry}: contact your bank (or whoever issued it) to renew it."
-                ).format(expiry=expiry)
+    if lang is not None:
+        with using(lang):
+            return advice_message(advice)
+    phase = advice.phase
+    if phase is RenewalPhase.NO_DATES:
+        return _("No renewal advice: the certificate's dates could not be read.")
+    if phase is RenewalPhase.NOT_BANK_CERTIFICATE:
+        return _("A CA or self-signed certificate: nothing for the key's holder to renew.")
+    expiry = _day(advice.expiry_date)
+    if advice.not_yet_valid:
+        return _say(_NOT_YET_VALID, start=_day(advice.valid_from))
+    if _generic(advice):
+        if phase is RenewalPhase.BRANCH_ONLY or advice.expired:
             return _(
-                "Renew it through your bank (or whoever issued it) before it expires on {expiry}."
+                "It expired on {expiry}: contact your bank (or whoever issued it) to renew it."
             ).format(expiry=expiry)
-        closes = advice.window_closes
-        items = _items(advice)
-        sentences: list[str] = []
-        if advice.pair_partner_label is not None:
+        return _(
+            "Renew it through your bank (or whoever issued it) before it expires on {expiry}."
+        ).format(expiry=expiry)
+    closes = advice.window_closes
+    items = _items(advice)
+    sentences: list[str] = []
+    if advice.pair_partner_label is not None:
+        sentences.append(
+            _say(
+                _PAIR,
+                label=_quote(advice.pair_partner_label),
+                expiry=expiry,
+                own=_day(advice.own_expiry_date),
+            )
+        )
+    term = _term(advice)
+    if phase is RenewalPhase.ONLINE_OPEN:
+        open_windows = [w for w in advice.windows if w.state is WindowState.OPEN]
+        channels = _channel_list(open_windows)
+        if advice.expired:
+            sentences.append(_say(_OPEN_EXPIRED, expiry=expiry, term=term, channels=channels))
+        else:
+            sentences.append(_say(_OPEN, term=term, channels=channels))
+        sentences.extend(_consequences(advice, expiry))
+        for window in open_windows:
+            sentences.extend(_how(window))
+    elif phase is RenewalPhase.NOT_OPEN:
+        waiting = [w.opens for w in advice.windows if w.state is WindowState.NOT_OPEN]
+        opens = _day(min((d for d in waiting if d), default=None))
+        sentences.append(_say(_NOT_OPEN, term=term, opens=opens))
+    else:
+        sentences.append(_say(_CLOSED, term=term, closes=_day(closes)))
+        sentences.extend(_consequences(advice, expiry))
+    for window in advice.windows:
+        if window.other_closes and window.state is not WindowState.CLOSED:
+            sentences.extend(_disagreement(window, term, items))
+    if phase is RenewalPhase.BRANCH_ONLY:
+        if items:
+            sentences.append(_("Bring {items}.").format(items=items))
+        note = _note(advice)
+        if note:
+            sentences.append(note)
+        steps = _pick(advice.branch_steps, advice.branch_steps_zh)
+        if steps:
+            sentences.append(_say(_BRANCH_STEPS, steps=steps))
+    elif closes is not None:
+        if items:
             sentences.append(
-                _say(
-                    _PAIR,
-                    label=_quote(advice.pair_partner_label),
-                    expiry=expiry,
-                    own=_day(advice.own_expiry_date),
+                _("After {closes}, only at a branch counter, with {items}.").format(
+                    closes=_day(closes), items=items
                 )
             )
-        term = _term(advice)
-        if phase is RenewalPhase.ONLINE_OPEN:
-            open_windows = [w for w in advice.windows if w.state is WindowState.OPEN]
-            channels = _channel_list(open_windows)
-            if advice.expired:
-                sentences.append(_say(_OPEN_EXPIRED, expiry=expiry, term=term, channels=channels))
-            else:
-                sentences.append(_say(_OPEN, term=term, channels=channels))
-            sentences.extend(_consequences(advice, expiry))
-            for window in open_windows:
-                sentences.extend(_how(window))
-        elif phase is RenewalPhase.NOT_OPEN:
-            waiting = [w.opens for w in advice.windows if w.state is WindowState.NOT_OPEN]
-            opens = _day(min((d for d in waiting if d), default=None))
-            sentences.append(_say(_NOT_OPEN, term=term, opens=opens))
         else:
-            sentences.append(_say(_CLOSED, term=term, closes=_day(closes)))
-            sentences.extend(_consequences(advice, expiry))
-        for window in advice.windows:
-            if window.other_closes and window.state is not WindowState.CLOSED:
-                sentences.extend(_disagreement(window, term, items))
-        if phase is RenewalPhase.BRANCH_ONLY:
-            if items:
-                sentences.append(_("Bring {items}.").format(items=items))
-            note = _note(advice)
-            if note:
-                sentences.append(note)
-            steps = _pick(advice.branch_steps, advice.branch_steps_zh)
-            if steps:
-                sentences.append(_say(_BRANCH_STEPS, steps=steps))
-        elif closes is not None:
-            if items:
-                sentences.append(
-                    _("After {closes}, only at a branch counter, with {items}.").format(
-                        closes=_day(closes), items=items
-                    )
-                )
-            else:
-                sentences.append(
-                    _("After {closes}, only at a branch counter.").format(closes=_day(closes))
-                )
-        return _sentences(sentences)
+            sentences.append(
+                _("After {closes}, only at a branch counter.").format(closes=_day(closes))
+            )
+    return _sentences(sentences)
 
 
 def _sentences(sentences: Sequence[str]) -> str:

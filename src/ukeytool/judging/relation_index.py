@@ -26,13 +26,12 @@ def is_ca(cert: Certificate) -> bool:
     return cert.key_usage is not None and "keyCertSign" in cert.key_usage
 
 
-def self_signed(cert: Certificate) -> bool:
+def self_signed(cert: Certificate, index: IssuerIndex | None = None) -> bool:
+    """Self-signed: said so by the parser, or subject and issuer the same name, and not a
+    key rollover. ``index``: the token's, whose names are folded once."""
+    name = comparable_name if index is None else index.name
     if not (
-        cert.self_signed
-        or (
-            cert.subject is not None
-            and comparable_name(cert.subject) == comparable_name(cert.issuer)
-        )
+        cert.self_signed or (cert.subject is not None and name(cert.subject) == name(cert.issuer))
     ):
         return False
     # Self-issued with another key (a CA's key rollover certificate) is not self-signed.
@@ -48,6 +47,9 @@ class IssuerIndex:
     certificate: constant work per certificate."""
 
     def __init__(self, certs: Sequence[Certificate | None]) -> None:
+        self.names: dict[str, str | None] = {}
+        """Each name's :func:`comparable_name`, made once per distinct name (the
+        certificates of one issuer share its name)."""
         by_key: dict[bytes, list[int]] = {}
         by_name: dict[str, list[int]] = {}
         by_name_without_key: dict[str, list[int]] = {}
@@ -56,7 +58,7 @@ class IssuerIndex:
                 continue
             if other.subject_key_identifier is not None:
                 by_key.setdefault(other.subject_key_identifier, []).append(j)
-            name = comparable_name(other.subject)
+            name = self.name(other.subject)
             if name is not None:
                 by_name.setdefault(name, []).append(j)
                 if other.subject_key_identifier is None:
@@ -65,6 +67,20 @@ class IssuerIndex:
         self.by_key = {k: self._best_two(v) for k, v in by_key.items()}
         self.by_name = {k: self._best_two(v) for k, v in by_name.items()}
         self.by_name_without_key = {k: self._best_two(v) for k, v in by_name_without_key.items()}
+
+    def name(self, value: str | None) -> str | None:
+        """:func:`comparable_name` of ``value``, folded once per distinct value."""
+        if value is None:
+            return None
+        try:
+            return self.names[value]
+        except KeyError:
+            made = self.names[value] = comparable_name(value)
+            return made
+
+    def self_signed(self, cert: Certificate) -> bool:
+        """:func:`self_signed`, with the names folded once."""
+        return self_signed(cert, self)
 
     def _best_two(self, indices: list[int]) -> tuple[int, ...]:
         """The best-ranked candidate, and the best one that is another certificate."""
@@ -89,11 +105,18 @@ class IssuerIndex:
                 return j
         return None
 
-    def issuer(self, cert: Certificate | None) -> tuple[int, str] | None:
-        """(index, how) of the certificate on the token that issued ``cert``."""
-        if cert is None or cert.issuer is None or self_signed(cert):
+    def issuer(
+        self, cert: Certificate | None, *, signed_by_itself: bool | None = None
+    ) -> tuple[int, str] | None:
+        """(index, how) of the certificate on the token that issued ``cert``
+        (``signed_by_itself``: :meth:`self_signed` of it, when the caller has it)."""
+        if cert is None or cert.issuer is None:
             return None
-        issuer_name = comparable_name(cert.issuer) or ""
+        if signed_by_itself is None:
+            signed_by_itself = self.self_signed(cert)
+        if signed_by_itself:
+            return None
+        issuer_name = self.name(cert.issuer) or ""
         aki = cert.authority_key_identifier
         if aki is not None:
             # Key identifiers first; a certificate of the same name with another key
@@ -161,6 +184,8 @@ class KeyIndex:
 
     def candidates(self, entry: CertificateEntry) -> list[tuple[KeyObject, set[bytes]]]:
         """The keys with the certificate's CKA_ID or its public key, in token order."""
+        if not self.keys:
+            return []  # no key objects (not listed, or none): nothing to look up
         found: set[int] = set()
         if entry.id:
             found.update(self.by_id.get(entry.id, ()))

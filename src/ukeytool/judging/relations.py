@@ -90,14 +90,23 @@ def relate(
     # Every lookup below goes through an index built once: linear in certificates + keys
     # (docs/relations.md, "Cost").
     issuer_index = IssuerIndex(certs)
-    issuers = [issuer_index.issuer(cert) for cert in certs]
+    signed = [cert is not None and _self_signed(cert, issuer_index) for cert in certs]
+    issuers = [
+        issuer_index.issuer(cert, signed_by_itself=signed[i]) for i, cert in enumerate(certs)
+    ]
     children = [0] * len(entries)
     for link in issuers:
         if link is not None:
             children[link[0]] += 1
-    roles = [_role(certs[i], children[i] > 0) for i in range(len(entries))]
+    roles = [_role(certs[i], children[i] > 0, signed[i]) for i in range(len(entries))]
     pairs = _pairs(entries, certs, roles)
     key_index = KeyIndex(keys)
+    # What is the same for many certificates is made once and shared (the values are
+    # frozen): the link to an issuer, the key presence of a certificate without key
+    # objects, a finding without parameters.
+    links: dict[tuple[int, str], CertificateLink] = {}
+    no_key: tuple[KeyPresence, list[KeyObject]] | None = None
+    shared: dict[str, Finding] = {}
     out = []
     for i, entry in enumerate(entries):
         issued_by = None
@@ -105,11 +114,18 @@ def relate(
         link = issuers[i]
         if link is not None:
             issuer_entry = entries[link[0]]
-            issued_by = _link(issuer_entry, link[1])
+            issued_by = links.get(link)
+            if issued_by is None:
+                issued_by = links[link] = _link(issuer_entry, link[1])
         pair = pairs.get(i)
         candidates = key_index.candidates(entry)
-        presence, mismatches = _key_presence(entry, candidates, keys_listed, logged_in)
-        findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches)
+        if candidates:
+            presence, mismatches = _key_presence(entry, candidates, keys_listed, logged_in)
+        else:
+            if no_key is None:
+                no_key = _key_presence(entry, candidates, keys_listed, logged_in)
+            presence, mismatches = no_key
+        findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches, shared)
         out.append(
             replace(
                 entry,
@@ -133,11 +149,11 @@ def _readable(entry: CertificateEntry) -> Certificate | None:
     return cert
 
 
-def _role(cert: Certificate | None, has_children: bool) -> Role:
+def _role(cert: Certificate | None, has_children: bool, signed_by_itself: bool) -> Role:
     if cert is None or cert.subject is None:
         return Role.UNKNOWN
     ca = _is_ca(cert) or (has_children and cert.is_ca is not False)
-    if _self_signed(cert):
+    if signed_by_itself:
         return Role.ROOT if ca else Role.SELF_SIGNED
     if cert.issuer is None:
         return Role.UNKNOWN
@@ -359,19 +375,21 @@ def _findings(  # noqa: PLR0917 - one caller, all of it is needed
     issuer: CertificateEntry | None,
     pair: PairLink | None,
     mismatches: Sequence[KeyObject],
+    shared: dict[str, Finding] | None = None,
 ) -> tuple[Finding, ...]:
     found: list[Finding] = []
     if cert is not None:
         found.extend(_key_findings(cert))
         found.extend(_signature_findings(cert, role))
-        found.extend(_usage_findings(cert, role, pair))
+        found.extend(_usage_findings(cert, role, pair, shared))
         found.extend(_expiry_findings(cert, issuer))
     for key in mismatches:
         ident = entry.id.hex() if entry.id else ""
         # The model's key classes are "private" and "public" only.
         made = _KEY_ID_MISMATCH_PUBLIC if key.key_class == "public" else _KEY_ID_MISMATCH
         found.append(Finding("key-id-mismatch", Severity.WARNING, made(ident=ident)))
-    found.sort(key=lambda f: _SEVERITY_ORDER.index(f.severity))
+    if len(found) > 1:
+        found.sort(key=lambda f: _SEVERITY_ORDER.index(f.severity))
     return tuple(found)
 
 
@@ -412,17 +430,22 @@ def _signature_findings(cert: Certificate, role: Role) -> list[Finding]:
     ]
 
 
-def _usage_findings(cert: Certificate, role: Role, pair: PairLink | None) -> list[Finding]:
+def _usage_findings(
+    cert: Certificate,
+    role: Role,
+    pair: PairLink | None,
+    shared: dict[str, Finding] | None = None,
+) -> list[Finding]:
+    """``shared``: findings without parameters made once (per token) and shared."""
     if role not in (Role.END_ENTITY, Role.SELF_SIGNED):
         return []
     if cert.key_usage is None:
-        return [
-            Finding(
-                "no-key-usage",
-                Severity.INFO,
-                _NO_KEY_USAGE(),
-            )
-        ]
+        finding = None if shared is None else shared.get("no-key-usage")
+        if finding is None:
+            finding = Finding("no-key-usage", Severity.INFO, _NO_KEY_USAGE())
+            if shared is not None:
+                shared["no-key-usage"] = finding
+        return [finding]
     if set(cert.key_usage) & _SIGNING_USAGES:
         return []
     if pair is not None:

@@ -171,21 +171,23 @@ def choose_bank(
     issuer = None
     if cert is not None:
         issuer = cert.issuer_cn if cert.issuer_cn else cert.issuer
-    arguments: dict[str, Any] = {
-        "token": token,
-        "module_path": module_path,
-        "real_path": real_path,
-        "policies": policies,
-        "bank": bank,
-        "catalogue": catalogue,
-    }
-    if memo is None:
-        return _choose(issuer, **arguments)
-    # The objects are alive as long as the memo is (see above), so their ids are theirs.
-    key = (issuer, id(token), module_path, real_path, id(policies), bank, id(catalogue))
-    found = memo.get(key)
-    if found is None:
-        found = memo[key] = _choose(issuer, **arguments)
+    if memo is not None:
+        # The objects are alive as long as the memo is (see above), so their ids are theirs.
+        key = (issuer, id(token), module_path, real_path, id(policies), bank, id(catalogue))
+        found = memo.get(key)
+        if found is not None:
+            return found
+    found = _choose(
+        issuer,
+        token=token,
+        module_path=module_path,
+        real_path=real_path,
+        policies=policies,
+        bank=bank,
+        catalogue=catalogue,
+    )
+    if memo is not None:
+        memo[key] = found
     return found
 
 
@@ -252,7 +254,15 @@ def _cst_day(moment: datetime.datetime) -> datetime.date:
     return moment.astimezone(CHINA_STANDARD_TIME).date()
 
 
-def _window(channel: PolicyChannel, expiry: datetime.date, today: datetime.date) -> RenewalWindow:
+def _window(
+    channel: PolicyChannel,
+    expiry: datetime.date,
+    today: datetime.date,
+    made: dict[int, tuple[PolicyChannel, RenewalWindow]] | None = None,
+) -> RenewalWindow:
+    """``channel``'s window for a certificate expiring on ``expiry``. ``made``: per run of
+    :func:`advise`, a window of each channel already made, copied with this one's dates
+    (a copy costs less than making every field again)."""
     opens = None if channel.opens_before is None else channel.opens_before.before(expiry)
     closes = None if channel.closes_after is None else channel.closes_after.after(expiry)
     if opens is not None and today < opens:
@@ -261,6 +271,16 @@ def _window(channel: PolicyChannel, expiry: datetime.date, today: datetime.date)
         state = WindowState.CLOSED
     else:
         state = WindowState.OPEN
+    if made is not None:
+        known = made.get(id(channel))
+        if known is None or known[0] is not channel:
+            known = made[id(channel)] = (channel, _window(channel, expiry, today))
+        if channel.other_closes:
+            other_closes = tuple(o.closes_after.after(expiry) for o in channel.other_closes)
+            return replace(
+                known[1], opens=opens, closes=closes, state=state, other_closes=other_closes
+            )
+        return replace(known[1], opens=opens, closes=closes, state=state)
     return RenewalWindow(
         channel.channel,
         opens,
@@ -310,23 +330,57 @@ def advise_certificate(
         catalogue=catalogue,
         memo=memo,
     )
+    return _advice(entry, at, choice, policy, partner)
+
+
+_Made = dict[tuple[int, int], tuple[BankChoice, RenewalPolicy, Advice]]
+"""Per run of :func:`advise`: for each bank choice and policy, the advice without dates
+(what every certificate of that choice shares), by the ids of the two."""
+
+
+def _advice(  # noqa: PLR0917 - the parts of advise_certificate, and what a run shares
+    entry: CertificateEntry,
+    at: datetime.datetime,
+    choice: BankChoice,
+    policy: RenewalPolicy,
+    partner: CertificateEntry | None,
+    made: _Made | None = None,
+    today: datetime.date | None = None,
+    window_made: dict[int, tuple[PolicyChannel, RenewalWindow]] | None = None,
+) -> Advice:
+    """:func:`advise_certificate` once the bank is chosen. ``made`` and ``today`` (the
+    day of ``at``) and ``window_made`` (see :func:`_window`) are what a run of
+    :func:`advise` keeps for all its certificates."""
+    key = (id(choice), id(policy))
+    known = None if made is None else made.get(key)
+    if known is not None and known[0] is choice and known[1] is policy:
+        base = known[2]
+    else:
+        base = Advice(
+            RenewalPhase.NO_DATES,
+            RenewalAction.NONE,
+            False,
+            bank=choice,
+            key_name=policy.key_name,
+            branch_items=policy.bring,
+            branch_note=policy.branch_note,
+            branch_note_zh=policy.branch_note_zh,
+            validity_years=policy.validity_years,
+            term=policy.term,
+            term_zh=policy.term_zh,
+            stops_working=policy.stops_working,
+            branch_steps=policy.branch_steps,
+            branch_steps_zh=policy.branch_steps_zh,
+            branch_sources=policy.branch_sources,
+        )
+        if made is not None:
+            made[key] = (choice, policy, base)
     cert = entry.certificate
-    common: dict[str, Any] = {
-        "bank": choice,
-        "key_name": policy.key_name,
-        "branch_items": policy.bring,
-        "branch_note": policy.branch_note,
-        "branch_note_zh": policy.branch_note_zh,
-        "validity_years": policy.validity_years,
-        "term": policy.term,
-        "term_zh": policy.term_zh,
-        "stops_working": policy.stops_working,
-        "branch_steps": policy.branch_steps,
-        "branch_steps_zh": policy.branch_steps_zh,
-        "branch_sources": policy.branch_sources,
-    }
     if cert is None or cert.not_after is None or entry.status is Status.UNREADABLE:
-        return Advice(RenewalPhase.NO_DATES, RenewalAction.NONE, False, **common)
+        return base
+    # The rest differs from ``base`` in these fields only (copied with them: a copy of
+    # the shared part costs less than making every field again).
+    common: dict[str, Any] = {}
     status: Status = entry.status
     not_after = cert.not_after
     pair = entry.pair
@@ -352,17 +406,22 @@ def advise_certificate(
         dates["not_yet_valid"] = True
         dates["valid_from"] = None if cert.not_before is None else _cst_day(cert.not_before)
     if cert.is_ca or cert.self_signed:
-        return Advice(
-            RenewalPhase.NOT_BANK_CERTIFICATE, RenewalAction.NONE, False, **common, **dates
-        )
-    today = _cst_day(at)
-    windows = tuple(_window(c, expiry, today) for c in policy.channels)
-    opens = [w.opens for w in windows]
-    closes = [w.closes for w in windows]
-    dates["window_opens"] = None if None in opens else min(d for d in opens if d is not None)
-    dates["window_closes"] = None if None in closes else max(d for d in closes if d is not None)
-    generic = all(w.channel == "bank" for w in windows)
-    states = {w.state for w in windows}
+        return replace(base, phase=RenewalPhase.NOT_BANK_CERTIFICATE, **common, **dates)
+    if today is None:
+        today = _cst_day(at)
+    windows = tuple([_window(c, expiry, today, window_made) for c in policy.channels])
+    if len(windows) == 1:  # the usual case (the generic policy has one): as below
+        (only,) = windows
+        dates["window_opens"], dates["window_closes"] = only.opens, only.closes
+        generic = only.channel == "bank"
+        states = {only.state}
+    else:
+        opens = [w.opens for w in windows]
+        closes = [w.closes for w in windows]
+        dates["window_opens"] = None if None in opens else min(d for d in opens if d is not None)
+        dates["window_closes"] = None if None in closes else max(d for d in closes if d is not None)
+        generic = all(w.channel == "bank" for w in windows)
+        states = {w.state for w in windows}
     if WindowState.OPEN in states:
         phase = RenewalPhase.ONLINE_OPEN
         action = RenewalAction.RENEW if generic else RenewalAction.RENEW_ONLINE
@@ -373,7 +432,9 @@ def advise_certificate(
         phase = RenewalPhase.BRANCH_ONLY
         action = RenewalAction.CONTACT_BANK if generic else RenewalAction.VISIT_BRANCH
         needs = True
-    return Advice(phase, action, needs, **common, **dates, windows=windows)
+    return replace(
+        base, phase=phase, action=action, needs_action=needs, **common, **dates, windows=windows
+    )
 
 
 def _label(entry: CertificateEntry) -> str:
@@ -465,28 +526,34 @@ def advise(
         check_bank(bank, policies=policies, catalogue=catalogue)  # fails even without certificates
     slots = []
     memo: dict[Any, tuple[BankChoice, RenewalPolicy]] = {}  # one choice per issuer and token
+    made: _Made = {}  # one advice without dates per choice
+    window_made: dict[int, tuple[PolicyChannel, RenewalWindow]] = {}  # one per channel
+    today = _cst_day(report.at)
     for slot in report.slots:
         by_handle = {entry.handle: entry for entry in slot.certificates}
-        entries = tuple(
-            replace(
-                entry,
-                advice=advise_certificate(
+        entries = []
+        # This slot's choices by issuer (what choose_bank's memo is keyed by, the rest
+        # being the same for the whole slot): asked of choose_bank once per issuer.
+        choices: dict[str | None, tuple[BankChoice, RenewalPolicy]] = {}
+        for entry in slot.certificates:
+            cert = entry.certificate
+            issuer = None if cert is None else (cert.issuer_cn if cert.issuer_cn else cert.issuer)
+            found = choices.get(issuer)
+            if found is None:
+                found = choices[issuer] = choose_bank(
                     entry,
-                    report.at,
                     token=slot.token,
                     module_path=report.module.path,
                     real_path=report.module.real_path,
                     policies=policies,
                     bank=bank,
                     catalogue=catalogue,
-                    partner=None
-                    if entry.pair is None
-                    else by_handle.get(entry.pair.partner.handle),
                     memo=memo,
-                ),
-            )
-            for entry in slot.certificates
-        )
-        advised = replace(slot, certificates=entries)
+                )
+            choice, policy = found
+            partner = None if entry.pair is None else by_handle.get(entry.pair.partner.handle)
+            advice = _advice(entry, report.at, choice, policy, partner, made, today, window_made)
+            entries.append(replace(entry, advice=advice))
+        advised = replace(slot, certificates=tuple(entries))
         slots.append(replace(advised, advice=token_advice(advised)))
     return replace(report, slots=tuple(slots))

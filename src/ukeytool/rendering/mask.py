@@ -44,6 +44,7 @@ masked serial could make two certificates look alike).
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any, TypeVar
 
@@ -159,7 +160,7 @@ def _copy(obj: _T, **changes: Any) -> _T:
 
 def _same(new: tuple[_T, ...], old: tuple[_T, ...]) -> tuple[_T, ...]:
     """``old`` when ``new`` holds the same objects, else ``new``."""
-    if len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True)):
+    if len(new) == len(old) and all(map(operator.is_, new, old)):
         return old
     return new
 
@@ -219,21 +220,41 @@ def mask_certificate(certificate: Certificate) -> Certificate:
         masked = mask_number(number) if holder.type_code == "051" else mask_personal(number)
         if masked != number:
             holder = replace(holder, id_number=masked)
-    return _copy(
+    numbers = certificate.identity_numbers
+    subject = _name(certificate.subject)
+    subject_cn = _optional(certificate.subject_cn)
+    issuer = _issuer_name(certificate.issuer)
+    issuer_cn = _issuer_name(certificate.issuer_cn, cn=True)
+    subject_attributes = _attributes(certificate.subject_attributes)
+    issuer_attributes = _issuer_attributes(certificate.issuer_attributes)
+    identity_numbers = _same(tuple(map(_identity, numbers)), numbers) if numbers else numbers
+    error = _optional_message(certificate.error)
+    problems = _problems(certificate.problems)
+    if (
+        subject is certificate.subject
+        and subject_cn is certificate.subject_cn
+        and issuer is certificate.issuer
+        and issuer_cn is certificate.issuer_cn
+        and subject_attributes is certificate.subject_attributes
+        and issuer_attributes is certificate.issuer_attributes
+        and holder is certificate.holder
+        and identity_numbers is numbers
+        and error is certificate.error
+        and problems is certificate.problems
+    ):
+        return certificate  # the usual case: a copy costs more than masking it
+    return replace(
         certificate,
-        subject=_name(certificate.subject),
-        subject_cn=_optional(certificate.subject_cn),
-        issuer=_issuer_name(certificate.issuer),
-        issuer_cn=_issuer_name(certificate.issuer_cn, cn=True),
-        subject_attributes=_attributes(certificate.subject_attributes),
-        issuer_attributes=_issuer_attributes(certificate.issuer_attributes),
+        subject=subject,
+        subject_cn=subject_cn,
+        issuer=issuer,
+        issuer_cn=issuer_cn,
+        subject_attributes=subject_attributes,
+        issuer_attributes=issuer_attributes,
         holder=holder,
-        identity_numbers=_same(
-            tuple(_identity(n) for n in certificate.identity_numbers),
-            certificate.identity_numbers,
-        ),
-        error=_optional_message(certificate.error),
-        problems=_problems(certificate.problems),
+        identity_numbers=identity_numbers,
+        error=error,
+        problems=problems,
     )
 
 
@@ -289,6 +310,8 @@ def mask_message(message: Message) -> Message:
     """``message`` with ID-card numbers masked in its text parameters (a message's own
     words hold none), nested messages and lists included."""
     params = message.params
+    if not params:
+        return message
     masked = tuple((k, _mask_param(v)) for k, v in params)
     if all(new[1] is old[1] for new, old in zip(masked, params, strict=True)):
         return message
@@ -332,18 +355,23 @@ def _attributes(
     if attributes is None:
         return None
     out = []
+    changed = False
     for attribute in attributes:
+        text = attribute.text
         if attribute.decoding == "not_a_string":
             # "#<hex>" of the whole encoding: masked in the bytes, then shown again.
-            raw = _mask_bytes(attribute.text.raw)
+            raw = _mask_bytes(text.raw)
             value = "#" + raw.hex()
-            text = attribute.text
             if raw is not text.raw or value != text.value:
                 text = replace(text, raw=raw, value=value)
         else:
-            text = mask_text(attribute.text)
-        out.append(_copy(attribute, text=text))
-    return _same(tuple(out), attributes)
+            text = mask_text(text)
+        if text is attribute.text:
+            out.append(attribute)
+        else:
+            out.append(replace(attribute, text=text))
+            changed = True
+    return tuple(out) if changed else attributes
 
 
 def _identity(number: IdentityNumber) -> IdentityNumber:
@@ -359,6 +387,8 @@ def _identity(number: IdentityNumber) -> IdentityNumber:
 
 
 def _problems(problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
+    if not problems:
+        return problems
     return _same(tuple(_copy(p, message=mask_message(p.message)) for p in problems), problems)
 
 
@@ -421,21 +451,31 @@ def _slot(slot: SlotReport) -> SlotReport:
 
 
 def _entry(entry: CertificateEntry) -> CertificateEntry:
-    return _relations(
-        _copy(
-            entry,
-            label=None if entry.label is None else mask_text(entry.label),
-            certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
-            problems=_problems(entry.problems),
-            advice=None if entry.advice is None else _advice(entry.advice),
+    label = None if entry.label is None else mask_text(entry.label)
+    certificate = None if entry.certificate is None else mask_certificate(entry.certificate)
+    problems = _problems(entry.problems)
+    advice = None if entry.advice is None else _advice(entry.advice)
+    if (
+        label is not entry.label
+        or certificate is not entry.certificate
+        or problems is not entry.problems
+        or advice is not entry.advice
+    ):
+        entry = replace(
+            entry, label=label, certificate=certificate, problems=problems, advice=advice
         )
-    )
+    return _relations(entry)
 
 
 def _advice(advice: Advice) -> Advice:
     """Advice names what decided the bank (an issuer name can hold an ID number)."""
     bank = advice.bank
-    return _copy(advice, bank=_copy(bank, evidence=_optional(bank.evidence)))
+    # The certificates of one issuer share one choice (renewal.choose_bank's memo), and
+    # its evidence is the issuer's name: masked once (see _issuer_name).
+    evidence = _issuer_name(bank.evidence, cn=True)
+    if evidence is bank.evidence:
+        return advice
+    return replace(advice, bank=replace(bank, evidence=evidence))
 
 
 def _token_advice(advice: TokenAdvice) -> TokenAdvice:
@@ -451,13 +491,8 @@ def _relations(entry: CertificateEntry) -> CertificateEntry:
     messages (which may name an issuer), masked like the rest (docs/relations.md)."""
     pair = entry.pair
     presence = entry.key_on_token
-    return _copy(
-        entry,
-        issued_by=None if entry.issued_by is None else _link(entry.issued_by),
-        pair=None if pair is None else _copy(pair, partner=_link(pair.partner)),
-        key_on_token=None
-        if presence is None
-        else _copy(
+    if presence is not None and presence.matches:
+        presence = _copy(
             presence,
             matches=_same(
                 tuple(
@@ -466,20 +501,48 @@ def _relations(entry: CertificateEntry) -> CertificateEntry:
                 ),
                 presence.matches,
             ),
-        ),
-        findings=_same(
-            tuple(_copy(f, message=mask_message(f.message)) for f in entry.findings),
-            entry.findings,
-        ),
-    )
+        )
+    findings = entry.findings
+    if findings:
+        masked = tuple(_copy(f, message=mask_message(f.message)) for f in findings)
+        findings = _same(masked, findings)
+    issued_by = None if entry.issued_by is None else _link(entry.issued_by)
+    if pair is not None:
+        partner = _link(pair.partner)
+        if partner is not pair.partner:
+            pair = replace(pair, partner=partner)
+    if (
+        issued_by is entry.issued_by
+        and pair is entry.pair
+        and presence is entry.key_on_token
+        and findings is entry.findings
+    ):
+        return entry
+    return replace(entry, issued_by=issued_by, pair=pair, key_on_token=presence, findings=findings)
+
+
+# The certificates of one issuer share one link to it (judging.relations): masked once,
+# kept by the link's identity (the link kept so its id stays its own). Bounded.
+_LINKS: dict[int, tuple[CertificateLink, CertificateLink]] = {}
 
 
 def _link(link: CertificateLink) -> CertificateLink:
-    return _copy(
-        link,
-        label=None if link.label is None else mask_text(link.label),
-        subject_cn=_optional(link.subject_cn),
-    )
+    known = _LINKS.get(id(link))
+    if known is not None and known[0] is link:
+        return known[1]
+    masked = _mask_link(link)
+    if len(_LINKS) >= _MEMO_MAX:
+        _LINKS.clear()
+    _LINKS[id(link)] = (link, masked)
+    return masked
+
+
+def _mask_link(link: CertificateLink) -> CertificateLink:
+    label = None if link.label is None else mask_text(link.label)
+    subject_cn = _optional(link.subject_cn)
+    if label is link.label and subject_cn is link.subject_cn:
+        return link
+    return replace(link, label=label, subject_cn=subject_cn)
 
 
 def mask_failure(failure: ModuleFailure) -> ModuleFailure:

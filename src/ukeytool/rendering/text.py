@@ -60,6 +60,7 @@ from .text_parts import (
     last_cn,
     pad,
     utc,
+    utc_day,
     version,
 )
 
@@ -318,34 +319,41 @@ class _Renderer(Pieces):
         names = ("#", *_HEADERS) if numbered else _HEADERS
         headers = [_(h) for h in names]
         rows = [[str(entry.handle)] * numbered + self.row(entry) for entry in entries]
+        # Each cell measured once (for its column's width and for its padding).
+        sizes = [list(map(display_width, row)) for row in rows]
+        header_sizes = list(map(display_width, headers))
         # A column is as wide as its widest cell, up to _MAX_COLUMN: a longer cell sticks
         # out of its row rather than widening every row (so the text stays linear in
         # what it shows; one 1 MB name once padded every row to 1 MB).
         widths = [
-            max(display_width(h), *(min(display_width(row[i]), _MAX_COLUMN) for row in rows))
-            for i, h in enumerate(headers[:-1])
+            max(header_sizes[i], *(min(size[i], _MAX_COLUMN) for size in sizes))
+            for i in range(len(headers) - 1)
         ]
+        right = [name in _RIGHT_ALIGNED for name in names[:-1]]
 
-        def line(cells: Sequence[str], last: str) -> str:
+        def line(cells: Sequence[str], cell_sizes: Sequence[int], last: str) -> str:
             padded = [
-                pad(cell, width, right=name in _RIGHT_ALIGNED)
-                for cell, width, name in zip(cells, widths, names, strict=False)
+                " " * (width - size) + cell if to_right else cell + " " * (width - size)
+                for cell, size, width, to_right in zip(
+                    cells, cell_sizes, widths, right, strict=True
+                )
             ]
-            return "    " + _GAP.join([*padded, last])
+            padded.append(last)
+            return "    " + _GAP.join(padded)
 
-        self.lines.append(line(headers[:-1], headers[-1]))
-        for entry, row in zip(entries, rows, strict=True):
-            self.lines.append(line(row, self.status(entry)))
+        self.lines.append(line(headers[:-1], header_sizes[:-1], headers[-1]))
+        for entry, row, size in zip(entries, rows, sizes, strict=True):
+            self.lines.append(line(row, size, self.status(entry)))
             if self.certificate_uris and not numbered:
                 self.lines.append(f"      {certificate_uri_text(token, entry)}")
             self.relations(entry)
             if self.show_details and entry.certificate is not None:
                 self.details(entry.certificate, "      ")
-            problems = list(entry.problems)
-            if entry.certificate is not None:
-                problems.extend(entry.certificate.problems)
-            for problem in problems:
+            for problem in entry.problems:
                 self.problem(problem, "      ")
+            if entry.certificate is not None:
+                for problem in entry.certificate.problems:
+                    self.problem(problem, "      ")
             if entry.advice is not None:
                 self.certificate_advice(entry)
 
@@ -372,7 +380,7 @@ class _Renderer(Pieces):
                 if cert.key_size is not None and cert.key_algorithm not in ("Ed25519", "Ed448"):
                     key += f"-{cert.key_size}"
             if cert.not_after is not None:
-                not_after = f"{utc(cert.not_after):%Y-%m-%d}"
+                not_after = utc_day(cert.not_after)
         days = "-" if entry.days_left is None else str(entry.days_left)
         label = self.text(entry.label, empty="-")
         return [label, ident, subject, issuer, key, not_after, days]

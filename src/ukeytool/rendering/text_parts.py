@@ -5,15 +5,19 @@ and one certificate's status, details, relations, findings and renewal advice.""
 from __future__ import annotations
 
 import datetime
+import operator
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..i18n import N_, _, ngettext, render
 from ..i18n.message import Message
 from ..model import (
+    Advice,
     Certificate,
     CertificateEntry,
     CertificateLink,
+    Finding,
     NameAttribute,
     PairLink,
     Problem,
@@ -37,6 +41,7 @@ __all__ = [
     "last_cn",
     "pad",
     "utc",
+    "utc_day",
     "version",
 ]
 
@@ -124,9 +129,20 @@ def field(value: str | None) -> str:
 
 
 def utc(value: datetime.datetime) -> datetime.datetime:
+    if value.tzinfo is datetime.timezone.utc:
+        return value  # the usual case: what the certificate readers give
     if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=datetime.timezone.utc)
     return value.astimezone(datetime.timezone.utc)
+
+
+def utc_day(value: datetime.datetime) -> str:
+    """The day of ``value`` in UTC, ``YYYY-MM-DD`` (as ``f"{utc(value):%Y-%m-%d}"`` writes
+    it, without strftime's cost for every certificate)."""
+    moment = utc(value)
+    if moment.year >= 1000:  # strftime writes the years before 1000 without zeros
+        return moment.date().isoformat()
+    return f"{moment:%Y-%m-%d}"
 
 
 def version(value: tuple[int, int]) -> str:
@@ -166,6 +182,11 @@ def _label(text: str) -> str:
 _FINDING_COLOR = {Severity.CRITICAL: BOLD_RED, Severity.WARNING: YELLOW, Severity.INFO: ""}
 
 
+_ADVICE_WORDS: list[Callable[[Advice], str]] = []
+"""judging.advice_text's advice_summary and advice_message, once imported (the renderers
+import judging lazily: a listing without advice does not need it)."""
+
+
 class Pieces:
     """The parts of a listing that a token's and a file's listing share; collects lines."""
 
@@ -183,6 +204,13 @@ class Pieces:
         self.masked = masked
         self.lines: list[str] = []
         self.footnotes: dict[tuple[bytes, str], str] = {}
+        # Lines made once and shown again for the next certificate that shares the same
+        # (frozen) objects: the certificates of one issuer share its link, those without
+        # key objects one key presence, a finding without parameters is one object
+        # (judging.relations). Keyed by the objects' ids, the objects kept with the line
+        # (so that an id is never taken for another object's).
+        self._relation_lines: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+        self._finding_lines: dict[int, tuple[Finding, str]] = {}
 
     def paint(self, text: str, code: str) -> str:
         if not self.color or not code:
@@ -240,13 +268,15 @@ class Pieces:
         self.lines.append(f"{indent}{self.paint('!', BOLD_RED)} {line}")
 
     def status(self, entry: CertificateEntry) -> str:
-        word = _(_STATUS_WORDS[entry.status])
-        reason = entry.unreadable_reason
+        status = entry.status
+        word = _(_STATUS_WORDS[status])
+        # (Only an unreadable certificate has a reason: not asked of the others.)
+        reason = entry.unreadable_reason if status is Status.UNREADABLE else None
         if reason is not None:
             # The reason is a problem's message, made in English: shown translated.
             reason = render(reason)
             word = _("{status}: {reason}").format(status=word, reason=escape_control(reason))
-        return self.paint(word, _STATUS_COLOR[entry.status])
+        return self.paint(word, _STATUS_COLOR[status])
 
     def details(self, cert: Certificate, indent: str) -> None:
         """Fingerprints, names attribute by attribute, holder and identity numbers."""
@@ -309,6 +339,31 @@ class Pieces:
 
     def relations(self, entry: CertificateEntry) -> None:
         """A line saying what the certificate is on its token, then one per finding."""
+        objects = (entry.issued_by, entry.pair, entry.key_on_token)
+        key = (entry.role, entry.location is None, *map(id, objects))
+        known = self._relation_lines.get(key)
+        if known is not None and all(map(operator.is_, known[0], objects)):
+            line = known[1]
+        else:
+            line = self._relation_line(entry)
+            self._relation_lines[key] = (objects, line)
+        if line:
+            self.lines.append(line)
+        for finding in entry.findings:
+            said = self._finding_lines.get(id(finding))
+            if said is None or said[0] is not finding:
+                said = self._finding_lines[id(finding)] = (finding, self._finding_line(finding))
+            self.lines.append(said[1])
+
+    def _finding_line(self, finding: Finding) -> str:
+        color = _FINDING_COLOR[finding.severity]
+        mark = self.paint(f"[{_(_SEVERITY_WORDS[finding.severity])}]", color)
+        # As judging.relations.finding_message says it, without importing it here.
+        message = escape_control(render(finding.message))
+        return f"      {mark} {finding.code}: {message}"
+
+    def _relation_line(self, entry: CertificateEntry) -> str:
+        """What the certificate is on its token ("" when there is nothing to say)."""
         role = _ROLE_WORDS.get(entry.role, "") if entry.role is not None else ""
         words = [_(role) if role else ""]
         if entry.issued_by is not None:
@@ -330,14 +385,8 @@ class Pieces:
         if key:
             parts.append(key)
         if any(parts):
-            self.lines.append("      " + _("; ").join(part for part in parts if part))
-        for finding in entry.findings:
-            color = _FINDING_COLOR[finding.severity]
-            from ..judging.relations import finding_message
-
-            mark = self.paint(f"[{_(_SEVERITY_WORDS[finding.severity])}]", color)
-            message = escape_control(finding_message(finding))
-            self.lines.append(f"      {mark} {finding.code}: {message}")
+            return "      " + _("; ").join(part for part in parts if part)
+        return ""
 
     def link(self, link: CertificateLink) -> str:
         name = self.text(link.label)
@@ -358,7 +407,7 @@ class Pieces:
             text = f"SM2 {pair.usage} half, paired with {{partner}}"
         text = text.format(partner=self.link(pair.partner))
         if pair.not_after is not None:
-            date = f"{utc(pair.not_after):%Y-%m-%d}"
+            date = utc_day(pair.not_after)
             if pair.days_left is None:
                 note = _("(pair expires {date})").format(date=date)
             else:
@@ -404,15 +453,19 @@ class Pieces:
         return _("key: unknown (not logged in)")
 
     def certificate_advice(self, entry: CertificateEntry) -> None:
-        from ..judging.renewal import advice_message, advice_summary
+        words = _ADVICE_WORDS
+        if not words:
+            # Imported at the first certificate with advice, not once per certificate.
+            from ..judging.advice_text import advice_message, advice_summary
 
+            words.extend((advice_summary, advice_message))
         advice = entry.advice
         assert advice is not None
         color = RED if advice.needs_action else ""
-        summary = self.paint(advice_summary(advice), color)
+        summary = self.paint(words[0](advice), color)
         self.lines.append("      " + _("renewal: {summary}").format(summary=summary))
         if advice.phase not in (RenewalPhase.NOT_BANK_CERTIFICATE, RenewalPhase.NO_DATES):
-            self.lines.append("        " + advice_message(advice))
+            self.lines.append("        " + words[1](advice))
 
     def counts(self, entries: Iterable[CertificateEntry]) -> str:
         """``N certificates: n1 valid, n2 expired...``."""
