@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             details=options.details,
         )
     # (JSON and text take the language of the context main() set up.)
-    emit(text, inspection.output)
+    emit(text, inspection.output, clean=options.format == "json")
     login_note(reports)
     login_exit_code = login_exit(reports)
     if login_exit_code is not None:

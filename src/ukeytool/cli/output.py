@@ -26,7 +26,7 @@ NOT_A_REGULAR_FILE: Final = template(
 )
 
 
-def emit(text: str | Iterable[str], output: str | None = None) -> None:
+def emit(text: str | Iterable[str], output: str | None = None, *, clean: bool = False) -> None:
     """``text`` to ``output`` (atomically, as node_exporter's textfile collector needs)
     or, without one, to standard output; raises :class:`UsageError` for a file that
     cannot be written, and for an ``output`` that exists and is not a regular file (a
@@ -39,9 +39,15 @@ def emit(text: str | Iterable[str], output: str | None = None) -> None:
     escaped and written as it comes, so the whole is never held at once; the bytes are
     those of the joined text (a piece never splits a colour sequence). To a file, the
     pieces go to the temporary file, which replaces ``output`` only once all are
-    written."""
+    written. ``clean``: ``text`` holds nothing that escape_control would change (a JSON
+    document of :mod:`ukeytool.rendering.json`, whose strings are escaped as they are
+    written), so it is written without that pass over each character."""
     pieces = [text] if isinstance(text, str) else text
-    escaped = (escape_control(piece, lines=True, color=True) for piece in pieces)
+    escaped = (
+        iter(pieces)
+        if clean
+        else (escape_control(piece, lines=True, color=True) for piece in pieces)
+    )
     if output:
         from ..rendering.prometheus import NotARegularFile, write_textfile
 

@@ -86,9 +86,9 @@ from ..model import (
 from ..pkcs11.uri import token_uri
 from .json_certificate import certificate as _certificate
 from .json_certificate import token_advice
-from .json_encode import Items, dumps_indented, iter_indented
+from .json_encode import Items, SharedParts, dumps_indented, iter_indented
 from .json_values import (
-    escape_nonprinting,
+    escape_string,
     message_code,
     moment,
     path_hex,
@@ -165,7 +165,7 @@ def _document(
     counts = {status.value: 0 for status in Status}
     for report in reports:
         for entry in report.certificates:
-            counts[entry.status.value] += 1
+            counts[entry.status._value_] += 1  # an enum's value without its property
     return {
         "schema": SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
@@ -231,7 +231,7 @@ def iter_json(
     never held whole, neither as text nor as Python objects (for 5000 certificates, a
     few hundred MB). Raises what :func:`render_json` raises before the first piece."""
     with using(lang):
-        lazy = _LAZY.set(True)
+        lazy = _LAZY.set(SharedParts())
         try:
             document = _document(
                 reports,
@@ -241,24 +241,29 @@ def iter_json(
             )
         finally:
             _LAZY.reset(lazy)
-    return _escaped(iter_indented(document, end="\n"), lang)
+    return _in_language(iter_indented(document, end="\n", escape=escape_string), lang)
 
 
-def _escaped(pieces: Iterator[str], lang: str | None) -> Iterator[str]:
+def _in_language(pieces: Iterator[str], lang: str | None) -> Iterator[str]:
     # Each piece is made in the document's language (a certificate's advice sentences),
-    # and the language is the caller's again between pieces. A piece never splits a
-    # string, and the newline is never escaped: pieces are escaped one by one.
+    # and the language is the caller's again between pieces. The encoder escapes the
+    # non-printing characters of each string as it writes it (escape_string): the
+    # pieces are not scanned again.
+    if lang is None:  # the current language throughout
+        yield from pieces
+        return
     while True:
         with using(lang):
             piece = next(pieces, None)
         if piece is None:
             return
-        yield escape_nonprinting(piece)
+        yield piece
 
 
-_LAZY: ContextVar[bool] = ContextVar("_LAZY", default=False)
+_LAZY: ContextVar[SharedParts | None] = ContextVar("_LAZY", default=None)
 """Set while :func:`iter_json` builds its document: a token's certificates become an
-:class:`~.json_encode.Items` array, made as it is written."""
+:class:`~.json_encode.Items` array, made as it is written, and the parts certificates
+share are made once, by these :class:`~.json_encode.SharedParts`."""
 
 
 def files_to_dict(
@@ -306,7 +311,7 @@ def render_files_json(
     document = files_to_dict(
         files, generated_at=generated_at, show_personal_data=show_personal_data, lang=lang
     )
-    return escape_nonprinting(dumps_indented(document, end="\n"))
+    return dumps_indented(document, end="\n", escape=escape_string)
 
 
 def _file(report: FileReport) -> dict[str, Any]:
@@ -402,6 +407,7 @@ def _token(
     certificates: Sequence[CertificateEntry],
     advice: TokenAdvice | None = None,
 ) -> dict[str, Any]:
+    shared = _LAZY.get()
     return {
         "slot_id": slot_id,
         **text_members("label", token.label),
@@ -429,10 +435,11 @@ def _token(
         "hardware_version": version(token.hardware_version),
         "firmware_version": version(token.firmware_version),
         "utc_time": token.utc_time,
-        "certificates": Items(
-            len(certificates), lambda: (_certificate(token, entry) for entry in certificates)
-        )
-        if _LAZY.get()
-        else [_certificate(token, entry) for entry in certificates],
+        "certificates": [_certificate(token, entry) for entry in certificates]
+        if shared is None
+        else Items(
+            len(certificates),
+            lambda: (_certificate(token, entry, shared) for entry in certificates),
+        ),
         **({} if advice is None else {"advice": token_advice(advice)}),
     }

@@ -16,13 +16,16 @@ from ..model import (
     Certificate,
     CertificateEntry,
     CertificateLink,
+    Finding,
     Holder,
     IdentityNumber,
+    KeyPresence,
     NameAttribute,
     TokenAdvice,
     TokenInfo,
 )
 from ..pkcs11.uri import certificate_uri_text
+from .json_encode import SharedParts
 from .json_values import day, hex_or_none, message_code, moment, problem_list, text_members
 
 __all__ = ["certificate", "token_advice"]
@@ -44,77 +47,141 @@ def _relations_module() -> ModuleType:
     return relations
 
 
-def certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, Any]:
+def certificate(
+    token: TokenInfo | None, entry: CertificateEntry, shared: SharedParts | None = None
+) -> dict[str, Any]:
+    """One certificate's members. With ``shared`` (a document written as text), the
+    parts that many certificates hold alike (the issuer's name, a bank's renewal policy,
+    the findings...) are :class:`~.json_encode.Shared`, made and written once."""
     cert = entry.certificate
-    problems = list(entry.problems)
-    if cert is not None:
-        problems.extend(cert.problems)
-    return {
+    label = entry.label
+    members: dict[str, Any] = {
         "handle": entry.handle,
-        **text_members("label", entry.label),
+        **(_NO_LABEL if label is None else text_members("label", label)),
         "id": None if entry.id is None else entry.id.hex(),
         "certificate_type": entry.certificate_type,
         "private": entry.private,
         "uri": certificate_uri_text(token, entry),
-        "status": entry.status.value,
+        # ._value_: an enum's value without the property that .value goes through.
+        "status": entry.status._value_,
         "days_left": entry.days_left,
-        "subject": None if cert is None else cert.subject,
-        "subject_cn": None if cert is None else cert.subject_cn,
-        "issuer": None if cert is None else cert.issuer,
-        "issuer_cn": None if cert is None else cert.issuer_cn,
-        "serial": None if cert is None else cert.serial,
-        "not_before": None if cert is None or cert.not_before is None else moment(cert.not_before),
-        "not_after": None if cert is None or cert.not_after is None else moment(cert.not_after),
-        "key_algorithm": None if cert is None else cert.key_algorithm,
-        "key_size": None if cert is None else cert.key_size,
-        "key_curve": None if cert is None else cert.key_curve,
-        "signature_algorithm": None if cert is None else cert.signature_algorithm,
-        "signature_algorithm_oid": None if cert is None else cert.signature_algorithm_oid,
-        "sha256": None if cert is None else cert.sha256,
-        "sha1": None if cert is None else cert.sha1,
-        "sm3": None if cert is None else cert.sm3,
-        "key_usage": None if cert is None or cert.key_usage is None else list(cert.key_usage),
-        "extended_key_usage": None
-        if cert is None or cert.extended_key_usage is None
-        else list(cert.extended_key_usage),
-        "is_ca": None if cert is None else cert.is_ca,
-        "self_signed": None if cert is None else cert.self_signed,
-        "encoding": None if cert is None else cert.encoding,
-        "error": None if cert is None or cert.error is None else render(cert.error),
-        "message_code": None if cert is None else message_code(cert.error),
-        "problems": problem_list(problems),
-        **_name_and_identity_members(cert),
-        **_relations(entry),
-        **({} if entry.advice is None else {"advice": _advice(entry.advice)}),
     }
+    if cert is None:
+        members.update(_NOT_READ)
+        members["problems"] = problem_list(entry.problems)
+    else:
+        not_before, not_after = cert.not_before, cert.not_after
+        key_usage, extended_key_usage, error = cert.key_usage, cert.extended_key_usage, cert.error
+        members.update(
+            {
+                "subject": cert.subject,
+                "subject_cn": cert.subject_cn,
+                "issuer": cert.issuer,
+                "issuer_cn": cert.issuer_cn,
+                "serial": cert.serial,
+                "not_before": None if not_before is None else moment(not_before),
+                "not_after": None if not_after is None else moment(not_after),
+                "key_algorithm": cert.key_algorithm,
+                "key_size": cert.key_size,
+                "key_curve": cert.key_curve,
+                "signature_algorithm": cert.signature_algorithm,
+                "signature_algorithm_oid": cert.signature_algorithm_oid,
+                "sha256": cert.sha256,
+                "sha1": cert.sha1,
+                "sm3": cert.sm3,
+                "key_usage": None if key_usage is None else list(key_usage),
+                "extended_key_usage": None
+                if extended_key_usage is None
+                else list(extended_key_usage),
+                "is_ca": cert.is_ca,
+                "self_signed": cert.self_signed,
+                "encoding": cert.encoding,
+                "error": None if error is None else render(error),
+                "message_code": None if error is None else error.code,
+                "problems": problem_list((*entry.problems, *cert.problems))
+                if entry.problems or cert.problems
+                else [],
+            }
+        )
+    members.update(_name_and_identity_members(cert, shared))
+    members.update(_relations(entry, shared))
+    if entry.advice is not None:
+        members["advice"] = _advice(entry.advice, shared)
+    return members
 
 
-def _name_and_identity_members(cert: Certificate | None) -> dict[str, Any]:
-    """Names attribute by attribute, the CFCA holder and identity numbers."""
-    return {
-        "subject_attributes": _attributes(None if cert is None else cert.subject_attributes),
-        "issuer_attributes": _attributes(None if cert is None else cert.issuer_attributes),
-        "holder": None if cert is None else _holder(cert.holder),
-        "identity_numbers": []
-        if cert is None
-        else [_identity_number(n) for n in cert.identity_numbers],
-    }
-
-
-def _attributes(attributes: Sequence[NameAttribute] | None) -> list[dict[str, Any]] | None:
-    if attributes is None:
-        return None
-    return [
-        {
-            "oid": a.oid,
-            "name": a.name,
-            "string_type": a.string_type,
-            **text_members("value", a.text),
-            "decoding": a.decoding,
-            "rdn": a.rdn,
-        }
-        for a in attributes
+_NO_LABEL = text_members("label", None)
+_NOT_READ: dict[str, Any] = dict.fromkeys(
+    [
+        "subject",
+        "subject_cn",
+        "issuer",
+        "issuer_cn",
+        "serial",
+        "not_before",
+        "not_after",
+        "key_algorithm",
+        "key_size",
+        "key_curve",
+        "signature_algorithm",
+        "signature_algorithm_oid",
+        "sha256",
+        "sha1",
+        "sm3",
+        "key_usage",
+        "extended_key_usage",
+        "is_ca",
+        "self_signed",
+        "encoding",
+        "error",
+        "message_code",
     ]
+)
+"""The members of a certificate that could not be read at all (all null)."""
+
+
+def _name_and_identity_members(
+    cert: Certificate | None, shared: SharedParts | None
+) -> dict[str, Any]:
+    """Names attribute by attribute, the CFCA holder and identity numbers."""
+    if cert is None:
+        return {
+            "subject_attributes": None,
+            "issuer_attributes": None,
+            "holder": None,
+            "identity_numbers": [],
+        }
+    subject, issuer = cert.subject_attributes, cert.issuer_attributes
+    return {
+        "subject_attributes": None
+        if subject is None
+        else _attributes(subject)
+        if shared is None
+        # Of the subject's name, its C, O, OU... are many certificates'.
+        else [shared.get(_attribute, a) for a in subject],
+        "issuer_attributes": None
+        if issuer is None
+        else _attributes(issuer)
+        if shared is None
+        else shared.get(_attributes, issuer),
+        "holder": _holder(cert.holder),
+        "identity_numbers": [_identity_number(n) for n in cert.identity_numbers],
+    }
+
+
+def _attributes(attributes: Sequence[NameAttribute]) -> list[dict[str, Any]]:
+    return [_attribute(a) for a in attributes]
+
+
+def _attribute(a: NameAttribute) -> dict[str, Any]:
+    return {
+        "oid": a.oid,
+        "name": a.name,
+        "string_type": a.string_type,
+        **text_members("value", a.text),
+        "decoding": a.decoding,
+        "rdn": a.rdn,
+    }
 
 
 def _holder(holder: Holder | None) -> dict[str, Any] | None:
@@ -151,21 +218,21 @@ def _bank(choice: BankChoice) -> dict[str, Any]:
         "bank_name": choice.bank_name,
         "bank_name_zh": choice.bank_name_zh,
         "policy": choice.policy,
-        "rule": choice.rule.value,
+        "rule": choice.rule._value_,
         "confidence": choice.confidence,
         "evidence": choice.evidence,
         "message": bank_message(choice),
     }
 
 
-def _advice(advice: Advice) -> dict[str, Any]:
+def _advice(advice: Advice, shared: SharedParts | None) -> dict[str, Any]:
     renewal = _renewal()
     return {
-        "phase": advice.phase.value,
-        "action": advice.action.value,
+        "phase": advice.phase._value_,
+        "action": advice.action._value_,
         "needs_action": advice.needs_action,
         "expired": advice.expired,
-        "bank": _bank(advice.bank),
+        "bank": _bank(advice.bank) if shared is None else shared.get(_bank, advice.bank),
         "key_name": advice.key_name,
         "expires": None if advice.expires is None else moment(advice.expires),
         "expiry_date": day(advice.expiry_date),
@@ -176,7 +243,7 @@ def _advice(advice: Advice) -> dict[str, Any]:
                 "channel": w.channel,
                 "opens": day(w.opens),
                 "closes": day(w.closes),
-                "state": w.state.value,
+                "state": w.state._value_,
                 "key_types": list(w.key_types),
                 "menu_zh": list(w.menu_zh),
                 "menu": list(w.menu),
@@ -224,12 +291,10 @@ def token_advice(advice: TokenAdvice) -> dict[str, Any]:
     }
 
 
-def _relations(entry: CertificateEntry) -> dict[str, Any]:
+def _relations(entry: CertificateEntry, shared: SharedParts | None) -> dict[str, Any]:
     """The members relating a certificate to its token (see docs/relations.md)."""
-    relations = _relations_module()
-    finding_message, key_presence_reason = relations.finding_message, relations.key_presence_reason
     cert = entry.certificate
-    presence = entry.key_on_token
+    presence, issued_by, findings = entry.key_on_token, entry.issued_by, entry.findings
     return {
         "subject_key_identifier": hex_or_none(
             None if cert is None else cert.subject_key_identifier
@@ -237,8 +302,12 @@ def _relations(entry: CertificateEntry) -> dict[str, Any]:
         "authority_key_identifier": hex_or_none(
             None if cert is None else cert.authority_key_identifier
         ),
-        "role": None if entry.role is None else entry.role.value,
-        "issued_by": None if entry.issued_by is None else _link(entry.issued_by),
+        "role": None if entry.role is None else entry.role._value_,
+        "issued_by": None
+        if issued_by is None
+        else _link(issued_by)
+        if shared is None
+        else shared.get(_link, issued_by),
         "pair": None
         if entry.pair is None
         else {
@@ -249,31 +318,44 @@ def _relations(entry: CertificateEntry) -> dict[str, Any]:
         },
         "key_on_token": None
         if presence is None
-        else {
-            "state": presence.state,
-            "private_key": presence.private_key,
-            "reason": key_presence_reason(presence),
-            "message_code": message_code(presence.reason),
-            "matches": [
-                {
-                    "handle": m.handle,
-                    "key_class": m.key_class,
-                    **text_members("label", m.label),
-                    "by": list(m.by),
-                }
-                for m in presence.matches
-            ],
-        },
-        "findings": [
+        else _key_on_token(presence)
+        if shared is None or presence.matches  # matches name the certificate's own keys
+        else shared.get(_key_on_token, presence),
+        "findings": _findings(findings)
+        if shared is None or not findings
+        else shared.get(_findings, findings),
+    }
+
+
+def _key_on_token(presence: KeyPresence) -> dict[str, Any]:
+    return {
+        "state": presence.state,
+        "private_key": presence.private_key,
+        "reason": _relations_module().key_presence_reason(presence),
+        "message_code": message_code(presence.reason),
+        "matches": [
             {
-                "code": f.code,
-                "severity": f.severity.value,
-                "message": finding_message(f),
-                "message_code": message_code(f.message),
+                "handle": m.handle,
+                "key_class": m.key_class,
+                **text_members("label", m.label),
+                "by": list(m.by),
             }
-            for f in entry.findings
+            for m in presence.matches
         ],
     }
+
+
+def _findings(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    finding_message = _relations_module().finding_message
+    return [
+        {
+            "code": f.code,
+            "severity": f.severity._value_,
+            "message": finding_message(f),
+            "message_code": message_code(f.message),
+        }
+        for f in findings
+    ]
 
 
 def _link(link: CertificateLink) -> dict[str, Any]:

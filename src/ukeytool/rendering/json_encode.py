@@ -8,6 +8,18 @@ recursive function appends to one list, the strings are escaped by the same C fu
 a call. The output is byte-identical to ``json.dumps``'s (``tests/test_json_encode.py``
 compares them on every document the tests make and on odd values).
 
+Two additions make a document of many alike certificates cheap (issue 12):
+
+* ``escape``: a function given the JSON text of each string that is not printable
+  (:meth:`str.isprintable`: a control, format, surrogate... character, U+2028), which
+  escapes what is left of them; the JSON documents pass
+  :func:`~.json_values.escape_string`, so that the text never has to be scanned again
+  as a whole, character by character. Printable strings (nearly all) cost one
+  :meth:`str.isprintable` of their own characters.
+* :class:`Shared`: a part that many certificates hold (an issuer's name, a bank's
+  renewal policy), written once for each indentation it is met at and then reused as
+  text.
+
 >>> print(dumps_indented({"a": [1, 2.5, None], "b": {}, "c": "证书"}))
 {
   "a": [
@@ -23,26 +35,32 @@ compares them on every document the tests make and on odd values).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["Items", "dumps_indented", "iter_indented"]
+_T = TypeVar("_T", bound=Hashable)
+
+__all__ = ["Escape", "Items", "Shared", "SharedParts", "dumps_indented", "iter_indented"]
 
 _INDENT = "  "
 _INFINITY = float("inf")
 
+Escape = Callable[[str], str]
+"""Given the JSON text of a string that is not printable, that text as written."""
 
-def dumps_indented(value: Any, end: str = "") -> str:
+
+def dumps_indented(value: Any, end: str = "", *, escape: Escape | None = None) -> str:
     """``json.dumps(value, ensure_ascii=False, indent=2) + end``: dicts, lists, tuples,
     str, int, float, bool and None (subclasses as ``json`` treats them); anything else
-    raises TypeError as ``json.dumps`` does.
+    raises TypeError as ``json.dumps`` does. With ``escape``, the text of each string
+    (and key) that is not printable goes through it.
 
     Each container in a list is joined into one string on its own, so the pieces held
     at once are those of one certificate, not of the whole document (for 5000
     certificates, millions of small strings)."""
     parts: list[str] = []
-    _value(value, parts, "\n")
+    _value(value, parts, "\n", escape)
     parts.append(end)
     return "".join(parts)
 
@@ -65,15 +83,82 @@ class Items:
         return iter(self._make())
 
 
-def iter_indented(value: Any, end: str = "") -> Iterator[str]:
+class Shared:
+    """A value (a dict, a list...) that many parts of one document hold, written as
+    ``value`` would be: its text is made once for each indentation and way of escaping
+    it is met at, and reused after that. The value must not change once written."""
+
+    __slots__ = ("_texts", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._texts: dict[tuple[str, Escape | None], str] = {}
+
+    def text(self, newline: str, escape: Escape | None) -> str:
+        """The JSON text of the value, at the indentation ``newline`` ends with."""
+        key = (newline, escape)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = encode_shared(self.value, newline, escape)
+        return text
+
+
+class SharedParts:
+    """The :class:`Shared` parts of one document, by what they are made from: ``get(make,
+    value)`` is ``make(value)``, made once for all the equal ``value``\\ s (frozen model
+    values, whose equality is that of what they write) and then held as one
+    :class:`Shared`. The same object (an issuer's name, read once for all its
+    certificates) is found by its identity, without hashing it; a value that cannot be
+    hashed is made each time. Bounded: past :data:`PARTS_MAX` parts, a new one is made
+    each time it is asked for (a document whose parts are all different)."""
+
+    __slots__ = ("_by_id", "_by_value")
+
+    def __init__(self) -> None:
+        self._by_id: dict[tuple[Callable[[Any], Any], int], tuple[object, Shared]] = {}
+        self._by_value: dict[tuple[Callable[[Any], Any], Hashable], Shared] = {}
+
+    def get(self, make: Callable[[_T], Any], value: _T) -> Any:
+        key = (make, id(value))
+        found = self._by_id.get(key)
+        if found is not None and found[0] is value:  # held, so its id is not reused
+            return found[1]
+        by_value = self._by_value
+        try:
+            shared = by_value.get((make, value))
+        except TypeError:  # a value that cannot be hashed: made each time
+            return make(value)
+        if shared is None:
+            made = make(value)
+            if len(by_value) >= PARTS_MAX:
+                return made
+            shared = by_value[(make, value)] = Shared(made)
+        if len(self._by_id) < PARTS_MAX:
+            self._by_id[key] = (value, shared)
+        return shared
+
+
+PARTS_MAX = 4096
+"""At most this many parts are held by one :class:`SharedParts`."""
+
+
+def encode_shared(value: Any, newline: str, escape: Escape | None) -> str:
+    """The text of a :class:`Shared` value, made the first time it is met at an
+    indentation (tests count these calls)."""
+    parts: list[str] = []
+    _value(value, parts, newline, escape)
+    return "".join(parts)
+
+
+def iter_indented(value: Any, end: str = "", *, escape: Escape | None = None) -> Iterator[str]:
     """:func:`dumps_indented`'s text in pieces: one for each item of an :class:`Items`
     array, a few for the containers around them. ``"".join`` of the pieces is the text."""
-    yield from _pieces(value, "\n")
+    yield from _pieces(value, "\n", escape)
     if end:
         yield end
 
 
-def _pieces(value: Any, newline: str) -> Iterator[str]:
+def _pieces(value: Any, newline: str, escape: Escape | None) -> Iterator[str]:
     if isinstance(value, Items):
         if not len(value):
             yield "[]"
@@ -82,7 +167,7 @@ def _pieces(value: Any, newline: str) -> Iterator[str]:
         opening = "[" + inner
         for item in value:
             parts = [opening]
-            _value(item, parts, inner)
+            _value(item, parts, inner, escape)
             yield "".join(parts)
             opening = "," + inner
         yield newline + "]"
@@ -90,8 +175,8 @@ def _pieces(value: Any, newline: str) -> Iterator[str]:
         inner = newline + _INDENT
         opening = "{" + inner
         for key, item in value.items():
-            yield opening + encode_basestring(key if type(key) is str else _key(key)) + ": "
-            yield from _pieces(item, inner)
+            yield opening + _key_text(key, escape)
+            yield from _pieces(item, inner, escape)
             opening = "," + inner
         yield newline + "}"
     elif isinstance(value, (list, tuple)) and value:
@@ -99,12 +184,12 @@ def _pieces(value: Any, newline: str) -> Iterator[str]:
         opening = "[" + inner
         for item in value:
             yield opening
-            yield from _pieces(item, inner)
+            yield from _pieces(item, inner, escape)
             opening = "," + inner
         yield newline + "]"
     else:
         text: list[str] = []
-        _value(value, text, newline)
+        _value(value, text, newline, escape)
         yield "".join(text)
 
 
@@ -118,10 +203,17 @@ def _float(value: float) -> str:
     return float.__repr__(value)
 
 
-def _scalar(value: Any) -> str:
+def _string(value: str, escape: Escape | None) -> str:
+    text = encode_basestring(value)
+    if escape is not None and not value.isprintable():
+        return escape(text)
+    return text
+
+
+def _scalar(value: Any, escape: Escape | None) -> str:
     """The JSON text of a value that is not a container."""
     if isinstance(value, str):
-        return encode_basestring(value)
+        return _string(value, escape)
     if value is None:
         return "null"
     if value is True:
@@ -151,24 +243,30 @@ def _key(key: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
 
 
-_KEYS: dict[str, str] = {}
-"""``"key": `` of the str keys seen (the same few dozen in every certificate), so that
-each is escaped once; bounded, for documents whose keys are data."""
+_MEMBERS: dict[str, dict[str, str]] = {}
+"""For each indentation, ``,<newline>"key": `` of the printable str keys seen there (the
+same few dozen in every certificate), so that each is escaped and joined once, whatever
+the escaping; bounded, for documents whose keys are data."""
 _KEYS_MAX = 4096
 
 
-def _key_text(key: Any) -> str:
+def _member(key: Any, inner: str, escape: Escape | None, members: dict[str, str]) -> str:
+    """``,<inner>"key": ``, remembered in ``members`` (the indentation's) when it can be."""
     if type(key) is not str:
-        return encode_basestring(_key(key)) + ": "
-    text = _KEYS.get(key)
-    if text is None:
-        text = encode_basestring(key) + ": "
-        if len(_KEYS) < _KEYS_MAX:
-            _KEYS[key] = text
+        return "," + inner + _string(_key(key), escape) + ": "
+    if not key.isprintable():
+        return "," + inner + _string(key, escape) + ": "
+    text = "," + inner + encode_basestring(key) + ": "
+    if len(members) < _KEYS_MAX:
+        members[key] = text
     return text
 
 
-def _value(value: Any, parts: list[str], newline: str) -> None:
+def _key_text(key: Any, escape: Escape | None) -> str:
+    return _member(key, "", escape, {})[1:]
+
+
+def _value(value: Any, parts: list[str], newline: str, escape: Escape | None) -> None:
     """Appends ``value``'s text to ``parts``; ``newline`` is a newline and the current
     indentation."""
     # The exact types first (by far the most common), one comparison each; subclasses
@@ -178,34 +276,40 @@ def _value(value: Any, parts: list[str], newline: str) -> None:
             parts.append("{}")
             return
         inner = newline + _INDENT
-        separator = "," + inner
         append = parts.append
-        keys = _KEYS
-        opening = "{" + inner
+        members = _MEMBERS.get(inner)
+        if members is None:
+            members = _MEMBERS[inner] = {}
+        first = len(parts)
         for key, item in value.items():
-            key_text = keys.get(key) if type(key) is str else None
-            if key_text is None:
-                key_text = _key_text(key)
+            member = members.get(key) if type(key) is str else None
+            if member is None:
+                member = _member(key, inner, escape, members)
             kind = type(item)
             if kind is str:
-                append(opening + key_text + encode_basestring(item))
+                if escape is None or item.isprintable():
+                    append(member + encode_basestring(item))
+                else:
+                    append(member + escape(encode_basestring(item)))
             elif item is None:
-                append(opening + key_text + "null")
+                append(member + "null")
             elif kind is dict or kind is list or kind is tuple:
-                append(opening + key_text)
-                _value(item, parts, inner)
+                append(member)
+                _value(item, parts, inner, escape)
             elif kind is int:
-                append(opening + key_text + int.__repr__(item))
+                append(member + int.__repr__(item))
             elif item is True:
-                append(opening + key_text + "true")
+                append(member + "true")
             elif item is False:
-                append(opening + key_text + "false")
-            elif isinstance(item, (dict, list, tuple, Items)):
-                append(opening + key_text)
-                _value(item, parts, inner)
+                append(member + "false")
+            elif kind is Shared:
+                append(member + item.text(inner, escape))
+            elif isinstance(item, (dict, list, tuple, Items, Shared)):
+                append(member)
+                _value(item, parts, inner, escape)
             else:
-                append(opening + key_text + _scalar(item))
-            opening = separator
+                append(member + _scalar(item, escape))
+        parts[first] = "{" + parts[first][1:]  # the first member's "," opens the object
         append(newline + "}")
     elif isinstance(value, (list, tuple, Items)):
         if not value:
@@ -218,19 +322,26 @@ def _value(value: Any, parts: list[str], newline: str) -> None:
         for item in value:
             kind = type(item)
             if kind is str:
-                append(opening + encode_basestring(item))
+                if escape is None or item.isprintable():
+                    append(opening + encode_basestring(item))
+                else:
+                    append(opening + escape(encode_basestring(item)))
+            elif kind is Shared:
+                append(opening + item.text(inner, escape))
             elif (
                 kind is dict
                 or kind is list
                 or kind is tuple
-                or isinstance(item, (dict, list, tuple, Items))
+                or isinstance(item, (dict, list, tuple, Items, Shared))
             ):
                 pieces: list[str] = [opening]
-                _value(item, pieces, inner)
+                _value(item, pieces, inner, escape)
                 append("".join(pieces))
             else:
-                append(opening + _scalar(item))
+                append(opening + _scalar(item, escape))
             opening = separator
         append(newline + "]")
+    elif isinstance(value, Shared):
+        parts.append(value.text(newline, escape))
     else:
-        parts.append(_scalar(value))
+        parts.append(_scalar(value, escape))

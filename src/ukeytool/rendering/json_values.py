@@ -18,6 +18,7 @@ from ..model.text import Text, candidates, escape_control, needs_escape
 __all__ = [
     "day",
     "escape_nonprinting",
+    "escape_string",
     "hex_or_none",
     "message_code",
     "moment",
@@ -39,13 +40,8 @@ def moment(value: datetime.datetime) -> str:
         if value.tzinfo is None or value.utcoffset() is None:
             value = value.replace(tzinfo=datetime.timezone.utc)
         value = value.astimezone(datetime.timezone.utc)
-    text = (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
-    )
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text + "Z"
+    # YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00, the fraction only when not zero, in C.
+    return datetime.datetime.isoformat(value)[:-6] + "Z"
 
 
 def version(value: tuple[int, int]) -> str:
@@ -53,14 +49,22 @@ def version(value: tuple[int, int]) -> str:
 
 
 def text_members(name: str, value: Text | None) -> dict[str, Any]:
+    keys = _TEXT_KEYS.get(name)
+    if keys is None:
+        keys = _TEXT_KEYS[name] = (name, f"{name}_hex", f"{name}_encoding", f"{name}_guessed")
+    value_key, hex_key, encoding_key, guessed_key = keys
     if value is None:
-        return {name: None, f"{name}_hex": None, f"{name}_encoding": None, f"{name}_guessed": None}
+        return {value_key: None, hex_key: None, encoding_key: None, guessed_key: None}
     return {
-        name: value.value,
-        f"{name}_hex": value.hex,
-        f"{name}_encoding": value.encoding,
-        f"{name}_guessed": value.guessed,
+        value_key: value.value,
+        hex_key: value.raw.hex(),
+        encoding_key: value.encoding,
+        guessed_key: value.guessed,
     }
+
+
+_TEXT_KEYS: dict[str, tuple[str, str, str, str]] = {}
+"""The four member names of each :class:`Text` field (a few fixed names)."""
 
 
 def path_hex(path: str) -> str:
@@ -106,6 +110,14 @@ def escape_nonprinting(text: str) -> str:
     # characters left outside strings are the newlines of the indentation.
     if text.replace("\n", "").isprintable():
         return text  # the usual case: nothing to look at
+    return candidates(lines=True, color=False).sub(_json_escape, text)
+
+
+def escape_string(text: str) -> str:
+    """:func:`escape_nonprinting` for the JSON text of one string (as
+    :func:`json.encoder.encode_basestring` writes it) known to hold a character that is
+    not printable: what the encoder gives as ``escape`` (:mod:`.json_encode`), so that
+    only such strings are looked at, never the whole document."""
     return candidates(lines=True, color=False).sub(_json_escape, text)
 
 
