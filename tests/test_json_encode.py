@@ -10,6 +10,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ukeytool.rendering.json_encode import dumps_indented
 
@@ -97,3 +99,62 @@ def test_the_document_in_pieces_is_json_dumps_text(mint_cached: Any) -> None:
             pieces.append(piece)
         assert len(pieces) > 3
         assert "".join(pieces) == expected
+
+
+# --- the same keys with values of changing kinds, keys that are not str (issue 12: a
+# faster writer of dicts by their shape must keep all of these as json.dumps writes them)
+
+_KEYS = st.one_of(
+    st.text(st.characters(exclude_categories=()), max_size=6),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.none(),
+)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(st.characters(exclude_categories=()), max_size=8),
+    st.sampled_from(["\u2028", "\x85 \u202e", "\udcff", "证书\x00", "\t\n"]),
+)
+_NESTED = st.recursive(
+    _SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(_KEYS, children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=4), min_size=1, max_size=24, unique=True), st.data())
+def test_one_shape_with_values_that_change(keys: list[str], data: st.DataObject) -> None:
+    # Many dicts with the same keys, in one document and call after call, each with
+    # values of other kinds (scalars, empty and nested containers) at other depths.
+    from ukeytool.rendering.json_values import escape_nonprinting, escape_string
+
+    dicts = [
+        {key: data.draw(_NESTED) for key in keys}
+        for _ in range(data.draw(st.integers(min_value=1, max_value=4)))
+    ]
+    for document in (dicts, {"a": dicts, "b": [[dicts[0]]]}, dicts[0]):
+        expected = json.dumps(document, ensure_ascii=False, indent=2)
+        assert dumps_indented(document) == expected
+        assert dumps_indented(document, escape=escape_string) == escape_nonprinting(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_KEYS, _SCALARS, min_size=1, max_size=30))
+def test_dicts_of_mixed_scalars_and_keys(value: dict[Any, Any]) -> None:
+    from ukeytool.rendering.json_values import escape_nonprinting, escape_string
+
+    expected = json.dumps(value, ensure_ascii=False, indent=2)
+    assert dumps_indented(value) == expected
+    assert dumps_indented([value, value], escape=escape_string) == escape_nonprinting(
+        json.dumps([value, value], ensure_ascii=False, indent=2)
+    )
+    # Equal keys of other types write other text (1 and True, 0 and False, 1.0).
+    for twin in ({True: "x", "y": 1}, {1: "x", "y": 1}, {1.0: "x", "y": 1}):
+        assert dumps_indented(twin) == json.dumps(twin, ensure_ascii=False, indent=2)
