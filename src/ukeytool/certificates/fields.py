@@ -104,10 +104,11 @@ def sm3(data: bytes) -> str | None:
             return None
     digest = _SM3[0].copy()  # a copy of a fresh one: cheaper than looking the name up
     digest.update(data)
-    return digest.hexdigest()
+    text: str = digest.hexdigest()
+    return text
 
 
-_SM3: list[Any] = []
+_SM3: list[hashlib._Hash] = []
 """A fresh SM3 hash, once one was made."""
 
 

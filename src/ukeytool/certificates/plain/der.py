@@ -52,7 +52,7 @@ def tlv(data: bytes, start: int, end: int) -> tuple[int, int, int]:
 
 def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
     """(tag, start, start of contents, end) of each TLV from ``start`` to exactly ``end``."""
-    found = []
+    found: list[tuple[int, int, int, int]] = []
     append = found.append
     while start < end:
         # The common case inline (a low tag, a short length): what tlv checks, without
