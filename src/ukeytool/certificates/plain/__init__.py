@@ -126,11 +126,20 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
         # Read as both parsers read it (a name inside the subset): the reader of the
         # certificates this one declines may take it from there too.
         field_readers._remember_issuer(issuer_der, (issuer_name[:2], issuer_name[2]))
-    times = children(der, validity[2], validity[3])
-    if len(times) != 2:
-        raise Decline
-    not_before = _time(der, *times[0])
-    not_after = _time(der, *times[1])
+    at = validity[2]
+    if (
+        validity[3] - at == 30
+        and der[at] == der[at + 15] == 0x17
+        and der[at + 1] == der[at + 16] == 13
+    ):  # the usual two UTCTimes, found without walking them
+        not_before = _time(der, 0x17, at, at + 2, at + 15)
+        not_after = _time(der, 0x17, at + 15, at + 17, at + 30)
+    else:
+        times = children(der, at, validity[3])
+        if len(times) != 2:
+            raise Decline
+        not_before = _time(der, *times[0])
+        not_after = _time(der, *times[1])
     key_algorithm, key_size, key_curve, public_key = _key(der, info[2], info[3])
 
     subject_text, subject_cn, subject_attributes = subject_name
