@@ -97,10 +97,19 @@ KEY_USAGE_NOT_BITS = template(
 
 def sm3(data: bytes) -> str | None:
     """The SM3 digest of ``data`` in hex, or None when this Python's OpenSSL has no SM3."""
-    try:
-        return hashlib.new("sm3", data).hexdigest()
-    except ValueError:
-        return None
+    if not _SM3:
+        try:
+            _SM3.append(hashlib.new("sm3"))
+        except ValueError:
+            return None
+    digest = _SM3[0].copy()  # a copy of a fresh one: cheaper than looking the name up
+    digest.update(data)
+    text: str = digest.hexdigest()
+    return text
+
+
+_SM3: list[hashlib._Hash] = []
+"""A fresh SM3 hash, once one was made."""
 
 
 def fingerprints(data: bytes) -> Fingerprints:

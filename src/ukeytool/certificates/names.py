@@ -213,10 +213,15 @@ def decoding_note(attribute: NameAttribute) -> Message | None:
     return NOT_ASCII(name=attribute.name, kind=kind, detail=how)
 
 
+_SPECIALS = re.compile(r'[\\"+,;<>\x00]')
+
+
 def escape(value: str) -> str:
     """RFC 4514 escaping, exactly as cryptography's rfc4514_string does it."""
     if not value:
         return ""
+    if value[0] not in "# " and value[-1] != " " and not _SPECIALS.search(value):
+        return value  # the usual case: nothing to escape
     for special in ("\\", '"', "+", ",", ";", "<", ">"):
         value = value.replace(special, "\\" + special)
     value = value.replace("\0", "\\00")

@@ -73,8 +73,10 @@ def judge(certificate: Certificate | None, at: datetime.datetime, warn_days: int
     0 on the last day, -1 from the first moment after not_after. A certificate is
     :attr:`Status.EXPIRING` when not_after is at most ``warn_days`` days after ``at``.
     """
-    at = check_moment(at)
-    check_warn_days(warn_days)
+    if type(at) is not datetime.datetime or at.tzinfo is not datetime.timezone.utc:
+        at = check_moment(at)
+    if type(warn_days) is not int or not 0 <= warn_days <= MAX_WARN_DAYS:
+        check_warn_days(warn_days)
     if certificate is None or certificate.not_before is None or certificate.not_after is None:
         return Validity(Status.UNREADABLE, None)
     not_before, not_after = certificate.not_before, certificate.not_after

@@ -77,9 +77,11 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
     if tag != 0x30 or end != len(der):
         raise Decline
     outer = children(der, body, end)
-    if [c[0] for c in outer] != [0x30, 0x30, 0x03]:
+    if len(outer) != 3:
         raise Decline
     tbs, outer_algorithm, signature = outer
+    if tbs[0] != 0x30 or outer_algorithm[0] != 0x30 or signature[0] != 0x03:
+        raise Decline
     bit_string(der, signature[2], signature[3])
     fields = children(der, tbs[2], tbs[3])
     version = 1
@@ -88,9 +90,13 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
             raise Decline  # v2, an encoded v1 (a DEFAULT DER leaves out), or worse
         version = 3
         fields = fields[1:]
-    if [c[0] for c in fields[:6]] != [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]:
+    if len(fields) < 6:
         raise Decline
     serial, inner_algorithm, issuer, validity, subject, info = fields[:6]
+    if serial[0] != 0x02 or not (
+        inner_algorithm[0] == issuer[0] == validity[0] == subject[0] == info[0] == 0x30
+    ):
+        raise Decline
     rest = fields[6:]
     usage = Usage()
     extensions: list[Extension] = []
@@ -120,18 +126,33 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
         # Read as both parsers read it (a name inside the subset): the reader of the
         # certificates this one declines may take it from there too.
         field_readers._remember_issuer(issuer_der, (issuer_name[:2], issuer_name[2]))
-    times = children(der, validity[2], validity[3])
-    if len(times) != 2:
-        raise Decline
-    not_before = _time(der, *times[0])
-    not_after = _time(der, *times[1])
+    at = validity[2]
+    if (
+        validity[3] - at == 30
+        and der[at] == der[at + 15] == 0x17
+        and der[at + 1] == der[at + 16] == 13
+    ):  # the usual two UTCTimes, found without walking them
+        not_before = _time(der, 0x17, at, at + 2, at + 15)
+        not_after = _time(der, 0x17, at + 15, at + 17, at + 30)
+    else:
+        times = children(der, at, validity[3])
+        if len(times) != 2:
+            raise Decline
+        not_before = _time(der, *times[0])
+        not_after = _time(der, *times[1])
     key_algorithm, key_size, key_curve, public_key = _key(der, info[2], info[3])
 
     subject_text, subject_cn, subject_attributes = subject_name
     issuer_text, issuer_cn, issuer_attributes = issuer_name
-    return Certificate(
+    fingerprint = fingerprints(der)
+    # Made complete at once: the fields set in one go, in the order Certificate's
+    # generated __init__ sets them (which would cost more than the rest of the reading).
+    certificate: Certificate = object.__new__(Certificate)
+    vars(certificate).update(
         der=der,
-        **fingerprints(der),
+        sha256=fingerprint["sha256"],
+        sha1=fingerprint["sha1"],
+        sm3=fingerprint["sm3"],
         subject=subject_text,
         subject_cn=subject_cn,
         issuer=issuer_text,
@@ -154,11 +175,13 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
         identity_numbers=identity_numbers_of(extensions),
         encoding=encoding,
         problems=tuple(problems),
+        error=None,
         subject_key_identifier=usage.subject_key_identifier,
         authority_key_identifier=usage.authority_key_identifier,
         public_key_info=der[info[1] : info[3]],
         public_key=public_key,
     )
+    return certificate
 
 
 # --- algorithms and keys ------------------------------------------------------------
@@ -198,6 +221,11 @@ def _signature_algorithm(data: bytes, body: int, stop: int) -> str:
     return oid
 
 
+_KEY_ALGORITHMS: dict[bytes, tuple[str, str, int, str | None]] = {}
+"""The key AlgorithmIdentifiers checked so far, by their encoding: what :func:`_key_kind`
+makes of each (a token's certificates share one or two)."""
+
+
 def _key(data: bytes, body: int, stop: int) -> tuple[str, int, str | None, bytes | None]:
     """The key's algorithm, size and curve (as the readers name them) and the public key
     (as :func:`.identifiers.public_key_from_info` gives it)."""
@@ -205,13 +233,17 @@ def _key(data: bytes, body: int, stop: int) -> tuple[str, int, str | None, bytes
     if len(found) != 2 or found[0][0] != 0x30 or found[1][0] != 0x03:
         raise Decline
     algorithm, key = found
-    oid, parameters = _algorithm(data, algorithm[2], algorithm[3])
+    identifier = data[algorithm[1] : algorithm[3]]
+    known = _KEY_ALGORITHMS.get(identifier)
+    if known is None:
+        known = _key_kind(data, algorithm[2], algorithm[3])
+        if len(_KEY_ALGORITHMS) < 64:
+            _KEY_ALGORITHMS[identifier] = known
+    family, name, size, curve = known
     bits = bit_string(data, key[2], key[3])
     if data[key[2]]:
         raise Decline  # a key of whole octets
-    if oid == _RSA_KEY:
-        if parameters not in (None, _NULL):
-            raise Decline
+    if family == "RSA":
         sequence = tlv(bits, 0, len(bits))
         if sequence[0] != 0x30 or sequence[2] != len(bits):
             raise Decline
@@ -222,17 +254,32 @@ def _key(data: bytes, body: int, stop: int) -> tuple[str, int, str | None, bytes
         positive(bits, numbers[1][2], numbers[1][3])
         octets = bits[numbers[0][2] : numbers[0][3]].lstrip(b"\x00")
         return "RSA", modulus.bit_length(), None, octets
+    if family == "EC":
+        if not bits:
+            raise Decline
+        return name, size, curve, bits
+    return name, size, None, None
+
+
+def _key_kind(data: bytes, body: int, stop: int) -> tuple[str, str, int, str | None]:
+    """A key's AlgorithmIdentifier (its contents): the family (``"RSA"``, ``"EC"`` or
+    ``"EDWARDS"``), and for the last two the algorithm's name, size and curve."""
+    oid, parameters = _algorithm(data, body, stop)
+    if oid == _RSA_KEY:
+        if parameters not in (None, _NULL):
+            raise Decline
+        return "RSA", "RSA", 0, None
     if oid == EC_KEY:
         if parameters is None or parameters[0] != 0x06:
             raise Decline
         curve, _end = oid_tlv(parameters, 0, len(parameters))
-        if curve not in CURVES or not bits:
+        if curve not in CURVES:
             raise Decline
         name, size = CURVES[curve]
-        return ("SM2" if name == "sm2p256v1" else "EC"), size, name, bits
+        return "EC", ("SM2" if name == "sm2p256v1" else "EC"), size, name
     if oid in EDWARDS_KEYS and parameters is None:
         name, size = EDWARDS_KEYS[oid]
-        return name, size, None, None
+        return "EDWARDS", name, size, None
     raise Decline
 
 
@@ -240,22 +287,25 @@ def _key(data: bytes, body: int, stop: int) -> tuple[str, int, str | None, bytes
 
 
 def _time(data: bytes, tag: int, _start: int, body: int, stop: int) -> datetime.datetime:
-    text = data[body:stop]
-    if tag == 0x17 and len(text) == 13:
-        digits = text[:12]
-        year = int(digits[:2])
+    if data[stop - 1] != 0x5A:  # "Z"
+        raise Decline
+    digits = data[body : stop - 1]
+    if not digits.isdigit():  # bytes: ASCII digits only
+        raise Decline
+    number = int(digits)
+    number, second = divmod(number, 100)
+    number, minute = divmod(number, 100)
+    number, hour = divmod(number, 100)
+    number, day = divmod(number, 100)
+    year, month = divmod(number, 100)
+    if tag == 0x17 and len(digits) == 12:
         year += 1900 if year >= 50 else 2000
-        rest = digits[2:]
-    elif tag == 0x18 and len(text) == 15:
-        digits = text[:14]
-        year = int(digits[:4])
-        rest = digits[4:]
-    else:
+    elif tag != 0x18 or len(digits) != 14:
         raise Decline
-    if text[-1:] != b"Z" or not digits.isdigit() or not digits.isascii():
-        raise Decline
-    month, day, hour, minute, second = (int(rest[i : i + 2]) for i in range(0, 10, 2))
     if year < 1950 or hour > 23 or minute > 59 or second > 59:
         raise Decline
     # ValueError for a day or month that does not exist: declined.
-    return datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
+    return datetime.datetime(year, month, day, hour, minute, second, tzinfo=_UTC)
+
+
+_UTC = datetime.timezone.utc

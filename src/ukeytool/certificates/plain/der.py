@@ -52,10 +52,22 @@ def tlv(data: bytes, start: int, end: int) -> tuple[int, int, int]:
 
 def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
     """(tag, start, start of contents, end) of each TLV from ``start`` to exactly ``end``."""
-    found = []
+    found: list[tuple[int, int, int, int]] = []
+    append = found.append
     while start < end:
+        # The common case inline (a low tag, a short length): what tlv checks, without
+        # the call; anything else goes through tlv.
+        if start + 2 <= end:
+            tag = data[start]
+            first = data[start + 1]
+            if first < 0x80 and tag & 0x1F != 0x1F:
+                stop = start + 2 + first
+                if stop <= end:
+                    append((tag, start, start + 2, stop))
+                    start = stop
+                    continue
         tag, body, stop = tlv(data, start, end)
-        found.append((tag, start, body, stop))
+        append((tag, start, body, stop))
         start = stop
     return found
 

@@ -34,10 +34,12 @@ def read_extensions(data: bytes, start: int, end: int, usage: Usage) -> list[Ext
         encoded = data[extension_start:extension_end]
         checked = _CHECKED.get(encoded)
         if checked is None:
-            checked = _check(encoded)
-            if len(_CHECKED) >= _CHECKED_MAX:
-                _CHECKED.clear()
-            _CHECKED[encoded] = checked
+            checked = _key_identifier(encoded)
+            if checked is None:
+                checked = _check(encoded)
+                if len(_CHECKED) >= _CHECKED_MAX:
+                    _CHECKED.clear()
+                _CHECKED[encoded] = checked
         extension, shows = checked
         if extension.oid in seen:
             raise Decline  # cryptography raises DuplicateExtension
@@ -53,6 +55,25 @@ _CHECKED: dict[bytes, tuple[Extension, dict[str, Any]]] = {}
 """The extensions checked so far, by their whole encoding, and what each shows: a token's
 certificates share most of theirs (their CA's key identifier, policies, CRL points)."""
 _CHECKED_MAX = 1024
+
+
+_SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+
+
+def _key_identifier(encoded: bytes) -> tuple[Extension, dict[str, Any]] | None:
+    """What :func:`_check` makes of a non-critical subject key identifier of a key ID
+    under 119 octets (every certificate has its own: not remembered), by its 11 octets
+    of header alone; None for any other extension."""
+    size = len(encoded) - 11
+    if size < 0 or size > 0x76:
+        return None
+    if encoded[:11] != bytes((0x30, size + 9, 6, 3, 0x55, 0x1D, 0x0E, 4, size + 2, 4, size)):
+        return None
+    identifier = encoded[11:]
+    return (
+        Extension(_SUBJECT_KEY_IDENTIFIER, False, encoded[9:]),
+        {"subject_key_identifier": identifier},
+    )
 
 
 def _check(encoded: bytes) -> tuple[Extension, dict[str, Any]]:

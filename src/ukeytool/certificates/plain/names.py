@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ...model import NameAttribute
-from ..names import ATTRIBUTE_NAMES, COMMON_NAME, escape, name_attribute
-from .der import Decline, children, oid_tlv, only, tlv
+from ...model.text import STRING_TYPES, Text
+from ..names import ATTRIBUTE_NAMES, COMMON_NAME, escape
+from .der import Decline, children, oid_tlv, only, strict_oid, tlv
 
 __all__ = ["name_contents", "name_of"]
 
@@ -24,6 +26,12 @@ _STRING_TYPES = {
     0x1A: ("utf-8", re.compile(r"[\x20-\x7e]*")),  # VisibleString
     0x1C: ("utf-32-be", None),  # UniversalString
     0x1E: ("utf-16-be", None),  # BMPString
+}
+
+# How decode_text reads each of those types strictly (the ASCII-based ones, which the
+# patterns above keep to ASCII, as ASCII): the same text, so it is not decoded again.
+_TEXT_CODECS = {
+    tag: "ascii" if pattern else codec for tag, (codec, pattern) in _STRING_TYPES.items()
 }
 
 _NAMES: dict[bytes, tuple[str, str | None, tuple[NameAttribute, ...]]] = {}
@@ -77,6 +85,59 @@ _RDNS_MAX = 1024
 def _rdn(data: bytes, index: int) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
     """One RDN (its whole TLV, the ``index``-th of its Name): its text, its last common
     name, its attributes."""
+    size = len(data)
+    if 8 < size < 0x82 and data[1] == size - 2 and data[2] == 0x30 and data[3] == size - 4:
+        # The usual RDN, of one attribute with short lengths (a common name): its header,
+        # up to the value's contents, checked once for all values (see _attribute_type).
+        head = 8 + data[5]
+        if data[4] == 0x06 and data[5] < 0x80 and head <= size and data[head - 1] == size - head:
+            known = _HEADS.get(data[:head])
+            if known is None:
+                known = _attribute_type(data, head)
+                if len(_HEADS) >= _HEADS_MAX:
+                    _HEADS.clear()
+                _HEADS[data[:head]] = known
+            oid, name, codec, pattern, limits, string_type, text_codec = known
+            raw = data[head:]
+            value = raw.decode(codec)
+            if pattern is not None and not pattern.fullmatch(value):
+                raise Decline
+            if limits is not None and not limits[0] <= len(value.encode()) <= limits[1]:
+                raise Decline
+            if value == " ":
+                raise Decline
+            text = Text(raw, value, text_codec, False)
+            return (
+                f"{name}={escape(value)}",
+                value if oid == COMMON_NAME else None,
+                (NameAttribute(oid, name, string_type, text, index),),
+            )
+    return _rdn_in_general(data, index)
+
+
+_HEADS: dict[bytes, tuple[str, str, str, Any, tuple[int, int] | None, str, str]] = {}
+"""The headers of one-attribute RDNs checked so far (to their value's contents)."""
+_HEADS_MAX = 256
+
+
+def _attribute_type(
+    data: bytes, head: int
+) -> tuple[str, str, str, Any, tuple[int, int] | None, str, str]:
+    """What an attribute's header (of a one-attribute RDN, ``head`` octets) says: the
+    OID, its name, the value's codec and pattern, the length limits, the string type and
+    the codec decode_text names."""
+    oid = strict_oid(data, 6, head - 2)
+    tag = data[head - 2]
+    kind = _STRING_TYPES.get(tag)
+    if kind is None:
+        raise Decline
+    name = ATTRIBUTE_NAMES.get(oid, oid)
+    limits = _LENGTH_LIMITS.get(oid)
+    return oid, name, kind[0], kind[1], limits, STRING_TYPES[tag], _TEXT_CODECS[tag]
+
+
+def _rdn_in_general(data: bytes, index: int) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
+    """:func:`_rdn` for any RDN."""
     _tag, body, end = tlv(data, 0, len(data))
     members = children(data, body, end)
     if not members or end != len(data):
@@ -108,8 +169,9 @@ def _rdn(data: bytes, index: int) -> tuple[str, str | None, tuple[NameAttribute,
             raise Decline  # cryptography 45 writes it "\\\\ ", 51 "\\ ": versions differ
         if oid == COMMON_NAME:
             cn = value
-        shown.append(f"{ATTRIBUTE_NAMES.get(oid, oid)}={escape(value)}")
-        attributes.append(
-            name_attribute(data[member_body:at], value_tag, raw, data[at:value_end], index)
-        )
+        name = ATTRIBUTE_NAMES.get(oid, oid)
+        shown.append(f"{name}={escape(value)}")
+        # As name_attribute makes it (the value decoded strictly as its type), at once.
+        text = Text(raw, value, _TEXT_CODECS[value_tag], False)
+        attributes.append(NameAttribute(oid, name, STRING_TYPES[value_tag], text, index))
     return "+".join(shown), cn, tuple(attributes)
