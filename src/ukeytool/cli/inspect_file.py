@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from ..i18n import N_, _, render
-from ..model._value import set_field, value
+from ..model._value import value
 from ..model.text import escape_control
 from .exits import ExitCode
 from .output import emit, use_color
@@ -80,12 +80,13 @@ class InspectFileOptions:
         show_personal_data: bool,
         color: str,
     ) -> None:
-        set_field(self, "paths", paths)
-        set_field(self, "warn_days", warn_days)
-        set_field(self, "at", at)
-        set_field(self, "format", format)
-        set_field(self, "show_personal_data", show_personal_data)
-        set_field(self, "color", color)
+        _fields = self.__dict__
+        _fields["paths"] = paths
+        _fields["warn_days"] = warn_days
+        _fields["at"] = at
+        _fields["format"] = format
+        _fields["show_personal_data"] = show_personal_data
+        _fields["color"] = color
 
     # --- end of generated code ---
 

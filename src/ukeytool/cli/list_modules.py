@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from ..i18n import _, get_language, render
 from ..model import _value
-from ..model._value import set_field
 from .exits import EXIT_CODES_HELP, ExitCode
 from .output import emit
 from .parser import SharedOptions, Subcommands, inherit
@@ -50,10 +49,11 @@ class ListModulesOptions:
         catalogue: str | None,
         no_catalogue: bool,
     ) -> None:
-        set_field(self, "modules", modules)
-        set_field(self, "json", json)
-        set_field(self, "catalogue", catalogue)
-        set_field(self, "no_catalogue", no_catalogue)
+        _fields = self.__dict__
+        _fields["modules"] = modules
+        _fields["json"] = json
+        _fields["catalogue"] = catalogue
+        _fields["no_catalogue"] = no_catalogue
 
     # --- end of generated code ---
 

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Iterator
 
 from ..i18n import _
-from ..model._value import set_field, value
+from ..model._value import value
 from .exits import EXIT_CODES_HELP, ExitCode
 from .parser import SharedOptions, Subcommands, inherit, uri_operand
 from .reporting import STANDARD, only_failures
@@ -62,11 +62,12 @@ class ListTokensOptions:
         details: bool,
         color: str,
     ) -> None:
-        set_field(self, "inspection", inspection)
-        set_field(self, "format", format)
-        set_field(self, "uris", uris)
-        set_field(self, "details", details)
-        set_field(self, "color", color)
+        _fields = self.__dict__
+        _fields["inspection"] = inspection
+        _fields["format"] = format
+        _fields["uris"] = uris
+        _fields["details"] = details
+        _fields["color"] = color
 
     # --- end of generated code ---
 

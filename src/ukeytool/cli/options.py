@@ -9,7 +9,7 @@ import datetime
 
 from ..errors import UsageError
 from ..i18n.message import template
-from ..model._value import set_field, value
+from ..model._value import value
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -52,9 +52,10 @@ class Selection:
         label: str | None = None,
         serial: str | None = None,
     ) -> None:
-        set_field(self, "uri", uri)
-        set_field(self, "label", label)
-        set_field(self, "serial", serial)
+        _fields = self.__dict__
+        _fields["uri"] = uri
+        _fields["label"] = label
+        _fields["serial"] = serial
 
     # --- end of generated code ---
 
@@ -137,18 +138,19 @@ class Inspection:
         bank: str | None,
         renewal_policies: str | None,
     ) -> None:
-        set_field(self, "modules", modules)
-        set_field(self, "warn_days", warn_days)
-        set_field(self, "at", at)
-        set_field(self, "selection", selection)
-        set_field(self, "output", output)
-        set_field(self, "login", login)
-        set_field(self, "allow_final_try", allow_final_try)
-        set_field(self, "trace", trace)
-        set_field(self, "show_personal_data", show_personal_data)
-        set_field(self, "no_isolation", no_isolation)
-        set_field(self, "timeout", timeout)
-        set_field(self, "bank", bank)
-        set_field(self, "renewal_policies", renewal_policies)
+        _fields = self.__dict__
+        _fields["modules"] = modules
+        _fields["warn_days"] = warn_days
+        _fields["at"] = at
+        _fields["selection"] = selection
+        _fields["output"] = output
+        _fields["login"] = login
+        _fields["allow_final_try"] = allow_final_try
+        _fields["trace"] = trace
+        _fields["show_personal_data"] = show_personal_data
+        _fields["no_isolation"] = no_isolation
+        _fields["timeout"] = timeout
+        _fields["bank"] = bank
+        _fields["renewal_policies"] = renewal_policies
 
     # --- end of generated code ---

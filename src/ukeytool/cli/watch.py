@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import UkeytoolError, UsageError
 from ..i18n import N_, _, render
 from ..i18n.message import template
-from ..model._value import replace, set_field, value
+from ..model._value import replace, value
 from ..model.text import escape_control
 from . import values
 from .check import CRIT_ABOVE_WARN
@@ -105,13 +105,14 @@ class WatchOptions:
         json: bool,
         color: str,
     ) -> None:
-        set_field(self, "inspection", inspection)
-        set_field(self, "interval", interval)
-        set_field(self, "until_inserted", until_inserted)
-        set_field(self, "ignore_present", ignore_present)
-        set_field(self, "crit_days", crit_days)
-        set_field(self, "json", json)
-        set_field(self, "color", color)
+        _fields = self.__dict__
+        _fields["inspection"] = inspection
+        _fields["interval"] = interval
+        _fields["until_inserted"] = until_inserted
+        _fields["ignore_present"] = ignore_present
+        _fields["crit_days"] = crit_days
+        _fields["json"] = json
+        _fields["color"] = color
 
     # --- end of generated code ---
 

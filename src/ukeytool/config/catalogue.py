@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence
 from ..errors import UsageError
 from ..i18n.message import Message, Param, Template, template
 from ..model import _value
-from ..model._value import set_field
 from .jsonfile import (
     BAD_CONFIDENCE,
     DUPLICATE_ID,
@@ -127,16 +126,17 @@ class CatalogueEntry:
         notes: str | None = None,
         origin: str = "",
     ) -> None:
-        set_field(self, "id", id)
-        set_field(self, "vendor", vendor)
-        set_field(self, "paths", paths)
-        set_field(self, "vendor_zh", vendor_zh)
-        set_field(self, "product", product)
-        set_field(self, "interface", interface)
-        set_field(self, "source", source)
-        set_field(self, "confidence", confidence)
-        set_field(self, "notes", notes)
-        set_field(self, "origin", origin)
+        _fields = self.__dict__
+        _fields["id"] = id
+        _fields["vendor"] = vendor
+        _fields["paths"] = paths
+        _fields["vendor_zh"] = vendor_zh
+        _fields["product"] = product
+        _fields["interface"] = interface
+        _fields["source"] = source
+        _fields["confidence"] = confidence
+        _fields["notes"] = notes
+        _fields["origin"] = origin
 
     # --- end of generated code ---
 
@@ -174,13 +174,14 @@ class BankHint:
         confidence: str | None = None,
         origin: str = "",
     ) -> None:
-        set_field(self, "names", names)
-        set_field(self, "bank", bank)
-        set_field(self, "bank_name", bank_name)
-        set_field(self, "bank_name_zh", bank_name_zh)
-        set_field(self, "source", source)
-        set_field(self, "confidence", confidence)
-        set_field(self, "origin", origin)
+        _fields = self.__dict__
+        _fields["names"] = names
+        _fields["bank"] = bank
+        _fields["bank_name"] = bank_name
+        _fields["bank_name_zh"] = bank_name_zh
+        _fields["source"] = source
+        _fields["confidence"] = confidence
+        _fields["origin"] = origin
 
     # --- end of generated code ---
 
@@ -205,9 +206,10 @@ class Catalogue:
         bank_hints: tuple[BankHint, ...] = (),
         files: tuple[str, ...] = (),
     ) -> None:
-        set_field(self, "entries", entries)
-        set_field(self, "bank_hints", bank_hints)
-        set_field(self, "files", files)
+        _fields = self.__dict__
+        _fields["entries"] = entries
+        _fields["bank_hints"] = bank_hints
+        _fields["files"] = files
 
     # --- end of generated code ---
 

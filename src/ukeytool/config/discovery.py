@@ -34,7 +34,7 @@ from typing import Final
 
 from ..errors import ModuleError, UsageError
 from ..i18n.message import Message, template
-from ..model._value import replace, set_field, value
+from ..model._value import replace, value
 from .catalogue import (
     CATALOGUE_VERSION,
     MAX_CONFIG_BYTES,
@@ -158,13 +158,14 @@ class FoundModule:
         note: Message | None = None,
         problem: Message | None = None,
     ) -> None:
-        set_field(self, "path", path)
-        set_field(self, "source", source)
-        set_field(self, "name", name)
-        set_field(self, "vendor", vendor)
-        set_field(self, "enabled", enabled)
-        set_field(self, "note", note)
-        set_field(self, "problem", problem)
+        _fields = self.__dict__
+        _fields["path"] = path
+        _fields["source"] = source
+        _fields["name"] = name
+        _fields["vendor"] = vendor
+        _fields["enabled"] = enabled
+        _fields["note"] = note
+        _fields["problem"] = problem
 
     # --- end of generated code ---
 

@@ -20,7 +20,6 @@ from typing import Final
 
 from ..i18n.message import Message, template
 from ..model import _value
-from ..model._value import set_field
 from .catalogue import MAX_CONFIG_BYTES, home_directory
 from .jsonfile import NOT_REGULAR, NotRegularFile, read_config_bytes
 
@@ -348,11 +347,12 @@ class Registered:
         enabled: bool,
         note: Message | None,
     ) -> None:
-        set_field(self, "name", name)
-        set_field(self, "path", path)
-        set_field(self, "module_file", module_file)
-        set_field(self, "enabled", enabled)
-        set_field(self, "note", note)
+        _fields = self.__dict__
+        _fields["name"] = name
+        _fields["path"] = path
+        _fields["module_file"] = module_file
+        _fields["enabled"] = enabled
+        _fields["note"] = note
 
     # --- end of generated code ---
 

@@ -29,7 +29,6 @@ from ..config.jsonfile import (
 from ..config.paths import join_path, path_text
 from ..i18n.message import Message, Param, Template, template
 from ..model import _value
-from ..model._value import set_field
 from .policies import (
     GENERIC,
     IssuerHint,
@@ -278,8 +277,9 @@ class _Place:
         label: str | None = None,
         steps: tuple[tuple[Template, dict[str, Param]], ...] = (),
     ) -> None:
-        set_field(self, "label", label)
-        set_field(self, "steps", steps)
+        _fields = self.__dict__
+        _fields["label"] = label
+        _fields["steps"] = steps
 
     # --- end of generated code ---
 

@@ -22,8 +22,9 @@ one of them is called.
 ...     x: int
 ...     y: int = field(default=0, repr=False)
 ...     def __init__(self, x: int, y: int = 0) -> None:
-...         set_field(self, "x", x)
-...         set_field(self, "y", y)
+...         _fields = self.__dict__
+...         _fields["x"] = x
+...         _fields["y"] = y
 >>> Point(1, 2), Point.__match_args__, Point.y
 (Point(x=1), ('x', 'y'), 0)
 >>> import dataclasses
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import operator
 
-__all__ = ["field", "replace", "set_field", "value"]
+__all__ = ["field", "replace", "value"]
 
 # typing.TYPE_CHECKING without importing typing (mypy reads the name).
 TYPE_CHECKING = False
@@ -47,10 +48,6 @@ if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
 
     _T = TypeVar("_T")
-
-set_field = object.__setattr__
-"""How a generated ``__init__`` sets a field of its frozen instance."""
-
 
 class _Missing:
     """No default."""

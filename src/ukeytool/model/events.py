@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import enum
 
-from ._value import set_field, value
+from ._value import value
 from .report import ModuleInfo, Report, SlotReport, TokenInfo
 from .text import Text
 
@@ -75,11 +75,12 @@ class TokenEvent:
         token: TokenInfo,
         report: Report | None = None,
     ) -> None:
-        set_field(self, "kind", kind)
-        set_field(self, "at", at)
-        set_field(self, "module", module)
-        set_field(self, "slot_id", slot_id)
-        set_field(self, "token", token)
-        set_field(self, "report", report)
+        _fields = self.__dict__
+        _fields["kind"] = kind
+        _fields["at"] = at
+        _fields["module"] = module
+        _fields["slot_id"] = slot_id
+        _fields["token"] = token
+        _fields["report"] = report
 
     # --- end of generated code ---

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from ..i18n.message import Message
-from ._value import set_field, value
+from ._value import value
 from .problem import Problem
 from .report import CertificateEntry
 
@@ -42,11 +42,12 @@ class FileKey:
         local_key_id: bytes | None,
         certificates: tuple[int, ...] = (),
     ) -> None:
-        set_field(self, "location", location)
-        set_field(self, "algorithm", algorithm)
-        set_field(self, "public_key_sha256", public_key_sha256)
-        set_field(self, "local_key_id", local_key_id)
-        set_field(self, "certificates", certificates)
+        _fields = self.__dict__
+        _fields["location"] = location
+        _fields["algorithm"] = algorithm
+        _fields["public_key_sha256"] = public_key_sha256
+        _fields["local_key_id"] = local_key_id
+        _fields["certificates"] = certificates
 
     # --- end of generated code ---
 
@@ -102,12 +103,13 @@ class FileReport:
         keys: tuple[FileKey, ...] = (),
         problems: tuple[Problem, ...] = (),
     ) -> None:
-        set_field(self, "path", path)
-        set_field(self, "format", format)
-        set_field(self, "certificates", certificates)
-        set_field(self, "at", at)
-        set_field(self, "warn_days", warn_days)
-        set_field(self, "keys", keys)
-        set_field(self, "problems", problems)
+        _fields = self.__dict__
+        _fields["path"] = path
+        _fields["format"] = format
+        _fields["certificates"] = certificates
+        _fields["at"] = at
+        _fields["warn_days"] = warn_days
+        _fields["keys"] = keys
+        _fields["problems"] = problems
 
     # --- end of generated code ---

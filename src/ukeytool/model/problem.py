@@ -5,7 +5,7 @@ uses to say so, so that one bad thing hides nothing else.
 from __future__ import annotations
 
 from ..i18n.message import Message
-from ._value import set_field, value
+from ._value import value
 
 __all__ = ["Problem"]
 
@@ -46,12 +46,13 @@ class Problem:
         says_code: bool = False,
         after_read: bool = False,
     ) -> None:
-        set_field(self, "where", where)
-        set_field(self, "message", message)
-        set_field(self, "code", code)
-        set_field(self, "code_name", code_name)
-        set_field(self, "says_where", says_where)
-        set_field(self, "says_code", says_code)
-        set_field(self, "after_read", after_read)
+        _fields = self.__dict__
+        _fields["where"] = where
+        _fields["message"] = message
+        _fields["code"] = code
+        _fields["code_name"] = code_name
+        _fields["says_where"] = says_where
+        _fields["says_code"] = says_code
+        _fields["after_read"] = after_read
 
     # --- end of generated code ---

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import enum
 
-from ._value import set_field, value
+from ._value import value
 
 __all__ = [
     "Advice",
@@ -121,13 +121,14 @@ class BankChoice:
         bank_name: str | None = None,
         bank_name_zh: str | None = None,
     ) -> None:
-        set_field(self, "rule", rule)
-        set_field(self, "bank", bank)
-        set_field(self, "policy", policy)
-        set_field(self, "confidence", confidence)
-        set_field(self, "evidence", evidence)
-        set_field(self, "bank_name", bank_name)
-        set_field(self, "bank_name_zh", bank_name_zh)
+        _fields = self.__dict__
+        _fields["rule"] = rule
+        _fields["bank"] = bank
+        _fields["policy"] = policy
+        _fields["confidence"] = confidence
+        _fields["evidence"] = evidence
+        _fields["bank_name"] = bank_name
+        _fields["bank_name_zh"] = bank_name_zh
 
     # --- end of generated code ---
 
@@ -178,18 +179,19 @@ class RenewalWindow:
         other_closes: tuple[datetime.date, ...] = (),
         other_sources: tuple[str, ...] = (),
     ) -> None:
-        set_field(self, "channel", channel)
-        set_field(self, "opens", opens)
-        set_field(self, "closes", closes)
-        set_field(self, "state", state)
-        set_field(self, "key_types", key_types)
-        set_field(self, "menu_zh", menu_zh)
-        set_field(self, "menu", menu)
-        set_field(self, "steps", steps)
-        set_field(self, "steps_zh", steps_zh)
-        set_field(self, "sources", sources)
-        set_field(self, "other_closes", other_closes)
-        set_field(self, "other_sources", other_sources)
+        _fields = self.__dict__
+        _fields["channel"] = channel
+        _fields["opens"] = opens
+        _fields["closes"] = closes
+        _fields["state"] = state
+        _fields["key_types"] = key_types
+        _fields["menu_zh"] = menu_zh
+        _fields["menu"] = menu
+        _fields["steps"] = steps
+        _fields["steps_zh"] = steps_zh
+        _fields["sources"] = sources
+        _fields["other_closes"] = other_closes
+        _fields["other_sources"] = other_sources
 
     # --- end of generated code ---
 
@@ -285,32 +287,33 @@ class Advice:
         pair_partner_label: str | None = None,
         own_expiry_date: datetime.date | None = None,
     ) -> None:
-        set_field(self, "phase", phase)
-        set_field(self, "action", action)
-        set_field(self, "needs_action", needs_action)
-        set_field(self, "bank", bank)
-        set_field(self, "key_name", key_name)
-        set_field(self, "expires", expires)
-        set_field(self, "expiry_date", expiry_date)
-        set_field(self, "expired", expired)
-        set_field(self, "window_opens", window_opens)
-        set_field(self, "window_closes", window_closes)
-        set_field(self, "windows", windows)
-        set_field(self, "branch_items", branch_items)
-        set_field(self, "branch_note", branch_note)
-        set_field(self, "branch_note_zh", branch_note_zh)
-        set_field(self, "validity_years", validity_years)
-        set_field(self, "term", term)
-        set_field(self, "term_zh", term_zh)
-        set_field(self, "stops_working", stops_working)
-        set_field(self, "branch_steps", branch_steps)
-        set_field(self, "branch_steps_zh", branch_steps_zh)
-        set_field(self, "branch_sources", branch_sources)
-        set_field(self, "not_yet_valid", not_yet_valid)
-        set_field(self, "valid_from", valid_from)
-        set_field(self, "pair_partner", pair_partner)
-        set_field(self, "pair_partner_label", pair_partner_label)
-        set_field(self, "own_expiry_date", own_expiry_date)
+        _fields = self.__dict__
+        _fields["phase"] = phase
+        _fields["action"] = action
+        _fields["needs_action"] = needs_action
+        _fields["bank"] = bank
+        _fields["key_name"] = key_name
+        _fields["expires"] = expires
+        _fields["expiry_date"] = expiry_date
+        _fields["expired"] = expired
+        _fields["window_opens"] = window_opens
+        _fields["window_closes"] = window_closes
+        _fields["windows"] = windows
+        _fields["branch_items"] = branch_items
+        _fields["branch_note"] = branch_note
+        _fields["branch_note_zh"] = branch_note_zh
+        _fields["validity_years"] = validity_years
+        _fields["term"] = term
+        _fields["term_zh"] = term_zh
+        _fields["stops_working"] = stops_working
+        _fields["branch_steps"] = branch_steps
+        _fields["branch_steps_zh"] = branch_steps_zh
+        _fields["branch_sources"] = branch_sources
+        _fields["not_yet_valid"] = not_yet_valid
+        _fields["valid_from"] = valid_from
+        _fields["pair_partner"] = pair_partner
+        _fields["pair_partner_label"] = pair_partner_label
+        _fields["own_expiry_date"] = own_expiry_date
 
     # --- end of generated code ---
 
@@ -340,11 +343,12 @@ class TokenAdvice:
         certificate_label: str | None = None,
         advice: Advice | None = None,
     ) -> None:
-        set_field(self, "action", action)
-        set_field(self, "needs_action", needs_action)
-        set_field(self, "pin_locked", pin_locked)
-        set_field(self, "certificate", certificate)
-        set_field(self, "certificate_label", certificate_label)
-        set_field(self, "advice", advice)
+        _fields = self.__dict__
+        _fields["action"] = action
+        _fields["needs_action"] = needs_action
+        _fields["pin_locked"] = pin_locked
+        _fields["certificate"] = certificate
+        _fields["certificate_label"] = certificate_label
+        _fields["advice"] = advice
 
     # --- end of generated code ---

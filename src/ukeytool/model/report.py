@@ -8,7 +8,7 @@ import datetime
 import enum
 
 from ..i18n.message import Message, template
-from ._value import field, set_field, value
+from ._value import field, value
 from .problem import Problem
 from .text import Text
 
@@ -111,10 +111,11 @@ class LoginOutcome:
         code: int | None = None,
         code_name: str | None = None,
     ) -> None:
-        set_field(self, "state", state)
-        set_field(self, "message", message)
-        set_field(self, "code", code)
-        set_field(self, "code_name", code_name)
+        _fields = self.__dict__
+        _fields["state"] = state
+        _fields["message"] = message
+        _fields["code"] = code
+        _fields["code_name"] = code_name
 
     # --- end of generated code ---
 
@@ -146,12 +147,13 @@ class ModuleInfo:
         description: Text,
         library_version: tuple[int, int],
     ) -> None:
-        set_field(self, "path", path)
-        set_field(self, "real_path", real_path)
-        set_field(self, "cryptoki_version", cryptoki_version)
-        set_field(self, "manufacturer", manufacturer)
-        set_field(self, "description", description)
-        set_field(self, "library_version", library_version)
+        _fields = self.__dict__
+        _fields["path"] = path
+        _fields["real_path"] = real_path
+        _fields["cryptoki_version"] = cryptoki_version
+        _fields["manufacturer"] = manufacturer
+        _fields["description"] = description
+        _fields["library_version"] = library_version
 
     # --- end of generated code ---
 
@@ -180,11 +182,12 @@ class ModuleFailure:
         code: int | None = None,
         code_name: str | None = None,
     ) -> None:
-        set_field(self, "path", path)
-        set_field(self, "kind", kind)
-        set_field(self, "message", message)
-        set_field(self, "code", code)
-        set_field(self, "code_name", code_name)
+        _fields = self.__dict__
+        _fields["path"] = path
+        _fields["kind"] = kind
+        _fields["message"] = message
+        _fields["code"] = code
+        _fields["code_name"] = code_name
 
     # --- end of generated code ---
 
@@ -222,13 +225,14 @@ class SlotInfo:
         hardware_version: tuple[int, int],
         firmware_version: tuple[int, int],
     ) -> None:
-        set_field(self, "slot_id", slot_id)
-        set_field(self, "description", description)
-        set_field(self, "manufacturer", manufacturer)
-        set_field(self, "flags", flags)
-        set_field(self, "flag_names", flag_names)
-        set_field(self, "hardware_version", hardware_version)
-        set_field(self, "firmware_version", firmware_version)
+        _fields = self.__dict__
+        _fields["slot_id"] = slot_id
+        _fields["description"] = description
+        _fields["manufacturer"] = manufacturer
+        _fields["flags"] = flags
+        _fields["flag_names"] = flag_names
+        _fields["hardware_version"] = hardware_version
+        _fields["firmware_version"] = firmware_version
 
     # --- end of generated code ---
 
@@ -306,27 +310,28 @@ class TokenInfo:
         firmware_version: tuple[int, int],
         utc_time: str | None,
     ) -> None:
-        set_field(self, "label", label)
-        set_field(self, "manufacturer", manufacturer)
-        set_field(self, "model", model)
-        set_field(self, "serial", serial)
-        set_field(self, "flags", flags)
-        set_field(self, "flag_names", flag_names)
-        set_field(self, "unknown_flags", unknown_flags)
-        set_field(self, "pin_state", pin_state)
-        set_field(self, "max_session_count", max_session_count)
-        set_field(self, "session_count", session_count)
-        set_field(self, "max_rw_session_count", max_rw_session_count)
-        set_field(self, "rw_session_count", rw_session_count)
-        set_field(self, "max_pin_len", max_pin_len)
-        set_field(self, "min_pin_len", min_pin_len)
-        set_field(self, "total_public_memory", total_public_memory)
-        set_field(self, "free_public_memory", free_public_memory)
-        set_field(self, "total_private_memory", total_private_memory)
-        set_field(self, "free_private_memory", free_private_memory)
-        set_field(self, "hardware_version", hardware_version)
-        set_field(self, "firmware_version", firmware_version)
-        set_field(self, "utc_time", utc_time)
+        _fields = self.__dict__
+        _fields["label"] = label
+        _fields["manufacturer"] = manufacturer
+        _fields["model"] = model
+        _fields["serial"] = serial
+        _fields["flags"] = flags
+        _fields["flag_names"] = flag_names
+        _fields["unknown_flags"] = unknown_flags
+        _fields["pin_state"] = pin_state
+        _fields["max_session_count"] = max_session_count
+        _fields["session_count"] = session_count
+        _fields["max_rw_session_count"] = max_rw_session_count
+        _fields["rw_session_count"] = rw_session_count
+        _fields["max_pin_len"] = max_pin_len
+        _fields["min_pin_len"] = min_pin_len
+        _fields["total_public_memory"] = total_public_memory
+        _fields["free_public_memory"] = free_public_memory
+        _fields["total_private_memory"] = total_private_memory
+        _fields["free_private_memory"] = free_private_memory
+        _fields["hardware_version"] = hardware_version
+        _fields["firmware_version"] = firmware_version
+        _fields["utc_time"] = utc_time
 
     # --- end of generated code ---
 
@@ -417,21 +422,22 @@ class CertificateEntry:
         key_on_token: KeyPresence | None = None,
         findings: tuple[Finding, ...] = (),
     ) -> None:
-        set_field(self, "handle", handle)
-        set_field(self, "label", label)
-        set_field(self, "id", id)
-        set_field(self, "certificate_type", certificate_type)
-        set_field(self, "private", private)
-        set_field(self, "certificate", certificate)
-        set_field(self, "validity", validity)
-        set_field(self, "problems", problems)
-        set_field(self, "location", location)
-        set_field(self, "advice", advice)
-        set_field(self, "role", role)
-        set_field(self, "issued_by", issued_by)
-        set_field(self, "pair", pair)
-        set_field(self, "key_on_token", key_on_token)
-        set_field(self, "findings", findings)
+        _fields = self.__dict__
+        _fields["handle"] = handle
+        _fields["label"] = label
+        _fields["id"] = id
+        _fields["certificate_type"] = certificate_type
+        _fields["private"] = private
+        _fields["certificate"] = certificate
+        _fields["validity"] = validity
+        _fields["problems"] = problems
+        _fields["location"] = location
+        _fields["advice"] = advice
+        _fields["role"] = role
+        _fields["issued_by"] = issued_by
+        _fields["pair"] = pair
+        _fields["key_on_token"] = key_on_token
+        _fields["findings"] = findings
 
     # --- end of generated code ---
 
@@ -470,15 +476,16 @@ class KeyObject:
         ec_point: bytes | None = None,
         problems: tuple[Problem, ...] = (),
     ) -> None:
-        set_field(self, "handle", handle)
-        set_field(self, "key_class", key_class)
-        set_field(self, "id", id)
-        set_field(self, "label", label)
-        set_field(self, "key_type", key_type)
-        set_field(self, "public_key_info", public_key_info)
-        set_field(self, "modulus", modulus)
-        set_field(self, "ec_point", ec_point)
-        set_field(self, "problems", problems)
+        _fields = self.__dict__
+        _fields["handle"] = handle
+        _fields["key_class"] = key_class
+        _fields["id"] = id
+        _fields["label"] = label
+        _fields["key_type"] = key_type
+        _fields["public_key_info"] = public_key_info
+        _fields["modulus"] = modulus
+        _fields["ec_point"] = ec_point
+        _fields["problems"] = problems
 
     # --- end of generated code ---
 
@@ -524,15 +531,16 @@ class SlotReport:
         login: LoginOutcome | None = None,
         advice: TokenAdvice | None = None,
     ) -> None:
-        set_field(self, "slot", slot)
-        set_field(self, "token", token)
-        set_field(self, "certificates", certificates)
-        set_field(self, "problems", problems)
-        set_field(self, "complete", complete)
-        set_field(self, "keys", keys)
-        set_field(self, "keys_listed", keys_listed)
-        set_field(self, "login", login)
-        set_field(self, "advice", advice)
+        _fields = self.__dict__
+        _fields["slot"] = slot
+        _fields["token"] = token
+        _fields["certificates"] = certificates
+        _fields["problems"] = problems
+        _fields["complete"] = complete
+        _fields["keys"] = keys
+        _fields["keys_listed"] = keys_listed
+        _fields["login"] = login
+        _fields["advice"] = advice
 
     # --- end of generated code ---
 
@@ -577,10 +585,11 @@ class Report:
         warn_days: int,
         problems: tuple[Problem, ...] = (),
     ) -> None:
-        set_field(self, "module", module)
-        set_field(self, "slots", slots)
-        set_field(self, "at", at)
-        set_field(self, "warn_days", warn_days)
-        set_field(self, "problems", problems)
+        _fields = self.__dict__
+        _fields["module"] = module
+        _fields["slots"] = slots
+        _fields["at"] = at
+        _fields["warn_days"] = warn_days
+        _fields["problems"] = problems
 
     # --- end of generated code ---

@@ -159,10 +159,7 @@ def entry(obj: RawCertificateObject, at: datetime.datetime, warn_days: int) -> C
     """A certificate object, parsed and judged at ``at``."""
     certificate = read_certificate(obj.value) if obj.value is not None else None
     label = obj.label
-    # Made complete at once: every field set in one go, in the order CertificateEntry's
-    # generated __init__ sets them (a third of the cost of a clean certificate otherwise).
-    made: CertificateEntry = object.__new__(CertificateEntry)
-    vars(made).update(
+    return CertificateEntry(
         handle=obj.handle,
         label=decode_text(label) if label is not None else None,
         id=obj.id,
@@ -179,4 +176,3 @@ def entry(obj: RawCertificateObject, at: datetime.datetime, warn_days: int) -> C
         key_on_token=None,
         findings=(),
     )
-    return made

@@ -8,7 +8,7 @@ stand behind the same interface.
 from __future__ import annotations
 
 from ..model import LoginOutcome, Problem
-from ..model._value import set_field, value
+from ..model._value import value
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -44,13 +44,14 @@ class RawCertificateObject:
         private: bool | None,
         problems: tuple[Problem, ...] = (),
     ) -> None:
-        set_field(self, "handle", handle)
-        set_field(self, "value", value)
-        set_field(self, "label", label)
-        set_field(self, "id", id)
-        set_field(self, "certificate_type", certificate_type)
-        set_field(self, "private", private)
-        set_field(self, "problems", problems)
+        _fields = self.__dict__
+        _fields["handle"] = handle
+        _fields["value"] = value
+        _fields["label"] = label
+        _fields["id"] = id
+        _fields["certificate_type"] = certificate_type
+        _fields["private"] = private
+        _fields["problems"] = problems
 
     # --- end of generated code ---
 
@@ -83,15 +84,16 @@ class RawKeyObject:
         ec_point: bytes | None = None,
         problems: tuple[Problem, ...] = (),
     ) -> None:
-        set_field(self, "handle", handle)
-        set_field(self, "key_class", key_class)
-        set_field(self, "id", id)
-        set_field(self, "label", label)
-        set_field(self, "key_type", key_type)
-        set_field(self, "public_key_info", public_key_info)
-        set_field(self, "modulus", modulus)
-        set_field(self, "ec_point", ec_point)
-        set_field(self, "problems", problems)
+        _fields = self.__dict__
+        _fields["handle"] = handle
+        _fields["key_class"] = key_class
+        _fields["id"] = id
+        _fields["label"] = label
+        _fields["key_type"] = key_type
+        _fields["public_key_info"] = public_key_info
+        _fields["modulus"] = modulus
+        _fields["ec_point"] = ec_point
+        _fields["problems"] = problems
 
     # --- end of generated code ---
 
@@ -124,13 +126,14 @@ class ObjectListing:
         login: LoginOutcome | None = None,
         session_rv: int | None = None,
     ) -> None:
-        set_field(self, "objects", objects)
-        set_field(self, "problems", problems)
-        set_field(self, "complete", complete)
-        set_field(self, "keys", keys)
-        set_field(self, "keys_listed", keys_listed)
-        set_field(self, "login", login)
-        set_field(self, "session_rv", session_rv)
+        _fields = self.__dict__
+        _fields["objects"] = objects
+        _fields["problems"] = problems
+        _fields["complete"] = complete
+        _fields["keys"] = keys
+        _fields["keys_listed"] = keys_listed
+        _fields["login"] = login
+        _fields["session_rv"] = session_rv
 
     # --- end of generated code ---
 

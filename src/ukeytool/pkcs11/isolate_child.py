@@ -23,7 +23,7 @@ import threading
 import warnings
 
 from ..errors import UkeytoolError
-from ..model._value import field, set_field, value
+from ..model._value import field, value
 from .interface import RawCertificateObject, RawKeyObject
 from .logs import DEFAULT_LEVEL, logger, when_imported
 
@@ -64,11 +64,12 @@ class Request:
         parent_pid: int,
         skip: tuple[int, ...] = (),
     ) -> None:
-        set_field(self, "path", path)
-        set_field(self, "login", login)
-        set_field(self, "log_levels", log_levels)
-        set_field(self, "parent_pid", parent_pid)
-        set_field(self, "skip", skip)
+        _fields = self.__dict__
+        _fields["path"] = path
+        _fields["login"] = login
+        _fields["log_levels"] = log_levels
+        _fields["parent_pid"] = parent_pid
+        _fields["skip"] = skip
 
     # --- end of generated code ---
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..i18n.message import Message, Template, template
 from ..model import LoginOutcome, LoginState, PinState, TokenInfo
-from ..model._value import set_field, value
+from ..model._value import value
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -123,11 +123,12 @@ class Login:
         uri: str | Pkcs11Uri | None = None,
         allow_final_try: bool = False,
     ) -> None:
-        set_field(self, "pin", pin)
-        set_field(self, "label", label)
-        set_field(self, "serial", serial)
-        set_field(self, "uri", uri)
-        set_field(self, "allow_final_try", allow_final_try)
+        _fields = self.__dict__
+        _fields["pin"] = pin
+        _fields["label"] = label
+        _fields["serial"] = serial
+        _fields["uri"] = uri
+        _fields["allow_final_try"] = allow_final_try
         self.__post_init__()
 
     # --- end of generated code ---

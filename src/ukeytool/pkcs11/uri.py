@@ -54,7 +54,6 @@ import re
 from ..errors import UsageError
 from ..i18n.message import template
 from ..model import CertificateEntry, ModuleInfo, TokenInfo, _value
-from ..model._value import set_field
 from ..model.text import escape_control
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
@@ -354,25 +353,26 @@ class Pkcs11Uri:
         module_path: str | None = None,
         vendor_query: _Vendor = (),
     ) -> None:
-        set_field(self, "token", token)
-        set_field(self, "manufacturer", manufacturer)
-        set_field(self, "model", model)
-        set_field(self, "serial", serial)
-        set_field(self, "object", object)
-        set_field(self, "id", id)
-        set_field(self, "type", type)
-        set_field(self, "library_manufacturer", library_manufacturer)
-        set_field(self, "library_description", library_description)
-        set_field(self, "library_version", library_version)
-        set_field(self, "slot_id", slot_id)
-        set_field(self, "slot_description", slot_description)
-        set_field(self, "slot_manufacturer", slot_manufacturer)
-        set_field(self, "vendor_path", vendor_path)
-        set_field(self, "pin_source", pin_source)
-        set_field(self, "pin_value", pin_value)
-        set_field(self, "module_name", module_name)
-        set_field(self, "module_path", module_path)
-        set_field(self, "vendor_query", vendor_query)
+        _fields = self.__dict__
+        _fields["token"] = token
+        _fields["manufacturer"] = manufacturer
+        _fields["model"] = model
+        _fields["serial"] = serial
+        _fields["object"] = object
+        _fields["id"] = id
+        _fields["type"] = type
+        _fields["library_manufacturer"] = library_manufacturer
+        _fields["library_description"] = library_description
+        _fields["library_version"] = library_version
+        _fields["slot_id"] = slot_id
+        _fields["slot_description"] = slot_description
+        _fields["slot_manufacturer"] = slot_manufacturer
+        _fields["vendor_path"] = vendor_path
+        _fields["pin_source"] = pin_source
+        _fields["pin_value"] = pin_value
+        _fields["module_name"] = module_name
+        _fields["module_path"] = module_path
+        _fields["vendor_query"] = vendor_query
         self.__post_init__()
 
     # --- end of generated code ---

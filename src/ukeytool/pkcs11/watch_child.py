@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from ..errors import UkeytoolError
-from ..model._value import field, set_field, value
+from ..model._value import field, value
 from .isolate_child import _portable, connect, results_pipe
 
 __all__ = ["WatchRequest", "watch_main"]
@@ -39,10 +39,11 @@ class WatchRequest:
         log_levels: dict[str, int],
         parent_pid: int,
     ) -> None:
-        set_field(self, "path", path)
-        set_field(self, "kwargs", kwargs)
-        set_field(self, "log_levels", log_levels)
-        set_field(self, "parent_pid", parent_pid)
+        _fields = self.__dict__
+        _fields["path"] = path
+        _fields["kwargs"] = kwargs
+        _fields["log_levels"] = log_levels
+        _fields["parent_pid"] = parent_pid
 
     # --- end of generated code ---
 

@@ -18,7 +18,7 @@ from typing import Any
 from .._version import __version__
 from ..i18n import N_, _
 from ..model import PinState, Severity, Status
-from ..model._value import set_field, value
+from ..model._value import value
 from ..model.text import escape_control
 
 __all__ = [
@@ -120,20 +120,21 @@ class CertificateVerdict:
         reason: str,
         display_name: str | None = None,
     ) -> None:
-        set_field(self, "name", name)
-        set_field(self, "module", module)
-        set_field(self, "slot_id", slot_id)
-        set_field(self, "token_serial", token_serial)
-        set_field(self, "token_label", token_label)
-        set_field(self, "label", label)
-        set_field(self, "id", id)
-        set_field(self, "subject_cn", subject_cn)
-        set_field(self, "not_after", not_after)
-        set_field(self, "status", status)
-        set_field(self, "days_left", days_left)
-        set_field(self, "state", state)
-        set_field(self, "reason", reason)
-        set_field(self, "display_name", display_name)
+        _fields = self.__dict__
+        _fields["name"] = name
+        _fields["module"] = module
+        _fields["slot_id"] = slot_id
+        _fields["token_serial"] = token_serial
+        _fields["token_label"] = token_label
+        _fields["label"] = label
+        _fields["id"] = id
+        _fields["subject_cn"] = subject_cn
+        _fields["not_after"] = not_after
+        _fields["status"] = status
+        _fields["days_left"] = days_left
+        _fields["state"] = state
+        _fields["reason"] = reason
+        _fields["display_name"] = display_name
 
     # --- end of generated code ---
 
@@ -161,13 +162,14 @@ class TokenVerdict:
         state: CheckState,
         reason: str,
     ) -> None:
-        set_field(self, "module", module)
-        set_field(self, "slot_id", slot_id)
-        set_field(self, "serial", serial)
-        set_field(self, "label", label)
-        set_field(self, "pin_state", pin_state)
-        set_field(self, "state", state)
-        set_field(self, "reason", reason)
+        _fields = self.__dict__
+        _fields["module"] = module
+        _fields["slot_id"] = slot_id
+        _fields["serial"] = serial
+        _fields["label"] = label
+        _fields["pin_state"] = pin_state
+        _fields["state"] = state
+        _fields["reason"] = reason
 
     # --- end of generated code ---
 
@@ -214,18 +216,19 @@ class ProblemVerdict:
         says_where: bool = False,
         says_code: bool = False,
     ) -> None:
-        set_field(self, "module", module)
-        set_field(self, "slot_id", slot_id)
-        set_field(self, "certificate", certificate)
-        set_field(self, "where", where)
-        set_field(self, "message", message)
-        set_field(self, "code", code)
-        set_field(self, "code_name", code_name)
-        set_field(self, "state", state)
-        set_field(self, "reason", reason)
-        set_field(self, "message_code", message_code)
-        set_field(self, "says_where", says_where)
-        set_field(self, "says_code", says_code)
+        _fields = self.__dict__
+        _fields["module"] = module
+        _fields["slot_id"] = slot_id
+        _fields["certificate"] = certificate
+        _fields["where"] = where
+        _fields["message"] = message
+        _fields["code"] = code
+        _fields["code_name"] = code_name
+        _fields["state"] = state
+        _fields["reason"] = reason
+        _fields["message_code"] = message_code
+        _fields["says_where"] = says_where
+        _fields["says_code"] = says_code
 
     # --- end of generated code ---
 
@@ -255,13 +258,14 @@ class AdviceNote:
         needs_action: bool,
         message: str,
     ) -> None:
-        set_field(self, "module", module)
-        set_field(self, "slot_id", slot_id)
-        set_field(self, "token_serial", token_serial)
-        set_field(self, "token_label", token_label)
-        set_field(self, "action", action)
-        set_field(self, "needs_action", needs_action)
-        set_field(self, "message", message)
+        _fields = self.__dict__
+        _fields["module"] = module
+        _fields["slot_id"] = slot_id
+        _fields["token_serial"] = token_serial
+        _fields["token_label"] = token_label
+        _fields["action"] = action
+        _fields["needs_action"] = needs_action
+        _fields["message"] = message
 
     # --- end of generated code ---
 
@@ -290,12 +294,13 @@ class FindingVerdict:
         state: CheckState,
         message_code: str | None = None,
     ) -> None:
-        set_field(self, "certificate", certificate)
-        set_field(self, "code", code)
-        set_field(self, "severity", severity)
-        set_field(self, "message", message)
-        set_field(self, "state", state)
-        set_field(self, "message_code", message_code)
+        _fields = self.__dict__
+        _fields["certificate"] = certificate
+        _fields["code"] = code
+        _fields["severity"] = severity
+        _fields["message"] = message
+        _fields["state"] = state
+        _fields["message_code"] = message_code
 
     # --- end of generated code ---
 
@@ -426,18 +431,19 @@ class CheckResult:
         personal_data_shown: bool = False,
         advice: tuple[AdviceNote, ...] = (),
     ) -> None:
-        set_field(self, "state", state)
-        set_field(self, "summary", summary)
-        set_field(self, "certificates", certificates)
-        set_field(self, "tokens", tokens)
-        set_field(self, "problems", problems)
-        set_field(self, "no_certificates", no_certificates)
-        set_field(self, "warn_days", warn_days)
-        set_field(self, "crit_days", crit_days)
-        set_field(self, "at", at)
-        set_field(self, "findings", findings)
-        set_field(self, "personal_data_shown", personal_data_shown)
-        set_field(self, "advice", advice)
+        _fields = self.__dict__
+        _fields["state"] = state
+        _fields["summary"] = summary
+        _fields["certificates"] = certificates
+        _fields["tokens"] = tokens
+        _fields["problems"] = problems
+        _fields["no_certificates"] = no_certificates
+        _fields["warn_days"] = warn_days
+        _fields["crit_days"] = crit_days
+        _fields["at"] = at
+        _fields["findings"] = findings
+        _fields["personal_data_shown"] = personal_data_shown
+        _fields["advice"] = advice
 
     # --- end of generated code ---
 

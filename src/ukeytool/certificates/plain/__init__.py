@@ -145,10 +145,7 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
     subject_text, subject_cn, subject_attributes = subject_name
     issuer_text, issuer_cn, issuer_attributes = issuer_name
     fingerprint = fingerprints(der)
-    # Made complete at once: the fields set in one go, in the order Certificate's
-    # generated __init__ sets them (which would cost more than the rest of the reading).
-    certificate: Certificate = object.__new__(Certificate)
-    vars(certificate).update(
+    return Certificate(
         der=der,
         sha256=fingerprint["sha256"],
         sha1=fingerprint["sha1"],
@@ -181,7 +178,6 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
         public_key_info=der[info[1] : info[3]],
         public_key=public_key,
     )
-    return certificate
 
 
 # --- algorithms and keys ------------------------------------------------------------
