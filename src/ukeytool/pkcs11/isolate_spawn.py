@@ -181,9 +181,12 @@ def spawn(
             # (close_fds: what this process holds without close-on-exec)
             *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable(3)),
         ]
-        pid = os.posix_spawn(
-            executable, args, environment, file_actions=actions, setsid=True, setsigdef=restored
-        )
+        try:
+            pid = os.posix_spawn(
+                executable, args, environment, file_actions=actions, setsid=True, setsigdef=restored
+            )
+        except NotImplementedError as exc:  # pragma: no cover - no POSIX_SPAWN_SETSID
+            raise OSError(38, f"posix_spawn: {exc}") from None  # ENOSYS: said as OSError
     except BaseException:
         for fd in pipes:
             os.close(fd)
