@@ -910,3 +910,88 @@ def test_the_child_forwards_a_warning_made_before_logging_was_imported(tmp_path:
     _, result = _modules_after(code, tmp_path)
     assert result["logging_after_connect"] is False
     assert result["messages"] == [["ready", None], ["log", "slot 3 odd"]]
+
+
+# --- issue 12: the request sooner (the child started without subprocess or pickle)
+
+
+def test_the_child_is_started_before_pickle_and_subprocess_are_imported(tmp_path: Path) -> None:
+    """The early child is started with os.posix_spawn and its path pickled by hand:
+    neither subprocess (with selectors, signal, locale) nor pickle is imported before
+    it starts."""
+    modules = _modules_at_the_spawn(["list-tokens", "--module", "/nonexistent.so"], tmp_path)
+    assert modules is not None
+    assert _loaded(modules, ["subprocess", "pickle", "selectors", "signal", "locale"]) == []
+
+
+@pytest.mark.parametrize(
+    "path", [[], [""], ["/usr/lib/python3", "ü/中文", "/bad\udcffbyte"], ["x" * 70000], sys.path]
+)
+def test_the_path_pickled_by_hand_is_what_pickle_reads(path: list[str]) -> None:
+    from ukeytool.pkcs11.isolate_spawn import pickled_path
+
+    assert pickle.loads(pickled_path(path)) == path
+
+
+def test_the_child_gets_three_pipes_a_session_and_default_signals(tmp_path: Path) -> None:
+    """What Popen(start_new_session=True, close_fds=True) gave the child: no descriptor
+    of the parent but its three pipes (not even one the parent holds without
+    close-on-exec), a session of its own, no secret, and the path it was given."""
+    code = (
+        "import os, sys\n"
+        "from ukeytool.pkcs11.isolate_spawn import bootstrap, child_environment, spawn\n"
+        "from ukeytool.pkcs11.isolate import _reap\n"
+        "leak = os.open(os.devnull, os.O_RDONLY)\n"
+        "os.set_inheritable(leak, True)\n"
+        "os.environ['UKEYTOOL_PIN'] = 'secret'\n"
+        "program = bootstrap('ukeytool.testing', '__name__').replace('__name__()', '0')\n"
+        "program += (\n"
+        "    'import os, sys\\n'\n"
+        "    'fds = sorted(int(f) for f in os.listdir(\"/proc/self/fd\"))\\n'\n"
+        "    'print(fds, os.getsid(0) == os.getpid(), '\n"
+        "    '\"UKEYTOOL_PIN\" in os.environ, sys.path[0])\\n'\n"
+        ")\n"
+        "child = spawn(sys.executable, child_environment(), ['/first', *sys.path], program)\n"
+        "child.stdin.close()\n"
+        "out = child.stdout.read().decode()\n"
+        "RESULT['err'] = child.stderr.read().decode()\n"
+        "RESULT['status'] = _reap(child)\n"
+        "RESULT['out'] = out\n"
+        "RESULT['returncode'] = child.returncode\n"
+    )
+    _, result = _modules_after(code, tmp_path)
+    assert result["status"] == 0, result["err"]
+    assert result["returncode"] == 0
+    # 0, 1, 2 and the listing's own descriptor
+    fds, rest = str(result["out"]).split("]", 1)
+    listed = [int(f) for f in fds.strip("[").split(",")]
+    assert listed[:3] == [0, 1, 2]
+    assert len(listed) == 4
+    assert rest.split() == ["True", "False", "/first"]
+
+
+def test_a_child_that_cannot_be_started_is_an_os_error() -> None:
+    from ukeytool.pkcs11.isolate_spawn import spawn
+
+    with pytest.raises(FileNotFoundError):
+        spawn("/nonexistent/python", {}, [])
+
+
+def test_the_child_handle_waits_as_popen_does(tmp_path: Path) -> None:
+    """Child.wait with a timeout raises subprocess.TimeoutExpired, poll() says None
+    while it runs, kill() ends it and its status is the signal, negative."""
+    from ukeytool.pkcs11.isolate_spawn import spawn
+
+    child = spawn(sys.executable, dict(os.environ), [], "import time\ntime.sleep(30)\n")
+    try:
+        assert child.poll() is None
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(0.05)
+        assert child.wait_at_most(0.01) is None
+    finally:
+        child.kill()
+    assert child.wait(10) == -9
+    assert child.poll() == -9
+    child.kill()  # reaped: nothing happens
+    for stream in (child.stdin, child.stdout, child.stderr):
+        stream.close()

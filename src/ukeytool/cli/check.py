@@ -107,8 +107,6 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .inspection import early_child, inspect_all, load_renewal
-    from .login import login_exit, login_note
-    from .output import emit
 
     options = CheckOptions.from_args(uri_operand(args))
     inspection = options.inspection
@@ -124,7 +122,10 @@ def run(args: argparse.Namespace) -> int:
         reports, failures, _now = inspect_all(
             inspection, load_renewal(inspection), progress=options.format == "text"
         )
+    # (imported while the child loaded the module: early_child)
     from ..rendering.check import CheckState, check_reports, check_to_dict
+    from .login import login_exit, login_note
+    from .output import emit
 
     personal = inspection.show_personal_data
     result = check_reports(

@@ -74,15 +74,26 @@ def early_child(options: Inspection, *, warm: Sequence[str] = ()) -> Iterator[No
     from ..pkcs11.isolate import prestarted
 
     isolate, _timeout = options.isolation()
-    with prestarted(isolate, warm=warm):
+    with prestarted(isolate, warm=(*warm, *AFTER_THE_REQUEST)):
         yield
+
+
+#: What the inspection needs only after the child has its request (advice, the token
+#: selection, the login's outcome, the output): imported while the child loads the
+#: module, not before the request (:func:`early_child`).
+AFTER_THE_REQUEST: Final = (
+    "ukeytool.judging.renewal",
+    "ukeytool.pkcs11.selection",
+    "ukeytool.cli.login",
+    "ukeytool.cli.output",
+)
 
 
 def load_renewal(options: Inspection) -> Renewal:
     """Read the renewal policies (shipped, user file, --renewal-policies) and check
     --bank, so that a bad file or an unknown bank fails before any module is loaded."""
     from ..config.catalogue import Catalogue, CatalogueError, load_catalogue
-    from ..judging.renewal import check_bank, load_policies
+    from ..judging.policy_file import load_policies
 
     policies = load_policies(extra=options.renewal_policies)
     try:
@@ -93,6 +104,10 @@ def load_renewal(options: Inspection) -> Renewal:
         sys.stderr.write(escape_control(warning.format(message=render(exc.message))) + "\n")
         catalogue = Catalogue()
     if options.bank is not None:
+        # (the advice's module, needed here for --bank only: else imported while the
+        # child loads the module, see early_child)
+        from ..judging.renewal import check_bank
+
         check_bank(options.bank, policies=policies, catalogue=catalogue)
     return Renewal(policies, catalogue)
 
@@ -174,16 +189,18 @@ def inspect_all(
     """Inspect the modules, log in if asked, apply the token selection and advise on
     renewal; also returns the clock reading (the moment of the run). With ``progress``
     (text output), a slow first reading says so on a terminal's standard error."""
-    from ..judging.renewal import advise
+    # What only the end of the run uses (advice, selection, login) is imported after
+    # the request, while the child loads the module (early_child).
     from ..pkcs11.inspect import inspect_modules
-    from ..pkcs11.selection import filter_report
-    from ..pkcs11.uri import parse_uri, refuse_pin_attributes
-    from .login import login_pass
     from .progress import progress_line
 
     selection = options.selection
-    # Fails before any loading; a URI with a PIN in it is refused, never echoed.
-    uri = refuse_pin_attributes(parse_uri(selection.uri)) if selection.uri else None
+    uri = None
+    if selection.uri:
+        from ..pkcs11.uri import parse_uri, refuse_pin_attributes
+
+        # Fails before any loading; a URI with a PIN in it is refused, never echoed.
+        uri = refuse_pin_attributes(parse_uri(selection.uri))
     isolate, timeout = options.isolation()
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now
@@ -198,7 +215,12 @@ def inspect_all(
                 paths, at=at, warn_days=options.warn_days, isolate=isolate, timeout=timeout
             )
         if options.login and reports:
+            from .login import login_pass
+
             reports = login_pass(options, reports, uri, at=at, isolate=isolate, timeout=timeout)
+    from ..judging.renewal import advise
+    from ..pkcs11.selection import filter_report
+
     if selection.given:
         reports = [
             filter_report(r, uri=uri, label=selection.label, serial=selection.serial)

@@ -110,8 +110,6 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .inspection import early_child, inspect_all, load_renewal
-    from .login import login_exit, login_note
-    from .output import emit, use_color
 
     options = ListTokensOptions.from_args(uri_operand(args))
     inspection = options.inspection
@@ -119,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
         reports, failures, now = inspect_all(
             inspection, load_renewal(inspection), progress=options.format == "text"
         )
+    # (imported while the child loaded the module: early_child)
+    from .login import login_exit, login_note
+    from .output import emit, use_color
+
     if not reports:
         return only_failures(failures)
     personal = inspection.show_personal_data

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     _T = TypeVar("_T")
 
+
 class _Missing:
     """No default."""
 

@@ -86,7 +86,6 @@ import importlib
 import os
 import pickle
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -100,6 +99,7 @@ from .isolate_pipe import FINALIZE_SECONDS, Conversation
 from .isolate_spawn import (
     BOOTSTRAP,
     SPARES,
+    Child,
     Prestart,
     child_environment,
     discard,
@@ -408,7 +408,7 @@ def prestarted(enabled: bool = True, *, warm: Sequence[str] = ()) -> Prestart:
     return Prestart(enabled, warm=warm)
 
 
-def _child() -> tuple[subprocess.Popen[bytes], tuple[str, ...]]:
+def _child() -> tuple[Child, tuple[str, ...]]:
     """The spare child when it fits this moment (same Python, environment and path),
     else a new one; and the modules to import while it works."""
     spare = SPARES.pop() if SPARES else None
@@ -516,7 +516,7 @@ def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
     )
 
 
-def _kill(child: subprocess.Popen[bytes]) -> None:
+def _kill(child: Child) -> None:
     """SIGKILL the child's process group (it leads one: start_new_session)."""
     if child.returncode is not None:
         return  # reaped: its id may belong to someone else by now
@@ -528,7 +528,7 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
         child.kill()
 
 
-def _kill_group(child: subprocess.Popen[bytes]) -> None:
+def _kill_group(child: Child) -> None:
     """SIGKILL what is left of the child's process group (the module's helpers), also
     when the child itself has exited but was not reaped yet (its id is still ours)."""
     if child.returncode is not None:
@@ -543,11 +543,10 @@ def _kill_group(child: subprocess.Popen[bytes]) -> None:
         os.killpg(child.pid, signal.SIGKILL)
 
 
-def _reap(child: subprocess.Popen[bytes]) -> int | None:
-    try:
-        return child.wait(REAP_SECONDS)
-    except subprocess.TimeoutExpired:
+def _reap(child: Child) -> int | None:
+    status = child.wait_at_most(REAP_SECONDS)
+    if status is None:
         from .logs import logger
 
         logger("ukeytool").warning("the child process %d does not end; left behind", child.pid)
-        return None
+    return status

@@ -10,7 +10,6 @@ import contextlib
 import os
 import pickle
 import selectors
-import subprocess
 import sys
 import time
 import warnings
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
 
     from ..model import SlotReport
     from .assemble import Assembler
+    from .isolate_spawn import Child
 
 __all__ = ["FINALIZE_SECONDS", "Conversation"]
 
@@ -41,7 +41,7 @@ FINALIZE_SECONDS: Final = 10.0
 class Conversation:
     """Feeds the request to the child and reads what it says, until it exits."""
 
-    def __init__(self, child: subprocess.Popen[bytes], payload: bytes) -> None:
+    def __init__(self, child: Child, payload: bytes) -> None:
         self.child = child
         self.payload = memoryview(payload)
         self.received = bytearray()

@@ -46,7 +46,6 @@ import logging
 import math
 import os
 import pickle
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -59,7 +58,7 @@ from ..model.events import EventKind, TokenEvent
 from . import cryptoki as ck
 from .interface import Backend
 from .isolate_pipe import POLL_SECONDS, Conversation
-from .isolate_spawn import bootstrap, spawn
+from .isolate_spawn import Child, bootstrap, spawn
 
 __all__ = ["MAX_EVENTS", "watch", "watch_backend"]
 
@@ -282,7 +281,7 @@ def _watch_here(module_path: str, kwargs: dict[str, Any]) -> Iterator[TokenEvent
 class _WatchConversation(Conversation):
     """The parent's side of the pipes to a watch child: events and ticks as they come."""
 
-    def __init__(self, child: subprocess.Popen[bytes], payload: bytes) -> None:
+    def __init__(self, child: Child, payload: bytes) -> None:
         super().__init__(child, payload)
         self.events: collections.deque[TokenEvent] = collections.deque()
         self.ticks = 0
