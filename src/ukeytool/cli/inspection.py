@@ -202,6 +202,14 @@ def inspect_all(
         # Fails before any loading; a URI with a PIN in it is refused, never echoed.
         uri = refuse_pin_attributes(parse_uri(selection.uri))
     isolate, timeout = options.isolation()
+    if not isolate:
+        # No child loads the module meanwhile: imported now, while the garbage collector
+        # is paused and the heap is small (after the reading, each import's allocations
+        # would make the collector walk the whole report).
+        import importlib
+
+        for name in AFTER_THE_REQUEST:
+            importlib.import_module(name)
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now
     paths = resolve_modules(options.modules)

@@ -136,29 +136,37 @@ _MEASURED_AFTER: Final = 1
 #: How many objects' times are compared (from the second on) before the reading is
 #: taken as fast for good.
 _DECIDE_WITHIN: Final = 32
+#: The least time the module takes for an object, on average, for the parsing to move to
+#: a thread of its own: a round trip to a device (a USB key's is milliseconds), not a
+#: library in this process. The module's time as measured also holds the walk's own
+#: Python (the calls' arguments and results), which keeps the interpreter lock: on a
+#: module that answers in microseconds (SoftHSM) a parser thread only fights it for the
+#: lock, however the two times compare.
+_SLOW_OBJECT_SECONDS: Final = 0.0005
 
 
 def read_beside(
     module: Backend, sink: Sink, *, login: Login | None = None, overlap: bool | None = None
 ) -> None:
     """:func:`walk` with its events handed to ``sink``: inline while the module answers
-    faster than ``sink`` takes each object, beside it when the module is the slower.
+        faster than ``sink`` takes each object, beside it when the module is the slower.
 
-    Inline (the walk calls ``sink`` itself, in this thread): on a fast module (SoftHSM
-    answers in microseconds) a second thread would only fight the parser for the GIL.
-    As the walk goes, the module's time for each object (from the end of the previous
-    event to this one: its calls) is added up against ``sink``'s; from the second object
-    on, once the module has taken longer, the rest of the events are handed to a parser
-    thread of their own (with this context), and this thread keeps making the calls:
-    ctypes lets go of the GIL during each, so certificate N is parsed while the module
-    works on N+1. After :data:`_DECIDE_WITHIN` objects compared, a reading that stayed
-    inline stays so. ``overlap`` True or False decides it from the start instead.
+        Inline (the walk calls ``sink`` itself, in this thread): on a fast module (SoftHSM
+        answers in microseconds) a second thread would only fight the parser for the GIL.
+        As the walk goes, the module's time for each object (from the end of the previous
+        event to this one: its calls) is added up against ``sink``'s; from the second object
+        on, once the module has taken longer (and more than :data:`_SLOW_OBJECT_SECONDS` an
+    object: a device's round trips), the rest of the events are handed to a parser
+        thread of their own (with this context), and this thread keeps making the calls:
+        ctypes lets go of the GIL during each, so certificate N is parsed while the module
+        works on N+1. After :data:`_DECIDE_WITHIN` objects compared, a reading that stayed
+        inline stays so. ``overlap`` True or False decides it from the start instead.
 
-    Either way the calls are the same, in the same order, and so are the events
-    ``sink`` is given. What the walk raises is raised here; when ``sink`` raises (or
-    Ctrl-C comes), the walk stops before its next event and the parser thread is waited
-    for, so that no call is still in the module when it is closed, and the error is the
-    caller's."""
+        Either way the calls are the same, in the same order, and so are the events
+        ``sink`` is given. What the walk raises is raised here; when ``sink`` raises (or
+        Ctrl-C comes), the walk stops before its next event and the parser thread is waited
+        for, so that no call is still in the module when it is closed, and the error is the
+        caller's."""
     reading = _Reading(sink, overlap)
     try:
         walk(module, sink=reading.put, login=login)
@@ -216,7 +224,11 @@ class _Reading:
             if self._objects > _MEASURED_AFTER:
                 self._module_time += started - self._returned
                 self._sink_time += returned - started
-                if self._module_time > self._sink_time:
+                measured = self._objects - _MEASURED_AFTER
+                if (
+                    self._module_time > self._sink_time
+                    and self._module_time > measured * _SLOW_OBJECT_SECONDS
+                ):
                     self._decided = True
                     self._start_parser()
                 elif self._objects >= _MEASURED_AFTER + _DECIDE_WITHIN:
