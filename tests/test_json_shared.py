@@ -333,6 +333,38 @@ def test_the_shared_parts_are_made_once_whatever_the_certificates(
     assert encoded_200 - encoded_100 == 100
 
 
+def test_the_policy_lists_are_written_once_whatever_the_certificates(
+    one_issuer: tuple[Minted, list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The renewal policy's lists (each window's menus, steps and sources, the branch
+    steps...) are the same for every certificate the policy advises on: each is written
+    once, for 100 certificates as for 200."""
+    ca, holders = one_issuer
+    lists: list[int] = []
+    real = json_encode.encode_shared
+
+    def counting(value: Any, *args: Any) -> Any:
+        if isinstance(value, list):
+            lists[0] += 1
+        return real(value, *args)
+
+    monkeypatch.setattr(json_encode, "encode_shared", counting)
+    written = []
+    for n in (100, 200):
+        objects = [FakeCertificate(der, label=f"证书 {i}") for i, der in enumerate(holders[:n])]
+        token = FakeToken(objects=[FakeCertificate(ca.der, label="CA"), *objects])
+        # ICBC's policy: windows with menus and steps, branch steps and sources.
+        read = ukeytool.inspect_backend(FakeBackend([token]), at=FIXED_NOW)
+        report = ukeytool.advise(read, bank="icbc")
+        lists[:] = [0]
+        text = "".join(iter_json([report], generated_at=FIXED_NOW))
+        advice = json.loads(text)["modules"][0]["slots"][0]["token"]["certificates"][1]["advice"]
+        assert advice["windows"][0]["steps"]
+        assert advice["windows"][0]["menu"]
+        written.append(lists[0])
+    assert written[0] == written[1] > 0
+
+
 @pytest.mark.parametrize(
     "value",
     [

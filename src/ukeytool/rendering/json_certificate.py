@@ -89,10 +89,10 @@ def certificate(
                 "sha256": cert.sha256,
                 "sha1": cert.sha1,
                 "sm3": cert.sm3,
-                "key_usage": None if key_usage is None else list(key_usage),
+                "key_usage": None if key_usage is None else _shared_list(key_usage, shared),
                 "extended_key_usage": None
                 if extended_key_usage is None
-                else list(extended_key_usage),
+                else _shared_list(extended_key_usage, shared),
                 "is_ca": cert.is_ca,
                 "self_signed": cert.self_signed,
                 "encoding": cert.encoding,
@@ -244,12 +244,12 @@ def _advice(advice: Advice, shared: SharedParts | None) -> dict[str, Any]:
                 "opens": day(w.opens),
                 "closes": day(w.closes),
                 "state": w.state._value_,
-                "key_types": list(w.key_types),
-                "menu_zh": list(w.menu_zh),
-                "menu": list(w.menu),
-                "steps": list(w.steps),
-                "steps_zh": list(w.steps_zh),
-                "sources": list(w.sources),
+                "key_types": _shared_list(w.key_types, shared),
+                "menu_zh": _shared_list(w.menu_zh, shared),
+                "menu": _shared_list(w.menu, shared),
+                "steps": _shared_list(w.steps, shared),
+                "steps_zh": _shared_list(w.steps_zh, shared),
+                "sources": _shared_list(w.sources, shared),
                 "other_closes": [
                     {"closes": day(d), "source": s}
                     for d, s in zip(w.other_closes, w.other_sources, strict=True)
@@ -257,16 +257,16 @@ def _advice(advice: Advice, shared: SharedParts | None) -> dict[str, Any]:
             }
             for w in advice.windows
         ],
-        "branch_items": list(advice.branch_items),
+        "branch_items": _shared_list(advice.branch_items, shared),
         "branch_note": advice.branch_note,
         "branch_note_zh": advice.branch_note_zh,
-        "validity_years": list(advice.validity_years),
+        "validity_years": _shared_list(advice.validity_years, shared),
         "term": advice.term,
         "term_zh": advice.term_zh,
-        "stops_working": list(advice.stops_working),
-        "branch_steps": list(advice.branch_steps),
-        "branch_steps_zh": list(advice.branch_steps_zh),
-        "branch_sources": list(advice.branch_sources),
+        "stops_working": _shared_list(advice.stops_working, shared),
+        "branch_steps": _shared_list(advice.branch_steps, shared),
+        "branch_steps_zh": _shared_list(advice.branch_steps_zh, shared),
+        "branch_sources": _shared_list(advice.branch_sources, shared),
         "sources_disagree": any(w.other_closes for w in advice.windows),
         "not_yet_valid": advice.not_yet_valid,
         "valid_from": day(advice.valid_from),
@@ -276,6 +276,15 @@ def _advice(advice: Advice, shared: SharedParts | None) -> dict[str, Any]:
         "summary": renewal.advice_summary(advice),
         "message": renewal.advice_message(advice),
     }
+
+
+def _shared_list(values: Sequence[Any], shared: SharedParts | None) -> Any:
+    """A list that many certificates hold alike (a renewal policy's menus, steps and
+    sources, the same tuple for every certificate the policy advises on; key usages),
+    written once for all of them."""
+    if not values or shared is None:
+        return list(values)
+    return shared.get(list, values)
 
 
 def token_advice(advice: TokenAdvice) -> dict[str, Any]:
