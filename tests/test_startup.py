@@ -687,6 +687,43 @@ def test_the_console_script_pauses_the_collector_until_the_inspection_starts(
     assert state["frozen"] > 1000  # the start-up's objects, never scanned again
 
 
+@pytest.mark.softhsm
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_the_console_script_freezes_the_report_before_writing_it(
+    bank: Bank, softhsm_module: str, json_output: bool, tmp_path: Path
+) -> None:
+    """Once the report is complete, the console script freezes what exists (the report
+    among it): the collections the output's own objects set off do not walk it."""
+    renderer = "json:iter_json" if json_output else "text:render_text"
+    module, name = renderer.split(":")
+    argv = ["list-tokens", "--module", softhsm_module, *(["--json"] if json_output else [])]
+    code = (
+        "import gc, json, os, sys\n"
+        f"import ukeytool.rendering.{module} as rendering\n"
+        "import ukeytool.pkcs11.inspect as inspect\n"
+        "state = {}\n"
+        "inspect_modules = inspect.inspect_modules\n"
+        "def inspecting(*args, **kwargs):\n"
+        "    state['before'] = gc.get_freeze_count()\n"
+        "    return inspect_modules(*args, **kwargs)\n"
+        f"real = rendering.{name}\n"
+        "def rendering_(*args, **kwargs):\n"
+        "    state['rendering'] = gc.get_freeze_count()\n"
+        f"    with open({str(tmp_path / 'gc.json')!r}, 'w') as f:\n"
+        "        json.dump(state, f)\n"
+        "    return real(*args, **kwargs)\n"
+        "inspect.inspect_modules = inspecting\n"
+        f"rendering.{name} = rendering_\n"
+        "from ukeytool.cli import run\n"
+        f"sys.argv[1:] = {argv!r}\n"
+        "run()\n"
+    )
+    done = _python(code, {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert done.returncode in (0, 1, 2, 5), done.stderr
+    state = json.loads((tmp_path / "gc.json").read_text("utf-8"))
+    assert state["rendering"] > state["before"] > 1000
+
+
 def test_main_leaves_the_collector_alone(tmp_path: Path) -> None:
     code = (
         "import gc\n"

@@ -160,6 +160,8 @@ def _early_child(words: Sequence[str]) -> Any:
 
 #: True while the console script keeps the cyclic garbage collector paused (run()).
 _GC_PAUSED = [False]
+#: True in the console script (run()), where this process is ukeytool's alone.
+_CONSOLE = [False]
 
 
 def run() -> NoReturn:
@@ -175,6 +177,7 @@ def run() -> NoReturn:
 
     gc.disable()
     _GC_PAUSED[0] = True
+    _CONSOLE[0] = True
     code = main()
     _straight_out(code)
     sys.exit(code)
@@ -190,6 +193,19 @@ def start_up_done() -> None:
         _GC_PAUSED[0] = False
         gc.freeze()
         gc.enable()
+
+
+def report_made() -> None:
+    """The report is complete and will not change: in the console script, everything
+    made so far is frozen (:func:`gc.freeze`), so that the collections the output's
+    short-lived objects set off no longer walk the whole report (a full collection of
+    the report of 5000 certificates costs some 40 ms of a JSON listing). Nothing when
+    ``main()`` runs in another program's process (the tests, a library caller): that
+    process's objects are not ours to freeze."""
+    if _CONSOLE[0]:
+        import gc
+
+        gc.freeze()
 
 
 def _straight_out(code: int) -> None:

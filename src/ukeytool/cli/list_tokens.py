@@ -109,6 +109,7 @@ def add_parser(commands: Subcommands, shared: SharedOptions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import report_made
     from .inspection import early_child, inspect_all, load_renewal
 
     options = ListTokensOptions.from_args(uri_operand(args))
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not reports:
         return only_failures(failures)
+    report_made()
     personal = inspection.show_personal_data
     text: str | Iterator[str]
     if options.format == "json":
