@@ -608,10 +608,9 @@ def test_the_commands_that_start_a_child_early_are_those_that_use_one() -> None:
     assert wanting == set(EARLY_CHILD_COMMANDS)
 
 
-def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: Path) -> None:
-    """The child's own start (``-S``: no ``site``, no ``.pth`` files) and what it
-    imports before it is given its request: the binding, nothing of the parsers, the
-    judging, the rendering, the configuration or the catalogue."""
+def _child_modules() -> set[str]:
+    """The modules the isolation child holds when it is ready for its request: its
+    bootstrap (``-S``), then the binding it imports before the request."""
     from ukeytool.pkcs11.isolate_spawn import BOOTSTRAP
 
     program = BOOTSTRAP.replace(
@@ -628,7 +627,14 @@ def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: P
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    modules = set(done.stdout.decode().split())
+    return set(done.stdout.decode().split())
+
+
+def test_the_child_starts_without_site_and_imports_the_binding_alone(tmp_path: Path) -> None:
+    """The child's own start (``-S``: no ``site``, no ``.pth`` files) and what it
+    imports before it is given its request: the binding, nothing of the parsers, the
+    judging, the rendering, the configuration or the catalogue."""
+    modules = _child_modules()
     assert "ukeytool.pkcs11.isolate_child" in modules
     assert "site" not in modules
     forbidden = (
@@ -797,23 +803,7 @@ def test_the_child_imports_no_typing(tmp_path: Path) -> None:
     """The binding the isolation child imports (the backend, the walk, the channel)
     needs no typing at run time; the Backend protocol is made on first use, the login's
     module when a login is asked for."""
-    from ukeytool.pkcs11.isolate_spawn import BOOTSTRAP
-
-    program = BOOTSTRAP.replace(
-        "child_main()\n",
-        "import ukeytool.pkcs11.backend, ukeytool.pkcs11.inspect\n"
-        "print('\\n'.join(sorted(sys.modules)))\n",
-    )
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", program],
-        input=pickle.dumps([str(SRC), *sys.path]),
-        capture_output=True,
-        env=_english(),
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    modules = set(done.stdout.decode().split())
+    modules = _child_modules()
     assert _loaded(modules, ["typing", "pathlib", "ukeytool.pkcs11.backend_protocol"]) == []
     assert _loaded(modules, ["logging", "traceback"]) == []
     # nor the login's values and words before a login is asked for
