@@ -28,7 +28,8 @@ from ukeytool.pkcs11.selection import (
     uri_matches_certificate,
     uri_matches_token,
 )
-from ukeytool.pkcs11.uri import Pkcs11Uri, certificate_uri, format_uri, parse_uri, token_uri
+from ukeytool.pkcs11.token_uris import certificate_uri, token_uri
+from ukeytool.pkcs11.uri import Pkcs11Uri, format_uri, parse_uri
 from ukeytool.testing.certs import Minted
 from ukeytool.testing.softhsm import CertObject, PrivateKeyObject, SoftHSMStore, TokenSpec
 

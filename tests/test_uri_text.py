@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ukeytool.pkcs11 import uri as uri_module
-from ukeytool.pkcs11.uri import certificate_uri, certificate_uri_text
+from ukeytool.pkcs11 import token_uris as uri_module
+from ukeytool.pkcs11.token_uris import certificate_uri, certificate_uri_text
+from ukeytool.pkcs11.uri import Pkcs11Uri
 
 from .test_uri import CERTS, MODULE, TOKEN, t, token
 
@@ -25,7 +26,7 @@ def test_the_token_part_is_made_once_per_token(monkeypatch: pytest.MonkeyPatch) 
     calls: list[object] = []
     real = uri_module.token_uri
 
-    def counted(*args: object) -> uri_module.Pkcs11Uri:
+    def counted(*args: object) -> Pkcs11Uri:
         calls.append(args)
         return real(*args)  # type: ignore[arg-type]
 

@@ -143,7 +143,8 @@ if TYPE_CHECKING:
         uri_matches_certificate,
         uri_matches_token,
     )
-    from .pkcs11.uri import Pkcs11Uri, certificate_uri, format_uri, parse_uri, token_uri
+    from .pkcs11.token_uris import certificate_uri, token_uri
+    from .pkcs11.uri import Pkcs11Uri, format_uri, parse_uri
     from .pkcs11.watch import watch, watch_backend
     from .rendering.mask import mask_certificate, mask_report
 
@@ -304,7 +305,8 @@ _SOURCES: dict[str, str] = {
         "filter_report select_certificate select_certificates select_token "
         "select_tokens uri_matches_certificate uri_matches_token"
     ),
-    "pkcs11.uri": "Pkcs11Uri certificate_uri format_uri parse_uri token_uri",
+    "pkcs11.token_uris": "certificate_uri token_uri",
+    "pkcs11.uri": "Pkcs11Uri format_uri parse_uri",
     "pkcs11.watch": "watch watch_backend",
     "rendering.mask": "mask_certificate mask_report",
 }

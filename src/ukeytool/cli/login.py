@@ -53,7 +53,8 @@ def login_pass(
     from ..pkcs11.inspect import inspect, login_target
     from ..pkcs11.isolate import inspect_in_child
     from ..pkcs11.login import Login, refusal, state_refusal
-    from ..pkcs11.uri import format_uri, token_uri
+    from ..pkcs11.token_uris import token_uri
+    from ..pkcs11.uri import format_uri
 
     selection = options.selection
     wanted = Login(None, label=selection.label, serial=selection.serial, uri=uri)

@@ -386,7 +386,7 @@ def event_to_dict(
     if slot is not None and slot["token"] is not None:
         line["token"] = slot["token"]
     else:
-        from ..pkcs11.uri import token_uri
+        from ..pkcs11.token_uris import token_uri
 
         token = event.token
         label = token.label if show_personal_data else mask_text(token.label)

@@ -418,7 +418,7 @@ def login_target(
     one PIN is never tried on two tokens.
     """
     from .selection import select_tokens
-    from .uri import token_uri
+    from .token_uris import token_uri
 
     candidates = [(m, s) for m, s in slots if s.token is not None and s.token.initialized]
     chosen = [

@@ -21,14 +21,8 @@ from ..errors import UsageError
 from ..i18n.message import Message, template
 from ..model import CertificateEntry, ModuleInfo, Report, SlotInfo, SlotReport, TokenInfo
 from ..model._value import replace
-from .uri import (
-    Pkcs11Uri,
-    certificate_uri,
-    parse_uri,
-    refuse_pin_attributes,
-    shown,
-    token_uri,
-)
+from .token_uris import certificate_uri, token_uri
+from .uri import Pkcs11Uri, parse_uri, refuse_pin_attributes, shown
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False

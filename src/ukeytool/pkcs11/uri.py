@@ -1,4 +1,5 @@
-"""RFC 7512 ``pkcs11:`` URIs as values: parse, format, build for tokens and certificates.
+"""RFC 7512 ``pkcs11:`` URIs as values: parse and format them (the URIs of a token and
+its certificates are built by :mod:`.token_uris`).
 
 A :class:`Pkcs11Uri` holds every attribute as the raw bytes it stands for (percent-decoded),
 so a GBK token label such as ``b"\\xb9\\xa4\\xd0\\xd0U\\xb6\\xdc"`` (工行U盾) survives a round
@@ -53,7 +54,7 @@ import re
 
 from ..errors import UsageError
 from ..i18n.message import template
-from ..model import CertificateEntry, ModuleInfo, TokenInfo, _value
+from ..model import _value
 from ..model.text import escape_control
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
@@ -63,13 +64,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OBJECT_TYPES",
+    "SCHEME",
     "Pkcs11Uri",
-    "certificate_uri",
-    "certificate_uri_text",
     "format_uri",
     "parse_uri",
+    "percent_encode",
     "shown",
-    "token_uri",
 ]
 
 SCHEME: Final = "pkcs11"
@@ -388,7 +388,9 @@ def _check_vendor_name(name: str) -> None:
 # -- formatting ------------------------------------------------------------------------
 
 
-def _encode(value: bytes, *, every_byte: bool = False) -> str:
+def percent_encode(value: bytes, *, every_byte: bool = False) -> str:
+    """``value`` as a URI attribute's text: ``A-Z a-z 0-9 - . _`` as they are and every
+    other byte ``%XX``, as p11-kit writes them; with ``every_byte``, every byte (``id``)."""
     # A table lookup per byte in C (map), not a Python loop: a URI per certificate.
     return "".join(map((_PERCENT if every_byte else _ENCODED).__getitem__, value))
 
@@ -418,16 +420,16 @@ def format_uri(uri: Pkcs11Uri, *, reveal_pin_value: bool = False) -> str:
         elif field == "type":
             text = value
         else:
-            text = _encode(value, every_byte=field == "id")
+            text = percent_encode(value, every_byte=field == "id")
         path.append(f"{name}={text}")
-    path.extend(f"{name}={_encode(value)}" for name, value in uri.vendor_path)
+    path.extend(f"{name}={percent_encode(value)}" for name, value in uri.vendor_path)
     query: list[str] = []
     for name, field in _QUERY_ORDER:
         value = getattr(uri, field)
         if value is None or (field == "pin_value" and not reveal_pin_value):
             continue
-        query.append(f"{name}={_encode(_str_bytes(value))}")
-    query.extend(f"{name}={_encode(value)}" for name, value in uri.vendor_query)
+        query.append(f"{name}={percent_encode(_str_bytes(value))}")
+    query.extend(f"{name}={percent_encode(value)}" for name, value in uri.vendor_query)
     text = f"{SCHEME}:" + ";".join(path)
     if query:
         text += "?" + "&".join(query)
@@ -464,7 +466,7 @@ def _decode(value: str, *, name: str, allowed: frozenset[str]) -> bytes:
             out.append(ord(ch))
             i += 1
             continue
-        encoded = _encode(_str_bytes(ch), every_byte=True)
+        encoded = percent_encode(_str_bytes(ch), every_byte=True)
         if ch == " ":
             raise UsageError(SPACE_UNENCODED(name=name, encoded=encoded))
         raise UsageError(CHAR_UNENCODED(char=shown(ch), name=name, encoded=encoded))
@@ -568,82 +570,3 @@ def _parse_version(value: str) -> tuple[int, int]:
     if major > 255 or minor > 255:
         raise UsageError(VERSION_TOO_BIG(value=shown(value)))
     return major, minor
-
-
-# -- building --------------------------------------------------------------------------
-
-
-def token_uri(token: TokenInfo, module: ModuleInfo | None = None) -> Pkcs11Uri:
-    """The URI of ``token``: model, manufacturer, serial and label (``token``).
-
-    With ``module``, ``library-description`` and ``library-manufacturer`` too (as
-    ``p11tool --detailed-url`` prints them; the version is left out so the URI survives a
-    module update). Empty fields are kept (``serial=``): they match only an empty field.
-    """
-    return Pkcs11Uri(
-        token=token.label.raw,
-        manufacturer=token.manufacturer.raw,
-        model=token.model.raw,
-        serial=token.serial.raw,
-        library_description=None if module is None else module.description.raw,
-        library_manufacturer=None if module is None else module.manufacturer.raw,
-    )
-
-
-def certificate_uri(
-    token: TokenInfo | None, entry: CertificateEntry, module: ModuleInfo | None = None
-) -> Pkcs11Uri:
-    """The URI of a certificate object: its token's attributes, ``id``, ``object``,
-    ``type=cert``.
-
-    An empty or absent CKA_ID or CKA_LABEL is left out, as p11tool does. Without ``token``
-    (its information could not be read) the URI has the object attributes only.
-    """
-    return _value.replace(
-        _token_part(token, module)[0],
-        id=entry.id or None,
-        object=None if entry.label is None or not entry.label.raw else entry.label.raw,
-        type="cert",
-    )
-
-
-def certificate_uri_text(
-    token: TokenInfo | None, entry: CertificateEntry, module: ModuleInfo | None = None
-) -> str:
-    """``str(certificate_uri(token, entry, module))``, made without a
-    :class:`Pkcs11Uri`: the token's part is built, checked and written once per token
-    (the listings write one URI per certificate), the object's attributes added to it."""
-    text = _token_part(token, module)[1]
-    if entry.id:
-        text += "id=" + _encode(entry.id, every_byte=True) + ";"
-    if entry.label is not None and entry.label.raw:
-        text += "object=" + _encode(entry.label.raw) + ";"
-    return text + "type=cert"
-
-
-_LAST_TOKEN: list[tuple[TokenInfo | None, ModuleInfo | None, Pkcs11Uri, str]] = []
-"""The token part last made (:func:`_token_part`): the certificates of a token come
-one after the other."""
-
-
-def _token_part(token: TokenInfo | None, module: ModuleInfo | None) -> tuple[Pkcs11Uri, str]:
-    """The URI of ``token``'s certificates without the object's attributes, and its text
-    followed by ``;`` (or ``pkcs11:`` alone when it has no attribute)."""
-    last = _LAST_TOKEN[-1] if _LAST_TOKEN else None
-    if last is not None and last[0] is token and last[1] is module:
-        return last[2], last[3]
-    if token is not None:
-        base = token_uri(token, module)
-    elif module is not None:
-        base = Pkcs11Uri(
-            library_description=module.description.raw,
-            library_manufacturer=module.manufacturer.raw,
-        )
-    else:
-        base = Pkcs11Uri()
-    text = format_uri(base)
-    if text != f"{SCHEME}:":
-        text += ";"
-    # Identity: the same (frozen) objects give the same part; kept alive by the cache.
-    _LAST_TOKEN[:] = [(token, module, base, text)]
-    return base, text

@@ -83,7 +83,7 @@ from ..model import (
     TokenAdvice,
     TokenInfo,
 )
-from ..pkcs11.uri import token_uri
+from ..pkcs11.token_uris import token_uri
 from .json_certificate import certificate as _certificate
 from .json_certificate import token_advice
 from .json_encode import Items, SharedParts, dumps_indented, iter_indented

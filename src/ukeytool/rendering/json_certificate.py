@@ -24,7 +24,7 @@ from ..model import (
     TokenAdvice,
     TokenInfo,
 )
-from ..pkcs11.uri import certificate_uri_text
+from ..pkcs11.token_uris import certificate_uri_text
 from .json_encode import SharedParts
 from .json_values import day, hex_or_none, message_code, moment, problem_list, text_members
 

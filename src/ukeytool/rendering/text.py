@@ -46,7 +46,7 @@ from ..model import (
     TokenInfo,
 )
 from ..model.text import escape_control
-from ..pkcs11.uri import certificate_uri_text, token_uri
+from ..pkcs11.token_uris import certificate_uri_text, token_uri
 from .mask import mask_certificate, mask_failure, mask_report
 from .text_parts import (
     BOLD_RED,
