@@ -967,7 +967,7 @@ def test_the_child_gets_three_pipes_a_session_and_default_signals(tmp_path: Path
     code = (
         "import os, sys\n"
         "from ukeytool.pkcs11.isolate_spawn import bootstrap, child_environment, spawn\n"
-        "from ukeytool.pkcs11.isolate import _reap\n"
+        "from ukeytool.pkcs11.isolate import reap\n"
         "leak = os.open(os.devnull, os.O_RDONLY)\n"
         "os.set_inheritable(leak, True)\n"
         "os.environ['UKEYTOOL_PIN'] = 'secret'\n"
@@ -982,7 +982,7 @@ def test_the_child_gets_three_pipes_a_session_and_default_signals(tmp_path: Path
         "child.stdin.close()\n"
         "out = child.stdout.read().decode()\n"
         "RESULT['err'] = child.stderr.read().decode()\n"
-        "RESULT['status'] = _reap(child)\n"
+        "RESULT['status'] = reap(child)\n"
         "RESULT['out'] = out\n"
         "RESULT['returncode'] = child.returncode\n"
     )

@@ -113,7 +113,20 @@ if TYPE_CHECKING:
 
     from .login import Login
 
-__all__ = ["child_environment", "inspect_in_child", "prestarted"]
+__all__ = [
+    # The isolation's own API, which the inspection's and the watch's children share
+    # (pkcs11.watch): starting, timing out, killing and reaping a child, and what its
+    # death or its traceback means.
+    "ChildTraceback",
+    "child_environment",
+    "death",
+    "inspect_in_child",
+    "kill",
+    "log_levels",
+    "prestarted",
+    "reap",
+    "timed_out",
+]
 
 #: After the child was killed (or answered), how long to wait for it to be reaped. A
 #: process stuck in the kernel (a USB driver) may not die at once; it is left behind
@@ -278,11 +291,11 @@ def inspect_in_child(
             if kind == "error":
                 raise value
             # A bug in ukeytool, inside the child: raise it here, with its traceback.
-            raise value from _ChildTraceback(rest[0] if rest else "")
+            raise value from ChildTraceback(rest[0] if rest else "")
         if conversation.head is None:
             if not finished:
-                raise _timed_out(path, timeout)
-            raise _death(path, status, ready=conversation.ready)
+                raise timed_out(path, timeout)
+            raise death(path, status, ready=conversation.ready)
         # The child died or hung part-way: keep what it read, and say where it stopped.
         if head is None:
             head = conversation.head
@@ -372,7 +385,7 @@ def _after_report(
     return replace(report, problems=(*report.problems, problem))
 
 
-def _timed_out(path: str, timeout: float | None) -> ModuleTimedOut:
+def timed_out(path: str, timeout: float | None) -> ModuleTimedOut:
     assert timeout is not None  # without a deadline the conversation always finishes
     return ModuleTimedOut(
         TIMED_OUT(path=path, timeout=f"{timeout:g}"), path=path, timeout=float(timeout)
@@ -441,7 +454,7 @@ def _run_child(
     """One child: (what it said, its exit status, whether it ended before the deadline).
     The child and its process group are gone when this returns. ``judging``: the moment
     and warn_days the certificates are judged with, here, as they arrive."""
-    request = Request(path, login, _log_levels(), os.getpid(), skip)
+    request = Request(path, login, log_levels(), os.getpid(), skip)
     payload = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     started = time.monotonic()
     child, warm = _child()
@@ -460,8 +473,8 @@ def _run_child(
     except BaseException:
         # KeyboardInterrupt (SIGINT, SIGTERM), or a bug of ours: the child and any
         # helper the module started must not outlive the call.
-        _kill(child)
-        _reap(child)
+        kill(child)
+        reap(child)
         raise
     finally:
         if conversation is not None:
@@ -470,25 +483,25 @@ def _run_child(
         # Helpers the module started, if any, go with the child's process group.
         _kill_group(child)
     else:
-        _kill(child)
-    status = _reap(child)
+        kill(child)
+    status = reap(child)
     return conversation, status, finished
 
 
-class _ChildTraceback(Exception):
+class ChildTraceback(Exception):
     """The traceback of an unexpected exception in the child, as the cause of its copy."""
 
     def __str__(self) -> str:
         return "in the child process:\n" + str(self.args[0] if self.args else "")
 
 
-def _log_levels() -> dict[str, int]:
+def log_levels() -> dict[str, int]:
     from .logs import effective_level
 
     return {name: effective_level(name) for name in LOGGERS}
 
 
-def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
+def death(path: str, status: int | None, *, ready: bool) -> BaseException:
     if not ready:
         # The module was never loaded: the child could not start ukeytool.
         # Not a module error: ukeytool itself could not start (a broken installation);
@@ -516,7 +529,7 @@ def _death(path: str, status: int | None, *, ready: bool) -> BaseException:
     )
 
 
-def _kill(child: Child) -> None:
+def kill(child: Child) -> None:
     """SIGKILL the child's process group (it leads one: start_new_session)."""
     if child.returncode is not None:
         return  # reaped: its id may belong to someone else by now
@@ -538,12 +551,12 @@ def _kill_group(child: Child) -> None:
     except (ChildProcessError, AttributeError):  # pragma: no cover - reaped; no waitid
         return
     if exited is None:
-        return  # still running (it closed its pipes): _reap waits for it
+        return  # still running (it closed its pipes): reap waits for it
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, signal.SIGKILL)
 
 
-def _reap(child: Child) -> int | None:
+def reap(child: Child) -> int | None:
     status = child.wait_at_most(REAP_SECONDS)
     if status is None:
         from .logs import logger

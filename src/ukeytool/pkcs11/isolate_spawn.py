@@ -303,10 +303,10 @@ def discard(child: Child) -> None:
     """Kill ``child``'s process group, reap it and close its pipes."""
     import contextlib
 
-    from .isolate import _kill, _reap
+    from .isolate import kill, reap
 
-    _kill(child)
-    _reap(child)
+    kill(child)
+    reap(child)
     for stream in (child.stdin, child.stdout, child.stderr):
         if stream is not None:
             with contextlib.suppress(OSError):

@@ -325,13 +325,13 @@ def _watch_in_child(
     from .isolate import (
         CANNOT_START,
         NO_EXECUTABLE,
-        _ChildTraceback,
-        _death,
-        _kill,
-        _log_levels,
-        _reap,
-        _timed_out,
+        ChildTraceback,
         child_environment,
+        death,
+        kill,
+        log_levels,
+        reap,
+        timed_out,
     )
     from .loading import check_module_file
     from .watch_child import WatchRequest
@@ -339,7 +339,7 @@ def _watch_in_child(
     check_module_file(path)
     if not sys.executable:
         raise UsageError(NO_EXECUTABLE())
-    request = WatchRequest(path, dict(kwargs), _log_levels(), os.getpid())
+    request = WatchRequest(path, dict(kwargs), log_levels(), os.getpid())
     payload = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     try:
         child = spawn(sys.executable, child_environment(), list(sys.path), WATCH_BOOTSTRAP)
@@ -373,16 +373,16 @@ def _watch_in_child(
                 kind, value, *rest = outcome
                 if kind == "error":
                     raise value
-                raise value from _ChildTraceback(rest[0] if rest else "")
+                raise value from ChildTraceback(rest[0] if rest else "")
             if got == "deadline":
-                raise _timed_out(path, timeout)
-            _kill(child)
-            status = _reap(child)
-            raise _death(path, status, ready=conversation.ready)
+                raise timed_out(path, timeout)
+            kill(child)
+            status = reap(child)
+            raise death(path, status, ready=conversation.ready)
     finally:
         # The caller stopped (or an error, or Ctrl-C): the child and any helper the
         # module started go with its process group.
         if conversation is not None:
             conversation.close()
-        _kill(child)
-        _reap(child)
+        kill(child)
+        reap(child)
