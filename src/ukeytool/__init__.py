@@ -332,17 +332,34 @@ _SUBPACKAGES = frozenset(
 )
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None and name not in _SUBPACKAGES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
+def _lazy_getattr(
+    package: str,
+    namespace: dict[str, Any],
+    table: dict[str, str],
+    subpackages: frozenset[str] = frozenset(),
+) -> Any:
+    """The :pep:`562` ``__getattr__`` of ``package`` (whose globals are ``namespace``):
+    each name of ``table`` imported from its submodule on first use and kept in
+    ``namespace``; each of ``subpackages`` imported as an attribute. The one way
+    ukeytool's packages (``ukeytool``, ``ukeytool.model``, ``ukeytool.i18n``) load
+    lazily."""
 
-    if module is None:
-        return import_module(f"{__name__}.{name}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> Any:
+        module = table.get(name)
+        if module is None and name not in subpackages:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        from importlib import import_module
+
+        if module is None:
+            return import_module(f"{package}.{name}")
+        value = getattr(import_module(f"{package}.{module}"), name)
+        namespace[name] = value
+        return value
+
+    return __getattr__
+
+
+__getattr__ = _lazy_getattr(__name__, globals(), _LAZY, _SUBPACKAGES)
 
 
 def __dir__() -> list[str]:

@@ -22,6 +22,7 @@ in every language; only its human sentences follow the language.
 
 from __future__ import annotations
 
+from .. import _lazy_getattr
 from .language import (
     LANGUAGES,
     N_,
@@ -47,8 +48,6 @@ from .message import (
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from .catalogue import DOMAIN, LOCALE_DIR, translations
     from .po import PoError, compile_mo, parse_po
 
@@ -88,11 +87,5 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # The catalogue (and gettext) load only when something asks for them.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+# The catalogue (and gettext) load only when something asks for them.
+__getattr__ = _lazy_getattr(__name__, globals(), _LAZY)

@@ -17,11 +17,11 @@ line loads only the values it uses.
 
 from __future__ import annotations
 
+from .. import _lazy_getattr
+
 # typing.TYPE_CHECKING without importing typing (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from .certificate import Certificate, Holder, IdentityNumber, NameAttribute, Status, Validity
     from .files import FileKey, FileReport
     from .problem import Problem
@@ -115,15 +115,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_getattr(__name__, globals(), _LAZY)
 
 
 def __dir__() -> list[str]:
