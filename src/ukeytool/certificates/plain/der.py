@@ -13,6 +13,7 @@ __all__ = [
     "oid_tlv",
     "only",
     "positive",
+    "sequences",
     "strict_oid",
     "tlv",
 ]
@@ -70,6 +71,21 @@ def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int
         append((tag, start, body, stop))
         start = stop
     return found
+
+
+def sequences(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """The (start of contents, end) of each SEQUENCE of the SEQUENCE OF SEQUENCE that fills
+    ``start`` to ``end``: at least one, as the X.509 grammar's ``SIZE (1..MAX)`` asks."""
+    body, stop = only(data, start, end, 0x30)
+    found = children(data, body, stop)
+    if not found:
+        raise Decline
+    out = []
+    for tag, _start, member_body, member_end in found:
+        if tag != 0x30:
+            raise Decline
+        out.append((member_body, member_end))
+    return out
 
 
 def only(data: bytes, start: int, end: int, tag: int) -> tuple[int, int]:

@@ -7,7 +7,18 @@ from typing import Any
 
 from ..algorithms import EKU_NAMES, KEY_USAGE_BITS
 from ..parts import Extension
-from .der import Decline, ascii_text, bit_string, children, oid_tlv, only, positive, strict_oid, tlv
+from .der import (
+    Decline,
+    ascii_text,
+    bit_string,
+    children,
+    oid_tlv,
+    only,
+    positive,
+    sequences,
+    strict_oid,
+    tlv,
+)
 from .names import name_contents
 
 __all__ = ["Usage", "read_extensions"]
@@ -188,13 +199,7 @@ def _alternative_names(data: bytes, start: int, end: int, _usage: Usage) -> None
 
 
 def _distribution_points(data: bytes, start: int, end: int, _usage: Usage) -> None:
-    body, stop = only(data, start, end, 0x30)
-    points = children(data, body, stop)
-    if not points:
-        raise Decline
-    for tag, _start, point_body, point_end in points:
-        if tag != 0x30:
-            raise Decline
+    for point_body, point_end in sequences(data, start, end):
         # Only a distributionPoint [0] holding a fullName [0]: no reasons, no cRLIssuer.
         name_body, name_end = only(data, point_body, point_end, 0xA0)
         full_body, full_end = only(data, name_body, name_end, 0xA0)
@@ -206,23 +211,11 @@ _USER_NOTICE = "1.3.6.1.5.5.7.2.2"
 
 
 def _policies(data: bytes, start: int, end: int, _usage: Usage) -> None:
-    body, stop = only(data, start, end, 0x30)
-    policies = children(data, body, stop)
-    if not policies:
-        raise Decline
-    for tag, _start, policy_body, policy_end in policies:
-        if tag != 0x30:
-            raise Decline
+    for policy_body, policy_end in sequences(data, start, end):
         _policy, at = oid_tlv(data, policy_body, policy_end)
         if at == policy_end:
             continue
-        qualifiers_body, qualifiers_end = only(data, at, policy_end, 0x30)
-        qualifiers = children(data, qualifiers_body, qualifiers_end)
-        if not qualifiers:
-            raise Decline
-        for qualifier_tag, _start, qualifier_body, qualifier_end in qualifiers:
-            if qualifier_tag != 0x30:
-                raise Decline
+        for qualifier_body, qualifier_end in sequences(data, at, policy_end):
             kind, at = oid_tlv(data, qualifier_body, qualifier_end)
             value_tag, value_body, value_end = tlv(data, at, qualifier_end)
             if value_end != qualifier_end:
@@ -260,13 +253,7 @@ def _user_notice(data: bytes, body: int, stop: int) -> None:
 
 
 def _access(data: bytes, start: int, end: int, _usage: Usage) -> None:
-    body, stop = only(data, start, end, 0x30)
-    descriptions = children(data, body, stop)
-    if not descriptions:
-        raise Decline
-    for tag, _start, description_body, description_end in descriptions:
-        if tag != 0x30:
-            raise Decline
+    for description_body, description_end in sequences(data, start, end):
         _method, at = oid_tlv(data, description_body, description_end)
         name_tag, name_body, name_end = tlv(data, at, description_end)
         if name_end != description_end:
