@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..i18n.message import Message, Param
@@ -148,6 +149,7 @@ def mask_optional(text: str | None, *, show_personal_data: bool) -> str | None:
 # dataclass copy of a certificate costs more than masking it).
 
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 
 
 def _copy(obj: _T, **changes: Any) -> _T:
@@ -288,14 +290,20 @@ def _issuer_attributes(
 ) -> tuple[NameAttribute, ...] | None:
     if attributes is None:
         return None
-    kept = _ISSUER_ATTRIBUTES.get(id(attributes))
-    if kept is not None and kept[0] is attributes:
+    return _by_identity(_ISSUER_ATTRIBUTES, attributes, _attributes)
+
+
+def _by_identity(memo: dict[int, tuple[_T, _V]], value: _T, make: Callable[[_T], _V]) -> _V:
+    """``make(value)``, made once for the same object: ``memo`` keeps it by the object's
+    identity, with the object (so that its id stays its own). Emptied when full."""
+    kept = memo.get(id(value))
+    if kept is not None and kept[0] is value:
         return kept[1]
-    masked = _attributes(attributes)
-    if len(_ISSUER_ATTRIBUTES) >= _MEMO_MAX:
-        _ISSUER_ATTRIBUTES.clear()
-    _ISSUER_ATTRIBUTES[id(attributes)] = (attributes, masked)
-    return masked
+    made = make(value)
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[id(value)] = (value, made)
+    return made
 
 
 def _optional(text: str | None) -> str | None:
@@ -527,14 +535,7 @@ _LINKS: dict[int, tuple[CertificateLink, CertificateLink]] = {}
 
 
 def _link(link: CertificateLink) -> CertificateLink:
-    known = _LINKS.get(id(link))
-    if known is not None and known[0] is link:
-        return known[1]
-    masked = _mask_link(link)
-    if len(_LINKS) >= _MEMO_MAX:
-        _LINKS.clear()
-    _LINKS[id(link)] = (link, masked)
-    return masked
+    return _by_identity(_LINKS, link, _mask_link)
 
 
 def _mask_link(link: CertificateLink) -> CertificateLink:
