@@ -69,8 +69,9 @@ def early_child(options: Inspection, *, warm: Sequence[str] = ()) -> Iterator[No
     child that will read the first module is started at once, so that its interpreter
     starts while this process reads the renewal rules; once it has its request, this
     process imports ``warm`` (the renderer) and the certificate parser while the child
-    loads the module. No module is loaded before the inspection itself: a usage
-    mistake found in between still fails with none loaded."""
+    loads the module. Without isolation, ``warm`` is imported at once, before the
+    reading. No module is loaded before the inspection itself: a usage mistake found in
+    between still fails with none loaded."""
     from ..pkcs11.isolate import prestarted
 
     isolate, _timeout = options.isolation()
@@ -202,14 +203,6 @@ def inspect_all(
         # Fails before any loading; a URI with a PIN in it is refused, never echoed.
         uri = refuse_pin_attributes(parse_uri(selection.uri))
     isolate, timeout = options.isolation()
-    if not isolate:
-        # No child loads the module meanwhile: imported now, while the garbage collector
-        # is paused and the heap is small (after the reading, each import's allocations
-        # would make the collector walk the whole report).
-        import importlib
-
-        for name in AFTER_THE_REQUEST:
-            importlib.import_module(name)
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now
     paths = resolve_modules(options.modules)

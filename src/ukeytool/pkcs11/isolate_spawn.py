@@ -316,7 +316,11 @@ def discard(child: Child) -> None:
 class Prestart:
     """``with Prestart(enabled):`` the spare child is started on entry (when enabled and
     there is none yet), and stopped on exit if no inspection took it. The command line
-    uses it around a command that inspects with isolation, right after parsing."""
+    uses it around a command that inspects, right after parsing. Not enabled (the
+    reading in this process), the modules of ``warm`` are imported on entry instead:
+    there is no child to overlap them with, and imported before the reading (while the
+    start-up's pause of the garbage collector lasts) they do not make the collector walk
+    a report that has grown."""
 
     def __init__(self, enabled: bool = True, *, warm: Sequence[str] = ()) -> None:
         self._enabled = enabled
@@ -324,7 +328,13 @@ class Prestart:
         self._started = False
 
     def __enter__(self) -> None:
-        self._started = self._enabled and start_spare(self._warm)
+        if self._enabled:
+            self._started = start_spare(self._warm)
+            return
+        import importlib
+
+        for name in self._warm:
+            importlib.import_module(name)
 
     def stop(self) -> None:
         """Stop the child this block started, if no inspection took it yet."""
