@@ -50,6 +50,19 @@ FORBIDDEN = (
 COPIES = 5
 
 
+def _slow_module_here(crowd: SoftHSMStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This process's environment set for the misbehaving module over ``crowd``'s token,
+    10 ms a call, its calls logged: the log's path."""
+    log = tmp_path / "calls.log"
+    env = shim_env(crowd, log=log)
+    env["MISBEHAVE_DELAY_US"] = "10000"
+    for name in [n for n in os.environ if n.startswith("MISBEHAVE")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return log
+
+
 @pytest.fixture(scope="module")
 def crowd(bank: Bank, tmp_path_factory: pytest.TempPathFactory) -> SoftHSMStore:
     """A store with one bank-like token of many certificates (the bank token's objects,
@@ -177,13 +190,7 @@ def test_the_parent_parses_while_the_child_reads(
     from ukeytool.pkcs11 import assemble
     from ukeytool.pkcs11.isolate import inspect_in_child
 
-    log = tmp_path / "calls.log"
-    env = shim_env(crowd, log=log)
-    env["MISBEHAVE_DELAY_US"] = "10000"
-    for name in [n for n in os.environ if n.startswith("MISBEHAVE")]:
-        monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    log = _slow_module_here(crowd, tmp_path, monkeypatch)
     seen: list[int] = []
     real = assemble.entry
 
@@ -523,13 +530,7 @@ def test_a_child_that_dies_mid_slot_leaves_that_slot_incomplete(
 
     from ukeytool.pkcs11.isolate import inspect_in_child
 
-    log = tmp_path / "calls.log"
-    env = shim_env(crowd, log=log)
-    env["MISBEHAVE_DELAY_US"] = "10000"
-    for name in [n for n in os.environ if n.startswith("MISBEHAVE")]:
-        monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    log = _slow_module_here(crowd, tmp_path, monkeypatch)
 
     def reads() -> list[str]:
         lines = log.read_text("ascii").splitlines() if log.exists() else []
