@@ -86,6 +86,7 @@ from ..model import (
 from ..pkcs11.token_uris import token_uri
 from .json_certificate import certificate as _certificate
 from .json_certificate import token_advice
+from .json_certificate_text import certificate_text
 from .json_encode import Items, SharedParts, dumps_indented, iter_indented
 from .json_values import (
     escape_string,
@@ -262,8 +263,9 @@ def _in_language(pieces: Iterator[str], lang: str | None) -> Iterator[str]:
 
 _LAZY: ContextVar[SharedParts | None] = ContextVar("_LAZY", default=None)
 """Set while :func:`iter_json` builds its document: a token's certificates become an
-:class:`~.json_encode.Items` array, made as it is written, and the parts certificates
-share are made once, by these :class:`~.json_encode.SharedParts`."""
+:class:`~.json_encode.Items` array, each certificate written straight to text as the
+array is written (:mod:`.json_certificate_text`), and the parts certificates share are
+made once, by these :class:`~.json_encode.SharedParts`."""
 
 
 def files_to_dict(
@@ -439,7 +441,8 @@ def _token(
         if shared is None
         else Items(
             len(certificates),
-            lambda: (_certificate(token, entry, shared) for entry in certificates),
+            lambda: certificates,
+            lambda entry, newline: certificate_text(token, entry, shared, newline),
         ),
         **({} if advice is None else {"advice": token_advice(advice)}),
     }

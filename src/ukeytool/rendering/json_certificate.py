@@ -21,6 +21,8 @@ from ..model import (
     IdentityNumber,
     KeyPresence,
     NameAttribute,
+    PairLink,
+    RenewalWindow,
     TokenAdvice,
     TokenInfo,
 )
@@ -250,10 +252,7 @@ def _advice(advice: Advice, shared: SharedParts | None) -> dict[str, Any]:
                 "steps": _shared_list(w.steps, shared),
                 "steps_zh": _shared_list(w.steps_zh, shared),
                 "sources": _shared_list(w.sources, shared),
-                "other_closes": [
-                    {"closes": day(d), "source": s}
-                    for d, s in zip(w.other_closes, w.other_sources, strict=True)
-                ],
+                "other_closes": other_closes(w),
             }
             for w in advice.windows
         ],
@@ -317,14 +316,7 @@ def _relations(entry: CertificateEntry, shared: SharedParts | None) -> dict[str,
         else _link(issued_by)
         if shared is None
         else shared.get(_link, issued_by),
-        "pair": None
-        if entry.pair is None
-        else {
-            "partner": _link(entry.pair.partner),
-            "usage": entry.pair.usage,
-            "not_after": None if entry.pair.not_after is None else moment(entry.pair.not_after),
-            "days_left": entry.pair.days_left,
-        },
+        "pair": None if entry.pair is None else pair(entry.pair),
         "key_on_token": None
         if presence is None
         else _key_on_token(presence)
@@ -334,6 +326,23 @@ def _relations(entry: CertificateEntry, shared: SharedParts | None) -> dict[str,
         if shared is None or not findings
         else shared.get(_findings, findings),
     }
+
+
+def pair(link: PairLink) -> dict[str, Any]:
+    return {
+        "partner": _link(link.partner),
+        "usage": link.usage,
+        "not_after": None if link.not_after is None else moment(link.not_after),
+        "days_left": link.days_left,
+    }
+
+
+def other_closes(window: RenewalWindow) -> list[dict[str, Any]]:
+    """The other closing dates the sources give for a window."""
+    return [
+        {"closes": day(d), "source": s}
+        for d, s in zip(window.other_closes, window.other_sources, strict=True)
+    ]
 
 
 def _key_on_token(presence: KeyPresence) -> dict[str, Any]:

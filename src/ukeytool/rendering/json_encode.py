@@ -35,6 +35,7 @@ Two additions make a document of many alike certificates cheap (issue 12):
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from json.encoder import encode_basestring
 from typing import Any, TypeVar
@@ -68,13 +69,22 @@ def dumps_indented(value: Any, end: str = "", *, escape: Escape | None = None) -
 class Items:
     """A JSON array whose items are made only when it is written, one at a time, and
     dropped once written (a token's certificates, in :func:`iter_indented`): the
-    document never holds them all as Python objects."""
+    document never holds them all as Python objects. With ``write``, each item is
+    written by ``write(item, newline)``, which gives its JSON text at the indentation
+    ``newline`` ends with (:mod:`.json_certificate_text`), instead of being encoded
+    here."""
 
-    __slots__ = ("_count", "_make")
+    __slots__ = ("_count", "_make", "write")
 
-    def __init__(self, count: int, make: Callable[[], Iterable[Any]]) -> None:
+    def __init__(
+        self,
+        count: int,
+        make: Callable[[], Iterable[Any]],
+        write: Callable[[Any, str], str] | None = None,
+    ) -> None:
         self._count = count
         self._make = make
+        self.write = write
 
     def __len__(self) -> int:
         return self._count
@@ -112,11 +122,12 @@ class SharedParts:
     hashed is made each time. Bounded: past :data:`PARTS_MAX` parts, a new one is made
     each time it is asked for (a document whose parts are all different)."""
 
-    __slots__ = ("_by_id", "_by_value")
+    __slots__ = ("_by_id", "_by_value", "_texts")
 
     def __init__(self) -> None:
         self._by_id: dict[tuple[Callable[[Any], Any], int], tuple[object, Shared]] = {}
         self._by_value: dict[tuple[Callable[[Any], Any], Hashable], Shared] = {}
+        self._texts: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
 
     def get(self, make: Callable[[_T], Any], value: _T) -> Any:
         key = (make, id(value))
@@ -136,6 +147,24 @@ class SharedParts:
         if len(self._by_id) < PARTS_MAX:
             self._by_id[key] = (value, shared)
         return shared
+
+    def text(
+        self, make: Callable[[tuple[Any, ...], str], str], values: tuple[Any, ...], newline: str
+    ) -> str:
+        """``make(values, newline)``, a text made from ``values``: made once for all the
+        calls with the same ``make``, ``newline`` and the very same objects in
+        ``values`` (by identity, and held, so that their ids stay theirs; a renewal
+        policy's lists are the same objects in the advice on every certificate it
+        advises on). Bounded by :data:`PARTS_MAX` as :meth:`get` is."""
+        key = (make, newline, *map(id, values))
+        texts = self._texts
+        found = texts.get(key)
+        if found is not None and all(map(operator.is_, found[0], values)):
+            return found[1]
+        text = make(values, newline)
+        if len(texts) < PARTS_MAX:
+            texts[key] = (values, text)
+        return text
 
 
 PARTS_MAX = 4096
@@ -165,10 +194,14 @@ def _pieces(value: Any, newline: str, escape: Escape | None) -> Iterator[str]:
             return
         inner = newline + _INDENT
         opening = "[" + inner
+        write = value.write
         for item in value:
-            parts = [opening]
-            _value(item, parts, inner, escape)
-            yield "".join(parts)
+            if write is not None:
+                yield opening + write(item, inner)
+            else:
+                parts = [opening]
+                _value(item, parts, inner, escape)
+                yield "".join(parts)
             opening = "," + inner
         yield newline + "]"
     elif isinstance(value, dict) and value:
@@ -311,6 +344,11 @@ def _value(value: Any, parts: list[str], newline: str, escape: Escape | None) ->
                 append(member + _scalar(item, escape))
         parts[first] = "{" + parts[first][1:]  # the first member's "," opens the object
         append(newline + "}")
+    elif isinstance(value, Items) and value.write is not None and value:
+        inner = newline + _INDENT
+        write = value.write
+        texts = [write(item, inner) for item in value]
+        parts.append("[" + inner + ("," + inner).join(texts) + newline + "]")
     elif isinstance(value, (list, tuple, Items)):
         if not value:
             parts.append("[]")

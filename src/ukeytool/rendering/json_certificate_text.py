@@ -1,0 +1,454 @@
+"""One certificate of a JSON listing, written straight from its values to text.
+
+:func:`~.json_certificate.certificate` gives a certificate's members as dicts
+(:func:`~.json.report_to_dict`'s form). A listing of thousands of certificates spent
+most of its JSON time building those dicts and walking them again to write them
+(issue 12): here :func:`~.json.iter_json` writes the same text at once. Each object
+(the certificate, its subject's attributes, its advice and the advice's windows) is a
+``%`` template of its member names, laid out once for each indentation; each value is
+written into it as JSON text. Runs of members that many certificates hold alike (a
+renewal policy's branch members, a window's menus and steps) are written once for all
+of them (:meth:`.json_encode.SharedParts.text`), and so are the parts
+:mod:`.json_certificate` already shares (the issuer's name, the bank, the findings...).
+What is rare (the holder, identity numbers, a pair, key objects found, problems, other
+closing dates) is :mod:`.json_certificate`'s dicts, encoded by :mod:`.json_encode`.
+
+The text is that of ``json.dumps`` of the dicts, escaped as the listing escapes:
+``tests/test_json_shared.py`` compares the two on every document it makes. A member
+added to :mod:`.json_certificate` is added here too, in the same place; those tests
+fail until it is.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring
+from typing import Any
+
+from ..i18n import render
+from ..model import Advice, CertificateEntry, NameAttribute, RenewalWindow, TokenInfo
+from ..model.text import Text
+from ..pkcs11.token_uris import certificate_uri_text
+from . import json_certificate as dicts
+from .json_encode import Shared, SharedParts, encode_shared
+from .json_values import escape_string, moment, problem_list
+
+__all__ = ["certificate_text"]
+
+_INDENT = "  "
+
+_CERTIFICATE = (
+    "handle",
+    "label",
+    "label_hex",
+    "label_encoding",
+    "label_guessed",
+    "id",
+    "certificate_type",
+    "private",
+    "uri",
+    "status",
+    "days_left",
+    "subject",
+    "subject_cn",
+    "issuer",
+    "issuer_cn",
+    "serial",
+    "not_before",
+    "not_after",
+    "key_algorithm",
+    "key_size",
+    "key_curve",
+    "signature_algorithm",
+    "signature_algorithm_oid",
+    "sha256",
+    "sha1",
+    "sm3",
+    "key_usage",
+    "extended_key_usage",
+    "is_ca",
+    "self_signed",
+    "encoding",
+    "error",
+    "message_code",
+    "problems",
+    "subject_attributes",
+    "issuer_attributes",
+    "holder",
+    "identity_numbers",
+    "subject_key_identifier",
+    "authority_key_identifier",
+    "role",
+    "issued_by",
+    "pair",
+    "key_on_token",
+    "findings",
+)
+"""A certificate's members in :func:`.json_certificate.certificate`'s order (``advice``
+follows when the certificate has advice)."""
+
+_NOT_READ = ("null",) * 22
+"""What a certificate that could not be read has from ``subject`` to ``message_code``."""
+
+_ATTRIBUTE = (
+    "oid",
+    "name",
+    "string_type",
+    "value",
+    "value_hex",
+    "value_encoding",
+    "value_guessed",
+    "decoding",
+    "rdn",
+)
+
+_RUN = ""
+"""In a template's member names: a run of members written as one shared text."""
+
+_ADVICE = (
+    "phase",
+    "action",
+    "needs_action",
+    "expired",
+    "bank",
+    "key_name",
+    "expires",
+    "expiry_date",
+    "window_opens",
+    "window_closes",
+    "windows",
+    _RUN,  # _BRANCH
+    "sources_disagree",
+    "not_yet_valid",
+    "valid_from",
+    "pair_partner_handle",
+    "pair_partner_label",
+    "own_expiry_date",
+    "summary",
+    "message",
+)
+
+_BRANCH = (
+    "branch_items",
+    "branch_note",
+    "branch_note_zh",
+    "validity_years",
+    "term",
+    "term_zh",
+    "stops_working",
+    "branch_steps",
+    "branch_steps_zh",
+    "branch_sources",
+)
+"""The advice's members from its bank's policy, the same objects in the advice on every
+certificate the policy advises on."""
+
+_WINDOW = ("channel", "opens", "closes", "state", _RUN, "other_closes")  # _CHANNEL
+_CHANNEL = ("key_types", "menu_zh", "menu", "steps", "steps_zh", "sources")
+"""A window's members from its channel's policy."""
+
+_branch_values = operator.attrgetter(*_BRANCH)
+_channel_values = operator.attrgetter(*_CHANNEL)
+
+
+def _template(names: Sequence[str], newline: str) -> str:
+    """The object of members ``names`` at the indentation ``newline`` ends with, a
+    ``%s`` for each value (and for each run)."""
+    inner = newline + _INDENT
+    members = [
+        inner + ("%s" if name == _RUN else encode_basestring(name) + ": %s") for name in names
+    ]
+    return "{" + ",".join(members) + newline + "}"
+
+
+class _Layout:
+    """The templates of a certificate's objects for one indentation."""
+
+    __slots__ = (
+        "advice",
+        "attribute",
+        "attributes_close",
+        "attributes_open",
+        "attributes_separator",
+        "certificate",
+        "certificate_with_advice",
+        "inner",
+        "window",
+        "windows_close",
+        "windows_open",
+        "windows_separator",
+    )
+
+    def __init__(self, newline: str) -> None:
+        inner = self.inner = newline + _INDENT
+        self.certificate = _template(_CERTIFICATE, newline)
+        self.certificate_with_advice = _template((*_CERTIFICATE, "advice"), newline)
+        item = inner + _INDENT  # an item of a member's array
+        self.attribute = _template(_ATTRIBUTE, item)
+        self.attributes_open, self.attributes_separator = "[" + item, "," + item
+        self.attributes_close = inner + "]"
+        self.advice = _template(_ADVICE, inner)
+        window = item + _INDENT  # an item of the advice's windows
+        self.window = _template(_WINDOW, window)
+        self.windows_open, self.windows_separator = "[" + window, "," + window
+        self.windows_close = item + "]"
+
+
+_LAYOUTS: dict[str, _Layout] = {}
+"""The layout of each indentation certificates are written at (a few)."""
+
+
+def certificate_text(
+    token: TokenInfo | None, entry: CertificateEntry, shared: SharedParts, newline: str
+) -> str:
+    """The JSON text of ``json_certificate.certificate(token, entry, shared)`` at the
+    indentation ``newline`` ends with, as :mod:`.json_encode` writes it (strings escaped
+    by :func:`~.json_values.escape_string`)."""
+    layout = _LAYOUTS.get(newline)
+    if layout is None:
+        layout = _LAYOUTS[newline] = _Layout(newline)
+    inner = layout.inner
+    cert = entry.certificate
+    label = entry.label
+    values: tuple[str, ...] = (
+        int.__repr__(entry.handle),
+        *_text(label),
+        _hex(entry.id),
+        _integer(entry.certificate_type),
+        _boolean(entry.private),
+        _string(certificate_uri_text(token, entry)),
+        _string(entry.status._value_),  # an enum's value without its property
+        _integer(entry.days_left),
+    )
+    if cert is None:
+        values += (
+            *_NOT_READ,
+            _encoded(problem_list(entry.problems), inner),
+            "null",  # subject_attributes
+            "null",  # issuer_attributes
+            "null",  # holder
+            "[]",  # identity_numbers
+            "null",  # subject_key_identifier
+            "null",  # authority_key_identifier
+        )
+    else:
+        not_before, not_after, error = cert.not_before, cert.not_after, cert.error
+        key_usage, extended_key_usage = cert.key_usage, cert.extended_key_usage
+        issuer = cert.issuer_attributes
+        problems = (*entry.problems, *cert.problems)
+        values += (
+            _optional(cert.subject),
+            _optional(cert.subject_cn),
+            _optional(cert.issuer),
+            _optional(cert.issuer_cn),
+            _optional(cert.serial),
+            "null" if not_before is None else '"' + moment(not_before) + '"',
+            "null" if not_after is None else '"' + moment(not_after) + '"',
+            _optional(cert.key_algorithm),
+            _integer(cert.key_size),
+            _optional(cert.key_curve),
+            _optional(cert.signature_algorithm),
+            _optional(cert.signature_algorithm_oid),
+            _string(cert.sha256),
+            _string(cert.sha1),
+            _optional(cert.sm3),
+            "null" if key_usage is None else _list(key_usage, shared, inner),
+            "null" if extended_key_usage is None else _list(extended_key_usage, shared, inner),
+            _boolean(cert.is_ca),
+            _boolean(cert.self_signed),
+            _string(cert.encoding),
+            "null" if error is None else _string(render(error)),
+            "null" if error is None else _string(error.code),
+            _encoded(problem_list(problems), inner) if problems else "[]",
+            _attributes(cert.subject_attributes, shared, layout),
+            "null" if issuer is None else _part(shared, dicts._attributes, issuer, inner),
+            "null" if cert.holder is None else _encoded(dicts._holder(cert.holder), inner),
+            _encoded([dicts._identity_number(n) for n in cert.identity_numbers], inner)
+            if cert.identity_numbers
+            else "[]",
+            _hex(cert.subject_key_identifier),
+            _hex(cert.authority_key_identifier),
+        )
+    presence, issued_by, findings, pair = (
+        entry.key_on_token,
+        entry.issued_by,
+        entry.findings,
+        entry.pair,
+    )
+    values += (
+        "null" if entry.role is None else _string(entry.role._value_),
+        "null" if issued_by is None else _part(shared, dicts._link, issued_by, inner),
+        "null" if pair is None else _encoded(dicts.pair(pair), inner),
+        "null"
+        if presence is None
+        else _encoded(dicts._key_on_token(presence), inner)
+        if presence.matches  # the certificate's own keys
+        else _part(shared, dicts._key_on_token, presence, inner),
+        "[]" if not findings else _part(shared, dicts._findings, findings, inner),
+    )
+    if entry.advice is None:
+        return layout.certificate % values
+    return layout.certificate_with_advice % (*values, _advice(entry.advice, shared, layout))
+
+
+def _advice(advice: Advice, shared: SharedParts, layout: _Layout) -> str:
+    renewal = dicts._renewal()
+    inner = layout.inner + _INDENT
+    windows = advice.windows
+    return layout.advice % (
+        _string(advice.phase._value_),
+        _string(advice.action._value_),
+        "true" if advice.needs_action else "false",
+        "true" if advice.expired else "false",
+        _part(shared, dicts._bank, advice.bank, inner),
+        _optional(advice.key_name),
+        "null" if advice.expires is None else '"' + moment(advice.expires) + '"',
+        _day(advice.expiry_date),
+        _day(advice.window_opens),
+        _day(advice.window_closes),
+        _windows(windows, shared, layout) if windows else "[]",
+        shared.text(_branch_run, _branch_values(advice), inner),
+        "true" if any(w.other_closes for w in windows) else "false",
+        "true" if advice.not_yet_valid else "false",
+        _day(advice.valid_from),
+        _integer(advice.pair_partner),
+        _optional(advice.pair_partner_label),
+        _day(advice.own_expiry_date),
+        _string(renewal.advice_summary(advice)),
+        _string(renewal.advice_message(advice)),
+    )
+
+
+def _windows(windows: Sequence[RenewalWindow], shared: SharedParts, layout: _Layout) -> str:
+    template = layout.window
+    inner = layout.windows_separator[1:] + _INDENT  # a window's members
+    texts = [
+        template
+        % (
+            _string(w.channel),
+            _day(w.opens),
+            _day(w.closes),
+            _string(w.state._value_),
+            shared.text(_channel_run, _channel_values(w), inner),
+            _encoded(dicts.other_closes(w), inner) if w.other_closes else "[]",
+        )
+        for w in windows
+    ]
+    return layout.windows_open + layout.windows_separator.join(texts) + layout.windows_close
+
+
+def _run_of(names: tuple[str, ...]) -> Callable[[tuple[Any, ...], str], str]:
+    """The writer of a run of members ``names``: given their values and the indentation
+    of the members, their text without the braces around them."""
+
+    def run(values: tuple[Any, ...], newline: str) -> str:
+        members = {
+            n: list(v) if isinstance(v, tuple) else v for n, v in zip(names, values, strict=True)
+        }
+        text = encode_shared(members, newline[: -len(_INDENT)], escape_string)
+        return text[1 + len(newline) : 1 - len(newline)]  # without "{<newline>", "<newline>}"
+
+    return run
+
+
+_branch_run = _run_of(_BRANCH)
+_channel_run = _run_of(_CHANNEL)
+
+
+def _attributes(
+    attributes: Sequence[NameAttribute] | None, shared: SharedParts, layout: _Layout
+) -> str:
+    """The subject's attributes. Those that many certificates hold as the same objects
+    (their C, O, OU..., which the plain reader makes once for all) are written once; the
+    common name, the certificate's own, each time."""
+    if attributes is None:
+        return "null"
+    if not attributes:
+        return "[]"
+    template, newline, text = layout.attribute, layout.attributes_separator[1:], shared.text
+    texts = [text(_attribute, (a, template), newline) for a in attributes]
+    return (
+        layout.attributes_open + layout.attributes_separator.join(texts) + layout.attributes_close
+    )
+
+
+def _attribute(values: tuple[Any, ...], newline: str) -> str:
+    """An attribute written into its ``template`` (at the indentation ``newline``)."""
+    attribute: NameAttribute = values[0]
+    template: str = values[1]
+    return template % (
+        _string(attribute.oid),
+        _string(attribute.name),
+        _string(attribute.string_type),
+        *_text(attribute.text),
+        _string(attribute.decoding),
+        int.__repr__(attribute.rdn),
+    )
+
+
+def _list(values: Sequence[Any], shared: SharedParts, newline: str) -> str:
+    """A list many certificates hold alike (key usages), as :mod:`.json_certificate`
+    shares it."""
+    if not values:
+        return "[]"
+    return _part(shared, list, values, newline)
+
+
+def _part(shared: SharedParts, make: Callable[[Any], Any], value: Any, newline: str) -> str:
+    """``make(value)``, a part :mod:`.json_certificate` shares, as text: written once
+    (past :data:`~.json_encode.PARTS_MAX` parts, each time)."""
+    part = shared.get(make, value)
+    if type(part) is Shared:
+        return part.text(newline, escape_string)
+    return encode_shared(part, newline, escape_string)
+
+
+def _encoded(value: Any, newline: str) -> str:
+    """A part :mod:`.json_certificate` makes as dicts, encoded."""
+    return encode_shared(value, newline, escape_string)
+
+
+def _string(value: str) -> str:
+    if value.isprintable():
+        return encode_basestring(value)
+    return escape_string(encode_basestring(value))
+
+
+def _optional(value: str | None) -> str:
+    if value is None:
+        return "null"
+    if value.isprintable():
+        return encode_basestring(value)
+    return escape_string(encode_basestring(value))
+
+
+def _integer(value: int | None) -> str:
+    return "null" if value is None else int.__repr__(value)
+
+
+def _boolean(value: bool | None) -> str:
+    return "null" if value is None else "true" if value else "false"
+
+
+def _hex(value: bytes | None) -> str:
+    return "null" if value is None else '"' + value.hex() + '"'
+
+
+def _day(value: Any) -> str:
+    return "null" if value is None else '"' + value.isoformat() + '"'
+
+
+_NO_TEXT = ("null", "null", "null", "null")
+
+
+def _text(value: Text | None) -> tuple[str, str, str, str]:
+    """A :class:`Text`'s four members (see :func:`~.json_values.text_members`)."""
+    if value is None:
+        return _NO_TEXT
+    return (
+        _string(value.value),
+        '"' + value.raw.hex() + '"',
+        _string(value.encoding),
+        "true" if value.guessed else "false",
+    )
