@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ukeytool.rendering.json_encode import dumps_indented
+from ukeytool.rendering.json_encode import Items, dumps_indented, encode_shared, iter_indented
+from ukeytool.rendering.json_values import escape_string
 
 
 class Colour(str, enum.Enum):
@@ -158,3 +159,23 @@ def test_dicts_of_mixed_scalars_and_keys(value: dict[Any, Any]) -> None:
     # Equal keys of other types write other text (1 and True, 0 and False, 1.0).
     for twin in ({True: "x", "y": 1}, {1: "x", "y": 1}, {1.0: "x", "y": 1}):
         assert dumps_indented(twin) == json.dumps(twin, ensure_ascii=False, indent=2)
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_items_with_a_writer_are_written_as_a_list_is(count: int) -> None:
+    """An :class:`Items` array whose items write themselves (the JSON listing's
+    certificates) gives the text the same items in a list give, at any depth, whole or
+    in pieces."""
+    items: list[Any] = [{"a": [1, "证书 \u202e"]}, None, "x", {"b": {}}][:count]
+
+    def write(item: Any, newline: str) -> str:
+        return encode_shared(item, newline, escape_string)
+
+    def documents(array: Any) -> Any:
+        return {"top": array, "deep": [[{"array": array}]], "n": 1}
+
+    written = documents(Items(count, lambda: items, write))
+    plain = documents(list(items))
+    expected = dumps_indented(plain, escape=escape_string)
+    assert dumps_indented(written, escape=escape_string) == expected
+    assert "".join(iter_indented(written, escape=escape_string)) == expected

@@ -70,9 +70,9 @@ class Items:
     """A JSON array whose items are made only when it is written, one at a time, and
     dropped once written (a token's certificates, in :func:`iter_indented`): the
     document never holds them all as Python objects. With ``write``, each item is
-    written by ``write(item, newline)``, which gives its JSON text at the indentation
-    ``newline`` ends with (:mod:`.json_certificate_text`), instead of being encoded
-    here."""
+    written by ``write(item, newline)`` instead of being encoded here: its JSON text at
+    the indentation ``newline`` ends with, its strings escaped as the document's are
+    (:mod:`.json_certificate_text`)."""
 
     __slots__ = ("_count", "_make", "write")
 
