@@ -30,7 +30,7 @@ from ..pkcs11.token_uris import certificate_uri_text
 from .json_encode import SharedParts
 from .json_values import day, hex_or_none, message_code, moment, problem_list, text_members
 
-__all__ = ["certificate", "token_advice"]
+__all__ = ["READ_MEMBERS", "certificate", "token_advice"]
 
 
 @functools.cache
@@ -113,32 +113,33 @@ def certificate(
 
 
 _NO_LABEL = text_members("label", None)
-_NOT_READ: dict[str, Any] = dict.fromkeys(
-    [
-        "subject",
-        "subject_cn",
-        "issuer",
-        "issuer_cn",
-        "serial",
-        "not_before",
-        "not_after",
-        "key_algorithm",
-        "key_size",
-        "key_curve",
-        "signature_algorithm",
-        "signature_algorithm_oid",
-        "sha256",
-        "sha1",
-        "sm3",
-        "key_usage",
-        "extended_key_usage",
-        "is_ca",
-        "self_signed",
-        "encoding",
-        "error",
-        "message_code",
-    ]
+READ_MEMBERS = (
+    "subject",
+    "subject_cn",
+    "issuer",
+    "issuer_cn",
+    "serial",
+    "not_before",
+    "not_after",
+    "key_algorithm",
+    "key_size",
+    "key_curve",
+    "signature_algorithm",
+    "signature_algorithm_oid",
+    "sha256",
+    "sha1",
+    "sm3",
+    "key_usage",
+    "extended_key_usage",
+    "is_ca",
+    "self_signed",
+    "encoding",
+    "error",
+    "message_code",
 )
+"""The members of a certificate read from its DER, from ``subject`` to ``message_code``
+(:mod:`.json_certificate_text` writes them in this order too)."""
+_NOT_READ: dict[str, Any] = dict.fromkeys(READ_MEMBERS)
 """The members of a certificate that could not be read at all (all null)."""
 
 

@@ -50,28 +50,7 @@ _CERTIFICATE = (
     "uri",
     "status",
     "days_left",
-    "subject",
-    "subject_cn",
-    "issuer",
-    "issuer_cn",
-    "serial",
-    "not_before",
-    "not_after",
-    "key_algorithm",
-    "key_size",
-    "key_curve",
-    "signature_algorithm",
-    "signature_algorithm_oid",
-    "sha256",
-    "sha1",
-    "sm3",
-    "key_usage",
-    "extended_key_usage",
-    "is_ca",
-    "self_signed",
-    "encoding",
-    "error",
-    "message_code",
+    *dicts.READ_MEMBERS,
     "problems",
     "subject_attributes",
     "issuer_attributes",
@@ -88,7 +67,7 @@ _CERTIFICATE = (
 """A certificate's members in :func:`.json_certificate.certificate`'s order (``advice``
 follows when the certificate has advice)."""
 
-_NOT_READ = ("null",) * 22
+_NOT_READ = ("null",) * len(dicts.READ_MEMBERS)
 """What a certificate that could not be read has from ``subject`` to ``message_code``."""
 
 _ATTRIBUTE = (
