@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from ukeytool.testing.certs import mint
 from ukeytool.testing.softhsm import CertObject, PrivateKeyObject, SoftHSMStore, TokenSpec
 
 from .conftest import FIXED_NOW, Cli
-from .shim_module import AT, Run, run_ukeytool
+from .shim_module import AT, Run, run_ukeytool, shim_env
 
 pytestmark = [pytest.mark.softhsm]
 
@@ -295,3 +298,39 @@ def _unnumbered(report: ukeytool.Report) -> ukeytool.Report:
         for s in report.slots
     )
     return replace(report, slots=slots)
+
+
+# --- watch ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", sorted(ISOLATION))
+def test_watch_reads_the_selected_token_only(
+    shim: Path, three: Three, tmp_path: Path, where: str
+) -> None:
+    """``watch --until-inserted --token-label alpha``: the tokens present are judged as
+    they come; beta, which crashes as soon as its objects are searched for, is not read
+    (before, the watch's first poll read it and died with it)."""
+    log = tmp_path / "calls.log"
+    env = shim_env(three.store, ["find_crash"], slot=three.index["beta"], log=log)
+    env.pop("PKCS11_MODULE", None)
+    argv = ["--module", str(shim), "--at", AT, "--json", "--interval", "0.2"]
+    argv += ["--until-inserted", "--token-label", "alpha"]
+    if not ISOLATION[where]:
+        argv.append("--no-isolation")
+    done = subprocess.run(
+        [sys.executable, "-m", "ukeytool", "watch", *argv],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr  # alpha's certificate: expiring (WARNING)
+    (line,) = done.stdout.splitlines()
+    event = json.loads(line)
+    assert (event["event"], event["token"]["label"]) == ("present", "alpha")
+    calls = log.read_text("ascii").splitlines()
+    opened = [c.split()[1] for c in calls if c.startswith("C_OpenSession")]
+    assert opened == [f"slot={three.slot_ids['alpha']}"]
+    assert not [c for c in calls if " mis=1" in c]
