@@ -204,6 +204,32 @@ def test_a_token_failing_in_its_object_calls_spoils_no_other_listing(
     assert len([c for c in run.calls if c.function == "C_Initialize"]) == 1  # no restart
 
 
+@pytest.mark.parametrize("where", sorted(ISOLATION))
+def test_several_modules_each_read_the_selected_token_only(
+    shim: Path, three: Three, tmp_path: Path, where: str
+) -> None:
+    """Two modules (the shim, and a copy of it loaded as a module of its own), beta
+    crashing in both: each lists alpha, and no session is opened on another token."""
+    copy = tmp_path / "libmisbehave-copy.so"
+    copy.write_bytes(shim.read_bytes())
+    run = run_ukeytool(
+        shim,
+        three.store,
+        ["find_crash"],
+        slot=three.index["beta"],
+        isolate=ISOLATION[where],
+        args=["--module", str(copy), "--token-label", "alpha"],
+    )
+    assert run.returncode == ExitCode.OK, run.stderr
+    assert run.document is not None
+    modules = run.document["modules"]
+    assert [m["path"] for m in modules] == [str(shim), str(copy)]
+    for module in modules:
+        assert [s["token"]["label"] for s in module["slots"]] == ["alpha"]
+    assert sessions(run) == [three.slot_ids["alpha"]] * 2
+    assert not [c for c in run.calls if c.misbehaved]
+
+
 def test_the_failing_token_does_fail_when_it_is_read(shim: Path, three: Three) -> None:
     """The other side of the test above: the mode does what it says."""
     run = run_ukeytool(shim, three.store, ["find_crash"], slot=three.index["beta"], isolate=True)
