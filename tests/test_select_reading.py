@@ -311,6 +311,8 @@ def test_inspect_with_a_selection_marks_the_tokens_it_did_not_read(three: Three)
     for label, slot in by_label.items():
         assert slot.complete is (label == "beta")
         assert bool(slot.certificates) is (label == "beta")
+        codes = [p.message.code for p in slot.problems]
+        assert codes == ([] if label == "beta" else ["token.not_selected"])
     assert not report.complete  # two tokens were not read: not a complete listing
     kept = ukeytool.filter_report(report, label="beta")
     assert [s.token.label.value for s in kept.slots if s.token] == ["beta"]

@@ -64,6 +64,9 @@ TOKEN_NOT_PRESENT: Final = template(
     "token.not_present", "the slot reports a token but the token is not present (removed?)"
 )
 CANNOT_LIST: Final = template("token.cannot_list", "cannot list certificates: {code_name}")
+NOT_SELECTED: Final = template(
+    "token.not_selected", "not read: the token does not match the selection"
+)
 #: Why no token can be logged in to (the {reason} of LOGIN_REFUSED...).
 NO_TOKEN_SELECTED: Final = template(
     "login.no_token_selected", "no initialised token matches the selection"
@@ -114,10 +117,9 @@ def inspect(
 
     With ``select`` (a :class:`~ukeytool.TokenSelection`), only the tokens it selects
     are read: a token whose info does not match gets no session, and its slot is in the
-    report as its slot and token info only, marked incomplete (not
-    :attr:`~ukeytool.SlotReport.complete`); :func:`~ukeytool.filter_report` with the
-    same criteria leaves it out. A ``login`` then picks its token among the selected
-    ones.
+    report as its slot and token info only, incomplete, with a problem
+    ``token.not_selected``; :func:`~ukeytool.filter_report` with the same criteria
+    leaves it out. A ``login`` then picks its token among the selected ones.
 
     When the module is slow (a USB key's round trips), what it returned is parsed in a
     thread of its own while the module works on the next object; on a fast one, inline
@@ -403,10 +405,10 @@ def walk(
     certificate and key objects, raw, each handed to ``sink`` as soon as it is read (see
     :class:`~ukeytool.pkcs11.assemble.Assembler` for the events). With ``select``, the
     objects of the tokens it selects only: another token's slot ends after its token
-    info, with no session opened, marked incomplete. With ``login``, every token's info
-    first, so that the one token to log in to (among those selected) is known before any
-    session is opened; zero or several candidates are refused with no C_Login
-    (UsageError)."""
+    info, with no session opened, incomplete (``token.not_selected``). With ``login``,
+    every token's info first, so that the one token to log in to (among those selected)
+    is known before any session is opened; zero or several candidates are refused with
+    no C_Login (UsageError)."""
     slot_ids, problems = backend.slot_ids()
     slot_ids = tuple(s for s in slot_ids if s not in skip)
     sink("head", backend.info, slot_ids, problems)
@@ -498,20 +500,15 @@ def _read_head(backend: Backend, slot_id: int) -> SlotReport:
 
 
 def _readable(head: SlotReport) -> bool:
-    return (
-        head.token is not None
-        and head.token.initialized
-        and not head.problems
-        and head.complete  # (False: a token not selected, see _passed_over)
-    )
+    return head.token is not None and head.token.initialized and not head.problems
 
 
 def _passed_over(backend: Backend, head: SlotReport, select: TokenSelection | None) -> SlotReport:
-    """``head``, marked incomplete when its token would be read but ``select`` does not
-    select it: it is then not read."""
+    """``head``, with the problem that says why it is not read (and incomplete) when its
+    token would be read but ``select`` does not select it."""
     if select is None or not _readable(head) or select.selects(head, backend.info):
         return head
-    return replace(head, complete=False)
+    return replace(head, problems=(Problem("token", NOT_SELECTED()),), complete=False)
 
 
 def _problem(exc: TokenError, message: Message) -> Problem:
