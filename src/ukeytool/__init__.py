@@ -135,6 +135,7 @@ if TYPE_CHECKING:
     from .pkcs11.interface import Backend, ObjectListing, RawCertificateObject, RawKeyObject
     from .pkcs11.login import Login, Pin
     from .pkcs11.selection import (
+        TokenSelection,
         filter_report,
         select_certificate,
         select_certificates,
@@ -215,6 +216,7 @@ __all__ = [
     "TokenError",
     "TokenEvent",
     "TokenInfo",
+    "TokenSelection",
     "UkeytoolError",
     "UsageError",
     "Validity",
@@ -302,7 +304,7 @@ _SOURCES: dict[str, str] = {
     "pkcs11.interface": "Backend ObjectListing RawCertificateObject RawKeyObject",
     "pkcs11.login": "Login Pin",
     "pkcs11.selection": (
-        "filter_report select_certificate select_certificates select_token "
+        "TokenSelection filter_report select_certificate select_certificates select_token "
         "select_tokens uri_matches_certificate uri_matches_token"
     ),
     "pkcs11.token_uris": "certificate_uri token_uri",

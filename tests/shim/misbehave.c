@@ -56,6 +56,8 @@ enum {
     LOGIN_CRASH, SLOTINFO_HANG,
     /* issue 13, a token removed or swapped during the read (block: integrity) */
     TOKEN_REMOVED_AFTER_READ, TOKEN_SWAPPED,
+    /* issue 12's review: a token that fails in its object calls (block: select) */
+    FIND_CRASH, FIND_HANG,
 };
 
 #define VENDOR_CODE (CKR_VENDOR_DEFINED + 0x123UL)
@@ -128,6 +130,9 @@ static const struct mode {
      "C_GetSlotInfo without CKF_TOKEN_PRESENT, C_GetTokenInfo CKR_TOKEN_NOT_PRESENT"},
     {"token_swapped", TOKEN_SWAPPED,
      "C_GetTokenInfo: from the second call on a slot, another serial (SWAPPEDTOKEN0001)"},
+    /* block: select */
+    {"find_crash", FIND_CRASH, "C_FindObjectsInit on the MISBEHAVE_SLOT slot raises SIGSEGV"},
+    {"find_hang", FIND_HANG, "C_FindObjectsInit on the MISBEHAVE_SLOT slot never returns"},
 };
 #define N_MODES (sizeof MODES / sizeof MODES[0])
 #define ON(bit) ((modes >> (bit)) & 1UL)
@@ -507,7 +512,16 @@ static CK_RV mb_Logout(CK_SESSION_HANDLE session)
 
 static CK_RV mb_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-    CK_RV rv = real->C_FindObjectsInit(session, tmpl, n);
+    CK_RV rv;
+
+    if ((ON(FIND_CRASH) || ON(FIND_HANG)) && session_targeted(session)) { /* block: select */
+        logcall("C_FindObjectsInit n=%lu rv=0x0 mis=1", n);
+        if (ON(FIND_CRASH))
+            raise(SIGSEGV);
+        for (;;)
+            pause();
+    }
+    rv = real->C_FindObjectsInit(session, tmpl, n);
     round_trip();
 
     find_returned = 0;

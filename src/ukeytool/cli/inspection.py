@@ -202,6 +202,13 @@ def inspect_all(
 
         # Fails before any loading; a URI with a PIN in it is refused, never echoed.
         uri = refuse_pin_attributes(parse_uri(selection.uri))
+    select = None
+    if selection.given:
+        from ..pkcs11.selection import TokenSelection
+
+        # The tokens not selected are not read (no session, no object), in the child
+        # too; their slots are dropped below with the rest (filter_report).
+        select = TokenSelection(uri, selection.label, selection.serial)
     isolate, timeout = options.isolation()
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now
@@ -213,12 +220,19 @@ def inspect_all(
         # Not around the login pass: the line must not land in the PIN prompt.
         with progress_line(progress):
             reports, failures = inspect_modules(
-                paths, at=at, warn_days=options.warn_days, isolate=isolate, timeout=timeout
+                paths,
+                at=at,
+                warn_days=options.warn_days,
+                isolate=isolate,
+                timeout=timeout,
+                select=select,
             )
         if options.login and reports:
             from .login import login_pass
 
-            reports = login_pass(options, reports, uri, at=at, isolate=isolate, timeout=timeout)
+            reports = login_pass(
+                options, reports, (uri, select), at=at, isolate=isolate, timeout=timeout
+            )
     from ..judging.renewal import advise
     from ..pkcs11.selection import filter_report
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ..model import LoginOutcome, Report, SlotReport
     from ..pkcs11.login import Pin
+    from ..pkcs11.selection import TokenSelection
     from ..pkcs11.uri import Pkcs11Uri
     from .options import Inspection
 
@@ -42,20 +43,23 @@ INTERNAL_REASON: Final = template("login.internal_error", "internal error {kind}
 def login_pass(
     options: Inspection,
     reports: list[Report],
-    uri: Pkcs11Uri | None,
+    selected: tuple[Pkcs11Uri | None, TokenSelection | None],
     *,
     at: datetime.datetime,
     isolate: bool,
     timeout: float | None,
 ) -> list[Report]:
     """The listing with the selected token's module listed again after the one login
-    (in a child process like the first listing), or with the refusal on its token."""
+    (in a child process like the first listing), or with the refusal on its token.
+    ``selected``: --uri parsed, and the selection the listings read (the second one
+    reads no token the first did not)."""
     from ..pkcs11.inspect import inspect, login_target
     from ..pkcs11.isolate import inspect_in_child
     from ..pkcs11.login import Login, refusal, state_refusal
     from ..pkcs11.token_uris import token_uri
     from ..pkcs11.uri import format_uri
 
+    uri, select = selected
     selection = options.selection
     wanted = Login(None, label=selection.label, serial=selection.serial, uri=uri)
     module, slot = login_target([(r.module, s) for r in reports for s in r.slots], wanted)
@@ -84,10 +88,17 @@ def login_pass(
     try:
         if isolate:
             again = inspect_in_child(
-                module.path, timeout=timeout, at=at, warn_days=options.warn_days, login=request
+                module.path,
+                timeout=timeout,
+                at=at,
+                warn_days=options.warn_days,
+                login=request,
+                select=select,
             )
         else:
-            again = inspect(module.path, at=at, warn_days=options.warn_days, login=request)
+            again = inspect(
+                module.path, at=at, warn_days=options.warn_days, login=request, select=select
+            )
     except UsageError:
         raise
     except Exception as exc:

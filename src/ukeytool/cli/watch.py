@@ -242,6 +242,13 @@ def _run(options: WatchOptions) -> int:
         sys.stderr.write(escape_control(line) + "\n")
         sys.stderr.flush()
     color = use_color(options.color)
+    select = None
+    if selection.given:
+        from ..pkcs11.selection import TokenSelection
+
+        # A token not selected is not read when it arrives (the events are still
+        # filtered below, as before: a token that leaves is named by what it was).
+        select = TokenSelection(uri, selection.label, selection.serial)
     events = watch(
         path,
         interval=options.interval,
@@ -250,6 +257,7 @@ def _run(options: WatchOptions) -> int:
         present=not options.ignore_present,
         isolate=isolate,
         timeout=timeout,
+        select=select,
     )
     with tracing(inspection.trace), _closing(events):
         for event in events:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .assemble import Assembler
     from .interface import Backend
     from .login import Login
+    from .selection import TokenSelection
 
 __all__ = [
     "Sink",
@@ -63,6 +64,9 @@ TOKEN_NOT_PRESENT: Final = template(
     "token.not_present", "the slot reports a token but the token is not present (removed?)"
 )
 CANNOT_LIST: Final = template("token.cannot_list", "cannot list certificates: {code_name}")
+NOT_SELECTED: Final = template(
+    "token.not_selected", "not read: the token does not match the selection"
+)
 #: Why no token can be logged in to (the {reason} of LOGIN_REFUSED...).
 NO_TOKEN_SELECTED: Final = template(
     "login.no_token_selected", "no initialised token matches the selection"
@@ -98,6 +102,7 @@ def inspect(
     at: datetime.datetime | None = None,
     warn_days: int = 30,
     login: Login | None = None,
+    select: TokenSelection | None = None,
 ) -> Report:
     """Inspect every slot, token and certificate of the PKCS#11 module at ``module_path``.
 
@@ -109,6 +114,12 @@ def inspect(
     :class:`~ukeytool.ModuleError` when the module cannot be loaded or initialised, and
     :class:`~ukeytool.UsageError` when ``login`` matches no token or several; anything
     that fails after that is reported inside the :class:`~ukeytool.Report`.
+
+    With ``select`` (a :class:`~ukeytool.TokenSelection`), only the tokens it selects
+    are read: a token whose info does not match gets no session, and its slot is in the
+    report as its slot and token info only, incomplete, with a problem
+    ``token.not_selected``; :func:`~ukeytool.filter_report` with the same criteria
+    leaves it out. A ``login`` then picks its token among the selected ones.
 
     When the module is slow (a USB key's round trips), what it returned is parsed in a
     thread of its own while the module works on the next object; on a fast one, inline
@@ -122,7 +133,7 @@ def inspect(
     check_warn_days(warn_days)
     assembler = Assembler(moment, warn_days)
     with open_module(module_path) as module:
-        read_beside(module, assembler, login=login)
+        read_beside(module, assembler, login=login, select=select)
     return assembler.report()
 
 
@@ -146,7 +157,12 @@ _SLOW_OBJECT_SECONDS: Final = 0.0005
 
 
 def read_beside(
-    module: Backend, sink: Sink, *, login: Login | None = None, overlap: bool | None = None
+    module: Backend,
+    sink: Sink,
+    *,
+    login: Login | None = None,
+    overlap: bool | None = None,
+    select: TokenSelection | None = None,
 ) -> None:
     """:func:`walk` with its events handed to ``sink``: inline while the module answers
         faster than ``sink`` takes each object, beside it when the module is the slower.
@@ -169,7 +185,7 @@ def read_beside(
         caller's."""
     reading = _Reading(sink, overlap)
     try:
-        walk(module, sink=reading.put, login=login)
+        walk(module, sink=reading.put, login=login, select=select)
     except _Stopped:  # sink failed: its error is raised below
         reading.close(finish=False)
     except Exception:
@@ -283,6 +299,7 @@ def inspect_modules(
     warn_days: int = 30,
     isolate: bool = False,
     timeout: float | None = None,
+    select: TokenSelection | None = None,
 ) -> tuple[list[Report], list[ModuleFailure]]:
     """Inspect several modules, each on its own: one that fails does not hide the others.
 
@@ -295,6 +312,8 @@ def inspect_modules(
     kind ``"ModuleTimedOut"`` (no answer within ``timeout`` seconds; None: no limit) or
     ``"ModuleCrashed"``, and the other modules are inspected as usual. ``timeout``
     needs ``isolate``: a call into a module in this process cannot be interrupted.
+    ``select``: only the tokens it selects are read, in each module (as for
+    :func:`inspect`; in the child too).
     """
     from ..judging.validity import check_warn_days
 
@@ -313,9 +332,11 @@ def inspect_modules(
             if isolate:
                 from .isolate import inspect_in_child
 
-                report = inspect_in_child(path, timeout=timeout, at=moment, warn_days=warn_days)
+                report = inspect_in_child(
+                    path, timeout=timeout, at=moment, warn_days=warn_days, select=select
+                )
             else:
-                report = inspect(path, at=moment, warn_days=warn_days)
+                report = inspect(path, at=moment, warn_days=warn_days, select=select)
             reports.append(report)
         except ModuleError as exc:
             code = exc.code if isinstance(exc, Pkcs11Failure) else None
@@ -378,25 +399,30 @@ def walk(
     sink: Sink,
     login: Login | None = None,
     skip: Collection[int] = (),
+    select: TokenSelection | None = None,
 ) -> None:
     """Read the module: every slot (but those in ``skip``), its token, and the token's
     certificate and key objects, raw, each handed to ``sink`` as soon as it is read (see
-    :class:`~ukeytool.pkcs11.assemble.Assembler` for the events). With ``login``, every
-    token's info first, so that the one token to log in to is known before any session
-    is opened; zero or several candidates are refused with no C_Login (UsageError)."""
+    :class:`~ukeytool.pkcs11.assemble.Assembler` for the events). With ``select``, the
+    objects of the tokens it selects only: another token's slot ends after its token
+    info, with no session opened, incomplete (``token.not_selected``). With ``login``,
+    every token's info first, so that the one token to log in to (among those selected)
+    is known before any session is opened; zero or several candidates are refused with
+    no C_Login (UsageError)."""
     slot_ids, problems = backend.slot_ids()
     slot_ids = tuple(s for s in slot_ids if s not in skip)
     sink("head", backend.info, slot_ids, problems)
     if login is None:
         for slot_id in slot_ids:
             sink("slot_start", slot_id)
-            _walk_slot(backend, slot_id, sink)
+            _walk_slot(backend, slot_id, sink, select=select)
         return
     heads = []
     for slot_id in slot_ids:
         sink("slot_start", slot_id)
         heads.append(_read_head(backend, slot_id))
-    _, chosen = login_target([(backend.info, head) for head in heads], login)
+    heads = [_passed_over(backend, head, select) for head in heads]
+    _, chosen = login_target([(backend.info, h) for h in heads if _readable(h)], login)
     target = chosen.slot.slot_id
     for head in heads:
         if _readable(head):
@@ -477,6 +503,14 @@ def _readable(head: SlotReport) -> bool:
     return head.token is not None and head.token.initialized and not head.problems
 
 
+def _passed_over(backend: Backend, head: SlotReport, select: TokenSelection | None) -> SlotReport:
+    """``head``, with the problem that says why it is not read (and incomplete) when its
+    token would be read but ``select`` does not select it."""
+    if select is None or not _readable(head) or select.selects(head, backend.info):
+        return head
+    return replace(head, problems=(Problem("token", NOT_SELECTED()),), complete=False)
+
+
 def _problem(exc: TokenError, message: Message) -> Problem:
     return Problem(exc.function, message, exc.code, exc.code_name)
 
@@ -503,8 +537,15 @@ def _assembler(at: datetime.datetime, warn_days: int) -> Assembler:
     return Assembler(at, warn_days)
 
 
-def _walk_slot(backend: Backend, slot_id: int, sink: Sink, *, certificates: bool = True) -> None:
-    head = _read_head(backend, slot_id)
+def _walk_slot(
+    backend: Backend,
+    slot_id: int,
+    sink: Sink,
+    *,
+    certificates: bool = True,
+    select: TokenSelection | None = None,
+) -> None:
+    head = _passed_over(backend, _read_head(backend, slot_id), select)
     if not certificates or not _readable(head):
         # An uninitialised token has no objects, and opening a session on one fails.
         sink("slot_end", head, None)

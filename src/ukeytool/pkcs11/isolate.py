@@ -112,6 +112,7 @@ if TYPE_CHECKING:
     from typing import Any, Final
 
     from .login import Login
+    from .selection import TokenSelection
 
 __all__ = [
     # The isolation's own API, which the inspection's and the watch's children share
@@ -227,9 +228,11 @@ def inspect_in_child(
     at: datetime.datetime | None = None,
     warn_days: int = 30,
     login: Login | None = None,
+    select: TokenSelection | None = None,
 ) -> Report:
-    """:func:`ukeytool.inspect` ``(path, at=at, warn_days=warn_days, login=login)`` in a
-    child process.
+    """:func:`ukeytool.inspect` ``(path, at=at, warn_days=warn_days, login=login,
+    select=select)`` in a child process (the selection goes with the request: the child
+    reads only the tokens it selects).
 
     ``timeout`` is the number of seconds the child has to answer (None: no limit).
     Raises what :func:`ukeytool.inspect` raises, and :class:`~ukeytool.ModuleTimedOut`
@@ -264,7 +267,7 @@ def inspect_in_child(
     head: tuple[Any, ...] | None = None
     for restart in range(MAX_RESTARTS + 1):
         conversation, status, finished = _run_child(
-            path, timeout, login, tuple(skip), (moment, warn_days)
+            path, timeout, (login, select), tuple(skip), (moment, warn_days)
         )
         outcome = conversation.outcome
         if outcome is not None and outcome[0] == "done":
@@ -447,14 +450,16 @@ def _child() -> tuple[Child, tuple[str, ...]]:
 def _run_child(
     path: str,
     timeout: float | None,
-    login: Login | None,
+    asked: tuple[Login | None, TokenSelection | None],
     skip: tuple[int, ...],
     judging: tuple[datetime.datetime, int],
 ) -> tuple[Conversation, int | None, bool]:
     """One child: (what it said, its exit status, whether it ended before the deadline).
     The child and its process group are gone when this returns. ``judging``: the moment
-    and warn_days the certificates are judged with, here, as they arrive."""
-    request = Request(path, login, log_levels(), os.getpid(), skip)
+    and warn_days the certificates are judged with, here, as they arrive. ``asked``: the
+    login and the token selection."""
+    login, select = asked
+    request = Request(path, login, log_levels(), os.getpid(), skip, select)
     payload = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     started = time.monotonic()
     child, warm = _child()

@@ -49,7 +49,7 @@ import pickle
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from ..errors import UsageError
 from ..i18n.message import template
@@ -59,6 +59,9 @@ from . import cryptoki as ck
 from .interface import Backend
 from .isolate_pipe import POLL_SECONDS, Conversation
 from .isolate_spawn import Child, bootstrap, spawn
+
+if TYPE_CHECKING:
+    from .selection import TokenSelection
 
 __all__ = ["MAX_EVENTS", "watch", "watch_backend"]
 
@@ -95,8 +98,12 @@ class _Watcher:
         at: datetime.datetime | None,
         warn_days: int,
         present: bool,
+        select: TokenSelection | None = None,
     ) -> None:
         self.backend = backend
+        self.select = select
+        self.wanted: set[int] = set()
+        """The slots whose token (as the last poll found it) ``select`` selects."""
         self.at = at
         self.warn_days = warn_days
         self.present = present
@@ -128,10 +135,13 @@ class _Watcher:
 
         slot_ids, _problems = self.backend.slot_ids()
         found: dict[int, TokenInfo] = {}
+        self.wanted = set()
         for slot_id in slot_ids:
             head = _read_head(self.backend, slot_id)
             if head.token is not None:
                 found[slot_id] = head.token
+                if self.select is None or self.select.selects(head, self.backend.info):
+                    self.wanted.add(slot_id)
         return found
 
     def poll(self) -> list[TokenEvent]:
@@ -145,7 +155,11 @@ class _Watcher:
         if self.known is None:
             self.known = found
             if self.present:
-                events.extend(self.arrived(EventKind.PRESENT, s, t, now) for s, t in found.items())
+                events.extend(
+                    self.arrived(EventKind.PRESENT, s, t, now)
+                    for s, t in found.items()
+                    if s in self.wanted
+                )
             return events
         info = self.backend.info
         for slot_id, token in self.known.items():
@@ -154,6 +168,8 @@ class _Watcher:
                 events.append(TokenEvent(EventKind.REMOVED, now, info, slot_id, token))
         for slot_id, token in found.items():
             before = self.known.get(slot_id)
+            if slot_id not in self.wanted:
+                continue  # not selected: not read, no event
             if before is None or _identity(before) != _identity(token):
                 events.append(self.arrived(EventKind.INSERTED, slot_id, token, now))
         self.known = found
@@ -196,14 +212,18 @@ def watch_backend(
     present: bool = True,
     tick: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    select: TokenSelection | None = None,
 ) -> Iterator[TokenEvent]:
     """The tokens that come and go in an open backend, as they do; never ends by itself.
 
     The first poll reports every token already present as :attr:`EventKind.PRESENT`
     (none with ``present=False``); after that, one poll every ``interval`` seconds (see
     docs/watch.md). ``at``: judge every certificate at this moment (aware;
-    None: when its token arrives). ``tick`` is called after each poll. Raises what the
-    backend raises for a call that fails as a whole (``C_GetSlotList``).
+    None: when its token arrives). ``tick`` is called after each poll. ``select``: a
+    token that arrives and is not selected is not read and makes no event (its info is
+    read at each poll, as every token's; a token that leaves is reported whichever it
+    was). Raises what the backend raises for a call that fails as a whole
+    (``C_GetSlotList``).
     """
     from ..judging.validity import check_moment, check_warn_days
 
@@ -211,7 +231,7 @@ def watch_backend(
     check_warn_days(warn_days)
     if at is not None:
         at = check_moment(at, what="at")
-    watcher = _Watcher(backend, at=at, warn_days=warn_days, present=present)
+    watcher = _Watcher(backend, at=at, warn_days=warn_days, present=present, select=select)
     while True:
         yield from watcher.poll()
         if tick is not None:
@@ -228,6 +248,7 @@ def watch(
     present: bool = True,
     isolate: bool = True,
     timeout: float | None = 60.0,
+    select: TokenSelection | None = None,
 ) -> Iterator[TokenEvent]:
     """The tokens that come to and go from the module at ``module_path``, as they do.
 
@@ -245,6 +266,10 @@ def watch(
     :class:`~ukeytool.ModuleTimedOut`; a crash raises :class:`~ukeytool.ModuleCrashed`.
     Raises :class:`~ukeytool.ModuleError` when the module cannot be loaded, and
     :class:`~ukeytool.UsageError` for a bad argument (a ``timeout`` without ``isolate``).
+
+    ``select`` (a :class:`~ukeytool.TokenSelection`): only the tokens it selects are
+    read when they arrive; one it does not select makes no event when it arrives (see
+    :func:`watch_backend`).
     """
     from ..judging.validity import check_moment, check_warn_days
 
@@ -265,6 +290,7 @@ def watch(
         "at": at,
         "warn_days": warn_days,
         "present": present,
+        "select": select,
     }
     if isolate:
         return _watch_in_child(module_path, timeout=timeout, kwargs=kwargs)
