@@ -8,6 +8,7 @@ calls through pkcs11-spy and prints its table.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,5 +42,7 @@ def test_the_quick_benchmark_runs_and_prints_its_table(tmp_path: Path) -> None:
         spied = [row for row in rows if row.startswith("| ukeytool list-tokens | 300 |")]
         assert len(spied) == 1, rows
         assert "| 1.00 (+ " in spied[0], spied
+    # the --json / text ratios: of the medians, and the median of each round's
+    assert re.search(r"over the text listing .*: 10 \d+\.\d\d \(\d+\.\d\d\)", done.stdout)
     # a second run finds its tokens built
     assert (tmp_path / "store-300" / "bench-recipe").is_file()
