@@ -236,6 +236,16 @@ def _changed(report: ukeytool.Report, change: Callable[[Any], Any]) -> ukeytool.
 
 
 _maybe_strings = st.one_of(st.none(), _strings)
+_zones = st.sampled_from(
+    [None, datetime.timezone.utc, datetime.timezone(datetime.timedelta(hours=8))]
+)
+_MOMENTS = [
+    datetime.datetime(2030, 1, 1, 0, 0, tzinfo=datetime.timezone.utc),
+    datetime.datetime(2030, 1, 1, 8, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8))),
+    datetime.datetime(2030, 1, 1, 0, 0),
+    datetime.datetime(2030, 1, 1, 0, 0, 0, 1),
+]
+"""Moments equal or nearly so, each written as its own (the writer remembers moments)."""
 _certificate_values = st.fixed_dictionaries(
     {
         "subject": _maybe_strings,
@@ -253,6 +263,9 @@ _certificate_values = st.fixed_dictionaries(
         "subject_attributes": st.one_of(st.none(), st.just(())),
         "issuer_attributes": st.one_of(st.none(), st.just(())),
         "subject_key_identifier": st.one_of(st.none(), st.binary(max_size=4)),
+        # The same instant in other zones, naive (taken as UTC), with microseconds.
+        "not_before": st.one_of(st.none(), st.datetimes(timezones=_zones)),
+        "not_after": st.one_of(st.none(), st.sampled_from(_MOMENTS)),
     }
 )
 

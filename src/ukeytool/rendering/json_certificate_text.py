@@ -21,6 +21,7 @@ fail until it is.
 
 from __future__ import annotations
 
+import datetime
 import operator
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
@@ -131,14 +132,30 @@ _branch_values = operator.attrgetter(*_BRANCH)
 _channel_values = operator.attrgetter(*_CHANNEL)
 
 
-def _template(names: Sequence[str], newline: str) -> str:
-    """The object of members ``names`` at the indentation ``newline`` ends with, a
-    ``%s`` for each value (and for each run)."""
-    inner = newline + _INDENT
-    members = [
-        inner + ("%s" if name == _RUN else encode_basestring(name) + ": %s") for name in names
-    ]
-    return "{" + ",".join(members) + newline + "}"
+class _Template:
+    """An object of members ``names`` at the indentation ``newline`` ends with, a hole
+    for each value (and for each run): :meth:`fill` puts the values' texts in them.
+    Filled by one join of its constant pieces and the values (``%`` formatting would
+    read the whole template again, character by character, for each object)."""
+
+    __slots__ = ("_pieces",)
+
+    def __init__(self, names: Sequence[str], newline: str) -> None:
+        inner = newline + _INDENT
+        constants = ["{"]
+        for i, name in enumerate(names):
+            member = inner if name == _RUN else inner + encode_basestring(name) + ": "
+            constants[-1] += ("," if i else "") + member
+            constants.append("")
+        constants[-1] += newline + "}"
+        pieces: list[str] = [""] * (2 * len(constants) - 1)
+        pieces[0::2] = constants
+        self._pieces = pieces
+
+    def fill(self, values: Sequence[str]) -> str:
+        pieces = self._pieces.copy()
+        pieces[1::2] = values  # raises ValueError for a wrong number of values
+        return "".join(pieces)
 
 
 class _Layout:
@@ -161,15 +178,15 @@ class _Layout:
 
     def __init__(self, newline: str) -> None:
         inner = self.inner = newline + _INDENT
-        self.certificate = _template(_CERTIFICATE, newline)
-        self.certificate_with_advice = _template((*_CERTIFICATE, "advice"), newline)
+        self.certificate = _Template(_CERTIFICATE, newline)
+        self.certificate_with_advice = _Template((*_CERTIFICATE, "advice"), newline)
         item = inner + _INDENT  # an item of a member's array
-        self.attribute = _template(_ATTRIBUTE, item)
+        self.attribute = _Template(_ATTRIBUTE, item)
         self.attributes_open, self.attributes_separator = "[" + item, "," + item
         self.attributes_close = inner + "]"
-        self.advice = _template(_ADVICE, inner)
+        self.advice = _Template(_ADVICE, inner)
         window = item + _INDENT  # an item of the advice's windows
-        self.window = _template(_WINDOW, window)
+        self.window = _Template(_WINDOW, window)
         self.windows_open, self.windows_separator = "[" + window, "," + window
         self.windows_close = item + "]"
 
@@ -222,8 +239,8 @@ def certificate_text(
             _optional(cert.issuer),
             _optional(cert.issuer_cn),
             _optional(cert.serial),
-            "null" if not_before is None else '"' + moment(not_before) + '"',
-            "null" if not_after is None else '"' + moment(not_after) + '"',
+            _moment(not_before),
+            _moment(not_after),
             _optional(cert.key_algorithm),
             _integer(cert.key_size),
             _optional(cert.key_curve),
@@ -267,35 +284,37 @@ def certificate_text(
         "[]" if not findings else _part(shared, dicts._findings, findings, inner),
     )
     if entry.advice is None:
-        return layout.certificate % values
-    return layout.certificate_with_advice % (*values, _advice(entry.advice, shared, layout))
+        return layout.certificate.fill(values)
+    return layout.certificate_with_advice.fill((*values, _advice(entry.advice, shared, layout)))
 
 
 def _advice(advice: Advice, shared: SharedParts, layout: _Layout) -> str:
     renewal = dicts._renewal()
     inner = layout.inner + _INDENT
     windows = advice.windows
-    return layout.advice % (
-        _string(advice.phase._value_),
-        _string(advice.action._value_),
-        "true" if advice.needs_action else "false",
-        "true" if advice.expired else "false",
-        _part(shared, dicts._bank, advice.bank, inner),
-        _optional(advice.key_name),
-        "null" if advice.expires is None else '"' + moment(advice.expires) + '"',
-        _day(advice.expiry_date),
-        _day(advice.window_opens),
-        _day(advice.window_closes),
-        _windows(windows, shared, layout) if windows else "[]",
-        shared.text(_branch_run, _branch_values(advice), inner),
-        "true" if any(w.other_closes for w in windows) else "false",
-        "true" if advice.not_yet_valid else "false",
-        _day(advice.valid_from),
-        _integer(advice.pair_partner),
-        _optional(advice.pair_partner_label),
-        _day(advice.own_expiry_date),
-        _string(renewal.advice_summary(advice)),
-        _string(renewal.advice_message(advice)),
+    return layout.advice.fill(
+        (
+            _string(advice.phase._value_),
+            _string(advice.action._value_),
+            "true" if advice.needs_action else "false",
+            "true" if advice.expired else "false",
+            _part(shared, dicts._bank, advice.bank, inner),
+            _optional(advice.key_name),
+            _moment(advice.expires),
+            _day(advice.expiry_date),
+            _day(advice.window_opens),
+            _day(advice.window_closes),
+            _windows(windows, shared, layout) if windows else "[]",
+            shared.text(_branch_run, _branch_values(advice), inner),
+            "true" if any(w.other_closes for w in windows) else "false",
+            "true" if advice.not_yet_valid else "false",
+            _day(advice.valid_from),
+            _integer(advice.pair_partner),
+            _optional(advice.pair_partner_label),
+            _day(advice.own_expiry_date),
+            _string(renewal.advice_summary(advice)),
+            _string(renewal.advice_message(advice)),
+        )
     )
 
 
@@ -303,14 +322,15 @@ def _windows(windows: Sequence[RenewalWindow], shared: SharedParts, layout: _Lay
     template = layout.window
     inner = layout.windows_separator[1:] + _INDENT  # a window's members
     texts = [
-        template
-        % (
-            _string(w.channel),
-            _day(w.opens),
-            _day(w.closes),
-            _string(w.state._value_),
-            shared.text(_channel_run, _channel_values(w), inner),
-            _encoded(dicts.other_closes(w), inner) if w.other_closes else "[]",
+        template.fill(
+            (
+                _string(w.channel),
+                _day(w.opens),
+                _day(w.closes),
+                _string(w.state._value_),
+                shared.text(_channel_run, _channel_values(w), inner),
+                _encoded(dicts.other_closes(w), inner) if w.other_closes else "[]",
+            )
         )
         for w in windows
     ]
@@ -355,14 +375,16 @@ def _attributes(
 def _attribute(values: tuple[Any, ...], newline: str) -> str:
     """An attribute written into its ``template`` (at the indentation ``newline``)."""
     attribute: NameAttribute = values[0]
-    template: str = values[1]
-    return template % (
-        _string(attribute.oid),
-        _string(attribute.name),
-        _string(attribute.string_type),
-        *_text(attribute.text),
-        _string(attribute.decoding),
-        int.__repr__(attribute.rdn),
+    template: _Template = values[1]
+    return template.fill(
+        (
+            _string(attribute.oid),
+            _string(attribute.name),
+            _string(attribute.string_type),
+            *_text(attribute.text),
+            _string(attribute.decoding),
+            int.__repr__(attribute.rdn),
+        )
     )
 
 
@@ -414,8 +436,36 @@ def _hex(value: bytes | None) -> str:
     return "null" if value is None else '"' + value.hex() + '"'
 
 
-def _day(value: Any) -> str:
-    return "null" if value is None else '"' + value.isoformat() + '"'
+def _day(value: datetime.date | None) -> str:
+    """A day (``YYYY-MM-DD``), as text; remembered, as the same days recur (a
+    certificate's expiry is its window's end, and many expire on one day)."""
+    if value is None:
+        return "null"
+    text = _DAYS.get(value)
+    if text is None:
+        text = '"' + value.isoformat() + '"'
+        if len(_DAYS) < _TEXTS_MAX:
+            _DAYS[value] = text
+    return text
+
+
+def _moment(value: datetime.datetime | None) -> str:
+    """A moment (:func:`~.json_values.moment`), as text; remembered, as one moment is
+    written several times (a certificate's end is its advice's expiry and its pair's)."""
+    if value is None:
+        return "null"
+    text = _MOMENTS.get(value)
+    if text is None:
+        text = '"' + moment(value) + '"'
+        if len(_MOMENTS) < _TEXTS_MAX:
+            _MOMENTS[value] = text
+    return text
+
+
+_DAYS: dict[datetime.date, str] = {}
+_MOMENTS: dict[datetime.datetime, str] = {}
+_TEXTS_MAX = 4096
+"""At most this many days and moments are remembered (values: right for any document)."""
 
 
 _NO_TEXT = ("null", "null", "null", "null")
