@@ -231,7 +231,7 @@ def inspect_all(
             from .login import login_pass
 
             reports = login_pass(
-                options, reports, (uri, select), at=at, isolate=isolate, timeout=timeout
+                options, reports, uri, select=select, at=at, isolate=isolate, timeout=timeout
             )
     from ..judging.renewal import advise
     from ..pkcs11.selection import filter_report

@@ -43,15 +43,16 @@ INTERNAL_REASON: Final = template("login.internal_error", "internal error {kind}
 def login_pass(
     options: Inspection,
     reports: list[Report],
-    selected: tuple[Pkcs11Uri | None, TokenSelection | None],
+    uri: Pkcs11Uri | None,
     *,
+    select: TokenSelection | None = None,
     at: datetime.datetime,
     isolate: bool,
     timeout: float | None,
 ) -> list[Report]:
     """The listing with the selected token's module listed again after the one login
     (in a child process like the first listing), or with the refusal on its token.
-    ``selected``: --uri parsed, and the selection the listings read (the second one
+    ``uri``: --uri parsed; ``select``: the selection the listings read (the second one
     reads no token the first did not)."""
     from ..pkcs11.inspect import inspect, login_target
     from ..pkcs11.isolate import inspect_in_child
@@ -59,7 +60,6 @@ def login_pass(
     from ..pkcs11.token_uris import token_uri
     from ..pkcs11.uri import format_uri
 
-    uri, select = selected
     selection = options.selection
     wanted = Login(None, label=selection.label, serial=selection.serial, uri=uri)
     module, slot = login_target([(r.module, s) for r in reports for s in r.slots], wanted)

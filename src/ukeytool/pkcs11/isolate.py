@@ -267,7 +267,12 @@ def inspect_in_child(
     head: tuple[Any, ...] | None = None
     for restart in range(MAX_RESTARTS + 1):
         conversation, status, finished = _run_child(
-            path, timeout, (login, select), tuple(skip), (moment, warn_days)
+            path,
+            timeout,
+            login=login,
+            select=select,
+            skip=tuple(skip),
+            judging=(moment, warn_days),
         )
         outcome = conversation.outcome
         if outcome is not None and outcome[0] == "done":
@@ -450,15 +455,15 @@ def _child() -> tuple[Child, tuple[str, ...]]:
 def _run_child(
     path: str,
     timeout: float | None,
-    asked: tuple[Login | None, TokenSelection | None],
+    *,
+    login: Login | None,
+    select: TokenSelection | None,
     skip: tuple[int, ...],
     judging: tuple[datetime.datetime, int],
 ) -> tuple[Conversation, int | None, bool]:
     """One child: (what it said, its exit status, whether it ended before the deadline).
     The child and its process group are gone when this returns. ``judging``: the moment
-    and warn_days the certificates are judged with, here, as they arrive. ``asked``: the
-    login and the token selection."""
-    login, select = asked
+    and warn_days the certificates are judged with, here, as they arrive."""
     request = Request(path, login, log_levels(), os.getpid(), skip, select)
     payload = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
     started = time.monotonic()
