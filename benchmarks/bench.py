@@ -64,55 +64,20 @@ NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 def _certificates(count: int) -> list[bytes]:
     """``count`` certificates: a CA and holders signed by it, from 20 days expired to 5
-    years valid (so the listing has expired, expiring and valid rows)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    years valid (so the listing has expired, expiring and valid rows), each holder with
+    a key of its own."""
+    from ukeytool.testing.bulk import mint_many
 
-    def name(cn: str) -> x509.Name:
-        return x509.Name(
-            [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "基准测试银行"),
-                x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            ]
-        )
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = name("Bench CA")
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(1)
-        .not_valid_before(NOW - datetime.timedelta(days=365))
-        .not_valid_after(NOW + datetime.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
+    return mint_many(
+        count,
+        at=NOW,
+        organization="基准测试银行",
+        ca_cn="Bench CA",
+        expiry_days=lambda i: (i * 7) % 1825 - 20,
+        holder_cn="持有人 {:05d}".format,
+        ca_not_before_days=365,
+        key_per_holder=True,
     )
-    ders = [ca.public_bytes(serialization.Encoding.DER)]
-    aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
-    for i in range(1, count):
-        key = ec.generate_private_key(ec.SECP256R1()).public_key()
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name(f"持有人 {i:05d}"))
-            .issuer_name(ca_name)
-            .public_key(key)
-            .serial_number(1000 + i)
-            .not_valid_before(NOW - datetime.timedelta(days=30))
-            .not_valid_after(NOW + datetime.timedelta(days=(i * 7) % 1825 - 20))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key), critical=False)
-            .add_extension(aki, critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
-        ders.append(cert.public_bytes(serialization.Encoding.DER))
-    return ders
 
 
 def build_store(directory: Path, count: int) -> Path:

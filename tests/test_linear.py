@@ -9,7 +9,6 @@ certificates for each certificate would multiply the count by 25, not 5.
 
 from __future__ import annotations
 
-import datetime
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -17,63 +16,29 @@ from typing import Any
 import pytest
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 import ukeytool
 from ukeytool.rendering.check import check_reports
 from ukeytool.rendering.json import render_json
 from ukeytool.rendering.prometheus import render_prometheus
 from ukeytool.rendering.text import render_text
+from ukeytool.testing.bulk import mint_many
 from ukeytool.testing.fake import FakeBackend, FakeCertificate, FakeKey, FakeToken
 
 from .conftest import FIXED_NOW
-
-DAY = datetime.timedelta(days=1)
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "线性测试银行"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
 
 
 @pytest.fixture(scope="module")
 def certificates() -> list[bytes]:
     """A CA and 1199 holders it issued, with SM2-less EC keys (quick to make), expiring
     over four years: expired, expiring and valid ones, each distinct."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_name = _name("Linear CA")
-
-    def build(subject: x509.Name, key: Any, serial: int, days: int, ca: bool) -> bytes:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(ca_name)
-            .public_key(key)
-            .serial_number(serial)
-            .not_valid_before(FIXED_NOW - 30 * DAY)
-            .not_valid_after(FIXED_NOW + days * DAY)
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key), critical=False)
-        )
-        if not ca:
-            aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
-            builder = builder.add_extension(aki, critical=False)
-        cert = builder.sign(ca_key, hashes.SHA256())
-        return cert.public_bytes(serialization.Encoding.DER)
-
-    ders = [build(ca_name, ca_key.public_key(), 1, 3650, True)]
-    holder_key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    for i in range(1, 1200):
-        ders.append(build(_name(f"持有人 {i}"), holder_key, 1000 + i, i % 1460 - 20, False))
-    return ders
+    return mint_many(
+        1200,
+        at=FIXED_NOW,
+        organization="线性测试银行",
+        ca_cn="Linear CA",
+        expiry_days=lambda i: i % 1460 - 20,
+    )
 
 
 def _backend(ders: list[bytes]) -> FakeBackend:

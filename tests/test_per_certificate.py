@@ -11,62 +11,34 @@ Proved by counting calls for n and 5n certificates, never by the clock.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 import ukeytool
 from ukeytool.i18n import message
 from ukeytool.judging import advice_text, relation_index, relations, renewal
 from ukeytool.rendering import mask
 from ukeytool.rendering.text import render_text
+from ukeytool.testing.bulk import mint_many
 from ukeytool.testing.fake import FakeBackend, FakeCertificate, FakeToken
 
 from .conftest import FIXED_NOW
 
-DAY = datetime.timedelta(days=1)
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "每证书测试银行"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
-
 
 @pytest.fixture(scope="module")
 def certificates() -> list[bytes]:
-    """A CA and 250 holders it issued (with and without key identifiers), expiring over
+    """A CA and 250 holders it issued (without key identifiers), expiring over
     two years: expired, expiring and valid ones."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("Per Certificate CA")
-    holder_key = ec.generate_private_key(ec.SECP256R1()).public_key()
-
-    def build(subject: x509.Name, key: Any, serial: int, days: int, ca: bool) -> bytes:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(ca_name)
-            .public_key(key)
-            .serial_number(serial)
-            .not_valid_before(FIXED_NOW - 90 * DAY)
-            .not_valid_after(FIXED_NOW + days * DAY)
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-
-    ders = [build(ca_name, ca_key.public_key(), 1, 3650, True)]
-    for i in range(1, 251):
-        ders.append(build(_name(f"持有人 {i}"), holder_key, 1000 + i, i * 3 - 40, False))
-    return ders
+    return mint_many(
+        251,
+        at=FIXED_NOW,
+        organization="每证书测试银行",
+        ca_cn="Per Certificate CA",
+        expiry_days=lambda i: i * 3 - 40,
+        not_before_days=90,
+        key_identifiers=False,
+    )
 
 
 def _report(ders: list[bytes]) -> ukeytool.Report:

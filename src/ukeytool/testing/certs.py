@@ -2,8 +2,9 @@
 
 :func:`mint` makes a key pair and a certificate for it, self-signed or signed by another
 :class:`Minted`; :func:`mint_ca` makes a certificate authority the usual way (long
-valid around a moment, ``keyCertSign`` and ``cRLSign``, SM3 for SM2). The dates are always
-the caller's: nothing here reads the clock, so a test that judges validity at a fixed
+valid around a moment, ``keyCertSign`` and ``cRLSign``, SM3 for SM2);
+:func:`ukeytool.testing.bulk.mint_many` a CA and thousands of holders at once. The dates
+are always the caller's: nothing here reads the clock, so a test that judges validity at a fixed
 moment gets the same answer every day.
 
 RSA and EC certificates signed with SHA-256 come from cryptography's CertificateBuilder.
