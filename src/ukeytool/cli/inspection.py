@@ -196,19 +196,9 @@ def inspect_all(
     from .progress import progress_line
 
     selection = options.selection
-    uri = None
-    if selection.uri:
-        from ..pkcs11.uri import parse_uri, refuse_pin_attributes
-
-        # Fails before any loading; a URI with a PIN in it is refused, never echoed.
-        uri = refuse_pin_attributes(parse_uri(selection.uri))
-    select = None
-    if selection.given:
-        from ..pkcs11.selection import TokenSelection
-
-        # The tokens not selected are not read (no session, no object), in the child
-        # too; their slots are dropped below with the rest (filter_report).
-        select = TokenSelection(uri, selection.label, selection.serial)
+    # The tokens not selected are not read, in the child too; their slots are dropped
+    # below with the rest (filter_report).
+    uri, select = selection.parsed()
     isolate, timeout = options.isolation()
     now = datetime.datetime.now(datetime.timezone.utc)
     at = options.at or now

@@ -223,14 +223,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(options: WatchOptions) -> int:
-    from ..pkcs11.uri import parse_uri, refuse_pin_attributes
     from ..pkcs11.watch import watch
 
     inspection = options.inspection
     if options.until_inserted and options.crit_days > inspection.warn_days:
         raise UsageError(CRIT_ABOVE_WARN(crit=options.crit_days, warn=inspection.warn_days))
     selection = inspection.selection
-    uri = refuse_pin_attributes(parse_uri(selection.uri)) if selection.uri else None
+    # A token not selected is not read when it arrives (the events are still filtered
+    # below, as before: a token that leaves is named by what it was).
+    uri, select = selection.parsed()
     isolate, timeout = inspection.isolation()
     renewal = load_renewal(inspection)
     paths = resolve_modules(inspection.modules)
@@ -242,13 +243,6 @@ def _run(options: WatchOptions) -> int:
         sys.stderr.write(escape_control(line) + "\n")
         sys.stderr.flush()
     color = use_color(options.color)
-    select = None
-    if selection.given:
-        from ..pkcs11.selection import TokenSelection
-
-        # A token not selected is not read when it arrives (the events are still
-        # filtered below, as before: a token that leaves is named by what it was).
-        select = TokenSelection(uri, selection.label, selection.serial)
     events = watch(
         path,
         interval=options.interval,
