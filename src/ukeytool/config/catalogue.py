@@ -14,12 +14,12 @@ import fnmatch
 import json
 import os
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import UsageError
 from ..i18n.message import Message, Param, Template, template
 from ..model import _value
+from ..pkcs11 import logs
 from .jsonfile import (
     BAD_CONFIDENCE,
     DUPLICATE_ID,
@@ -216,9 +216,7 @@ class Catalogue:
 
 def __getattr__(name: str) -> Any:
     if name == "log":  # discovery's logger (imports logging, as discovery does anyway)
-        import logging
-
-        return logging.getLogger("ukeytool.discovery")
+        return logs.logger("ukeytool.discovery")
     if name == "SHIPPED_CATALOGUE":
         from pathlib import Path
 
@@ -226,13 +224,6 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value  # (and a test may replace it)
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _debug(message: str, *args: object) -> None:
-    # Without logging imported nobody asked for debug records: they are dropped.
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        logging.getLogger("ukeytool.discovery").debug(message, *args)
 
 
 def _shipped_file() -> str:
@@ -308,7 +299,13 @@ def load_catalogue(
             continue
         for entry in file_entries:
             if entry.id in seen:
-                _debug("catalogue %s: entry %r replaced by %s", path, entry.id, seen[entry.id])
+                logs.debug(
+                    "ukeytool.discovery",
+                    "catalogue %s: entry %r replaced by %s",
+                    path,
+                    entry.id,
+                    seen[entry.id],
+                )
                 continue
             seen[entry.id] = entry.origin
             entries.append(entry)
