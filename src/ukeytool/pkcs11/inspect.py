@@ -228,14 +228,13 @@ class _Reading:
                 raise _Stopped
             self._events.put(event)
             return
+        if self._decided:  # inline for good: nothing more to measure
+            self._inline(event)
+            return
         started = self._clock()
-        try:
-            self._sink(*event)
-        except BaseException as exc:  # the caller's, raised again after the walk stops
-            self._failure.append(exc)
-            raise _Stopped from None
+        self._inline(event)
         returned = self._clock()
-        if not self._decided and event[0] == "object":
+        if event[0] == "object":
             self._objects += 1
             if self._objects > _MEASURED_AFTER:
                 self._module_time += started - self._returned
@@ -249,7 +248,14 @@ class _Reading:
                     self._start_parser()
                 elif self._objects >= _MEASURED_AFTER + _DECIDE_WITHIN:
                     self._decided = True
-        self._returned = self._clock()
+        self._returned = returned
+
+    def _inline(self, event: tuple[Any, ...]) -> None:
+        try:
+            self._sink(*event)
+        except BaseException as exc:  # the caller's, raised again after the walk stops
+            self._failure.append(exc)
+            raise _Stopped from None
 
     def _start_parser(self) -> None:
         import contextvars
@@ -285,11 +291,6 @@ class _Reading:
     def raise_failure(self) -> None:
         if self._failure:
             raise self._failure[0]
-
-    @property
-    def overlapped(self) -> bool:
-        """Whether the events went to a parser thread (from some point on)."""
-        return self._parser is not None
 
 
 def inspect_modules(
