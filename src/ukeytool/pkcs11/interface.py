@@ -7,14 +7,13 @@ stand behind the same interface.
 
 from __future__ import annotations
 
+from .. import _lazy_getattr
 from ..model import LoginOutcome, Problem
 from ..model._value import value
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from .backend_protocol import Backend
 
 __all__ = ["Backend", "ObjectListing", "RawCertificateObject", "RawKeyObject"]
@@ -138,12 +137,6 @@ class ObjectListing:
     # --- end of generated code ---
 
 
-def __getattr__(name: str) -> Any:
-    # The Protocol needs typing, which the isolation child and the command line's
-    # start need not import: it is made on first use.
-    if name == "Backend":
-        from .backend_protocol import Backend
-
-        globals()["Backend"] = Backend
-        return Backend
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The Protocol needs typing, which the isolation child and the command line's start
+# need not import: it is made on first use.
+__getattr__ = _lazy_getattr("ukeytool.pkcs11", globals(), {"Backend": "backend_protocol"})
