@@ -4,6 +4,7 @@ for them (OpenSSL's where it has one), for both parsers alike."""
 from __future__ import annotations
 
 __all__ = [
+    "AUTHORITY_KEY_IDENTIFIER",
     "BASIC_CONSTRAINTS",
     "CURVES",
     "CURVE_PRIMES",
@@ -17,12 +18,15 @@ __all__ = [
     "RSA_KEYS",
     "SIGNATURE_NAMES",
     "SM2",
+    "SM3_WITH_SM2",
+    "SUBJECT_KEY_IDENTIFIER",
     "curve_name",
 ]
 
 RSA_KEYS = ("1.2.840.113549.1.1.1", "1.2.840.113549.1.1.10", "2.5.8.1.1")
 EC_KEY = "1.2.840.10045.2.1"
 SM2 = "1.2.156.10197.1.301"  # the SM2 curve, and in some certificates the key algorithm
+SM3_WITH_SM2 = "1.2.156.10197.1.501"
 DSA_KEY = "1.2.840.10040.4.1"
 EDWARDS_KEYS = {"1.3.101.112": ("Ed25519", 256), "1.3.101.113": ("Ed448", 448)}
 
@@ -69,7 +73,7 @@ SIGNATURE_NAMES = {
     "2.16.840.1.101.3.4.3.2": "dsa_with_SHA256",
     "1.3.101.112": "Ed25519",
     "1.3.101.113": "Ed448",
-    "1.2.156.10197.1.501": "SM3withSM2",
+    SM3_WITH_SM2: "SM3withSM2",
     "1.2.156.10197.1.504": "SM3withRSA",
 }
 
@@ -96,6 +100,8 @@ EKU_NAMES = {
 BASIC_CONSTRAINTS = "2.5.29.19"
 KEY_USAGE = "2.5.29.15"
 EXTENDED_KEY_USAGE = "2.5.29.37"
+SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
 
 
 def curve_name(oid: str) -> str:

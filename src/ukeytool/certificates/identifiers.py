@@ -14,16 +14,19 @@ from typing import Any
 from ..i18n.message import template
 from ..model import Certificate, Problem
 from ..model._value import replace
-from .algorithms import EC_KEY, RSA_KEYS, SM2
+from .algorithms import (
+    AUTHORITY_KEY_IDENTIFIER,
+    EC_KEY,
+    RSA_KEYS,
+    SM2,
+    SUBJECT_KEY_IDENTIFIER,
+)
 from .asn1 import contents, oid_text, rsa_modulus, tlvs
 from .fields import COULD_NOT_READ, lenient_extension
 from .parts import Parts
 from .reasons import Unreadable, reason
 
 __all__ = ["public_key_from_info", "relation_fields", "with_relation_fields"]
-
-_SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
-_AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
 
 SKI_NOT_OCTETS = template(
     "certificate.ski_not_octets", "the SubjectKeyIdentifier extension is not an OCTET STRING"
@@ -96,11 +99,11 @@ def relation_fields(
 
 
 def _ski_of_parts(parts: Parts) -> bytes | None:
-    return _ski(parts.extension(_SUBJECT_KEY_IDENTIFIER))
+    return _ski(parts.extension(SUBJECT_KEY_IDENTIFIER))
 
 
 def _aki_of_parts(parts: Parts) -> bytes | None:
-    return _aki(parts.extension(_AUTHORITY_KEY_IDENTIFIER))
+    return _aki(parts.extension(AUTHORITY_KEY_IDENTIFIER))
 
 
 def _info_of_parts(parts: Parts) -> bytes:
@@ -108,7 +111,7 @@ def _info_of_parts(parts: Parts) -> bytes:
 
 
 def _subject_key_identifier(certificate: Any) -> bytes | None:
-    return _ski(lenient_extension(certificate, _SUBJECT_KEY_IDENTIFIER))
+    return _ski(lenient_extension(certificate, SUBJECT_KEY_IDENTIFIER))
 
 
 def _ski(value: bytes | None) -> bytes | None:
@@ -120,7 +123,7 @@ def _ski(value: bytes | None) -> bytes | None:
 
 
 def _authority_key_identifier(certificate: Any) -> bytes | None:
-    return _aki(lenient_extension(certificate, _AUTHORITY_KEY_IDENTIFIER))
+    return _aki(lenient_extension(certificate, AUTHORITY_KEY_IDENTIFIER))
 
 
 def _aki(value: bytes | None) -> bytes | None:

@@ -48,7 +48,7 @@ import datetime
 
 from ...model import Certificate, Problem
 from .. import fields as field_readers
-from ..algorithms import CURVES, EC_KEY, EDWARDS_KEYS, SIGNATURE_NAMES
+from ..algorithms import CURVES, EC_KEY, EDWARDS_KEYS, RSA_KEYS, SIGNATURE_NAMES, SM3_WITH_SM2
 from ..fields import fingerprints
 from ..names import holder, identity_numbers_of
 from ..parts import Extension
@@ -185,8 +185,7 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
 _NULL = b"\x05\x00"
 _RSA_SIGNATURES = frozenset("1.2.840.113549.1.1." + n for n in ("5", "11", "12", "13", "14"))
 _ECDSA_SIGNATURES = frozenset("1.2.840.10045.4.3." + n for n in ("1", "2", "3", "4"))
-_SM3_WITH_SM2 = "1.2.156.10197.1.501"
-_RSA_KEY = "1.2.840.113549.1.1.1"
+_RSA_KEY = RSA_KEYS[0]
 
 
 def _algorithm(data: bytes, body: int, stop: int) -> tuple[str, bytes | None]:
@@ -206,7 +205,7 @@ _SIGNATURES: dict[bytes, str] = {}
 
 def _signature_algorithm(data: bytes, body: int, stop: int) -> str:
     oid, parameters = _algorithm(data, body, stop)
-    if oid in _RSA_SIGNATURES or oid == _SM3_WITH_SM2:
+    if oid in _RSA_SIGNATURES or oid == SM3_WITH_SM2:
         if parameters not in (None, _NULL):
             raise Decline
     elif oid in _ECDSA_SIGNATURES or oid in EDWARDS_KEYS:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..algorithms import EKU_NAMES, KEY_USAGE_BITS
+from ..algorithms import (
+    AUTHORITY_KEY_IDENTIFIER,
+    BASIC_CONSTRAINTS,
+    EKU_NAMES,
+    EXTENDED_KEY_USAGE,
+    KEY_USAGE,
+    KEY_USAGE_BITS,
+    SUBJECT_KEY_IDENTIFIER,
+)
 from ..parts import Extension
 from .der import (
     Decline,
@@ -68,9 +76,6 @@ certificates share most of theirs (their CA's key identifier, policies, CRL poin
 _CHECKED_MAX = 1024
 
 
-_SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
-
-
 def _key_identifier(encoded: bytes) -> tuple[Extension, dict[str, Any]] | None:
     """What :func:`_check` makes of a non-critical subject key identifier of a key ID
     under 119 octets (every certificate has its own: not remembered), by its 11 octets
@@ -82,7 +87,7 @@ def _key_identifier(encoded: bytes) -> tuple[Extension, dict[str, Any]] | None:
         return None
     identifier = encoded[11:]
     return (
-        Extension(_SUBJECT_KEY_IDENTIFIER, False, encoded[9:]),
+        Extension(SUBJECT_KEY_IDENTIFIER, False, encoded[9:]),
         {"subject_key_identifier": identifier},
     )
 
@@ -262,11 +267,11 @@ def _access(data: bytes, start: int, end: int, _usage: Usage) -> None:
 
 
 _EXTENSIONS: dict[str, Any] = {
-    "2.5.29.19": _basic_constraints,
-    "2.5.29.15": _key_usage,
-    "2.5.29.37": _extended_key_usage,
-    "2.5.29.14": _subject_key_identifier,
-    "2.5.29.35": _authority_key_identifier,
+    BASIC_CONSTRAINTS: _basic_constraints,
+    KEY_USAGE: _key_usage,
+    EXTENDED_KEY_USAGE: _extended_key_usage,
+    SUBJECT_KEY_IDENTIFIER: _subject_key_identifier,
+    AUTHORITY_KEY_IDENTIFIER: _authority_key_identifier,
     "2.5.29.17": _alternative_names,
     "2.5.29.31": _distribution_points,
     "2.5.29.32": _policies,

@@ -171,7 +171,7 @@ def _rdn_in_general(data: bytes, index: int) -> tuple[str, str | None, tuple[Nam
             cn = value
         name = ATTRIBUTE_NAMES.get(oid, oid)
         shown.append(f"{name}={escape(value)}")
-        # As name_attribute makes it (the value decoded strictly as its type), at once.
+        # As names._attribute makes it (the value decoded strictly as its type), at once.
         text = Text(raw, value, _TEXT_CODECS[value_tag], False)
         attributes.append(NameAttribute(oid, name, STRING_TYPES[value_tag], text, index))
     return "+".join(shown), cn, tuple(attributes)
