@@ -40,7 +40,6 @@ __all__ = [
     "holder",
     "identity_numbers_of",
     "lenient_identity_numbers",
-    "name_attribute",
     "rfc4514",
     "strict_identity_numbers",
 ]
@@ -99,7 +98,7 @@ def attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
     """
     plain = _plain_attributes(name_der)
     if plain is not None:
-        return tuple(name_attribute(*found) for found in plain)
+        return tuple(_attribute(*found) for found in plain)
     found = []
     for index, rdn in enumerate(tlvs(contents(name_der))):
         for atv in tlvs(rdn.contents):
@@ -108,14 +107,14 @@ def attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
                 raise Unreadable(ATTRIBUTE_PARTS(count=len(parts)))
             oid_tlv, value_tlv = parts
             found.append(
-                name_attribute(
+                _attribute(
                     oid_tlv.encoded, value_tlv.tag, value_tlv.contents, value_tlv.encoded, index
                 )
             )
     return tuple(found)
 
 
-def name_attribute(
+def _attribute(
     oid_tlv: bytes, tag: int, value: bytes, encoded: bytes, index: int
 ) -> NameAttribute:
     """One attribute: its OID's TLV, its value's tag, contents and TLV, its RDN's index."""
