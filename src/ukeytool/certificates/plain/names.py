@@ -99,13 +99,7 @@ def _rdn(data: bytes, index: int) -> tuple[str, str | None, tuple[NameAttribute,
                 _HEADS[data[:head]] = known
             oid, name, codec, pattern, limits, string_type, text_codec = known
             raw = data[head:]
-            value = raw.decode(codec)
-            if pattern is not None and not pattern.fullmatch(value):
-                raise Decline
-            if limits is not None and not limits[0] <= len(value.encode()) <= limits[1]:
-                raise Decline
-            if value == " ":
-                raise Decline
+            value = _value(raw, codec, pattern, limits)
             text = Text(raw, value, text_codec, False)
             return (
                 f"{name}={escape(value)}",
@@ -136,6 +130,19 @@ def _attribute_type(
     return oid, name, kind[0], kind[1], limits, STRING_TYPES[tag], _TEXT_CODECS[tag]
 
 
+def _value(raw: bytes, codec: str, pattern: Any, limits: tuple[int, int] | None) -> str:
+    """An attribute's value decoded, when cryptography reads it as it is (else
+    :class:`Decline`)."""
+    value = raw.decode(codec)
+    if pattern is not None and not pattern.fullmatch(value):
+        raise Decline  # cryptography refuses characters the type does not allow
+    if limits is not None and not limits[0] <= len(value.encode()) <= limits[1]:
+        raise Decline  # cryptography warns
+    if value == " ":
+        raise Decline  # cryptography 45 writes it "\\\\ ", 51 "\\ ": versions differ
+    return value
+
+
 def _rdn_in_general(data: bytes, index: int) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
     """:func:`_rdn` for any RDN."""
     _tag, body, end = tlv(data, 0, len(data))
@@ -159,14 +166,7 @@ def _rdn_in_general(data: bytes, index: int) -> tuple[str, str | None, tuple[Nam
             raise Decline
         seen.add(oid)
         raw = data[value_body:value_end]
-        value = raw.decode(kind[0])
-        if kind[1] is not None and not kind[1].fullmatch(value):
-            raise Decline  # cryptography refuses characters the type does not allow
-        limits = _LENGTH_LIMITS.get(oid)
-        if limits is not None and not limits[0] <= len(value.encode()) <= limits[1]:
-            raise Decline  # cryptography warns
-        if value == " ":
-            raise Decline  # cryptography 45 writes it "\\\\ ", 51 "\\ ": versions differ
+        value = _value(raw, kind[0], kind[1], _LENGTH_LIMITS.get(oid))
         if oid == COMMON_NAME:
             cn = value
         name = ATTRIBUTE_NAMES.get(oid, oid)
