@@ -54,7 +54,7 @@ from ..names import holder, identity_numbers_of
 from ..parts import Extension
 from .der import Decline, bit_string, children, oid_tlv, positive, tlv
 from .extensions import Usage, read_extensions
-from .names import name_of
+from .names import name_of, read_name
 
 __all__ = ["read_plain"]
 
@@ -121,7 +121,7 @@ def _read(der: bytes, encoding: str, problems: list[Problem]) -> Certificate:
     issuer_der = der[issuer[1] : issuer[3]]
     subject_der = der[subject[1] : subject[3]]
     issuer_name = name_of(issuer_der)
-    subject_name = issuer_name if subject_der == issuer_der else name_of(subject_der)
+    subject_name = issuer_name if subject_der == issuer_der else read_name(subject_der)
     if issuer_der not in field_readers._ISSUERS:
         # Read as both parsers read it (a name inside the subset): the reader of the
         # certificates this one declines may take it from there too.

@@ -11,7 +11,7 @@ from ...model.text import STRING_TYPES, Text
 from ..names import ATTRIBUTE_NAMES, COMMON_NAME, escape
 from .der import Decline, children, oid_tlv, only, strict_oid, tlv
 
-__all__ = ["name_contents", "name_of"]
+__all__ = ["name_contents", "name_of", "read_name"]
 
 
 # The length limits cryptography's NameAttribute warns about (in UTF-8 octets).
@@ -39,17 +39,23 @@ _NAMES_MAX = 256
 
 
 def name_of(name_der: bytes) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
-    """A Name's RFC 4514 text as cryptography writes it, its last common name, and its
-    attributes (as :func:`.names.attributes` reads them); remembered by their DER, as a
-    token's certificates share a few issuers."""
+    """An issuer's Name (see :func:`read_name`), remembered by its DER, as a token's
+    certificates share a few issuers."""
     found = _NAMES.get(name_der)
     if found is None:
-        body, end = only(name_der, 0, len(name_der), 0x30)
-        found = name_contents(name_der, body, end)
+        found = read_name(name_der)
         if len(_NAMES) >= _NAMES_MAX:
             _NAMES.clear()
         _NAMES[name_der] = found
     return found
+
+
+def read_name(name_der: bytes) -> tuple[str, str | None, tuple[NameAttribute, ...]]:
+    """A Name's RFC 4514 text as cryptography writes it, its last common name, and its
+    attributes (as :func:`.names.attributes` reads them). A subject, each certificate's
+    own, is read with this, not remembered: it would only push the issuers out."""
+    body, end = only(name_der, 0, len(name_der), 0x30)
+    return name_contents(name_der, body, end)
 
 
 def name_contents(
