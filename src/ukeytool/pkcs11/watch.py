@@ -102,8 +102,6 @@ class _Watcher:
     ) -> None:
         self.backend = backend
         self.select = select
-        self.wanted: set[int] = set()
-        """The slots whose token (as the last poll found it) ``select`` selects."""
         self.at = at
         self.warn_days = warn_days
         self.present = present
@@ -129,20 +127,21 @@ class _Watcher:
             break
         return changed
 
-    def scan(self) -> dict[int, TokenInfo]:
-        """The tokens present now, by slot (a slot whose token cannot be read is empty)."""
+    def scan(self) -> tuple[dict[int, TokenInfo], set[int]]:
+        """The tokens present now, by slot (a slot whose token cannot be read is empty),
+        and the slots whose token ``select`` selects."""
         from .inspect import _read_head
 
         slot_ids, _problems = self.backend.slot_ids()
         found: dict[int, TokenInfo] = {}
-        self.wanted = set()
+        wanted: set[int] = set()
         for slot_id in slot_ids:
             head = _read_head(self.backend, slot_id)
             if head.token is not None:
                 found[slot_id] = head.token
                 if self.select is None or self.select.selects(head, self.backend.info):
-                    self.wanted.add(slot_id)
-        return found
+                    wanted.add(slot_id)
+        return found, wanted
 
     def poll(self) -> list[TokenEvent]:
         """One poll: the events since the last one."""
@@ -150,7 +149,7 @@ class _Watcher:
         if changed:
             log.info("slot events: %s", ", ".join(str(s) for s in sorted(changed)))
         now = _now()
-        found = self.scan()
+        found, wanted = self.scan()
         events: list[TokenEvent] = []
         if self.known is None:
             self.known = found
@@ -158,7 +157,7 @@ class _Watcher:
                 events.extend(
                     self.arrived(EventKind.PRESENT, s, t, now)
                     for s, t in found.items()
-                    if s in self.wanted
+                    if s in wanted
                 )
             return events
         info = self.backend.info
@@ -168,7 +167,7 @@ class _Watcher:
                 events.append(TokenEvent(EventKind.REMOVED, now, info, slot_id, token))
         for slot_id, token in found.items():
             before = self.known.get(slot_id)
-            if slot_id not in self.wanted:
+            if slot_id not in wanted:
                 continue  # not selected: not read, no event
             if before is None or _identity(before) != _identity(token):
                 events.append(self.arrived(EventKind.INSERTED, slot_id, token, now))
