@@ -114,9 +114,7 @@ def attributes(name_der: bytes) -> tuple[NameAttribute, ...]:
     return tuple(found)
 
 
-def _attribute(
-    oid_tlv: bytes, tag: int, value: bytes, encoded: bytes, index: int
-) -> NameAttribute:
+def _attribute(oid_tlv: bytes, tag: int, value: bytes, encoded: bytes, index: int) -> NameAttribute:
     """One attribute: its OID's TLV, its value's tag, contents and TLV, its RDN's index."""
     oid = oid_text(oid_tlv)
     kind = STRING_TYPES.get(tag)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import _lazy_getattr
+
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,27 +37,27 @@ if TYPE_CHECKING:
 __all__ = ["ARGPARSE_MESSAGES", "ARGPARSE_PLURALS", "ExitCode", "build_parser", "main", "run"]
 
 
+_lazy = _lazy_getattr(
+    "ukeytool.cli",
+    globals(),
+    {
+        "ARGPARSE_MESSAGES": "argparse_i18n",
+        "ARGPARSE_PLURALS": "argparse_i18n",
+        "ExitCode": "exits",
+        "build_parser": "parser",
+    },
+)
+
+
 def __getattr__(name: str) -> Any:
     # Imported on first use, for the tests and scripts that import them from here
     # (_only_failures is reporting.only_failures): main() itself imports the parser
     # only after it started the isolation child (_early_child).
-    if name in ("ARGPARSE_MESSAGES", "ARGPARSE_PLURALS"):
-        from . import argparse_i18n
-
-        return getattr(argparse_i18n, name)
-    if name == "ExitCode":
-        from .exits import ExitCode
-
-        return ExitCode
-    if name == "build_parser":
-        from .parser import build_parser
-
-        return build_parser
     if name == "_only_failures":
         from .reporting import only_failures
 
         return only_failures
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _lazy(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
