@@ -458,7 +458,7 @@ def test_key_type_by_token_manufacturer() -> None:
 
 
 def test_one_choice_per_issuer_and_token_is_the_choice_for_each(tmp_path: Path) -> None:
-    # advise() chooses once per issuer and token (choose_bank's memo): the choices must be
+    # advise() chooses once per issuer and token: the choices must be
     # those made one by one, with two tokens of one bank whose key types differ, one
     # issuer name that two banks' hints match (the first hint wins, every time), and
     # issuers that no hint matches.

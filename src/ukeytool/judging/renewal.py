@@ -540,15 +540,14 @@ def advise(
     if bank is not None:
         check_bank(bank, policies=policies, catalogue=catalogue)  # fails even without certificates
     slots = []
-    memo: dict[Any, tuple[BankChoice, RenewalPolicy]] = {}  # one choice per issuer and token
     made: _Made = {}  # one advice without dates per choice
     window_made: dict[int, tuple[PolicyChannel, RenewalWindow]] = {}  # one per channel
     today = _cst_day(report.at)
     for slot in report.slots:
         by_handle = {entry.handle: entry for entry in slot.certificates}
         entries = []
-        # This slot's choices by issuer (what choose_bank's memo is keyed by, the rest
-        # being the same for the whole slot): asked of choose_bank once per issuer.
+        # This slot's choices by issuer (the rest of what a choice depends on is the
+        # same for the whole slot): asked of choose_bank once per issuer.
         choices: dict[str | None, tuple[BankChoice, RenewalPolicy]] = {}
         for entry in slot.certificates:
             cert = entry.certificate
@@ -563,7 +562,6 @@ def advise(
                     policies=policies,
                     bank=bank,
                     catalogue=catalogue,
-                    memo=memo,
                 )
             choice, policy = found
             partner = None if entry.pair is None else by_handle.get(entry.pair.partner.handle)
