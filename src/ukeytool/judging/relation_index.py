@@ -78,10 +78,6 @@ class IssuerIndex:
             made = self.names[value] = comparable_name(value)
             return made
 
-    def self_signed(self, cert: Certificate) -> bool:
-        """:func:`self_signed`, with the names folded once."""
-        return self_signed(cert, self)
-
     def _best_two(self, indices: list[int]) -> tuple[int, ...]:
         """The best-ranked candidate, and the best one that is another certificate."""
 
@@ -105,15 +101,11 @@ class IssuerIndex:
                 return j
         return None
 
-    def issuer(
-        self, cert: Certificate | None, *, signed_by_itself: bool | None = None
-    ) -> tuple[int, str] | None:
+    def issuer(self, cert: Certificate | None, *, signed_by_itself: bool) -> tuple[int, str] | None:
         """(index, how) of the certificate on the token that issued ``cert``
-        (``signed_by_itself``: :meth:`self_signed` of it, when the caller has it)."""
+        (``signed_by_itself``: :func:`self_signed` of it, which the caller has)."""
         if cert is None or cert.issuer is None:
             return None
-        if signed_by_itself is None:
-            signed_by_itself = self.self_signed(cert)
         if signed_by_itself:
             return None
         issuer_name = self.name(cert.issuer) or ""
