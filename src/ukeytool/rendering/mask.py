@@ -154,8 +154,9 @@ _V = TypeVar("_V")
 
 def _copy(obj: _T, **changes: Any) -> _T:
     """``obj`` itself when every change is the value it holds already, else a copy."""
+    held = obj.__dict__  # a value class's fields (read without a getattr each)
     for name, value in changes.items():
-        if value is not getattr(obj, name):
+        if value is not held[name]:
             return replace(obj, **changes)
     return obj
 
@@ -223,40 +224,20 @@ def mask_certificate(certificate: Certificate) -> Certificate:
         if masked != number:
             holder = replace(holder, id_number=masked)
     numbers = certificate.identity_numbers
-    subject = _name(certificate.subject)
-    subject_cn = _optional(certificate.subject_cn)
-    issuer = _issuer_name(certificate.issuer)
-    issuer_cn = _issuer_name(certificate.issuer_cn, cn=True)
-    subject_attributes = _attributes(certificate.subject_attributes)
-    issuer_attributes = _issuer_attributes(certificate.issuer_attributes)
-    identity_numbers = _same(tuple(map(_identity, numbers)), numbers) if numbers else numbers
-    error = _optional_message(certificate.error)
-    problems = _problems(certificate.problems)
-    if (
-        subject is certificate.subject
-        and subject_cn is certificate.subject_cn
-        and issuer is certificate.issuer
-        and issuer_cn is certificate.issuer_cn
-        and subject_attributes is certificate.subject_attributes
-        and issuer_attributes is certificate.issuer_attributes
-        and holder is certificate.holder
-        and identity_numbers is numbers
-        and error is certificate.error
-        and problems is certificate.problems
-    ):
-        return certificate  # the usual case: a copy costs more than masking it
-    return replace(
+    # The usual case: nothing to mask, and the certificate itself comes back (a copy
+    # costs more than masking it).
+    return _copy(
         certificate,
-        subject=subject,
-        subject_cn=subject_cn,
-        issuer=issuer,
-        issuer_cn=issuer_cn,
-        subject_attributes=subject_attributes,
-        issuer_attributes=issuer_attributes,
+        subject=_name(certificate.subject),
+        subject_cn=_optional(certificate.subject_cn),
+        issuer=_issuer_name(certificate.issuer),
+        issuer_cn=_issuer_name(certificate.issuer_cn, cn=True),
+        subject_attributes=_attributes(certificate.subject_attributes),
+        issuer_attributes=_issuer_attributes(certificate.issuer_attributes),
         holder=holder,
-        identity_numbers=identity_numbers,
-        error=error,
-        problems=problems,
+        identity_numbers=_same(tuple(map(_identity, numbers)), numbers) if numbers else numbers,
+        error=_optional_message(certificate.error),
+        problems=_problems(certificate.problems),
     )
 
 
@@ -459,19 +440,13 @@ def _slot(slot: SlotReport) -> SlotReport:
 
 
 def _entry(entry: CertificateEntry) -> CertificateEntry:
-    label = None if entry.label is None else mask_text(entry.label)
-    certificate = None if entry.certificate is None else mask_certificate(entry.certificate)
-    problems = _problems(entry.problems)
-    advice = None if entry.advice is None else _advice(entry.advice)
-    if (
-        label is not entry.label
-        or certificate is not entry.certificate
-        or problems is not entry.problems
-        or advice is not entry.advice
-    ):
-        entry = replace(
-            entry, label=label, certificate=certificate, problems=problems, advice=advice
-        )
+    entry = _copy(
+        entry,
+        label=None if entry.label is None else mask_text(entry.label),
+        certificate=None if entry.certificate is None else mask_certificate(entry.certificate),
+        problems=_problems(entry.problems),
+        advice=None if entry.advice is None else _advice(entry.advice),
+    )
     return _relations(entry)
 
 
@@ -480,10 +455,7 @@ def _advice(advice: Advice) -> Advice:
     bank = advice.bank
     # The certificates of one issuer share one choice (renewal.choose_bank's memo), and
     # its evidence is the issuer's name: masked once (see _issuer_name).
-    evidence = _issuer_name(bank.evidence, cn=True)
-    if evidence is bank.evidence:
-        return advice
-    return replace(advice, bank=replace(bank, evidence=evidence))
+    return _copy(advice, bank=_copy(bank, evidence=_issuer_name(bank.evidence, cn=True)))
 
 
 def _token_advice(advice: TokenAdvice) -> TokenAdvice:
@@ -514,19 +486,13 @@ def _relations(entry: CertificateEntry) -> CertificateEntry:
     if findings:
         masked = tuple(_copy(f, message=mask_message(f.message)) for f in findings)
         findings = _same(masked, findings)
-    issued_by = None if entry.issued_by is None else _link(entry.issued_by)
-    if pair is not None:
-        partner = _link(pair.partner)
-        if partner is not pair.partner:
-            pair = replace(pair, partner=partner)
-    if (
-        issued_by is entry.issued_by
-        and pair is entry.pair
-        and presence is entry.key_on_token
-        and findings is entry.findings
-    ):
-        return entry
-    return replace(entry, issued_by=issued_by, pair=pair, key_on_token=presence, findings=findings)
+    return _copy(
+        entry,
+        issued_by=None if entry.issued_by is None else _link(entry.issued_by),
+        pair=None if pair is None else _copy(pair, partner=_link(pair.partner)),
+        key_on_token=presence,
+        findings=findings,
+    )
 
 
 # The certificates of one issuer share one link to it (judging.relations): masked once,
@@ -539,11 +505,11 @@ def _link(link: CertificateLink) -> CertificateLink:
 
 
 def _mask_link(link: CertificateLink) -> CertificateLink:
-    label = None if link.label is None else mask_text(link.label)
-    subject_cn = _optional(link.subject_cn)
-    if label is link.label and subject_cn is link.subject_cn:
-        return link
-    return replace(link, label=label, subject_cn=subject_cn)
+    return _copy(
+        link,
+        label=None if link.label is None else mask_text(link.label),
+        subject_cn=_optional(link.subject_cn),
+    )
 
 
 def mask_failure(failure: ModuleFailure) -> ModuleFailure:
