@@ -30,7 +30,7 @@ from .jsonfile import (
     JsonFileProblem,
     read_json_file,
 )
-from .paths import join_path, path_text
+from .paths import home_directory, join_path, path_text, user_config_file
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -241,12 +241,7 @@ def user_catalogue_path(env: Mapping[str, str] | None = None) -> pathlib.Path | 
 
 
 def _user_catalogue_file(env: Mapping[str, str] | None) -> str | None:
-    environ = os.environ if env is None else env
-    config = environ.get("XDG_CONFIG_HOME", "")
-    if os.path.isabs(config):
-        return join_path(config, "ukeytool", "modules.json")
-    home = home_directory(env)
-    return None if home is None else join_path(home, ".config", "ukeytool", "modules.json")
+    return user_config_file("modules.json", env)
 
 
 def default_catalogue_paths(env: Mapping[str, str] | None = None) -> list[pathlib.Path]:
@@ -314,19 +309,6 @@ def load_catalogue(
 
 
 # The error messages, in English and marked for translation: the file, then the entry
-
-
-def home_directory(env: Mapping[str, str] | None) -> str | None:
-    """``$HOME`` of ``env`` when it is absolute; for the real environment (``env`` None),
-    the user's home as Python finds it."""
-    environ = os.environ if env is None else env
-    home = environ.get("HOME", "")
-    if os.path.isabs(home):
-        return home
-    if env is None:
-        guess = os.path.expanduser("~")
-        return guess if os.path.isabs(guess) else None
-    return None
 
 
 # The file, then the entry (its place a template of its own, the reason nested in

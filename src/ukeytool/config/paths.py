@@ -9,8 +9,9 @@ spelt as ``str(Path(...))`` spells it, so that every message names a file as bef
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
-__all__ = ["join_path", "path_text"]
+__all__ = ["home_directory", "join_path", "path_text", "user_config_file"]
 
 
 def path_text(path: str | os.PathLike[str]) -> str:
@@ -37,3 +38,27 @@ def join_path(first: str | os.PathLike[str], *more: str) -> str:
     base = path_text(first)
     separator = "" if base.endswith("/") else "/"  # the roots "/" and "//" end in one
     return path_text(base + separator + "/".join(more))
+
+
+def home_directory(env: Mapping[str, str] | None) -> str | None:
+    """``$HOME`` of ``env`` when it is absolute; for the real environment (``env`` None),
+    the user's home as Python finds it."""
+    environ = os.environ if env is None else env
+    home = environ.get("HOME", "")
+    if os.path.isabs(home):
+        return home
+    if env is None:
+        guess = os.path.expanduser("~")
+        return guess if os.path.isabs(guess) else None
+    return None
+
+
+def user_config_file(name: str, env: Mapping[str, str] | None) -> str | None:
+    """``$XDG_CONFIG_HOME/ukeytool/<name>`` (default ``~/.config/ukeytool/<name>``),
+    whether or not it exists; None when there is no home directory to put it in."""
+    environ = os.environ if env is None else env
+    config = environ.get("XDG_CONFIG_HOME", "")
+    if os.path.isabs(config):
+        return join_path(config, "ukeytool", name)
+    home = home_directory(env)
+    return None if home is None else join_path(home, ".config", "ukeytool", name)

@@ -26,7 +26,7 @@ from ..config.jsonfile import (
     JsonFileProblem,
     read_json_file,
 )
-from ..config.paths import join_path, path_text
+from ..config.paths import join_path, path_text, user_config_file
 from ..i18n.message import Message, Param, Template, template
 from ..model import _value
 from .policies import (
@@ -90,16 +90,7 @@ def user_policies_path(env: Mapping[str, str] | None = None) -> pathlib.Path | N
 
 
 def _user_policies_file(env: Mapping[str, str] | None) -> str | None:
-    environ = os.environ if env is None else env
-    config = environ.get("XDG_CONFIG_HOME", "")
-    if os.path.isabs(config):
-        return join_path(config, "ukeytool", "renewal.json")
-    home = environ.get("HOME", "")
-    if not os.path.isabs(home) and env is None:
-        home = os.path.expanduser("~")
-    if not os.path.isabs(home):
-        return None
-    return join_path(home, ".config", "ukeytool", "renewal.json")
+    return user_config_file("renewal.json", env)
 
 
 def default_policy_paths(
