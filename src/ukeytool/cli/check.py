@@ -137,10 +137,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if options.format == "json":
         from ..rendering.json_encode import dumps_indented
-        from ..rendering.json_values import escape_nonprinting
+        from ..rendering.json_values import escape_string
 
-        # json.dumps(..., ensure_ascii=False, indent=2)'s text, made in C-sized steps.
-        text = escape_nonprinting(dumps_indented(check_to_dict(result), end="\n"))
+        # json.dumps(..., ensure_ascii=False, indent=2)'s text, made in C-sized steps,
+        # each string escaped as it is written (as the listing's JSON is).
+        text = dumps_indented(check_to_dict(result), end="\n", escape=escape_string)
     elif options.format == "prometheus":
         from ..rendering.prometheus import render_prometheus
 

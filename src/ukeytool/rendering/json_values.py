@@ -110,7 +110,7 @@ def escape_nonprinting(text: str) -> str:
     # characters left outside strings are the newlines of the indentation.
     if text.replace("\n", "").isprintable():
         return text  # the usual case: nothing to look at
-    return candidates(lines=True, color=False).sub(_json_escape, text)
+    return escape_string(text)
 
 
 def escape_string(text: str) -> str:
