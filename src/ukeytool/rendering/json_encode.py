@@ -296,7 +296,7 @@ def _member(key: Any, inner: str, escape: Escape | None, members: dict[str, str]
 
 
 def _key_text(key: Any, escape: Escape | None) -> str:
-    return _member(key, "", escape, {})[1:]
+    return _string(key if type(key) is str else _key(key), escape) + ": "
 
 
 def _value(value: Any, parts: list[str], newline: str, escape: Escape | None) -> None:
