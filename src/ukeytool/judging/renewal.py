@@ -286,17 +286,15 @@ def _window(
         state = WindowState.CLOSED
     else:
         state = WindowState.OPEN
-    if made is not None:
-        known = made.get(id(channel))
-        if known is None or known[0] is not channel:
-            known = made[id(channel)] = (channel, _window(channel, expiry, today))
+    known = None if made is None else made.get(id(channel))
+    if known is not None and known[0] is channel:
         if channel.other_closes:
             other_closes = tuple(o.closes_after.after(expiry) for o in channel.other_closes)
             return replace(
                 known[1], opens=opens, closes=closes, state=state, other_closes=other_closes
             )
         return replace(known[1], opens=opens, closes=closes, state=state)
-    return RenewalWindow(
+    window = RenewalWindow(
         channel.channel,
         opens,
         closes,
@@ -310,6 +308,9 @@ def _window(
         other_closes=tuple(o.closes_after.after(expiry) for o in channel.other_closes),
         other_sources=tuple(o.source for o in channel.other_closes),
     )
+    if made is not None:
+        made[id(channel)] = (channel, window)
+    return window
 
 
 def advise_certificate(
