@@ -103,10 +103,12 @@ def relate(
     key_index = KeyIndex(keys)
     # What is the same for many certificates is made once and shared (the values are
     # frozen): the link to an issuer, the key presence of a certificate without key
-    # objects, a finding without parameters.
+    # objects, a finding without parameters, and the tuple of the same findings.
     links: dict[tuple[int, str], CertificateLink] = {}
     no_key: tuple[KeyPresence, list[KeyObject]] | None = None
     shared: dict[str, Finding] = {}
+    # By the identities of the findings (held in the tuple, so their ids stay theirs).
+    same_findings: dict[tuple[int, ...], tuple[Finding, ...]] = {}
     out = []
     for i, entry in enumerate(entries):
         issued_by = None
@@ -126,6 +128,8 @@ def relate(
                 no_key = _key_presence(entry, candidates, keys_listed, logged_in)
             presence, mismatches = no_key
         findings = _findings(entry, certs[i], roles[i], issuer_entry, pair, mismatches, shared)
+        if findings:
+            findings = same_findings.setdefault(tuple(map(id, findings)), findings)
         out.append(
             replace(
                 entry,
