@@ -32,7 +32,7 @@ from ..model import Advice, CertificateEntry, NameAttribute, RenewalWindow, Toke
 from ..model.text import Text
 from ..pkcs11.token_uris import certificate_uri_text
 from . import json_certificate as dicts
-from .json_encode import Shared, SharedParts, encode_shared
+from .json_encode import PARTS_MAX, Shared, SharedParts, encode_shared
 from .json_values import escape_string, moment, problem_list
 
 __all__ = ["certificate_text"]
@@ -365,17 +365,23 @@ def _attributes(
         return "null"
     if not attributes:
         return "[]"
-    template, newline, text = layout.attribute, layout.attributes_separator[1:], shared.text
-    texts = [text(_attribute, (a, template), newline) for a in attributes]
+    template, memo = layout.attribute, shared.memo(layout)
+    texts = []
+    for attribute in attributes:
+        found = memo.get(id(attribute))
+        if found is None:
+            text = _attribute(attribute, template)
+            if len(memo) < PARTS_MAX:
+                memo[id(attribute)] = (attribute, text)
+        else:
+            text = found[1]
+        texts.append(text)
     return (
         layout.attributes_open + layout.attributes_separator.join(texts) + layout.attributes_close
     )
 
 
-def _attribute(values: tuple[Any, ...], newline: str) -> str:
-    """An attribute written into its ``template`` (at the indentation ``newline``)."""
-    attribute: NameAttribute = values[0]
-    template: _Template = values[1]
+def _attribute(attribute: NameAttribute, template: _Template) -> str:
     return template.fill(
         (
             _string(attribute.oid),
@@ -445,8 +451,9 @@ def _day(value: datetime.date | None) -> str:
     text = _DAYS.get(value)
     if text is None:
         text = '"' + value.isoformat() + '"'
-        if len(_DAYS) < _TEXTS_MAX:
-            _DAYS[value] = text
+        if len(_DAYS) >= _TEXTS_MAX:
+            _DAYS.clear()
+        _DAYS[value] = text
     return text
 
 
@@ -458,15 +465,18 @@ def _moment(value: datetime.datetime | None) -> str:
     text = _MOMENTS.get(value)
     if text is None:
         text = '"' + moment(value) + '"'
-        if len(_MOMENTS) < _TEXTS_MAX:
-            _MOMENTS[value] = text
+        if len(_MOMENTS) >= _TEXTS_MAX:
+            _MOMENTS.clear()
+        _MOMENTS[value] = text
     return text
 
 
 _DAYS: dict[datetime.date, str] = {}
 _MOMENTS: dict[datetime.datetime, str] = {}
 _TEXTS_MAX = 4096
-"""At most this many days and moments are remembered (values: right for any document)."""
+"""At most this many days and moments are remembered (values: right for any document);
+when full, forgotten and remembered afresh, so that the moments a certificate writes
+more than once are still found in a document of more of them."""
 
 
 _NO_TEXT = ("null", "null", "null", "null")

@@ -122,12 +122,23 @@ class SharedParts:
     hashed is made each time. Bounded: past :data:`PARTS_MAX` parts, a new one is made
     each time it is asked for (a document whose parts are all different)."""
 
-    __slots__ = ("_by_id", "_by_value", "_texts")
+    __slots__ = ("_by_id", "_by_value", "_memos", "_texts")
 
     def __init__(self) -> None:
         self._by_id: dict[tuple[Callable[[Any], Any], int], tuple[object, Shared]] = {}
         self._by_value: dict[tuple[Callable[[Any], Any], Hashable], Shared] = {}
         self._texts: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+        self._memos: dict[Hashable, dict[int, tuple[object, str]]] = {}
+
+    def memo(self, key: Hashable) -> dict[int, tuple[object, str]]:
+        """This document's memo named ``key``: texts by the identity of the object each
+        is made from, the object held beside its text (so that its id stays its own,
+        and an id found is that very object). Its user keeps it within
+        :data:`PARTS_MAX` entries."""
+        memo = self._memos.get(key)
+        if memo is None:
+            memo = self._memos[key] = {}
+        return memo
 
     def get(self, make: Callable[[_T], Any], value: _T) -> Any:
         key = (make, id(value))
@@ -159,7 +170,7 @@ class SharedParts:
         key = (make, newline, *map(id, values))
         texts = self._texts
         found = texts.get(key)
-        if found is not None and all(map(operator.is_, found[0], values)):
+        if found is not None:  # the same ids as held objects: those very objects
             return found[1]
         text = make(values, newline)
         if len(texts) < PARTS_MAX:
