@@ -13,7 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ukeytool.rendering.json_encode import Items, dumps_indented, encode_shared, iter_indented
+from ukeytool.rendering.json_encode import (
+    Items,
+    dumps_indented,
+    encode_shared,
+    iter_indented,
+    iter_indented_utf8,
+)
 from ukeytool.rendering.json_values import escape_string
 
 
@@ -168,8 +174,8 @@ def test_items_with_a_writer_are_written_as_a_list_is(count: int) -> None:
     in pieces."""
     items: list[Any] = [{"a": [1, "证书 \u202e"]}, None, "x", {"b": {}}][:count]
 
-    def write(item: Any, newline: str) -> str:
-        return encode_shared(item, newline, escape_string)
+    def write(item: Any, newline: str) -> bytes:
+        return encode_shared(item, newline, escape_string).encode()
 
     def documents(array: Any) -> Any:
         return {"top": array, "deep": [[{"array": array}]], "n": 1}
@@ -179,3 +185,6 @@ def test_items_with_a_writer_are_written_as_a_list_is(count: int) -> None:
     expected = dumps_indented(plain, escape=escape_string)
     assert dumps_indented(written, escape=escape_string) == expected
     assert "".join(iter_indented(written, escape=escape_string)) == expected
+    pieces = list(iter_indented_utf8(written, "\n", escape=escape_string))
+    assert all(type(piece) is bytes for piece in pieces)
+    assert b"".join(pieces) == (expected + "\n").encode()

@@ -23,6 +23,7 @@ from ukeytool.rendering import json_certificate, json_certificate_text, json_enc
 from ukeytool.rendering.json import (
     files_to_dict,
     iter_json,
+    iter_json_utf8,
     render_files_json,
     render_json,
     report_to_dict,
@@ -163,6 +164,9 @@ def _documents(
             pieces = list(iter_json(reports, generated_at=FIXED_NOW, **options))
             assert "".join(pieces) == expected
             assert render_json(reports, generated_at=FIXED_NOW, **options) == expected
+            utf8 = list(iter_json_utf8(reports, generated_at=FIXED_NOW, **options))
+            assert len(utf8) == len(pieces)
+            assert b"".join(utf8) == expected.encode()
             for piece in pieces:
                 assert escape_control(piece, lines=True, color=True) == piece
 

@@ -55,6 +55,23 @@ def test_pieces_give_the_bytes_of_the_whole(monkeypatch: pytest.MonkeyPatch) -> 
     assert b"\x1b[1m" in whole
 
 
+def test_utf8_pieces_are_written_as_they_are(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A clean document's pieces may be UTF-8 already (iter_json_utf8's): written as
+    they are, to standard output and to a file, the bytes of the same text in str."""
+    text = '{"证书": "\\u202e x"}\n'
+    utf8 = [text[:3].encode(), text[3:].encode()]
+    stdout = _Stdout()
+    with monkeypatch.context() as patch:
+        patch.setattr("sys.stdout", stdout)
+        emit(iter(utf8), clean=True)
+    assert stdout.writes == utf8
+    target = tmp_path / "out.json"
+    emit(iter([text[:3], text[3:].encode()]), str(target), clean=True)
+    assert target.read_bytes() == text.encode()
+
+
 def test_pieces_to_a_file_are_atomic(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
     emit(iter(PIECES), str(target))
@@ -84,16 +101,18 @@ def test_list_tokens_json_is_written_as_it_is_made(
     argv = ("list-tokens", "--json", "--at", "2030-01-01T00:00:00Z")
     argv += ("--module", str(bank.store.module_path), "--no-isolation")
     made: list[str] = []
-    real_iter = rendering_json.iter_json
+    real_iter = rendering_json.iter_json_utf8
 
-    def iter_json(*args: object, **kwargs: object) -> Iterator[str]:
-        made.append("".join(real_iter(*args, **kwargs)))  # type: ignore[arg-type]
+    def iter_json_utf8(*args: object, **kwargs: object) -> Iterator[bytes]:
+        made.append(b"".join(real_iter(*args, **kwargs)).decode())  # type: ignore[arg-type]
+        # ... and the same text as iter_json's str pieces.
+        assert "".join(rendering_json.iter_json(*args, **kwargs)) == made[-1]  # type: ignore[arg-type]
         return real_iter(*args, **kwargs)  # type: ignore[arg-type]
 
     def render_json(*args: object, **kwargs: object) -> str:
         raise AssertionError("the whole document was built")
 
-    monkeypatch.setattr(rendering_json, "iter_json", iter_json)
+    monkeypatch.setattr(rendering_json, "iter_json_utf8", iter_json_utf8)
     monkeypatch.setattr(rendering_json, "render_json", render_json)
     code, out, err = cli(*argv)
     assert (code, out, err) == (0, made[-1], "")

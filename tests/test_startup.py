@@ -700,7 +700,7 @@ def test_the_console_script_freezes_the_report_before_writing_it(
 ) -> None:
     """Once the report is complete, the console script freezes what exists (the report
     among it): the collections the output's own objects set off do not walk it."""
-    renderer = "json:iter_json" if json_output else "text:render_text"
+    renderer = "json:iter_json_utf8" if json_output else "text:render_text"
     module, name = renderer.split(":")
     argv = ["list-tokens", "--module", softhsm_module, *(["--json"] if json_output else [])]
     code = (

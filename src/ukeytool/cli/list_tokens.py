@@ -126,12 +126,14 @@ def run(args: argparse.Namespace) -> int:
         return only_failures(failures)
     report_made()
     personal = inspection.show_personal_data
-    text: str | Iterator[str]
+    text: str | Iterator[str] | Iterator[bytes]
     if options.format == "json":
-        from ..rendering.json import iter_json
+        from ..rendering.json import iter_json_utf8
 
-        # Written piece by piece as it is made: never held whole.
-        text = iter_json(reports, generated_at=now, failures=failures, show_personal_data=personal)
+        # Written piece by piece as it is made, in UTF-8: never held whole.
+        text = iter_json_utf8(
+            reports, generated_at=now, failures=failures, show_personal_data=personal
+        )
     elif options.format == "prometheus":
         from ..rendering.prometheus import render_prometheus
 

@@ -26,7 +26,9 @@ NOT_A_REGULAR_FILE: Final = template(
 )
 
 
-def emit(text: str | Iterable[str], output: str | None = None, *, clean: bool = False) -> None:
+def emit(
+    text: str | Iterable[str] | Iterable[bytes], output: str | None = None, *, clean: bool = False
+) -> None:
     """``text`` to ``output`` (atomically, as node_exporter's textfile collector needs)
     or, without one, to standard output; raises :class:`UsageError` for a file that
     cannot be written, and for an ``output`` that exists and is not a regular file (a
@@ -41,12 +43,19 @@ def emit(text: str | Iterable[str], output: str | None = None, *, clean: bool = 
     pieces go to the temporary file, which replaces ``output`` only once all are
     written. ``clean``: ``text`` holds nothing that escape_control would change (a JSON
     document of :mod:`ukeytool.rendering.json`, whose strings are escaped as they are
-    written), so it is written without that pass over each character."""
-    pieces = [text] if isinstance(text, str) else text
+    written), so it is written without that pass over each character; its pieces may
+    then be UTF-8 already (:func:`~ukeytool.rendering.json.iter_json_utf8`'s), written
+    as they are."""
+    pieces: Iterable[str | bytes] = [text] if isinstance(text, str) else text
     escaped = (
-        iter(pieces)
+        pieces
         if clean
-        else (escape_control(piece, lines=True, color=True) for piece in pieces)
+        else (
+            escape_control(
+                piece if isinstance(piece, str) else piece.decode(), lines=True, color=True
+            )
+            for piece in pieces
+        )
     )
     if output:
         from ..rendering.prometheus import NotARegularFile, write_textfile
@@ -63,7 +72,7 @@ def emit(text: str | Iterable[str], output: str | None = None, *, clean: bool = 
     sys.stdout.flush()
     out = sys.stdout.buffer
     for piece in escaped:
-        out.write(piece.encode("utf-8", "backslashreplace"))
+        out.write(piece if isinstance(piece, bytes) else piece.encode("utf-8", "backslashreplace"))
     out.flush()
 
 

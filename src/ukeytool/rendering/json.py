@@ -65,7 +65,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from .._version import __version__
 from ..i18n import get_language, render, using
@@ -86,8 +86,8 @@ from ..model import (
 from ..pkcs11.token_uris import token_uri
 from .json_certificate import certificate as _certificate
 from .json_certificate import token_advice
-from .json_certificate_text import certificate_text
-from .json_encode import Items, SharedParts, dumps_indented, iter_indented
+from .json_certificate_text import certificate_utf8
+from .json_encode import Items, SharedParts, dumps_indented, iter_indented, iter_indented_utf8
 from .json_values import (
     escape_string,
     message_code,
@@ -104,6 +104,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "files_to_dict",
     "iter_json",
+    "iter_json_utf8",
     "render_files_json",
     "render_json",
     "report_to_dict",
@@ -208,15 +209,15 @@ def render_json(
     inspected): UTF-8 friendly, indented by 2, ending in a newline. ID numbers are
     masked unless ``show_personal_data``; ``lang``: the language of the advice
     sentences."""
-    return "".join(
-        iter_json(
+    return b"".join(
+        iter_json_utf8(
             reports,
             generated_at=generated_at,
             failures=failures,
             show_personal_data=show_personal_data,
             lang=lang,
         )
-    )
+    ).decode()
 
 
 def iter_json(
@@ -230,11 +231,39 @@ def iter_json(
     """:func:`render_json`'s document in pieces, one a certificate (and a few around
     them), each made when it is asked for: write them as they come and the document is
     never held whole, neither as text nor as Python objects (for 5000 certificates, a
-    few hundred MB). Raises what :func:`render_json` raises before the first piece."""
+    few hundred MB). Raises what :func:`render_json` raises before the first piece.
+    To write the pieces as UTF-8, :func:`iter_json_utf8` gives them so."""
+    document = _lazy_document(reports, generated_at, failures, show_personal_data, lang)
+    return _in_language(iter_indented(document, end="\n", escape=escape_string), lang)
+
+
+def iter_json_utf8(
+    reports: Sequence[Report],
+    *,
+    generated_at: datetime.datetime,
+    failures: Sequence[ModuleFailure] = (),
+    show_personal_data: bool = False,
+    lang: str | None = None,
+) -> Iterator[bytes]:
+    """:func:`iter_json`'s pieces in UTF-8, as ``list-tokens --json`` writes them: each
+    certificate is written in UTF-8 from the start (its 8 KB of text is not encoded
+    again, character by character, as text that holds Chinese would be)."""
+    document = _lazy_document(reports, generated_at, failures, show_personal_data, lang)
+    return _in_language(iter_indented_utf8(document, end="\n", escape=escape_string), lang)
+
+
+def _lazy_document(
+    reports: Sequence[Report],
+    generated_at: datetime.datetime,
+    failures: Sequence[ModuleFailure],
+    show_personal_data: bool,
+    lang: str | None,
+) -> dict[str, Any]:
+    """The document whose certificates are written as it is written (:data:`_LAZY`)."""
     with using(lang):
         lazy = _LAZY.set(SharedParts())
         try:
-            document = _document(
+            return _document(
                 reports,
                 generated_at=generated_at,
                 failures=failures,
@@ -242,10 +271,12 @@ def iter_json(
             )
         finally:
             _LAZY.reset(lazy)
-    return _in_language(iter_indented(document, end="\n", escape=escape_string), lang)
 
 
-def _in_language(pieces: Iterator[str], lang: str | None) -> Iterator[str]:
+_Piece = TypeVar("_Piece", str, bytes)
+
+
+def _in_language(pieces: Iterator[_Piece], lang: str | None) -> Iterator[_Piece]:
     # Each piece is made in the document's language (a certificate's advice sentences),
     # and the language is the caller's again between pieces. The encoder escapes the
     # non-printing characters of each string as it writes it (escape_string): the
@@ -442,7 +473,7 @@ def _token(
         else Items(
             len(certificates),
             lambda: certificates,
-            lambda entry, newline: certificate_text(token, entry, shared, newline),
+            lambda entry, newline: certificate_utf8(token, entry, shared, newline),
         ),
         **({} if advice is None else {"advice": token_advice(advice)}),
     }

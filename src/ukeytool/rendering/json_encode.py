@@ -35,14 +35,21 @@ Two additions make a document of many alike certificates cheap (issue 12):
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from json.encoder import encode_basestring
 from typing import Any, TypeVar
 
 _T = TypeVar("_T", bound=Hashable)
 
-__all__ = ["Escape", "Items", "Shared", "SharedParts", "dumps_indented", "iter_indented"]
+__all__ = [
+    "Escape",
+    "Items",
+    "Shared",
+    "SharedParts",
+    "dumps_indented",
+    "iter_indented",
+    "iter_indented_utf8",
+]
 
 _INDENT = "  "
 _INFINITY = float("inf")
@@ -71,8 +78,9 @@ class Items:
     dropped once written (a token's certificates, in :func:`iter_indented`): the
     document never holds them all as Python objects. With ``write``, each item is
     written by ``write(item, newline)`` instead of being encoded here: its JSON text at
-    the indentation ``newline`` ends with, its strings escaped as the document's are
-    (:mod:`.json_certificate_text`)."""
+    the indentation ``newline`` ends with, in UTF-8, its strings escaped as the
+    document's are (:mod:`.json_certificate_text`; UTF-8, so that the command line
+    writes it as it is, without encoding 8 KB of text a certificate again)."""
 
     __slots__ = ("_count", "_make", "write")
 
@@ -80,7 +88,7 @@ class Items:
         self,
         count: int,
         make: Callable[[], Iterable[Any]],
-        write: Callable[[Any, str], str] | None = None,
+        write: Callable[[Any, str], bytes] | None = None,
     ) -> None:
         self._count = count
         self._make = make
@@ -98,11 +106,12 @@ class Shared:
     ``value`` would be: its text is made once for each indentation and way of escaping
     it is met at, and reused after that. The value must not change once written."""
 
-    __slots__ = ("_texts", "value")
+    __slots__ = ("_texts", "_utf8", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value
         self._texts: dict[tuple[str, Escape | None], str] = {}
+        self._utf8: dict[tuple[str, Escape | None], bytes] = {}
 
     def text(self, newline: str, escape: Escape | None) -> str:
         """The JSON text of the value, at the indentation ``newline`` ends with."""
@@ -110,6 +119,14 @@ class Shared:
         text = self._texts.get(key)
         if text is None:
             text = self._texts[key] = encode_shared(self.value, newline, escape)
+        return text
+
+    def utf8(self, newline: str, escape: Escape | None) -> bytes:
+        """:meth:`text` in UTF-8, made once too."""
+        key = (newline, escape)
+        text = self._utf8.get(key)
+        if text is None:
+            text = self._utf8[key] = self.text(newline, escape).encode("utf-8", "backslashreplace")
         return text
 
 
@@ -127,10 +144,10 @@ class SharedParts:
     def __init__(self) -> None:
         self._by_id: dict[tuple[Callable[[Any], Any], int], tuple[object, Shared]] = {}
         self._by_value: dict[tuple[Callable[[Any], Any], Hashable], Shared] = {}
-        self._texts: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
-        self._memos: dict[Hashable, dict[int, tuple[object, str]]] = {}
+        self._texts: dict[tuple[Any, ...], tuple[tuple[Any, ...], bytes]] = {}
+        self._memos: dict[Hashable, dict[int, tuple[object, bytes]]] = {}
 
-    def memo(self, key: Hashable) -> dict[int, tuple[object, str]]:
+    def memo(self, key: Hashable) -> dict[int, tuple[object, bytes]]:
         """This document's memo named ``key``: texts by the identity of the object each
         is made from, the object held beside its text (so that its id stays its own,
         and an id found is that very object). Its user keeps it within
@@ -160,9 +177,9 @@ class SharedParts:
         return shared
 
     def text(
-        self, make: Callable[[tuple[Any, ...], str], str], values: tuple[Any, ...], newline: str
-    ) -> str:
-        """``make(values, newline)``, a text made from ``values``: made once for all the
+        self, make: Callable[[tuple[Any, ...], str], bytes], values: tuple[Any, ...], newline: str
+    ) -> bytes:
+        """``make(values, newline)``, a text (UTF-8) made from ``values``: made once for all the
         calls with the same ``make``, ``newline`` and the very same objects in
         ``values`` (by identity, and held, so that their ids stay theirs; a renewal
         policy's lists are the same objects in the advice on every certificate it
@@ -193,12 +210,26 @@ def encode_shared(value: Any, newline: str, escape: Escape | None) -> str:
 def iter_indented(value: Any, end: str = "", *, escape: Escape | None = None) -> Iterator[str]:
     """:func:`dumps_indented`'s text in pieces: one for each item of an :class:`Items`
     array, a few for the containers around them. ``"".join`` of the pieces is the text."""
-    yield from _pieces(value, "\n", escape)
+    for piece in _pieces(value, "\n", escape):
+        yield piece if isinstance(piece, str) else piece.decode()
     if end:
         yield end
 
 
-def _pieces(value: Any, newline: str, escape: Escape | None) -> Iterator[str]:
+def iter_indented_utf8(
+    value: Any, end: str = "", *, escape: Escape | None = None
+) -> Iterator[bytes]:
+    """:func:`iter_indented`'s pieces in UTF-8 (a surrogate that ``escape`` did not
+    escape written as ``\\udcxx``), as the command line writes them: the items that
+    :class:`Items` writes are UTF-8 already."""
+    for piece in _pieces(value, "\n", escape):
+        yield piece if isinstance(piece, bytes) else piece.encode("utf-8", "backslashreplace")
+    if end:
+        yield end.encode()
+
+
+def _pieces(value: Any, newline: str, escape: Escape | None) -> Iterator[str | bytes]:
+    # str, and UTF-8 for the items an Items array writes (iter_indented decodes them).
     if isinstance(value, Items):
         if not len(value):
             yield "[]"
@@ -206,14 +237,17 @@ def _pieces(value: Any, newline: str, escape: Escape | None) -> Iterator[str]:
         inner = newline + _INDENT
         opening = "[" + inner
         write = value.write
-        for item in value:
-            if write is not None:
-                yield opening + write(item, inner)
-            else:
+        if write is not None:
+            written, separator = opening.encode(), ("," + inner).encode()
+            for item in value:
+                yield written + write(item, inner)
+                written = separator
+        else:
+            for item in value:
                 parts = [opening]
                 _value(item, parts, inner, escape)
                 yield "".join(parts)
-            opening = "," + inner
+                opening = "," + inner
         yield newline + "]"
     elif isinstance(value, dict) and value:
         inner = newline + _INDENT
@@ -358,7 +392,7 @@ def _value(value: Any, parts: list[str], newline: str, escape: Escape | None) ->
     elif isinstance(value, Items) and value.write is not None and value:
         inner = newline + _INDENT
         write = value.write
-        texts = [write(item, inner) for item in value]
+        texts = [write(item, inner).decode() for item in value]
         parts.append("[" + inner + ("," + inner).join(texts) + newline + "]")
     elif isinstance(value, (list, tuple, Items)):
         if not value:

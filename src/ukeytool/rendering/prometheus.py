@@ -142,7 +142,7 @@ def render_prometheus(
     return _Renderer(show_personal_data).render(reports, failures)
 
 
-def write_textfile(path: str | os.PathLike[str], text: str | Iterable[str]) -> None:
+def write_textfile(path: str | os.PathLike[str], text: str | Iterable[str | bytes]) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically, for node_exporter's textfile collector.
 
     The text goes to a hidden temporary file in the same directory (named ``.<name>.*.tmp``,
@@ -154,7 +154,7 @@ def write_textfile(path: str | os.PathLike[str], text: str | Iterable[str]) -> N
     permission bits of the file it replaces (never setuid, setgid or sticky), or
     ``0o644`` less the umask when there was none, so the collector can read it. The
     temporary file is removed when anything fails. ``text`` may come in pieces (an
-    iterable of str): each is written as it comes.
+    iterable of str, or of bytes already UTF-8): each is written as it comes.
     """
     target = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(target))
@@ -168,8 +168,9 @@ def write_textfile(path: str | os.PathLike[str], text: str | Iterable[str]) -> N
         mode = stat.S_IMODE(st.st_mode) & 0o777
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-            stream.writelines([text] if isinstance(text, str) else text)
+        with os.fdopen(fd, "wb") as stream:
+            for piece in [text] if isinstance(text, str) else text:
+                stream.write(piece if isinstance(piece, bytes) else piece.encode())
             stream.flush()
             os.fchmod(stream.fileno(), mode)
             os.fsync(stream.fileno())
