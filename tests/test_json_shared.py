@@ -299,8 +299,12 @@ def test_past_the_bound_of_shared_parts_the_text_is_the_same(
     issued: tuple[Minted, Minted, list[Minted]], monkeypatch: pytest.MonkeyPatch, bound: int
 ) -> None:
     """A document with more shared parts than a SharedParts holds (parts made each time
-    past the bound) is written the same."""
+    past the bound), and more days and moments than the writer remembers (forgotten and
+    remembered afresh), is written the same."""
     monkeypatch.setattr(json_encode, "PARTS_MAX", bound)
+    monkeypatch.setattr(json_certificate_text, "_TEXTS_MAX", bound)
+    monkeypatch.setattr(json_certificate_text, "_DAYS", {})
+    monkeypatch.setattr(json_certificate_text, "_MOMENTS", {})
     report = ukeytool.advise(
         ukeytool.inspect_backend(FakeBackend([_token(issued, [])]), at=FIXED_NOW), bank="icbc"
     )

@@ -41,7 +41,8 @@ from ..model import Advice, CertificateEntry, NameAttribute, RenewalWindow, Toke
 from ..model.text import Text
 from ..pkcs11.token_uris import certificate_uri_text
 from . import json_certificate as dicts
-from .json_encode import PARTS_MAX, Shared, SharedParts, encode_shared
+from . import json_encode
+from .json_encode import Shared, SharedParts, encode_shared
 from .json_values import escape_string, moment, problem_list
 
 __all__ = ["certificate_utf8"]
@@ -385,7 +386,7 @@ def _attributes(
         found = memo.get(id(attribute))
         if found is None:
             text = _attribute(attribute, template)
-            if len(memo) < PARTS_MAX:
+            if len(memo) < json_encode.PARTS_MAX:  # the bound of the document's parts
                 memo[id(attribute)] = (attribute, text)
         else:
             text = found[1]
