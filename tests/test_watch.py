@@ -274,6 +274,9 @@ def test_polling_without_slot_events(bank: Bank) -> None:
     # One poll per interval, and no C_WaitForSlotEvent: the fake has none.
     assert slept == [0.5, 0.5]
     assert not any(name == "C_WaitForSlotEvent" for name, _ in backend.calls)
+    # A C_GetSlotList for each of the three polls, and one for each of the two tokens
+    # read (its walk's), none besides.
+    assert sum(name == "C_GetSlotList" for name, _ in backend.calls) == 3 + 2
     events.close()
 
 

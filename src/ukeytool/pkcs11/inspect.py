@@ -377,11 +377,13 @@ def inspect_backend(
     warn_days: int = 30,
     login: Login | None = None,
     skip: Collection[int] = (),
+    only: int | None = None,
     progress: Callable[..., Any] | None = None,
 ) -> Report:
     """Like :func:`inspect`, over an already open backend (a module, or a test double).
 
-    ``skip``: slot ids not to read (left out of the report). ``progress``, called as the
+    ``skip``: slot ids not to read (left out of the report); ``only``: the one slot id
+    to read, the others left out (``watch``'s token that arrives). ``progress``, called as the
     walk goes (``("head", module_info, slot_ids, problems)``, then ``("slot_start",
     slot_id)`` and ``("slot", slot_report)`` for each slot)."""
     from ..judging.validity import check_moment, check_warn_days
@@ -390,7 +392,7 @@ def inspect_backend(
     at = check_moment(at, what="at")
     check_warn_days(warn_days)
     assembler = Assembler(at, warn_days, progress)
-    walk(backend, login=login, skip=skip, sink=assembler)
+    walk(backend, login=login, skip=skip, only=only, sink=assembler)
     return assembler.report()
 
 
@@ -401,8 +403,10 @@ def walk(
     login: Login | None = None,
     skip: Collection[int] = (),
     select: TokenSelection | None = None,
+    only: int | None = None,
 ) -> None:
-    """Read the module: every slot (but those in ``skip``), its token, and the token's
+    """Read the module: every slot (but those in ``skip``; with ``only``, that slot
+    alone, if the module lists it), its token, and the token's
     certificate and key objects, raw, each handed to ``sink`` as soon as it is read (see
     :class:`~ukeytool.pkcs11.assemble.Assembler` for the events). With ``select``, the
     objects of the tokens it selects only: another token's slot ends after its token
@@ -411,7 +415,7 @@ def walk(
     is known before any session is opened; zero or several candidates are refused with
     no C_Login (UsageError)."""
     slot_ids, problems = backend.slot_ids()
-    slot_ids = tuple(s for s in slot_ids if s not in skip)
+    slot_ids = tuple(s for s in slot_ids if s not in skip and (only is None or s == only))
     sink("head", backend.info, slot_ids, problems)
     if login is None:
         for slot_id in slot_ids:

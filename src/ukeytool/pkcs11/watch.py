@@ -186,12 +186,11 @@ class _Watcher:
 def read_one_slot(
     backend: Backend, slot_id: int, *, at: datetime.datetime, warn_days: int
 ) -> Report:
-    """One slot read as :func:`ukeytool.inspect_backend` reads every slot."""
+    """One slot read as :func:`ukeytool.inspect_backend` reads every slot (with the one
+    C_GetSlotList of its walk: the poll's list may be out of date by now)."""
     from .inspect import inspect_backend
 
-    slot_ids, _problems = backend.slot_ids()
-    others = [s for s in slot_ids if s != slot_id]
-    return inspect_backend(backend, at=at, warn_days=warn_days, skip=others)
+    return inspect_backend(backend, at=at, warn_days=warn_days, only=slot_id)
 
 
 def _check_interval(interval: float) -> float:
