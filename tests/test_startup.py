@@ -188,12 +188,20 @@ def test_list_modules_loads_no_module_and_no_parser(tmp_path: Path) -> None:
     assert _loaded(modules, ["ukeytool.cli.list_tokens", "ukeytool.cli.check"]) == []
 
 
+def _bank_listing(
+    bank: Bank, softhsm_module: str, tmp_path: Path
+) -> tuple[dict[str, str], list[str]]:
+    """The environment (the bank's store, no user configuration) and the words of a
+    ``list-tokens`` of the bank's token at a fixed moment."""
+    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    return env, ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+
+
 @pytest.mark.softhsm
 def test_list_tokens_in_english_imports_no_other_output_and_no_catalogue(
     bank: Bank, softhsm_module: str, tmp_path: Path
 ) -> None:
-    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    env, argv = _bank_listing(bank, softhsm_module, tmp_path)
     modules, code = _run_cli(argv, tmp_path, env)
     assert code in (0, 5)  # the bank token holds unreadable certificates on purpose
     assert "ukeytool.rendering.text" in modules
@@ -231,8 +239,7 @@ def test_list_tokens_makes_its_values_without_dataclasses(
     # classes costs nothing, and no ukeytool module imports dataclasses (nor its inspect,
     # ast, dis, tokenize...). The certificate parsers may: cryptography.x509 imports
     # dataclasses, asn1crypto inspect.
-    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    env, argv = _bank_listing(bank, softhsm_module, tmp_path)
     code = _IMPORTERS + f"from ukeytool.cli import main\nRESULT['code'] = main({argv!r})\n"
     _, result = _modules_after(code, tmp_path, env)
     assert result["code"] in (0, 5)
@@ -302,8 +309,8 @@ def test_the_plain_reader_changes_no_output(
 def test_the_catalogue_is_read_only_for_chinese(
     bank: Bank, softhsm_module: str, tmp_path: Path
 ) -> None:
-    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01", "--lang", "zh"]
+    env, argv = _bank_listing(bank, softhsm_module, tmp_path)
+    argv += ["--lang", "zh"]
     modules, _code = _run_cli(argv, tmp_path, env)
     assert _loaded(modules, CATALOGUE) == list(CATALOGUE)
     modules, _code = _run_cli(["--help"], tmp_path, {"LANG": "zh_CN.UTF-8"})
@@ -774,8 +781,7 @@ def test_an_isolated_listing_imports_no_pathlib_ctypes_or_typing_of_its_own(
     baseline, _ = _modules_after(
         "import ukeytool.certificates.x509, ukeytool.rendering.text", tmp_path
     )
-    env = {**bank.store.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    argv = ["list-tokens", "--module", softhsm_module, "--at", "2030-01-01"]
+    env, argv = _bank_listing(bank, softhsm_module, tmp_path)
     modules, code = _run_cli(argv, tmp_path, env)
     assert code in (0, 5)
     assert "ukeytool.pkcs11.isolate" in modules
