@@ -68,7 +68,8 @@ def test_utf8_pieces_are_written_as_they_are(
         emit(iter(utf8), clean=True)
     assert stdout.writes == utf8
     target = tmp_path / "out.json"
-    emit(iter([text[:3], text[3:].encode()]), str(target), clean=True)
+    mixed: list[str | bytes] = [text[:3], text[3:].encode()]
+    emit(iter(mixed), str(target), clean=True)
     assert target.read_bytes() == text.encode()
 
 

@@ -27,7 +27,7 @@ NOT_A_REGULAR_FILE: Final = template(
 
 
 def emit(
-    text: str | Iterable[str] | Iterable[bytes], output: str | None = None, *, clean: bool = False
+    text: str | Iterable[str | bytes], output: str | None = None, *, clean: bool = False
 ) -> None:
     """``text`` to ``output`` (atomically, as node_exporter's textfile collector needs)
     or, without one, to standard output; raises :class:`UsageError` for a file that

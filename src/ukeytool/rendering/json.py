@@ -293,10 +293,11 @@ def _in_language(pieces: Iterator[_Piece], lang: str | None) -> Iterator[_Piece]
 
 
 _LAZY: ContextVar[SharedParts | None] = ContextVar("_LAZY", default=None)
-"""Set while :func:`iter_json` builds its document: a token's certificates become an
-:class:`~.json_encode.Items` array, each certificate written straight to text as the
-array is written (:mod:`.json_certificate_text`), and the parts certificates share are
-made once, by these :class:`~.json_encode.SharedParts`."""
+"""Set while :func:`_lazy_document` builds the document of :func:`iter_json`,
+:func:`iter_json_utf8` and :func:`render_json`: a token's certificates become an
+:class:`~.json_encode.Items` array, each certificate written straight to UTF-8 text as
+the array is written (:mod:`.json_certificate_text`), and the parts certificates share
+are made once, by these :class:`~.json_encode.SharedParts`."""
 
 
 def files_to_dict(

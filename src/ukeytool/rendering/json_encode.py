@@ -219,9 +219,10 @@ def iter_indented(value: Any, end: str = "", *, escape: Escape | None = None) ->
 def iter_indented_utf8(
     value: Any, end: str = "", *, escape: Escape | None = None
 ) -> Iterator[bytes]:
-    """:func:`iter_indented`'s pieces in UTF-8 (a surrogate that ``escape`` did not
-    escape written as ``\\udcxx``), as the command line writes them: the items that
-    :class:`Items` writes are UTF-8 already."""
+    """:func:`iter_indented`'s pieces in UTF-8, as the command line writes them: the
+    items that :class:`Items` writes are UTF-8 already (their writers say how they
+    encode), the rest is encoded here (a surrogate that ``escape`` did not escape,
+    or that nothing escaped, written as ``\\udcxx``)."""
     for piece in _pieces(value, "\n", escape):
         yield piece if isinstance(piece, bytes) else piece.encode("utf-8", "backslashreplace")
     if end:
