@@ -222,6 +222,30 @@ def test_catalogue_file_that_is_not_a_module_is_reported_with_its_problem(
     assert "not a shared library" in str(found.problem)
 
 
+def test_the_shipped_files_are_paths_a_test_may_replace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped catalogue and renewal policies are Paths made on first use; one that
+    replaces them is the file read (the listing reads them as text, without pathlib)."""
+    from ukeytool.config import catalogue
+    from ukeytool.judging import policy_file, renewal
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home")}
+    assert isinstance(catalogue.SHIPPED_CATALOGUE, Path)
+    assert catalogue.SHIPPED_CATALOGUE.name == "modules.json"
+    assert catalogue.SHIPPED_CATALOGUE.is_file()
+    assert isinstance(policy_file.SHIPPED_POLICIES, Path)
+    assert policy_file.SHIPPED_POLICIES.is_file()
+    assert renewal.SHIPPED_POLICIES == policy_file.SHIPPED_POLICIES
+    mine = write_catalogue(tmp_path / "mine" / "modules.json", [])
+    monkeypatch.setattr(catalogue, "SHIPPED_CATALOGUE", mine)
+    assert default_catalogue_paths(env) == [mine]
+    assert load_catalogue(env=env).files == (str(mine),)
+    policies = tmp_path / "renewal.json"
+    monkeypatch.setattr(policy_file, "SHIPPED_POLICIES", policies)
+    assert policy_file.default_policy_paths(env=env) == [policies]
+
+
 def test_user_catalogue_overrides_and_extends_the_shipped_one(tmp_path: Path) -> None:
     xdg = tmp_path / "xdg"
     env = {"XDG_CONFIG_HOME": str(xdg), "HOME": str(tmp_path / "home")}

@@ -30,7 +30,14 @@ from .jsonfile import (
     JsonFileProblem,
     read_json_file,
 )
-from .paths import home_directory, join_path, path_text, user_config_file
+from .paths import (
+    home_directory,
+    join_path,
+    path_text,
+    shipped_file,
+    shipped_path,
+    user_config_file,
+)
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
 TYPE_CHECKING = False
@@ -218,17 +225,8 @@ def __getattr__(name: str) -> Any:
     if name == "log":  # discovery's logger (imports logging, as discovery does anyway)
         return logs.logger("ukeytool.discovery")
     if name == "SHIPPED_CATALOGUE":
-        from pathlib import Path
-
-        value = Path(_SHIPPED_FILE)
-        globals()[name] = value  # (and a test may replace it)
-        return value
+        return shipped_path(globals(), name, _SHIPPED_FILE)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _shipped_file() -> str:
-    replaced = globals().get("SHIPPED_CATALOGUE")
-    return _SHIPPED_FILE if replaced is None else path_text(replaced)
 
 
 def user_catalogue_path(env: Mapping[str, str] | None = None) -> pathlib.Path | None:
@@ -260,7 +258,7 @@ def _default_catalogue_files(env: Mapping[str, str] | None) -> list[str]:
     user = _user_catalogue_file(env)
     if user is not None and os.path.exists(user):
         paths.append(user)
-    paths.append(_shipped_file())
+    paths.append(shipped_file(globals(), "SHIPPED_CATALOGUE", _SHIPPED_FILE))
     return paths
 
 

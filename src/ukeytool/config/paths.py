@@ -11,7 +11,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-__all__ = ["home_directory", "join_path", "path_text", "user_config_file"]
+# typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import pathlib
+    from typing import Any
+
+__all__ = [
+    "home_directory",
+    "join_path",
+    "path_text",
+    "shipped_file",
+    "shipped_path",
+    "user_config_file",
+]
 
 
 def path_text(path: str | os.PathLike[str]) -> str:
@@ -31,6 +44,25 @@ def path_text(path: str | os.PathLike[str]) -> str:
         root = ""
     parts = [part for part in text.split("/") if part and part != "."]
     return root + "/".join(parts) or "."
+
+
+def shipped_path(namespace: dict[str, Any], name: str, file: str) -> pathlib.Path:
+    """A module's ``name`` (``SHIPPED_CATALOGUE``, ``SHIPPED_POLICIES``): the
+    :class:`~pathlib.Path` of ``file``, a file shipped with ukeytool, made on first use
+    (from the module's ``__getattr__``) and kept in its ``namespace``, where a test may
+    replace it; the listing reads the file by :func:`shipped_file` without
+    :mod:`pathlib`."""
+    from pathlib import Path
+
+    value = namespace[name] = Path(file)
+    return value
+
+
+def shipped_file(namespace: dict[str, Any], name: str, file: str) -> str:
+    """The text of the shipped file's path: ``file``, or the path that replaced the
+    module's ``name`` in its ``namespace``."""
+    replaced = namespace.get(name)
+    return file if replaced is None else path_text(replaced)
 
 
 def join_path(first: str | os.PathLike[str], *more: str) -> str:

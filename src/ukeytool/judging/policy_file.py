@@ -26,7 +26,7 @@ from ..config.jsonfile import (
     JsonFileProblem,
     read_json_file,
 )
-from ..config.paths import join_path, path_text, user_config_file
+from ..config.paths import join_path, path_text, shipped_file, shipped_path, user_config_file
 from ..i18n.message import Message, Param, Template, template
 from ..model import _value
 from .policies import (
@@ -72,11 +72,7 @@ _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 def __getattr__(name: str) -> Any:
     if name == "SHIPPED_POLICIES":
-        from pathlib import Path
-
-        value = Path(_SHIPPED_FILE)
-        globals()[name] = value  # (and a test may replace it)
-        return value
+        return shipped_path(globals(), name, _SHIPPED_FILE)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -111,8 +107,7 @@ def _default_policy_files(
     user = _user_policies_file(env)
     if user is not None and os.path.exists(user):
         paths.append(user)
-    replaced = globals().get("SHIPPED_POLICIES")
-    paths.append(_SHIPPED_FILE if replaced is None else path_text(replaced))
+    paths.append(shipped_file(globals(), "SHIPPED_POLICIES", _SHIPPED_FILE))
     return paths
 
 
