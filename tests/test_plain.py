@@ -788,3 +788,27 @@ def test_mutations_read_as_with_the_parsers(der: bytes) -> None:
     if plain is not None:
         assert plain == both
     assert read_certificate(der) == both
+
+
+def test_the_holders_common_names_do_not_push_out_the_shared_rdns() -> None:
+    """A token's subjects share their C and O RDNs and each has its own CN: however many
+    subjects are read, the shared RDNs stay the same attribute objects (the JSON and
+    text listings share what is written for them by identity), and no CN is kept."""
+    from ukeytool.certificates.plain import names
+
+    def subject(i: int) -> bytes:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "共享测试银行"),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"持有人 {i}"),
+            ]
+        ).public_bytes()
+
+    read = [names.read_name(subject(i)) for i in range(names._RDNS_MAX + 100)]
+    assert [r[1] for r in read[:2]] == ["持有人 0", "持有人 1"]
+    country, organisation = read[0][2][:2]
+    for _text, _cn, attributes in read:
+        assert attributes[0] is country
+        assert attributes[1] is organisation
+    assert all(cn is None for _shown, cn, _attributes in names._RDNS.values())

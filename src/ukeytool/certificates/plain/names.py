@@ -72,9 +72,10 @@ def name_contents(
         rdn = _RDNS.get(key)
         if rdn is None:
             rdn = _rdn(key[0], index)
-            if len(_RDNS) >= _RDNS_MAX:
-                _RDNS.clear()
-            _RDNS[key] = rdn
+            if rdn[1] is None:  # not a common name, each holder's own (see _RDNS)
+                if len(_RDNS) >= _RDNS_MAX:
+                    _RDNS.clear()
+                _RDNS[key] = rdn
         shown.append(rdn[0])
         if rdn[1] is not None:
             cn = rdn[1]
@@ -84,7 +85,10 @@ def name_contents(
 
 _RDNS: dict[tuple[bytes, int], tuple[str, str | None, tuple[NameAttribute, ...]]] = {}
 """The RDNs read so far, by their DER and place: the certificates of a token share most
-(country, organisation, units), only the common name differs."""
+(country, organisation, units), only the common name differs. An RDN with a common name
+is not kept: each certificate's is its own, and thousands of them would empty the
+cache of the shared ones again and again (an issuer's whole name is kept by
+:func:`name_of`)."""
 _RDNS_MAX = 1024
 
 
