@@ -29,7 +29,7 @@ from ukeytool.pkcs11.selection import (
     uri_matches_token,
 )
 from ukeytool.pkcs11.token_uris import certificate_uri, token_uri
-from ukeytool.pkcs11.uri import Pkcs11Uri, format_uri, parse_uri
+from ukeytool.pkcs11.uri import Pkcs11Uri, format_uri, parse_uri, percent_encode
 from ukeytool.testing.certs import Minted
 from ukeytool.testing.softhsm import CertObject, PrivateKeyObject, SoftHSMStore, TokenSpec
 
@@ -225,6 +225,13 @@ def test_non_utf8_and_utf8_bytes_are_percent_encoded() -> None:
 def test_id_is_always_encoded_byte_by_byte() -> None:
     assert str(Pkcs11Uri(id=b"ab\x01")) == "pkcs11:id=%61%62%01"
     assert parse_uri("pkcs11:id=ab%01").id == b"ab\x01"
+
+
+@given(st.binary(max_size=40))
+def test_every_byte_is_each_byte_in_upper_case_hex(value: bytes) -> None:
+    expected = "".join(f"%{byte:02X}" for byte in value)
+    assert percent_encode(value, every_byte=True) == expected
+    assert percent_encode(bytearray(value), every_byte=True) == expected
 
 
 def test_decoding_is_case_insensitive_and_undoes_needless_escapes() -> None:

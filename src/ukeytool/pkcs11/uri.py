@@ -391,11 +391,12 @@ def _check_vendor_name(name: str) -> None:
 def percent_encode(value: bytes, *, every_byte: bool = False) -> str:
     """``value`` as a URI attribute's text: ``A-Z a-z 0-9 - . _`` as they are and every
     other byte ``%XX``, as p11-kit writes them; with ``every_byte``, every byte (``id``)."""
+    if every_byte:  # in C: "%" and the bytes in upper-case hex, "%" between them
+        return "%" + bytes(value).hex("%").upper() if value else ""
     # A table lookup per byte in C (map), not a Python loop: a URI per certificate.
-    return "".join(map((_PERCENT if every_byte else _ENCODED).__getitem__, value))
+    return "".join(map(_ENCODED.__getitem__, value))
 
 
-_PERCENT: Final = tuple(f"%{byte:02X}" for byte in range(256))
 _ENCODED: Final = tuple(chr(b) if b in _VERBATIM else f"%{b:02X}" for b in range(256))
 
 
