@@ -27,7 +27,6 @@ from ..model import (
     TokenInfo,
 )
 from ..pkcs11.token_uris import certificate_uri_text
-from .json_encode import SharedParts
 from .json_values import day, hex_or_none, message_code, moment, problem_list, text_members
 
 __all__ = ["READ_MEMBERS", "certificate", "token_advice"]
@@ -49,12 +48,9 @@ def _relations_module() -> ModuleType:
     return relations
 
 
-def certificate(
-    token: TokenInfo | None, entry: CertificateEntry, shared: SharedParts | None = None
-) -> dict[str, Any]:
-    """One certificate's members. With ``shared`` (a document written as text), the
-    parts that many certificates hold alike (the issuer's name, a bank's renewal policy,
-    the findings...) are :class:`~.json_encode.Shared`, made and written once."""
+def certificate(token: TokenInfo | None, entry: CertificateEntry) -> dict[str, Any]:
+    """One certificate's members (:func:`~.json.report_to_dict`'s form; a listing
+    writes the same members straight to text, :mod:`.json_certificate_text`)."""
     cert = entry.certificate
     label = entry.label
     members: dict[str, Any] = {
@@ -91,10 +87,10 @@ def certificate(
                 "sha256": cert.sha256,
                 "sha1": cert.sha1,
                 "sm3": cert.sm3,
-                "key_usage": None if key_usage is None else _shared_list(key_usage, shared),
+                "key_usage": None if key_usage is None else list(key_usage),
                 "extended_key_usage": None
                 if extended_key_usage is None
-                else _shared_list(extended_key_usage, shared),
+                else list(extended_key_usage),
                 "is_ca": cert.is_ca,
                 "self_signed": cert.self_signed,
                 "encoding": cert.encoding,
@@ -105,10 +101,10 @@ def certificate(
                 else [],
             }
         )
-    members.update(_name_and_identity_members(cert, shared))
-    members.update(_relations(entry, shared))
+    members.update(_name_and_identity_members(cert))
+    members.update(_relations(entry))
     if entry.advice is not None:
-        members["advice"] = _advice(entry.advice, shared)
+        members["advice"] = _advice(entry.advice)
     return members
 
 
@@ -143,9 +139,7 @@ _NOT_READ: dict[str, Any] = dict.fromkeys(READ_MEMBERS)
 """The members of a certificate that could not be read at all (all null)."""
 
 
-def _name_and_identity_members(
-    cert: Certificate | None, shared: SharedParts | None
-) -> dict[str, Any]:
+def _name_and_identity_members(cert: Certificate | None) -> dict[str, Any]:
     """Names attribute by attribute, the CFCA holder and identity numbers."""
     if cert is None:
         return {
@@ -156,17 +150,8 @@ def _name_and_identity_members(
         }
     subject, issuer = cert.subject_attributes, cert.issuer_attributes
     return {
-        "subject_attributes": None
-        if subject is None
-        else _attributes(subject)
-        if shared is None
-        # Of the subject's name, its C, O, OU... are many certificates'.
-        else [shared.get(_attribute, a) for a in subject],
-        "issuer_attributes": None
-        if issuer is None
-        else _attributes(issuer)
-        if shared is None
-        else shared.get(_attributes, issuer),
+        "subject_attributes": None if subject is None else _attributes(subject),
+        "issuer_attributes": None if issuer is None else _attributes(issuer),
         "holder": _holder(cert.holder),
         "identity_numbers": [_identity_number(n) for n in cert.identity_numbers],
     }
@@ -228,14 +213,14 @@ def _bank(choice: BankChoice) -> dict[str, Any]:
     }
 
 
-def _advice(advice: Advice, shared: SharedParts | None) -> dict[str, Any]:
+def _advice(advice: Advice) -> dict[str, Any]:
     renewal = _renewal()
     return {
         "phase": advice.phase._value_,
         "action": advice.action._value_,
         "needs_action": advice.needs_action,
         "expired": advice.expired,
-        "bank": _bank(advice.bank) if shared is None else shared.get(_bank, advice.bank),
+        "bank": _bank(advice.bank),
         "key_name": advice.key_name,
         "expires": None if advice.expires is None else moment(advice.expires),
         "expiry_date": day(advice.expiry_date),
@@ -247,26 +232,26 @@ def _advice(advice: Advice, shared: SharedParts | None) -> dict[str, Any]:
                 "opens": day(w.opens),
                 "closes": day(w.closes),
                 "state": w.state._value_,
-                "key_types": _shared_list(w.key_types, shared),
-                "menu_zh": _shared_list(w.menu_zh, shared),
-                "menu": _shared_list(w.menu, shared),
-                "steps": _shared_list(w.steps, shared),
-                "steps_zh": _shared_list(w.steps_zh, shared),
-                "sources": _shared_list(w.sources, shared),
+                "key_types": list(w.key_types),
+                "menu_zh": list(w.menu_zh),
+                "menu": list(w.menu),
+                "steps": list(w.steps),
+                "steps_zh": list(w.steps_zh),
+                "sources": list(w.sources),
                 "other_closes": other_closes(w),
             }
             for w in advice.windows
         ],
-        "branch_items": _shared_list(advice.branch_items, shared),
+        "branch_items": list(advice.branch_items),
         "branch_note": advice.branch_note,
         "branch_note_zh": advice.branch_note_zh,
-        "validity_years": _shared_list(advice.validity_years, shared),
+        "validity_years": list(advice.validity_years),
         "term": advice.term,
         "term_zh": advice.term_zh,
-        "stops_working": _shared_list(advice.stops_working, shared),
-        "branch_steps": _shared_list(advice.branch_steps, shared),
-        "branch_steps_zh": _shared_list(advice.branch_steps_zh, shared),
-        "branch_sources": _shared_list(advice.branch_sources, shared),
+        "stops_working": list(advice.stops_working),
+        "branch_steps": list(advice.branch_steps),
+        "branch_steps_zh": list(advice.branch_steps_zh),
+        "branch_sources": list(advice.branch_sources),
         "sources_disagree": any(w.other_closes for w in advice.windows),
         "not_yet_valid": advice.not_yet_valid,
         "valid_from": day(advice.valid_from),
@@ -276,15 +261,6 @@ def _advice(advice: Advice, shared: SharedParts | None) -> dict[str, Any]:
         "summary": renewal.advice_summary(advice),
         "message": renewal.advice_message(advice),
     }
-
-
-def _shared_list(values: Sequence[Any], shared: SharedParts | None) -> Any:
-    """A list that many certificates hold alike (a renewal policy's menus, steps and
-    sources, the same tuple for every certificate the policy advises on; key usages),
-    written once for all of them."""
-    if not values or shared is None:
-        return list(values)
-    return shared.get(list, values)
 
 
 def token_advice(advice: TokenAdvice) -> dict[str, Any]:
@@ -300,7 +276,7 @@ def token_advice(advice: TokenAdvice) -> dict[str, Any]:
     }
 
 
-def _relations(entry: CertificateEntry, shared: SharedParts | None) -> dict[str, Any]:
+def _relations(entry: CertificateEntry) -> dict[str, Any]:
     """The members relating a certificate to its token (see docs/relations.md)."""
     cert = entry.certificate
     presence, issued_by, findings = entry.key_on_token, entry.issued_by, entry.findings
@@ -312,20 +288,10 @@ def _relations(entry: CertificateEntry, shared: SharedParts | None) -> dict[str,
             None if cert is None else cert.authority_key_identifier
         ),
         "role": None if entry.role is None else entry.role._value_,
-        "issued_by": None
-        if issued_by is None
-        else _link(issued_by)
-        if shared is None
-        else shared.get(_link, issued_by),
+        "issued_by": None if issued_by is None else _link(issued_by),
         "pair": None if entry.pair is None else pair(entry.pair),
-        "key_on_token": None
-        if presence is None
-        else _key_on_token(presence)
-        if shared is None or presence.matches  # matches name the certificate's own keys
-        else shared.get(_key_on_token, presence),
-        "findings": _findings(findings)
-        if shared is None or not findings
-        else shared.get(_findings, findings),
+        "key_on_token": None if presence is None else _key_on_token(presence),
+        "findings": _findings(findings),
     }
 
 
