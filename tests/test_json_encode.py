@@ -180,7 +180,7 @@ def test_items_with_a_writer_are_written_as_a_list_is(count: int) -> None:
     def documents(array: Any) -> Any:
         return {"top": array, "deep": [[{"array": array}]], "n": 1}
 
-    written = documents(Items(count, lambda: items, write))
+    written = documents(Items(items, write))
     plain = documents(list(items))
     expected = dumps_indented(plain, escape=escape_string)
     assert dumps_indented(written, escape=escape_string) == expected

@@ -472,9 +472,7 @@ def _token(
         "certificates": [_certificate(token, entry) for entry in certificates]
         if shared is None
         else Items(
-            len(certificates),
-            lambda: certificates,
-            lambda entry, newline: certificate_utf8(token, entry, shared, newline),
+            certificates, lambda entry, newline: certificate_utf8(token, entry, shared, newline)
         ),
         **({} if advice is None else {"advice": token_advice(advice)}),
     }

@@ -356,9 +356,7 @@ def _run_of(names: tuple[str, ...]) -> Callable[[tuple[Any, ...], str], bytes]:
     of the members, their text without the braces around them."""
 
     def run(values: tuple[Any, ...], newline: str) -> bytes:
-        members = {
-            n: list(v) if isinstance(v, tuple) else v for n, v in zip(names, values, strict=True)
-        }
+        members = dict(zip(names, values, strict=True))  # (tuples are written as lists)
         text = encode_shared(members, newline[: -len(_INDENT)], escape_string)
         # Without "{<newline>" and "<newline>}".
         return text[1 + len(newline) : 1 - len(newline)].encode()
@@ -423,7 +421,7 @@ def _part(shared: SharedParts, make: Callable[[Any], Any], value: Any, newline: 
     part = shared.get(make, value)
     if type(part) is Shared:
         return part.utf8(newline, escape_string)
-    return encode_shared(part, newline, escape_string).encode()
+    return _encoded(part, newline)
 
 
 def _encoded(value: Any, newline: str) -> bytes:

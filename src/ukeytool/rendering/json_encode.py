@@ -35,7 +35,7 @@ Two additions make a document of many alike certificates cheap (issue 12):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from json.encoder import encode_basestring
 from typing import Any, TypeVar
 
@@ -74,31 +74,19 @@ def dumps_indented(value: Any, end: str = "", *, escape: Escape | None = None) -
 
 
 class Items:
-    """A JSON array whose items are made only when it is written, one at a time, and
-    dropped once written (a token's certificates, in :func:`iter_indented`): the
-    document never holds them all as Python objects. With ``write``, each item is
-    written by ``write(item, newline)`` instead of being encoded here: its JSON text at
-    the indentation ``newline`` ends with, in UTF-8, its strings escaped as the
-    document's are (:mod:`.json_certificate_text`; UTF-8, so that the command line
-    writes it as it is, without encoding 8 KB of text a certificate again)."""
+    """A JSON array of ``items`` that each write themselves, when the array is written:
+    ``write(item, newline)`` gives an item's JSON text at the indentation ``newline``
+    ends with, in UTF-8, its strings escaped as the document's are (a token's
+    certificates, :mod:`.json_certificate_text`). In :func:`iter_indented`, each item's
+    text is made only when it is asked for and dropped once given: the document's text
+    is never held whole. UTF-8, so that the command line writes it as it is, without
+    encoding 8 KB of text a certificate again."""
 
-    __slots__ = ("_count", "_make", "write")
+    __slots__ = ("items", "write")
 
-    def __init__(
-        self,
-        count: int,
-        make: Callable[[], Iterable[Any]],
-        write: Callable[[Any, str], bytes] | None = None,
-    ) -> None:
-        self._count = count
-        self._make = make
+    def __init__(self, items: Sequence[Any], write: Callable[[Any, str], bytes]) -> None:
+        self.items = items
         self.write = write
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._make())
 
 
 class Shared:
@@ -122,11 +110,13 @@ class Shared:
         return text
 
     def utf8(self, newline: str, escape: Escape | None) -> bytes:
-        """:meth:`text` in UTF-8, made once too."""
+        """:meth:`text` in UTF-8 (a surrogate that ``escape`` left written as
+        ``\\udcxx``), made once too."""
         key = (newline, escape)
         text = self._utf8.get(key)
         if text is None:
-            text = self._utf8[key] = self.text(newline, escape).encode("utf-8", "backslashreplace")
+            made = encode_shared(self.value, newline, escape)
+            text = self._utf8[key] = made.encode("utf-8", "backslashreplace")
         return text
 
 
@@ -232,23 +222,15 @@ def iter_indented_utf8(
 def _pieces(value: Any, newline: str, escape: Escape | None) -> Iterator[str | bytes]:
     # str, and UTF-8 for the items an Items array writes (iter_indented decodes them).
     if isinstance(value, Items):
-        if not len(value):
+        if not value.items:
             yield "[]"
             return
         inner = newline + _INDENT
-        opening = "[" + inner
         write = value.write
-        if write is not None:
-            written, separator = opening.encode(), ("," + inner).encode()
-            for item in value:
-                yield written + write(item, inner)
-                written = separator
-        else:
-            for item in value:
-                parts = [opening]
-                _value(item, parts, inner, escape)
-                yield "".join(parts)
-                opening = "," + inner
+        written, separator = ("[" + inner).encode(), ("," + inner).encode()
+        for item in value.items:
+            yield written + write(item, inner)
+            written = separator
         yield newline + "]"
     elif isinstance(value, dict) and value:
         inner = newline + _INDENT
@@ -390,12 +372,15 @@ def _value(value: Any, parts: list[str], newline: str, escape: Escape | None) ->
                 append(member + _scalar(item, escape))
         parts[first] = "{" + parts[first][1:]  # the first member's "," opens the object
         append(newline + "}")
-    elif isinstance(value, Items) and value.write is not None and value:
+    elif isinstance(value, Items):
+        if not value.items:
+            parts.append("[]")
+            return
         inner = newline + _INDENT
         write = value.write
-        texts = [write(item, inner).decode() for item in value]
+        texts = [write(item, inner).decode() for item in value.items]
         parts.append("[" + inner + ("," + inner).join(texts) + newline + "]")
-    elif isinstance(value, (list, tuple, Items)):
+    elif isinstance(value, (list, tuple)):
         if not value:
             parts.append("[]")
             return
