@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import re
 import subprocess
 import sys
@@ -362,3 +363,26 @@ def test_watch_reads_the_selected_token_only(
     opened = [c.split()[1] for c in calls if c.startswith("C_OpenSession")]
     assert opened == [f"slot={three.slot_ids['alpha']}"]
     assert not [c for c in calls if " mis=1" in c]
+
+
+def test_watch_refuses_a_uri_no_token_can_match_before_loading(
+    three: Three, tmp_path: Path
+) -> None:
+    """A ``--uri`` with vendor path attributes matches no token: ``watch`` says so at
+    once (a usage error, exit 2), as ``list-tokens`` does, instead of waiting for a token
+    that can never be selected."""
+    env = {**os.environ, "SOFTHSM2_CONF": str(three.store.conf_path)}
+    argv = ["--module", str(three.store.module_path), "--interval", "0.2"]
+    argv += ["--uri", "pkcs11:token=alpha;x-vendor=1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "ukeytool", "watch", *argv],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "x-vendor" in done.stderr
+    assert done.stdout == ""

@@ -36,6 +36,7 @@ __all__ = [
     "select_certificates",
     "select_token",
     "select_tokens",
+    "selection_uri",
     "uri_matches_certificate",
     "uri_matches_token",
 ]
@@ -159,7 +160,9 @@ def uri_matches_certificate(
 # -- selecting -------------------------------------------------------------------------
 
 
-def _as_uri(uri: Pkcs11Uri | str | None) -> Pkcs11Uri | None:
+def selection_uri(uri: Pkcs11Uri | str | None) -> Pkcs11Uri | None:
+    """``uri`` parsed, for selecting tokens: a PIN in it refused (never echoed), and
+    vendor path attributes, which no token could match, refused (UsageError)."""
     result = uri if uri is None or isinstance(uri, Pkcs11Uri) else parse_uri(uri)
     if result is not None:
         refuse_pin_attributes(result)
@@ -209,9 +212,9 @@ class TokenSelection:
     :func:`~ukeytool.inspect_modules`): matched as :func:`select_tokens` matches, on a
     token's info (C_GetTokenInfo), its slot's and its module's, before any session.
 
-    It crosses to the isolation child with the request. A URI with vendor path
-    attributes is not refused here: it matches nothing (:func:`select_tokens` and
-    :func:`filter_report` refuse it)."""
+    It crosses to the isolation child with the request. Its URI is one
+    ``selection_uri`` gives (the command line's ``--uri`` is refused before
+    anything is loaded when it has vendor path attributes, which match nothing)."""
 
     uri: Pkcs11Uri | None = None
     """A parsed ``pkcs11:`` URI (its object attributes play no part here)."""
@@ -259,7 +262,7 @@ def select_tokens(
     Raises :class:`~ukeytool.UsageError` for a malformed URI or one with vendor path
     attributes (which match nothing).
     """
-    parsed = _as_uri(uri)
+    parsed = selection_uri(uri)
     slots, module = _slots_of(source, module)
     return [slot for slot in slots if _token_selected(slot, module, parsed, label, serial)]
 
@@ -274,7 +277,7 @@ def select_certificates(
 ) -> list[tuple[SlotReport, CertificateEntry]]:
     """The certificates on the tokens :func:`select_tokens` selects that ``uri`` matches
     (:func:`uri_matches_certificate`), as (slot, certificate) pairs in listing order."""
-    parsed = _as_uri(uri)
+    parsed = selection_uri(uri)
     slots, module = _slots_of(source, module)
     found: list[tuple[SlotReport, CertificateEntry]] = []
     for slot in slots:
@@ -377,7 +380,7 @@ def filter_report(
     """``report`` with only the slots whose token is selected (:func:`select_tokens`) and,
     when ``uri`` names objects (``object``, ``id``, ``type``), only the certificates it
     matches. Module-wide problems are kept. With no criterion, ``report`` itself."""
-    parsed = _as_uri(uri)
+    parsed = selection_uri(uri)
     if parsed is None and label is None and serial is None:
         return report
     slots = []
