@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         text = render_prometheus(reports, failures=failures, show_personal_data=personal)
     else:
         text = result.output()
-    emit(text, inspection.output)
+    # (JSON: escaped as it was written, so not scanned again.)
+    emit(text, inspection.output, clean=options.format == "json")
     login_note(reports)
     if login_exit(reports) is not None:
         return CheckState.UNKNOWN  # the private objects asked for could not be seen
