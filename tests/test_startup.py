@@ -1028,3 +1028,27 @@ def test_the_child_handle_waits_as_popen_does(tmp_path: Path) -> None:
     child.kill()  # reaped: nothing happens
     for stream in (child.stdin, child.stdout, child.stderr):
         stream.close()
+
+
+@pytest.mark.parametrize(
+    ("module_name", "lazy"),
+    [
+        ("ukeytool", "inspect"),
+        ("ukeytool.model", "Report"),
+        ("ukeytool.i18n", "render"),
+        ("ukeytool.cli", "ExitCode"),
+        ("ukeytool.pkcs11.interface", "Backend"),
+        ("ukeytool.judging.renewal", "SHIPPED_POLICIES"),
+    ],
+)
+def test_a_lazy_module_gives_its_names_and_names_itself_for_others(
+    module_name: str, lazy: str
+) -> None:
+    """Each module that loads names on first use (ukeytool._lazy_getattr) gives them,
+    and an unknown name's AttributeError names that module, not its package."""
+    import importlib
+
+    module = importlib.import_module(module_name)
+    assert getattr(module, lazy) is not None
+    with pytest.raises(AttributeError, match=rf"^module '{re.escape(module_name)}' has no"):
+        module.no_such_name  # noqa: B018

@@ -339,17 +339,21 @@ def _lazy_getattr(
     namespace: dict[str, Any],
     table: dict[str, str],
     subpackages: frozenset[str] = frozenset(),
+    *,
+    module_name: str | None = None,
 ) -> Any:
-    """The :pep:`562` ``__getattr__`` of ``package`` (whose globals are ``namespace``):
-    each name of ``table`` imported from its submodule on first use and kept in
-    ``namespace``; each of ``subpackages`` imported as an attribute. The one way
-    ukeytool's packages (``ukeytool``, ``ukeytool.model``, ``ukeytool.i18n``) load
-    lazily."""
+    """The :pep:`562` ``__getattr__`` of ``package`` (whose globals are ``namespace``),
+    or of its module ``module_name``: each name of ``table`` imported from its
+    submodule of ``package`` on first use and kept in ``namespace``; each of
+    ``subpackages`` imported as an attribute. The one way ukeytool's modules load
+    lazily (``ukeytool``, ``ukeytool.model``, ``ukeytool.i18n``, ``ukeytool.cli``,
+    ``ukeytool.pkcs11.interface``, ``ukeytool.judging.renewal``)."""
+    owner = package if module_name is None else module_name
 
     def __getattr__(name: str) -> Any:
         module = table.get(name)
         if module is None and name not in subpackages:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            raise AttributeError(f"module {owner!r} has no attribute {name!r}")
         from importlib import import_module
 
         if module is None:

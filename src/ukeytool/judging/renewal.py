@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime
 import os
 
+from .. import _lazy_getattr
 from ..errors import UsageError
 from ..i18n.message import template
 from ..model import (
@@ -100,15 +101,10 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # A Path, made on first use (policy_file): the listing does without pathlib.
-    if name == "SHIPPED_POLICIES":
-        from . import policy_file
-
-        value = policy_file.SHIPPED_POLICIES
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# A Path, made on first use (policy_file): the listing does without pathlib.
+__getattr__ = _lazy_getattr(
+    "ukeytool.judging", globals(), {"SHIPPED_POLICIES": "policy_file"}, module_name=__name__
+)
 
 
 UNKNOWN_BANK: Final = template(

@@ -139,4 +139,6 @@ class ObjectListing:
 
 # The Protocol needs typing, which the isolation child and the command line's start
 # need not import: it is made on first use.
-__getattr__ = _lazy_getattr("ukeytool.pkcs11", globals(), {"Backend": "backend_protocol"})
+__getattr__ = _lazy_getattr(
+    "ukeytool.pkcs11", globals(), {"Backend": "backend_protocol"}, module_name=__name__
+)
