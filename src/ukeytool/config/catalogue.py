@@ -31,12 +31,12 @@ from .jsonfile import (
     read_json_file,
 )
 from .paths import (
-    home_directory,
     join_path,
     path_text,
     shipped_file,
     shipped_path,
     user_config_file,
+    user_config_path,
 )
 
 # typing.TYPE_CHECKING without importing typing at start-up (mypy reads the name).
@@ -56,7 +56,6 @@ __all__ = [
     "CatalogueEntry",
     "CatalogueError",
     "default_catalogue_paths",
-    "home_directory",
     "load_catalogue",
     "user_catalogue_path",
 ]
@@ -232,14 +231,7 @@ def __getattr__(name: str) -> Any:
 def user_catalogue_path(env: Mapping[str, str] | None = None) -> pathlib.Path | None:
     """``$XDG_CONFIG_HOME/ukeytool/modules.json`` (default ``~/.config/...``), whether or
     not it exists; None when there is no home directory to put it in."""
-    from pathlib import Path
-
-    user = _user_catalogue_file(env)
-    return None if user is None else Path(user)
-
-
-def _user_catalogue_file(env: Mapping[str, str] | None) -> str | None:
-    return user_config_file("modules.json", env)
+    return user_config_path("modules.json", env)
 
 
 def default_catalogue_paths(env: Mapping[str, str] | None = None) -> list[pathlib.Path]:
@@ -255,7 +247,7 @@ def _default_catalogue_files(env: Mapping[str, str] | None) -> list[str]:
     """:func:`default_catalogue_paths` as text."""
     environ = os.environ if env is None else env
     paths = [path_text(p) for p in environ.get("UKEYTOOL_CATALOGUE", "").split(os.pathsep) if p]
-    user = _user_catalogue_file(env)
+    user = user_config_file("modules.json", env)
     if user is not None and os.path.exists(user):
         paths.append(user)
     paths.append(shipped_file(globals(), "SHIPPED_CATALOGUE", _SHIPPED_FILE))

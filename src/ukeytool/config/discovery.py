@@ -44,7 +44,6 @@ from .catalogue import (
     CatalogueEntry,
     CatalogueError,
     default_catalogue_paths,
-    home_directory,
     load_catalogue,
     log,
     user_catalogue_path,
@@ -60,6 +59,7 @@ from .p11kit import (
     registered_modules,
     warn,
 )
+from .paths import home_directory
 
 __all__ = [
     "CATALOGUE_VERSION",

@@ -20,8 +20,9 @@ from typing import Final
 
 from ..i18n.message import Message, template
 from ..model import _value
-from .catalogue import MAX_CONFIG_BYTES, home_directory
+from .catalogue import MAX_CONFIG_BYTES
 from .jsonfile import NOT_REGULAR, NotRegularFile, read_config_bytes
+from .paths import home_directory
 
 __all__ = [
     "P11KIT_ADMIN_DIR",

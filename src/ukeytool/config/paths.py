@@ -24,6 +24,7 @@ __all__ = [
     "shipped_file",
     "shipped_path",
     "user_config_file",
+    "user_config_path",
 ]
 
 
@@ -44,6 +45,15 @@ def path_text(path: str | os.PathLike[str]) -> str:
         root = ""
     parts = [part for part in text.split("/") if part and part != "."]
     return root + "/".join(parts) or "."
+
+
+def user_config_path(name: str, env: Mapping[str, str] | None) -> pathlib.Path | None:
+    """:func:`user_config_file` as a :class:`~pathlib.Path` (the public functions'
+    form), whether or not it exists; None when there is no home directory."""
+    from pathlib import Path
+
+    user = user_config_file(name, env)
+    return None if user is None else Path(user)
 
 
 def shipped_path(namespace: dict[str, Any], name: str, file: str) -> pathlib.Path:

@@ -26,7 +26,14 @@ from ..config.jsonfile import (
     JsonFileProblem,
     read_json_file,
 )
-from ..config.paths import join_path, path_text, shipped_file, shipped_path, user_config_file
+from ..config.paths import (
+    join_path,
+    path_text,
+    shipped_file,
+    shipped_path,
+    user_config_file,
+    user_config_path,
+)
 from ..i18n.message import Message, Param, Template, template
 from ..model import _value
 from .policies import (
@@ -79,14 +86,7 @@ def __getattr__(name: str) -> Any:
 def user_policies_path(env: Mapping[str, str] | None = None) -> pathlib.Path | None:
     """``$XDG_CONFIG_HOME/ukeytool/renewal.json`` (default ``~/.config/ukeytool/...``),
     whether or not it exists; None when there is no home directory."""
-    from pathlib import Path
-
-    user = _user_policies_file(env)
-    return None if user is None else Path(user)
-
-
-def _user_policies_file(env: Mapping[str, str] | None) -> str | None:
-    return user_config_file("renewal.json", env)
+    return user_config_path("renewal.json", env)
 
 
 def default_policy_paths(
@@ -104,7 +104,7 @@ def _default_policy_files(
 ) -> list[str]:
     """:func:`default_policy_paths` as text."""
     paths = [] if extra is None else [path_text(extra)]
-    user = _user_policies_file(env)
+    user = user_config_file("renewal.json", env)
     if user is not None and os.path.exists(user):
         paths.append(user)
     paths.append(shipped_file(globals(), "SHIPPED_POLICIES", _SHIPPED_FILE))
