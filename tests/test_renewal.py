@@ -1134,9 +1134,9 @@ def test_cli_check_with_a_bank(bank_env: Bank, capsys: pytest.CaptureFixture[str
 
 
 def test_the_quick_replace_is_dataclasses_replace() -> None:
-    # judging.copying.replace copies a model dataclass by its __dict__: the copy must be
+    # model._value.replace copies a model dataclass by its __dict__: the copy must be
     # what dataclasses.replace makes, and a class it cannot copy so goes the usual way.
-    from ukeytool.judging.copying import replace
+    from ukeytool.model._value import replace
 
     original = at_now("ICBC Sub CA", 20, "expiring", 3)
     advice = advise_certificate(original, FIXED_NOW, policies=POLICIES, catalogue=CATALOGUE)

@@ -30,7 +30,7 @@ from ..model import (
     Severity,
     SlotReport,
 )
-from .copying import replace
+from ..model._value import replace
 from .relation_index import IssuerIndex, KeyIndex
 from .relation_index import comparable_name as _name
 from .relation_index import is_ca as _is_ca

@@ -49,8 +49,8 @@ from ..model import (
     TokenInfo,
     WindowState,
 )
+from ..model._value import replace
 from .advice_text import advice_message, advice_summary, bank_message, token_advice_message
-from .copying import replace
 from .policies import (
     CHINA_STANDARD_TIME,
     IssuerHint,
