@@ -274,9 +274,12 @@ def test_polling_without_slot_events(bank: Bank) -> None:
     # One poll per interval, and no C_WaitForSlotEvent: the fake has none.
     assert slept == [0.5, 0.5]
     assert not any(name == "C_WaitForSlotEvent" for name, _ in backend.calls)
-    # A C_GetSlotList for each of the three polls, and one for each of the two tokens
-    # read (its walk's), none besides.
-    assert sum(name == "C_GetSlotList" for name, _ in backend.calls) == 3 + 2
+    # A C_GetSlotList for each of the three polls, none besides: a token that arrived
+    # is read from the slot and token info its poll read (inspect_slot).
+    assert sum(name == "C_GetSlotList" for name, _ in backend.calls) == 3
+    # Each token's info: at each poll it is there (2 each), and once more after its
+    # objects are read, to check it is the same token (1 each).
+    assert sum(name == "C_GetTokenInfo" for name, _ in backend.calls) == 2 * 2 + 2
     events.close()
 
 

@@ -377,22 +377,38 @@ def inspect_backend(
     warn_days: int = 30,
     login: Login | None = None,
     skip: Collection[int] = (),
-    only: int | None = None,
     progress: Callable[..., Any] | None = None,
 ) -> Report:
     """Like :func:`inspect`, over an already open backend (a module, or a test double).
 
-    ``skip``: slot ids not to read (left out of the report); ``only``: the one slot id
-    to read, the others left out (``watch``'s token that arrives). ``progress``, called as the
+    ``skip``: slot ids not to read (left out of the report). ``progress``, called as the
     walk goes (``("head", module_info, slot_ids, problems)``, then ``("slot_start",
     slot_id)`` and ``("slot", slot_report)`` for each slot)."""
     from ..judging.validity import check_moment, check_warn_days
-    from .assemble import Assembler
 
     at = check_moment(at, what="at")
     check_warn_days(warn_days)
-    assembler = Assembler(at, warn_days, progress)
-    walk(backend, login=login, skip=skip, only=only, sink=assembler)
+    assembler = _assembler(at, warn_days, progress)
+    walk(backend, login=login, skip=skip, sink=assembler)
+    return assembler.report()
+
+
+def inspect_slot(
+    backend: Backend, head: SlotReport, *, at: datetime.datetime, warn_days: int = 30
+) -> Report:
+    """The report of one slot whose slot and token info were just read (``head``, from
+    :func:`read_head`: ``watch``'s token that arrived), its objects read as
+    :func:`inspect_backend` reads each slot's, without reading the slot list and the
+    head again (the token read is still checked to be the one of ``head``). ``at``:
+    aware, as :func:`read_slot`'s."""
+    assembler = _assembler(at, warn_days)
+    slot_id = head.slot.slot_id
+    assembler("head", backend.info, (slot_id,), ())
+    assembler("slot_start", slot_id)
+    if _readable(head):
+        _read_certificates(backend, head, assembler)
+    else:
+        assembler("slot_end", head, None)
     return assembler.report()
 
 
@@ -403,10 +419,8 @@ def walk(
     login: Login | None = None,
     skip: Collection[int] = (),
     select: TokenSelection | None = None,
-    only: int | None = None,
 ) -> None:
-    """Read the module: every slot (but those in ``skip``; with ``only``, that slot
-    alone, if the module lists it), its token, and the token's
+    """Read the module: every slot (but those in ``skip``), its token, and the token's
     certificate and key objects, raw, each handed to ``sink`` as soon as it is read (see
     :class:`~ukeytool.pkcs11.assemble.Assembler` for the events). With ``select``, the
     objects of the tokens it selects only: another token's slot ends after its token
@@ -415,7 +429,7 @@ def walk(
     is known before any session is opened; zero or several candidates are refused with
     no C_Login (UsageError)."""
     slot_ids, problems = backend.slot_ids()
-    slot_ids = tuple(s for s in slot_ids if s not in skip and (only is None or s == only))
+    slot_ids = tuple(s for s in slot_ids if s not in skip)
     sink("head", backend.info, slot_ids, problems)
     if login is None:
         for slot_id in slot_ids:
@@ -425,7 +439,7 @@ def walk(
     heads = []
     for slot_id in slot_ids:
         sink("slot_start", slot_id)
-        heads.append(_read_head(backend, slot_id))
+        heads.append(read_head(backend, slot_id))
     heads = [_passed_over(backend, head, select) for head in heads]
     _, chosen = login_target([(backend.info, h) for h in heads if _readable(h)], login)
     target = chosen.slot.slot_id
@@ -477,7 +491,7 @@ def login_target(
     raise UsageError(several(n=len(chosen), tokens=described(chosen)))
 
 
-def _read_head(backend: Backend, slot_id: int) -> SlotReport:
+def read_head(backend: Backend, slot_id: int) -> SlotReport:
     """A slot's info and its token's info, without opening a session: the slot's report
     without certificates, or with the problem that stopped the reading there."""
     try:
@@ -536,10 +550,12 @@ def read_slot(
     return assembler.slots[-1]
 
 
-def _assembler(at: datetime.datetime, warn_days: int) -> Assembler:
+def _assembler(
+    at: datetime.datetime, warn_days: int, progress: Callable[..., Any] | None = None
+) -> Assembler:
     from .assemble import Assembler
 
-    return Assembler(at, warn_days)
+    return Assembler(at, warn_days, progress)
 
 
 def _walk_slot(
@@ -550,7 +566,7 @@ def _walk_slot(
     certificates: bool = True,
     select: TokenSelection | None = None,
 ) -> None:
-    head = _passed_over(backend, _read_head(backend, slot_id), select)
+    head = _passed_over(backend, read_head(backend, slot_id), select)
     if not certificates or not _readable(head):
         # An uninitialised token has no objects, and opening a session on one fails.
         sink("slot_end", head, None)

@@ -53,7 +53,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from ..errors import UsageError
 from ..i18n.message import template
-from ..model import Report, TokenInfo
+from ..model import SlotReport, TokenInfo
 from ..model.events import EventKind, TokenEvent
 from . import cryptoki as ck
 from .interface import Backend
@@ -127,20 +127,21 @@ class _Watcher:
             break
         return changed
 
-    def scan(self) -> tuple[dict[int, TokenInfo], set[int]]:
+    def scan(self) -> tuple[dict[int, TokenInfo], dict[int, SlotReport]]:
         """The tokens present now, by slot (a slot whose token cannot be read is empty),
-        and the slots whose token ``select`` selects."""
-        from .inspect import _read_head
+        and the heads (slot and token info) of the slots whose token ``select``
+        selects, which a token that arrived is read from."""
+        from .inspect import read_head
 
         slot_ids, _problems = self.backend.slot_ids()
         found: dict[int, TokenInfo] = {}
-        wanted: set[int] = set()
+        wanted: dict[int, SlotReport] = {}
         for slot_id in slot_ids:
-            head = _read_head(self.backend, slot_id)
+            head = read_head(self.backend, slot_id)
             if head.token is not None:
                 found[slot_id] = head.token
                 if self.select is None or self.select.selects(head, self.backend.info):
-                    wanted.add(slot_id)
+                    wanted[slot_id] = head
         return found, wanted
 
     def poll(self) -> list[TokenEvent]:
@@ -155,7 +156,7 @@ class _Watcher:
             self.known = found
             if self.present:
                 events.extend(
-                    self.arrived(EventKind.PRESENT, s, t, now)
+                    self.arrived(EventKind.PRESENT, wanted[s], t, now)
                     for s, t in found.items()
                     if s in wanted
                 )
@@ -170,27 +171,23 @@ class _Watcher:
             if slot_id not in wanted:
                 continue  # not selected: not read, no event
             if before is None or _identity(before) != _identity(token):
-                events.append(self.arrived(EventKind.INSERTED, slot_id, token, now))
+                events.append(self.arrived(EventKind.INSERTED, wanted[slot_id], token, now))
         self.known = found
         return events
 
     def arrived(
-        self, kind: EventKind, slot_id: int, token: TokenInfo, now: datetime.datetime
+        self, kind: EventKind, head: SlotReport, token: TokenInfo, now: datetime.datetime
     ) -> TokenEvent:
-        """The event for a token that arrived, with its slot read in full."""
-        report = read_one_slot(self.backend, slot_id, at=self.at or now, warn_days=self.warn_days)
+        """The event for a token that arrived, with its slot read in full from the head
+        this poll read (:func:`~.inspect.inspect_slot`: no slot list nor token info
+        read again)."""
+        from .inspect import inspect_slot
+
+        at = self.at or now
+        report = inspect_slot(self.backend, head, at=at, warn_days=self.warn_days)
         read = report.slots[0].token if report.slots else None
+        slot_id = head.slot.slot_id
         return TokenEvent(kind, now, self.backend.info, slot_id, read or token, report)
-
-
-def read_one_slot(
-    backend: Backend, slot_id: int, *, at: datetime.datetime, warn_days: int
-) -> Report:
-    """One slot read as :func:`ukeytool.inspect_backend` reads every slot (with the one
-    C_GetSlotList of its walk: the poll's list may be out of date by now)."""
-    from .inspect import inspect_backend
-
-    return inspect_backend(backend, at=at, warn_days=warn_days, only=slot_id)
 
 
 def _check_interval(interval: float) -> float:
