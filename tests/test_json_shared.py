@@ -408,7 +408,13 @@ def test_the_shared_parts_are_made_once_whatever_the_certificates(
     ca, holders = one_issuer
     counted = {
         name: _count(monkeypatch, json_certificate, name)
-        for name in ("_attributes", "_bank", "_findings", "_link", "_key_on_token")
+        for name in (
+            "attributes_json",
+            "bank_json",
+            "findings_json",
+            "link_json",
+            "key_on_token_json",
+        )
     }
     encoded = _count_encoding(monkeypatch)
     results = []
@@ -428,11 +434,11 @@ def test_the_shared_parts_are_made_once_whatever_the_certificates(
         made_100
         == made_200
         == {
-            "_attributes": 1,
-            "_bank": 1,
-            "_findings": 1,
-            "_link": 1,
-            "_key_on_token": 1,
+            "attributes_json": 1,
+            "bank_json": 1,
+            "findings_json": 1,
+            "link_json": 1,
+            "key_on_token_json": 1,
         }
     )
     # 100 more certificates, each written straight to text: nothing more is encoded.

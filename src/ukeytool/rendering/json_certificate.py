@@ -29,11 +29,27 @@ from ..model import (
 from ..pkcs11.token_uris import certificate_uri_text
 from .json_values import day, hex_or_none, message_code, moment, problem_list, text_members
 
-__all__ = ["READ_MEMBERS", "certificate", "token_advice"]
+# The members' makers are the module's API: json_certificate_text writes the same
+# certificate, and shares these parts of it.
+__all__ = [
+    "READ_MEMBERS",
+    "attributes_json",
+    "bank_json",
+    "certificate",
+    "findings_json",
+    "holder_json",
+    "identity_number_json",
+    "key_on_token_json",
+    "link_json",
+    "other_closes",
+    "pair",
+    "renewal_module",
+    "token_advice",
+]
 
 
 @functools.cache
-def _renewal() -> ModuleType:
+def renewal_module() -> ModuleType:
     # Imported when first needed (a document without advice does without it), and then
     # looked up once, not once per certificate (an import statement costs a microsecond).
     from ..judging import renewal
@@ -150,14 +166,14 @@ def _name_and_identity_members(cert: Certificate | None) -> dict[str, Any]:
         }
     subject, issuer = cert.subject_attributes, cert.issuer_attributes
     return {
-        "subject_attributes": None if subject is None else _attributes(subject),
-        "issuer_attributes": None if issuer is None else _attributes(issuer),
-        "holder": _holder(cert.holder),
-        "identity_numbers": [_identity_number(n) for n in cert.identity_numbers],
+        "subject_attributes": None if subject is None else attributes_json(subject),
+        "issuer_attributes": None if issuer is None else attributes_json(issuer),
+        "holder": holder_json(cert.holder),
+        "identity_numbers": [identity_number_json(n) for n in cert.identity_numbers],
     }
 
 
-def _attributes(attributes: Sequence[NameAttribute]) -> list[dict[str, Any]]:
+def attributes_json(attributes: Sequence[NameAttribute]) -> list[dict[str, Any]]:
     return [_attribute(a) for a in attributes]
 
 
@@ -172,7 +188,7 @@ def _attribute(a: NameAttribute) -> dict[str, Any]:
     }
 
 
-def _holder(holder: Holder | None) -> dict[str, Any] | None:
+def holder_json(holder: Holder | None) -> dict[str, Any] | None:
     if holder is None:
         return None
     return {
@@ -186,7 +202,7 @@ def _holder(holder: Holder | None) -> dict[str, Any] | None:
     }
 
 
-def _identity_number(number: IdentityNumber) -> dict[str, Any]:
+def identity_number_json(number: IdentityNumber) -> dict[str, Any]:
     return {
         "oid": number.oid,
         "meaning": number.meaning,
@@ -199,8 +215,8 @@ def _identity_number(number: IdentityNumber) -> dict[str, Any]:
     }
 
 
-def _bank(choice: BankChoice) -> dict[str, Any]:
-    bank_message = _renewal().bank_message
+def bank_json(choice: BankChoice) -> dict[str, Any]:
+    bank_message = renewal_module().bank_message
     return {
         "bank": choice.bank,
         "bank_name": choice.bank_name,
@@ -214,13 +230,13 @@ def _bank(choice: BankChoice) -> dict[str, Any]:
 
 
 def _advice(advice: Advice) -> dict[str, Any]:
-    renewal = _renewal()
+    renewal = renewal_module()
     return {
         "phase": advice.phase._value_,
         "action": advice.action._value_,
         "needs_action": advice.needs_action,
         "expired": advice.expired,
-        "bank": _bank(advice.bank),
+        "bank": bank_json(advice.bank),
         "key_name": advice.key_name,
         "expires": None if advice.expires is None else moment(advice.expires),
         "expiry_date": day(advice.expiry_date),
@@ -288,16 +304,16 @@ def _relations(entry: CertificateEntry) -> dict[str, Any]:
             None if cert is None else cert.authority_key_identifier
         ),
         "role": None if entry.role is None else entry.role._value_,
-        "issued_by": None if issued_by is None else _link(issued_by),
+        "issued_by": None if issued_by is None else link_json(issued_by),
         "pair": None if entry.pair is None else pair(entry.pair),
-        "key_on_token": None if presence is None else _key_on_token(presence),
-        "findings": _findings(findings),
+        "key_on_token": None if presence is None else key_on_token_json(presence),
+        "findings": findings_json(findings),
     }
 
 
 def pair(link: PairLink) -> dict[str, Any]:
     return {
-        "partner": _link(link.partner),
+        "partner": link_json(link.partner),
         "usage": link.usage,
         "not_after": None if link.not_after is None else moment(link.not_after),
         "days_left": link.days_left,
@@ -312,7 +328,7 @@ def other_closes(window: RenewalWindow) -> list[dict[str, Any]]:
     ]
 
 
-def _key_on_token(presence: KeyPresence) -> dict[str, Any]:
+def key_on_token_json(presence: KeyPresence) -> dict[str, Any]:
     return {
         "state": presence.state,
         "private_key": presence.private_key,
@@ -330,7 +346,7 @@ def _key_on_token(presence: KeyPresence) -> dict[str, Any]:
     }
 
 
-def _findings(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+def findings_json(findings: Sequence[Finding]) -> list[dict[str, Any]]:
     finding_message = _relations_module().finding_message
     return [
         {
@@ -343,7 +359,7 @@ def _findings(findings: Sequence[Finding]) -> list[dict[str, Any]]:
     ]
 
 
-def _link(link: CertificateLink) -> dict[str, Any]:
+def link_json(link: CertificateLink) -> dict[str, Any]:
     return {
         "handle": link.handle,
         "sha256": link.sha256,

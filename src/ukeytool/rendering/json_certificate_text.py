@@ -272,9 +272,9 @@ def certificate_utf8(
             b"null" if error is None else _string(error.code),
             _encoded(problem_list(problems), inner) if problems else b"[]",
             _attributes(cert.subject_attributes, shared, layout),
-            b"null" if issuer is None else _part(shared, dicts._attributes, issuer, inner),
-            b"null" if cert.holder is None else _encoded(dicts._holder(cert.holder), inner),
-            _encoded([dicts._identity_number(n) for n in cert.identity_numbers], inner)
+            b"null" if issuer is None else _part(shared, dicts.attributes_json, issuer, inner),
+            b"null" if cert.holder is None else _encoded(dicts.holder_json(cert.holder), inner),
+            _encoded([dicts.identity_number_json(n) for n in cert.identity_numbers], inner)
             if cert.identity_numbers
             else b"[]",
             _hex(cert.subject_key_identifier),
@@ -288,14 +288,14 @@ def certificate_utf8(
     )
     values += (
         b"null" if entry.role is None else _string(entry.role._value_),
-        b"null" if issued_by is None else _part(shared, dicts._link, issued_by, inner),
+        b"null" if issued_by is None else _part(shared, dicts.link_json, issued_by, inner),
         b"null" if pair is None else _encoded(dicts.pair(pair), inner),
         b"null"
         if presence is None
-        else _encoded(dicts._key_on_token(presence), inner)
+        else _encoded(dicts.key_on_token_json(presence), inner)
         if presence.matches  # the certificate's own keys
-        else _part(shared, dicts._key_on_token, presence, inner),
-        b"[]" if not findings else _part(shared, dicts._findings, findings, inner),
+        else _part(shared, dicts.key_on_token_json, presence, inner),
+        b"[]" if not findings else _part(shared, dicts.findings_json, findings, inner),
     )
     if entry.advice is None:
         return layout.certificate.fill(values)
@@ -303,7 +303,7 @@ def certificate_utf8(
 
 
 def _advice(advice: Advice, shared: SharedParts, layout: _Layout) -> bytes:
-    renewal = dicts._renewal()
+    renewal = dicts.renewal_module()
     inner = layout.inner + _INDENT
     windows = advice.windows
     return layout.advice.fill(
@@ -312,7 +312,7 @@ def _advice(advice: Advice, shared: SharedParts, layout: _Layout) -> bytes:
             _string(advice.action._value_),
             b"true" if advice.needs_action else b"false",
             b"true" if advice.expired else b"false",
-            _part(shared, dicts._bank, advice.bank, inner),
+            _part(shared, dicts.bank_json, advice.bank, inner),
             _optional(advice.key_name),
             _moment(advice.expires),
             _day(advice.expiry_date),
