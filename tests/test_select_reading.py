@@ -346,15 +346,7 @@ def test_watch_reads_the_selected_token_only(
     argv += ["--until-inserted", "--token-label", "alpha"]
     if not ISOLATION[where]:
         argv.append("--no-isolation")
-    done = subprocess.run(
-        [sys.executable, "-m", "ukeytool", "watch", *argv],
-        stdin=subprocess.DEVNULL,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _watch(argv, env, timeout=60)
     assert done.returncode == 1, done.stderr  # alpha's certificate: expiring (WARNING)
     (line,) = done.stdout.splitlines()
     event = json.loads(line)
@@ -374,15 +366,22 @@ def test_watch_refuses_a_uri_no_token_can_match_before_loading(
     env = {**os.environ, "SOFTHSM2_CONF": str(three.store.conf_path)}
     argv = ["--module", str(three.store.module_path), "--interval", "0.2"]
     argv += ["--uri", "pkcs11:token=alpha;x-vendor=1"]
-    done = subprocess.run(
+    done = _watch(argv, env, timeout=30)
+    assert done.returncode == 2
+    assert "x-vendor" in done.stderr
+    assert done.stdout == ""
+
+
+def _watch(
+    argv: list[str], env: dict[str, str], *, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``ukeytool watch`` run as a user runs it, its output captured."""
+    return subprocess.run(
         [sys.executable, "-m", "ukeytool", "watch", *argv],
         stdin=subprocess.DEVNULL,
         env=env,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=timeout,
         check=False,
     )
-    assert done.returncode == 2
-    assert "x-vendor" in done.stderr
-    assert done.stdout == ""
